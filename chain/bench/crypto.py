@@ -1,0 +1,47 @@
+"""Crypto benchmark: how many signs, verifies and hashes per second each suite and backend does."""
+
+from __future__ import annotations
+
+import os
+
+from chain.bench.timing import ops_per_second
+from chain.crypto import sm2
+from chain.crypto.suite import CryptoSuite, SMSuite, StandardSuite
+
+
+def suites_to_measure() -> list[tuple[str, CryptoSuite]]:
+    rows: list[tuple[str, CryptoSuite]] = [("standard (secp256k1/keccak)", StandardSuite())]
+    for backend in sm2.available_backends():
+        rows.append((f"sm (SM2 via {backend}/SM3)", SMSuite(sm2.get_backend(backend))))
+    return rows
+
+
+def measure(suite: CryptoSuite, seconds: float) -> dict[str, float]:
+    secret = suite.generate_private_key()
+    public_key = suite.public_key(secret)
+    msg_hash = suite.hash(b"benchmark message")
+    signature = suite.sign(secret, msg_hash)
+    payload = os.urandom(1024)
+    return {
+        "sign/s": ops_per_second(lambda: suite.sign(secret, msg_hash), seconds),
+        "verify/s": ops_per_second(lambda: suite.verify(public_key, msg_hash, signature), seconds),
+        "recover/s": ops_per_second(lambda: suite.recover(msg_hash, signature), seconds),
+        "hash32/s": ops_per_second(lambda: suite.hash(msg_hash), seconds),
+        "hash1KiB/s": ops_per_second(lambda: suite.hash(payload), seconds),
+    }
+
+
+def run(seconds: float = 0.5) -> list[tuple[str, dict[str, float]]]:
+    from rich.console import Console
+    from rich.table import Table
+
+    results = [(label, measure(suite, seconds)) for label, suite in suites_to_measure()]
+    table = Table(title="crypto operations per second (one core)")
+    table.add_column("suite / backend")
+    columns = list(results[0][1])
+    for column in columns:
+        table.add_column(column, justify="right")
+    for label, figures in results:
+        table.add_row(label, *(f"{figures[c]:,.0f}" for c in columns))
+    Console().print(table)
+    return results

@@ -1,0 +1,15 @@
+"""Entry point of the `chain` command: each sub-command lives in a module named after it."""
+
+from __future__ import annotations
+
+import typer
+
+from chain.cli import bench, keygen
+
+app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
+app.command("keygen")(keygen.keygen)
+app.add_typer(bench.app, name="bench")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,57 @@
+"""SM4 block cipher (GB/T 32907) through OpenSSL, plus CBC with PKCS#7 padding for key files."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from chain.errors import CryptoError
+
+BLOCK_SIZE = 16
+KEY_SIZE = 16
+
+
+def _check_key(key: bytes) -> None:
+    if len(key) != KEY_SIZE:
+        raise CryptoError(f"SM4 key must be {KEY_SIZE} bytes, got {len(key)}")
+
+
+def encrypt_block(key: bytes, block: bytes) -> bytes:
+    """Encrypt exactly one 16-byte block (ECB of one block): the primitive the standard's examples use."""
+    _check_key(key)
+    if len(block) != BLOCK_SIZE:
+        raise CryptoError(f"SM4 block must be {BLOCK_SIZE} bytes, got {len(block)}")
+    encryptor = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
+    return encryptor.update(block) + encryptor.finalize()
+
+
+def decrypt_block(key: bytes, block: bytes) -> bytes:
+    """Decrypt exactly one 16-byte block."""
+    _check_key(key)
+    if len(block) != BLOCK_SIZE:
+        raise CryptoError(f"SM4 block must be {BLOCK_SIZE} bytes, got {len(block)}")
+    decryptor = Cipher(algorithms.SM4(key), modes.ECB()).decryptor()
+    return decryptor.update(block) + decryptor.finalize()
+
+
+def encrypt_cbc(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
+    """SM4-CBC with PKCS#7 padding."""
+    _check_key(key)
+    padder = padding.PKCS7(BLOCK_SIZE * 8).padder()
+    padded = padder.update(plaintext) + padder.finalize()
+    encryptor = Cipher(algorithms.SM4(key), modes.CBC(iv)).encryptor()
+    return encryptor.update(padded) + encryptor.finalize()
+
+
+def decrypt_cbc(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """Inverse of encrypt_cbc; a wrong key shows up as bad padding, reported as CryptoError."""
+    _check_key(key)
+    if len(ciphertext) == 0 or len(ciphertext) % BLOCK_SIZE:
+        raise CryptoError("SM4-CBC ciphertext length must be a positive multiple of 16")
+    decryptor = Cipher(algorithms.SM4(key), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    unpadder = padding.PKCS7(BLOCK_SIZE * 8).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError as exc:
+        raise CryptoError("SM4-CBC padding is invalid (wrong key or corrupt data)") from exc

@@ -1,0 +1,23 @@
+"""The project's own exception types.
+
+Every error a peer, a client or a file can provoke is raised as a subclass of ChainError, so a
+driver (RPC server, P2P link, CLI) can catch exactly what bad input produces and nothing else.
+"""
+
+from __future__ import annotations
+
+
+class ChainError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class CryptoError(ChainError):
+    """Bad key, bad signature encoding, or a point that is not on the curve."""
+
+
+class InvalidSignature(CryptoError):
+    """A signature that is well formed but does not verify."""
+
+
+class KeyFileError(CryptoError):
+    """A key file that is corrupt, of the wrong suite, or protected by another password."""
