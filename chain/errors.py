@@ -21,3 +21,11 @@ class InvalidSignature(CryptoError):
 
 class KeyFileError(CryptoError):
     """A key file that is corrupt, of the wrong suite, or protected by another password."""
+
+
+class LedgerError(ChainError):
+    """A transaction, block or receipt that cannot be decoded or is malformed."""
+
+
+class StoreError(ChainError):
+    """The durable store refused an operation (e.g. a block that does not extend the head)."""

@@ -1,0 +1,60 @@
+"""Strict RLP helpers: decoding that refuses anything a canonical encoder would not produce.
+
+Every decoder in the ledger goes through these, so truncated input, extra fields, wrong types,
+non-canonical integers and oversize values all become one clear LedgerError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rlp
+from rlp.exceptions import DecodingError
+
+from chain.errors import LedgerError
+
+
+def decode_list(raw: bytes, what: str, length: int | None = None) -> list[Any]:
+    """RLP-decode raw, which must be a list (of exactly `length` items when given)."""
+    if not isinstance(raw, (bytes, bytearray)):
+        raise LedgerError(f"{what}: expected bytes, got {type(raw).__name__}")
+    try:
+        items = rlp.decode(bytes(raw), strict=True)
+    except (DecodingError, Exception) as exc:  # rlp raises several types on garbage
+        raise LedgerError(f"{what}: invalid RLP ({exc})") from exc
+    if not isinstance(items, list):
+        raise LedgerError(f"{what}: expected an RLP list")
+    if length is not None and len(items) != length:
+        raise LedgerError(f"{what}: expected {length} fields, got {len(items)}")
+    return items
+
+
+def as_bytes(item: Any, what: str, size: int | None = None, max_size: int | None = None) -> bytes:
+    """An RLP byte string, optionally of an exact size or bounded size."""
+    if not isinstance(item, bytes):
+        raise LedgerError(f"{what}: expected a byte string, got a list")
+    if size is not None and len(item) != size:
+        raise LedgerError(f"{what}: expected {size} bytes, got {len(item)}")
+    if max_size is not None and len(item) > max_size:
+        raise LedgerError(f"{what}: longer than {max_size} bytes")
+    return item
+
+
+def as_int(item: Any, what: str, max_bits: int = 256) -> int:
+    """A canonical big-endian unsigned integer (no leading zero bytes) of at most max_bits."""
+    data = as_bytes(item, what)
+    if data[:1] == b"\x00":
+        raise LedgerError(f"{what}: integer has leading zero bytes (non-canonical)")
+    if len(data) * 8 > max_bits:
+        raise LedgerError(f"{what}: integer larger than {max_bits} bits")
+    return int.from_bytes(data, "big")
+
+
+def as_list(item: Any, what: str) -> list[Any]:
+    if not isinstance(item, list):
+        raise LedgerError(f"{what}: expected an RLP list")
+    return item
+
+
+def encode(value: Any) -> bytes:
+    return rlp.encode(value)
