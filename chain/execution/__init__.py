@@ -1,0 +1,1 @@
+"""Applying blocks to state: the executor, the EVM bridge and the system contracts."""
