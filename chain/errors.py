@@ -29,3 +29,15 @@ class LedgerError(ChainError):
 
 class StoreError(ChainError):
     """The durable store refused an operation (e.g. a block that does not extend the head)."""
+
+
+class ConfigError(ChainError):
+    """A node configuration or chain directory that is missing, malformed or inconsistent."""
+
+
+class CertificateError(CryptoError):
+    """A TLS certificate that does not chain to the chain CA or carries no valid node id."""
+
+
+class NetworkError(ChainError):
+    """A peer broke the wire protocol: oversize or malformed frame, bad handshake, unknown node."""
