@@ -41,3 +41,11 @@ class CertificateError(CryptoError):
 
 class NetworkError(ChainError):
     """A peer broke the wire protocol: oversize or malformed frame, bad handshake, unknown node."""
+
+
+class ScenarioError(ChainError):
+    """A scenario file that is malformed or asks for something the simulator cannot do."""
+
+
+class DashboardError(ChainError):
+    """A dashboard API request with bad input (unknown node, unknown behaviour, bad JSON)."""
