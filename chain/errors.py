@@ -31,6 +31,14 @@ class StoreError(ChainError):
     """The durable store refused an operation (e.g. a block that does not extend the head)."""
 
 
+class TxRejected(ChainError):
+    """The tx pool refused a transaction; `status` is the FISCO status code a client is told."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ConfigError(ChainError):
     """A node configuration or chain directory that is missing, malformed or inconsistent."""
 
