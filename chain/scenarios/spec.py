@@ -1,0 +1,259 @@
+"""What a scenario file says: the chain to start, the faults to inject and when, what to observe.
+
+A scenario is a small TOML file a teacher can read and edit. It fixes everything that decides the
+run (nodes, suite, seed, load, fault timing), so the same file gives the same trace every time, and
+it names the *observation* a student should make — checked by code against the run, so a lesson
+never claims something the chain did not do.
+
+    name = "leader_crash"
+    title = "The leader crashes and a view change elects the next one"
+    family = "liveness"
+    nodes = 4
+    suite = "sm"
+    seed = 1
+    duration_ms = 20000
+    tx_rate = 20                       # client transactions per virtual second
+    expect = ["view_change", "progress", "no_fork"]
+    watch = "what the student should look at"
+
+    [[event]]
+    at_ms = 3000
+    action = "crash"
+    node = "leader"                    # a node index, or "leader" (the leader at that moment)
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from chain.errors import ScenarioError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SUITES = ("standard", "sm")
+
+# What each action needs besides at_ms; the runner applies them through the simulator's control API.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "crash": ("node",),
+    "restart": ("node",),
+    "partition": ("groups",),
+    "heal": (),
+    "byzantine": ("node", "behaviour"),
+    "honest": ("node",),
+    "burst": ("count",),
+    "add_sealer": ("node",),
+}
+
+# Observations a scenario can expect; chain.scenarios.observations checks each against the run.
+OBSERVATIONS = (
+    "progress",  # the live honest nodes keep committing blocks after the last fault
+    "stall",  # no node commits a block after the last fault (liveness lost)
+    "view_change",  # at least one view change completed
+    "no_view_change",  # the run never left view 0
+    "no_fork",  # the invariant checker found no two different blocks at one height
+    "safety_violation",  # the invariant checker found two different blocks committed at one height
+    "sealer_added",  # the sealer set grew through the Consensus system contract
+    "suites_agree",  # (multi-suite) every suite made progress with no fork, signatures of their own size
+)
+
+LEADER = "leader"
+
+
+@dataclass(frozen=True)
+class ScenarioEvent:
+    """One control action at a point of virtual time."""
+
+    at_ms: int
+    action: str
+    node: int | str | None = None  # index, or "leader" resolved when the event fires
+    groups: tuple[tuple[int, ...], ...] = ()
+    behaviour: str | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    family: str
+    nodes: int
+    suites: tuple[str, ...]
+    seed: int
+    duration_ms: int
+    tx_rate: int
+    events: tuple[ScenarioEvent, ...]
+    expect: tuple[str, ...]
+    watch: str = ""
+    summary: str = ""
+    source: str = field(default="", compare=False)
+
+    @property
+    def suite(self) -> str:
+        """The (first) suite; multi-suite scenarios run once per suite."""
+        return self.suites[0]
+
+
+def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in table:
+        raise ScenarioError(f"{where}: missing {key!r}")
+    value = table[key]
+    # bool is an int in Python; a scenario saying `nodes = true` is a mistake, not 1 node
+    if isinstance(value, bool) and kind is not bool:
+        raise ScenarioError(f"{where}: {key!r} must be {getattr(kind, '__name__', kind)}, not a boolean")
+    if not isinstance(value, kind):
+        raise ScenarioError(f"{where}: {key!r} must be {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _node_ref(value: Any, nodes: int, where: str) -> int | str:
+    # "leader" is resolved at the moment the event fires, because the leader changes with views
+    if value == LEADER:
+        return LEADER
+    # an index must name one of the scenario's nodes (or the next one, for add_sealer)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < nodes:
+        raise ScenarioError(f"{where}: node must be \"leader\" or an index 0..{nodes - 1}, got {value!r}")
+    return value
+
+
+def _parse_event(raw: Any, index: int, nodes: int, duration_ms: int) -> ScenarioEvent:
+    where = f"event #{index}"
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be a table")
+    at_ms = _require(raw, "at_ms", int, where)
+    action = _require(raw, "action", str, where)
+    # unknown actions are refused rather than ignored, so a typo does not silently drop a fault
+    if action not in ACTIONS:
+        raise ScenarioError(f"{where}: unknown action {action!r} (known: {', '.join(ACTIONS)})")
+    # an event after the end of the run would never fire
+    if not 0 <= at_ms <= duration_ms:
+        raise ScenarioError(f"{where}: at_ms {at_ms} outside 0..duration_ms ({duration_ms})")
+    unknown = set(raw) - {"at_ms", "action", *ACTIONS[action]}
+    # extra keys are typos (e.g. "behavior") that would otherwise be silently ignored
+    if unknown:
+        raise ScenarioError(f"{where}: unexpected key(s) {sorted(unknown)} for action {action!r}")
+    node: int | str | None = None
+    groups: tuple[tuple[int, ...], ...] = ()
+    behaviour = None
+    count = 0
+    if "node" in ACTIONS[action]:
+        # add_sealer names a node that is not yet a sealer: any index up to the node count + spare
+        limit = nodes + 1 if action == "add_sealer" else nodes
+        node = _node_ref(_require(raw, "node", (int, str), where), limit, where)
+    if "groups" in ACTIONS[action]:
+        raw_groups = _require(raw, "groups", list, where)
+        groups = tuple(tuple(_node_ref(n, nodes, where) for n in g) for g in raw_groups)  # type: ignore[misc]
+        flat = [n for g in groups for n in g]
+        # a partition splits nodes into disjoint groups; a node in two groups is meaningless
+        if len(flat) != len(set(flat)) or LEADER in flat or len(groups) < 2:
+            raise ScenarioError(f"{where}: groups must be at least two disjoint lists of node indexes")
+    if "behaviour" in ACTIONS[action]:
+        behaviour = _require(raw, "behaviour", str, where)
+    if "count" in ACTIONS[action]:
+        count = _require(raw, "count", int, where)
+        # a burst of zero or negative transactions is a mistake
+        if count <= 0:
+            raise ScenarioError(f"{where}: count must be positive")
+    return ScenarioEvent(at_ms=at_ms, action=action, node=node, groups=groups, behaviour=behaviour, count=count)
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate a scenario; ScenarioError names the first problem found."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    where = source
+    known = {"name", "title", "family", "summary", "nodes", "suite", "suites", "seed", "duration_ms",
+             "tx_rate", "expect", "watch", "event"}
+    unknown = set(raw) - known
+    # top-level typos ("node = 4", "expected = ...") must not silently fall back to defaults
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {sorted(unknown)}")
+    name = _require(raw, "name", str, where)
+    nodes = _require(raw, "nodes", int, where)
+    # PBFT needs n >= 1; the lessons use 3..16, larger runs are for benchmarks, not scenarios
+    if not 1 <= nodes <= 32:
+        raise ScenarioError(f"{where}: nodes must be 1..32")
+    if "suites" in raw:
+        suites = tuple(_require(raw, "suites", list, where))
+    else:
+        suites = (raw.get("suite", "sm"),)
+    # each suite must be one the chain implements, and a list must not repeat one
+    if not suites or any(s not in SUITES for s in suites) or len(set(suites)) != len(suites):
+        raise ScenarioError(f"{where}: suite(s) must be drawn from {SUITES}, got {list(suites)}")
+    seed = raw.get("seed", 1)
+    duration_ms = _require(raw, "duration_ms", int, where)
+    # a run needs some virtual time, and an hour of it is far beyond any lesson
+    if not 0 < duration_ms <= 3_600_000:
+        raise ScenarioError(f"{where}: duration_ms must be 1..3600000")
+    tx_rate = raw.get("tx_rate", 20)
+    # the seed and load must be plain non-negative integers for the run to be reproducible
+    if isinstance(seed, bool) or not isinstance(seed, int) or isinstance(tx_rate, bool) \
+            or not isinstance(tx_rate, int) or tx_rate < 0 or seed < 0:
+        raise ScenarioError(f"{where}: seed and tx_rate must be non-negative integers")
+    raw_events = raw.get("event", [])
+    if not isinstance(raw_events, list):
+        raise ScenarioError(f"{where}: [[event]] must be an array of tables")
+    events = tuple(sorted(
+        (_parse_event(e, i, nodes, duration_ms) for i, e in enumerate(raw_events)), key=lambda e: e.at_ms
+    ))
+    expect = tuple(_require(raw, "expect", list, where))
+    # every expectation must be one the checker knows, or the scenario would pass vacuously
+    if not expect or any(o not in OBSERVATIONS for o in expect):
+        raise ScenarioError(f"{where}: expect must list observations from {OBSERVATIONS}, got {list(expect)}")
+    # "suites_agree" compares runs, so it needs at least two suites
+    if "suites_agree" in expect and len(suites) < 2:
+        raise ScenarioError(f"{where}: suites_agree needs suites = [\"standard\", \"sm\"]")
+    return Scenario(
+        name=name,
+        title=str(raw.get("title", name)),
+        family=str(raw.get("family", "general")),
+        nodes=nodes,
+        suites=suites,
+        seed=seed,
+        duration_ms=duration_ms,
+        tx_rate=tx_rate,
+        events=events,
+        expect=expect,
+        watch=str(raw.get("watch", "")).strip(),
+        summary=str(raw.get("summary", "")).strip(),
+        source=source,
+    )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """A scenario from a file on disk (a teacher's own)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc}") from None
+    return parse_scenario(text, str(path))
+
+
+def library() -> dict[str, Scenario]:
+    """The scenarios shipped with the package, by name, in file order."""
+    found: dict[str, Scenario] = {}
+    folder = resources.files("chain.scenarios").joinpath("library")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            scenario = parse_scenario(entry.read_text(encoding="utf-8"), f"library/{entry.name}")
+            found[scenario.name] = scenario
+    return found
+
+
+def find_scenario(name_or_path: str) -> Scenario:
+    """A library scenario by name, or a scenario file by path."""
+    scenarios = library()
+    if name_or_path in scenarios:
+        return scenarios[name_or_path]
+    if name_or_path.endswith(".toml"):
+        return load_scenario(name_or_path)
+    raise ScenarioError(f"no scenario named {name_or_path!r} (try `chain scenario list`)")
