@@ -57,3 +57,7 @@ class ScenarioError(ChainError):
 
 class DashboardError(ChainError):
     """A dashboard API request with bad input (unknown node, unknown behaviour, bad JSON)."""
+
+
+class ConsensusError(ChainError):
+    """A consensus message that is malformed, wrongly signed, or breaks a PBFT rule; the replica rejects it."""
