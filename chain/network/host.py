@@ -1,0 +1,374 @@
+"""The P2P host: listens, dials, admits peers and moves engine messages between them.
+
+One ``Host`` per node process. It knows nothing of PBFT: it delivers each received message as
+``(sender node id, bytes)`` to a callback and sends bytes to a node id on request. Its rules:
+
+* **Admission.** A link counts only after (1) mutual TLS with a certificate from the chain CA,
+  (2) a valid hello from the node id in that certificate (``chain.network.hello``), and (3) that
+  node id is in the chain's node list (a callback, since the list lives in state). Anything else
+  is dropped and logged; a bad peer never stops the host.
+* **Framing.** Every frame is ``kind (1 byte) ‖ body``; kind 0 is the hello (first frame only),
+  kind 1 an engine message. Oversize frames, unknown kinds and a second hello drop the link.
+* **One link per peer.** Both sides may dial each other at once; then the link dialed by the
+  smaller node id wins, on both sides alike. A new link dialed by the same side replaces the old
+  one (the old is usually the dead half of a restart).
+* **Reconnect.** Every configured endpoint has a dial loop with exponential back-off
+  (``initial``, ×2, capped at ``maximum``), reset after a link comes up.
+* **Back-pressure.** A peer that stops reading while we keep writing is dropped once its unsent
+  bytes pass ``max_write_buffer``, instead of letting our memory grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import Callable
+
+from chain.crypto.certs import load_certificate, node_id_of
+from chain.crypto.keys import KeyPair
+from chain.errors import ChainError, NetworkError
+from chain.network.framing import MAX_FRAME_SIZE, FrameDecoder, encode_frame
+from chain.network.hello import ChainIdentity, Hello, HelloRejected, check_hello, make_hello
+from chain.network.tls import TlsFiles, client_context, server_context
+
+KIND_HELLO = 0
+KIND_MESSAGE = 1
+READ_CHUNK = 256 * 1024
+
+log = logging.getLogger("chain.network")
+
+MessageHandler = Callable[[bytes, bytes], None]
+PeerHandler = Callable[[bytes, bool], None]
+
+
+def _event(level: int, name: str, **fields: object) -> None:
+    log.log(level, name, extra={"fields": fields})
+
+
+def parse_endpoint(endpoint: str) -> tuple[str, int]:
+    """'ip:port' → (ip, port); NetworkError when malformed."""
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise NetworkError(f"bad endpoint {endpoint!r}: expected ip:port")
+    return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    listen_ip: str
+    listen_port: int
+    peers: tuple[str, ...]  # endpoints "ip:port" to dial
+    max_frame_size: int = MAX_FRAME_SIZE
+    handshake_timeout: float = 5.0
+    backoff_initial: float = 0.2
+    backoff_maximum: float = 5.0
+    max_write_buffer: int = 64 * 1024 * 1024
+
+
+@dataclass(eq=False)
+class Link:
+    """One admitted, authenticated connection to a peer."""
+
+    node_id: bytes
+    endpoint: str  # the peer's address as seen by us
+    dialer: bytes  # node id of the side that opened the TCP connection
+    listen_port: int  # the port the peer says it listens on
+    reader: asyncio.StreamReader = field(repr=False)
+    writer: asyncio.StreamWriter = field(repr=False)
+    closed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def close(self) -> None:
+        if not self.writer.is_closing():
+            self.writer.close()
+
+
+class Host:
+    def __init__(
+        self,
+        *,
+        key: KeyPair,
+        identity: ChainIdentity,
+        tls: TlsFiles,
+        config: NetworkConfig,
+        is_admitted: Callable[[bytes], bool],
+        on_message: MessageHandler,
+        on_peer: PeerHandler | None = None,
+    ) -> None:
+        self.key = key
+        self.node_id = key.public_key
+        self.identity = identity
+        self.config = config
+        self.is_admitted = is_admitted
+        self.on_message = on_message
+        self.on_peer = on_peer
+        self._own_cert_der = tls.own_cert_der()
+        self._server_ctx = server_context(tls)
+        self._client_ctx = client_context(tls)
+        self._links: dict[bytes, Link] = {}
+        self._endpoint_node: dict[str, bytes] = {}  # what node we last found at each dialed endpoint
+        self._changed = asyncio.Event()
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running = False
+        self.stats = {"dropped_links": 0, "rejected_tls": 0, "rejected_hello": 0, "frames_in": 0, "frames_out": 0}
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._running = True
+        self._server = await asyncio.start_server(
+            self._accept, self.config.listen_ip, self.config.listen_port, reuse_address=True
+        )
+        port = self._server.sockets[0].getsockname()[1]
+        _event(logging.INFO, "p2p_listening", address=f"{self.config.listen_ip}:{port}")
+        for endpoint in self.config.peers:
+            self._spawn(self._dial_loop(endpoint))
+
+    @property
+    def listen_port(self) -> int:
+        if self._server is None:
+            return self.config.listen_port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._server is not None:
+            self._server.close()
+        for link in list(self._links.values()):
+            link.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def connected(self) -> list[bytes]:
+        """Node ids of peers with a live link, sorted."""
+        return sorted(self._links)
+
+    def send(self, node_id: bytes, payload: bytes) -> bool:
+        """Queue payload to one peer; False when it is not connected (the engine copes with loss)."""
+        link = self._links.get(node_id)
+        if link is None or link.writer.is_closing():
+            return False
+        self._write(link, KIND_MESSAGE, payload)
+        return True
+
+    def broadcast(self, payload: bytes) -> int:
+        """Queue payload to every connected peer; how many it went to."""
+        frame = encode_frame(bytes([KIND_MESSAGE]) + payload, self.config.max_frame_size)
+        sent = 0
+        for link in list(self._links.values()):
+            if self._write_frame(link, frame):
+                sent += 1
+        return sent
+
+    def _write(self, link: Link, kind: int, body: bytes) -> bool:
+        return self._write_frame(link, encode_frame(bytes([kind]) + body, self.config.max_frame_size))
+
+    def _write_frame(self, link: Link, frame: bytes) -> bool:
+        transport = link.writer.transport
+        # A peer that does not read is dropped rather than buffered for without limit.
+        if transport.get_write_buffer_size() + len(frame) > self.config.max_write_buffer:
+            _event(logging.WARNING, "peer_dropped", peer=link.node_id.hex()[:16], reason="write buffer full")
+            link.close()
+            return False
+        link.writer.write(frame)
+        self.stats["frames_out"] += 1
+        return True
+
+    # --- peer information ------------------------------------------------------------------
+
+    def peer_info(self) -> list[dict[str, object]]:
+        """Every configured endpoint and every linked node: nodeId, endpoint, connected."""
+        rows: dict[str, dict[str, object]] = {}
+        for endpoint in self.config.peers:
+            node = self._endpoint_node.get(endpoint)
+            rows[endpoint] = {
+                "nodeId": node.hex() if node else "",
+                "endpoint": endpoint,
+                "connected": node is not None and node in self._links,
+            }
+        for node_id, link in self._links.items():
+            host, _ = parse_endpoint(link.endpoint)
+            endpoint = f"{host}:{link.listen_port}"
+            if endpoint not in rows:
+                rows[endpoint] = {"nodeId": node_id.hex(), "endpoint": endpoint, "connected": True}
+        return sorted(rows.values(), key=lambda row: str(row["endpoint"]))
+
+    # --- accepting and dialing -------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        endpoint = f"{peer[0]}:{peer[1]}" if peer else "?"
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        try:
+            await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self.config.handshake_timeout)
+        except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
+            # Not one of ours: garbage, plain TCP, another CA or no certificate at all.
+            self.stats["rejected_tls"] += 1
+            _event(logging.WARNING, "tls_rejected", endpoint=endpoint, direction="in", reason=str(exc) or type(exc).__name__)
+            writer.close()
+            return
+        await self._run_link(reader, writer, endpoint, outbound=False)
+
+    async def _dial_loop(self, endpoint: str) -> None:
+        host, port = parse_endpoint(endpoint)
+        backoff = self.config.backoff_initial
+        while self._running:
+            known = self._endpoint_node.get(endpoint)
+            if known is not None and known in self._links:
+                # Already linked to that node (perhaps by its own dial): wait for a change.
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(
+                        host, port, ssl=self._client_ctx, ssl_handshake_timeout=self.config.handshake_timeout
+                    ),
+                    timeout=self.config.handshake_timeout * 2,
+                )
+            except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
+                _event(logging.DEBUG, "dial_failed", endpoint=endpoint, retry_in_s=round(backoff, 2), reason=str(exc) or type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.config.backoff_maximum)
+                continue
+            admitted = await self._run_link(reader, writer, endpoint, outbound=True)
+            if admitted:
+                backoff = self.config.backoff_initial
+            else:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.config.backoff_maximum)
+
+    async def _run_link(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, endpoint: str, *, outbound: bool
+    ) -> bool:
+        """Hello, admission, then the read loop until the link ends. True if the link was admitted."""
+        direction = "out" if outbound else "in"
+        decoder = FrameDecoder(self.config.max_frame_size)
+        try:
+            link, leftovers = await asyncio.wait_for(
+                self._handshake(reader, writer, decoder, endpoint, outbound), self.config.handshake_timeout
+            )
+        except (ChainError, OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
+            self.stats["rejected_hello"] += 1
+            _event(logging.WARNING, "peer_rejected", endpoint=endpoint, direction=direction, reason=str(exc) or type(exc).__name__)
+            writer.close()
+            return False
+        if outbound:
+            self._endpoint_node[endpoint] = link.node_id
+        if not self._register(link):
+            link.close()
+            return True
+        try:
+            for frame in leftovers:
+                self._handle_frame(link, frame)
+            while not reader.at_eof():
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for frame in decoder.feed(data):
+                    self._handle_frame(link, frame)
+        except NetworkError as exc:
+            self.stats["dropped_links"] += 1
+            _event(logging.WARNING, "peer_dropped", peer=link.node_id.hex()[:16], endpoint=endpoint, reason=str(exc))
+        except (OSError, ssl.SSLError, ConnectionError) as exc:
+            _event(logging.INFO, "link_error", peer=link.node_id.hex()[:16], reason=str(exc) or type(exc).__name__)
+        finally:
+            link.close()
+            self._unregister(link)
+        return True
+
+    async def _handshake(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        decoder: FrameDecoder,
+        endpoint: str,
+        outbound: bool,
+    ) -> tuple[Link, list[bytes]]:
+        ssl_object = writer.get_extra_info("ssl_object")
+        peer_der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        # Mutual TLS guarantees a certificate; its absence means this is not a TLS link at all.
+        if not peer_der:
+            raise NetworkError("no peer certificate on the link")
+        cert_node_id = node_id_of(load_certificate(peer_der))
+        # Talking to ourselves (a peer list naming our own endpoint) is useless.
+        if cert_node_id == self.node_id:
+            raise HelloRejected("the peer is this node itself")
+        ours = make_hello(self.key, self.identity, self.listen_port, self._own_cert_der, peer_der)
+        self._write_raw(writer, KIND_HELLO, ours.encode())
+        frames: list[bytes] = []
+        while not frames:
+            data = await reader.read(READ_CHUNK)
+            if not data:
+                raise NetworkError("peer closed the link during the hello")
+            frames = decoder.feed(data)
+        first, rest = frames[0], frames[1:]
+        # The first frame must be the hello.
+        if first[:1] != bytes([KIND_HELLO]):
+            raise HelloRejected("the first frame is not a hello")
+        hello = Hello.decode(first[1:])
+        check_hello(hello, self.key.suite, self.identity, cert_node_id, peer_der, self._own_cert_der)
+        # Only nodes of the chain's node list (sealers and observers) may take part.
+        if not self.is_admitted(hello.node_id):
+            raise HelloRejected(f"node {hello.node_id.hex()[:16]}… is not in the chain's node list")
+        dialer = self.node_id if outbound else hello.node_id
+        link = Link(hello.node_id, endpoint, dialer, hello.listen_port, reader, writer)
+        return link, rest
+
+    def _write_raw(self, writer: asyncio.StreamWriter, kind: int, body: bytes) -> None:
+        writer.write(encode_frame(bytes([kind]) + body, self.config.max_frame_size))
+
+    def _register(self, link: Link) -> bool:
+        """Make link the peer's link unless an existing one wins; False if link lost."""
+        existing = self._links.get(link.node_id)
+        if existing is not None and existing.dialer != link.dialer:
+            winner = min(self.node_id, link.node_id)
+            if existing.dialer == winner:
+                _event(logging.DEBUG, "duplicate_link_closed", peer=link.node_id.hex()[:16])
+                return False
+        self._links[link.node_id] = link
+        if existing is not None:
+            existing.close()
+        else:
+            _event(logging.INFO, "peer_connected", peer=link.node_id.hex()[:16], endpoint=link.endpoint,
+                   direction="out" if link.dialer == self.node_id else "in")
+            if self.on_peer is not None:
+                self.on_peer(link.node_id, True)
+        self._changed.set()
+        return True
+
+    def _unregister(self, link: Link) -> None:
+        link.closed.set()
+        if self._links.get(link.node_id) is link:
+            del self._links[link.node_id]
+            _event(logging.INFO, "peer_disconnected", peer=link.node_id.hex()[:16])
+            if self.on_peer is not None:
+                self.on_peer(link.node_id, False)
+        self._changed.set()
+
+    def _handle_frame(self, link: Link, frame: bytes) -> None:
+        self.stats["frames_in"] += 1
+        # Only engine messages may follow the hello.
+        if frame[:1] != bytes([KIND_MESSAGE]):
+            raise NetworkError(f"unexpected frame kind {frame[:1].hex() or 'empty'} after the hello")
+        try:
+            self.on_message(link.node_id, frame[1:])
+        except ChainError as exc:
+            # The engine refused the message; the link itself is fine.
+            _event(logging.INFO, "message_refused", peer=link.node_id.hex()[:16], reason=str(exc))

@@ -1,0 +1,213 @@
+"""The P2P host over real sockets on 127.0.0.1: admission, framing limits, duplicates, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import pytest
+
+from chain.crypto.certs import Issued, generate_ca
+from chain.network.framing import encode_frame
+from chain.network.host import KIND_HELLO, KIND_MESSAGE, Host, NetworkConfig
+from chain.network.hello import make_hello
+from chain.network.tls import client_context
+
+from tests.network.conftest import IDENTITY, NodeMaterial, write_node
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[bytes, bytes]] = []
+
+    def __call__(self, sender: bytes, payload: bytes) -> None:
+        self.messages.append((sender, payload))
+
+
+def make_host(me: NodeMaterial, members: list[NodeMaterial], peers: tuple[str, ...] = (), port: int = 0,
+              inbox: Inbox | None = None, max_frame: int = 1 << 20) -> Host:
+    allowed = {m.key.public_key for m in members}
+    config = NetworkConfig("127.0.0.1", port, peers, max_frame_size=max_frame, handshake_timeout=2.0,
+                           backoff_initial=0.05, backoff_maximum=0.4)
+    return Host(key=me.key, identity=IDENTITY, tls=me.tls, config=config,
+                is_admitted=lambda node: node in allowed, on_message=inbox or Inbox())
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def run(coro: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(coro())
+
+
+def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        inbox_a, inbox_b = Inbox(), Inbox()
+        a = make_host(nodes[0], nodes, inbox=inbox_a)
+        await a.start()
+        b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",), inbox=inbox_b)
+        await b.start()
+        try:
+            await until(lambda: a.connected() == [nodes[1].key.public_key] and b.connected() == [nodes[0].key.public_key])
+            assert a.send(nodes[1].key.public_key, b"ping")
+            assert b.broadcast(b"pong") == 1
+            await until(lambda: inbox_a.messages and inbox_b.messages)
+            assert inbox_b.messages == [(nodes[0].key.public_key, b"ping")]
+            assert inbox_a.messages == [(nodes[1].key.public_key, b"pong")]
+            assert not a.send(nodes[2].key.public_key, b"nobody")  # not connected
+        finally:
+            await b.stop()
+            await a.stop()
+
+    run(scenario)
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_mutual_dialing_leaves_one_link(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        port_a, port_b = free_ports(2)
+        inbox = Inbox()
+        a = make_host(nodes[0], nodes, peers=(f"127.0.0.1:{port_b}",), port=port_a)
+        b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{port_a}",), port=port_b, inbox=inbox)
+        await asyncio.gather(a.start(), b.start())  # both dial each other at once
+        try:
+            await until(lambda: len(a.connected()) == 1 and len(b.connected()) == 1)
+            await asyncio.sleep(0.5)  # give any duplicate time to settle
+            assert a.connected() == [nodes[1].key.public_key]
+            assert b.connected() == [nodes[0].key.public_key]
+            assert a.send(nodes[1].key.public_key, b"once")
+            await until(lambda: bool(inbox.messages))
+            await asyncio.sleep(0.1)
+            assert inbox.messages == [(nodes[0].key.public_key, b"once")]
+        finally:
+            await b.stop()
+            await a.stop()
+
+    run(scenario)
+
+
+def test_peer_with_certificate_from_another_ca_is_refused(tmp_path: Path, nodes: list[NodeMaterial]) -> None:
+    stranger = write_node(tmp_path / "stranger", "node1", generate_ca("another chain"), key=nodes[1].key)
+
+    async def scenario() -> None:
+        a = make_host(nodes[0], nodes)
+        await a.start()
+        intruder = make_host(stranger, nodes, peers=(f"127.0.0.1:{a.listen_port}",))
+        await intruder.start()
+        try:
+            await until(lambda: a.stats["rejected_tls"] >= 1)
+            assert a.connected() == [] and intruder.connected() == []
+        finally:
+            await intruder.stop()
+            await a.stop()
+
+    run(scenario)
+
+
+def test_node_outside_the_node_list_is_refused(tmp_path: Path, chain_ca: Issued, nodes: list[NodeMaterial]) -> None:
+    outsider = write_node(tmp_path / "outsider", "node9", chain_ca)  # right CA, unknown node id
+
+    async def scenario() -> None:
+        a = make_host(nodes[0], nodes)
+        await a.start()
+        o = make_host(outsider, nodes + [outsider], peers=(f"127.0.0.1:{a.listen_port}",))
+        await o.start()
+        try:
+            await until(lambda: a.stats["rejected_hello"] >= 1)
+            assert a.connected() == []
+        finally:
+            await o.stop()
+            await a.stop()
+
+    run(scenario)
+
+
+def test_garbage_on_the_port_is_dropped_and_the_host_keeps_working(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        a = make_host(nodes[0], nodes)
+        await a.start()
+        try:
+            for garbage in (b"GET / HTTP/1.1\r\n\r\n", bytes(range(256)) * 4, b"\x16\x03\x01\xff\xff" + b"\x00" * 64):
+                reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port)
+                writer.write(garbage)
+                await writer.drain()
+                assert await asyncio.wait_for(reader.read(), 5) is not None  # the host closes on us
+                writer.close()
+            await until(lambda: a.stats["rejected_tls"] >= 3)
+            b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",))
+            await b.start()
+            try:
+                await until(lambda: a.connected() == [nodes[1].key.public_key])
+            finally:
+                await b.stop()
+        finally:
+            await a.stop()
+
+    run(scenario)
+
+
+def test_oversize_frame_drops_the_link(nodes: list[NodeMaterial]) -> None:
+    """An admitted peer that announces a frame above the limit loses its link."""
+
+    async def scenario() -> None:
+        inbox = Inbox()
+        a = make_host(nodes[0], nodes, inbox=inbox, max_frame=4096)
+        await a.start()
+        try:
+            me = nodes[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port, ssl=client_context(me.tls))
+            ssl_object: ssl.SSLObject = writer.get_extra_info("ssl_object")
+            peer_der = ssl_object.getpeercert(binary_form=True)
+            hello = make_hello(me.key, IDENTITY, 1, me.tls.own_cert_der(), peer_der)
+            writer.write(encode_frame(bytes([KIND_HELLO]) + hello.encode()))
+            writer.write(encode_frame(bytes([KIND_MESSAGE]) + b"fine"))
+            await until(lambda: inbox.messages == [(me.key.public_key, b"fine")])
+            writer.write((5000).to_bytes(4, "big") + b"x" * 100)  # announce 5000 > 4096
+            await writer.drain()
+            await until(lambda: a.connected() == [] and a.stats["dropped_links"] == 1)
+            writer.close()
+        finally:
+            await a.stop()
+
+    run(scenario)
+
+
+def test_dialer_reconnects_after_the_peer_restarts(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        a = make_host(nodes[0], nodes)
+        await a.start()
+        port = a.listen_port
+        b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{port}",))
+        await b.start()
+        try:
+            await until(lambda: b.connected() == [nodes[0].key.public_key])
+            await a.stop()
+            await until(lambda: b.connected() == [])
+            await asyncio.sleep(0.5)  # b keeps dialing a closed port, backing off
+            a = make_host(nodes[0], nodes, port=port)
+            await a.start()
+            await until(lambda: b.connected() == [nodes[0].key.public_key] and a.connected() == [nodes[1].key.public_key])
+        finally:
+            await b.stop()
+            await a.stop()
+
+    run(scenario)
