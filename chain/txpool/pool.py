@@ -1,0 +1,209 @@
+"""The tx pool: admits transactions, hands the oldest to the sealer, forgets them once committed.
+
+A sans-IO object: no clock, no threads, no sockets. The driver calls ``submit`` for each incoming
+transaction (RPC or gossip), the consensus engine calls ``select`` to fill a proposal, ``release``
+when that proposal fails, ``verify_proposal`` on another sealer's proposal, and
+``remove_committed`` after each block is stored. Ordering is by arrival (a sequence number), so the
+same submissions give the same proposals on every run.
+
+Life of a transaction in the pool::
+
+    submit ──► ready ──select──► in flight ──remove_committed──► gone
+                 ▲                   │
+                 └─────release───────┘        (and: blockLimit <= head ──► gone)
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from chain.crypto.suite import CryptoSuite
+from chain.errors import TxRejected
+from chain.ledger.block import Block
+from chain.ledger.status import Status
+from chain.ledger.transaction import Transaction
+from chain.txpool.rules import (
+    MAX_TX_SIZE, ChainView, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
+    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_signature, check_size,
+)
+
+DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit
+
+
+@dataclass
+class _Entry:
+    tx: Transaction
+    tx_hash: bytes
+    seq: int  # arrival order
+    in_flight: bool = False
+
+
+class TxPool:
+    def __init__(
+        self,
+        suite: CryptoSuite,
+        store: ChainView,
+        *,
+        chain_id: int,
+        group_id: int,
+        capacity: int = DEFAULT_CAPACITY,
+        max_tx_size: int = MAX_TX_SIZE,
+    ) -> None:
+        self.suite = suite
+        self.chain = store
+        self.chain_id = chain_id
+        self.group_id = group_id
+        self.capacity = capacity
+        self.max_tx_size = max_tx_size
+        self._entries: dict[bytes, _Entry] = {}  # hash -> entry, in arrival order
+        self._by_nonce: dict[int, bytes] = {}  # nonce -> hash
+        self._ready: list[tuple[int, bytes]] = []  # heap of (seq, hash) not in flight; stale rows skipped
+        self._expiry: list[tuple[int, int, bytes]] = []  # heap of (blockLimit, seq, hash); stale rows skipped
+        self._seq = 0
+        self._in_flight = 0
+
+    # --- admission --------------------------------------------------------------------------
+
+    def submit(self, tx: Transaction) -> bytes:
+        """Admit tx and return its hash, or raise TxRejected saying which rule it broke."""
+        tx_hash = tx.hash(self.suite)
+        # The very same bytes are already pooled: every rule below would answer exactly as it did
+        # when they were admitted, ending in ALREADY_KNOWN, so say it without re-verifying.
+        if tx_hash in self._entries:
+            raise TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
+        head = self.chain.head_number()
+        check_size(tx, self.max_tx_size)
+        check_signature(tx, self.suite)
+        check_chain_id(tx, self.chain_id)
+        check_group_id(tx, self.group_id)
+        check_block_limit(tx, head)
+        check_nonce_not_pooled(tx, tx_hash, self._by_nonce.get(tx.nonce))
+        check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
+        check_gas_limit(tx, self.chain, head + 1)
+        check_capacity(len(self._entries), self.capacity)
+        self._add(tx, tx_hash)
+        return tx_hash
+
+    def _add(self, tx: Transaction, tx_hash: bytes) -> None:
+        self._seq += 1
+        self._entries[tx_hash] = _Entry(tx, tx_hash, self._seq)
+        self._by_nonce[tx.nonce] = tx_hash
+        heapq.heappush(self._ready, (self._seq, tx_hash))
+        heapq.heappush(self._expiry, (tx.block_limit, self._seq, tx_hash))
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def get(self, tx_hash: bytes) -> Transaction | None:
+        entry = self._entries.get(tx_hash)
+        return entry.tx if entry else None
+
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def in_flight(self) -> int:
+        """How many pooled transactions are in a pending proposal."""
+        return self._in_flight
+
+    @property
+    def ready(self) -> int:
+        """How many pooled transactions a sealer could still propose."""
+        return len(self._entries) - self._in_flight
+
+    def pending(self, limit: int | None = None) -> list[Transaction]:
+        """Pooled transactions, oldest first (in flight or not), for getPendingTransactions."""
+        entries = list(self._entries.values()) if limit is None else list(self._entries.values())[:limit]
+        return [entry.tx for entry in entries]
+
+    # --- sealing ----------------------------------------------------------------------------
+
+    def select(self, limit: int) -> list[Transaction]:
+        """Up to limit of the oldest transactions not yet handed out; they are now in flight."""
+        chosen: list[Transaction] = []
+        while self._ready and len(chosen) < limit:
+            seq, tx_hash = heapq.heappop(self._ready)
+            entry = self._entries.get(tx_hash)
+            if entry is None or entry.seq != seq or entry.in_flight:
+                continue  # removed (or removed and re-submitted) since it was queued
+            entry.in_flight = True
+            self._in_flight += 1
+            chosen.append(entry.tx)
+        return chosen
+
+    def release(self, tx_hashes: Iterable[bytes]) -> None:
+        """Put the transactions of a failed proposal back, in their original order."""
+        for tx_hash in tx_hashes:
+            entry = self._entries.get(tx_hash)
+            if entry is not None and entry.in_flight:
+                entry.in_flight = False
+                self._in_flight -= 1
+                heapq.heappush(self._ready, (entry.seq, tx_hash))
+
+    def verify_proposal(self, txs: Sequence[Transaction], number: int) -> None:
+        """Check another sealer's proposal for block `number`; TxRejected on the first bad transaction.
+
+        The rules are the admission rules that do not depend on this node's pool, judged at the
+        proposal's height: the proposer's pool may legitimately differ from ours.
+        """
+        head = number - 1
+        nonces: set[int] = set()
+        for tx in txs:
+            tx_hash = tx.hash(self.suite)
+            pooled = self._entries.get(tx_hash)
+            # A transaction in our pool was verified on admission; the same hash is the same bytes.
+            if pooled is None:
+                check_size(tx, self.max_tx_size)
+                check_signature(tx, self.suite)
+            check_chain_id(tx, self.chain_id)
+            check_group_id(tx, self.group_id)
+            check_block_limit(tx, head)
+            # Two transactions with one nonce in a block: only one could be the real one.
+            if tx.nonce in nonces:
+                raise TxRejected(Status.NONCE_CHECK_FAIL, "two transactions in the proposal share a nonce")
+            nonces.add(tx.nonce)
+            check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
+            check_gas_limit(tx, self.chain, number)
+
+    # --- after a commit ---------------------------------------------------------------------
+
+    def remove_committed(self, block: Block) -> None:
+        """Forget block's transactions (and any pooled rival of their nonces), then drop expired ones."""
+        for tx in block.transactions:
+            self._remove(tx.hash(self.suite))
+            rival = self._by_nonce.get(tx.nonce)
+            if rival is not None:  # same nonce, other bytes: can never be committed now
+                self._remove(rival)
+        self.drop_expired(block.number)
+
+    def drop_expired(self, head: int) -> int:
+        """Drop transactions whose blockLimit <= head (they can never be committed); return how many."""
+        dropped = 0
+        while self._expiry and self._expiry[0][0] <= head:
+            _, seq, tx_hash = heapq.heappop(self._expiry)
+            entry = self._entries.get(tx_hash)
+            if entry is not None and entry.seq == seq:
+                self._remove(tx_hash)
+                dropped += 1
+        return dropped
+
+    def _remove(self, tx_hash: bytes) -> None:
+        entry = self._entries.pop(tx_hash, None)
+        if entry is None:
+            return
+        if self._by_nonce.get(entry.tx.nonce) == tx_hash:
+            del self._by_nonce[entry.tx.nonce]
+        if entry.in_flight:
+            self._in_flight -= 1
+        # Its rows in the ready and expiry heaps become stale and are skipped when reached. Keep
+        # the heaps from growing without bound when most of their rows are stale.
+        if len(self._ready) > 2 * len(self._entries) + 64:
+            self._ready = [(e.seq, h) for h, e in self._entries.items() if not e.in_flight]
+            heapq.heapify(self._ready)
+        if len(self._expiry) > 2 * len(self._entries) + 64:
+            self._expiry = [(e.tx.block_limit, e.seq, h) for h, e in self._entries.items()]
+            heapq.heapify(self._expiry)
