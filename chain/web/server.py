@@ -1,0 +1,242 @@
+"""The dashboard's HTTP side: static page, JSON API under /api, live updates over a WebSocket.
+
+Every API answer is JSON. Bad input gets 400 with {"error": "..."} naming the problem; a thing
+that does not exist gets 404. The WebSocket sends the state once on connect and then one message
+per pacing tick from the client's bounded queue (see chain.web.hub): a tab that stops reading is
+dropped, never waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Awaitable, Callable
+
+from aiohttp import WSMsgType, web
+
+from chain.errors import DashboardError
+from chain.web.hub import Hub
+from chain.web.live import LiveChain, NotFound
+
+STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+LIVE_KEY: web.AppKey[LiveChain] = web.AppKey("live", LiveChain)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn the project's errors into 400/404 JSON answers; nothing else leaks out as a 500 page."""
+    try:
+        return await handler(request)
+    except NotFound as exc:
+        return _error(404, str(exc))
+    except DashboardError as exc:
+        return _error(400, str(exc))
+    except web.HTTPNotFound:
+        if request.path.startswith("/api/"):
+            return _error(404, f"no such API endpoint: {request.method} {request.path}")
+        raise
+    except web.HTTPMethodNotAllowed as exc:
+        return _error(405, f"{request.method} not allowed on {request.path} (use {', '.join(sorted(exc.allowed_methods))})")
+
+
+def _int_param(request: web.Request, name: str, default: int | None = None) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        if default is None:
+            raise DashboardError(f"missing query parameter {name!r}")
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise DashboardError(f"query parameter {name!r} must be an integer, got {raw!r}") from None
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    text = await request.text()
+    if not text.strip():
+        return {}
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DashboardError(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    # every control takes a JSON object of named arguments
+    if not isinstance(body, dict):
+        raise DashboardError("body must be a JSON object")
+    return body
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return await static(request, "index.html")
+
+
+async def static(request: web.Request, name: str | None = None) -> web.StreamResponse:
+    name = name or request.match_info["name"]
+    # only the three shipped files are served: no path from the URL ever reaches the file system
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound()
+    text = resources.files("chain.web.static").joinpath(name).read_text(encoding="utf-8")
+    return web.Response(text=text, content_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
+
+
+async def get_status(request: web.Request) -> web.Response:
+    return web.json_response(request.app[LIVE_KEY].status())
+
+
+async def get_node(request: web.Request) -> web.Response:
+    live = request.app[LIVE_KEY]
+    try:
+        index = int(request.match_info["index"])
+    except ValueError:
+        raise NotFound(f"unknown node {request.match_info['index']!r}") from None
+    nodes = live.sim.node_status()
+    if not 0 <= index < len(nodes):
+        raise NotFound(f"unknown node {index} (nodes are 0..{len(nodes) - 1})")
+    return web.json_response(nodes[index])
+
+
+async def get_state(request: web.Request) -> web.Response:
+    live = request.app[LIVE_KEY]
+    return web.json_response(live.state_at(_int_param(request, "at", len(live.trace))))
+
+
+async def get_trace(request: web.Request) -> web.Response:
+    live = request.app[LIVE_KEY]
+    start = _int_param(request, "start", 0)
+    end = _int_param(request, "end", len(live.trace))
+    return web.json_response({"start": start, "events": live.trace_slice(start, end)})
+
+
+async def get_blocks(request: web.Request) -> web.Response:
+    live = request.app[LIVE_KEY]
+    start = _int_param(request, "start", 0)
+    end = _int_param(request, "end", start + 50)
+    return web.json_response({"blocks": live.blocks(start, end)})
+
+
+async def get_block(request: web.Request) -> web.Response:
+    try:
+        number = int(request.match_info["number"])
+    except ValueError:
+        raise DashboardError(f"block number must be an integer, got {request.match_info['number']!r}") from None
+    return web.json_response(request.app[LIVE_KEY].block(number))
+
+
+async def post_control(request: web.Request) -> web.Response:
+    live = request.app[LIVE_KEY]
+    action = request.match_info["action"]
+    body = await _json_body(request)
+    result: Any = None
+    if action == "pause":
+        live.set_paused(True)
+    elif action == "play":
+        live.set_paused(False)
+    elif action == "step":
+        result = live.step()
+    elif action == "speed":
+        live.set_speed(body.get("speed"))
+    elif action == "crash":
+        live.crash(body.get("node"))
+    elif action == "restart":
+        live.restart(body.get("node"))
+    elif action == "byzantine":
+        live.byzantine(body.get("node"), body.get("behaviour"))
+    elif action == "partition":
+        live.partition(body.get("groups"))
+    elif action == "heal":
+        live.heal()
+    elif action == "burst":
+        live.burst(body.get("count", 100))
+    else:
+        raise NotFound(f"unknown control {action!r}")
+    return web.json_response({"ok": True, "event": result, "index": len(live.trace)})
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    live = request.app[LIVE_KEY]
+    ws = web.WebSocketResponse(heartbeat=10)
+    await ws.prepare(request)
+    client = live.hub.subscribe()
+    writer = asyncio.create_task(_drain(ws, client.queue))
+    try:
+        await ws.send_json({"type": "hello", **live.status(), "index": len(live.trace)})
+        async for msg in ws:  # the page sends nothing we need; reading detects the close
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        live.hub.unsubscribe(client)
+        writer.cancel()
+        await ws.close()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+    while True:
+        message = await queue.get()
+        if message is None or ws.closed:  # dropped by the hub, or the tab went away
+            await ws.close()
+            return
+        try:
+            await ws.send_json(message)
+        except (ConnectionError, RuntimeError):
+            return
+
+
+# --- the application ----------------------------------------------------------------------------
+
+def make_app(live: LiveChain) -> web.Application:
+    app = web.Application(middlewares=[errors_as_json])
+    app[LIVE_KEY] = live
+    app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", static)
+    app.router.add_get("/api/status", get_status)
+    app.router.add_get("/api/nodes/{index}", get_node)
+    app.router.add_get("/api/state", get_state)
+    app.router.add_get("/api/trace", get_trace)
+    app.router.add_get("/api/blocks", get_blocks)
+    app.router.add_get("/api/blocks/{number}", get_block)
+    app.router.add_post("/api/control/{action}", post_control)
+    app.router.add_get("/ws", websocket)
+    return app
+
+
+@dataclass
+class Dashboard:
+    """A started dashboard: its URL, and how to stop the server and the pacing task."""
+
+    live: LiveChain
+    runner: web.AppRunner
+    url: str
+    stop_event: asyncio.Event
+    pacer: asyncio.Task[None] | None
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.pacer is not None:
+            await self.pacer
+        await self.runner.cleanup()
+
+
+async def start_dashboard(live: LiveChain, *, host: str = "127.0.0.1", port: int = 0, pace: bool = True) -> Dashboard:
+    """Serve the dashboard (port 0 picks a free one) and, unless pace=False, start the pacing task."""
+    runner = web.AppRunner(make_app(live), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+    bound = sockets[0].getsockname()[1] if sockets else port
+    stop = asyncio.Event()
+    pacer = asyncio.create_task(live.run(stop)) if pace else None
+    return Dashboard(live=live, runner=runner, url=f"http://{host}:{bound}", stop_event=stop, pacer=pacer)
+
+
+__all__ = ["Dashboard", "Hub", "LiveChain", "make_app", "start_dashboard"]
