@@ -1,0 +1,42 @@
+"""`chain build`: create a directory of nodes ready to start (FISCO BCOS's build_chain.sh)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from chain.crypto.suite import SUITE_NAMES
+from chain.errors import ChainError
+from chain.node.builder import BuildOptions, build_chain
+
+
+def build(
+    nodes: int = typer.Option(4, "--nodes", "-n", help="number of sealers (4 tolerates one faulty node)"),
+    suite: str = typer.Option("sm", "--suite", "-s", help=f"crypto suite: {' or '.join(SUITE_NAMES)}"),
+    output: Path = typer.Option(Path("nodes"), "--output", "-o", help="directory to create"),
+    ip: str = typer.Option("127.0.0.1", "--ip", help="address every node listens on"),
+    port_base: int = typer.Option(30300, "--port-base", help="P2P port of node0; node i uses base + i"),
+    rpc_port_base: int = typer.Option(8545, "--rpc-port-base", help="JSON-RPC port of node0; node i uses base + i"),
+    observers: int = typer.Option(0, "--observers", help="extra observer nodes (sync, no vote)"),
+    executor: str = typer.Option("evm", "--executor", help="evm, or kv (the key/value stand-in)"),
+    chain_id: int = typer.Option(1, "--chain-id"),
+    group_id: int = typer.Option(1, "--group-id"),
+    force: bool = typer.Option(False, "--force", help="replace a chain already built in the directory"),
+) -> None:
+    """Build a chain: CA, node keys and certificates, genesis, configs and start/stop scripts."""
+    options = BuildOptions(
+        nodes=nodes, suite=suite, ip=ip, port_base=port_base, rpc_port_base=rpc_port_base,
+        observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
+    )
+    try:
+        chain = build_chain(output, options)
+    except ChainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}")
+    for node in chain.nodes:
+        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {ip}:{node.rpc_port:<5}  "
+                   f"node id {node.node_id.hex()[:16]}…")
+    typer.echo(f"  admin account 0x{chain.admin_address.hex()}  (key: {output / 'sdk' / 'admin.key'})")
+    typer.echo(f"start with: bash {output / 'start_all.sh'}   stop with: bash {output / 'stop_all.sh'}")

@@ -1,0 +1,1 @@
+"""Wiring the parts into a running node: configuration, chain builder, logging and the node process."""

@@ -1,0 +1,233 @@
+"""The chain builder: one command from nothing to a directory of runnable nodes (FISCO's build_chain.sh).
+
+    DIR/
+      ca/ca.crt, ca/ca.key        the chain CA (keep ca.key away from the nodes)
+      genesis.toml                the chain: ids, suite, sealers and weights, observers, admin
+      sdk/                        what client tools need: ca.crt, admin.key, genesis.toml, nodes.toml
+      node0/ … nodeN/             one per node:
+        config.toml               listen address, peers, ports, storage, executor, log
+        genesis.toml              a copy of DIR/genesis.toml (a node directory is self-contained)
+        node.key                  consensus key (chain.crypto.keys PEM); its public key is the node id
+        node.nodeid               the node id in hex, for people
+        ca.crt, ssl.crt, ssl.key  TLS: chain CA, this node's certificate (naming its node id), key
+        start.sh, stop.sh
+      start_all.sh, stop_all.sh
+
+``n`` sealers come first (node0 … node{n-1}), then ``observers`` observer nodes. Node i listens for
+P2P on ``port_base + i`` and for JSON-RPC on ``rpc_port_base + i``. Every node lists every other as
+a peer. Building into a directory that already holds a chain is refused unless ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from chain.crypto.certs import generate_ca, issue_node_certificate, write_private
+from chain.crypto.keys import KeyPair, save_private_key
+from chain.crypto.suite import SUITE_NAMES
+from chain.errors import ConfigError
+from chain.ledger.genesis import GenesisConfig
+from chain.node.config import (
+    ConsensusSection, ExecutorSection, NetworkSection, NodeConfig, NodeSection, RpcSection,
+)
+
+GENESIS_FILE = "genesis.toml"
+PID_FILE = "node.pid"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    nodes: int = 4
+    suite: str = "sm"
+    ip: str = "127.0.0.1"
+    port_base: int = 30300
+    rpc_port_base: int = 8545
+    observers: int = 0
+    chain_id: int = 1
+    group_id: int = 1
+    executor: str = "evm"
+    timeout_ms: int = 3000
+    min_seal_time_ms: int = 500
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class BuiltNode:
+    name: str
+    directory: Path
+    node_id: bytes
+    role: str  # "sealer" or "observer"
+    p2p_port: int
+    rpc_port: int
+
+
+@dataclass(frozen=True)
+class BuiltChain:
+    directory: Path
+    genesis: GenesisConfig
+    nodes: tuple[BuiltNode, ...]
+    admin_address: bytes
+
+
+def _check_options(options: BuildOptions) -> None:
+    # PBFT tolerates f faults with 3f+1 sealers; fewer than one sealer cannot make blocks at all.
+    if options.nodes < 1:
+        raise ConfigError("a chain needs at least one sealer (-n 4 tolerates one faulty node)")
+    if options.observers < 0:
+        raise ConfigError("the number of observers cannot be negative")
+    if options.suite not in SUITE_NAMES:
+        raise ConfigError(f"unknown suite {options.suite!r}; choose from {list(SUITE_NAMES)}")
+    total = options.nodes + options.observers
+    # Every node needs its own P2P and RPC port, and the two ranges must not overlap.
+    for what, base in (("port base", options.port_base), ("rpc port base", options.rpc_port_base)):
+        if not 1 <= base or base + total > 65536:
+            raise ConfigError(f"{what} {base} leaves no room for {total} nodes")
+    p2p = set(range(options.port_base, options.port_base + total))
+    if p2p & set(range(options.rpc_port_base, options.rpc_port_base + total)):
+        raise ConfigError("P2P and RPC port ranges overlap")
+
+
+def _prepare_directory(directory: Path, force: bool) -> None:
+    if directory.exists() and any(directory.iterdir()):
+        # Never overwrite keys by accident: a second run would create a different chain.
+        if not force:
+            raise ConfigError(f"{directory} already holds files; use --force to replace the chain there")
+        # --force only replaces what looks like a chain we built, never an arbitrary directory.
+        if not (directory / GENESIS_FILE).exists():
+            raise ConfigError(f"{directory} is not empty and does not look like a chain directory; refusing to delete it")
+        pid_files = [p for p in directory.glob(f"node*/{PID_FILE}") if _pid_alive(p)]
+        if pid_files:
+            raise ConfigError(f"nodes are still running in {directory} ({pid_files[0].parent.name}); stop them first")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def _pid_alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _write_script(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _node_start_script(python: str) -> str:
+    return f"""#!/usr/bin/env bash
+# Start this node in the background; its pid goes to {PID_FILE}, its log to node.log.
+cd "$(dirname "$0")"
+PYTHON="${{CHAIN_PYTHON:-{shlex.quote(python)}}}"
+if [ -f {PID_FILE} ] && kill -0 "$(cat {PID_FILE})" 2>/dev/null; then
+  echo "$(basename "$PWD") is already running (pid $(cat {PID_FILE}))"; exit 0
+fi
+nohup "$PYTHON" -m chain.cli.main node start . >stdout.log 2>&1 &
+echo "$(basename "$PWD") started (pid $!)"
+"""
+
+
+NODE_STOP_SCRIPT = f"""#!/usr/bin/env bash
+# Stop this node with SIGTERM (a clean shutdown) and wait for it to exit.
+cd "$(dirname "$0")"
+[ -f {PID_FILE} ] || {{ echo "$(basename "$PWD") is not running"; exit 0; }}
+pid="$(cat {PID_FILE})"
+kill -TERM "$pid" 2>/dev/null || {{ echo "$(basename "$PWD") is not running"; rm -f {PID_FILE}; exit 0; }}
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then echo "$(basename "$PWD") did not stop in 10 s"; exit 1; fi
+echo "$(basename "$PWD") stopped"
+"""
+
+
+def _all_script(names: list[str], action: str) -> str:
+    lines = "\n".join(f'"$DIR/{name}/{action}.sh"' for name in names)
+    return f"""#!/usr/bin/env bash
+# {action.capitalize()} every node of this chain.
+DIR="$(cd "$(dirname "$0")" && pwd)"
+{lines}
+"""
+
+
+def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
+    """Create the chain directory described in the module docstring; ConfigError if refused."""
+    _check_options(options)
+    root = Path(directory)
+    _prepare_directory(root, options.force)
+
+    total = options.nodes + options.observers
+    names = [f"node{i}" for i in range(total)]
+    keys = [KeyPair.generate(options.suite) for _ in names]
+    admin = KeyPair.generate(options.suite)
+    genesis = GenesisConfig(
+        chain_id=options.chain_id,
+        group_id=options.group_id,
+        suite=options.suite,
+        sealers=tuple((key.public_key, 1) for key in keys[: options.nodes]),
+        observers=tuple(key.public_key for key in keys[options.nodes :]),
+        admins=(admin.address,),
+    )
+    genesis_text = genesis.dumps()
+    (root / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
+
+    ca = generate_ca(f"chain CA (chain {options.chain_id})")
+    (root / "ca").mkdir()
+    (root / "ca" / "ca.crt").write_bytes(ca.cert_pem)
+    write_private(root / "ca" / "ca.key", ca.key_pem)
+
+    endpoints = [f"{options.ip}:{options.port_base + i}" for i in range(total)]
+    built: list[BuiltNode] = []
+    for i, (name, key) in enumerate(zip(names, keys)):
+        node_dir = root / name
+        node_dir.mkdir()
+        save_private_key(node_dir / "node.key", key)
+        (node_dir / "node.nodeid").write_text(key.public_key.hex() + "\n")
+        issued = issue_node_certificate(ca, name, key.public_key, options.ip)
+        (node_dir / "ca.crt").write_bytes(ca.cert_pem)
+        (node_dir / "ssl.crt").write_bytes(issued.cert_pem)
+        write_private(node_dir / "ssl.key", issued.key_pem)
+        (node_dir / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
+        config = NodeConfig(
+            node=NodeSection(name=name),
+            network=NetworkSection(
+                listen_ip=options.ip,
+                listen_port=options.port_base + i,
+                peers=tuple(e for j, e in enumerate(endpoints) if j != i),
+            ),
+            rpc=RpcSection(listen_ip=options.ip, listen_port=options.rpc_port_base + i),
+            executor=ExecutorSection(kind=options.executor),
+            consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
+        )
+        config.dump(node_dir)
+        _write_script(node_dir / "start.sh", _node_start_script(sys.executable))
+        _write_script(node_dir / "stop.sh", NODE_STOP_SCRIPT)
+        built.append(BuiltNode(
+            name, node_dir, key.public_key, "sealer" if i < options.nodes else "observer",
+            options.port_base + i, options.rpc_port_base + i,
+        ))
+
+    sdk = root / "sdk"
+    sdk.mkdir()
+    (sdk / "ca.crt").write_bytes(ca.cert_pem)
+    save_private_key(sdk / "admin.key", admin)
+    (sdk / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
+    (sdk / "nodes.toml").write_text(tomli_w.dumps({
+        "nodes": [
+            {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
+             "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{options.ip}:{n.rpc_port}"}
+            for n in built
+        ],
+    }), encoding="utf-8")
+
+    _write_script(root / "start_all.sh", _all_script(names, "start"))
+    _write_script(root / "stop_all.sh", _all_script(names, "stop"))
+    return BuiltChain(root, genesis, tuple(built), admin.address)

@@ -1,0 +1,213 @@
+"""A node's ``config.toml``: where it listens, whom it dials, where it keeps its files.
+
+What the *chain* is (ids, suite, node list, system config) lives in ``genesis.toml`` and is the
+same for every node; ``config.toml`` holds only what differs from node to node. Relative paths are
+relative to the node directory, so a chain directory can be moved or copied to another machine.
+
+    [node]
+    name = "node0"
+    key_file = "node.key"          # consensus key (chain.crypto.keys PEM)
+    genesis = "genesis.toml"
+
+    [network]
+    listen_ip = "127.0.0.1"
+    listen_port = 30300
+    peers = ["127.0.0.1:30301", "127.0.0.1:30302"]
+    max_frame_bytes = 16777216
+
+    [tls]
+    ca_cert = "ca.crt"
+    cert = "ssl.crt"
+    key = "ssl.key"
+
+    [rpc]
+    listen_ip = "127.0.0.1"
+    listen_port = 8545
+
+    [storage]
+    path = "data/chain.db"
+
+    [executor]
+    kind = "evm"                   # or "kv", the key/value stand-in
+
+    [consensus]
+    timeout_ms = 3000
+    min_seal_time_ms = 500
+
+    [log]
+    level = "info"
+    file = "node.log"
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import tomli_w
+
+from chain.errors import ConfigError
+from chain.network.framing import MAX_FRAME_SIZE
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_FILE = "config.toml"
+EXECUTOR_KINDS = ("evm", "kv")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class NodeSection:
+    name: str
+    key_file: str = "node.key"
+    genesis: str = "genesis.toml"
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    listen_ip: str = "127.0.0.1"
+    listen_port: int = 30300
+    peers: tuple[str, ...] = ()
+    max_frame_bytes: int = MAX_FRAME_SIZE
+
+
+@dataclass(frozen=True)
+class TlsSection:
+    ca_cert: str = "ca.crt"
+    cert: str = "ssl.crt"
+    key: str = "ssl.key"
+
+
+@dataclass(frozen=True)
+class RpcSection:
+    listen_ip: str = "127.0.0.1"
+    listen_port: int = 8545
+
+
+@dataclass(frozen=True)
+class StorageSection:
+    path: str = "data/chain.db"
+
+
+@dataclass(frozen=True)
+class ExecutorSection:
+    kind: str = "evm"
+
+
+@dataclass(frozen=True)
+class ConsensusSection:
+    timeout_ms: int = 3000
+    min_seal_time_ms: int = 500
+
+
+@dataclass(frozen=True)
+class LogSection:
+    level: str = "info"
+    file: str = "node.log"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    node: NodeSection
+    network: NetworkSection = field(default_factory=NetworkSection)
+    tls: TlsSection = field(default_factory=TlsSection)
+    rpc: RpcSection = field(default_factory=RpcSection)
+    storage: StorageSection = field(default_factory=StorageSection)
+    executor: ExecutorSection = field(default_factory=ExecutorSection)
+    consensus: ConsensusSection = field(default_factory=ConsensusSection)
+    log: LogSection = field(default_factory=LogSection)
+
+    def __post_init__(self) -> None:
+        # Ports are TCP ports (0 lets the OS choose, which tests use).
+        for what, port in (("network.listen_port", self.network.listen_port), ("rpc.listen_port", self.rpc.listen_port)):
+            if not 0 <= port < 65536:
+                raise ConfigError(f"{what} must be a TCP port, got {port}")
+        # Each peer is dialed, so it must be an address we can parse.
+        for peer in self.network.peers:
+            host, sep, port_text = peer.rpartition(":")
+            if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+                raise ConfigError(f"network.peers: {peer!r} is not ip:port")
+        # Frames above 64 MiB would let one peer pin a lot of memory; below 1 KiB nothing fits.
+        if not 1024 <= self.network.max_frame_bytes <= 64 * 1024 * 1024:
+            raise ConfigError("network.max_frame_bytes must be between 1 KiB and 64 MiB")
+        # The executor decides every state root: all nodes of a chain must run the same one.
+        if self.executor.kind not in EXECUTOR_KINDS:
+            raise ConfigError(f"executor.kind must be one of {list(EXECUTOR_KINDS)}, got {self.executor.kind!r}")
+        if self.log.level not in LOG_LEVELS:
+            raise ConfigError(f"log.level must be one of {list(LOG_LEVELS)}, got {self.log.level!r}")
+        # A PBFT round needs some time; zero would spin view changes.
+        if self.consensus.timeout_ms < 100 or self.consensus.min_seal_time_ms < 0:
+            raise ConfigError("consensus.timeout_ms must be >= 100 and min_seal_time_ms >= 0")
+
+    # --- TOML -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["network"]["peers"] = list(self.network.peers)
+        return data
+
+    def dumps(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NodeConfig:
+        sections: dict[str, type] = {
+            "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection,
+            "storage": StorageSection, "executor": ExecutorSection, "consensus": ConsensusSection,
+            "log": LogSection,
+        }
+        unknown = set(data) - set(sections)
+        if unknown:
+            raise ConfigError(f"unknown config sections: {sorted(unknown)}")
+        if "node" not in data:
+            raise ConfigError("config needs a [node] section with the node name")
+        built: dict[str, Any] = {}
+        for name, section in sections.items():
+            values = data.get(name, {})
+            if not isinstance(values, Mapping):
+                raise ConfigError(f"[{name}] must be a table")
+            fields = section.__dataclass_fields__
+            extra = set(values) - set(fields)
+            if extra:
+                raise ConfigError(f"unknown keys in [{name}]: {sorted(extra)}")
+            typed: dict[str, Any] = {}
+            for key, value in values.items():
+                expected = fields[key].type
+                if key == "peers":
+                    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+                        raise ConfigError("network.peers must be a list of \"ip:port\" strings")
+                    value = tuple(value)
+                elif expected in ("int", int) and (not isinstance(value, int) or isinstance(value, bool)):
+                    raise ConfigError(f"{name}.{key} must be an integer")
+                elif expected in ("str", str) and not isinstance(value, str):
+                    raise ConfigError(f"{name}.{key} must be a string")
+                typed[key] = value
+            try:
+                built[name] = section(**typed)
+            except TypeError as exc:
+                raise ConfigError(f"[{name}]: {exc}") from exc
+        return cls(**built)
+
+    @classmethod
+    def loads(cls, text: str) -> NodeConfig:
+        try:
+            return cls.from_dict(tomllib.loads(text))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config is not valid TOML: {exc}") from exc
+
+    @classmethod
+    def load(cls, node_dir: str | Path) -> NodeConfig:
+        path = Path(node_dir) / CONFIG_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        return cls.loads(text)
+
+    def dump(self, node_dir: str | Path) -> None:
+        (Path(node_dir) / CONFIG_FILE).write_text(self.dumps(), encoding="utf-8")
