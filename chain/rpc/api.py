@@ -1,0 +1,53 @@
+"""The contract between a running node and its JSON-RPC server.
+
+The server never reaches into consensus, the network or the executor directly: everything it can
+ask a node is listed here. ``chain.node`` implements it for a real process; tests implement it with
+a Store and a TxPool in-process. Keeping it this narrow is what lets the RPC layer be tested (and
+read) without a cluster.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from chain.crypto.suite import CryptoSuite
+from chain.ledger.transaction import Transaction
+
+if TYPE_CHECKING:  # the implementations live in parts built in parallel; only their types matter here
+    from chain.ledger.store import Store
+    from chain.txpool.pool import TxPool
+
+
+class NodeApi(Protocol):
+    suite: CryptoSuite
+    chain_id: int
+    group_id: int  # 2.x numeric group (1)
+    group_name: str  # 3.x group name ("group0")
+    node_name: str  # 3.x node name (the node directory name, e.g. "node0")
+    node_id: bytes  # 64-byte consensus public key
+    store: Store  # read-only use
+    txpool: TxPool  # read-only use: pending transactions
+
+    def submit_transaction(self, tx: Transaction) -> bytes:
+        """Admit tx to the pool and gossip it; its hash, or raises TxRejected."""
+        ...
+
+    def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
+        """(status, output) of a read-only call on the head state."""
+        ...
+
+    def consensus_status(self) -> dict:
+        """{"view", "leader", "nodeIndex", "sealers": [hex], "observers": [hex], "height", "timeoutMs"}"""
+        ...
+
+    def sync_status(self) -> dict:
+        """{"blockNumber", "latestHash", "knownHighestNumber", "isSyncing", "peers": [...]}"""
+        ...
+
+    def peers(self) -> list[dict]:
+        """[{"nodeId": hex, "endpoint": "ip:port", "connected": bool}]"""
+        ...
+
+    def node_ids(self) -> list[bytes]:
+        """Every node id of the chain (sealers + observers)."""
+        ...

@@ -1,0 +1,445 @@
+"""The method table: one small handler per FISCO BCOS JSON-RPC method.
+
+Every handler receives the request context and the parameters *after* the group selector, and
+returns a JSON-ready value or raises ``RpcError``. The group selector comes in two dialects, told
+apart by the type of the first parameter (see ``split_group``):
+
+* FISCO 2.x: ``[groupId, ...]`` where groupId is a number (``1``, or ``"0x1"``/``"1"``);
+* FISCO 3.x: ``[groupName, nodeName, ...]`` where groupName is text that is not a number
+  (``"group0"``) and nodeName is this node's name or ``""`` (any node).
+
+The rest of the parameters have the 2.x meaning in both dialects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from chain.errors import ChainError, LedgerError
+from chain.ledger import system
+from chain.ledger.block import Block
+from chain.ledger.merkle import merkle_proof
+from chain.ledger.status import Status
+from chain.ledger.transaction import Transaction
+from chain.rpc import params as p
+from chain.rpc.api import NodeApi
+from chain.rpc.errors import (
+    BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INVALID_SYSTEM_CONFIG,
+    TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
+)
+from chain.rpc.views import block_json, hex_bytes, hex_int, proof_json, receipt_json, transaction_json
+
+CLIENT_VERSION = "chain 0.1.0 (Python)"
+FISCO_COMPATIBLE_VERSION = "2.9.0"  # the 2.x JSON-RPC shapes this server follows
+MAX_RAW_TX_SIZE = 1 << 20  # bytes of RLP: the pool refuses larger transactions anyway (chain.txpool.rules)
+MAX_PENDING_LISTED = 1000  # getPendingTransactions lists at most this many
+
+
+@dataclass
+class RpcContext:
+    """What a handler may use: the node, plus small caches that live as long as the server."""
+
+    api: NodeApi
+    failed_counted_to: int = -1  # failed transactions are counted incrementally up to this block
+    failed_total: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suite(self):  # type: ignore[no-untyped-def]
+        return self.api.suite
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        return self.api.store
+
+
+Handler = Callable[[RpcContext, list[Any]], Any]
+
+
+@dataclass(frozen=True)
+class Method:
+    handler: Handler
+    grouped: bool  # whether params start with the group selector
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(name: str, *, grouped: bool = True) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        METHODS[name] = Method(handler, grouped)
+        return handler
+    return register
+
+
+# --- the group selector ------------------------------------------------------------------------
+
+def _is_number_text(value: str) -> bool:
+    text = value[2:] if value[:2].lower() == "0x" else value
+    base = 16 if value[:2].lower() == "0x" else 10
+    try:
+        int(text, base)
+        return True
+    except ValueError:
+        return False
+
+
+def split_group(api: NodeApi, params: Sequence[Any]) -> list[Any]:
+    """Check the group selector (2.x or 3.x dialect) and return the parameters after it."""
+    if not params:
+        raise invalid_params("the first parameter must be the group: 2.x [groupId, ...] or 3.x [groupName, nodeName, ...]")
+    first = params[0]
+    if isinstance(first, str) and not _is_number_text(first):  # 3.x: [groupName, nodeName, ...]
+        if first != api.group_name:
+            raise RpcError(GROUP_NOT_FOUND, f"GroupID does not exist: this node serves group {api.group_name!r}")
+        if len(params) < 2 or not isinstance(params[1], str):
+            raise invalid_params("3.x-style params are [groupName, nodeName, ...] with nodeName a string")
+        if params[1] not in ("", api.node_name):  # "" means whichever node answers
+            raise invalid_params(f"nodeName {params[1]!r} is not this node ({api.node_name!r})")
+        return list(params[2:])
+    group = p.as_int(first, "groupId")
+    if group != api.group_id:
+        raise RpcError(GROUP_NOT_FOUND, f"GroupID does not exist: this node serves group {api.group_id}")
+    return list(params[1:])
+
+
+def dispatch(ctx: RpcContext, name: Any, params: Any) -> Any:
+    """Run one call; RpcError for anything the client got wrong."""
+    if not isinstance(name, str) or name not in METHODS:
+        raise RpcError(-32601, f"method not found: {name!r}")
+    if params is None:
+        params = []
+    if not isinstance(params, list):  # FISCO methods take positional params only
+        raise invalid_params("params must be a JSON array")
+    entry = METHODS[name]
+    rest = split_group(ctx.api, params) if entry.grouped else params
+    return entry.handler(ctx, rest)
+
+
+# --- lookups shared by several handlers --------------------------------------------------------
+
+def _block_by_number(ctx: RpcContext, value: Any) -> Block:
+    if value == "latest":
+        number = ctx.store.head_number()
+    else:
+        number = p.as_int(value, "blockNumber", maximum=(1 << 63) - 1)
+    block = ctx.store.block_by_number(number) if number >= 0 else None
+    if block is None:
+        raise RpcError(BLOCK_NUMBER_NOT_FOUND, f"BlockNumber does not exist: {number} (head is {ctx.store.head_number()})")
+    return block
+
+
+def _block_by_hash(ctx: RpcContext, value: Any) -> Block:
+    block = ctx.store.block_by_hash(p.as_hash(value, "blockHash"))
+    if block is None:
+        raise RpcError(BLOCK_HASH_NOT_FOUND, "BlockHash does not exist")
+    return block
+
+
+def _committed_tx(ctx: RpcContext, value: Any) -> tuple[Transaction, Block, int] | None:
+    found = ctx.store.transaction(p.as_hash(value, "transactionHash"))
+    if found is None:
+        return None
+    tx, number, index = found
+    block = ctx.store.block_by_number(number)
+    if block is None:  # the store indexes a tx in a block it does not have: never expected
+        raise RpcError(-32603, f"store inconsistency: block {number} of a committed transaction is missing")
+    return tx, block, index
+
+
+def _pending_transactions(ctx: RpcContext) -> list[Transaction]:
+    return ctx.api.txpool.pending(MAX_PENDING_LISTED)
+
+
+# --- node and chain information ----------------------------------------------------------------
+
+@method("getClientVersion", grouped=False)
+def get_client_version(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
+    api = ctx.api
+    return {
+        "FISCO-BCOS Version": FISCO_COMPATIBLE_VERSION,
+        "Supported Version": FISCO_COMPATIBLE_VERSION,
+        "Client Version": CLIENT_VERSION,
+        "Build Type": "Python",
+        "Chain Id": str(api.chain_id),
+        "Crypto Suite": api.suite.name,
+        "Group Id": str(api.group_id),
+        "Group Name": api.group_name,
+        "Node Name": api.node_name,
+    }
+
+
+@method("getGroupList", grouped=False)
+def get_group_list(ctx: RpcContext, params: list[Any]) -> list[int]:
+    p.take(params, 0)
+    return [ctx.api.group_id]
+
+
+@method("getBlockNumber")
+def get_block_number(ctx: RpcContext, params: list[Any]) -> str:
+    p.take(params, 0)
+    return hex_int(ctx.store.head_number())
+
+
+@method("getPbftView")
+def get_pbft_view(ctx: RpcContext, params: list[Any]) -> str:
+    p.take(params, 0)
+    return hex_int(int(ctx.api.consensus_status().get("view", 0)))
+
+
+def _node_list(ctx: RpcContext) -> system.ConsensusNodes:
+    # The list in force for the next block: a node added in block N counts from N + 1.
+    return system.consensus_nodes(ctx.store, ctx.store.head_number() + 1)
+
+
+@method("getSealerList")
+def get_sealer_list(ctx: RpcContext, params: list[Any]) -> list[str]:
+    p.take(params, 0)
+    return [node.node_id.hex() for node in _node_list(ctx).sealers]
+
+
+@method("getObserverList")
+def get_observer_list(ctx: RpcContext, params: list[Any]) -> list[str]:
+    p.take(params, 0)
+    return [node.node_id.hex() for node in _node_list(ctx).observers]
+
+
+@method("getConsensusStatus")
+def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
+    """2.x shape: [status object, [{nodeId, view}]] — this node only knows its own view."""
+    p.take(params, 0)
+    status = ctx.api.consensus_status()
+    sealers = list(status.get("sealers", []))
+    head = ctx.store.head()
+    view = int(status.get("view", 0))
+    summary: dict[str, Any] = {
+        "nodeId": ctx.api.node_id.hex(),
+        "node_index": status.get("nodeIndex"),
+        "nodeNum": len(sealers),
+        "max_faulty_leader": (len(sealers) - 1) // 3 if sealers else 0,
+        "currentView": view,
+        "toView": view,
+        "leaderIndex": status.get("leader"),
+        "consensusedBlockNumber": int(status.get("height", ctx.store.head_number() + 1)),
+        "highestblockNumber": ctx.store.head_number(),
+        "highestblockHash": hex_bytes(head.hash(ctx.suite)) if head else None,
+        "groupId": ctx.api.group_id,
+        "omitEmptyBlock": True,
+        "timeoutMs": status.get("timeoutMs"),
+        "observers": list(status.get("observers", [])),
+    }
+    for index, node in enumerate(sealers):
+        summary[f"sealer.{index}"] = node
+    return [summary, [{"nodeId": ctx.api.node_id.hex(), "view": view}]]
+
+
+@method("getSyncStatus")
+def get_sync_status(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    p.take(params, 0)
+    status = dict(ctx.api.sync_status())
+    genesis = ctx.store.block_hash(0)
+    status.setdefault("nodeId", ctx.api.node_id.hex())
+    status.setdefault("genesisHash", hex_bytes(genesis) if genesis else None)
+    status.setdefault("knownLatestHash", status.get("latestHash"))
+    status.setdefault("txPoolSize", str(len(ctx.api.txpool)))
+    status.setdefault("peers", [])
+    return status
+
+
+@method("getPeers")
+def get_peers(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
+    p.take(params, 0)
+    return [
+        {"IPAndPort": peer.get("endpoint"), "nodeId": peer.get("nodeId"), "Topic": [],
+         "connected": bool(peer.get("connected"))}
+        for peer in ctx.api.peers()
+    ]
+
+
+@method("getNodeIDList")
+def get_node_id_list(ctx: RpcContext, params: list[Any]) -> list[str]:
+    """This node first, then every other node of the chain."""
+    p.take(params, 0)
+    own = ctx.api.node_id
+    return [own.hex()] + [node.hex() for node in ctx.api.node_ids() if node != own]
+
+
+@method("getSystemConfigByKey")
+def get_system_config_by_key(ctx: RpcContext, params: list[Any]) -> str:
+    (key,) = p.take(params, 1, names="key")
+    key = p.as_str(key, "key")
+    try:
+        return system.get_config(ctx.store, key, ctx.store.head_number() + 1)
+    except LedgerError:
+        raise RpcError(INVALID_SYSTEM_CONFIG, f"Invalid System Config: {key!r}; known keys: {sorted(system.DEFAULT_CONFIG)}") from None
+
+
+@method("getTotalTransactionCount")
+def get_total_transaction_count(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
+    p.take(params, 0)
+    head = ctx.store.head_number()
+    # Count failed receipts incrementally: each block is scanned once over the server's life.
+    for number in range(ctx.failed_counted_to + 1, head + 1):
+        ctx.failed_total += sum(1 for receipt in ctx.store.receipts(number) if receipt.status != Status.SUCCESS)
+        ctx.failed_counted_to = number
+    return {"blockNumber": hex_int(head), "txSum": hex_int(ctx.store.total_transactions()),
+            "failedTxSum": hex_int(ctx.failed_total)}
+
+
+# --- blocks and transactions -------------------------------------------------------------------
+
+@method("getBlockByNumber")
+def get_block_by_number(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    number, include = p.take(params, 1, 1, names="blockNumber, includeTransactions")
+    return block_json(ctx.suite, _block_by_number(ctx, number), p.as_bool(include, "includeTransactions", True))
+
+
+@method("getBlockByHash")
+def get_block_by_hash(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    block_hash, include = p.take(params, 1, 1, names="blockHash, includeTransactions")
+    return block_json(ctx.suite, _block_by_hash(ctx, block_hash), p.as_bool(include, "includeTransactions", True))
+
+
+@method("getBlockHashByNumber")
+def get_block_hash_by_number(ctx: RpcContext, params: list[Any]) -> str:
+    (number,) = p.take(params, 1, names="blockNumber")
+    return hex_bytes(_block_by_number(ctx, number).hash(ctx.suite))
+
+
+@method("getTransactionByHash")
+def get_transaction_by_hash(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
+    (tx_hash,) = p.take(params, 1, names="transactionHash")
+    found = _committed_tx(ctx, tx_hash)
+    if found is None:
+        return None
+    tx, block, index = found
+    return transaction_json(ctx.suite, tx, block.hash(ctx.suite), block.number, index)
+
+
+@method("getTransactionByBlockNumberAndIndex")
+def get_transaction_by_block_number_and_index(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    number, index = p.take(params, 2, names="blockNumber, transactionIndex")
+    block = _block_by_number(ctx, number)
+    position = p.as_int(index, "transactionIndex", maximum=1 << 32)
+    if position >= len(block.transactions):
+        raise RpcError(TX_INDEX_OUT_OF_RANGE, f"TransactionIndex is out of range: block {block.number} has {len(block.transactions)} transactions")
+    return transaction_json(ctx.suite, block.transactions[position], block.hash(ctx.suite), block.number, position)
+
+
+@method("getTransactionReceipt")
+def get_transaction_receipt(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
+    """null until the transaction is in a committed block."""
+    (tx_hash,) = p.take(params, 1, names="transactionHash")
+    found = _committed_tx(ctx, tx_hash)
+    if found is None:
+        return None
+    tx, block, _ = found
+    receipt = ctx.store.receipt(tx.hash(ctx.suite))
+    if receipt is None:
+        return None
+    return receipt_json(ctx.suite, receipt, tx, block)
+
+
+@method("getTransactionByHashWithProof")
+def get_transaction_by_hash_with_proof(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
+    """The transaction, its raw encoding and a Merkle proof of its hash under header.transactionsRoot."""
+    (tx_hash,) = p.take(params, 1, names="transactionHash")
+    found = _committed_tx(ctx, tx_hash)
+    if found is None:
+        return None
+    tx, block, index = found
+    leaves = [t.hash(ctx.suite) for t in block.transactions]
+    return {
+        "transaction": transaction_json(ctx.suite, tx, block.hash(ctx.suite), block.number, index),
+        "raw": hex_bytes(tx.encode()),
+        "txProof": proof_json(merkle_proof(ctx.suite, leaves, index)),
+    }
+
+
+@method("getTransactionReceiptByHashWithProof")
+def get_transaction_receipt_by_hash_with_proof(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
+    """The receipt, its raw encoding and a Merkle proof of its hash under header.receiptsRoot."""
+    (tx_hash,) = p.take(params, 1, names="transactionHash")
+    found = _committed_tx(ctx, tx_hash)
+    if found is None:
+        return None
+    tx, block, index = found
+    receipts = ctx.store.receipts(block.number)
+    receipt = receipts[index]
+    return {
+        "transactionReceipt": receipt_json(ctx.suite, receipt, tx, block),
+        "raw": hex_bytes(receipt.encode()),
+        "receiptProof": proof_json(merkle_proof(ctx.suite, [r.hash(ctx.suite) for r in receipts], index)),
+    }
+
+
+@method("getPendingTransactions")
+def get_pending_transactions(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
+    p.take(params, 0)
+    return [transaction_json(ctx.suite, tx) for tx in _pending_transactions(ctx)]
+
+
+@method("getPendingTxSize")
+def get_pending_tx_size(ctx: RpcContext, params: list[Any]) -> str:
+    p.take(params, 0)
+    return hex_int(len(ctx.api.txpool))
+
+
+# --- state -------------------------------------------------------------------------------------
+
+@method("getCode")
+def get_code(ctx: RpcContext, params: list[Any]) -> str:
+    (address,) = p.take(params, 1, names="address")
+    return hex_bytes(_code_of(ctx, p.as_address(address)))
+
+
+def _code_of(ctx: RpcContext, address: bytes) -> bytes:
+    """Contract code at address on the head state; b"" for an account without code."""
+    from chain.execution.evm import CODE_TABLE  # the EVM keeps runtime code in this table
+
+    return ctx.store.get(CODE_TABLE, address) or b""
+
+
+@method("call")
+def call(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
+    (request,) = p.take(params, 1, names="{from, to, value, data}")
+    if not isinstance(request, dict):
+        raise invalid_params("call expects an object {from, to, value, data}")
+    if request.get("from") in (None, ""):
+        raise RpcError(CALL_NEEDS_FROM, "Call needs a 'from' field")
+    sender = p.as_address(request["from"], "from")
+    to = p.as_address(request.get("to"), "to")
+    data = p.as_bytes(request.get("data", "0x"), "data", max_size=MAX_RAW_TX_SIZE)
+    head = ctx.store.head_number()
+    status, output = ctx.api.call(to, data, sender)
+    return {"currentBlockNumber": hex_int(head), "output": hex_bytes(output), "status": hex_int(status)}
+
+
+# --- transactions in -----------------------------------------------------------------------------
+
+@method("sendRawTransaction")
+def send_raw_transaction(ctx: RpcContext, params: list[Any]) -> str:
+    """Decode, admit to the pool (which checks signature, chain/group, blockLimit, nonce), return the hash."""
+    (raw_hex,) = p.take(params, 1, names="rawTransaction")
+    raw = p.as_bytes(raw_hex, "rawTransaction", max_size=MAX_RAW_TX_SIZE)
+    try:
+        tx = Transaction.decode(raw)
+    except LedgerError as exc:
+        raise RpcError(int(Status.MALFORMED_TX), f"malformed transaction: {exc}") from None
+    try:
+        return hex_bytes(ctx.api.submit_transaction(tx))
+    except ChainError as exc:
+        status = getattr(exc, "status", None)  # TxRejected carries the FISCO status code
+        if status is None:
+            raise RpcError(int(Status.MALFORMED_TX), f"transaction rejected: {exc}") from None
+        raise RpcError(int(status), _status_message(int(status), exc), {"status": hex_int(int(status))}) from None
+
+
+def _status_message(status: int, exc: Exception) -> str:
+    try:
+        name = Status(status).name
+    except ValueError:
+        name = f"STATUS_{status}"
+    detail = getattr(exc, "message", None) or str(exc)
+    return f"{name}: {detail}" if detail and detail != name else name

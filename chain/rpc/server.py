@@ -1,0 +1,124 @@
+"""The JSON-RPC 2.0 transport: HTTP POST on ``/`` (aiohttp), single and batch requests.
+
+Whatever a client sends, the answer is a JSON-RPC response and the server keeps serving: bad JSON
+is -32700, a request object of the wrong shape -32600, an unknown method -32601, wrong parameters
+-32602, and a body over ``MAX_BODY_SIZE`` an HTTP 413 carrying a JSON-RPC error. A bug in a handler
+is logged and answered -32603; it never becomes an HTTP 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from chain.rpc.api import NodeApi
+from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
+from chain.rpc.methods import RpcContext, dispatch
+
+log = logging.getLogger("chain.rpc")
+
+MAX_BODY_SIZE = 4 << 20  # the largest transaction the pool takes (1 MiB of RLP) is 2 MiB of hex; leave room
+MAX_BATCH = 1000  # requests in one batch
+CONTEXT_KEY = web.AppKey("rpc_context", RpcContext)
+
+
+def _error(code: int, message: str, request_id: Any = None, data: Any = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": RpcError(code, message, data).to_json()}
+
+
+def handle_one(ctx: RpcContext, request: Any) -> dict[str, Any] | None:
+    """The response to one request object; None for a notification (a request without an id)."""
+    if not isinstance(request, dict):
+        return _error(INVALID_REQUEST, "invalid request: expected a JSON object")
+    request_id = request.get("id")
+    if request.get("jsonrpc") != "2.0":  # JSON-RPC 2.0 requires the version member
+        return _error(INVALID_REQUEST, 'invalid request: "jsonrpc" must be "2.0"', _safe_id(request_id))
+    if not isinstance(request_id, (str, int, type(None))) or isinstance(request_id, bool):
+        return _error(INVALID_REQUEST, "invalid request: id must be a string, a number or null")
+    if not isinstance(request.get("method"), str):
+        return _error(INVALID_REQUEST, 'invalid request: "method" must be a string', request_id)
+    try:
+        result = dispatch(ctx, request["method"], request.get("params"))
+    except RpcError as exc:
+        response: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
+    except Exception as exc:  # a handler bug must not take the server down: log it, answer -32603
+        log.exception("internal error in %s", request.get("method"))
+        response = _error(INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}", request_id)
+    else:
+        response = {"jsonrpc": "2.0", "id": request_id, "result": result}
+    return None if "id" not in request else response
+
+
+def _safe_id(value: Any) -> Any:
+    return value if isinstance(value, (str, int, type(None))) and not isinstance(value, bool) else None
+
+
+def handle_body(ctx: RpcContext, body: bytes) -> Any:
+    """The JSON value to answer for one HTTP body (None when there is nothing to answer)."""
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(PARSE_ERROR, f"parse error: {exc}")
+    if isinstance(request, list):
+        if not request:  # JSON-RPC 2.0: an empty batch is one invalid request
+            return _error(INVALID_REQUEST, "invalid request: empty batch")
+        if len(request) > MAX_BATCH:
+            return _error(INVALID_REQUEST, f"invalid request: a batch holds at most {MAX_BATCH} requests")
+        responses = [r for r in (handle_one(ctx, item) for item in request) if r is not None]
+        return responses or None
+    return handle_one(ctx, request)
+
+
+async def _post(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT_KEY]
+    if request.content_length is not None and request.content_length > MAX_BODY_SIZE:
+        return _too_large()
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _too_large()
+    answer = handle_body(ctx, body)
+    if answer is None:  # only notifications: JSON-RPC sends nothing back
+        return web.Response(status=204)
+    return web.Response(text=json.dumps(answer, separators=(",", ":")), content_type="application/json")
+
+
+def _too_large() -> web.Response:
+    payload = _error(REQUEST_TOO_LARGE, f"request body larger than {MAX_BODY_SIZE} bytes")
+    return web.Response(status=413, text=json.dumps(payload), content_type="application/json")
+
+
+async def _get(request: web.Request) -> web.Response:
+    return web.Response(text="chain JSON-RPC: POST a JSON-RPC 2.0 request to this URL\n")
+
+
+def make_app(api: NodeApi) -> web.Application:
+    """The aiohttp application serving api's JSON-RPC on POST /."""
+    app = web.Application(client_max_size=MAX_BODY_SIZE)
+    app[CONTEXT_KEY] = RpcContext(api)
+    app.router.add_post("/", _post)
+    app.router.add_get("/", _get)
+    return app
+
+
+async def start_rpc_server(api: NodeApi, host: str, port: int) -> web.AppRunner:
+    """Start serving on host:port; call ``await runner.cleanup()`` to stop.
+
+    port 0 picks a free port: read it back with ``bound_port(runner)``.
+    """
+    runner = web.AppRunner(make_app(api), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The TCP port a started runner listens on (useful after asking for port 0)."""
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    raise RuntimeError("the RPC server is not listening on a TCP port")

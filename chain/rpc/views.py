@@ -1,0 +1,195 @@
+"""The JSON shapes of blocks, transactions, receipts and proofs (FISCO BCOS 2.x), both ways.
+
+The server renders ledger records with the ``*_json`` functions; a client that wants to check what
+it was told (Merkle proofs) rebuilds the records with the ``*_from_json`` functions. Keeping both
+directions in one module is what guarantees they agree.
+
+Conventions, as in FISCO 2.x: numbers are ``0x`` hex strings, byte strings are ``0x`` hex, node ids
+are hex *without* ``0x``. Differences, stated rather than hidden: there is no ``logsBloom`` (the chain
+keeps no bloom filters) and headers carry ``receiptsRoot``, ``signatureList`` and ``extraData`` as
+one hex string, because that is what the block hash covers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chain.crypto.suite import CryptoSuite
+from chain.errors import LedgerError
+from chain.ledger.block import Block, BlockHeader
+from chain.ledger.merkle import MerkleProof
+from chain.ledger.receipt import Log, Receipt
+from chain.ledger.transaction import Transaction
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def hex_int(value: int) -> str:
+    return hex(value)
+
+
+def hex_bytes(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _int(value: Any, what: str) -> int:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise LedgerError(f"{what}: expected a 0x hex number, got {value!r}")
+    try:
+        return int(value, 16)
+    except ValueError:
+        raise LedgerError(f"{what}: not a hex number: {value!r}") from None
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise LedgerError(f"{what}: expected a hex string, got {value!r}")
+    try:
+        return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+    except ValueError:
+        raise LedgerError(f"{what}: not hex: {value!r}") from None
+
+
+# --- transactions ------------------------------------------------------------------------------
+
+def transaction_json(
+    suite: CryptoSuite, tx: Transaction, block_hash: bytes | None = None,
+    block_number: int | None = None, index: int | None = None,
+) -> dict[str, Any]:
+    """A transaction as getTransactionByHash shows it; the block fields are left out for pending ones."""
+    view: dict[str, Any] = {}
+    if block_hash is not None and block_number is not None and index is not None:
+        view.update(blockHash=hex_bytes(block_hash), blockNumber=hex_int(block_number),
+                    transactionIndex=hex_int(index))
+    view.update(
+        hash=hex_bytes(tx.hash(suite)),
+        **{"from": hex_bytes(tx.sender(suite))},
+        to=hex_bytes(tx.to) if tx.to else None,  # null for a contract creation
+        gas=hex_int(tx.gas_limit),
+        gasPrice=hex_int(tx.gas_price),
+        input=hex_bytes(tx.data),
+        nonce=hex_int(tx.nonce),
+        value=hex_int(tx.value),
+        blockLimit=hex_int(tx.block_limit),
+        chainId=hex_int(tx.chain_id),
+        groupId=hex_int(tx.group_id),
+        extraData=hex_bytes(tx.extra_data),
+    )
+    return view
+
+
+# --- receipts ----------------------------------------------------------------------------------
+
+def log_json(log: Log) -> dict[str, Any]:
+    return {"address": hex_bytes(log.address), "topics": [hex_bytes(t) for t in log.topics], "data": hex_bytes(log.data)}
+
+
+def receipt_json(suite: CryptoSuite, receipt: Receipt, tx: Transaction, block: Block) -> dict[str, Any]:
+    """A receipt as getTransactionReceipt shows it (status "0x0" is success)."""
+    return {
+        "blockHash": hex_bytes(block.hash(suite)),
+        "blockNumber": hex_int(receipt.block_number),
+        "contractAddress": hex_bytes(receipt.contract_address) if receipt.contract_address else ZERO_ADDRESS,
+        "from": hex_bytes(tx.sender(suite)),
+        "to": hex_bytes(tx.to) if tx.to else ZERO_ADDRESS,
+        "gasUsed": hex_int(receipt.gas_used),
+        "input": hex_bytes(tx.data),
+        "logs": [log_json(log) for log in receipt.logs],
+        "output": hex_bytes(receipt.output),
+        "root": hex_bytes(block.header.state_root),
+        "status": hex_int(receipt.status),
+        "transactionHash": hex_bytes(receipt.transaction_hash),
+        "transactionIndex": hex_int(receipt.transaction_index),
+    }
+
+
+def receipt_from_json(view: dict[str, Any]) -> Receipt:
+    """The Receipt a receipt view describes (so its hash can be checked against a proof)."""
+    try:
+        contract = _bytes(view["contractAddress"], "contractAddress")
+        return Receipt(
+            status=_int(view["status"], "status"),
+            output=_bytes(view["output"], "output"),
+            contract_address=b"" if contract == bytes(20) else contract,
+            gas_used=_int(view["gasUsed"], "gasUsed"),
+            logs=tuple(
+                Log(_bytes(log["address"], "log.address"), tuple(_bytes(t, "log.topic") for t in log["topics"]),
+                    _bytes(log["data"], "log.data"))
+                for log in view["logs"]
+            ),
+            block_number=_int(view["blockNumber"], "blockNumber"),
+            transaction_hash=_bytes(view["transactionHash"], "transactionHash"),
+            transaction_index=_int(view["transactionIndex"], "transactionIndex"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise LedgerError(f"receipt view is missing or mistypes a field: {exc}") from exc
+
+
+# --- blocks ------------------------------------------------------------------------------------
+
+def header_json(suite: CryptoSuite, block: Block) -> dict[str, Any]:
+    header = block.header
+    return {
+        "hash": hex_bytes(block.hash(suite)),
+        "number": hex_int(header.number),
+        "parentHash": hex_bytes(header.parent_hash),
+        "timestamp": hex_int(header.timestamp),
+        "sealer": hex_int(header.sealer),
+        "sealerList": [node.hex() for node in header.sealer_list],
+        "transactionsRoot": hex_bytes(header.transactions_root),
+        "receiptsRoot": hex_bytes(header.receipts_root),
+        "stateRoot": hex_bytes(header.state_root),
+        "gasUsed": hex_int(header.gas_used),
+        "gasLimit": "0x0",  # FISCO has no block gas limit; 2.x reports 0x0 too
+        "extraData": hex_bytes(header.extra_data),
+        "signatureList": [{"index": hex_int(i), "signature": hex_bytes(sig)} for i, sig in block.signatures],
+    }
+
+
+def block_json(suite: CryptoSuite, block: Block, include_transactions: bool) -> dict[str, Any]:
+    """A block as getBlockByNumber shows it: full transactions or just their hashes."""
+    view = header_json(suite, block)
+    block_hash = block.hash(suite)
+    if include_transactions:
+        view["transactions"] = [
+            transaction_json(suite, tx, block_hash, block.number, i) for i, tx in enumerate(block.transactions)
+        ]
+    else:
+        view["transactions"] = [hex_bytes(tx.hash(suite)) for tx in block.transactions]
+    return view
+
+
+def header_from_json(view: dict[str, Any]) -> BlockHeader:
+    """The BlockHeader a block view describes; its hash must equal view["hash"] for the view to be honest."""
+    try:
+        return BlockHeader(
+            parent_hash=_bytes(view["parentHash"], "parentHash"),
+            number=_int(view["number"], "number"),
+            timestamp=_int(view["timestamp"], "timestamp"),
+            sealer=_int(view["sealer"], "sealer"),
+            sealer_list=tuple(_bytes(node, "sealerList") for node in view["sealerList"]),
+            transactions_root=_bytes(view["transactionsRoot"], "transactionsRoot"),
+            receipts_root=_bytes(view["receiptsRoot"], "receiptsRoot"),
+            state_root=_bytes(view["stateRoot"], "stateRoot"),
+            gas_used=_int(view["gasUsed"], "gasUsed"),
+            extra_data=_bytes(view["extraData"], "extraData"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise LedgerError(f"block view is missing or mistypes a field: {exc}") from exc
+
+
+# --- Merkle proofs -----------------------------------------------------------------------------
+
+def proof_json(proof: MerkleProof) -> dict[str, Any]:
+    """Our binary-tree proof (leaf index, leaf count, sibling hashes bottom-up), see chain.ledger.merkle."""
+    return {"index": proof.index, "count": proof.count, "siblings": [hex_bytes(s) for s in proof.siblings]}
+
+
+def proof_from_json(view: Any) -> MerkleProof:
+    try:
+        index, count = view["index"], view["count"]
+        if not isinstance(index, int) or not isinstance(count, int) or isinstance(index, bool):
+            raise LedgerError("proof index and count must be integers")
+        return MerkleProof(index, count, tuple(_bytes(s, "proof.sibling") for s in view["siblings"]))
+    except (KeyError, TypeError) as exc:
+        raise LedgerError(f"proof is missing or mistypes a field: {exc}") from exc

@@ -1,0 +1,280 @@
+"""A JSON-RPC client for one node: raw calls, plus the handful of steps every application repeats.
+
+``Client`` is asynchronous (aiohttp); ``SyncClient`` runs the same methods on a private event loop
+for scripts, the console and tests. Both speak the FISCO 2.x dialect: params start with the group id.
+
+Sending a transaction is: read the head number, build the 2.x transaction with
+``blockLimit = head + 500`` (the pool accepts ``head < blockLimit <= head + 1000``), sign, send the
+RLP as hex, then poll ``getTransactionReceipt`` until it is not null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from typing import Any, Awaitable, Callable, Sequence
+
+import aiohttp
+
+from chain.crypto.suite import CryptoSuite
+from chain.errors import LedgerError
+from chain.ledger.receipt import Receipt
+from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transaction
+from chain.rpc.views import receipt_from_json
+from chain.sdk.account import Account
+from chain.sdk.errors import ReceiptTimeout, RpcCallError, RpcTransportError
+from chain.sdk.proof import checked_header, verify_receipt_proof, verify_transaction_proof
+
+BLOCK_LIMIT_AHEAD = 500  # the transaction stays valid for this many blocks after the head
+ZERO_ADDRESS = bytes(20)
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise RpcTransportError(f"{what}: expected a hex string, got {value!r}")
+    try:
+        return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+    except ValueError:
+        raise RpcTransportError(f"{what}: not hex: {value!r}") from None
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        return int(value, 16) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise RpcTransportError(f"{what}: not a number: {value!r}") from None
+
+
+class Client:
+    """Asynchronous client; use ``async with Client(url, suite) as client``."""
+
+    def __init__(self, url: str, suite: CryptoSuite, group_id: int = 1, *, timeout: float = 30.0,
+                 connections: int = 4) -> None:
+        self.url = url
+        self.suite = suite
+        self.group_id = group_id
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+        self._chain_id: int | None = None
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connections)
+            )
+        return self._session
+
+    # --- raw JSON-RPC ---------------------------------------------------------------------------
+
+    async def _post(self, payload: Any) -> Any:
+        try:
+            async with self._get_session().post(self.url, json=payload) as response:
+                text = await response.text()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise RpcTransportError(f"cannot reach {self.url}: {type(exc).__name__}: {exc}") from exc
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise RpcTransportError(f"{self.url} answered HTTP {response.status} with non-JSON: {text[:120]!r}") from None
+
+    @staticmethod
+    def _result(answer: Any, method: str) -> Any:
+        if not isinstance(answer, dict) or answer.get("jsonrpc") != "2.0":
+            raise RpcTransportError(f"{method}: not a JSON-RPC 2.0 response: {str(answer)[:120]}")
+        if "error" in answer:
+            error = answer["error"] if isinstance(answer["error"], dict) else {}
+            raise RpcCallError(int(error.get("code", 0)), str(error.get("message", "")), error.get("data"), method)
+        return answer.get("result")
+
+    async def request(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """The result of one call; RpcCallError if the node answered an error."""
+        payload = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        return self._result(await self._post(payload), method)
+
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Several calls in one HTTP request; each item is a result or the RpcCallError for that call."""
+        ids = [next(self._ids) for _ in calls]
+        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, calls)]
+        answers = await self._post(payload)
+        if not isinstance(answers, list):
+            self._result(answers, "batch")  # a single error object for the whole batch
+            raise RpcTransportError("batch: expected a list of responses")
+        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+        results: list[Any] = []
+        for request_id, (method, _) in zip(ids, calls):
+            try:
+                results.append(self._result(by_id.get(request_id), method))
+            except RpcCallError as exc:
+                results.append(exc)
+        return results
+
+    async def group_call(self, method: str, *params: Any) -> Any:
+        """A call whose params start with this client's group id (most FISCO methods)."""
+        return await self.request(method, [self.group_id, *params])
+
+    # --- reading the chain ----------------------------------------------------------------------
+
+    async def client_version(self) -> dict[str, str]:
+        return await self.request("getClientVersion")
+
+    async def chain_id(self) -> int:
+        """The node's chain id (asked once, then remembered): every transaction must carry it."""
+        if self._chain_id is None:
+            self._chain_id = _int((await self.client_version()).get("Chain Id"), "Chain Id")
+        return self._chain_id
+
+    async def block_number(self) -> int:
+        return _int(await self.group_call("getBlockNumber"), "blockNumber")
+
+    async def block_by_number(self, number: int, include_transactions: bool = False) -> dict[str, Any]:
+        return await self.group_call("getBlockByNumber", hex(number), include_transactions)
+
+    async def block_by_hash(self, block_hash: bytes, include_transactions: bool = False) -> dict[str, Any]:
+        return await self.group_call("getBlockByHash", _hex(block_hash), include_transactions)
+
+    async def transaction(self, tx_hash: bytes) -> dict[str, Any] | None:
+        return await self.group_call("getTransactionByHash", _hex(tx_hash))
+
+    async def receipt_view(self, tx_hash: bytes) -> dict[str, Any] | None:
+        """The receipt as the node shows it (FISCO JSON), or None while not yet committed."""
+        return await self.group_call("getTransactionReceipt", _hex(tx_hash))
+
+    async def receipt(self, tx_hash: bytes) -> Receipt | None:
+        view = await self.receipt_view(tx_hash)
+        if view is None:
+            return None
+        try:
+            return receipt_from_json(view)
+        except LedgerError as exc:
+            raise RpcTransportError(f"getTransactionReceipt: malformed receipt: {exc}") from exc
+
+    async def code(self, address: bytes) -> bytes:
+        return _bytes(await self.group_call("getCode", _hex(address)), "code")
+
+    async def system_config(self, key: str) -> str:
+        return await self.group_call("getSystemConfigByKey", key)
+
+    async def call(self, to: bytes, data: bytes, sender: bytes = ZERO_ADDRESS) -> tuple[int, bytes]:
+        """(status, output) of a read-only call on the head state."""
+        result = await self.group_call("call", {"from": _hex(sender), "to": _hex(to), "value": "0x0", "data": _hex(data)})
+        return _int(result.get("status"), "status"), _bytes(result.get("output"), "output")
+
+    # --- writing --------------------------------------------------------------------------------
+
+    async def build_transaction(self, account: Account, to: bytes, data: bytes, *, value: int = 0,
+                                gas_limit: int = DEFAULT_GAS_LIMIT, block_limit: int | None = None,
+                                nonce: int | None = None) -> Transaction:
+        """A signed transaction valid for the next BLOCK_LIMIT_AHEAD blocks."""
+        if block_limit is None:
+            block_limit = await self.block_number() + BLOCK_LIMIT_AHEAD
+        tx = new_transaction(to=to, data=data, block_limit=block_limit, chain_id=await self.chain_id(),
+                             group_id=self.group_id, nonce=nonce, gas_limit=gas_limit, value=value)
+        return account.sign(tx)
+
+    async def send_raw(self, tx: Transaction) -> bytes:
+        """Submit a signed transaction; its hash, or RpcCallError with the pool's status code."""
+        return _bytes(await self.group_call("sendRawTransaction", _hex(tx.encode())), "transaction hash")
+
+    async def send_transaction(self, account: Account, to: bytes, data: bytes, **options: Any) -> bytes:
+        return await self.send_raw(await self.build_transaction(account, to, data, **options))
+
+    async def wait_for_receipt(self, tx_hash: bytes, timeout: float = 30.0, poll: float = 0.05) -> Receipt:
+        """Poll until the transaction's receipt exists; ReceiptTimeout after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            receipt = await self.receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+            if time.monotonic() >= deadline:
+                raise ReceiptTimeout(f"no receipt for 0x{tx_hash.hex()} after {timeout:g} s")
+            await asyncio.sleep(poll)
+            poll = min(poll * 1.5, 0.5)
+
+    async def send_and_wait(self, account: Account, to: bytes, data: bytes, *, timeout: float = 30.0,
+                            **options: Any) -> Receipt:
+        return await self.wait_for_receipt(await self.send_transaction(account, to, data, **options), timeout)
+
+    # --- proofs ---------------------------------------------------------------------------------
+
+    async def verified_transaction(self, tx_hash: bytes) -> tuple[Transaction, Receipt]:
+        """The transaction and its receipt, each checked by Merkle proof against the block header.
+
+        ProofError if anything does not check out; None-safe: RpcCallError(-40003) style errors
+        propagate, and an unknown transaction raises ProofError.
+        """
+        from chain.sdk.errors import ProofError
+
+        tx_answer = await self.group_call("getTransactionByHashWithProof", _hex(tx_hash))
+        receipt_answer = await self.group_call("getTransactionReceiptByHashWithProof", _hex(tx_hash))
+        if tx_answer is None or receipt_answer is None:
+            raise ProofError(f"transaction 0x{tx_hash.hex()} is not on chain")
+        block_hash = _bytes((tx_answer.get("transaction") or {}).get("blockHash"), "blockHash")
+        header = checked_header(self.suite, await self.block_by_hash(block_hash))
+        tx = verify_transaction_proof(self.suite, tx_answer, header)
+        receipt = verify_receipt_proof(self.suite, receipt_answer, header)
+        if tx.hash(self.suite) != tx_hash or receipt.transaction_hash != tx_hash:
+            raise ProofError("the node proved another transaction than the one asked for")
+        return tx, receipt
+
+
+class SyncClient:
+    """The same methods as Client, blocking: each call runs on this object's own event loop.
+
+    Do not use it from inside a running event loop (use Client there).
+    """
+
+    def __init__(self, url: str, suite: CryptoSuite, group_id: int = 1, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self.client = Client(url, suite, group_id, **options)
+
+    @property
+    def suite(self) -> CryptoSuite:
+        return self.client.suite
+
+    @property
+    def url(self) -> str:
+        return self.client.url
+
+    def run(self, awaitable: Awaitable[Any]) -> Any:
+        return self._loop.run_until_complete(awaitable)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        attribute = getattr(self.client, name)
+        if not asyncio.iscoroutinefunction(attribute):
+            return attribute
+
+        def blocking(*args: Any, **kwargs: Any) -> Any:
+            return self.run(attribute(*args, **kwargs))
+
+        blocking.__doc__ = attribute.__doc__
+        return blocking
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self.client.close())
+            self._loop.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
