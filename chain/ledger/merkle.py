@@ -6,6 +6,9 @@ Rules, chosen so that a proof cannot be forged by reinterpreting nodes:
   so a leaf can never pose as an inner node;
 * on a level with an odd number of nodes the last one is promoted unchanged (no duplication, so two
   different lists never share a root);
+* the root commits to the number of leaves: root = hash(0x02 ‖ count as 8 bytes ‖ top node), since
+  otherwise a proof could claim a wrong count (index 0 of 3 leaves and of 4 leaves walk the same
+  path when the third leaf is promoted);
 * the root of an empty list is hash(b"").
 
 A proof records the leaf's index, the number of leaves and the sibling hashes bottom-up; a client
@@ -21,6 +24,7 @@ from chain.crypto.suite import CryptoSuite
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
+COUNT_PREFIX = b"\x02"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ def _node(suite: CryptoSuite, left: bytes, right: bytes) -> bytes:
     return suite.hash(NODE_PREFIX + left + right)
 
 
+def _seal(suite: CryptoSuite, count: int, top: bytes) -> bytes:
+    return suite.hash(COUNT_PREFIX + count.to_bytes(8, "big") + top)
+
+
 def _next_level(suite: CryptoSuite, level: Sequence[bytes]) -> list[bytes]:
     parents = [_node(suite, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
     if len(level) % 2:
@@ -51,7 +59,7 @@ def merkle_root(suite: CryptoSuite, leaves: Sequence[bytes]) -> bytes:
     level = [_leaf(suite, leaf) for leaf in leaves]
     while len(level) > 1:
         level = _next_level(suite, level)
-    return level[0]
+    return _seal(suite, len(leaves), level[0])
 
 
 def merkle_proof(suite: CryptoSuite, leaves: Sequence[bytes], index: int) -> MerkleProof:
@@ -70,7 +78,7 @@ def merkle_proof(suite: CryptoSuite, leaves: Sequence[bytes], index: int) -> Mer
 
 def verify_proof(suite: CryptoSuite, leaf: bytes, proof: MerkleProof, root: bytes) -> bool:
     """True iff leaf is at proof.index among proof.count leaves of the tree whose root is root."""
-    if not 0 <= proof.index < proof.count:
+    if not 0 <= proof.index < proof.count < 1 << 64:
         return False
     node, position, width = _leaf(suite, leaf), proof.index, proof.count
     remaining = list(proof.siblings)
@@ -83,7 +91,7 @@ def verify_proof(suite: CryptoSuite, leaf: bytes, proof: MerkleProof, root: byte
             node = _node(suite, node, other) if position % 2 == 0 else _node(suite, other, node)
         position //= 2
         width = (width + 1) // 2
-    return not remaining and node == root
+    return not remaining and _seal(suite, proof.count, node) == root
 
 
 def transactions_root(suite: CryptoSuite, transactions: Iterable[object]) -> bytes:
