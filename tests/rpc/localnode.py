@@ -140,3 +140,23 @@ def serve(api: Any) -> Iterator[Served]:
         yield served
     finally:
         served.stop()
+
+
+class AutoSealer:
+    """Seal a block whenever transactions are pending, every `interval` seconds, in a daemon thread."""
+
+    def __init__(self, node: LocalNode, interval: float = 0.03) -> None:
+        self.node = node
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            if self.node.txpool.ready:
+                self.node.seal()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
