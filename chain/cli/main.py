@@ -5,11 +5,12 @@ from __future__ import annotations
 import typer
 
 from chain.cli import bench, keygen
-from chain.cli import build
+from chain.cli import build, node
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
 app.command("build")(build.build)
+app.add_typer(node.app, name="node")
 app.add_typer(bench.app, name="bench")
 
 

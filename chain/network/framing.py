@@ -13,7 +13,9 @@ from __future__ import annotations
 from chain.errors import NetworkError
 
 HEADER_SIZE = 4
-MAX_FRAME_SIZE = 16 * 1024 * 1024  # 16 MiB: far above any block we build, far below memory trouble
+# 32 MiB + the kind byte: room for the largest engine message (a sync response of a few full
+# blocks, chain.consensus.pbft.messages.MAX_MESSAGE_SIZE), far below memory trouble.
+MAX_FRAME_SIZE = 32 * 1024 * 1024 + 1
 
 
 class FrameTooLarge(NetworkError):

@@ -29,7 +29,7 @@ from typing import Callable
 from chain.crypto.certs import load_certificate, node_id_of
 from chain.crypto.keys import KeyPair
 from chain.errors import ChainError, NetworkError
-from chain.network.framing import MAX_FRAME_SIZE, FrameDecoder, encode_frame
+from chain.network.framing import MAX_FRAME_SIZE, FrameDecoder, FrameTooLarge, encode_frame
 from chain.network.hello import ChainIdentity, Hello, HelloRejected, check_hello, make_hello
 from chain.network.tls import TlsFiles, client_context, server_context
 
@@ -166,7 +166,11 @@ class Host:
 
     def broadcast(self, payload: bytes) -> int:
         """Queue payload to every connected peer; how many it went to."""
-        frame = encode_frame(bytes([KIND_MESSAGE]) + payload, self.config.max_frame_size)
+        try:
+            frame = encode_frame(bytes([KIND_MESSAGE]) + payload, self.config.max_frame_size)
+        except FrameTooLarge as exc:
+            _event(logging.ERROR, "message_too_large", reason=str(exc))
+            return 0
         sent = 0
         for link in list(self._links.values()):
             if self._write_frame(link, frame):
@@ -174,7 +178,12 @@ class Host:
         return sent
 
     def _write(self, link: Link, kind: int, body: bytes) -> bool:
-        return self._write_frame(link, encode_frame(bytes([kind]) + body, self.config.max_frame_size))
+        try:
+            frame = encode_frame(bytes([kind]) + body, self.config.max_frame_size)
+        except FrameTooLarge as exc:
+            _event(logging.ERROR, "message_too_large", peer=link.node_id.hex()[:16], reason=str(exc))
+            return False
+        return self._write_frame(link, frame)
 
     def _write_frame(self, link: Link, frame: bytes) -> bool:
         transport = link.writer.transport

@@ -13,7 +13,7 @@ relative to the node directory, so a chain directory can be moved or copied to a
     listen_ip = "127.0.0.1"
     listen_port = 30300
     peers = ["127.0.0.1:30301", "127.0.0.1:30302"]
-    max_frame_bytes = 16777216
+    max_frame_bytes = 33554433
 
     [tls]
     ca_cert = "ca.crt"
