@@ -60,7 +60,8 @@ class LiveChain:
     def __init__(self, sim: Controllable, hub: Hub, *, behaviours: tuple[str, ...], tx_rate: int = 20,
                  speed: float = 1.0, describe: Callable[[], dict[str, Any]] | None = None,
                  blocks: Callable[[int, int], list[dict[str, Any]]] | None = None,
-                 block: Callable[[int], dict[str, Any] | None] | None = None) -> None:
+                 block: Callable[[int], dict[str, Any] | None] | None = None,
+                 script: Any = None) -> None:
         self.sim = sim
         self.hub = hub
         self.behaviours = behaviours
@@ -72,6 +73,7 @@ class LiveChain:
         self._describe = describe or (lambda: {})
         self._blocks = blocks or (lambda start, end: [])
         self._block = block or (lambda number: None)
+        self.script = script  # a ScenarioScript applying timed faults, or None for a free-play demo
         self._published = 0  # trace index up to which the hub has been told
         self._load_credit = 0.0  # fractional transactions owed to the client load
         self.ticks = 0
@@ -214,7 +216,11 @@ class LiveChain:
             count = int(self._load_credit)
             self._load_credit -= count
             self.sim.submit_transactions(count)
-        self.sim.run_until(self.sim.now_ms + max(1, int(virtual_ms)))
+        target = self.sim.now_ms + max(1, int(virtual_ms))
+        if self.script is not None:
+            self.script.advance_to(target)
+        else:
+            self.sim.run_until(target)
         self.ticks += 1
         self.busy_ms += (time.perf_counter() - started) * 1000
         self.publish()
