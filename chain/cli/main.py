@@ -6,10 +6,12 @@ import typer
 
 from chain.cli import bench, keygen
 from chain.cli import build, node
+from chain.cli import console
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
 app.command("build")(build.build)
+app.command("console")(console.console)
 app.add_typer(node.app, name="node")
 app.add_typer(bench.app, name="bench")
 

@@ -1,0 +1,511 @@
+"""`chain console`: an interactive shell on a node, in the spirit of the FISCO BCOS console.
+
+The shell is two layers, so that everything but the keyboard can be tested without a terminal:
+
+* ``Console.execute(line) -> str`` parses one command line, runs it through the SDK and returns the
+  text to print (errors included: a bad command is a helpful message, never a traceback);
+* ``run_interactive`` is the prompt_toolkit loop around it (history file, tab completion of
+  commands, contract names and function names).
+
+Contracts come from a library of compiled artifacts (``Name.abi`` + ``Name.bin``, or ``Name.json``
+holding ``abi`` and ``bytecode``): the samples shipped in ``chain/contracts`` and any ``--contracts``
+directory. ``deploy`` remembers each address, so ``call Name latest fn`` targets the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import typer
+
+from chain.errors import ChainError
+from chain.ledger.status import Status
+from chain.sdk.abi import ABIError, ContractABI, decode_revert_reason, encode_call
+from chain.sdk.account import Account
+from chain.sdk.client import SyncClient
+from chain.sdk.contract import Contract, SyncContract
+from chain.sdk.errors import ContractError, RpcCallError
+
+SYSTEM_CONFIG = bytes.fromhex("0000000000000000000000000000000000001000")
+CONSENSUS = bytes.fromhex("0000000000000000000000000000000000001003")
+DEFAULT_RPC = "http://127.0.0.1:8545"
+HISTORY_FILE = Path.home() / ".chain_console_history"
+
+
+class UsageError(ChainError):
+    """A command line the console cannot run; the message says how to write it."""
+
+
+# --- the contract library ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: tuple[Mapping[str, Any], ...]
+    bytecode: bytes
+
+
+def load_artifacts(directories: Iterable[Path]) -> dict[str, Artifact]:
+    """Every compiled contract found in the directories (later directories win on a name clash)."""
+    found: dict[str, Artifact] = {}
+    for directory in directories:
+        if not directory.is_dir():
+            continue
+        for abi_file in sorted(directory.rglob("*.abi")):
+            bin_file = abi_file.with_suffix(".bin")
+            if bin_file.exists():
+                artifact = _artifact(abi_file.stem, abi_file.read_text(), bin_file.read_text())
+                if artifact:
+                    found[artifact.name] = artifact
+        for json_file in sorted(directory.rglob("*.json")):
+            try:
+                data = json.loads(json_file.read_text())
+            except (ValueError, OSError, UnicodeDecodeError):
+                continue
+            if isinstance(data, dict) and "abi" in data and ("bytecode" in data or "bin" in data):
+                artifact = _artifact(json_file.stem, data["abi"], data.get("bytecode") or data.get("bin"))
+                if artifact:
+                    found[artifact.name] = artifact
+    return found
+
+
+def _artifact(name: str, abi: Any, bytecode: Any) -> Artifact | None:
+    try:
+        entries = json.loads(abi) if isinstance(abi, str) else abi
+        code = bytecode.strip()
+        code = bytes.fromhex(code[2:] if code.startswith("0x") else code)
+    except (ValueError, AttributeError, TypeError):
+        return None  # not an artifact we can use; skip it rather than fail the whole library
+    if not isinstance(entries, list) or not code:
+        return None
+    return Artifact(name, tuple(entries), code)
+
+
+def default_contract_dirs() -> list[Path]:
+    return [Path(__file__).resolve().parent.parent / "contracts"]
+
+
+# --- turning command-line words into ABI values ------------------------------------------------
+
+def parse_value(kind: str, text: str) -> Any:
+    """One argument, given as text on the command line, as the Python value eth-abi wants for kind."""
+    if kind.endswith("]") or kind.startswith("("):  # arrays and tuples: JSON, converted item by item
+        try:
+            items = json.loads(text)
+        except ValueError:
+            raise UsageError(f"{kind} argument must be JSON, e.g. [1,2], got {text!r}") from None
+        return _convert_json(kind, items)
+    if kind.startswith(("uint", "int")):
+        try:
+            return int(text, 0)
+        except ValueError:
+            raise UsageError(f"{kind} argument must be a number, got {text!r}") from None
+    if kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise UsageError(f"bool argument must be true or false, got {text!r}")
+        return text.lower() == "true"
+    if kind == "address" or kind.startswith("bytes"):
+        raw = text[2:] if text[:2].lower() == "0x" else text
+        try:
+            return bytes.fromhex(raw) if kind.startswith("bytes") else "0x" + bytes.fromhex(raw).hex()
+        except ValueError:
+            raise UsageError(f"{kind} argument must be hex, got {text!r}") from None
+    return text  # string
+
+
+def _convert_json(kind: str, value: Any) -> Any:
+    if kind.endswith("]"):
+        inner = kind[: kind.rindex("[")]
+        if not isinstance(value, list):
+            raise UsageError(f"{kind} argument must be a JSON list")
+        return [_convert_json(inner, item) for item in value]
+    if isinstance(value, str):
+        return parse_value(kind, value)
+    return value
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Command:
+    handler: Callable[[Console, list[str]], str]
+    usage: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, usage: str, summary: str) -> Callable[[Callable[[Console, list[str]], str]], Callable[[Console, list[str]], str]]:
+    def register(handler: Callable[[Console, list[str]], str]) -> Callable[[Console, list[str]], str]:
+        COMMANDS[name] = Command(handler, usage, summary)
+        return handler
+    return register
+
+
+class Console:
+    """The command interpreter: one line in, the text to show out."""
+
+    def __init__(self, client: SyncClient, account: Account | None, contracts: Mapping[str, Artifact]) -> None:
+        self.client = client
+        self.account = account
+        self.contracts = dict(contracts)
+        self.deployed: dict[str, list[bytes]] = {}
+        self.finished = False
+
+    def execute(self, line: str) -> str:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            return f"error: {exc} (quote arguments with spaces: \"like this\")"
+        if not words:
+            return ""
+        name, args = words[0], words[1:]
+        entry = COMMANDS.get(name)
+        if entry is None:
+            close = [c for c in COMMANDS if c.lower().startswith(name.lower()[:3])]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            return f"error: unknown command {name!r}{hint} (type help for the list)"
+        try:
+            return entry.handler(self, args)
+        except UsageError as exc:
+            return f"error: {exc}\nusage: {entry.usage}"
+        except RpcCallError as exc:
+            return f"error from node: {exc.message} (code {exc.code})"
+        except ContractError as exc:
+            return f"error: {exc}"
+        except ChainError as exc:
+            return f"error: {exc}"
+
+    # --- helpers used by the commands ---
+
+    def need_account(self) -> Account:
+        if self.account is None:
+            raise UsageError("this command sends a transaction: start the console with --key FILE")
+        return self.account
+
+    def artifact(self, name: str) -> Artifact:
+        if name not in self.contracts:
+            known = ", ".join(sorted(self.contracts)) or "none found"
+            raise UsageError(f"unknown contract {name!r} (known: {known})")
+        return self.contracts[name]
+
+    def address_of(self, name: str, text: str) -> bytes:
+        if text == "latest":
+            if not self.deployed.get(name):
+                raise UsageError(f"no {name} deployed in this session: give its address instead of latest")
+            return self.deployed[name][-1]
+        raw = text[2:] if text[:2].lower() == "0x" else text
+        try:
+            address = bytes.fromhex(raw)
+        except ValueError:
+            address = b""
+        if len(address) != 20:
+            raise UsageError(f"{text!r} is not a contract address (20 bytes of hex) or 'latest'")
+        return address
+
+    def contract(self, name: str, address_text: str) -> SyncContract:
+        artifact = self.artifact(name)
+        abi = ContractABI(self.client.suite, list(artifact.abi))
+        return SyncContract(Contract(self.client.client, abi, self.address_of(name, address_text), self.account),
+                            self.client)
+
+    def arguments(self, types: Sequence[str], words: Sequence[str], what: str) -> list[Any]:
+        if len(types) != len(words):
+            raise UsageError(f"{what} takes {len(types)} argument(s) ({', '.join(types) or 'none'}), got {len(words)}")
+        return [parse_value(kind, word) for kind, word in zip(types, words)]
+
+    def system_transaction(self, to: bytes, signature: str, *args: Any) -> str:
+        receipt = self.client.send_and_wait(self.need_account(), to, encode_call(self.client.suite, signature, *args))
+        if not receipt.ok:
+            reason = decode_revert_reason(self.client.suite, receipt.output)
+            return f"failed: {_status_name(receipt.status)}" + (f": {reason}" if reason else "")
+        return f"success (transaction 0x{receipt.transaction_hash.hex()}, block {receipt.block_number})"
+
+
+def _status_name(status: int) -> str:
+    try:
+        return Status(status).name
+    except ValueError:
+        return f"status {status}"
+
+
+def _number(text: str, what: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UsageError(f"{what} must be a number, got {text!r}") from None
+
+
+def _hex32(text: str, what: str) -> bytes:
+    raw = text[2:] if text[:2].lower() == "0x" else text
+    try:
+        value = bytes.fromhex(raw)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise UsageError(f"{what} must be 32 bytes of hex, got {text!r}")
+    return value
+
+
+def _arity(args: list[str], low: int, high: int | None = None) -> None:
+    high = low if high is None else high
+    if not low <= len(args) <= high:
+        raise UsageError(f"expected {low if low == high else f'{low} to {high}'} argument(s), got {len(args)}")
+
+
+@command("help", "help [command]", "list the commands, or explain one")
+def cmd_help(console: Console, args: list[str]) -> str:
+    if args:
+        entry = COMMANDS.get(args[0])
+        if entry is None:
+            raise UsageError(f"no command {args[0]!r}")
+        return f"{entry.usage}\n  {entry.summary}"
+    width = max(len(name) for name in COMMANDS)
+    return "\n".join(f"{name.ljust(width)}  {entry.summary}" for name, entry in COMMANDS.items())
+
+
+@command("quit", "quit", "leave the console")
+def cmd_quit(console: Console, args: list[str]) -> str:
+    console.finished = True
+    return "bye"
+
+
+@command("getBlockNumber", "getBlockNumber", "height of the latest block")
+def cmd_block_number(console: Console, args: list[str]) -> str:
+    _arity(args, 0)
+    return str(console.client.block_number())
+
+
+@command("getBlockByNumber", "getBlockByNumber <number> [true|false]", "a block, with full transactions unless false")
+def cmd_block_by_number(console: Console, args: list[str]) -> str:
+    _arity(args, 1, 2)
+    full = parse_value("bool", args[1]) if len(args) == 2 else True
+    return pretty(console.client.block_by_number(_number(args[0], "block number"), full))
+
+
+@command("getTransactionReceipt", "getTransactionReceipt <txHash>", "a receipt, with events decoded by known ABIs")
+def cmd_receipt(console: Console, args: list[str]) -> str:
+    _arity(args, 1)
+    tx_hash = _hex32(args[0], "transaction hash")
+    view = console.client.receipt_view(tx_hash)
+    if view is None:
+        return "no receipt yet (unknown, or not yet in a block)"
+    text = pretty(view)
+    receipt = console.client.receipt(tx_hash)
+    events = []
+    for artifact in console.contracts.values():
+        events += ContractABI(console.client.suite, list(artifact.abi)).decode_logs(receipt.logs)
+    for event in events:
+        args_text = ", ".join(f"{k}={format_value(v)}" for k, v in event.args.items())
+        text += f"\nevent {event.name}({args_text}) from 0x{event.address.hex()}"
+    reason = decode_revert_reason(console.client.suite, receipt.output) if not receipt.ok else None
+    if reason:
+        text += f"\nrevert reason: {reason}"
+    return text
+
+
+@command("getSealerList", "getSealerList", "node ids of the sealers")
+def cmd_sealers(console: Console, args: list[str]) -> str:
+    _arity(args, 0)
+    return "\n".join(console.client.group_call("getSealerList")) or "(none)"
+
+
+@command("getObserverList", "getObserverList", "node ids of the observers")
+def cmd_observers(console: Console, args: list[str]) -> str:
+    _arity(args, 0)
+    return "\n".join(console.client.group_call("getObserverList")) or "(none)"
+
+
+@command("getPbftView", "getPbftView", "the current PBFT view")
+def cmd_view(console: Console, args: list[str]) -> str:
+    _arity(args, 0)
+    return str(int(console.client.group_call("getPbftView"), 16))
+
+
+@command("getSystemConfigByKey", "getSystemConfigByKey <key>", "a system config value (tx_count_limit, ...)")
+def cmd_get_config(console: Console, args: list[str]) -> str:
+    _arity(args, 1)
+    return console.client.system_config(args[0])
+
+
+@command("setSystemConfigByKey", "setSystemConfigByKey <key> <value>", "change a system config value (admin; from the next block)")
+def cmd_set_config(console: Console, args: list[str]) -> str:
+    _arity(args, 2)
+    return console.system_transaction(SYSTEM_CONFIG, "setValueByKey(string,string)", args[0], args[1])
+
+
+@command("addSealer", "addSealer <nodeId> [weight]", "make a node a sealer (admin; from the next block)")
+def cmd_add_sealer(console: Console, args: list[str]) -> str:
+    _arity(args, 1, 2)
+    weight = _number(args[1], "weight") if len(args) == 2 else 1
+    return console.system_transaction(CONSENSUS, "addSealer(string,uint256)", args[0], weight)
+
+
+@command("addObserver", "addObserver <nodeId>", "make a node an observer (admin; from the next block)")
+def cmd_add_observer(console: Console, args: list[str]) -> str:
+    _arity(args, 1)
+    return console.system_transaction(CONSENSUS, "addObserver(string)", args[0])
+
+
+@command("removeNode", "removeNode <nodeId>", "remove a node from the consensus list (admin)")
+def cmd_remove_node(console: Console, args: list[str]) -> str:
+    _arity(args, 1)
+    return console.system_transaction(CONSENSUS, "remove(string)", args[0])
+
+
+@command("deploy", "deploy <Contract> [constructor args...]", "deploy a compiled contract; prints its address")
+def cmd_deploy(console: Console, args: list[str]) -> str:
+    if not args:
+        raise UsageError("name the contract to deploy")
+    artifact = console.artifact(args[0])
+    abi = ContractABI(console.client.suite, list(artifact.abi))
+    values = console.arguments(abi.constructor_inputs, args[1:], f"{artifact.name}'s constructor")
+    try:
+        deployed = SyncContract.deploy(console.client, console.need_account(), abi, artifact.bytecode, *values)
+    except ABIError as exc:
+        raise UsageError(str(exc)) from None
+    console.deployed.setdefault(artifact.name, []).append(deployed.address)
+    return f"contract address: 0x{deployed.address.hex()}"
+
+
+def _function_call(console: Console, args: list[str], send: bool) -> str:
+    if len(args) < 3:
+        raise UsageError("give the contract name, its address (or latest) and the function")
+    contract = console.contract(args[0], args[1])
+    try:
+        function = contract.abi.function(args[2])
+    except ABIError:
+        names = sorted(f for f in contract.abi.functions if "(" not in f)
+        raise UsageError(f"{args[0]} has no function {args[2]!r} (it has: {', '.join(names)})") from None
+    values = console.arguments(function.inputs, args[3:], function.signature)
+    try:
+        if not send:
+            result = contract.call(function.signature, *values)
+            return format_value(result)
+        outcome = contract.transact(function.signature, *values, account=console.need_account())
+    except ABIError as exc:
+        raise UsageError(str(exc)) from None
+    lines = [f"transaction hash: 0x{outcome.transaction_hash.hex()}", f"block: {outcome.receipt.block_number}"]
+    if outcome.outputs:
+        lines.append("output: " + ", ".join(format_value(v) for v in outcome.outputs))
+    for event in outcome.events:
+        lines.append(f"event {event.name}(" + ", ".join(f"{k}={format_value(v)}" for k, v in event.args.items()) + ")")
+    return "\n".join(lines)
+
+
+@command("call", "call <Contract> <address|latest> <function> [args...]", "query a function (no transaction)")
+def cmd_call(console: Console, args: list[str]) -> str:
+    return _function_call(console, args, send=False)
+
+
+@command("sendtx", "sendtx <Contract> <address|latest> <function> [args...]", "call a function in a signed transaction")
+def cmd_sendtx(console: Console, args: list[str]) -> str:
+    return _function_call(console, args, send=True)
+
+
+# --- the interactive loop ------------------------------------------------------------------------
+
+def make_completer(console: Console) -> Any:
+    from prompt_toolkit.completion import Completer, Completion
+
+    class ConsoleCompleter(Completer):
+        """Commands first; then contract names for deploy/call/sendtx; then function names."""
+
+        def get_completions(self, document: Any, complete_event: Any) -> Iterable[Completion]:
+            text = document.text_before_cursor
+            words = text.split()
+            current = "" if text.endswith(" ") or not words else words[-1]
+            position = len(words) - (0 if text.endswith(" ") or not words else 1)
+            if position == 0:
+                choices: Iterable[str] = COMMANDS
+            elif words[0] in ("deploy", "call", "sendtx") and position == 1:
+                choices = console.contracts
+            elif words[0] in ("call", "sendtx") and position == 2:
+                choices = ["latest"]
+            elif words[0] in ("call", "sendtx") and position == 3 and words[1] in console.contracts:
+                choices = [e["name"] for e in console.contracts[words[1]].abi if e.get("type", "function") == "function"]
+            elif words[0] == "help" and position == 1:
+                choices = COMMANDS
+            else:
+                choices = []
+            for choice in sorted(set(choices)):
+                if choice.startswith(current):
+                    yield Completion(choice, start_position=-len(current))
+
+    return ConsoleCompleter()
+
+
+def run_interactive(console: Console, history_file: Path = HISTORY_FILE) -> None:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)), completer=make_completer(console))
+    while not console.finished:
+        try:
+            line = session.prompt("[chain]> ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        output = console.execute(line)
+        if output:
+            print(output)
+
+
+def console(
+    rpc: str = typer.Option(DEFAULT_RPC, "--rpc", help="JSON-RPC URL of a node"),
+    key: Path | None = typer.Option(None, "--key", help="private key file that signs transactions (PEM)"),
+    password: bool = typer.Option(False, "--password", help="the key file is encrypted: prompt for it"),
+    suite: str | None = typer.Option(None, "--suite", help="crypto suite (default: ask the node)"),
+    contracts: list[Path] = typer.Option([], "--contracts", help="directory of compiled contracts (.abi + .bin, or .json)"),
+    group: int = typer.Option(1, "--group", help="group id"),
+) -> None:
+    """An interactive console on a node: blocks, receipts, contracts, governance."""
+    from chain.crypto.suite import get_suite
+    from chain.sdk.client import SyncClient as Sync
+
+    account = None
+    try:
+        if key is not None:
+            secret = typer.prompt("password", hide_input=True) if password else None
+            account = Account.from_key_file(key, secret)
+        if suite is None:
+            probe = Sync(rpc, get_suite("standard"), group)
+            try:
+                suite = probe.client_version().get("Crypto Suite", "sm")
+            finally:
+                probe.close()
+        client = Sync(rpc, get_suite(suite), group)
+    except ChainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    if account is not None and account.suite.name != suite:
+        typer.echo(f"error: the key is a {account.suite.name} key but the chain uses {suite}", err=True)
+        raise typer.Exit(1)
+    shell = Console(client, account, load_artifacts(default_contract_dirs() + list(contracts)))
+    typer.echo(f"connected to {rpc} ({suite} suite); account: "
+               f"{'0x' + account.address.hex() if account else 'none (read-only: pass --key to send transactions)'}")
+    typer.echo("type help for the commands, Tab to complete, quit to leave")
+    try:
+        run_interactive(shell)
+    finally:
+        client.close()
