@@ -5,7 +5,8 @@
 The signer signs hash(RLP of the first 10 fields). What v means depends on the suite:
 
 * standard: v = recovery id + 27 and the sender's key is recovered from (v, r, s);
-* sm:       SM2 cannot recover a key, so v *is* the sender's 64-byte public key as an integer.
+* sm:       SM2 cannot recover a key, so v *is* the sender's 64-byte public key as an integer,
+            written as exactly 64 bytes (FISCO writes the h512 as is, leading zeros included).
 
 The nonce is FISCO's "randomid": a random 256-bit number that makes each transaction unique; replay
 protection comes from it together with blockLimit (checked by the tx pool, not here).
@@ -61,7 +62,9 @@ class Transaction:
 
     def encode(self) -> bytes:
         if "raw" not in self._memo:
-            self._memo["raw"] = codec.encode(self._fields())
+            fields = self._fields()
+            fields[10] = encode_v(self.v)
+            self._memo["raw"] = codec.encode(fields)
         return self._memo["raw"]
 
     @classmethod
@@ -82,7 +85,7 @@ class Transaction:
             chain_id=codec.as_int(items[7], "transaction.chainId", max_bits=64),
             group_id=codec.as_int(items[8], "transaction.groupId", max_bits=64),
             extra_data=codec.as_bytes(items[9], "transaction.extraData", max_size=MAX_DATA_SIZE),
-            v=codec.as_int(items[10], "transaction.v", max_bits=512),  # sm: a 64-byte public key
+            v=decode_v(items[10]),
             r=codec.as_int(items[11], "transaction.r"),
             s=codec.as_int(items[12], "transaction.s"),
         )
@@ -133,6 +136,27 @@ class Transaction:
     def sender(self, suite: CryptoSuite) -> bytes:
         """The sender's 20-byte address."""
         return suite.address(self.sender_public_key(suite))
+
+
+def encode_v(v: int) -> bytes:
+    """v on the wire: an sm public key is its fixed 64 bytes (FISCO writes the h512 as is, leading
+    zero bytes included); a standard recovery id (27/28) is an ordinary canonical integer."""
+    if not 0 <= v < 1 << 512:  # no public key or recovery id is this large
+        raise LedgerError("transaction.v does not fit in 64 bytes")
+    if v >= 1 << 256:
+        return v.to_bytes(64, "big")
+    return v.to_bytes((v.bit_length() + 7) // 8, "big")
+
+
+def decode_v(item: object) -> int:
+    """The inverse of encode_v, refusing every other spelling so that each v has one encoding."""
+    data = codec.as_bytes(item, "transaction.v")
+    if len(data) == 64:
+        v = int.from_bytes(data, "big")
+        if v < 1 << 256:  # would have been written as a short integer
+            raise LedgerError("transaction.v: non-canonical 64-byte form of a small integer")
+        return v
+    return codec.as_int(data, "transaction.v", max_bits=256)
 
 
 def new_transaction(

@@ -92,6 +92,8 @@ BAD_TRANSACTIONS = {
     "short to": with_field(4, b"\x11" * 19),
     "oversize data": with_field(6, b"\x00" * (MAX_DATA_SIZE + 1)),
     "oversize v": with_field(10, b"\x01" * 65),
+    "v between an int and a key": with_field(10, b"\x01" * 33),
+    "small v padded to 64 bytes": with_field(10, (27).to_bytes(64, "big")),
 }
 
 
