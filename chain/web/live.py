@@ -253,6 +253,9 @@ class LiveChain:
                 await asyncio.wait_for(stop.wait(), TICK_MS / 1000)
             except asyncio.TimeoutError:
                 pass
+            poll = getattr(self.sim, "poll", None)
+            if poll is not None:  # real nodes: fetch their status over RPC before publishing
+                await poll()
             now = loop.time()
             # never feed more than one second of wall time at once (e.g. after the laptop slept)
             self.advance(min((now - last) * 1000, 1000.0))

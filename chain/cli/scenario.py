@@ -1,0 +1,53 @@
+"""`chain scenario list | run NAME [--dashboard]`: the classroom scenario library."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chain.errors import ChainError
+from chain.scenarios.spec import find_scenario, library
+
+app = typer.Typer(help="Scripted classroom scenarios: faults, attacks and what to observe.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """List the shipped scenarios."""
+    table = Table("name", "family", "nodes", "suite", "expect", "title")
+    for scenario in library().values():
+        table.add_row(scenario.name, scenario.family, str(scenario.nodes), "+".join(scenario.suites),
+                      ", ".join(scenario.expect), scenario.title)
+    console.print(table)
+
+
+@app.command("run")
+def run(
+    name: str = typer.Argument(..., help="A scenario name from `chain scenario list`, or a path to a .toml file."),
+    dashboard: bool = typer.Option(False, "--dashboard", help="Show the run live in the browser instead."),
+    port: int = typer.Option(0, help="Dashboard port (0: any free port)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
+) -> None:
+    """Run a scenario, narrate it, and check its expected observations (exit 1 if one fails)."""
+    try:
+        scenario = find_scenario(name)
+        if dashboard:
+            from chain.cli.demo import serve_simulation
+            asyncio.run(serve_simulation(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed,
+                                         port=port, open_browser=not no_browser, scenario=scenario))
+            return
+        from chain.scenarios.runner import run_scenario
+        result = run_scenario(scenario)
+    except ChainError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for line in result.narration:
+        style = "red" if "[FAILED]" in line else ("green" if "[held]" in line else None)
+        console.print(line, style=style, highlight=False, markup=False)
+    if not result.ok:
+        console.print("[red]an expected observation did not hold[/red]")
+        raise typer.Exit(1)

@@ -1,0 +1,175 @@
+"""Checking what a scenario promises the student against what the run actually did.
+
+The checks read a *record* of the run: each node's status sampled at a fixed virtual-time period
+(role, view, height, head hash, state) plus the simulator's own invariant checker verdict. They do
+not depend on how the simulator implements anything — only on what every node reports — so a
+check reads like the sentence a teacher would say: "after the leader crashed, the others kept
+committing blocks".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+SAMPLE_MS = 100  # virtual time between two samples of every node's status
+SETTLE_MS = 1500  # after a fault, time for blocks already in flight to land before "stall" is judged
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: int
+    nodes: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class RunRecord:
+    """What one run of a scenario produced (for one suite)."""
+
+    suite: str
+    samples: list[Sample] = field(default_factory=list)
+    trace_events: int = 0
+    applied: list[tuple[int, str]] = field(default_factory=list)  # (virtual ms, description) of each event
+    last_fault_ms: int = 0
+    violations: list[str] = field(default_factory=list)  # the invariant checker's findings
+    signature_sizes: tuple[int, ...] = ()  # sizes of the checkpoint signatures on a committed block
+    wall_seconds: float = 0.0
+    byzantine: frozenset[int] = frozenset()  # nodes made Byzantine at some point
+    crashed: frozenset[int] = frozenset()  # nodes crashed at the end
+
+    @property
+    def final(self) -> Sample:
+        return self.samples[-1]
+
+    def sample_at(self, t: int) -> Sample:
+        """The last sample taken at or before virtual time t."""
+        best = self.samples[0]
+        for sample in self.samples:
+            if sample.t > t:
+                break
+            best = sample
+        return best
+
+
+def height(node: dict[str, Any]) -> int:
+    return int(node.get("height", -1))
+
+
+def is_sealer(node: dict[str, Any]) -> bool:
+    return node.get("role") in ("leader", "sealer")
+
+
+def honest_live(record: RunRecord, sample: Sample) -> list[dict[str, Any]]:
+    """The nodes whose word counts: not crashed, not Byzantine."""
+    return [n for i, n in enumerate(sample.nodes)
+            if n.get("state", "ok") != "crashed" and i not in record.byzantine and i not in record.crashed]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    observation: str
+    held: bool
+    detail: str
+
+
+def forks_seen(record: RunRecord) -> list[str]:
+    """Heights at which two nodes reported different head hashes (from the samples)."""
+    seen: dict[int, tuple[int, str]] = {}
+    found: list[str] = []
+    for sample in record.samples:
+        for index, node in enumerate(sample.nodes):
+            h, head = height(node), node.get("head")
+            if h < 0 or not head:
+                continue
+            if h in seen and seen[h][1] != head and seen[h][0] != index:
+                found.append(f"height {h}: node {seen[h][0]} has {seen[h][1][:10]}…, node {index} has {head[:10]}…")
+                seen[h] = (index, head)  # report each divergence once per new hash
+            seen.setdefault(h, (index, head))
+    return found
+
+
+def check_progress(record: RunRecord) -> Verdict:
+    before = max((height(n) for n in honest_live(record, record.sample_at(record.last_fault_ms))), default=-1)
+    after = max((height(n) for n in honest_live(record, record.final)), default=-1)
+    held = after > before
+    return Verdict("progress", held, f"honest live nodes went from height {before} (at the last fault, "
+                   f"{record.last_fault_ms} ms) to {after}")
+
+
+def check_stall(record: RunRecord) -> Verdict:
+    settled = record.sample_at(record.last_fault_ms + SETTLE_MS)
+    before = max(height(n) for n in settled.nodes)
+    after = max(height(n) for n in record.final.nodes)
+    return Verdict("stall", after == before and record.final.t >= settled.t + 2 * SETTLE_MS,
+                   f"highest height {before} at {settled.t} ms, {after} at the end ({record.final.t} ms)")
+
+
+def max_view(sample: Sample) -> int:
+    return max(int(n.get("view", 0)) for n in sample.nodes)
+
+
+def check_view_change(record: RunRecord) -> Verdict:
+    views = max(max_view(s) for s in record.samples)
+    return Verdict("view_change", views > 0, f"highest view reached: {views}")
+
+
+def check_no_view_change(record: RunRecord) -> Verdict:
+    views = max(max_view(s) for s in record.samples)
+    return Verdict("no_view_change", views == 0, f"highest view reached: {views}")
+
+
+def check_no_fork(record: RunRecord) -> Verdict:
+    problems = record.violations + forks_seen(record)
+    return Verdict("no_fork", not problems,
+                   "the invariant checker found no conflicting commits" if not problems else "; ".join(problems[:3]))
+
+
+def check_safety_violation(record: RunRecord) -> Verdict:
+    problems = record.violations + forks_seen(record)
+    return Verdict("safety_violation", bool(problems),
+                   "; ".join(problems[:3]) if problems else "no conflicting commits were found")
+
+
+def check_sealer_added(record: RunRecord) -> Verdict:
+    first = sum(is_sealer(n) for n in record.samples[0].nodes)
+    last = sum(is_sealer(n) for n in record.final.nodes)
+    return Verdict("sealer_added", last > first, f"sealers: {first} at the start, {last} at the end")
+
+
+CHECKS: dict[str, Callable[[RunRecord], Verdict]] = {
+    "progress": check_progress,
+    "stall": check_stall,
+    "view_change": check_view_change,
+    "no_view_change": check_no_view_change,
+    "no_fork": check_no_fork,
+    "safety_violation": check_safety_violation,
+    "sealer_added": check_sealer_added,
+}
+
+EXPECTED_SIGNATURE_SIZE = {"standard": 65, "sm": 128}
+
+
+def check_suites_agree(records: list[RunRecord]) -> Verdict:
+    """Every suite progressed without a fork, each with signatures of its own size."""
+    problems = []
+    for record in records:
+        if not check_progress(record).held:
+            problems.append(f"{record.suite}: no progress")
+        if not check_no_fork(record).held:
+            problems.append(f"{record.suite}: fork")
+        sizes = set(record.signature_sizes)
+        if sizes != {EXPECTED_SIGNATURE_SIZE[record.suite]}:
+            problems.append(f"{record.suite}: signature sizes {sorted(sizes)}, expected {EXPECTED_SIGNATURE_SIZE[record.suite]}")
+    heights = ", ".join(f"{r.suite} height {max(height(n) for n in r.final.nodes)}" for r in records)
+    return Verdict("suites_agree", not problems, "; ".join(problems) if problems else f"both live and safe: {heights}")
+
+
+def check(observation: str, records: list[RunRecord]) -> Verdict:
+    """One observation over all runs of a scenario (per-run observations must hold in every run)."""
+    if observation == "suites_agree":
+        return check_suites_agree(records)
+    verdicts = [CHECKS[observation](r) for r in records]
+    if len(verdicts) == 1:
+        return verdicts[0]
+    return Verdict(observation, all(v.held for v in verdicts),
+                   "; ".join(f"{r.suite}: {v.detail}" for r, v in zip(records, verdicts)))

@@ -1,0 +1,191 @@
+"""Running a scenario on the simulator, narrating it, and checking its expected observations.
+
+The runner feeds the simulator in small slices of virtual time: it applies each scripted fault
+exactly at its time, submits the client load, and samples every node's status. The samples are
+the record the observations are checked against (chain.scenarios.observations) and the material
+of the narration a student reads — "3.000 s: node 1, the leader, crashes; 6.2 s: view 0 → 1".
+
+The same `ScenarioScript` drives the dashboard when a scenario is shown live, so what the class
+sees on the projector is the very run `chain scenario run` checks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from chain.errors import ScenarioError
+from chain.scenarios.observations import SAMPLE_MS, RunRecord, Sample, Verdict, check, height
+from chain.scenarios.spec import LEADER, Scenario, ScenarioEvent
+from chain.scenarios import world
+
+
+class ScenarioScript:
+    """The scripted faults of a scenario, applied to a simulation as virtual time passes."""
+
+    def __init__(self, scenario: Scenario, sim: Any, *, on_apply: Callable[[int, str], None] | None = None) -> None:
+        self.scenario = scenario
+        self.sim = sim
+        self.pending = list(scenario.events)
+        self.on_apply = on_apply or (lambda t, text: None)
+        self.byzantine: set[int] = set()
+
+    def advance_to(self, target_ms: int) -> None:
+        """Run the simulation to target_ms, stopping at each scripted event to apply it on time."""
+        while self.pending and self.pending[0].at_ms <= target_ms:
+            event = self.pending.pop(0)
+            if event.at_ms > self.sim.now_ms:
+                self.sim.run_until(event.at_ms)
+            self.on_apply(self.sim.now_ms, self.apply(event))
+        if target_ms > self.sim.now_ms:
+            self.sim.run_until(target_ms)
+
+    def resolve(self, node: int | str | None) -> int:
+        if node == LEADER:
+            leaders = [i for i, n in enumerate(self.sim.node_status()) if n.get("role") == "leader"]
+            # "leader" means the node every honest replica currently expects to propose
+            if not leaders:
+                raise ScenarioError("no node is leader at this moment")
+            return leaders[0]
+        assert isinstance(node, int)
+        return node
+
+    def apply(self, event: ScenarioEvent) -> str:
+        """Carry out one event and say what was done, in the words of the narration."""
+        action = event.action
+        if action == "crash":
+            node = self.resolve(event.node)
+            was = " (the leader)" if event.node == LEADER else ""
+            self.sim.crash(node)
+            return f"crash node {node}{was}"
+        if action == "restart":
+            node = self.resolve(event.node)
+            self.sim.restart(node)
+            return f"restart node {node}"
+        if action == "partition":
+            self.sim.partition([list(g) for g in event.groups])
+            return "partition the network into " + " | ".join(str(list(g)) for g in event.groups)
+        if action == "heal":
+            self.sim.heal()
+            return "heal the network"
+        if action == "byzantine":
+            node = self.resolve(event.node)
+            self.sim.set_behaviour(node, event.behaviour)
+            self.byzantine.add(node)
+            return f"node {node} turns Byzantine: {event.behaviour}"
+        if action == "honest":
+            node = self.resolve(event.node)
+            self.sim.set_behaviour(node, None)
+            return f"node {node} is honest again"
+        if action == "burst":
+            self.sim.submit_transactions(event.count)
+            return f"a burst of {event.count} transactions"
+        if action == "add_sealer":
+            node = self.resolve(event.node)
+            return world.add_sealer(self.sim, node)
+        raise ScenarioError(f"unknown action {action!r}")
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: Scenario
+    records: tuple[RunRecord, ...]
+    verdicts: tuple[Verdict, ...]
+    narration: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(v.held for v in self.verdicts)
+
+
+def run_once(scenario: Scenario, suite: str) -> RunRecord:
+    """One run of the scenario with one suite, sampled every SAMPLE_MS of virtual time."""
+    started = time.perf_counter()
+    sim = world.make_simulation(nodes=scenario.nodes, suite=suite, seed=scenario.seed,
+                                spare_nodes=world.spare_nodes(scenario))
+    record = RunRecord(suite=suite)
+    trace_count = [0]
+    sim.subscribe(lambda event: trace_count.__setitem__(0, trace_count[0] + 1))
+    script = ScenarioScript(scenario, sim, on_apply=lambda t, text: record.applied.append((t, text)))
+    credit = 0.0
+    record.samples.append(Sample(sim.now_ms, tuple(sim.node_status())))
+    while sim.now_ms < scenario.duration_ms:
+        credit += scenario.tx_rate * SAMPLE_MS / 1000
+        if credit >= 1:
+            sim.submit_transactions(int(credit))
+            credit -= int(credit)
+        script.advance_to(min(sim.now_ms + SAMPLE_MS, scenario.duration_ms))
+        record.samples.append(Sample(sim.now_ms, tuple(sim.node_status())))
+    record.trace_events = trace_count[0]
+    record.last_fault_ms = max((e.at_ms for e in scenario.events), default=0)
+    record.violations = world.violations(sim)
+    record.signature_sizes = world.signature_sizes(sim)
+    record.byzantine = frozenset(script.byzantine)
+    record.wall_seconds = time.perf_counter() - started
+    return record
+
+
+def run_scenario(scenario: Scenario) -> ScenarioResult:
+    records = tuple(run_once(scenario, suite) for suite in scenario.suites)
+    verdicts = tuple(check(observation, list(records)) for observation in scenario.expect)
+    narration = narrate(scenario, records, verdicts)
+    return ScenarioResult(scenario=scenario, records=records, verdicts=verdicts, narration=tuple(narration))
+
+
+# --- narration ------------------------------------------------------------------------------------
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:7.3f} s"
+
+
+def narrate_record(record: RunRecord) -> list[str]:
+    """What happened in one run, as timed sentences, from the applied events and the samples."""
+    lines: list[tuple[int, str]] = [(t, text) for t, text in record.applied]
+    previous = record.samples[0]
+    last_block_at = previous.t
+    for sample in record.samples[1:]:
+        top_before = max(height(n) for n in previous.nodes)
+        top = max(height(n) for n in sample.nodes)
+        if top > top_before:
+            if sample.t - last_block_at > 2000 and top_before >= 0:
+                lines.append((sample.t, f"blocks resume: height {top} after {sample.t - last_block_at} ms without a block"))
+            elif top_before < 1 <= top:
+                lines.append((sample.t, f"first block committed (height {top})"))
+            last_block_at = sample.t
+        views_before = [int(n.get("view", 0)) for n in previous.nodes]
+        views = [int(n.get("view", 0)) for n in sample.nodes]
+        if max(views) > max(views_before):
+            leader = next((i for i, n in enumerate(sample.nodes) if n.get("role") == "leader"), None)
+            lines.append((sample.t, f"view change: view {max(views_before)} → {max(views)}"
+                                    + (f", leader now node {leader}" if leader is not None else "")))
+        for i, (old, new) in enumerate(zip(previous.nodes, sample.nodes)):
+            if old.get("role") != new.get("role") and "leader" not in (old.get("role"), new.get("role")):
+                lines.append((sample.t, f"node {i} is now {new.get('role')}"))
+        previous = sample
+    end = record.final
+    if end.t - last_block_at > 2000:
+        lines.append((last_block_at, f"last block committed; none in the remaining {end.t - last_block_at} ms"))
+    lines.sort(key=lambda item: item[0])
+    out = [f"{_seconds(t)}  {text}" for t, text in lines]
+    heights = ", ".join(f"{i}:{height(n)}" for i, n in enumerate(end.nodes))
+    views = sorted({int(n.get("view", 0)) for n in end.nodes})
+    out.append(f"{_seconds(end.t)}  end — heights {{{heights}}}, views {views}, "
+               f"{record.trace_events} trace events, {record.wall_seconds:.2f} s wall time")
+    return out
+
+
+def narrate(scenario: Scenario, records: tuple[RunRecord, ...], verdicts: tuple[Verdict, ...]) -> list[str]:
+    lines = [f"== {scenario.name}: {scenario.title}",
+             f"   {scenario.nodes} nodes, seed {scenario.seed}, {scenario.tx_rate} tx/s, {scenario.duration_ms} ms of virtual time"]
+    for record in records:
+        lines.append(f"-- suite {record.suite}" + (f" (signatures of {sorted(set(record.signature_sizes))} bytes)"
+                                                   if record.signature_sizes else ""))
+        lines.extend("   " + line for line in narrate_record(record))
+    lines.append("-- expected observations")
+    for verdict in verdicts:
+        lines.append(f"   [{'held' if verdict.held else 'FAILED'}] {verdict.observation}: {verdict.detail}")
+    if scenario.watch:
+        lines.append("-- what to watch")
+        lines.extend("   " + line.strip() for line in scenario.watch.splitlines() if line.strip())
+    return lines

@@ -1,0 +1,280 @@
+"""`chain demo --real`: the same dashboard over real node processes instead of the simulator.
+
+A chain is built in a temporary directory (`chain build`), every node runs as its own OS process
+(`chain node start`, TCP+TLS between them, JSON-RPC to us), and the dashboard polls each node's
+RPC every pacing tick. What the page shows then comes from the nodes themselves: height, view,
+head hash from getConsensusStatus, blocks read from node 0's own SQLite store.
+
+Real time cannot be paused or stepped, and a real network cannot be partitioned or a real node
+made Byzantine from here: those controls answer 400 with a reason. Crash is SIGKILL, restore
+starts the process again on the same data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import webbrowser
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+
+from chain.crypto.suite import get_suite
+from chain.errors import DashboardError
+from chain.ledger.store import Store
+from chain.node.builder import BuildOptions, BuiltChain, build_chain
+from chain.sdk.account import Account
+from chain.sdk.client import Client
+from chain.web import views
+from chain.web.hub import Hub
+from chain.web.live import LiveChain
+
+RPC_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
+
+
+def _free_port_base(count: int) -> int:
+    """A base port with `count` consecutive ports free right now on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count >= 65000:
+            continue
+        try:
+            sockets = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise DashboardError("could not find free ports for the nodes")
+
+
+class RealChain:
+    """Node processes seen through the simulator's control surface (what LiveChain drives)."""
+
+    def __init__(self, built: BuiltChain, suite_name: str) -> None:
+        self.built = built
+        self.suite = get_suite(suite_name)
+        self.started = time.monotonic()
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.subscribers: list[Callable[[dict[str, Any]], None]] = []
+        self.status: list[dict[str, Any]] = [
+            {"index": i, "name": n.name, "role": n.role, "view": None, "height": None, "head": None, "state": "starting"}
+            for i, n in enumerate(built.nodes)
+        ]
+        # RPC names sealers by their index in the sorted sealer list; the page numbers node directories
+        sealer_ids = sorted(n.node_id for n in built.nodes if n.role == "sealer")
+        self.node_of_sealer = {k: next(i for i, n in enumerate(built.nodes) if n.node_id == node_id)
+                               for k, node_id in enumerate(sealer_ids)}
+        self.account = Account.generate(suite_name)
+        self.session: aiohttp.ClientSession | None = None
+        self.sending: set[asyncio.Task[None]] = set()
+        self.sent = 0
+
+    @property
+    def now_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        event = {"t": self.now_ms, **event}
+        for callback in self.subscribers:
+            callback(event)
+
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        self.subscribers.append(callback)
+
+    # --- processes --------------------------------------------------------------------------------
+
+    def start_node(self, i: int) -> None:
+        node_dir = self.built.nodes[i].directory
+        log = open(node_dir / "stdout.log", "ab")
+        self.processes[i] = subprocess.Popen(
+            [sys.executable, "-m", "chain.cli.main", "node", "start", str(node_dir)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=node_dir, start_new_session=True,
+        )
+        log.close()
+        self.status[i] = {**self.status[i], "state": "starting"}
+        self._emit({"type": "start", "node": i, "pid": self.processes[i].pid})
+
+    def start(self) -> None:
+        for i in range(len(self.built.nodes)):
+            self.start_node(i)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    # --- the control surface ----------------------------------------------------------------------
+
+    def step(self) -> None:
+        raise DashboardError("real nodes run in real time: there is no single event to step")
+
+    def run_until(self, time_ms: int) -> None:
+        """Real time passes by itself; polling happens in poll()."""
+
+    def crash(self, i: int) -> None:
+        process = self.processes.get(i)
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self.status[i] = {**self.status[i], "state": "crashed"}
+        self._emit({"type": "crash", "node": i})
+
+    def restart(self, i: int) -> None:
+        process = self.processes.get(i)
+        # restarting a running node would start a second process on the same store
+        if process is not None and process.poll() is None:
+            raise DashboardError(f"node {i} is running; crash it first")
+        self.start_node(i)
+
+    def partition(self, groups: list[list[int]]) -> None:
+        raise DashboardError("partitions are a simulator control; real nodes use the real network")
+
+    def heal(self) -> None:
+        raise DashboardError("partitions are a simulator control; real nodes use the real network")
+
+    def set_behaviour(self, i: int, name: str | None) -> None:
+        raise DashboardError("Byzantine behaviours are a simulator control; real nodes are honest")
+
+    def submit_transactions(self, count: int) -> None:
+        live = [i for i, s in enumerate(self.status) if s["state"] == "ok"]
+        if not live:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(live[self.sent % len(live)], count))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+        self.sent += count
+
+    async def _send(self, i: int, count: int) -> None:
+        node = self.built.nodes[i]
+        try:
+            async with Client(f"http://127.0.0.1:{node.rpc_port}", self.suite, self.built.genesis.group_id,
+                              timeout=5.0) as client:
+                for k in range(count):
+                    await client.send_transaction(self.account, b"\x11" * 20, b"demo" + k.to_bytes(4, "big"))
+        except Exception as exc:  # a node that died mid-burst: the page shows it crashed anyway
+            self._emit({"type": "load_error", "node": i, "error": str(exc)[:200]})
+
+    def node_status(self) -> list[dict[str, Any]]:
+        return [dict(s) for s in self.status]
+
+    async def poll(self) -> None:
+        """Ask every node for its consensus status (getConsensusStatus) and note what changed."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession(timeout=RPC_TIMEOUT)
+        answers = await asyncio.gather(*(self._poll_node(i) for i in range(len(self.status))))
+        leaders = set()
+        for i, answer in enumerate(answers):
+            old = self.status[i]
+            if answer is None:
+                process = self.processes.get(i)
+                state = "crashed" if process is None or process.poll() is not None else old["state"]
+                self.status[i] = {**old, "state": state, "role": old["role"].replace("leader", "sealer")}
+                continue
+            summary = answer[0]
+            height, view = summary.get("highestblockNumber"), summary.get("currentView")
+            new = {**old, "state": "ok", "height": height, "view": view, "head": summary.get("highestblockHash"),
+                   "role": "sealer" if summary.get("node_index") is not None else "observer"}
+            if summary.get("leaderIndex") is not None:
+                leaders.add(summary["leaderIndex"])
+            if old.get("height") is not None and height is not None and height > old["height"]:
+                self._emit({"type": "commit", "node": i, "number": height, "hash": new["head"]})
+            if old.get("view") is not None and view is not None and view != old["view"]:
+                self._emit({"type": "view_changed", "node": i, "view": view})
+            self.status[i] = new
+        # the leader is shown when every answering node names the same one
+        if len(leaders) == 1:
+            leader = self.node_of_sealer.get(leaders.pop(), -1)
+            if 0 <= leader < len(self.status) and self.status[leader]["state"] == "ok":
+                self.status[leader] = {**self.status[leader], "role": "leader"}
+
+    async def _poll_node(self, i: int) -> Any:
+        assert self.session is not None
+        url = f"http://127.0.0.1:{self.built.nodes[i].rpc_port}"
+        body = {"jsonrpc": "2.0", "id": 1, "method": "getConsensusStatus", "params": [self.built.genesis.group_id]}
+        try:
+            async with self.session.post(url, json=body) as response:
+                answer = await response.json()
+            return answer.get("result")
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return None
+
+    async def close(self) -> None:
+        for task in list(self.sending):
+            task.cancel()
+        if self.session is not None:
+            await self.session.close()
+        self.stop()
+
+
+class StoreReader:
+    """Blocks read straight from a node's SQLite store (WAL lets us read while the node writes)."""
+
+    def __init__(self, path: Path, suite_name: str) -> None:
+        self.path = path
+        self.suite = get_suite(suite_name)
+        self.store: Store | None = None
+
+    def _open(self) -> Store | None:
+        if self.store is None and self.path.exists():
+            self.store = Store(self.path, self.suite)
+        return self.store
+
+    def blocks(self, start: int, end: int) -> list[dict[str, Any]]:
+        store = self._open()
+        return views.block_summaries(store, self.suite, start, end) if store else []
+
+    def block(self, number: int) -> dict[str, Any] | None:
+        store = self._open()
+        return views.block_detail(store, self.suite, number) if store else None
+
+
+def build_real_chain(directory: Path, *, nodes: int, suite: str) -> BuiltChain:
+    total = nodes
+    return build_chain(directory, BuildOptions(
+        nodes=nodes, suite=suite, port_base=_free_port_base(total), rpc_port_base=_free_port_base(total),
+        executor="kv", force=True,
+    ))
+
+
+async def serve_real(*, nodes: int, suite: str, port: int, open_browser: bool, seconds: float, tx_rate: int) -> None:
+    from chain.cli.demo import console, wait_for_stop
+    from chain.web.server import start_dashboard
+
+    with tempfile.TemporaryDirectory(prefix="chain-demo-") as tmp:
+        built = build_real_chain(Path(tmp), nodes=nodes, suite=suite)
+        real = RealChain(built, suite)
+        reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", suite)
+        live = LiveChain(real, Hub(), behaviours=(), tx_rate=tx_rate,
+                         describe=lambda: {"suite": suite, "mode": "real processes"},
+                         blocks=reader.blocks, block=reader.block)
+        real.start()
+        dashboard = await start_dashboard(live, port=port)
+        console.print(f"[bold]chain demo --real[/bold]: {nodes} node processes in {tmp}, suite {suite}")
+        console.print(f"dashboard: {dashboard.url}   (Ctrl-C to stop)")
+        if open_browser:
+            webbrowser.open(dashboard.url)
+        try:
+            await wait_for_stop(seconds)
+        finally:
+            await dashboard.stop()
+            await real.close()

@@ -1,0 +1,28 @@
+"""The dashboard's usual subject: a simulated chain (chain.sim), optionally scripted by a scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chain.crypto.suite import get_suite
+from chain.scenarios import world
+from chain.scenarios.runner import ScenarioScript
+from chain.web import views
+from chain.web.hub import Hub
+from chain.web.live import LiveChain
+
+
+def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Any = None,
+                         hub: Hub | None = None) -> LiveChain:
+    spare = world.spare_nodes(scenario) if scenario is not None else 0
+    sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, spare_nodes=spare)
+    crypto = get_suite(suite)
+    script = ScenarioScript(scenario, sim) if scenario is not None else None
+    return LiveChain(
+        sim, hub or Hub(), behaviours=world.behaviours(), tx_rate=tx_rate,
+        describe=lambda: {"suite": suite, "seed": seed, "mode": "simulation"
+                          + (f" · scenario {scenario.name}" if scenario is not None else "")},
+        blocks=lambda start, end: views.block_summaries(world.best_store(sim), crypto, start, end),
+        block=lambda number: views.block_detail(world.best_store(sim), crypto, number),
+        script=script,
+    )
