@@ -7,6 +7,7 @@ import typer
 from chain.cli import bench, keygen
 from chain.cli import build, node
 from chain.cli import console
+from chain.cli import demo, scenario
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
@@ -14,6 +15,8 @@ app.command("build")(build.build)
 app.command("console")(console.console)
 app.add_typer(node.app, name="node")
 app.add_typer(bench.app, name="bench")
+app.command("demo")(demo.demo)
+app.add_typer(scenario.app, name="scenario")
 
 
 if __name__ == "__main__":
