@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(help="Benchmarks that print their figures.", no_args_is_help=True)
@@ -13,3 +15,24 @@ def crypto(seconds: float = typer.Option(0.5, help="time spent measuring each op
     from chain.bench.crypto import run
 
     run(seconds)
+
+
+@app.command("tps")
+def tps(
+    directory: Path | None = typer.Option(None, "--dir", help="a chain built by `chain build` whose nodes are running"),
+    build: bool = typer.Option(False, "--build", help="build and start a fresh local 4-node chain for the run"),
+    suite: str = typer.Option("sm", "--suite", help="crypto suite of a --build chain"),
+    kind: str = typer.Option("kv", "--kind", help="workload: kv (key/value sets) or asset (EVM transfers)"),
+    count: int = typer.Option(2000, "--count", help="transactions to send"),
+    connections: int = typer.Option(8, "--connections", help="HTTP connections, spread over the nodes"),
+    batch: int = typer.Option(50, "--batch", help="transactions per JSON-RPC batch request"),
+) -> None:
+    """Load a local 4-node cluster with pre-signed transactions: TPS, commit latency, and the CPU bound."""
+    from chain.bench.tps import run as run_tps
+    from chain.errors import ChainError
+
+    try:
+        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo)
+    except ChainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)

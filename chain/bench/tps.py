@@ -1,0 +1,403 @@
+"""`chain bench tps`: how many transactions per second a local 4-node cluster commits, and why.
+
+The load generator is honest about what it measures:
+
+* transactions are **signed before the clock starts** (signing is the client's cost, not the chain's);
+* they go out over ``--connections`` HTTP connections, spread over every node's JSON-RPC port, in
+  JSON-RPC batches (one HTTP request carries ``--batch`` transactions; each is still admitted alone);
+* a transaction counts when it is **seen in a committed block** on node0 (getBlockByNumber polled),
+  so TPS = committed / (last commit seen − first send) and latency = commit seen − send acknowledged;
+* in the same run the primitive costs are measured in-process — verify the signature, execute,
+  store — giving a CPU bound: every node does all three for every transaction, so with N nodes on
+  C cores the chain cannot beat ``C / (N × per-tx cost)``. The ratio measured / bound says how much
+  goes to everything else (HTTP, JSON, gossip, PBFT messages, Python).
+
+Workloads: ``kv`` — one key/value row set per transaction (the KV stand-in executor);
+``asset`` — EVM token transfers between accounts (the EVM executor and a sample contract).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import aiohttp
+
+from chain.crypto.keys import KeyPair
+from chain.crypto.suite import CryptoSuite, get_suite
+from chain.errors import ChainError, ConfigError
+from chain.ledger.block import Block, BlockHeader
+from chain.ledger.genesis import GenesisConfig, open_chain
+from chain.ledger.merkle import transactions_root
+from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+KINDS = ("kv", "asset")
+KV_TO = bytes(20)  # the KV stand-in ignores `to`
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value below which `fraction` of values fall (nearest rank); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = math.ceil(fraction * len(ordered))  # nearest rank: the smallest value with >= fraction at or below it
+    return ordered[max(0, min(len(ordered), rank) - 1)]
+
+
+# --- the cluster -----------------------------------------------------------------------------
+
+@dataclass
+class Cluster:
+    """The nodes under load: their RPC URLs, the chain's facts, and processes we started (if any)."""
+
+    directory: Path
+    rpc_urls: list[str]
+    suite: CryptoSuite
+    chain_id: int
+    group_id: int
+    executor: str
+    admin: KeyPair | None
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    temporary: bool = False  # built for this run: removed by stop()
+
+    def stop(self) -> None:
+        for process in self.processes:  # only the processes this run started
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if self.temporary:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _free_base(count: int, avoid: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+    """A port base with `count` consecutive free ports on 127.0.0.1."""
+    for _ in range(200):
+        base = random.randint(20000, 60000)
+        ports = range(base, base + count)
+        if set(ports) & avoid:
+            continue
+        try:
+            for port in ports:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise ConfigError("no free port range found on 127.0.0.1")
+
+
+def load_cluster(directory: Path) -> Cluster:
+    """A chain built by `chain build` (its nodes may or may not be running yet)."""
+    try:
+        nodes = tomllib.loads((directory / "sdk" / "nodes.toml").read_text())["nodes"]
+        genesis = GenesisConfig.load(directory / "genesis.toml")
+        node0 = tomllib.loads((directory / "node0" / "config.toml").read_text())
+    except (OSError, KeyError, ValueError) as exc:
+        raise ConfigError(f"{directory} is not a chain built by `chain build`: {exc}") from exc
+    admin = None
+    if (directory / "sdk" / "admin.key").exists():
+        from chain.crypto.keys import load_private_key
+
+        admin = load_private_key(directory / "sdk" / "admin.key")
+    return Cluster(
+        directory=directory, rpc_urls=[n["rpc"] for n in nodes if n.get("role", "sealer") == "sealer"],
+        suite=get_suite(genesis.suite), chain_id=genesis.chain_id, group_id=genesis.group_id,
+        executor=node0.get("executor", {}).get("kind", "evm"), admin=admin,
+    )
+
+
+def build_cluster(suite: str, executor: str, nodes: int = 4) -> Cluster:
+    """Build a fresh chain in a temporary directory and start its nodes as child processes."""
+    from chain.node.builder import BuildOptions, build_chain
+
+    directory = Path(tempfile.mkdtemp(prefix="chain-tps-"))
+    p2p = _free_base(nodes)
+    rpc = _free_base(nodes, set(range(p2p, p2p + nodes)))
+    build_chain(directory, BuildOptions(nodes=nodes, suite=suite, executor=executor, port_base=p2p,
+                                        rpc_port_base=rpc, min_seal_time_ms=100))
+    cluster = load_cluster(directory)
+    cluster.temporary = True
+    for i in range(nodes):
+        node_dir = directory / f"node{i}"
+        log = open(node_dir / "stdout.log", "wb")
+        cluster.processes.append(subprocess.Popen(
+            [sys.executable, "-m", "chain.cli.main", "node", "start", str(node_dir)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=directory,
+        ))
+    return cluster
+
+
+async def wait_until_serving(cluster: Cluster, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        for url in cluster.rpc_urls:
+            while True:
+                try:
+                    await _rpc(session, url, "getBlockNumber", [cluster.group_id])
+                    break
+                except (aiohttp.ClientError, OSError, ChainError):
+                    for process in cluster.processes:
+                        if process.poll() is not None:
+                            raise ChainError(f"a node exited with code {process.returncode}; see {cluster.directory}/node*/stdout.log")
+                    if time.monotonic() > deadline:
+                        raise ChainError(f"{url} did not answer within {timeout:g} s")
+                    await asyncio.sleep(0.2)
+
+
+async def _rpc(session: aiohttp.ClientSession, url: str, method: str, params: list[Any]) -> Any:
+    async with session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) as response:
+        answer = await response.json(content_type=None)
+    if "error" in answer:
+        raise ChainError(f"{method}: {answer['error']}")
+    return answer["result"]
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Workload:
+    """Pre-signed transactions, plus how to run the same work in-process to measure its cost."""
+
+    transactions: list[Transaction]
+    executor: Any  # a BlockExecutor for the cost measurement
+    genesis_state: Callable[[Path], Any]  # a fresh Store, in the given directory, holding the state the txs expect
+
+
+def kv_workload(cluster: Cluster, count: int, head: int) -> Workload:
+    from chain.execution.kv import KVExecutor, encode_kv
+
+    if cluster.executor != "kv":
+        raise ConfigError("the kv workload needs a chain built with the kv executor (chain build --executor kv)")
+    accounts = [KeyPair.generate(cluster.suite.name) for _ in range(8)]
+    txs = [
+        sign_transaction(new_transaction(
+            to=KV_TO, data=encode_kv(b"key-%08d" % i, b"value-%d" % i), block_limit=head + 900,
+            chain_id=cluster.chain_id, group_id=cluster.group_id), accounts[i % len(accounts)])
+        for i in range(count)
+    ]
+    return Workload(txs, KVExecutor(cluster.suite), _scratch_store(cluster))
+
+
+def _scratch_store(cluster: Cluster) -> Any:
+    """A store at genesis in a file (like a node's), inside the directory given to measure_costs."""
+    return lambda scratch: open_chain(scratch / "store.db", GenesisConfig.load(cluster.directory / "genesis.toml"))
+
+
+def asset_workload(cluster: Cluster, count: int, head: int) -> Workload:
+    from chain.bench.asset import prepare_asset_workload  # EVM: deploys the sample first
+
+    return prepare_asset_workload(cluster, count, head)
+
+
+# --- primitive costs -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Costs:
+    verify_us: float  # decode + recover/verify the sender, per transaction
+    execute_us: float  # executor.execute on a block, per transaction
+    store_us: float  # Store.commit_block of that block (file SQLite, synchronous=FULL), per transaction
+
+    @property
+    def total_us(self) -> float:
+        return self.verify_us + self.execute_us + self.store_us
+
+
+def measure_costs(suite: CryptoSuite, workload: Workload, sample: int = 300) -> Costs:
+    txs = workload.transactions[:sample]
+    raws = [tx.encode() for tx in txs]
+    start = time.perf_counter()
+    for raw in raws:
+        Transaction.decode(raw).sender_public_key(suite)  # fresh objects: no memoised sender
+    verify = (time.perf_counter() - start) / len(raws)
+
+    scratch = Path(tempfile.mkdtemp(prefix="chain-tps-cost-"))
+    store = workload.genesis_state(scratch)
+    try:
+        head = store.head()
+        fresh = [Transaction.decode(raw) for raw in raws]
+        header = BlockHeader(parent_hash=head.hash(suite), number=head.number + 1, timestamp=head.header.timestamp + 1,
+                             sealer=0, sealer_list=head.header.sealer_list,
+                             transactions_root=transactions_root(suite, fresh))
+        start = time.perf_counter()
+        result = workload.executor.execute(Block(header, tuple(fresh)), store, store.state_root())
+        execute = (time.perf_counter() - start) / len(raws)
+        start = time.perf_counter()
+        store.commit_block(result.block, result.receipts, result.changes)
+        commit = (time.perf_counter() - start) / len(raws)
+    finally:
+        store.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Costs(verify * 1e6, execute * 1e6, commit * 1e6)
+
+
+# --- the load --------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    sent_at: dict[bytes, float] = field(default_factory=dict)  # tx hash -> when its submission was acknowledged
+    committed_at: dict[bytes, float] = field(default_factory=dict)  # tx hash -> when seen in a block
+    rejected: dict[str, int] = field(default_factory=dict)  # error message -> count
+    first_send: float = 0.0
+    blocks: int = 0
+
+
+async def _sender(url: str, txs: Sequence[Transaction], batch: int, group_id: int, suite: CryptoSuite, run: Run) -> None:
+    connector = aiohttp.TCPConnector(limit=1)  # one connection per sender: --connections means connections
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        for start in range(0, len(txs), batch):
+            chunk = txs[start:start + batch]
+            payload = [{"jsonrpc": "2.0", "id": i, "method": "sendRawTransaction",
+                        "params": [group_id, "0x" + tx.encode().hex()]} for i, tx in enumerate(chunk)]
+            async with session.post(url, json=payload) as response:
+                answers = await response.json(content_type=None)
+            now = time.perf_counter()
+            by_id = {a.get("id"): a for a in answers} if isinstance(answers, list) else {}
+            for i, tx in enumerate(chunk):
+                answer = by_id.get(i, {})
+                if "result" in answer:
+                    run.sent_at[tx.hash(suite)] = now
+                else:
+                    message = str(answer.get("error", {}).get("message", "no answer"))[:60]
+                    run.rejected[message] = run.rejected.get(message, 0) + 1
+
+
+async def _watcher(url: str, group_id: int, start_number: int, wanted: int, run: Run, stop: asyncio.Event,
+                   deadline: float) -> None:
+    async with aiohttp.ClientSession() as session:
+        seen = start_number
+        while time.perf_counter() < deadline:
+            head = int(await _rpc(session, url, "getBlockNumber", [group_id]), 16)
+            for number in range(seen + 1, head + 1):
+                block = await _rpc(session, url, "getBlockByNumber", [group_id, hex(number), False])
+                now = time.perf_counter()
+                run.blocks += 1
+                for tx_hash in block["transactions"]:
+                    run.committed_at.setdefault(bytes.fromhex(tx_hash[2:]), now)
+            seen = max(seen, head)
+            if stop.is_set() and len(run.committed_at) >= min(wanted, len(run.sent_at)):
+                return
+            await asyncio.sleep(0.01)
+
+
+async def drive(cluster: Cluster, workload: Workload, connections: int, batch: int, timeout: float) -> Run:
+    run = Run()
+    async with aiohttp.ClientSession() as session:
+        start_number = int(await _rpc(session, cluster.rpc_urls[0], "getBlockNumber", [cluster.group_id]), 16)
+    txs = workload.transactions
+    shares = [txs[i::connections] for i in range(connections)]
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watcher(cluster.rpc_urls[0], cluster.group_id, start_number, len(txs), run, stop,
+                                           time.perf_counter() + timeout))
+    run.first_send = time.perf_counter()
+    await asyncio.gather(*(
+        _sender(cluster.rpc_urls[i % len(cluster.rpc_urls)], share, batch, cluster.group_id, cluster.suite, run)
+        for i, share in enumerate(shares) if share
+    ))
+    stop.set()
+    await watcher
+    return run
+
+
+# --- the report ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Report:
+    kind: str
+    suite: str
+    count: int
+    accepted: int
+    committed: int
+    blocks: int
+    seconds: float
+    tps: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+    costs: Costs
+    nodes: int
+    cores: int
+    rejected: dict[str, int]
+
+    @property
+    def bound_tps(self) -> float:
+        return self.cores / (self.nodes * self.costs.total_us / 1e6) if self.costs.total_us else 0.0
+
+    def lines(self) -> list[str]:
+        c = self.costs
+        out = [
+            f"workload      {self.kind} ({self.suite} suite), {self.count} pre-signed transactions, {self.nodes} nodes",
+            f"accepted      {self.accepted}   committed {self.committed} in {self.blocks} blocks",
+            f"throughput    {self.tps:.0f} TPS over {self.seconds:.2f} s (first send -> last commit seen)",
+            f"latency       p50 {self.latency_p50_ms:.0f} ms   p99 {self.latency_p99_ms:.0f} ms (send acknowledged -> commit seen)",
+            f"cost per tx   verify {c.verify_us:.0f} us + execute {c.execute_us:.0f} us + store {c.store_us:.0f} us "
+            f"= {c.total_us:.0f} us per node",
+            f"CPU bound     {self.cores} cores / ({self.nodes} nodes x {c.total_us:.0f} us) = {self.bound_tps:.0f} TPS"
+            f"   measured/bound = {self.tps / self.bound_tps:.0%}" if self.bound_tps else "CPU bound     n/a",
+        ]
+        for message, n in sorted(self.rejected.items(), key=lambda item: -item[1]):
+            out.append(f"rejected      {n} x {message}")
+        return out
+
+
+def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: int) -> Report:
+    committed = [h for h in run.sent_at if h in run.committed_at]
+    latencies = [(run.committed_at[h] - run.sent_at[h]) * 1000 for h in committed]
+    last = max((run.committed_at[h] for h in committed), default=run.first_send)
+    seconds = max(last - run.first_send, 1e-9)
+    return Report(kind, suite, count, len(run.sent_at), len(committed), run.blocks, seconds,
+                  len(committed) / seconds if committed else 0.0,
+                  percentile(latencies, 0.5), percentile(latencies, 0.99), costs, nodes, os.cpu_count() or 1,
+                  dict(run.rejected))
+
+
+def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, connections: int, batch: int = 50,
+        timeout: float = 120.0, echo: Callable[[str], None] = print) -> Report:
+    """Run the benchmark against a chain directory (nodes running) or a freshly built one."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown workload {kind!r}; choose from {list(KINDS)}")
+    if (directory is None) == (not build):
+        raise ConfigError("give either --dir CHAINDIR (nodes running) or --build")
+    cluster = build_cluster(suite, "kv" if kind == "kv" else "evm") if build else load_cluster(directory)  # type: ignore[arg-type]
+    try:
+        if build:
+            echo(f"built a 4-node {suite} chain in {cluster.directory}; starting nodes...")
+        asyncio.run(wait_until_serving(cluster))
+        head = asyncio.run(_head(cluster))
+        echo(f"signing {count} transactions...")
+        workload = (kv_workload if kind == "kv" else asset_workload)(cluster, count, head)
+        echo(f"sending over {connections} connections to {len(cluster.rpc_urls)} nodes...")
+        result = asyncio.run(drive(cluster, workload, connections, batch, timeout))
+        echo("measuring primitive costs in-process...")
+        costs = measure_costs(cluster.suite, workload)
+    finally:
+        cluster.stop()
+    report = summarize(kind, cluster.suite.name, count, result, costs, len(cluster.rpc_urls))
+    for line in report.lines():
+        echo(line)
+    return report
+
+
+async def _head(cluster: Cluster) -> int:
+    async with aiohttp.ClientSession() as session:
+        return int(await _rpc(session, cluster.rpc_urls[0], "getBlockNumber", [cluster.group_id]), 16)

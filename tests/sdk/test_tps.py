@@ -1,0 +1,38 @@
+"""The TPS load generator: its arithmetic, and one small real run against four node processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from chain.bench.tps import Costs, Report, percentile, run
+from chain.errors import ConfigError
+
+
+def test_percentile_nearest_rank():
+    values = list(range(1, 101))
+    assert percentile(values, 0.5) == 50 and percentile(values, 0.99) == 99 and percentile(values, 1.0) == 100
+    assert percentile([7.0], 0.99) == 7.0 and percentile([], 0.5) == 0.0
+
+
+def test_cpu_bound_is_cores_over_nodes_times_cost():
+    report = Report("kv", "sm", 10, 10, 10, 1, 1.0, 250.0, 1, 2, Costs(400, 50, 50), nodes=4, cores=2, rejected={})
+    assert report.bound_tps == pytest.approx(1000.0)  # 2 / (4 x 500 us)
+    assert any("measured/bound = 25%" in line for line in report.lines())
+
+
+def test_options_are_checked():
+    with pytest.raises(ConfigError, match="either --dir"):
+        run(None, False, "sm", "kv", 10, 1, echo=lambda _: None)
+    with pytest.raises(ConfigError, match="unknown workload"):
+        run(None, True, "sm", "nft", 10, 1, echo=lambda _: None)
+
+
+@pytest.mark.timeout(120)
+def test_a_small_real_run_commits_everything():
+    lines: list[str] = []
+    report = run(None, True, "sm", "kv", 80, 2, batch=20, timeout=60, echo=lines.append)
+    assert report.accepted == report.committed == 80 and report.rejected == {}
+    assert report.tps > 0 and 0 < report.latency_p50_ms <= report.latency_p99_ms
+    assert report.costs.verify_us > 0 and report.costs.execute_us > 0 and report.costs.store_us > 0
+    assert report.nodes == 4 and report.bound_tps > 0
+    assert any(line.startswith("throughput") for line in lines)
