@@ -36,3 +36,15 @@ def tps(
     except ChainError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
+
+
+@app.command("store")
+def store(
+    blocks: int = typer.Option(20, help="blocks committed per store"),
+    txs_per_block: int = typer.Option(1000, help="transactions per block"),
+    pool_txs: int = typer.Option(2000, help="transactions submitted to the tx pool per suite"),
+) -> None:
+    """Store commits and reads per second (memory and file), and tx pool admission per suite."""
+    from chain.bench.store import run
+
+    run(blocks, txs_per_block, pool_txs)
