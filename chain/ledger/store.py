@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError, StoreError
@@ -33,6 +33,7 @@ from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import Transaction
 
 SCHEMA_VERSION = "1"
+_Record = TypeVar("_Record")
 NONCE_SIZE = 32
 
 _SCHEMA = """
@@ -228,7 +229,7 @@ class Store:
         row = self._one("SELECT number FROM nonces WHERE nonce = ?", (nonce_key(nonce),))
         return row is not None and row[0] >= since_number
 
-    def _decode(self, decoder, raw: bytes):  # type: ignore[no-untyped-def]
+    def _decode(self, decoder: Callable[[bytes], _Record], raw: bytes) -> _Record:
         """Decode a stored row; a row that does not decode means the file was damaged outside us."""
         try:
             return decoder(raw)
@@ -238,7 +239,12 @@ class Store:
     # --- the only write ---------------------------------------------------------------------
 
     def commit_block(self, block: Block, receipts: Sequence[Receipt], changes: Mapping[tuple[str, bytes], bytes | None]) -> None:
-        """Append block with its receipts and state changes, atomically; StoreError leaves the store unchanged."""
+        """Append block with its receipts and state changes, atomically; StoreError leaves the store unchanged.
+
+        The store checks that the block extends the head and that the receipts belong to its
+        transactions; it does not re-execute, so it trusts the caller (consensus, after a quorum
+        signed this header) that the state root and changes agree.
+        """
         suite = self.suite
         number = block.number
         # A chain only grows at its tip, one block at a time.
