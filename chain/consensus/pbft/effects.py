@@ -1,0 +1,126 @@
+"""What drives a replica (events) and what a replica asks its driver to do (effects).
+
+A replica never touches a socket, a clock or a thread: the driver hands it one event at a time
+with the current time, and carries out the effects it returns — deliver these bytes, start that
+timer, show this commit. The simulator and the node process are two such drivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from chain.consensus.pbft.messages import MsgType
+from chain.ledger.transaction import Transaction
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deliver:
+    """A message arrived. `peer` is the transport's idea of the sender (node id), used for replies."""
+
+    peer: bytes
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    name: str
+
+
+@dataclass(frozen=True)
+class SubmitTransactions:
+    """Transactions from a client (decoded or raw); accepted ones go to the pool and are gossiped."""
+
+    txs: tuple[Transaction | bytes, ...]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A periodic nudge: lets the replica retry block sync and re-check sealing."""
+
+
+Event = Union[Deliver, TimerFired, SubmitTransactions, Tick]
+
+
+# --- effects ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send raw to one node. type/number/view describe the message for traces without decoding it."""
+
+    to: bytes
+    raw: bytes
+    type: MsgType
+    number: int
+    view: int
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """Send raw to every other node of the node list (sealers and observers)."""
+
+    raw: bytes
+    type: MsgType
+    number: int
+    view: int
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    """(Re)start timer `name` to fire after delay_ms; a running timer of that name is replaced."""
+
+    name: str
+    delay_ms: int
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True)
+class BlockCommitted:
+    number: int
+    block_hash: bytes
+    tx_count: int
+    view: int
+    via: str  # "consensus" (a checkpoint quorum seen here) or "sync" (fetched from a peer)
+
+
+@dataclass(frozen=True)
+class ViewChangeStarted:
+    """The view timer expired: this replica asks to move to `to_view`."""
+
+    number: int
+    to_view: int
+
+
+@dataclass(frozen=True)
+class ViewChanged:
+    """A NewView was accepted: this replica now works in `view`."""
+
+    number: int
+    view: int
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A message was refused; `reason` says which rule it broke."""
+
+    reason: str
+    type: str  # the message type name, or "?" when the bytes did not even decode
+    sender: int | None
+
+
+@dataclass(frozen=True)
+class TxsAccepted:
+    """Transactions entered this replica's pool (from a client or gossip)."""
+
+    hashes: tuple[bytes, ...]
+    rejected: int
+
+
+Effect = Union[Send, Broadcast, SetTimer, CancelTimer, BlockCommitted, ViewChangeStarted, ViewChanged, Rejected, TxsAccepted]

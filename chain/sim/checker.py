@@ -1,0 +1,191 @@
+"""The invariant checker: what must hold in every run, and the liveness figures of the run.
+
+Safety (must hold whenever at most f sealers are Byzantine):
+
+* **agreement** — no two honest nodes committed different blocks at one height;
+* **validity** — every block an honest node stored extends its parent, commits to its transactions,
+  is not empty, and carries valid signatures of a quorum of the sealers named in its header;
+* **no gaps** — an honest node's chain is 0, 1, 2, … with no height missing.
+
+Liveness is measured, not asserted (it depends on faults): blocks per virtual second, view changes,
+and commit latency (a transaction's submission to its first commit by an honest node), p50 / p99.
+
+The checker *can* fail: with f + 1 colluding Byzantine sealers it reports the fork they cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from chain.consensus.pbft.quorum import quorum
+from chain.crypto.suite import CryptoSuite
+from chain.errors import ChainError
+from chain.ledger.merkle import merkle_root
+from chain.ledger.system import all_consensus_nodes
+
+if TYPE_CHECKING:
+    from chain.sim.runner import SimNode
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    agreement: bool
+    validity: bool
+    no_gaps: bool
+    violations: tuple[str, ...]
+    heights: tuple[int, ...]  # per node (all nodes, Byzantine included)
+    honest: tuple[int, ...]  # indices of the nodes judged
+    highest: int  # highest block committed by an honest node
+    duration_ms: int
+    blocks_per_second: float
+    view_changes: int
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    committed_txs: int
+
+    @property
+    def ok(self) -> bool:
+        return self.agreement and self.validity and self.no_gaps
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {"ok": self.ok}
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The nearest-rank percentile (no interpolation: a value that really occurred)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(fraction * 1000) * len(ordered) // 1000))
+    return float(ordered[min(rank, len(ordered)) - 1])
+
+
+@dataclass
+class Checker:
+    suite: CryptoSuite
+    nodes: list[SimNode]
+    highest: int = 0
+    _commits: dict[int, dict[int, bytes]] = field(default_factory=dict)  # node -> number -> hash
+    _submitted: dict[bytes, int] = field(default_factory=dict)  # tx hash -> submit time
+    _latencies: list[int] = field(default_factory=list)
+    _first_commit: set[int] = field(default_factory=set)
+    _view_changes: set[tuple[int, int]] = field(default_factory=set)
+    _verified: set[tuple[bytes, int, bytes]] = field(default_factory=set)
+
+    # --- online observations ------------------------------------------------------------------
+
+    def submitted(self, tx_hash: bytes, now_ms: int) -> None:
+        self._submitted.setdefault(tx_hash, now_ms)
+
+    def committed(self, node: SimNode, number: int, block_hash: bytes, tx_hashes: list[bytes], now_ms: int) -> None:
+        self._commits.setdefault(node.index, {})[number] = block_hash
+        if node.ever_byzantine:
+            return
+        self.highest = max(self.highest, number)
+        if number not in self._first_commit:
+            self._first_commit.add(number)
+            for tx_hash in tx_hashes:
+                submitted = self._submitted.pop(tx_hash, None)
+                if submitted is not None:
+                    self._latencies.append(now_ms - submitted)
+
+    def view_changed(self, node: SimNode, number: int, view: int) -> None:
+        if not node.ever_byzantine:
+            self._view_changes.add((number, view))
+
+    # --- the report ---------------------------------------------------------------------------
+
+    def report(self, now_ms: int) -> CheckReport:
+        honest = [n for n in self.nodes if not n.ever_byzantine]
+        violations: list[str] = []
+        agreement = self._check_agreement(honest, violations)
+        validity, no_gaps = True, True
+        for node in honest:
+            v, g = self._check_chain(node, violations)
+            validity, no_gaps = validity and v, no_gaps and g
+        seconds = max(now_ms, 1) / 1000
+        return CheckReport(
+            agreement=agreement, validity=validity, no_gaps=no_gaps, violations=tuple(violations),
+            heights=tuple(n.store.head_number() for n in self.nodes), honest=tuple(n.index for n in honest),
+            highest=self.highest, duration_ms=now_ms, blocks_per_second=self.highest / seconds,
+            view_changes=len(self._view_changes),
+            latency_p50_ms=percentile(self._latencies, 0.50), latency_p99_ms=percentile(self._latencies, 0.99),
+            committed_txs=len(self._latencies),
+        )
+
+    def _check_agreement(self, honest: list[SimNode], violations: list[str]) -> bool:
+        by_height: dict[int, dict[bytes, list[int]]] = {}
+        for node in honest:
+            # What the node announced, and what its store holds, must both agree with the others.
+            announced = self._commits.get(node.index, {})
+            for number in range(1, node.store.head_number() + 1):
+                stored = node.store.block_hash(number)
+                if stored is not None:
+                    by_height.setdefault(number, {}).setdefault(stored, []).append(node.index)
+            for number, block_hash in announced.items():
+                by_height.setdefault(number, {}).setdefault(block_hash, [])
+                if node.index not in by_height[number][block_hash]:
+                    by_height[number][block_hash].append(node.index)
+        ok = True
+        for number in sorted(by_height):
+            hashes = by_height[number]
+            if len(hashes) > 1:
+                ok = False
+                sides = "; ".join(f"nodes {sorted(who)} have {h.hex()[:12]}…" for h, who in hashes.items())
+                violations.append(f"agreement: height {number} has {len(hashes)} different blocks ({sides})")
+        return ok
+
+    def _check_chain(self, node: SimNode, violations: list[str]) -> tuple[bool, bool]:
+        store = node.store
+        weights = {n.node_id: n.weight for n in all_consensus_nodes(store)}
+        valid, no_gaps = True, True
+        parent = store.block_by_number(0)
+        for number in range(1, store.head_number() + 1):
+            block = store.block_by_number(number)
+            # Heights run 0, 1, 2, … with nothing missing.
+            if block is None or block.number != number:
+                violations.append(f"gap: node {node.index} has no block {number}")
+                no_gaps = False
+                break
+            problem = self._block_problem(block, parent, weights)
+            if problem:
+                violations.append(f"validity: node {node.index} block {number}: {problem}")
+                valid = False
+            parent = block
+        return valid, no_gaps
+
+    def _block_problem(self, block: Any, parent: Any, weights: dict[bytes, int]) -> str | None:
+        suite = self.suite
+        # Each block extends the previous one.
+        if parent is None or block.header.parent_hash != parent.hash(suite):
+            return "does not extend its parent"
+        # No empty blocks.
+        if not block.transactions:
+            return "empty block"
+        # The header commits to the transactions stored with it.
+        if merkle_root(suite, [tx.hash(suite) for tx in block.transactions]) != block.header.transactions_root:
+            return "transactions root does not match its transactions"
+        sealers = block.header.sealer_list
+        block_weights = [weights.get(node_id, 1) for node_id in sealers]
+        block_hash = block.hash(suite)
+        signed = 0
+        seen: set[int] = set()
+        for index, signature in block.signatures:
+            # Each signature is a distinct sealer's, over this block's hash.
+            if not 0 <= index < len(sealers) or index in seen:
+                return f"signature list names sealer {index} twice or out of range"
+            seen.add(index)
+            key = (block_hash, index, signature)
+            if key not in self._verified:
+                try:
+                    if not suite.verify(sealers[index], block_hash, signature):
+                        return f"signature of sealer {index} does not verify"
+                except ChainError as exc:
+                    return f"signature of sealer {index} is malformed: {exc}"
+                self._verified.add(key)
+            signed += block_weights[index]
+        # A quorum vouched for it.
+        if signed < quorum(sum(block_weights)):
+            return f"signatures weigh {signed}, below the quorum {quorum(sum(block_weights))}"
+        return None

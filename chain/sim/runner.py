@@ -1,0 +1,406 @@
+"""The simulation: real replicas, a virtual clock, a seeded network, clients and faults.
+
+Everything happens through one priority queue of (virtual time, sequence number, event). Popping
+an event hands it to one replica (a delivery, a timer, a tick, client transactions) and turns the
+effects it returns into new queue entries. Nothing reads the wall clock and every random choice
+comes from one ``random.Random(seed)``, so a seed fixes the run — and the trace.
+
+Each node keeps its Store across a crash (it is its disk); the replica and its tx pool are memory
+and are rebuilt on restart, which is exactly what a real node process loses when it dies.
+
+Control API (used by the CLI, the tests, the dashboard and the scenario runner)::
+
+    sim = Simulation(SimConfig(nodes=4, seed=1))
+    sim.step() -> SimEvent | None            sim.run_until(time_ms)      sim.run_blocks(n, max_time_ms)
+    sim.crash(i)   sim.restart(i)   sim.partition([[0, 1], [2, 3]])   sim.heal()
+    sim.set_behaviour(i, "equivocate" | None)   sim.submit_transactions(count)
+    sim.subscribe(callback)   sim.node_status() -> list[dict]   sim.now_ms   sim.check() -> CheckReport
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft.messages import MsgType
+from chain.consensus.pbft.replica import Replica, ReplicaConfig
+from chain.crypto.keys import KeyPair
+from chain.crypto.suite import CryptoSuite, get_suite
+from chain.errors import ChainError, ScenarioError
+from chain.execution.kv import KVExecutor, encode_kv
+from chain.execution.result import BlockExecutor
+from chain.ledger.genesis import GenesisConfig, open_chain
+from chain.ledger.store import Store
+from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT
+from chain.ledger.transaction import new_transaction, sign_transaction
+from chain.sim.byzantine import Behaviour, make_behaviour
+from chain.sim.checker import CheckReport, Checker
+from chain.sim.network import LinkProfile, Network
+from chain.sim.trace import Subscriber, Trace
+from chain.txpool.pool import TxPool
+
+CHAIN_ID = 1
+GROUP_ID = 1
+CLIENT_INTERVAL_MS = 100
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    nodes: int = 4  # sealers
+    observers: int = 0
+    suite: str = "standard"
+    seed: int = 1
+    byzantine: Mapping[int, str] = field(default_factory=dict)  # node index -> behaviour name
+    latency_ms: tuple[int, int] = (10, 50)
+    loss: float = 0.0
+    duplicate: float = 0.0
+    tx_rate: float = 20.0  # client transactions per virtual second (0: only submit_transactions)
+    timeout_ms: int = 3000
+    min_seal_time_ms: int = 500
+    tx_count_limit: int = 1000
+    leader_period: int = 1
+    tick_ms: int = 1000
+    record_trace_hashes: bool | None = None  # None: only when the suite's signatures are deterministic
+
+    def __post_init__(self) -> None:
+        if self.nodes < 1 or self.observers < 0:
+            raise ScenarioError("a simulation needs at least one sealer")
+        for index, name in self.byzantine.items():
+            if not 0 <= index < self.nodes + self.observers:
+                raise ScenarioError(f"byzantine node {index} does not exist")
+            make_behaviour(name)  # unknown names fail here, before anything runs
+
+
+@dataclass(frozen=True)
+class SimEvent:
+    """What step() just did (for interactive drivers)."""
+
+    time_ms: int
+    kind: str
+    node: int | None
+
+
+@dataclass
+class SimNode:
+    index: int
+    key: KeyPair
+    store: Store  # survives crashes: it is the node's disk
+    replica: Replica | None = None  # None while crashed
+    behaviour: Behaviour | None = None
+    incarnation: int = 0
+    ever_byzantine: bool = False
+
+    @property
+    def node_id(self) -> bytes:
+        return self.key.public_key
+
+    @property
+    def alive(self) -> bool:
+        return self.replica is not None
+
+
+def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPair]:
+    """Deterministic node keys for a seed (simulation only — real nodes use the OS CSPRNG)."""
+    suite = get_suite(suite_name)
+    keys = []
+    for i in range(count):
+        digest = hashlib.sha256(f"chain-sim/{suite_name}/{seed}/{role}/{i}".encode()).digest()
+        keys.append(KeyPair(suite_name, int.from_bytes(digest, "big") % (suite.curve_order - 1) + 1))
+    return sorted(keys, key=lambda k: k.public_key)
+
+
+class Simulation:
+    def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] = KVExecutor) -> None:
+        self.config = config
+        self.suite = get_suite(config.suite)
+        self.rng = random.Random(config.seed)
+        self.now_ms = 0
+        self.trace = Trace()
+        self.trace_hashes = (config.suite == "standard") if config.record_trace_hashes is None else config.record_trace_hashes
+        self.network = Network(self.rng, LinkProfile(config.latency_ms[0], config.latency_ms[1], config.loss, config.duplicate))
+        self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
+        self._seq = 0
+        self._timer_generation: dict[tuple[int, str], int] = {}
+        self._executor_factory = executor_factory
+        self.replica_config = ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms)
+        sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
+        observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
+        self.genesis = GenesisConfig(
+            chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
+            sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
+            system_config={TX_COUNT_LIMIT: str(config.tx_count_limit), LEADER_PERIOD: str(config.leader_period)},
+        )
+        self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
+        self._index_of = {node.node_id: node.index for node in self.nodes}
+        self.checker = Checker(self.suite, self.nodes)
+        self.messages_by_type: dict[str, int] = {t.name: 0 for t in MsgType}
+        self.dropped = 0
+        self.rejections: dict[str, int] = {}
+        self.client_key = derive_keys(config.suite, config.seed, 1, "client")[0]
+        self._client_counter = 0
+        self._client_credit = 0.0
+        for node in self.nodes:
+            self._boot(node)
+        for index, name in sorted(config.byzantine.items()):
+            self.set_behaviour(index, name)
+        if config.tx_rate > 0:
+            self._push(CLIENT_INTERVAL_MS, "client", ())
+
+    # --- the queue ------------------------------------------------------------------------------
+
+    def _push(self, delay_ms: int, kind: str, data: tuple[Any, ...]) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, (self.now_ms + delay_ms, self._seq, kind, data))
+
+    def step(self) -> SimEvent | None:
+        """Process the next event; None when nothing is left to happen."""
+        if not self._queue:
+            return None
+        time_ms, _, kind, data = heapq.heappop(self._queue)
+        self.now_ms = time_ms
+        node = getattr(self, f"_on_{kind}")(*data)
+        return SimEvent(time_ms, kind, node)
+
+    def run_until(self, time_ms: int) -> None:
+        while self._queue and self._queue[0][0] <= time_ms:
+            self.step()
+        self.now_ms = max(self.now_ms, time_ms)
+
+    def run_blocks(self, count: int, max_time_ms: int) -> int:
+        """Run until the honest nodes' highest block grew by count, or max_time_ms of virtual time passed."""
+        start, deadline = self.checker.highest, self.now_ms + max_time_ms
+        while self.checker.highest < start + count and self._queue and self._queue[0][0] <= deadline:
+            self.step()
+        if self.checker.highest < start + count:
+            self.now_ms = max(self.now_ms, deadline)
+        return self.checker.highest - start
+
+    # --- nodes ----------------------------------------------------------------------------------
+
+    def _boot(self, node: SimNode) -> None:
+        pool = TxPool(self.suite, node.store, chain_id=CHAIN_ID, group_id=GROUP_ID)
+        node.replica = Replica(self.suite, node.key.secret, node.store, pool, self._executor_factory(self.suite),
+                               self.replica_config)
+        node.incarnation += 1
+        self._apply(node, node.replica.start(self.now_ms))
+        self._push(self.config.tick_ms, "tick", (node.index, node.incarnation))
+
+    def crash(self, index: int) -> None:
+        """Stop node `index`: its memory (replica, pool, timers) is gone, its Store stays."""
+        node = self._node(index)
+        if node.alive:
+            node.replica = None
+            node.incarnation += 1
+            self._emit({"ev": "crash", "node": index})
+
+    def restart(self, index: int) -> None:
+        """Start node `index` again from its Store."""
+        node = self._node(index)
+        if not node.alive:
+            self._emit({"ev": "restart", "node": index, "height": node.store.head_number()})
+            self._boot(node)
+
+    def partition(self, groups: Iterable[Iterable[int]]) -> None:
+        """Cut the network into groups; messages between groups (also those in flight) are lost."""
+        groups = [sorted(group) for group in groups]
+        self.network.partition(groups)
+        self._emit({"ev": "partition", "groups": groups})
+
+    def heal(self) -> None:
+        self.network.heal()
+        self._emit({"ev": "heal"})
+
+    def set_behaviour(self, index: int, name: str | None) -> None:
+        """Make node `index` Byzantine with a named behaviour (chain.sim.byzantine), or honest again."""
+        node = self._node(index)
+        node.behaviour = make_behaviour(name) if name else None
+        if name:
+            node.ever_byzantine = True
+        self._emit({"ev": "behaviour", "node": index, "behaviour": name})
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        return self.trace.subscribe(callback)
+
+    def _node(self, index: int) -> SimNode:
+        if not 0 <= index < len(self.nodes):
+            raise ScenarioError(f"no node {index} (nodes are 0..{len(self.nodes) - 1})")
+        return self.nodes[index]
+
+    def node_status(self) -> list[dict[str, Any]]:
+        rows = []
+        for node in self.nodes:
+            if node.replica is not None:
+                row = node.replica.status()
+            else:
+                head = node.store.head()
+                row = {"role": "crashed", "index": node.index, "view": None, "to_view": None,
+                       "height": node.store.head_number(), "head_hash": head.hash(self.suite).hex() if head else "",
+                       "state": "crashed", "pending_txs": 0}
+            row["node"] = node.index
+            row["behaviour"] = node.behaviour.name if node.behaviour else None
+            row["alive"] = node.alive
+            rows.append(row)
+        return rows
+
+    def check(self) -> CheckReport:
+        """Run the invariant checker over the honest nodes' stores."""
+        return self.checker.report(self.now_ms)
+
+    # --- clients ----------------------------------------------------------------------------------
+
+    def submit_transactions(self, count: int, node: int | None = None) -> int:
+        """Sign count kv transactions and hand them to one live node (chosen by the RNG if not given)."""
+        live = [n for n in self.nodes if n.alive]
+        if not live or count <= 0:
+            return 0
+        target = self._node(node) if node is not None else live[self.rng.randrange(len(live))]
+        head = max(n.store.head_number() for n in self.nodes)
+        txs = []
+        for _ in range(count):
+            self._client_counter += 1
+            key = f"k{self._client_counter % 64}".encode()
+            tx = new_transaction(
+                to=b"\x10" * 20, data=encode_kv(key, str(self._client_counter).encode()), block_limit=head + 500,
+                chain_id=CHAIN_ID, group_id=GROUP_ID, nonce=self.rng.getrandbits(250),
+            )
+            txs.append(sign_transaction(tx, self.client_key))
+        for tx in txs:
+            self.checker.submitted(tx.hash(self.suite), self.now_ms)
+        self._emit({"ev": "submit", "node": target.index, "count": count})
+        if target.alive:
+            self._handle(target, fx.SubmitTransactions(tuple(txs)))
+        return count
+
+    def _on_client(self) -> int | None:
+        self._client_credit += self.config.tx_rate * CLIENT_INTERVAL_MS / 1000
+        count = int(self._client_credit)
+        self._client_credit -= count
+        if count:
+            self.submit_transactions(count)
+        self._push(CLIENT_INTERVAL_MS, "client", ())
+        return None
+
+    # --- event handlers -------------------------------------------------------------------------
+
+    def _on_deliver(self, src: int, dst: int, raw: bytes, msg_type: str, number: int, view: int) -> int:
+        node = self.nodes[dst]
+        # A crashed node hears nothing; a partition cut while the message was in flight loses it.
+        if not node.alive or not self.network.connected(src, dst):
+            self.dropped += 1
+            self._emit({"ev": "drop", "from": src, "to": dst, "type": msg_type, "number": number, "view": view,
+                        "reason": "crashed" if not node.alive else "partition"})
+            return dst
+        self._emit({"ev": "deliver", "from": src, "to": dst, "type": msg_type, "number": number, "view": view})
+        self._handle(node, fx.Deliver(self.nodes[src].node_id, raw))
+        return dst
+
+    def _on_timer(self, index: int, name: str, generation: int) -> int:
+        node = self.nodes[index]
+        if node.alive and self._timer_generation.get((index, name)) == generation:
+            self._emit({"ev": "timer", "node": index, "name": name})
+            self._handle(node, fx.TimerFired(name))
+        return index
+
+    def _on_tick(self, index: int, incarnation: int) -> int:
+        node = self.nodes[index]
+        if node.alive and node.incarnation == incarnation:
+            self._handle(node, fx.Tick())
+            self._push(self.config.tick_ms, "tick", (index, incarnation))
+        return index
+
+    def _on_control(self, action: Callable[[], None]) -> None:
+        action()
+        return None
+
+    def schedule(self, at_ms: int, action: Callable[[], None]) -> None:
+        """Run action (e.g. lambda: sim.crash(0)) at virtual time at_ms."""
+        self._push(max(0, at_ms - self.now_ms), "control", (action,))
+
+    def _handle(self, node: SimNode, event: fx.Event) -> None:
+        assert node.replica is not None
+        if node.behaviour is not None:
+            passed, extra = node.behaviour.incoming(self, node, event)
+            self._apply(node, extra, raw=True)
+            if passed is None:
+                return
+            event = passed
+        effects = node.replica.handle(event, self.now_ms)
+        self._apply(node, effects)
+
+    def _apply(self, node: SimNode, effects: list[fx.Effect], raw: bool = False) -> None:
+        if node.behaviour is not None and not raw:
+            effects = node.behaviour.outgoing(self, node, effects)
+        for effect in effects:
+            if isinstance(effect, fx.Broadcast):
+                for other in self.nodes:
+                    if other.index != node.index:
+                        self._transmit(node.index, other.index, effect.raw, effect.type, effect.number, effect.view)
+            elif isinstance(effect, fx.Send):
+                dst = self._index_of.get(effect.to)
+                if dst is not None and dst != node.index:
+                    self._transmit(node.index, dst, effect.raw, effect.type, effect.number, effect.view)
+            elif isinstance(effect, fx.SetTimer):
+                key = (node.index, effect.name)
+                self._timer_generation[key] = self._timer_generation.get(key, 0) + 1
+                self._push(effect.delay_ms, "timer", (node.index, effect.name, self._timer_generation[key]))
+            elif isinstance(effect, fx.CancelTimer):
+                key = (node.index, effect.name)
+                self._timer_generation[key] = self._timer_generation.get(key, 0) + 1
+            elif isinstance(effect, fx.BlockCommitted):
+                self._on_committed(node, effect)
+            elif isinstance(effect, fx.ViewChangeStarted):
+                self._emit({"ev": "view_change", "node": node.index, "number": effect.number, "to_view": effect.to_view})
+            elif isinstance(effect, fx.ViewChanged):
+                self.checker.view_changed(node, effect.number, effect.view)
+                self._emit({"ev": "new_view", "node": node.index, "number": effect.number, "view": effect.view})
+            elif isinstance(effect, fx.Rejected):
+                self.rejections[effect.reason] = self.rejections.get(effect.reason, 0) + 1
+                self._emit({"ev": "reject", "node": node.index, "type": effect.type, "sender": effect.sender,
+                            "reason": effect.reason})
+
+    def _on_committed(self, node: SimNode, effect: fx.BlockCommitted) -> None:
+        block = node.store.head()
+        tx_hashes = [tx.hash(self.suite) for tx in block.transactions] if block is not None else []
+        self.checker.committed(node, effect.number, effect.block_hash, tx_hashes, self.now_ms)
+        record: dict[str, Any] = {"ev": "commit", "node": node.index, "number": effect.number, "txs": effect.tx_count,
+                                  "view": effect.view, "via": effect.via}
+        if self.trace_hashes:
+            record["hash"] = effect.block_hash.hex()
+        self._emit(record)
+
+    def _transmit(self, src: int, dst: int, raw: bytes, msg_type: MsgType, number: int, view: int) -> None:
+        name = msg_type.name if isinstance(msg_type, MsgType) else str(msg_type)
+        outcome = self.network.transmit(src, dst)
+        self.messages_by_type[name] = self.messages_by_type.get(name, 0) + 1
+        if isinstance(outcome, str):
+            self.dropped += 1
+            self._emit({"ev": "drop", "from": src, "to": dst, "type": name, "number": number, "view": view,
+                        "reason": outcome})
+            return
+        for delay in outcome:
+            self._emit({"ev": "send", "from": src, "to": dst, "type": name, "number": number, "view": view,
+                        "arrive": self.now_ms + delay})
+            self._push(delay, "deliver", (src, dst, raw, name, number, view))
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if self.trace.active:
+            record["t"] = self.now_ms
+            self.trace.emit(record)
+
+    # --- summary ----------------------------------------------------------------------------------
+
+    def honest_nodes(self) -> list[SimNode]:
+        return [n for n in self.nodes if not n.ever_byzantine]
+
+    def deliver_raw(self, src: int, dst: int, raw: bytes) -> list[fx.Effect]:
+        """Hand raw bytes to node dst as if src sent them (tests of bad input); returns the effects."""
+        node = self._node(dst)
+        if node.replica is None:
+            raise ChainError(f"node {dst} is crashed")
+        effects = node.replica.handle(fx.Deliver(self.nodes[src].node_id, raw), self.now_ms)
+        self._apply(node, effects)
+        return effects

@@ -1,0 +1,1 @@
+"""Block sync: how a node that fell behind fetches, checks and applies the blocks it lacks."""
