@@ -150,3 +150,21 @@ def test_opening_a_file_that_is_not_a_store(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError):
         Store(path, get_suite("standard"))
+
+
+def test_refused_commit_on_a_file_store_leaves_nothing_behind(tmp_path: Path, suite: CryptoSuite) -> None:
+    path = tmp_path / "chain.db"
+    key = key_for(suite)
+    tx = make_tx(key, nonce=1)
+    with Store(path, suite) as store:
+        extend(store, changes={("t", b"k"): b"v"})
+        extend(store, [tx])
+        before = snapshot(store)
+        replay = make_block(suite, store.head(), [make_tx(key, nonce=2), tx])  # fails on the second insert
+        with pytest.raises(StoreError):
+            store.commit_block(replay, make_receipts(suite, replay), {("t", b"k"): b"changed"})
+    with Store(path, suite) as store:
+        assert snapshot(store) == before
+        assert store.get("t", b"k") == b"v"
+        assert store.total_transactions() == 1
+        assert not store.nonce_on_chain(2, 0)
