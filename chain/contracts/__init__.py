@@ -1,0 +1,26 @@
+"""Sample contracts and the system contracts' interfaces, with compiled artifacts for both suites.
+
+``sources/`` holds the Solidity sources (``sources/system/`` the interfaces of the system
+contracts at 0x1000-0x100a); ``artifacts/<suite>/<Name>.json`` the compiled contracts, committed so
+that nothing needs a compiler to deploy them. The sm artifacts differ from the standard ones only
+in their selector and topic constants (SM3 instead of Keccak-256; see ``chain.sdk.compiler``).
+Regenerate them with ``python -m chain.contracts.build`` (needs node and npm for solc-js).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from chain.sdk.compiler import Artifact, load
+
+HERE = Path(__file__).parent
+SOURCES = HERE / "sources"
+ARTIFACTS = HERE / "artifacts"
+SAMPLES = ("HelloWorld", "Asset", "KVStore")
+
+
+@lru_cache(maxsize=None)
+def load_artifact(name: str, suite: str) -> Artifact:
+    """A committed sample artifact, e.g. load_artifact("Asset", "sm")."""
+    return load(ARTIFACTS / suite / f"{name}.json")

@@ -1,0 +1,231 @@
+"""The EVM executor: apply a block's transactions in order and report what they did.
+
+For each transaction, in block order:
+
+1. recover the sender (``tx.sender(suite)``, cached on the transaction);
+2. refuse value transfers — accounts hold no coin on this chain — with NOT_ENOUGH_CASH;
+3. gas available = min(tx.gasLimit, system config ``tx_gas_limit`` in force for the block), less
+   the intrinsic cost (``chain.execution.gas``); too little is OUT_OF_GAS_INTRINSIC;
+4. run one EVM message through py-evm: a contract creation when ``to`` is empty (the contract
+   goes to ``contract_address(suite, sender, tx.nonce)``), a call otherwise — to a contract or to
+   a system contract (``chain.execution.precompiled``);
+5. on success the transaction's net row changes are merged into the block's overlay; on failure
+   they are dropped and only the receipt remains, with the FISCO status code and, for a revert,
+   the revert data (``Error(string)``) as output.
+
+The block's change set is the overlay's rows that differ from the parent state; the state root
+chains over it (``chain.ledger.state.next_state_root``), so it changes exactly when state changes.
+Nothing here reads a clock or iterates an unordered collection: the same block on the same state
+gives byte-identical results on every node.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Mapping
+
+from eth import constants as evm_constants
+from eth.abc import ComputationAPI
+from eth.exceptions import (
+    ContractCreationCollision, FullStack, InsufficientFunds, InsufficientStack, InvalidInstruction,
+    InvalidJumpDestination, OutOfGas, Revert, StackDepthLimit, VMError, WriteProtection,
+)
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
+from eth.vm.message import Message
+
+from chain.crypto.suite import CryptoSuite
+from chain.errors import ChainError
+from chain.execution import gas
+from chain.execution.evm import ChainState, contract_address, execution_context, state_class
+from chain.execution.journal import TableJournal
+from chain.execution.precompiled import PrecompiledFailure, system_contracts
+from chain.execution.result import ExecutionResult
+from chain.ledger.block import Block
+from chain.ledger.merkle import receipts_root
+from chain.ledger.receipt import Log, Receipt
+from chain.ledger.state import Changes, StateOverlay, StateReader, next_state_root
+from chain.ledger.status import Status
+from chain.ledger.system import TX_GAS_LIMIT, get_config_int
+from chain.ledger.transaction import Transaction
+
+log = logging.getLogger(__name__)
+
+# py-evm's error classes and the FISCO BCOS status each one becomes in a receipt.
+ERROR_STATUS: tuple[tuple[type[VMError], Status], ...] = (
+    (Revert, Status.REVERT_INSTRUCTION),
+    (OutOfGas, Status.OUT_OF_GAS),
+    (InvalidInstruction, Status.BAD_INSTRUCTION),
+    (InvalidJumpDestination, Status.BAD_JUMP_DESTINATION),
+    (InsufficientStack, Status.STACK_UNDERFLOW),
+    (FullStack, Status.OUT_OF_STACK),
+    (StackDepthLimit, Status.OUT_OF_STACK),
+    (InsufficientFunds, Status.NOT_ENOUGH_CASH),
+    (ContractCreationCollision, Status.ADDRESS_ALREADY_USED),
+    (WriteProtection, Status.BAD_INSTRUCTION),
+)
+
+
+def status_of(error: VMError) -> Status:
+    """The receipt status of a failed EVM message."""
+    if isinstance(error, PrecompiledFailure):
+        return error.status
+    for error_class, status in ERROR_STATUS:
+        if isinstance(error, error_class):
+            return status
+    return Status.UNKNOWN
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one transaction did, before it is numbered into a receipt."""
+
+    status: Status
+    output: bytes = b""
+    contract_address: bytes = b""
+    gas_used: int = 0
+    logs: tuple[Log, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.SUCCESS
+
+
+class EVMExecutor:
+    """A BlockExecutor (``chain.execution.result``) running EVM contracts and system contracts."""
+
+    def __init__(self, suite: CryptoSuite, *, chain_id: int = 1) -> None:
+        self.suite = suite
+        self.chain_id = chain_id  # what the CHAINID opcode returns
+        self._state_class = state_class(suite, system_contracts(suite))
+
+    # --- the BlockExecutor contract ---
+
+    def execute(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
+        number = block.number
+        context = self._context(state, number, block.header.timestamp)
+        gas_cap = context.gas_limit
+        overlay = StateOverlay(state)
+        receipts: list[Receipt] = []
+        for index, tx in enumerate(block.transactions):
+            tx_overlay = overlay.child()
+            outcome = self.apply_transaction(tx, tx_overlay, context, gas_cap)
+            if outcome.ok:
+                tx_overlay.merge()  # a failed transaction's overlay is simply dropped
+            receipts.append(Receipt(
+                status=int(outcome.status), output=outcome.output, contract_address=outcome.contract_address,
+                gas_used=outcome.gas_used, logs=outcome.logs, block_number=number,
+                transaction_hash=tx.hash(self.suite), transaction_index=index,
+            ))
+        changes = net_changes(state, overlay.changes())
+        executed = block.with_execution(
+            receipts_root=receipts_root(self.suite, receipts),
+            state_root=next_state_root(self.suite, parent_state_root, changes),
+            gas_used=sum(r.gas_used for r in receipts),
+        )
+        return ExecutionResult(block=executed, receipts=tuple(receipts), changes=changes)
+
+    # --- one transaction ---
+
+    def apply_transaction(
+        self, tx: Transaction, base: StateOverlay, context: ExecutionContext, gas_cap: int
+    ) -> Outcome:
+        """Run tx over base (the transaction's overlay), writing its net changes there on success."""
+        try:
+            sender = tx.sender(self.suite)
+        except ChainError as exc:  # the pool checks signatures; a block from a faulty leader may not
+            return Outcome(Status.INVALID_SIGNATURE, output=str(exc).encode())
+        # no coin exists on this chain, so nothing can be transferred
+        if tx.value != 0:
+            return Outcome(Status.NOT_ENOUGH_CASH)
+        gas_limit = min(tx.gas_limit, gas_cap)
+        intrinsic = gas.intrinsic_gas(tx.data, tx.is_create)
+        # the transaction must at least pay for itself before any code runs
+        if gas_limit < intrinsic:
+            return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
+        journal = TableJournal(base)
+        if tx.is_create:
+            address = contract_address(self.suite, sender, tx.nonce)
+            outcome = self._run(journal, context, sender, address, tx.data, gas_limit, intrinsic, create=True)
+        else:
+            outcome = self._run(journal, context, sender, tx.to, tx.data, gas_limit, intrinsic, create=False)
+        if outcome.ok:
+            journal.flush_into(base)
+        return outcome
+
+    # --- read-only queries ---
+
+    def call(
+        self, state: StateReader, to: bytes, data: bytes, sender: bytes = b"\x00" * 20, block_number: int = 0
+    ) -> tuple[int, bytes]:
+        """(status, output) of calling `to` with `data` on `state`, changing nothing.
+
+        block_number is the number the call runs "in" (use head + 1 to see what a transaction
+        would see); the gas allowed is that block's tx_gas_limit.
+        """
+        context = self._context(state, block_number, 0)
+        journal = TableJournal(state)
+        outcome = self._run(journal, context, sender, to, data, context.gas_limit, 0, create=False)
+        return int(outcome.status), outcome.output
+
+    # --- the EVM message ---
+
+    def _context(self, state: StateReader, number: int, timestamp: int) -> ExecutionContext:
+        # the limit in force for this block, read from the parent state (rows stamped <= number)
+        gas_cap = get_config_int(state, TX_GAS_LIMIT, number)
+        return execution_context(block_number=number, timestamp=timestamp, gas_limit=gas_cap, chain_id=self.chain_id)
+
+    def _run(
+        self, journal: TableJournal, context: ExecutionContext, sender: bytes, to: bytes, data: bytes,
+        gas_limit: int, intrinsic: int, *, create: bool,
+    ) -> Outcome:
+        vm_state: ChainState = self._state_class(journal, context)
+        computation_class = vm_state.computation_class
+        # EIP-2929: the sender and the target start warm (system and Ethereum precompiles always are)
+        vm_state.mark_address_warm(sender)
+        vm_state.mark_address_warm(to)
+        transaction_context = CancunTransactionContext(gas_price=0, origin=sender)
+        message_gas = gas_limit - intrinsic
+        try:
+            if create:
+                # a deploy must not land on an existing contract (the randomid makes this a replay)
+                if vm_state.has_code_or_nonce(to):
+                    return Outcome(Status.ADDRESS_ALREADY_USED, gas_used=gas_limit)
+                message = Message(
+                    gas=message_gas, to=evm_constants.CREATE_CONTRACT_ADDRESS, sender=sender, value=0,
+                    data=b"", code=data, create_address=to,
+                )
+                computation = computation_class.apply_create_message(vm_state, message, transaction_context)
+            else:
+                message = Message(
+                    gas=message_gas, to=to, sender=sender, value=0, data=data, code=vm_state.get_code(to),
+                )
+                computation = computation_class.apply_message(vm_state, message, transaction_context)
+        except VMError as error:  # raised before the computation started, e.g. stack depth
+            return Outcome(status_of(error), gas_used=gas_limit)
+        except Exception as exc:  # a bug must not stop the chain: fail this transaction, same on every node
+            log.exception("unexpected error executing a transaction")
+            return Outcome(Status.UNKNOWN, output=f"internal error: {type(exc).__name__}".encode(), gas_used=gas_limit)
+        return self._outcome(computation, vm_state, gas_limit, intrinsic, to if create else b"")
+
+    def _outcome(
+        self, computation: ComputationAPI, vm_state: ChainState, gas_limit: int, intrinsic: int, created: bytes
+    ) -> Outcome:
+        used = intrinsic + computation.get_gas_used()
+        if computation.is_error:
+            return Outcome(status_of(computation.error), output=bytes(computation.output), gas_used=used)
+        refund = min(computation.get_gas_refund(), used // 5)  # EIP-3529 cap
+        for address in sorted(computation.get_accounts_for_deletion()):  # EIP-6780: created in this tx
+            vm_state.delete_account(address)
+        logs = tuple(
+            Log(bytes(address), tuple(topic.to_bytes(32, "big") for topic in topics), bytes(data))
+            for address, topics, data in computation.get_log_entries()
+        )
+        output = b"" if created else bytes(computation.output)
+        return Outcome(Status.SUCCESS, output=output, contract_address=created, gas_used=used - refund, logs=logs)
+
+
+def net_changes(state: StateReader, changes: Mapping[tuple[str, bytes], bytes | None]) -> Changes:
+    """The rows of changes that differ from state, in row order (a value put back is no change)."""
+    return {row: value for row, value in sorted(changes.items()) if state.get(*row) != value}
