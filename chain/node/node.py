@@ -1,0 +1,296 @@
+"""A running node: the PBFT replica driven by real sockets and a real clock.
+
+The node is a *thin driver*. All protocol logic — proposals, votes, view changes, tx gossip, block
+sync, execution, commit — is in the sans-IO ``Replica``; the node only
+
+* turns the outside world into replica events: a frame from a peer → ``Deliver``, a timer → ``TimerFired``,
+  a client transaction → ``SubmitTransactions``, a periodic ``Tick``;
+* carries out the effects the replica returns: ``Send``/``Broadcast`` through the P2P host,
+  ``SetTimer``/``CancelTimer`` with ``loop.call_later`` on a monotonic millisecond clock, and logs
+  the notifications (``BlockCommitted``, ``ViewChanged``, ``Rejected``…);
+* serves the ``NodeApi`` (``chain.rpc.api``) that the JSON-RPC server reads.
+
+The simulator runs the very same replica with a virtual network and clock instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft.quorum import next_timeout_ms
+from chain.consensus.pbft.replica import Replica, ReplicaConfig
+from chain.crypto.keys import KeyPair, load_private_key
+from chain.crypto.suite import CryptoSuite, get_suite
+from chain.errors import ChainError, ConfigError, TxRejected
+from chain.execution.result import BlockExecutor
+from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
+from chain.ledger.status import Status
+from chain.ledger.store import Store
+from chain.ledger.transaction import Transaction
+from chain.network.hello import ChainIdentity
+from chain.network.host import Host, NetworkConfig
+from chain.network.tls import TlsFiles
+from chain.node.config import NodeConfig
+from chain.node.logging import event
+from chain.txpool.pool import TxPool
+
+log = logging.getLogger("chain.node")
+
+GROUP_NAME = "group0"
+TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
+SYNC_PROBE_DELAY_MS = 300  # after a peer connects, wait this long for others before asking for blocks
+
+
+def make_executor(kind: str, suite: CryptoSuite) -> BlockExecutor:
+    """The block executor named in config.toml; every node of a chain must use the same kind."""
+    if kind == "kv":
+        from chain.execution.kv import KVExecutor
+
+        return KVExecutor(suite)
+    if kind == "evm":
+        try:
+            from chain.execution.executor import Executor
+        except ImportError as exc:
+            raise ConfigError("executor.kind = 'evm' but the EVM executor is not available") from exc
+        return Executor(suite)  # type: ignore[no-any-return]
+    raise ConfigError(f"unknown executor kind {kind!r}")
+
+
+def monotonic_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+class Node:
+    """One node process's state and wiring; implements chain.rpc.api.NodeApi."""
+
+    group_name = GROUP_NAME
+
+    def __init__(self, node_dir: str | Path, config: NodeConfig | None = None) -> None:
+        self.directory = Path(node_dir).resolve()
+        self.config = config or NodeConfig.load(self.directory)
+        self.node_name = self.config.node.name
+        self.genesis = GenesisConfig.load(self.directory / self.config.node.genesis)
+        self.suite: CryptoSuite = get_suite(self.genesis.suite)
+        self.chain_id = self.genesis.chain_id
+        self.group_id = self.genesis.group_id
+        self.key: KeyPair = load_private_key(self.directory / self.config.node.key_file)
+        # The consensus key must be of the chain's suite, or no one could check our signatures.
+        if self.key.suite_name != self.genesis.suite:
+            raise ConfigError(f"node key is a {self.key.suite_name} key but the chain uses {self.genesis.suite}")
+        self.node_id = self.key.public_key
+        storage = self.directory / self.config.storage.path
+        storage.parent.mkdir(parents=True, exist_ok=True)
+        self.store: Store = open_chain(storage, self.genesis)
+        self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
+        self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id)
+        self.executor = make_executor(self.config.executor.kind, self.suite)
+        self.replica = Replica(
+            self.suite, self.key.secret, self.store, self.txpool, self.executor,
+            ReplicaConfig(
+                timeout_ms=self.config.consensus.timeout_ms,
+                min_seal_time_ms=self.config.consensus.min_seal_time_ms,
+            ),
+        )
+        tls = TlsFiles(
+            self.directory / self.config.tls.ca_cert,
+            self.directory / self.config.tls.cert,
+            self.directory / self.config.tls.key,
+        )
+        self.host = Host(
+            key=self.key,
+            identity=ChainIdentity(self.chain_id, self.group_id, self.genesis_hash),
+            tls=tls,
+            config=NetworkConfig(
+                listen_ip=self.config.network.listen_ip,
+                listen_port=self.config.network.listen_port,
+                peers=self.config.network.peers,
+                max_frame_size=self.config.network.max_frame_bytes,
+            ),
+            is_admitted=self.is_chain_node,
+            on_message=self._on_message,
+            on_peer=self._on_peer,
+        )
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tick: asyncio.TimerHandle | None = None
+        self._sync_probe: asyncio.TimerHandle | None = None
+        self._rpc: Any = None
+        self.rpc_port: int | None = None
+        self.stopped = asyncio.Event()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
+              head=self.store.head_number(), executor=self.config.executor.kind)
+        await self.host.start()
+        self._schedule_tick()
+        await self._start_rpc()
+        event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
+              rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}" if self.rpc_port is not None else None)
+
+    async def _start_rpc(self) -> None:
+        try:
+            from chain.rpc.server import bound_port, start_rpc_server
+        except ImportError:
+            event(log, "rpc_unavailable", logging.WARNING, reason="chain.rpc is not installed")
+            return
+        self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
+        self.rpc_port = bound_port(self._rpc)
+
+    async def stop(self) -> None:
+        event(log, "node_stopping", head=self.store.head_number())
+        for pending in (self._tick, self._sync_probe):
+            if pending is not None:
+                pending.cancel()
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        if self._rpc is not None:
+            await self._rpc.cleanup()
+        await self.host.stop()
+        self.store.close()
+        event(log, "node_stopped")
+        self.stopped.set()
+
+    # --- events into the replica -----------------------------------------------------------
+
+    def _handle(self, ev: fx.Event) -> list[fx.Effect]:
+        effects = self.replica.handle(ev, monotonic_ms())
+        self._apply(effects)
+        return effects
+
+    def _on_message(self, sender: bytes, raw: bytes) -> None:
+        self._handle(fx.Deliver(sender, raw))
+
+    def _on_peer(self, node_id: bytes, connected: bool) -> None:
+        # A new link is the moment we can learn of blocks we lack: run the replica's restart step
+        # (a sync request to every linked peer) shortly after, so that a burst of links on start-up
+        # — each usually a few milliseconds apart — is asked once, all together.
+        if connected and self._loop is not None and self._sync_probe is None:
+            self._sync_probe = self._loop.call_later(SYNC_PROBE_DELAY_MS / 1000, self._probe_peers)
+
+    def _probe_peers(self) -> None:
+        self._sync_probe = None
+        self._apply(self.replica.start(monotonic_ms()))
+
+    def _on_timer(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self._handle(fx.TimerFired(name))
+
+    def _schedule_tick(self) -> None:
+        assert self._loop is not None
+        self._tick = self._loop.call_later(TICK_MS / 1000, self._on_tick)
+
+    def _on_tick(self) -> None:
+        try:
+            self._handle(fx.Tick())
+        finally:
+            self._schedule_tick()
+
+    # --- effects out of the replica --------------------------------------------------------
+
+    def _apply(self, effects: list[fx.Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, fx.Send):
+                sent = self.host.send(effect.to, effect.raw)
+                event(log, "message_sent", logging.DEBUG, type=effect.type.name, number=effect.number,
+                      view=effect.view, to=effect.to.hex()[:16], delivered=sent)
+            elif isinstance(effect, fx.Broadcast):
+                count = self.host.broadcast(effect.raw)
+                event(log, "message_broadcast", logging.DEBUG, type=effect.type.name, number=effect.number,
+                      view=effect.view, peers=count)
+            elif isinstance(effect, fx.SetTimer):
+                self._set_timer(effect.name, effect.delay_ms)
+            elif isinstance(effect, fx.CancelTimer):
+                handle = self._timers.pop(effect.name, None)
+                if handle is not None:
+                    handle.cancel()
+            elif isinstance(effect, fx.BlockCommitted):
+                event(log, "block_committed", number=effect.number, hash=effect.block_hash,
+                      txs=effect.tx_count, view=effect.view, via=effect.via)
+            elif isinstance(effect, fx.ViewChangeStarted):
+                event(log, "view_change_started", logging.WARNING, number=effect.number, to_view=effect.to_view)
+            elif isinstance(effect, fx.ViewChanged):
+                event(log, "view_changed", number=effect.number, view=effect.view)
+            elif isinstance(effect, fx.Rejected):
+                event(log, "message_rejected", logging.DEBUG, reason=effect.reason, type=effect.type, sender=effect.sender)
+            elif isinstance(effect, fx.TxsAccepted):
+                event(log, "txs_accepted", logging.DEBUG, count=len(effect.hashes), rejected=effect.rejected)
+
+    def _set_timer(self, name: str, delay_ms: int) -> None:
+        assert self._loop is not None
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        self._timers[name] = self._loop.call_later(max(0, delay_ms) / 1000, self._on_timer, name)
+
+    # --- peer admission --------------------------------------------------------------------
+
+    def is_chain_node(self, node_id: bytes) -> bool:
+        """Whether node_id is in the node list in force for the next block (sealers and observers)."""
+        return node_id in self.node_ids()
+
+    # --- NodeApi ---------------------------------------------------------------------------
+
+    def node_ids(self) -> list[bytes]:
+        """Sealers then observers, as the replica holds them (re-read after every block)."""
+        return list(self.replica.node_ids)
+
+    def submit_transaction(self, tx: Transaction) -> bytes:
+        """Hand tx to the replica (pool admission + gossip); its hash, or TxRejected."""
+        tx_hash = tx.hash(self.suite)
+        effects = self._handle(fx.SubmitTransactions((tx,)))
+        if any(isinstance(e, fx.TxsAccepted) and tx_hash in e.hashes for e in effects):
+            return tx_hash
+        # The replica only counts refusals; the pool says why. Its rules are deterministic and
+        # the state has not changed since, so submitting again raises the very same TxRejected.
+        if tx_hash in self.txpool:
+            raise TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
+        self.txpool.submit(tx)
+        return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
+
+    def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
+        caller = getattr(self.executor, "call", None)
+        if caller is None:
+            return int(Status.CALL_ADDRESS_ERROR), b""
+        return caller(self.store, to, data, sender)  # type: ignore[no-any-return]
+
+    def consensus_status(self) -> dict[str, Any]:
+        replica = self.replica
+        sealer_count = len(replica.sealer_ids)
+        return {
+            "view": replica.view,
+            "toView": replica.to_view,
+            "leader": replica.leader(),
+            "nodeIndex": replica.my_index,
+            "role": replica.role,
+            "sealers": [n.hex() for n in replica.sealer_ids],
+            "observers": [n.hex() for n in replica.node_ids[sealer_count:]],
+            "height": replica.height,
+            "timeoutMs": next_timeout_ms(
+                replica.config.timeout_ms, replica.consecutive_view_changes, replica.config.max_timeout_exponent
+            ),
+            "state": replica.status()["state"],
+        }
+
+    def sync_status(self) -> dict[str, Any]:
+        head = self.store.head()
+        number = self.store.head_number()
+        return {
+            "blockNumber": number,
+            "latestHash": "0x" + (head.hash(self.suite).hex() if head else ""),
+            # The replica does not track peers' heights; what we know for sure is our own head.
+            "knownHighestNumber": number,
+            "isSyncing": False,
+            "peers": [p for p in self.peers() if p["connected"]],
+        }
+
+    def peers(self) -> list[dict[str, Any]]:
+        return self.host.peer_info()

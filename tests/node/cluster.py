@@ -1,0 +1,135 @@
+"""A chain of real node processes on 127.0.0.1 for integration tests: build, start, kill, ask."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+from chain.node.builder import BuildOptions, BuiltChain, build_chain
+
+
+def free_port_base(count: int, avoid: set[int] | None = None) -> int:
+    """A base port such that base … base+count-1 are all free right now."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 60000 - count)
+        if avoid and set(range(base, base + count)) & avoid:
+            continue
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no free port range found")
+
+
+class Cluster:
+    def __init__(self, root: Path, *, nodes: int = 4, suite: str = "standard", executor: str = "kv",
+                 timeout_ms: int = 1000, min_seal_time_ms: int = 50) -> None:
+        p2p = free_port_base(nodes)
+        rpc = free_port_base(nodes, avoid=set(range(p2p, p2p + nodes)))
+        self.chain: BuiltChain = build_chain(root, BuildOptions(
+            nodes=nodes, suite=suite, port_base=p2p, rpc_port_base=rpc, executor=executor,
+            timeout_ms=timeout_ms, min_seal_time_ms=min_seal_time_ms,
+        ))
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def size(self) -> int:
+        return len(self.chain.nodes)
+
+    def url(self, i: int) -> str:
+        return f"http://127.0.0.1:{self.chain.nodes[i].rpc_port}/"
+
+    def start(self, i: int) -> None:
+        directory = self.chain.nodes[i].directory
+        out = open(directory / "stdout.log", "ab")
+        self.processes[i] = subprocess.Popen(
+            [sys.executable, "-m", "chain.cli.main", "node", "start", str(directory)],
+            stdout=out, stderr=subprocess.STDOUT, cwd=directory, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        out.close()
+
+    def start_all(self) -> None:
+        for i in range(self.size):
+            self.start(i)
+
+    def kill(self, i: int, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(i)
+        process.send_signal(sig)
+        process.wait(timeout=15)
+
+    def stop_all(self) -> None:
+        for i in list(self.processes):
+            process = self.processes[i]
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for i in list(self.processes):
+            try:
+                self.processes[i].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.processes[i].kill()
+                self.processes[i].wait()
+            del self.processes[i]
+
+    def alive(self) -> list[int]:
+        return sorted(i for i, p in self.processes.items() if p.poll() is None)
+
+    def rpc(self, i: int, method: str, params: list[Any] | None = None) -> Any:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": [1] + (params or [])}).encode()
+        request = urllib.request.Request(self.url(i), body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            answer = json.loads(response.read())
+        if "error" in answer:
+            raise RuntimeError(f"node{i} {method}: {answer['error']}")
+        return answer["result"]
+
+    def height(self, i: int) -> int:
+        return int(self.rpc(i, "getBlockNumber"), 16)
+
+    def block_hash(self, i: int, number: int) -> str:
+        return str(self.rpc(i, "getBlockHashByNumber", [hex(number)]))
+
+    def wait_rpc(self, i: int, timeout: float = 30) -> None:
+        wait_until(lambda: self._answers(i), timeout, f"node{i} RPC up")
+
+    def _answers(self, i: int) -> bool:
+        try:
+            self.height(i)
+            return True
+        except (OSError, urllib.error.URLError, RuntimeError):
+            return False
+
+    def log_tail(self, i: int, lines: int = 30) -> str:
+        path = self.chain.nodes[i].directory / "stdout.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except (OSError, urllib.error.URLError, RuntimeError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+        time.sleep(poll)

@@ -1,0 +1,99 @@
+"""Four real node processes on 127.0.0.1: agreement, crash and restart, leader crash.
+
+Bounded: the whole scenario has a hard timeout, every wait has its own, and processes are always
+stopped. Run only these with ``pytest -m integration tests/node``.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from chain.execution.kv import encode_kv
+from chain.sdk.account import Account
+from chain.sdk.client import SyncClient
+
+from tests.node.cluster import Cluster, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+
+def send_kv(cluster: Cluster, node: int, account: Account, count: int, tag: str) -> list[bytes]:
+    """Submit count kv writes through node's JSON-RPC; their hashes."""
+    client = SyncClient(cluster.url(node), account.suite, timeout=10)
+    try:
+        return [
+            client.send_transaction(account, bytes(20), encode_kv(f"{tag}-{i}".encode(), b"v"))
+            for i in range(count)
+        ]
+    finally:
+        client.close()
+
+
+def same_head(cluster: Cluster, nodes: list[int], at_least: int) -> bool:
+    heights = {i: cluster.height(i) for i in nodes}
+    if min(heights.values()) < at_least or len(set(heights.values())) != 1:
+        return False
+    number = heights[nodes[0]]
+    return len({cluster.block_hash(i, number) for i in nodes}) == 1
+
+
+def receipts_everywhere(cluster: Cluster, nodes: list[int], hashes: list[bytes]) -> bool:
+    for i in nodes:
+        for tx_hash in hashes:
+            if cluster.rpc(i, "getTransactionReceipt", ["0x" + tx_hash.hex()]) is None:
+                return False
+    return True
+
+
+def test_four_processes_agree_survive_crashes_and_catch_up(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path / "nodes", nodes=4, suite="standard", executor="kv", timeout_ms=1000)
+    account = Account.from_key_file(cluster.chain.directory / "sdk" / "admin.key")
+    everyone = [0, 1, 2, 3]
+    try:
+        cluster.start_all()
+        for i in everyone:
+            cluster.wait_rpc(i)
+        wait_until(lambda: all(len([p for p in cluster.rpc(i, "getPeers") if p.get("connected", True)]) >= 3
+                               for i in everyone), 20, "full mesh")
+
+        # 1. Transactions sent to one node are gossiped, ordered and committed everywhere.
+        first = send_kv(cluster, 1, account, 6, "a")
+        wait_until(lambda: receipts_everywhere(cluster, everyone, first), 30, "first receipts on every node")
+        wait_until(lambda: same_head(cluster, everyone, 1), 15, "same head hash on all 4 nodes")
+
+        # 2. SIGKILL one node: three of four are a quorum, the chain keeps going.
+        cluster.kill(3, signal.SIGKILL)
+        survivors = [0, 1, 2]
+        head_before = cluster.height(0)
+        second = send_kv(cluster, 0, account, 4, "b")
+        wait_until(lambda: receipts_everywhere(cluster, survivors, second), 30, "progress with node3 down")
+        assert cluster.height(0) > head_before
+
+        # 3. Restart it: it resumes from its store and catches up from its peers.
+        cluster.start(3)
+        cluster.wait_rpc(3)
+        wait_until(lambda: same_head(cluster, everyone, cluster.height(0)), 30, "node3 caught up")
+        wait_until(lambda: receipts_everywhere(cluster, [3], second), 10, "node3 has the blocks it missed")
+
+        # 4. SIGKILL the leader of the next block: a view change, then the chain goes on.
+        status = cluster.rpc(0, "getConsensusStatus")[0]
+        leader = int(status["leaderIndex"])
+        sealers = [status[f"sealer.{k}"] for k in range(int(status["nodeNum"]))]
+        leader_node = next(n.name for n in cluster.chain.nodes if n.node_id.hex() == sealers[leader])
+        victim = int(leader_node.removeprefix("node"))
+        view_before = int(cluster.rpc((victim + 1) % 4, "getPbftView"), 16)
+        cluster.kill(victim, signal.SIGKILL)
+        rest = [i for i in everyone if i != victim]
+        third = send_kv(cluster, rest[0], account, 4, "c")
+        wait_until(lambda: receipts_everywhere(cluster, rest, third), 45, "progress after the leader died")
+        assert int(cluster.rpc(rest[0], "getPbftView"), 16) > view_before
+        wait_until(lambda: same_head(cluster, rest, 1), 15, "survivors agree")
+    except BaseException:
+        for i in range(4):
+            print(f"--- node{i} (last lines) ---\n{cluster.log_tail(i)}")
+        raise
+    finally:
+        cluster.stop_all()
