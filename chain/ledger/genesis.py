@@ -76,6 +76,14 @@ class GenesisConfig:
     timestamp: int = 0
 
     def __post_init__(self) -> None:
+        # Lists given by a caller become tuples, so equal configs compare equal however they were built.
+        try:
+            object.__setattr__(self, "sealers", tuple((bytes(n), w) for n, w in self.sealers))
+            object.__setattr__(self, "observers", tuple(self.observers))
+            object.__setattr__(self, "admins", tuple(self.admins))
+            object.__setattr__(self, "system_config", dict(self.system_config))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"genesis: sealers must be (node id, weight) pairs: {exc}") from exc
         # Ids are 64-bit on the wire (transaction.chainId / groupId).
         for name in ("chain_id", "group_id", "timestamp"):
             value = getattr(self, name)

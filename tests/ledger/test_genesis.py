@@ -140,3 +140,13 @@ def test_open_chain_commits_genesis_once_and_refuses_another(tmp_path: Path, sui
     with pytest.raises(StoreError, match="genesis"):
         open_chain(path, replace(config, chain_id=9))
     assert open_chain(":memory:", config).head_number() == 0
+
+
+def test_lists_and_tuples_make_the_same_config(suite: CryptoSuite) -> None:
+    config = config_for(suite)
+    as_lists = GenesisConfig(chain_id=1, group_id=1, suite=suite.name, sealers=[list(s) for s in config.sealers],  # type: ignore[arg-type, misc]
+                             observers=list(config.observers), system_config=dict(config.system_config),  # type: ignore[arg-type]
+                             admins=list(config.admins))  # type: ignore[arg-type]
+    assert as_lists == config
+    with pytest.raises(ConfigError):
+        GenesisConfig(chain_id=1, group_id=1, suite=suite.name, sealers=[b"\x01" * 64])  # type: ignore[list-item]
