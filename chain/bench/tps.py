@@ -12,8 +12,9 @@ The load generator is honest about what it measures:
   C cores the chain cannot beat ``C / (N × per-tx cost)``. The ratio measured / bound says how much
   goes to everything else (HTTP, JSON, gossip, PBFT messages, Python).
 
-Workloads: ``kv`` — one key/value row set per transaction (the KV stand-in executor);
-``asset`` — EVM token transfers between accounts (the EVM executor and a sample contract).
+Workloads (``chain.bench.workloads``): ``kv`` — one key/value row set per transaction (the KV
+stand-in executor, or KVTable 0x1009 on an EVM chain); ``asset`` — transfers of the sample Asset
+contract between accounts (EVM).
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from typing import Any, Callable, Sequence
 
 import aiohttp
 
+from chain.bench.workloads import ChainFacts, Workload, asset_workload, kv_workload
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError
 from chain.ledger.block import Block, BlockHeader
-from chain.ledger.genesis import GenesisConfig, open_chain
+from chain.ledger.genesis import GenesisConfig
 from chain.ledger.merkle import transactions_root
-from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
+from chain.ledger.transaction import Transaction
 
 try:
     import tomllib
@@ -49,7 +51,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 KINDS = ("kv", "asset")
-KV_TO = bytes(20)  # the KV stand-in ignores `to`
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -174,41 +175,12 @@ async def _rpc(session: aiohttp.ClientSession, url: str, method: str, params: li
     return answer["result"]
 
 
-# --- workloads -------------------------------------------------------------------------------
+# --- workloads (chain.bench.workloads) ------------------------------------------------------
 
-@dataclass(frozen=True)
-class Workload:
-    """Pre-signed transactions, plus how to run the same work in-process to measure its cost."""
-
-    transactions: list[Transaction]
-    executor: Any  # a BlockExecutor for the cost measurement
-    genesis_state: Callable[[Path], Any]  # a fresh Store, in the given directory, holding the state the txs expect
-
-
-def kv_workload(cluster: Cluster, count: int, head: int) -> Workload:
-    from chain.execution.kv import KVExecutor, encode_kv
-
-    if cluster.executor != "kv":
-        raise ConfigError("the kv workload needs a chain built with the kv executor (chain build --executor kv)")
-    accounts = [KeyPair.generate(cluster.suite.name) for _ in range(8)]
-    txs = [
-        sign_transaction(new_transaction(
-            to=KV_TO, data=encode_kv(b"key-%08d" % i, b"value-%d" % i), block_limit=head + 900,
-            chain_id=cluster.chain_id, group_id=cluster.group_id), accounts[i % len(accounts)])
-        for i in range(count)
-    ]
-    return Workload(txs, KVExecutor(cluster.suite), _scratch_store(cluster))
-
-
-def _scratch_store(cluster: Cluster) -> Any:
-    """A store at genesis in a file (like a node's), inside the directory given to measure_costs."""
-    return lambda scratch: open_chain(scratch / "store.db", GenesisConfig.load(cluster.directory / "genesis.toml"))
-
-
-def asset_workload(cluster: Cluster, count: int, head: int) -> Workload:
-    from chain.bench.asset import prepare_asset_workload  # EVM: deploys the sample first
-
-    return prepare_asset_workload(cluster, count, head)
+def make_workload(cluster: Cluster, kind: str, count: int, head: int) -> Workload:
+    facts = ChainFacts(cluster.suite, cluster.chain_id, cluster.group_id, cluster.executor,
+                       cluster.directory / "genesis.toml", cluster.rpc_urls[0])
+    return (kv_workload if kind == "kv" else asset_workload)(facts, count, head)
 
 
 # --- primitive costs -------------------------------------------------------------------------
@@ -372,27 +344,37 @@ def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: 
 
 
 def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, connections: int, batch: int = 50,
-        timeout: float = 120.0, echo: Callable[[str], None] = print) -> Report:
-    """Run the benchmark against a chain directory (nodes running) or a freshly built one."""
+        timeout: float = 120.0, echo: Callable[[str], None] = print, executor: str | None = None) -> Report:
+    """Run the benchmark against a chain directory (nodes running) or a freshly built one.
+
+    A built chain uses the KV stand-in executor for kind kv and the EVM for asset, unless
+    `executor` says otherwise (kv on an EVM chain sets rows of a KVTable through 0x1009).
+    """
     if kind not in KINDS:
         raise ConfigError(f"unknown workload {kind!r}; choose from {list(KINDS)}")
     if (directory is None) == (not build):
         raise ConfigError("give either --dir CHAINDIR (nodes running) or --build")
-    cluster = build_cluster(suite, "kv" if kind == "kv" else "evm") if build else load_cluster(directory)  # type: ignore[arg-type]
+    if executor not in (None, "kv", "evm"):
+        raise ConfigError(f"unknown executor {executor!r}; choose kv or evm")
+    if build:
+        cluster = build_cluster(suite, executor or ("kv" if kind == "kv" else "evm"))
+    else:
+        cluster = load_cluster(directory)  # type: ignore[arg-type]
     try:
         if build:
-            echo(f"built a 4-node {suite} chain in {cluster.directory}; starting nodes...")
+            echo(f"built a 4-node {suite} chain ({cluster.executor} executor) in {cluster.directory}; starting nodes...")
         asyncio.run(wait_until_serving(cluster))
         head = asyncio.run(_head(cluster))
         echo(f"signing {count} transactions...")
-        workload = (kv_workload if kind == "kv" else asset_workload)(cluster, count, head)
+        workload = make_workload(cluster, kind, count, head)
         echo(f"sending over {connections} connections to {len(cluster.rpc_urls)} nodes...")
         result = asyncio.run(drive(cluster, workload, connections, batch, timeout))
         echo("measuring primitive costs in-process...")
         costs = measure_costs(cluster.suite, workload)
     finally:
         cluster.stop()
-    report = summarize(kind, cluster.suite.name, count, result, costs, len(cluster.rpc_urls))
+    report = summarize(f"{kind} on the {cluster.executor} executor", cluster.suite.name, count, result, costs,
+                       len(cluster.rpc_urls))
     for line in report.lines():
         echo(line)
     return report

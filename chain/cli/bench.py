@@ -26,13 +26,14 @@ def tps(
     count: int = typer.Option(2000, "--count", help="transactions to send"),
     connections: int = typer.Option(8, "--connections", help="HTTP connections, spread over the nodes"),
     batch: int = typer.Option(50, "--batch", help="transactions per JSON-RPC batch request"),
+    executor: str | None = typer.Option(None, "--executor", help="executor of a --build chain: kv or evm (default: kv for kv, evm for asset)"),
 ) -> None:
     """Load a local 4-node cluster with pre-signed transactions: TPS, commit latency, and the CPU bound."""
     from chain.bench.tps import run as run_tps
     from chain.errors import ChainError
 
     try:
-        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo)
+        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo, executor=executor)
     except ChainError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
