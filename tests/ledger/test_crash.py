@@ -52,10 +52,7 @@ def test_kill_minus_nine_never_leaves_half_a_block(tmp_path: Path) -> None:
     suite = get_suite("standard")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     last = -1
-    deadline = time.monotonic() + 90
     for _ in range(KILLS):
-        if time.monotonic() > deadline:
-            break
         writer = subprocess.Popen([sys.executable, "-m", "tests.ledger.crash_writer", str(path), suite.name],
                                   cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -77,4 +74,4 @@ def test_kill_minus_nine_never_leaves_half_a_block(tmp_path: Path) -> None:
         assert number >= int(printed[-1])
         assert number > last
         last = number
-    assert last >= KILLS
+    assert last >= KILLS - 1  # each run committed at least one more block
