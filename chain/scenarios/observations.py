@@ -105,7 +105,7 @@ def check_stall(record: RunRecord) -> Verdict:
 
 
 def max_view(sample: Sample) -> int:
-    return max(int(n.get("view", 0)) for n in sample.nodes)
+    return max(int(n.get("view") or 0) for n in sample.nodes)
 
 
 def check_view_change(record: RunRecord) -> Verdict:

@@ -15,12 +15,13 @@ from chain.web.live import LiveChain
 def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Any = None,
                          hub: Hub | None = None) -> LiveChain:
     spare = world.spare_nodes(scenario) if scenario is not None else 0
-    sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, spare_nodes=spare)
+    sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, spare_nodes=spare)
     crypto = get_suite(suite)
     script = ScenarioScript(scenario, sim) if scenario is not None else None
     return LiveChain(
-        sim, hub or Hub(), behaviours=world.behaviours(), tx_rate=tx_rate,
-        describe=lambda: {"suite": suite, "seed": seed, "mode": "simulation"
+        # tx_rate=0: the simulator's own seeded client submits the load, deterministically
+        sim, hub or Hub(), behaviours=world.behaviours(), tx_rate=0,
+        describe=lambda: {"suite": suite, "seed": seed, "tx_rate": tx_rate, "mode": "simulation"
                           + (f" · scenario {scenario.name}" if scenario is not None else "")},
         blocks=lambda start, end: views.block_summaries(world.best_store(sim), crypto, start, end),
         block=lambda number: views.block_detail(world.best_store(sim), crypto, number),

@@ -92,22 +92,25 @@ async function loadBlocks() {
 }
 
 // --- reading trace events -----------------------------------------------------------------------
-// A trace event is a JSON object with at least "t" (virtual ms) and "type". Messages carry the
-// sender, the receiver, the PBFT message kind, the view and the block number.
+// A trace event (chain.sim.trace) is a flat JSON object: "t" (virtual ms), "ev" (what happened),
+// "node", and for messages "from", "to", "type" (PRE_PREPARE…), "number", "view", "arrive".
 
-function isCommit(e) { return e.type === "commit" || e.type === "block_committed"; }
-function isViewChange(e) { return /view/i.test(e.msg || e.kind || e.type || ""); }
+const KIND_NAMES = { PRE_PREPARE: "PrePrepare", PREPARE: "Prepare", COMMIT: "Commit", CHECKPOINT: "Checkpoint",
+  VIEW_CHANGE: "ViewChange", NEW_VIEW: "NewView" };
+function evOf(e) { return e.ev || e.type; }
+function isCommit(e) { return evOf(e) === "commit"; }
+function isViewChange(kind) { return kind === "ViewChange" || kind === "NewView"; }
 function messageOf(e) {
-  const kind = e.msg || e.kind;
-  const from = e.from ?? e.src, to = e.to ?? e.dst;
-  if ((e.type === "deliver" || e.type === "send") && kind && from !== undefined && to !== undefined) {
-    return { t: e.t, from, to, kind, view: e.view, number: e.number, dropped: !!e.dropped };
-  }
-  return null;
+  const ev = evOf(e);
+  if (ev !== "send" && ev !== "drop") return null;
+  const kind = KIND_NAMES[e.type];
+  if (!kind || e.from === undefined || e.to === undefined) return null;   // tx gossip and sync are not drawn
+  return { t: e.t, arrive: e.arrive ?? e.t + 15, from: e.from, to: e.to, kind, view: e.view, number: e.number,
+    dropped: ev === "drop", reason: e.reason };
 }
 function describe(e) {
-  const { t, type, ...rest } = e;
-  return `${String(t).padStart(7)} ms  ${String(type).padEnd(14)} ${JSON.stringify(rest)}`;
+  const { t, ev, ...rest } = e;
+  return `${String(t).padStart(7)} ms  ${String(ev ?? rest.type).padEnd(12)} ${JSON.stringify(ev ? rest : (({ type, ...r }) => r)(rest))}`;
 }
 
 // --- rendering ----------------------------------------------------------------------------------
@@ -168,7 +171,9 @@ function renderNodes() {
         <dt>view</dt><dd class="view">${n.view ?? "—"}</dd>
         <dt>height</dt><dd class="height">${n.height ?? "—"}</dd>
         <dt>head</dt><dd class="mono" title="${n.head ?? ""}">${short(n.head)}</dd>
-        ${n.pending !== undefined ? `<dt>pool</dt><dd>${n.pending} tx</dd>` : ""}
+        ${n.phase ? `<dt>phase</dt><dd>${n.phase}</dd>` : ""}
+        ${n.group ? `<dt>group</dt><dd>[${n.group.join(", ")}]</dd>` : ""}
+        ${n.pending !== undefined && n.pending !== null ? `<dt>pool</dt><dd>${n.pending} tx</dd>` : ""}
       </dl>
       <div class="actions">
         ${st === "crashed" ? `<button class="restart">restore</button>` : `<button class="crash">crash</button>`}
@@ -237,27 +242,31 @@ function renderDiagram() {
   const source = !state.live && state.travel ? state.travel.events : state.events;
   const nodes = currentNodes();
   if (number === null || !nodes.length) { holder.innerHTML = ""; return; }
-  const messages = source.map(messageOf).filter((m) => m && (m.number === number || (isViewChange({ msg: m.kind }) && m.number === number)));
-  const n = nodes.length, width = Math.max(360, 90 * n), laneX = (i) => 40 + (i * (width - 80)) / Math.max(1, n - 1);
+  const messages = source.map(messageOf).filter((m) => m && m.number === number);
+  const n = nodes.length, width = Math.max(360, 90 * n), laneX = (i) => 90 + (i * (width - 130)) / Math.max(1, n - 1);
   if (!messages.length) { holder.innerHTML = `<p class="hint">No messages for block ${number} in the recent trace.</p>`; return; }
-  const t0 = Math.min(...messages.map((m) => m.t)), t1 = Math.max(...messages.map((m) => m.t));
-  const height = 60 + Math.min(600, 30 + (t1 - t0) / 2 + 4 * messages.length);
-  const y = (t) => 40 + ((t - t0) / Math.max(1, t1 - t0)) * (height - 70);
+  const t0 = Math.min(...messages.map((m) => m.t)), t1 = Math.max(...messages.map((m) => m.arrive));
+  const height = Math.min(900, 80 + Math.max(200, (t1 - t0) * 1.2));
+  const y = (t) => 40 + ((t - t0) / Math.max(1, t1 - t0)) * (height - 60);
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-testid="sequence">`,
     `<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="3" orient="auto"><path d="M0,0 L7,3 L0,6 z" fill="#555"/></marker></defs>`];
   for (let i = 0; i < n; i++) {
     parts.push(`<line x1="${laneX(i)}" y1="28" x2="${laneX(i)}" y2="${height - 10}" stroke="#c9d1de" stroke-width="2"/>`);
     parts.push(`<text x="${laneX(i)}" y="18" text-anchor="middle">node ${i}</text>`);
   }
-  let lastPhase = null;
-  for (const m of messages.slice(0, 600)) {
-    const colour = isViewChange({ msg: m.kind }) ? "#b3261e" : PHASE_COLOURS[m.kind] || "#555";
-    const x1 = laneX(m.from), x2 = laneX(m.to), yy = y(m.t);
+  let lastLabel = null, lastLabelY = -100;
+  for (const m of messages.slice(0, 800)) {
     if (m.from === m.to) continue;
-    parts.push(`<line x1="${x1}" y1="${yy}" x2="${x2}" y2="${yy + 6}" stroke="${colour}" stroke-width="${isViewChange({ msg: m.kind }) ? 2.5 : 1.2}" ${m.dropped ? 'stroke-dasharray="4 3"' : ""} marker-end="url(#arrow)"><title>${m.kind} v${m.view ?? ""} ${m.from}→${m.to} at ${m.t} ms</title></line>`);
-    if (m.kind !== lastPhase) {
-      parts.push(`<text x="4" y="${yy + 4}" fill="${colour}">${m.kind}</text>`);
-      lastPhase = m.kind;
+    const vc = isViewChange(m.kind);
+    const colour = vc ? "#b3261e" : PHASE_COLOURS[m.kind] || "#555";
+    const x1 = laneX(m.from), x2 = laneX(m.to), ya = y(m.t), yb = m.dropped ? ya + 8 : y(m.arrive);
+    const xb = m.dropped ? x1 + (x2 - x1) * 0.4 : x2;
+    parts.push(`<line x1="${x1}" y1="${ya}" x2="${xb}" y2="${yb}" stroke="${colour}" stroke-width="${vc ? 2.5 : 1.2}" ${m.dropped ? 'stroke-dasharray="4 3"' : 'marker-end="url(#arrow)"'}><title>${m.kind} view ${m.view ?? ""}: node ${m.from} → node ${m.to}, sent ${m.t} ms${m.dropped ? ", dropped (" + m.reason + ")" : ", arrives " + m.arrive + " ms"}</title></line>`);
+    if (m.dropped) parts.push(`<text x="${xb}" y="${yb + 4}" fill="${colour}">✕</text>`);
+    if (m.kind + m.view !== lastLabel && ya - lastLabelY > 12) {
+      parts.push(`<text x="4" y="${ya + 4}" fill="${colour}" font-weight="${vc ? "bold" : "normal"}">${m.kind}${vc || m.view ? " v" + (m.view ?? "") : ""}</text>`);
+      lastLabel = m.kind + m.view;
+      lastLabelY = ya;
     }
   }
   parts.push("</svg>");
