@@ -16,6 +16,7 @@ Life of a transaction in the pool::
 from __future__ import annotations
 
 import heapq
+import itertools
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -117,8 +118,7 @@ class TxPool:
 
     def pending(self, limit: int | None = None) -> list[Transaction]:
         """Pooled transactions, oldest first (in flight or not), for getPendingTransactions."""
-        entries = list(self._entries.values()) if limit is None else list(self._entries.values())[:limit]
-        return [entry.tx for entry in entries]
+        return [entry.tx for entry in itertools.islice(self._entries.values(), limit)]
 
     # --- sealing ----------------------------------------------------------------------------
 

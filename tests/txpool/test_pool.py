@@ -253,3 +253,13 @@ def test_same_submissions_give_the_same_proposals(suite: CryptoSuite, store: Sto
             pool.submit(tx)
     runs = [[tx.nonce for tx in pool.select(3)] for pool in pools]
     assert runs[0] == runs[1] == [9, 3, 7]
+
+
+def test_pending_lists_oldest_first_with_a_limit(suite: CryptoSuite, store: Store) -> None:
+    pool = pool_for(suite, store)
+    txs = [make_tx(key_for(suite), nonce=n) for n in (4, 2, 9)]
+    for tx in txs:
+        pool.submit(tx)
+    pool.select(1)  # in flight transactions are still pending
+    assert pool.pending() == txs
+    assert pool.pending(2) == txs[:2]
