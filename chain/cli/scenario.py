@@ -18,7 +18,10 @@ console = Console()
 @app.command("list")
 def list_scenarios() -> None:
     """List the shipped scenarios."""
-    table = Table("name", "family", "nodes", "suite", "expect", "title")
+    table = Table()
+    for column in ("name", "family", "nodes", "suite", "expect"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title")
     for scenario in library().values():
         table.add_row(scenario.name, scenario.family, str(scenario.nodes), "+".join(scenario.suites),
                       ", ".join(scenario.expect), scenario.title)
@@ -47,7 +50,7 @@ def run(
         raise typer.Exit(2) from None
     for line in result.narration:
         style = "red" if "[FAILED]" in line else ("green" if "[held]" in line else None)
-        console.print(line, style=style, highlight=False, markup=False)
+        console.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
     if not result.ok:
         console.print("[red]an expected observation did not hold[/red]")
         raise typer.Exit(1)
