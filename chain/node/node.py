@@ -46,18 +46,16 @@ TICK_MS = 200  # how often the replica is nudged to retry sync and re-check seal
 SYNC_PROBE_DELAY_MS = 300  # after a peer connects, wait this long for others before asking for blocks
 
 
-def make_executor(kind: str, suite: CryptoSuite) -> BlockExecutor:
+def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
     """The block executor named in config.toml; every node of a chain must use the same kind."""
     if kind == "kv":
         from chain.execution.kv import KVExecutor
 
         return KVExecutor(suite)
     if kind == "evm":
-        try:
-            from chain.execution.executor import Executor
-        except ImportError as exc:
-            raise ConfigError("executor.kind = 'evm' but the EVM executor is not available") from exc
-        return Executor(suite)  # type: ignore[no-any-return]
+        from chain.execution.executor import EVMExecutor
+
+        return EVMExecutor(suite, chain_id=chain_id)
     raise ConfigError(f"unknown executor kind {kind!r}")
 
 
@@ -88,7 +86,7 @@ class Node:
         self.store: Store = open_chain(storage, self.genesis)
         self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id)
-        self.executor = make_executor(self.config.executor.kind, self.suite)
+        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
         self.replica = Replica(
             self.suite, self.key.secret, self.store, self.txpool, self.executor,
             ReplicaConfig(
@@ -257,10 +255,12 @@ class Node:
         return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
+        """A read-only call on the head state, as the next block's transactions would see it."""
         caller = getattr(self.executor, "call", None)
+        # The key/value stand-in has no contracts to call.
         if caller is None:
             return int(Status.CALL_ADDRESS_ERROR), b""
-        return caller(self.store, to, data, sender)  # type: ignore[no-any-return]
+        return caller(self.store, to, data, sender, self.store.head_number() + 1)  # type: ignore[no-any-return]
 
     def consensus_status(self) -> dict[str, Any]:
         replica = self.replica

@@ -97,3 +97,80 @@ def test_four_processes_agree_survive_crashes_and_catch_up(tmp_path: Path) -> No
         raise
     finally:
         cluster.stop_all()
+
+
+@pytest.mark.parametrize("suite", ["standard", "sm"])
+def test_contracts_through_rpc_on_four_processes(tmp_path: Path, suite: str) -> None:
+    """Deploy and use the sample contracts through JSON-RPC on a 4-process EVM chain."""
+    from chain.contracts import load_artifact
+    from chain.sdk.contract import SyncContract
+
+    cluster = Cluster(tmp_path / "nodes", nodes=4, suite=suite, executor="evm", timeout_ms=1000)
+    admin = Account.from_key_file(cluster.chain.directory / "sdk" / "admin.key")
+    other = Account.generate(suite)
+    try:
+        cluster.start_all()
+        for i in range(4):
+            cluster.wait_rpc(i)
+        client = SyncClient(cluster.url(0), admin.suite, timeout=30)
+        reader = SyncClient(cluster.url(2), admin.suite, timeout=30)  # read from another node
+        try:
+            hello = load_artifact("HelloWorld", suite)
+            contract = SyncContract.deploy(client, admin, hello.abi, hello.bytecode)
+            assert contract.call("get") == "Hello, World!"
+            result = contract.transact("set", "Hello, chain!")
+            assert result.receipt.ok and [e.name for e in result.events] == ["NameChanged"]
+            wait_until(lambda: cluster.height(2) >= result.receipt.block_number, 10, "node2 has the block")
+            assert SyncContract.at(reader, hello.abi, contract.address).call("get") == "Hello, chain!"
+
+            asset = load_artifact("Asset", suite)
+            token = SyncContract.deploy(client, admin, asset.abi, asset.bytecode)
+            token.transact("issue", admin.address, 1000)
+            token.transact("transfer", other.address, 250)
+            assert token.call("balanceOf", admin.address) == 750
+            assert token.call("balanceOf", other.address) == 250
+        finally:
+            client.close()
+            reader.close()
+        wait_until(lambda: same_head(cluster, [0, 1, 2, 3], 5), 15, "same head on all 4 nodes")
+    except BaseException:
+        for i in range(4):
+            print(f"--- node{i} (last lines) ---\n{cluster.log_tail(i)}")
+        raise
+    finally:
+        cluster.stop_all()
+
+
+def test_start_all_status_and_clean_stop_all(tmp_path: Path) -> None:
+    """The generated scripts: start_all.sh writes pid files, stop_all.sh stops every node cleanly."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from chain.cli.main import app
+
+    cluster = Cluster(tmp_path / "nodes", nodes=4, suite="standard", executor="kv")
+    root = cluster.chain.directory
+    env = {**os.environ, "CHAIN_PYTHON": sys.executable}
+    try:
+        subprocess.run(["bash", str(root / "start_all.sh")], check=True, env=env, timeout=30, capture_output=True)
+        for i in range(4):
+            cluster.wait_rpc(i)
+            assert (root / f"node{i}" / "node.pid").exists()
+        account = Account.from_key_file(root / "sdk" / "admin.key")
+        hashes = send_kv(cluster, 0, account, 3, "s")
+        wait_until(lambda: receipts_everywhere(cluster, [0, 1, 2, 3], hashes), 30, "receipts")
+        status = CliRunner().invoke(app, ["node", "status", str(root)])
+        assert status.exit_code == 0, status.output
+        assert status.output.count("running  height") == 4, status.output
+    finally:
+        stopped = subprocess.run(["bash", str(root / "stop_all.sh")], env=env, timeout=60, capture_output=True, text=True)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    for i in range(4):
+        node_dir = root / f"node{i}"
+        assert not (node_dir / "node.pid").exists()  # removed on a clean shutdown
+        events = [json.loads(line)["event"] for line in (node_dir / "node.log").read_text().splitlines()]
+        assert events[-1] == "node_stopped" and "signal_received" in events
