@@ -8,13 +8,14 @@ The shell is two layers, so that everything but the keyboard can be tested witho
   commands, contract names and function names).
 
 Contracts come from a library of compiled artifacts (``Name.abi`` + ``Name.bin``, or ``Name.json``
-holding ``abi`` and ``bytecode``): the samples shipped in ``chain/contracts`` and any ``--contracts``
-directory. ``deploy`` remembers each address, so ``call Name latest fn`` targets the last one.
+holding ``abi`` and ``bytecode``): the samples shipped in ``chain/contracts/artifacts/<suite>`` and
+any ``--contracts`` directory. ``deploy`` remembers each address, so ``call Name latest fn`` targets the last one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ SYSTEM_CONFIG = bytes.fromhex("0000000000000000000000000000000000001000")
 CONSENSUS = bytes.fromhex("0000000000000000000000000000000000001003")
 DEFAULT_RPC = "http://127.0.0.1:8545"
 HISTORY_FILE = Path.home() / ".chain_console_history"
+ADDRESS_TEXT = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class UsageError(ChainError):
@@ -85,8 +87,9 @@ def _artifact(name: str, abi: Any, bytecode: Any) -> Artifact | None:
     return Artifact(name, tuple(entries), code)
 
 
-def default_contract_dirs() -> list[Path]:
-    return [Path(__file__).resolve().parent.parent / "contracts"]
+def default_contract_dirs(suite_name: str) -> list[Path]:
+    """The shipped samples, compiled for this suite (sm bytecode hashes with SM3, so it differs)."""
+    return [Path(__file__).resolve().parent.parent / "contracts" / "artifacts" / suite_name]
 
 
 # --- turning command-line words into ABI values ------------------------------------------------
@@ -134,6 +137,8 @@ def format_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     if isinstance(value, str):
+        if ADDRESS_TEXT.fullmatch(value):  # eth-abi gives addresses as text: show them bare
+            return value
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
@@ -501,7 +506,7 @@ def console(
     if account is not None and account.suite.name != suite:
         typer.echo(f"error: the key is a {account.suite.name} key but the chain uses {suite}", err=True)
         raise typer.Exit(1)
-    shell = Console(client, account, load_artifacts(default_contract_dirs() + list(contracts)))
+    shell = Console(client, account, load_artifacts(default_contract_dirs(suite) + list(contracts)))
     typer.echo(f"connected to {rpc} ({suite} suite); account: "
                f"{'0x' + account.address.hex() if account else 'none (read-only: pass --key to send transactions)'}")
     typer.echo("type help for the commands, Tab to complete, quit to leave")

@@ -39,7 +39,7 @@ class LocalNode:
         self.admin = KeyPair(suite_name, 1000 * seed + 777)
         self.chain_id = CHAIN_ID
         self.group_id = GROUP_ID
-        config = GenesisConfig(
+        self.genesis = config = GenesisConfig(
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=suite_name,
             sealers=tuple((k.public_key, 1) for k in self.sealer_keys),
             observers=(self.observer_key.public_key,), admins=(self.admin.address,),
@@ -59,8 +59,8 @@ class LocalNode:
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         call = getattr(self.executor, "call", None)
-        if call is not None:
-            return call(self.store, to, data, sender)
+        if call is not None:  # the EVM executor: run on the head state as the next block would
+            return call(self.store, to, data, sender, self.store.head_number() + 1)
         # The KV stand-in has no contracts: a "call" reads the row named by data.
         value = self.store.get(KV_TABLE, data)
         return (int(Status.SUCCESS), value) if value is not None else (int(Status.CALL_ADDRESS_ERROR), b"")
