@@ -8,7 +8,8 @@ misbehaves, not an outsider — so honest replicas must catch them by the protoc
 =================  ===============================================================================
 silent             sends nothing at all (a crash that keeps listening)
 equivocate         as leader sends one block to half the nodes and another to the rest; and votes
-                   for whatever any honest node votes for (so two colluding ones can split a 4-node chain)
+                   only by echoing, to each honest node, whatever that node voted for (so two
+                   colluding ones can split a 4-node chain)
 wrong_digest       its Prepares and Commits name a random digest
 forge              corrupts its messages: flipped signature byte, no signature, or another sender index
 double_vote        votes twice per view (second one for a random digest) and votes in the next view early
@@ -101,6 +102,8 @@ class Equivocate(Behaviour):
                 half = len(peers) // 2
                 out += [_send_to(p, envelope, pp.number, pp.view) for p in peers[:half]]
                 out += [_send_to(p, other, pp.number, pp.view) for p in peers[half:]]
+            elif isinstance(effect, fx.Broadcast) and effect.type in (MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
+                continue  # it votes only by echoing, so each side sees it agree
             else:
                 out.append(effect)
         return out
