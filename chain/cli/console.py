@@ -476,8 +476,24 @@ def run_interactive(console: Console, history_file: Path = HISTORY_FILE) -> None
             print(output)
 
 
+def from_chain_dir(directory: Path) -> tuple[str, Path | None]:
+    """(node0's RPC URL, the admin key file) of a chain built by `chain build`."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        nodes = tomllib.loads((directory / "sdk" / "nodes.toml").read_text())["nodes"]
+        url = nodes[0]["rpc"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ChainError(f"{directory} is not a chain built by `chain build` (sdk/nodes.toml: {exc})") from exc
+    admin = directory / "sdk" / "admin.key"
+    return url, admin if admin.exists() else None
+
+
 def console(
     rpc: str = typer.Option(DEFAULT_RPC, "--rpc", help="JSON-RPC URL of a node"),
+    chain_dir: Path | None = typer.Option(None, "--dir", help="a chain built by `chain build`: node0's RPC and sdk/admin.key"),
     key: Path | None = typer.Option(None, "--key", help="private key file that signs transactions (PEM)"),
     password: bool = typer.Option(False, "--password", help="the key file is encrypted: prompt for it"),
     suite: str | None = typer.Option(None, "--suite", help="crypto suite (default: ask the node)"),
@@ -490,6 +506,9 @@ def console(
 
     account = None
     try:
+        if chain_dir is not None:
+            rpc, admin_key = from_chain_dir(chain_dir)
+            key = key or admin_key
         if key is not None:
             secret = typer.prompt("password", hide_input=True) if password else None
             account = Account.from_key_file(key, secret)

@@ -151,3 +151,16 @@ def test_argument_parsing():
     assert parse_value("uint256[]", "[1, \"0x2\"]") == [1, 2]
     with pytest.raises(UsageError):
         parse_value("uint256[]", "1,2")
+
+
+def test_chain_dir_gives_node0_rpc_and_admin_key(tmp_path):
+    from chain.cli.console import from_chain_dir
+    from chain.errors import ChainError
+
+    (tmp_path / "sdk").mkdir()
+    (tmp_path / "sdk" / "nodes.toml").write_text('[[nodes]]\nname = "node0"\nrpc = "http://127.0.0.1:8545"\n')
+    assert from_chain_dir(tmp_path) == ("http://127.0.0.1:8545", None)
+    (tmp_path / "sdk" / "admin.key").write_text("x")
+    assert from_chain_dir(tmp_path) == ("http://127.0.0.1:8545", tmp_path / "sdk" / "admin.key")
+    with pytest.raises(ChainError, match="not a chain built"):
+        from_chain_dir(tmp_path / "nowhere")

@@ -36,3 +36,33 @@ def test_a_small_real_run_commits_everything():
     assert report.costs.verify_us > 0 and report.costs.execute_us > 0 and report.costs.store_us > 0
     assert report.nodes == 4 and report.bound_tps > 0
     assert any(line.startswith("throughput") for line in lines)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["asset", "kv"])
+def test_evm_workloads_are_valid_transactions_and_their_costs_measure(tmp_path, kind):
+    """The setup goes through RPC; every load transaction then succeeds on the chain it was made for."""
+    from chain.bench.tps import measure_costs
+    from chain.bench.workloads import ChainFacts, asset_workload, kv_workload
+    from chain.execution.executor import EVMExecutor
+    from chain.crypto.suite import get_suite
+    from tests.rpc.localnode import AutoSealer, LocalNode, serve
+
+    node = LocalNode("sm", executor=EVMExecutor(get_suite("sm"), chain_id=7), seed=6)
+    node.genesis.dump(tmp_path / "genesis.toml")
+    served = serve(node)
+    server = next(served)
+    sealer = AutoSealer(node)
+    try:
+        facts = ChainFacts(node.suite, node.chain_id, node.group_id, "evm", tmp_path / "genesis.toml", server.url)
+        workload = (asset_workload if kind == "asset" else kv_workload)(facts, 40, node.store.head_number())
+    finally:
+        sealer.stop()
+        next(served, None)
+    for tx in workload.transactions:
+        node.submit_transaction(tx)
+    block = node.seal()
+    receipts = node.store.receipts(block.number)
+    assert len(receipts) == 40 and all(r.ok for r in receipts)
+    costs = measure_costs(node.suite, workload, sample=40)
+    assert costs.verify_us > 0 and costs.execute_us > 0 and costs.store_us > 0
