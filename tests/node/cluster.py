@@ -41,12 +41,13 @@ def free_port_base(count: int, avoid: set[int] | None = None) -> int:
 
 
 class Cluster:
-    def __init__(self, root: Path, *, nodes: int = 4, suite: str = "standard", executor: str = "kv",
-                 timeout_ms: int = 1000, min_seal_time_ms: int = 50) -> None:
-        p2p = free_port_base(nodes)
-        rpc = free_port_base(nodes, avoid=set(range(p2p, p2p + nodes)))
+    def __init__(self, root: Path, *, nodes: int = 4, observers: int = 0, suite: str = "standard",
+                 executor: str = "kv", timeout_ms: int = 1000, min_seal_time_ms: int = 50) -> None:
+        total = nodes + observers
+        p2p = free_port_base(total)
+        rpc = free_port_base(total, avoid=set(range(p2p, p2p + total)))
         self.chain: BuiltChain = build_chain(root, BuildOptions(
-            nodes=nodes, suite=suite, port_base=p2p, rpc_port_base=rpc, executor=executor,
+            nodes=nodes, observers=observers, suite=suite, port_base=p2p, rpc_port_base=rpc, executor=executor,
             timeout_ms=timeout_ms, min_seal_time_ms=min_seal_time_ms,
         ))
         self.processes: dict[int, subprocess.Popen[bytes]] = {}

@@ -142,7 +142,8 @@ def test_contracts_through_rpc_on_four_processes(tmp_path: Path, suite: str) -> 
 
 
 def test_start_all_status_and_clean_stop_all(tmp_path: Path) -> None:
-    """The generated scripts: start_all.sh writes pid files, stop_all.sh stops every node cleanly."""
+    """The generated scripts start 4 sealers and an observer; garbage on a P2P port is shrugged off;
+    the observer follows the chain; stop_all.sh stops every node cleanly."""
     import json
     import os
     import subprocess
@@ -152,24 +153,35 @@ def test_start_all_status_and_clean_stop_all(tmp_path: Path) -> None:
 
     from chain.cli.main import app
 
-    cluster = Cluster(tmp_path / "nodes", nodes=4, suite="standard", executor="kv")
+    import socket
+
+    cluster = Cluster(tmp_path / "nodes", nodes=4, observers=1, suite="standard", executor="kv")
     root = cluster.chain.directory
+    everyone = [0, 1, 2, 3, 4]
     env = {**os.environ, "CHAIN_PYTHON": sys.executable}
     try:
         subprocess.run(["bash", str(root / "start_all.sh")], check=True, env=env, timeout=30, capture_output=True)
-        for i in range(4):
+        for i in everyone:
             cluster.wait_rpc(i)
             assert (root / f"node{i}" / "node.pid").exists()
+        with socket.create_connection(("127.0.0.1", cluster.chain.nodes[0].p2p_port), timeout=5) as sock:
+            sock.sendall(b"\x00\x00\x00\x05hello, is this TLS?" * 10)
+            sock.recv(100)  # the node hangs up on us
         account = Account.from_key_file(root / "sdk" / "admin.key")
         hashes = send_kv(cluster, 0, account, 3, "s")
-        wait_until(lambda: receipts_everywhere(cluster, [0, 1, 2, 3], hashes), 30, "receipts")
+        wait_until(lambda: receipts_everywhere(cluster, everyone, hashes), 30, "receipts, the observer's too")
+        wait_until(lambda: same_head(cluster, everyone, 1), 15, "the observer has the same head")
+        assert cluster.rpc(4, "getObserverList") == [cluster.chain.nodes[4].node_id.hex()]
+        assert cluster.rpc(4, "getConsensusStatus")[0]["node_index"] == 4  # after the 4 sealers
         status = CliRunner().invoke(app, ["node", "status", str(root)])
         assert status.exit_code == 0, status.output
-        assert status.output.count("running  height") == 4, status.output
+        assert status.output.count("running  height") == 5, status.output
+        log0 = (root / "node0" / "node.log").read_text()
+        assert '"event":"tls_rejected"' in log0
     finally:
         stopped = subprocess.run(["bash", str(root / "stop_all.sh")], env=env, timeout=60, capture_output=True, text=True)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    for i in range(4):
+    for i in everyone:
         node_dir = root / f"node{i}"
         assert not (node_dir / "node.pid").exists()  # removed on a clean shutdown
         events = [json.loads(line)["event"] for line in (node_dir / "node.log").read_text().splitlines()]
