@@ -17,6 +17,14 @@ def crypto(seconds: float = typer.Option(0.5, help="time spent measuring each op
     run(seconds)
 
 
+@app.command("execution")
+def execution(count: int = typer.Option(200, "--count", help="transactions per measured block")) -> None:
+    """Execution cost per transaction (µs): KV set, asset transfer, deploy — in each suite."""
+    from chain.bench.execution import run
+
+    run(count)
+
+
 @app.command("tps")
 def tps(
     directory: Path | None = typer.Option(None, "--dir", help="a chain built by `chain build` whose nodes are running"),

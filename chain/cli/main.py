@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from chain.cli import bench, keygen
+from chain.cli import compile as compile_command
 from chain.cli import build, node
 from chain.cli import console
 from chain.cli import demo, scenario
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
+app.command("compile")(compile_command.compile)
 app.command("build")(build.build)
 app.command("console")(console.console)
 app.add_typer(node.app, name="node")

@@ -1,0 +1,33 @@
+"""`chain compile FILE`: compile a Solidity or Vyper contract for a chain's suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from chain.crypto.suite import SUITE_NAMES, get_suite
+from chain.errors import ChainError
+
+
+def compile(  # noqa: A001 - the command is called compile
+    file: Path = typer.Argument(..., help="a .sol (needs node + npm: solc-js) or .vy (in-process) contract"),
+    output: Path = typer.Option(Path("build"), "-o", "--output", help="directory for <Name>.json/.abi/.bin"),
+    suite: str = typer.Option("both", "--suite", help="standard, sm or both (sm: SM3 selectors and topics)"),
+) -> None:
+    """Compile FILE; write one artifact per contract (and per suite with --suite both)."""
+    suites = SUITE_NAMES if suite == "both" else (suite,)
+    if any(name not in SUITE_NAMES for name in suites):
+        raise typer.BadParameter(f"--suite must be one of {', '.join(SUITE_NAMES)} or both")
+    from chain.sdk.compiler import compile_file, save
+
+    for name in suites:
+        target = output / name if len(suites) > 1 else output
+        try:
+            artifacts = compile_file(file, get_suite(name))
+        except ChainError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from exc
+        for artifact in artifacts.values():
+            path = save(artifact, target)
+            typer.echo(f"{name:8} {artifact.name:20} {len(artifact.runtime):6} bytes runtime  -> {path}")
