@@ -36,6 +36,7 @@ from chain.network.tls import TlsFiles, client_context, server_context
 KIND_HELLO = 0
 KIND_MESSAGE = 1
 READ_CHUNK = 256 * 1024
+STABLE_LINK_SECONDS = 1.0  # a link that lasted this long resets the reconnect back-off
 
 log = logging.getLogger("chain.network")
 
@@ -256,8 +257,12 @@ class Host:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.config.backoff_maximum)
                 continue
+            started = asyncio.get_running_loop().time()
             admitted = await self._run_link(reader, writer, endpoint, outbound=True)
-            if admitted:
+            lasted = asyncio.get_running_loop().time() - started
+            # Only a link that held up resets the back-off: a peer that accepts TLS and then hangs
+            # up at once (say, it no longer admits us) must not be redialled in a tight loop.
+            if admitted and lasted >= STABLE_LINK_SECONDS:
                 backoff = self.config.backoff_initial
             else:
                 await asyncio.sleep(backoff)

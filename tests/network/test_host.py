@@ -211,3 +211,21 @@ def test_dialer_reconnects_after_the_peer_restarts(nodes: list[NodeMaterial]) ->
             await a.stop()
 
     run(scenario)
+
+
+def test_a_peer_that_hangs_up_after_the_hello_is_not_redialled_in_a_tight_loop(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        a = make_host(nodes[0], [nodes[0]])  # a admits no one else
+        await a.start()
+        b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",))  # b is happy to talk to a
+        await b.start()
+        try:
+            await asyncio.sleep(1.5)
+            # back-off 0.05 s doubling to 0.4 s allows about 6 attempts in 1.5 s; a tight loop, hundreds
+            assert 1 <= a.stats["rejected_hello"] <= 10
+            assert a.connected() == []
+        finally:
+            await b.stop()
+            await a.stop()
+
+    run(scenario)
