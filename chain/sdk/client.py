@@ -24,7 +24,7 @@ from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transaction
 from chain.rpc.views import receipt_from_json
 from chain.sdk.account import Account
-from chain.sdk.errors import ReceiptTimeout, RpcCallError, RpcTransportError
+from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError
 from chain.sdk.proof import checked_header, verify_receipt_proof, verify_transaction_proof
 
 BLOCK_LIMIT_AHEAD = 500  # the transaction stays valid for this many blocks after the head
@@ -218,11 +218,8 @@ class Client:
     async def verified_transaction(self, tx_hash: bytes) -> tuple[Transaction, Receipt]:
         """The transaction and its receipt, each checked by Merkle proof against the block header.
 
-        ProofError if anything does not check out; None-safe: RpcCallError(-40003) style errors
-        propagate, and an unknown transaction raises ProofError.
+        ProofError if the transaction is not on chain or anything does not check out.
         """
-        from chain.sdk.errors import ProofError
-
         tx_answer = await self.group_call("getTransactionByHashWithProof", _hex(tx_hash))
         receipt_answer = await self.group_call("getTransactionReceiptByHashWithProof", _hex(tx_hash))
         if tx_answer is None or receipt_answer is None:
