@@ -13,7 +13,7 @@ from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.execution.executor import EVMExecutor
 from chain.execution.result import ExecutionResult
-from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
+from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig, build_genesis
 from chain.ledger.merkle import transactions_root
 from chain.ledger.receipt import Receipt
@@ -78,5 +78,3 @@ class LocalChain:
         """A read-only call as the next block would see it."""
         return self.executor.call(self.state, to, data, sender, self.number + 1)
 
-
-__all__ = ["EMPTY_ROOT", "LocalChain"]

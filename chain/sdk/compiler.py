@@ -142,7 +142,7 @@ def rewrite_hashes(code: bytes, suite: CryptoSuite, abi: Sequence[Mapping[str, A
     short = {int.from_bytes(old, "big"): old for old in selectors if old[0] == 0}
     out = bytearray(code)
     end = _code_end(bytes(code))
-    instructions = [i for i in _instructions(bytes(code[:end]))]
+    instructions = _instructions(bytes(code[:end]))
     for position, (pc, op, size) in enumerate(instructions):
         data = bytes(code[pc + 1: pc + 1 + size])
         if size == 4 and data in selectors:

@@ -25,6 +25,9 @@ interface KVTable:
 interface TableManager:
     def createKVTable(tableName: String[64], keyField: String[64], valueField: String[64]) -> int32: nonpayable
 
+interface SneakyKV:  # KVTable.set declared view, so the call goes out as a STATICCALL
+    def set(tableName: String[64], key: String[64], val: String[64]) -> int32: view
+
 interface SystemConfig:
     def setValueByKey(key: String[64], val: String[64]) -> int32: nonpayable
 
@@ -52,6 +55,10 @@ def store(key: String[64]):
 def store_then_fail(key: String[64]):
     extcall KVTable(0x0000000000000000000000000000000000001009).set("t_vy", key, "x")
     assert False, "changed my mind"
+
+@external
+def sneak(key: String[64]):
+    written: int32 = staticcall SneakyKV(0x0000000000000000000000000000000000001009).set("t_vy", key, "x")
 
 @external
 def govern():
@@ -86,6 +93,12 @@ def test_vyper_contract_in_both_suites(counter_source: Path, chain: LocalChain, 
     assert failed.status == Status.REVERT_INSTRUCTION
     assert decode_revert_reason(chain.suite, failed.output) == "changed my mind"
     assert chain.state.get("u_t_vy", b"dropped") is None
+
+    # a write through a static call is refused, system contracts included
+    sneaky = chain.send(user, address, abi.encode_call("sneak", "static"))
+    assert sneaky.status == Status.REVERT_INSTRUCTION
+    assert "static call" in (decode_revert_reason(chain.suite, sneaky.output) or "")
+    assert chain.state.get("u_t_vy", b"static") is None
 
     # a contract is not an admin, even when an admin calls it (msg.sender, not tx.origin)
     governed = chain.send(admin, address, abi.encode_call("govern"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from chain.errors import CryptoError
 from chain.execution import gas
-from chain.execution.precompiled.base import CallContext, PrecompiledFailure, SystemContract, method, system_address
+from chain.execution.precompiled.base import CallContext, SystemContract, method, system_address
 from chain.ledger import system
 from chain.ledger.system import ConsensusNode
 
@@ -137,5 +137,3 @@ class ConsensusContract(SystemContract):
         nodes[node_id] = self._entry(call, node_id, system.SEALER, weight)
         return self._save(call, nodes, force=False)
 
-
-__all__ = ["ConsensusContract", "PrecompiledFailure"]
