@@ -459,9 +459,25 @@ def make_completer(console: Console) -> Any:
     return ConsoleCompleter()
 
 
+def run_script(console: Console, lines: Iterable[str]) -> None:
+    """Run commands one per line (stdin that is not a terminal: `chain console < script.txt`)."""
+    for line in lines:
+        output = console.execute(line)
+        if output:
+            print(output)
+        if console.finished:
+            break
+
+
 def run_interactive(console: Console, history_file: Path = HISTORY_FILE) -> None:
+    import sys
+
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
+
+    if not sys.stdin.isatty():
+        run_script(console, sys.stdin)
+        return
 
     session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)), completer=make_completer(console))
     while not console.finished:

@@ -164,3 +164,12 @@ def test_chain_dir_gives_node0_rpc_and_admin_key(tmp_path):
     assert from_chain_dir(tmp_path) == ("http://127.0.0.1:8545", tmp_path / "sdk" / "admin.key")
     with pytest.raises(ChainError, match="not a chain built"):
         from_chain_dir(tmp_path / "nowhere")
+
+
+def test_script_mode_runs_lines_until_quit(console, capsys):
+    from chain.cli.console import run_script
+
+    run_script(console, ["getPbftView\n", "nonsense\n", "quit\n", "getBlockNumber\n"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "3" and printed[1].startswith("error: unknown command") and printed[2] == "bye"
+    assert len(printed) == 3  # nothing after quit
