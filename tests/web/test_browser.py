@@ -54,12 +54,15 @@ def test_browser_sees_nodes_crashes_the_leader_and_sees_a_view_change() -> None:
                     "Math.max(...[...document.querySelectorAll('[data-testid=node]')].map(c => +c.dataset.height)) >= 3",
                     timeout=20_000)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard-1-running.png"), full_page=True)
-                # click "crash" on the node the page shows as leader
+                # pause (the leader changes with every block), then click "crash" on the leader
+                await page.locator("#btn-pause").click()
+                await page.wait_for_function("document.querySelector('#btn-play').disabled === false")
                 leader = page.locator("[data-testid=node][data-role=leader]").first
                 await leader.wait_for(timeout=10_000)
                 victim = int(await leader.get_attribute("data-node") or -1)
                 height_at_crash = max(await _heights(page))
-                await leader.locator("button.crash").click()
+                await page.locator(f"[data-testid=node][data-node='{victim}'] button.crash").click()
+                await page.locator("#btn-play").click()
                 await page.wait_for_function(
                     f"document.querySelector('[data-testid=node][data-node=\"{victim}\"]').dataset.state === 'crashed'",
                     timeout=10_000)
