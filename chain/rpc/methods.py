@@ -219,7 +219,7 @@ def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
         "nodeNum": len(sealers),
         "max_faulty_leader": (len(sealers) - 1) // 3 if sealers else 0,
         "currentView": view,
-        "toView": view,
+        "toView": int(status.get("toView", view)),  # the view a view change is heading for
         "leaderIndex": status.get("leader"),
         "consensusedBlockNumber": int(status.get("height", ctx.store.head_number() + 1)),
         "highestblockNumber": ctx.store.head_number(),
@@ -229,6 +229,9 @@ def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
         "timeoutMs": status.get("timeoutMs"),
         "observers": list(status.get("observers", [])),
     }
+    for extra in ("role", "state"):  # what this node is doing, when the node says
+        if extra in status:
+            summary[extra] = status[extra]
     for index, node in enumerate(sealers):
         summary[f"sealer.{index}"] = node
     return [summary, [{"nodeId": ctx.api.node_id.hex(), "view": view}]]
