@@ -93,10 +93,10 @@ class SimNode:
     behaviour: Behaviour | None = None
     incarnation: int = 0
     ever_byzantine: bool = False
+    node_id: bytes = b""  # the public key, computed once
 
-    @property
-    def node_id(self) -> bytes:
-        return self.key.public_key
+    def __post_init__(self) -> None:
+        self.node_id = self.key.public_key
 
     @property
     def alive(self) -> bool:
