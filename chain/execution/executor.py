@@ -164,6 +164,9 @@ class EVMExecutor:
         block_number is the number the call runs "in" (use head + 1 to see what a transaction
         would see); the gas allowed is that block's tx_gas_limit.
         """
+        # a query needs a target: an address, never a creation
+        if len(to) != 20 or len(sender) != 20:
+            return int(Status.CALL_ADDRESS_ERROR), b""
         context = self._context(state, block_number, 0)
         journal = TableJournal(state)
         outcome = self._run(journal, context, sender, to, data, context.gas_limit, 0, create=False)

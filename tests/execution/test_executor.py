@@ -144,3 +144,17 @@ def test_gas_limit_follows_system_config(suite_name: str, admin: KeyPair) -> Non
     receipt = chain.deploy(admin, load_artifact("Asset", suite_name))
     assert receipt.status == Status.OUT_OF_GAS
     assert receipt.gas_used == 100_000
+
+
+def test_call_is_read_only_and_checks_its_addresses(chain: LocalChain, admin: KeyPair) -> None:
+    artifact = load_artifact("HelloWorld", chain.suite.name)
+    abi = ContractABI(chain.suite, artifact.abi)
+    address = chain.deploy(admin, artifact).contract_address
+    rows = len(chain.state)
+    status, output = chain.call(address, abi.encode_call("set", "not stored"))  # a write, as a query
+    assert status == Status.SUCCESS
+    assert len(chain.state) == rows
+    assert abi.decode_output("get", chain.call(address, abi.encode_call("get"))[1]) == ("Hello, World!",)
+    assert chain.call(b"", b"")[0] == Status.CALL_ADDRESS_ERROR
+    assert chain.call(address[:19], b"")[0] == Status.CALL_ADDRESS_ERROR
+    assert chain.call(b"\x42" * 20, b"\x01\x02\x03\x04") == (Status.SUCCESS, b"")  # no code: nothing runs
