@@ -14,6 +14,8 @@ One ``Host`` per node process. It knows nothing of PBFT: it delivers each receiv
   one (the old is usually the dead half of a restart).
 * **Reconnect.** Every configured endpoint has a dial loop with exponential back-off
   (``initial``, ×2, capped at ``maximum``), reset after a link comes up.
+* **Bounded handshakes.** At most ``max_pending_handshakes`` inbound connections may sit in their
+  TLS handshake (each for at most ``handshake_timeout``); more are closed at once.
 * **Back-pressure.** A peer that stops reading while we keep writing is dropped once its unsent
   bytes pass ``max_write_buffer``, instead of letting our memory grow without bound.
 """
@@ -66,6 +68,7 @@ class NetworkConfig:
     backoff_initial: float = 0.2
     backoff_maximum: float = 5.0
     max_write_buffer: int = 64 * 1024 * 1024
+    max_pending_handshakes: int = 64
 
 
 @dataclass(eq=False)
@@ -113,6 +116,7 @@ class Host:
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
+        self._handshaking = 0  # inbound connections still in their TLS handshake
         self.stats = {"dropped_links": 0, "rejected_tls": 0, "rejected_hello": 0, "frames_in": 0, "frames_out": 0}
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -225,6 +229,12 @@ class Host:
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        # Connections that never finish their handshake must not pile up without bound.
+        if self._handshaking >= self.config.max_pending_handshakes:
+            _event(logging.WARNING, "tls_rejected", endpoint=endpoint, direction="in", reason="too many pending handshakes")
+            writer.close()
+            return
+        self._handshaking += 1
         try:
             await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self.config.handshake_timeout)
         except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
@@ -233,6 +243,8 @@ class Host:
             _event(logging.WARNING, "tls_rejected", endpoint=endpoint, direction="in", reason=str(exc) or type(exc).__name__)
             writer.close()
             return
+        finally:
+            self._handshaking -= 1
         await self._run_link(reader, writer, endpoint, outbound=False)
 
     async def _dial_loop(self, endpoint: str) -> None:

@@ -229,3 +229,30 @@ def test_a_peer_that_hangs_up_after_the_hello_is_not_redialled_in_a_tight_loop(n
             await a.stop()
 
     run(scenario)
+
+
+def test_idle_connections_cannot_pile_up_in_the_handshake(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        config = NetworkConfig("127.0.0.1", 0, (), handshake_timeout=1.0, max_pending_handshakes=2)
+        allowed = {m.key.public_key for m in nodes}
+        a = Host(key=nodes[0].key, identity=IDENTITY, tls=nodes[0].tls, config=config,
+                 is_admitted=lambda node: node in allowed, on_message=Inbox())
+        await a.start()
+        try:
+            idle = [await asyncio.open_connection("127.0.0.1", a.listen_port) for _ in range(2)]
+            await asyncio.sleep(0.1)
+            reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port)
+            assert await asyncio.wait_for(reader.read(), 0.5) == b""  # closed at once, not after 1 s
+            writer.close()
+            for _, idle_writer in idle:
+                idle_writer.close()
+            b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",))
+            await b.start()
+            try:
+                await until(lambda: a.connected() == [nodes[1].key.public_key])
+            finally:
+                await b.stop()
+        finally:
+            await a.stop()
+
+    run(scenario)
