@@ -41,7 +41,7 @@ AUTH_CHECK_STATUS = "auth_check_status"
 
 DEFAULT_CONFIG: dict[str, str] = {
     TX_COUNT_LIMIT: "1000",
-    TX_GAS_LIMIT: "3000000000",
+    TX_GAS_LIMIT: "300000000",  # FISCO BCOS 2.x default
     LEADER_PERIOD: "1",
     AUTH_CHECK_STATUS: "0",
 }

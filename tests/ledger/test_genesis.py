@@ -57,7 +57,7 @@ def test_genesis_state_holds_config_nodes_and_admins(suite: CryptoSuite) -> None
     state = MemoryState()
     state.apply(changes)
     assert get_config_int(state, "tx_count_limit", 0) == 500
-    assert get_config(state, "tx_gas_limit", 0) == "3000000000"  # default written explicitly
+    assert get_config(state, "tx_gas_limit", 0) == "300000000"  # default written explicitly
     nodes = consensus_nodes(state, 0)
     assert set(nodes.sealer_ids) == {n for n, _ in config.sealers}
     assert list(nodes.sealer_ids) == sorted(nodes.sealer_ids)
