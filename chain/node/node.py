@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft.messages import MsgType, decode_envelope
 from chain.consensus.pbft.quorum import next_timeout_ms
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
@@ -117,6 +118,7 @@ class Node:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._sync_probe: asyncio.TimerHandle | None = None
+        self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: Any = None
         self.rpc_port: int | None = None
         self.stopped = asyncio.Event()
@@ -165,7 +167,24 @@ class Node:
         return effects
 
     def _on_message(self, sender: bytes, raw: bytes) -> None:
+        self._note_peer_height(sender, raw)
         self._handle(fx.Deliver(sender, raw))
+
+    def _note_peer_height(self, sender: bytes, raw: bytes) -> None:
+        """Remember how far a peer claims to be, for sync_status only (the replica decides alone).
+
+        A Commit or Checkpoint for block n means its sender has at least block n − 1. The claim is
+        not verified here, so it only ever feeds the knownHighestNumber a user is shown.
+        """
+        try:
+            envelope = decode_envelope(raw)
+            if envelope.type not in (MsgType.COMMIT, MsgType.CHECKPOINT):
+                return
+            number = int(envelope.body().number)  # type: ignore[union-attr]
+        except ChainError:
+            return  # the replica will say what is wrong with it
+        if number - 1 > self._peer_heights.get(sender, -1):
+            self._peer_heights[sender] = number - 1
 
     def _on_peer(self, node_id: bytes, connected: bool) -> None:
         # A new link is the moment we can learn of blocks we lack: run the replica's restart step
@@ -283,12 +302,13 @@ class Node:
     def sync_status(self) -> dict[str, Any]:
         head = self.store.head()
         number = self.store.head_number()
+        linked = set(self.host.connected())
+        known = max([number] + [h for peer, h in self._peer_heights.items() if peer in linked])
         return {
             "blockNumber": number,
             "latestHash": "0x" + (head.hash(self.suite).hex() if head else ""),
-            # The replica does not track peers' heights; what we know for sure is our own head.
-            "knownHighestNumber": number,
-            "isSyncing": False,
+            "knownHighestNumber": known,
+            "isSyncing": known > number,
             "peers": [p for p in self.peers() if p["connected"]],
         }
 
