@@ -140,6 +140,7 @@ class Simulation:
         self.messages_by_type: dict[str, int] = {t.name: 0 for t in MsgType}
         self.dropped = 0
         self.rejections: dict[str, int] = {}
+        self.view_changes_started = [0] * len(self.nodes)
         self.client_key = derive_keys(config.suite, config.seed, 1, "client")[0]
         self._client_counter = 0
         self._client_credit = 0.0
@@ -241,6 +242,7 @@ class Simulation:
                        "height": node.store.head_number(), "head_hash": head.hash(self.suite).hex() if head else "",
                        "state": "crashed", "pending_txs": 0}
             row["node"] = node.index
+            row["view_changes"] = self.view_changes_started[node.index]
             row["behaviour"] = node.behaviour.name if node.behaviour else None
             row["alive"] = node.alive
             rows.append(row)
@@ -353,6 +355,7 @@ class Simulation:
             elif isinstance(effect, fx.BlockCommitted):
                 self._on_committed(node, effect)
             elif isinstance(effect, fx.ViewChangeStarted):
+                self.view_changes_started[node.index] += 1
                 self._emit({"ev": "view_change", "node": node.index, "number": effect.number, "to_view": effect.to_view})
             elif isinstance(effect, fx.ViewChanged):
                 self.checker.view_changed(node, effect.number, effect.view)
