@@ -57,3 +57,15 @@ def store(
     from chain.bench.store import run
 
     run(blocks, txs_per_block, pool_txs)
+
+
+@app.command("pbft")
+def pbft(
+    blocks: int = typer.Option(100, "--blocks", help="blocks per run (n = 64 runs a tenth of them)"),
+    nodes: list[int] = typer.Option([4, 16, 64], "--nodes", help="sealer counts to measure"),
+    suite: list[str] = typer.Option(["standard", "sm"], "--suite", help="suites to measure"),
+) -> None:
+    """Simulated PBFT: wall-clock cost, messages per block, sim-seconds per wall-second, per n and suite."""
+    from chain.bench.pbft import run
+
+    run(tuple(nodes), tuple(suite), blocks)

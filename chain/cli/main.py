@@ -9,6 +9,7 @@ from chain.cli import compile as compile_command
 from chain.cli import build, node
 from chain.cli import console
 from chain.cli import demo, scenario
+from chain.cli import sim as sim_command
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
@@ -19,6 +20,7 @@ app.add_typer(node.app, name="node")
 app.add_typer(bench.app, name="bench")
 app.command("demo")(demo.demo)
 app.add_typer(scenario.app, name="scenario")
+app.command("sim")(sim_command.sim)
 
 
 if __name__ == "__main__":
