@@ -21,13 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.messages import MsgType, decode_envelope
 from chain.consensus.pbft.quorum import next_timeout_ms
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
 from chain.crypto.suite import CryptoSuite, get_suite
-from chain.errors import ChainError, ConfigError, TxRejected
+from chain.errors import ChainError, ConfigError, NetworkError, TxRejected
 from chain.execution.result import BlockExecutor
 from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.status import Status
@@ -38,6 +40,7 @@ from chain.network.host import Host, NetworkConfig
 from chain.network.tls import TlsFiles
 from chain.node.config import NodeConfig
 from chain.node.logging import event
+from chain.rpc.server import bound_port, start_rpc_server
 from chain.txpool.pool import TxPool
 
 log = logging.getLogger("chain.node")
@@ -119,9 +122,8 @@ class Node:
         self._tick: asyncio.TimerHandle | None = None
         self._sync_probe: asyncio.TimerHandle | None = None
         self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
-        self._rpc: Any = None
+        self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
-        self.stopped = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -129,20 +131,21 @@ class Node:
         self._loop = asyncio.get_running_loop()
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
               head=self.store.head_number(), executor=self.config.executor.kind)
-        await self.host.start()
-        self._schedule_tick()
-        await self._start_rpc()
-        event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
-              rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}" if self.rpc_port is not None else None)
-
-    async def _start_rpc(self) -> None:
         try:
-            from chain.rpc.server import bound_port, start_rpc_server
-        except ImportError:
-            event(log, "rpc_unavailable", logging.WARNING, reason="chain.rpc is not installed")
-            return
-        self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
+            await self.host.start()
+            self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
+        except OSError as exc:
+            # Most often a port another process already holds: say which, rather than a traceback.
+            await self.host.stop()
+            self.store.close()
+            raise NetworkError(
+                f"{self.node_name} cannot listen (p2p {self.config.network.listen_ip}:{self.config.network.listen_port}, "
+                f"rpc {self.config.rpc.listen_ip}:{self.config.rpc.listen_port}): {exc}"
+            ) from exc
         self.rpc_port = bound_port(self._rpc)
+        self._schedule_tick()
+        event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
+              rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}")
 
     async def stop(self) -> None:
         event(log, "node_stopping", head=self.store.head_number())
@@ -157,7 +160,6 @@ class Node:
         await self.host.stop()
         self.store.close()
         event(log, "node_stopped")
-        self.stopped.set()
 
     # --- events into the replica -----------------------------------------------------------
 

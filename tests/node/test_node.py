@@ -106,3 +106,17 @@ def test_cli_node_start_reports_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["node", "start", str(tmp_path / "missing")])
     assert result.exit_code == 1 and "cannot read" in result.output
     assert NodeConfig.load(one_sealer(tmp_path)).node.name == "node0"
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    from chain.errors import NetworkError
+
+    node_dir = one_sealer(tmp_path)
+    config = NodeConfig.load(node_dir)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", config.network.listen_port))
+        squatter.listen()
+        with pytest.raises(NetworkError, match="cannot listen"):
+            asyncio.run(_start_stop(node_dir))
