@@ -64,6 +64,7 @@ class SimConfig:
     tx_count_limit: int = 1000
     leader_period: int = 1
     tick_ms: int = 1000
+    executor: str = "kv"  # "kv" (chain.execution.kv) or "evm" (contracts and system contracts: add_sealer)
     record_trace_hashes: bool | None = None  # None: only when the suite's signatures are deterministic
 
     def __post_init__(self) -> None:
@@ -73,6 +74,8 @@ class SimConfig:
             if not 0 <= index < self.nodes + self.observers:
                 raise ScenarioError(f"byzantine node {index} does not exist")
             make_behaviour(name)  # unknown names fail here, before anything runs
+        if self.executor not in ("kv", "evm"):
+            raise ScenarioError(f"unknown executor {self.executor!r}; choose kv or evm")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,12 @@ class SimNode:
         return self.replica is not None
 
 
+def _evm_executor(suite: CryptoSuite) -> BlockExecutor:
+    from chain.execution.executor import EVMExecutor
+
+    return EVMExecutor(suite, chain_id=CHAIN_ID)
+
+
 def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPair]:
     """Deterministic node keys for a seed (simulation only — real nodes use the OS CSPRNG)."""
     suite = get_suite(suite_name)
@@ -114,7 +123,7 @@ def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPa
 
 
 class Simulation:
-    def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] = KVExecutor) -> None:
+    def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] | None = None) -> None:
         self.config = config
         self.suite = get_suite(config.suite)
         self.rng = random.Random(config.seed)
@@ -125,14 +134,16 @@ class Simulation:
         self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._timer_generation: dict[tuple[int, str], int] = {}
-        self._executor_factory = executor_factory
+        self._executor_factory = executor_factory or (KVExecutor if config.executor == "kv" else _evm_executor)
         self.replica_config = ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms)
         sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
         observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
+        self.admin_key = derive_keys(config.suite, config.seed, 1, "admin")[0]  # the governance account
         self.genesis = GenesisConfig(
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
             system_config={TX_COUNT_LIMIT: str(config.tx_count_limit), LEADER_PERIOD: str(config.leader_period)},
+            admins=(self.admin_key.address,),
         )
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
@@ -222,6 +233,28 @@ class Simulation:
         if name:
             node.ever_byzantine = True
         self._emit({"ev": "behaviour", "node": index, "behaviour": name})
+
+    def add_sealer(self, index: int, weight: int = 1) -> None:
+        """Promote observer `index` to sealer: the admin sends Consensus.addSealer (0x1003) in a transaction.
+
+        Needs the evm executor (the kv stand-in runs no system contracts). The change is written in
+        the block that holds the transaction and is in force from the next block on every node.
+        """
+        from chain.execution.governance import add_sealer_tx
+
+        node = self._node(index)
+        if self.config.executor != "evm":
+            raise ScenarioError("add_sealer needs SimConfig(executor='evm'): the kv executor runs no system contracts")
+        live = [n for n in self.nodes if n.alive]
+        if not live:
+            raise ScenarioError("no live node to send the governance transaction to")
+        head = max(n.store.head_number() for n in self.nodes)
+        tx = add_sealer_tx(self.suite, node.node_id, weight, block_limit=head + 500, chain_id=CHAIN_ID,
+                           group_id=GROUP_ID, nonce=self.rng.getrandbits(250))
+        signed = sign_transaction(tx, self.admin_key)
+        self._emit({"ev": "add_sealer", "node": index, "weight": weight})
+        target = live[self.rng.randrange(len(live))]
+        self._handle(target, fx.SubmitTransactions((signed,)))
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         return self.trace.subscribe(callback)

@@ -101,3 +101,31 @@ def test_f_crashed_keeps_committing_f_plus_one_stops_without_fork() -> None:
     assert sim.checker.highest == stalled
     report = sim.check()
     assert report.ok, report.violations
+
+
+@pytest.mark.timeout(60)
+def test_add_sealer_by_transaction_takes_effect_at_the_next_block() -> None:
+    sim = Simulation(SimConfig(nodes=4, observers=1, seed=8, executor="evm"))
+    sim.run_blocks(2, 30_000)
+    assert sim.nodes[4].replica is not None and sim.nodes[4].replica.role == "observer"
+    sim.add_sealer(4)
+    sim.run_blocks(6, 60_000)
+    report = sim.check()
+    assert report.ok, report.violations
+    assert all(node.replica is not None and len(node.replica.sealer_ids) == 5 for node in sim.nodes)
+    assert sim.nodes[4].replica is not None and sim.nodes[4].replica.role == "sealer"
+    store = sim.nodes[0].store
+    sizes = [len(store.block_by_number(n).header.sealer_list) for n in range(1, store.head_number() + 1)]  # type: ignore[union-attr]
+    grown = sizes.index(5)
+    assert sizes[:grown] == [4] * grown and set(sizes[grown:]) == {5}
+    # From then on the new sealer signs blocks too, and a quorum is 4 of 5.
+    last = store.head()
+    assert last is not None and len(last.signatures) >= 4
+
+
+def test_add_sealer_needs_the_evm_executor() -> None:
+    from chain.errors import ScenarioError
+
+    sim = Simulation(SimConfig(nodes=4, observers=1, seed=8))
+    with pytest.raises(ScenarioError):
+        sim.add_sealer(4)
