@@ -88,7 +88,8 @@ def raw_nodes(sim: Any) -> list[Any]:
 
 def make_simulation(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, spare_nodes: int = 0) -> SimChain:
     sim_module = _sim_module()
-    config = sim_module.SimConfig(nodes=nodes, suite=suite, seed=seed, observers=spare_nodes, tx_rate=float(tx_rate))
+    config = sim_module.SimConfig(nodes=nodes, suite=suite, seed=seed, observers=spare_nodes, tx_rate=float(tx_rate),
+                                  executor="evm" if spare_nodes else "kv")  # add_sealer needs system contracts
     return SimChain(sim_module.Simulation(config))
 
 
