@@ -8,14 +8,12 @@ read) without a cluster.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from chain.crypto.suite import CryptoSuite
+from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
-
-if TYPE_CHECKING:  # the implementations live in parts built in parallel; only their types matter here
-    from chain.ledger.store import Store
-    from chain.txpool.pool import TxPool
+from chain.txpool.pool import TxPool
 
 
 class NodeApi(Protocol):

@@ -13,14 +13,16 @@ The rest of the parameters have the 2.x meaning in both dialects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, LedgerError
 from chain.ledger import system
 from chain.ledger.block import Block
 from chain.ledger.merkle import merkle_proof
 from chain.ledger.status import Status
+from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
 from chain.rpc import params as p
 from chain.rpc.api import NodeApi
@@ -43,14 +45,13 @@ class RpcContext:
     api: NodeApi
     failed_counted_to: int = -1  # failed transactions are counted incrementally up to this block
     failed_total: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def suite(self):  # type: ignore[no-untyped-def]
+    def suite(self) -> CryptoSuite:
         return self.api.suite
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Store:
         return self.api.store
 
 
