@@ -12,6 +12,7 @@ one hex string, because that is what the block hash covers.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from chain.crypto.suite import CryptoSuite
@@ -52,6 +53,30 @@ def _bytes(value: Any, what: str) -> bytes:
 
 # --- transactions ------------------------------------------------------------------------------
 
+SENDER_CACHE_SIZE = 1 << 16
+_senders: OrderedDict[bytes, bytes] = OrderedDict()  # tx hash -> sender address, most recent last
+
+
+def sender_of(suite: CryptoSuite, tx: Transaction) -> bytes:
+    """The sender's address of a transaction the node has already admitted (pooled or committed).
+
+    Such a transaction's signature was verified on admission, so showing it does not verify it
+    again: that would cost a signature check per transaction on every block view (half a second
+    for a 1000-transaction sm block, with the node's event loop blocked). In the sm suite the
+    public key travels in ``v``; in the standard suite it must be recovered, which is cached.
+    """
+    if suite.name == "sm":
+        return suite.hash(tx.v.to_bytes(64, "big"))[-20:]  # address = last 20 bytes of SM3(public key)
+    tx_hash = tx.hash(suite)
+    address = _senders.get(tx_hash)
+    if address is None:
+        address = tx.sender(suite)
+        _senders[tx_hash] = address
+        if len(_senders) > SENDER_CACHE_SIZE:
+            _senders.popitem(last=False)
+    return address
+
+
 def transaction_json(
     suite: CryptoSuite, tx: Transaction, block_hash: bytes | None = None,
     block_number: int | None = None, index: int | None = None,
@@ -63,7 +88,7 @@ def transaction_json(
                     transactionIndex=hex_int(index))
     view.update(
         hash=hex_bytes(tx.hash(suite)),
-        **{"from": hex_bytes(tx.sender(suite))},
+        **{"from": hex_bytes(sender_of(suite, tx))},
         to=hex_bytes(tx.to) if tx.to else None,  # null for a contract creation
         gas=hex_int(tx.gas_limit),
         gasPrice=hex_int(tx.gas_price),
@@ -90,7 +115,7 @@ def receipt_json(suite: CryptoSuite, receipt: Receipt, tx: Transaction, block: B
         "blockHash": hex_bytes(block.hash(suite)),
         "blockNumber": hex_int(receipt.block_number),
         "contractAddress": hex_bytes(receipt.contract_address) if receipt.contract_address else ZERO_ADDRESS,
-        "from": hex_bytes(tx.sender(suite)),
+        "from": hex_bytes(sender_of(suite, tx)),
         "to": hex_bytes(tx.to) if tx.to else ZERO_ADDRESS,
         "gasUsed": hex_int(receipt.gas_used),
         "input": hex_bytes(tx.data),

@@ -202,3 +202,15 @@ class TestSendRawTransaction:
         code, message = err(rpc("sendRawTransaction", [1, "0xc0"]))  # an empty RLP list
         assert code == Status.MALFORMED_TX and "malformed" in message
         assert err(rpc("sendRawTransaction", [1]))[0] == -32602
+
+
+def test_sender_shortcut_matches_verified_sender(chain):
+    from chain.crypto.keys import KeyPair
+    from chain.ledger.transaction import Transaction
+    from chain.rpc.views import sender_of
+    from tests.rpc.conftest import kv_tx
+
+    for suite_name in ("sm", "standard"):
+        user = KeyPair(suite_name, 31337)
+        fresh = Transaction.decode(kv_tx(user, b"a", b"b", 0).encode())
+        assert sender_of(user.suite, fresh) == fresh.sender(user.suite) == user.address
