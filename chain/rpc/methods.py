@@ -13,7 +13,8 @@ The rest of the parameters have the 2.x meaning in both dialects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from chain.crypto.suite import CryptoSuite
@@ -21,6 +22,7 @@ from chain.errors import ChainError, LedgerError
 from chain.ledger import system
 from chain.ledger.block import Block
 from chain.ledger.merkle import merkle_proof
+from chain.ledger.receipt import Receipt
 from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
@@ -38,13 +40,22 @@ MAX_RAW_TX_SIZE = 1 << 20  # bytes of RLP: the pool refuses larger transactions 
 MAX_PENDING_LISTED = 1000  # getPendingTransactions lists at most this many
 
 
+BLOCK_CACHE_SIZE = 16  # decoded blocks (and their receipts) kept for repeated lookups
+
+
 @dataclass
 class RpcContext:
-    """What a handler may use: the node, plus small caches that live as long as the server."""
+    """What a handler may use: the node, plus small caches that live as long as the server.
+
+    Committed blocks never change, so decoded ones are kept: clients polling receipts of one
+    block would otherwise have the node decode the whole block (1000 transactions) per poll.
+    """
 
     api: NodeApi
     failed_counted_to: int = -1  # failed transactions are counted incrementally up to this block
     failed_total: int = 0
+    _blocks: OrderedDict[int, Block] = field(default_factory=OrderedDict)
+    _receipts: OrderedDict[int, tuple[Receipt, ...]] = field(default_factory=OrderedDict)
 
     @property
     def suite(self) -> CryptoSuite:
@@ -53,6 +64,29 @@ class RpcContext:
     @property
     def store(self) -> Store:
         return self.api.store
+
+    def block(self, number: int) -> Block | None:
+        """The committed block at number (decoded once, then served from the cache)."""
+        block = self._blocks.get(number)
+        if block is None:
+            block = self.store.block_by_number(number)
+            if block is not None:
+                _remember(self._blocks, number, block)
+        return block
+
+    def receipts(self, number: int) -> tuple[Receipt, ...]:
+        receipts = self._receipts.get(number)
+        if receipts is None:
+            receipts = self.store.receipts(number)
+            if receipts:
+                _remember(self._receipts, number, receipts)
+        return receipts
+
+
+def _remember(cache: OrderedDict[int, Any], key: int, value: Any) -> None:
+    cache[key] = value
+    if len(cache) > BLOCK_CACHE_SIZE:
+        cache.popitem(last=False)  # the oldest entry goes
 
 
 Handler = Callable[[RpcContext, list[Any]], Any]
@@ -125,14 +159,16 @@ def _block_by_number(ctx: RpcContext, value: Any) -> Block:
         number = ctx.store.head_number()
     else:
         number = p.as_int(value, "blockNumber", maximum=(1 << 63) - 1)
-    block = ctx.store.block_by_number(number) if number >= 0 else None
+    block = ctx.block(number) if number >= 0 else None
     if block is None:
         raise RpcError(BLOCK_NUMBER_NOT_FOUND, f"BlockNumber does not exist: {number} (head is {ctx.store.head_number()})")
     return block
 
 
 def _block_by_hash(ctx: RpcContext, value: Any) -> Block:
-    block = ctx.store.block_by_hash(p.as_hash(value, "blockHash"))
+    block_hash = p.as_hash(value, "blockHash")
+    number = ctx.store.block_number_of(block_hash)
+    block = ctx.block(number) if number is not None else None
     if block is None:
         raise RpcError(BLOCK_HASH_NOT_FOUND, "BlockHash does not exist")
     return block
@@ -143,7 +179,7 @@ def _committed_tx(ctx: RpcContext, value: Any) -> tuple[Transaction, Block, int]
     if found is None:
         return None
     tx, number, index = found
-    block = ctx.store.block_by_number(number)
+    block = ctx.block(number)
     if block is None:  # the store indexes a tx in a block it does not have: never expected
         raise RpcError(-32603, f"store inconsistency: block {number} of a committed transaction is missing")
     return tx, block, index
@@ -338,11 +374,11 @@ def get_transaction_receipt(ctx: RpcContext, params: list[Any]) -> dict[str, Any
     found = _committed_tx(ctx, tx_hash)
     if found is None:
         return None
-    tx, block, _ = found
-    receipt = ctx.store.receipt(tx.hash(ctx.suite))
-    if receipt is None:
+    tx, block, index = found
+    receipts = ctx.receipts(block.number)
+    if index >= len(receipts):  # a block stored without this receipt: never expected
         return None
-    return receipt_json(ctx.suite, receipt, tx, block)
+    return receipt_json(ctx.suite, receipts[index], tx, block)
 
 
 @method("getTransactionByHashWithProof")
@@ -369,7 +405,7 @@ def get_transaction_receipt_by_hash_with_proof(ctx: RpcContext, params: list[Any
     if found is None:
         return None
     tx, block, index = found
-    receipts = ctx.store.receipts(block.number)
+    receipts = ctx.receipts(block.number)
     receipt = receipts[index]
     return {
         "transactionReceipt": receipt_json(ctx.suite, receipt, tx, block),
