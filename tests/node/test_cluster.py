@@ -178,6 +178,8 @@ def test_start_all_status_and_clean_stop_all(tmp_path: Path) -> None:
         assert status.output.count("running  height") == 5, status.output
         log0 = (root / "node0" / "node.log").read_text()
         assert '"event":"tls_rejected"' in log0
+        stop_one = CliRunner().invoke(app, ["node", "stop", str(root / "node4")])
+        assert stop_one.exit_code == 0 and "node4: stopped" in stop_one.output, stop_one.output
     finally:
         stopped = subprocess.run(["bash", str(root / "stop_all.sh")], env=env, timeout=60, capture_output=True, text=True)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
