@@ -124,3 +124,10 @@ def test_sync_response_with_forged_block(sim: Simulation) -> None:
                                         _signed(lagging, 1, MsgType.SYNC_RESPONSE, SyncResponse((block.encode(),)))), 0)
     assert replica.store.head_number() == 1
     assert any(isinstance(e, fx.BlockCommitted) and e.via == "sync" for e in effects)
+
+
+def test_votes_for_views_far_ahead_are_refused(sim: Simulation) -> None:
+    replica = sim.nodes[0].replica
+    assert replica is not None
+    raw = _signed(sim, 1, MsgType.PREPARE, Vote(replica.view + 10**6, replica.height, b"\x01" * 32))
+    assert "too far ahead" in _feed(sim, raw)[0].reason

@@ -47,6 +47,7 @@ from chain.ledger.transaction import Transaction
 from chain.sync import block_sync
 
 VIEW_TIMER = "view"
+MAX_VIEWS_AHEAD = 1000  # votes for views further ahead are refused: a liar could otherwise fill memory
 SEAL_TIMER = "seal"
 
 
@@ -473,6 +474,9 @@ class Replica:
         # Votes of views we left are void.
         if vote.view < self.view:
             raise ConsensusError(f"old view {vote.view}: this node is in view {self.view}")
+        # Votes are kept for views ahead of ours, but not without bound.
+        if vote.view > self.view + MAX_VIEWS_AHEAD:
+            raise ConsensusError(f"view {vote.view} is too far ahead of this node's view {self.view}")
         first = self._first_vote.setdefault((envelope.type, vote.view, envelope.sender), vote.digest)
         # A sealer votes for one proposal per view; a second, different vote is double voting.
         if first != vote.digest:
@@ -622,6 +626,9 @@ class Replica:
         # Asking for a view we are already in (or past) changes nothing.
         if vc.view <= self.view:
             raise ConsensusError(f"old view {vc.view}: this node is in view {self.view}")
+        # ViewChanges are kept for views ahead of ours, but not without bound.
+        if vc.view > self.view + MAX_VIEWS_AHEAD:
+            raise ConsensusError(f"view {vc.view} is too far ahead of this node's view {self.view}")
         # A carried proof must hold up, or the NewView built on it would be wrong.
         if vc.prepared is not None:
             self._validate_proof(vc.prepared, vc.view)
