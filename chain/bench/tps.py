@@ -37,7 +37,6 @@ from typing import Any, Callable, Sequence
 import aiohttp
 
 from chain.bench.workloads import ChainFacts, Workload, asset_workload, kv_workload
-from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError
 from chain.ledger.block import Block, BlockHeader
@@ -74,7 +73,6 @@ class Cluster:
     chain_id: int
     group_id: int
     executor: str
-    admin: KeyPair | None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     temporary: bool = False  # built for this run: removed by stop()
 
@@ -92,7 +90,7 @@ class Cluster:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _free_base(count: int, avoid: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+def _free_base(count: int, avoid: frozenset[int] | set[int] = frozenset()) -> int:
     """A port base with `count` consecutive free ports on 127.0.0.1."""
     for _ in range(200):
         base = random.randint(20000, 60000)
@@ -117,15 +115,10 @@ def load_cluster(directory: Path) -> Cluster:
         node0 = tomllib.loads((directory / "node0" / "config.toml").read_text())
     except (OSError, KeyError, ValueError) as exc:
         raise ConfigError(f"{directory} is not a chain built by `chain build`: {exc}") from exc
-    admin = None
-    if (directory / "sdk" / "admin.key").exists():
-        from chain.crypto.keys import load_private_key
-
-        admin = load_private_key(directory / "sdk" / "admin.key")
     return Cluster(
         directory=directory, rpc_urls=[n["rpc"] for n in nodes if n.get("role", "sealer") == "sealer"],
         suite=get_suite(genesis.suite), chain_id=genesis.chain_id, group_id=genesis.group_id,
-        executor=node0.get("executor", {}).get("kind", "evm"), admin=admin,
+        executor=node0.get("executor", {}).get("kind", "evm"),
     )
 
 
