@@ -12,14 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# A 4-node simulated chain with a client load and the live dashboard (Ctrl-C to stop).
 demo: $(STAMP)
-	$(BIN)/chain bench crypto
+	$(BIN)/chain demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/chain bench crypto
+	$(BIN)/chain bench store
+	$(BIN)/chain bench execution
+	$(BIN)/chain bench pbft
 
 clean:
 	rm -rf $(VENV) .pytest_cache
