@@ -10,16 +10,9 @@ from chain.scenarios.spec import library, parse_scenario
 SCENARIOS = library()
 
 
-def _needs_governance(name: str) -> bool:
-    from chain.sim import Simulation
-    return any(e.action == "add_sealer" for e in SCENARIOS[name].events) and not hasattr(Simulation, "add_sealer")
-
-
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_holds(name: str) -> None:
-    if _needs_governance(name):
-        pytest.xfail("chain.sim has no Simulation.add_sealer (governance transactions) yet")
     result = run_scenario(SCENARIOS[name])
     failed = [f"{v.observation}: {v.detail}" for v in result.verdicts if not v.held]
     assert result.ok, "\n".join(result.narration) + "\nFAILED: " + "; ".join(failed)
