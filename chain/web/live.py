@@ -45,6 +45,7 @@ class Controllable(Protocol):
     def submit_transactions(self, count: int) -> Any: ...
     def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> Any: ...
     def node_status(self) -> list[dict[str, Any]]: ...
+    async def poll(self) -> None: ...  # refresh node_status() from the nodes (real processes: over RPC)
 
 
 @dataclass(frozen=True)
@@ -253,9 +254,7 @@ class LiveChain:
                 await asyncio.wait_for(stop.wait(), TICK_MS / 1000)
             except asyncio.TimeoutError:
                 pass
-            poll = getattr(self.sim, "poll", None)
-            if poll is not None:  # real nodes: fetch their status over RPC before publishing
-                await poll()
+            await self.sim.poll()
             now = loop.time()
             # never feed more than one second of wall time at once (e.g. after the laptop slept)
             self.advance(min((now - last) * 1000, 1000.0))

@@ -61,3 +61,6 @@ class ScriptedChain:
 
     def node_status(self) -> list[dict[str, Any]]:
         return [dict(n) for n in self.status]
+
+    async def poll(self) -> None:
+        """Nothing to fetch: the statuses above are the chain's."""
