@@ -1,20 +1,24 @@
 """`chain demo`: a 4-node chain with a client load, and the live dashboard to watch and poke it.
 
 No configuration: the simulated chain is built in memory from the seed, paced to wall time, and
-served at http://127.0.0.1:PORT. `--real` runs the same dashboard on real node processes.
+served at http://127.0.0.1:PORT. `--real` runs the same dashboard on real node processes, built
+in a temporary directory that is removed when the demo stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import tempfile
 import webbrowser
-from typing import Any
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from chain.errors import ChainError
+from chain.scenarios.spec import Scenario
+from chain.web.live import LiveChain
 
 console = Console()
 
@@ -35,7 +39,6 @@ def demo(
         raise typer.Exit(2)
     try:
         if real:
-            from chain.web.real import serve_real
             asyncio.run(serve_real(nodes=nodes, suite=suite, port=port, open_browser=not no_browser,
                                    seconds=seconds, tx_rate=tx_rate))
         else:
@@ -44,6 +47,49 @@ def demo(
     except ChainError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+
+
+async def serve_simulation(*, nodes: int, suite: str, seed: int, port: int, open_browser: bool,
+                           tx_rate: int = 20, seconds: float = 0, scenario: Scenario | None = None) -> None:
+    """The dashboard on a simulated chain; with a scenario, its scripted faults play as time passes."""
+    from chain.web.simulated import simulated_live_chain
+
+    live = simulated_live_chain(nodes=nodes, suite=suite, seed=seed, scenario=scenario,
+                                tx_rate=tx_rate if scenario is None else scenario.tx_rate)
+    what = f"scenario {scenario.name}" if scenario is not None else f"{nodes} simulated nodes"
+    console.print(f"[bold]chain demo[/bold]: {what}, suite {suite}, seed {seed}")
+    await serve(live, port=port, open_browser=open_browser, seconds=seconds)
+    status = live.status()
+    heights = [n.get("height") for n in status["nodes"]]
+    console.print(f"stopped at {status['now_ms']} ms virtual time; heights {heights}")
+
+
+async def serve_real(*, nodes: int, suite: str, port: int, open_browser: bool, seconds: float, tx_rate: int) -> None:
+    """The dashboard on node processes of a chain built in a temporary directory."""
+    from chain.web.real import real_live_chain
+
+    with tempfile.TemporaryDirectory(prefix="chain-demo-") as tmp:
+        real, live = real_live_chain(Path(tmp), nodes=nodes, suite=suite, tx_rate=tx_rate)
+        console.print(f"[bold]chain demo --real[/bold]: {nodes} node processes in {tmp}, suite {suite}")
+        real.start()
+        try:
+            await serve(live, port=port, open_browser=open_browser, seconds=seconds)
+        finally:
+            await real.close()
+
+
+async def serve(live: LiveChain, *, port: int, open_browser: bool, seconds: float) -> None:
+    """Serve the dashboard of `live` until Ctrl-C / SIGTERM, or for `seconds` if given."""
+    from chain.web.server import start_dashboard
+
+    dashboard = await start_dashboard(live, port=port)
+    console.print(f"dashboard: [link={dashboard.url}]{dashboard.url}[/link]   (Ctrl-C to stop)")
+    if open_browser:
+        webbrowser.open(dashboard.url)
+    try:
+        await wait_for_stop(seconds)
+    finally:
+        await dashboard.stop()
 
 
 async def wait_for_stop(seconds: float) -> None:
@@ -59,25 +105,3 @@ async def wait_for_stop(seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds if seconds > 0 else None)
     except asyncio.TimeoutError:
         pass
-
-
-async def serve_simulation(*, nodes: int, suite: str, seed: int, port: int, open_browser: bool,
-                           tx_rate: int = 20, seconds: float = 0, scenario: Any = None) -> None:
-    from chain.web.simulated import simulated_live_chain
-    from chain.web.server import start_dashboard
-
-    live = simulated_live_chain(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate if scenario is None else scenario.tx_rate,
-                                scenario=scenario)
-    dashboard = await start_dashboard(live, port=port)
-    what = f"scenario {scenario.name}" if scenario is not None else f"{nodes} simulated nodes"
-    console.print(f"[bold]chain demo[/bold]: {what}, suite {suite}, seed {seed}")
-    console.print(f"dashboard: [link={dashboard.url}]{dashboard.url}[/link]   (Ctrl-C to stop)")
-    if open_browser:
-        webbrowser.open(dashboard.url)
-    try:
-        await wait_for_stop(seconds)
-    finally:
-        await dashboard.stop()
-        status = live.status()
-        heights = [n.get("height") for n in status["nodes"]]
-        console.print(f"stopped at {status['now_ms']} ms virtual time; heights {heights}")

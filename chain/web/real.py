@@ -18,9 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import webbrowser
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,13 +37,13 @@ from chain.web.live import LiveChain
 RPC_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
 
 
-def _free_port_base(count: int) -> int:
-    """A base port with `count` consecutive ports free right now on 127.0.0.1."""
+def _free_port_base(count: int, avoid: set[int] | frozenset[int] = frozenset()) -> int:
+    """A base port with `count` consecutive ports free right now on 127.0.0.1, none of them in `avoid`."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             base = probe.getsockname()[1]
-        if base + count >= 65000:
+        if base + count >= 65000 or avoid & set(range(base, base + count)):
             continue
         try:
             sockets = []
@@ -249,32 +247,22 @@ class StoreReader:
 
 
 def build_real_chain(directory: Path, *, nodes: int, suite: str) -> BuiltChain:
-    total = nodes
-    return build_chain(directory, BuildOptions(
-        nodes=nodes, suite=suite, port_base=_free_port_base(total), rpc_port_base=_free_port_base(total),
-        executor="kv", force=True,
-    ))
+    """`chain build` into directory, on ports free right now (peer ports and RPC ports apart)."""
+    p2p = _free_port_base(nodes)
+    rpc = _free_port_base(nodes, avoid=set(range(p2p, p2p + nodes)))
+    return build_chain(directory, BuildOptions(nodes=nodes, suite=suite, port_base=p2p, rpc_port_base=rpc,
+                                               executor="kv", force=True))
 
 
-async def serve_real(*, nodes: int, suite: str, port: int, open_browser: bool, seconds: float, tx_rate: int) -> None:
-    from chain.cli.demo import console, wait_for_stop
-    from chain.web.server import start_dashboard
+def real_live_chain(directory: Path, *, nodes: int, suite: str, tx_rate: int = 20) -> tuple[RealChain, LiveChain]:
+    """A chain built in directory, seen by the dashboard; call `start()` on the RealChain to run it.
 
-    with tempfile.TemporaryDirectory(prefix="chain-demo-") as tmp:
-        built = build_real_chain(Path(tmp), nodes=nodes, suite=suite)
-        real = RealChain(built, suite)
-        reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", suite)
-        live = LiveChain(real, Hub(), behaviours=(), tx_rate=tx_rate,
-                         describe=lambda: {"suite": suite, "mode": "real processes"},
-                         blocks=reader.blocks, block=reader.block)
-        real.start()
-        dashboard = await start_dashboard(live, port=port)
-        console.print(f"[bold]chain demo --real[/bold]: {nodes} node processes in {tmp}, suite {suite}")
-        console.print(f"dashboard: {dashboard.url}   (Ctrl-C to stop)")
-        if open_browser:
-            webbrowser.open(dashboard.url)
-        try:
-            await wait_for_stop(seconds)
-        finally:
-            await dashboard.stop()
-            await real.close()
+    The blocks the page shows are read from node 0's own store.
+    """
+    built = build_real_chain(directory, nodes=nodes, suite=suite)
+    real = RealChain(built, suite)
+    reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", suite)
+    live = LiveChain(real, Hub(), behaviours=(), tx_rate=tx_rate,
+                     describe=lambda: {"suite": suite, "mode": "real processes"},
+                     blocks=reader.blocks, block=reader.block)
+    return real, live

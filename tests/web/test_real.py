@@ -10,9 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chain.web.hub import Hub
-from chain.web.live import LiveChain
-from chain.web.real import RealChain, StoreReader, build_real_chain
+from chain.web.real import real_live_chain
 from chain.web.server import start_dashboard
 
 
@@ -35,10 +33,7 @@ def _top(status: dict[str, Any], live_only: bool = True) -> int:
 @pytest.mark.timeout(60)
 def test_real_processes_commit_and_survive_a_crash(tmp_path: Path) -> None:
     async def main() -> None:
-        built = build_real_chain(tmp_path / "chain", nodes=4, suite="sm")
-        real = RealChain(built, "sm")
-        reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", "sm")
-        live = LiveChain(real, Hub(), behaviours=(), tx_rate=20, blocks=reader.blocks, block=reader.block)
+        real, live = real_live_chain(tmp_path / "chain", nodes=4, suite="sm", tx_rate=20)
         real.start()
         dashboard = await start_dashboard(live)
         try:
