@@ -17,15 +17,21 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import typer
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 from chain.errors import ChainError
 from chain.ledger.status import Status
-from chain.sdk.abi import ABIError, ContractABI, decode_revert_reason, encode_call
+from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from chain.sdk.contract import Contract, SyncContract
@@ -112,12 +118,19 @@ def parse_value(kind: str, text: str) -> Any:
             raise UsageError(f"bool argument must be true or false, got {text!r}")
         return text.lower() == "true"
     if kind == "address" or kind.startswith("bytes"):
-        raw = text[2:] if text[:2].lower() == "0x" else text
-        try:
-            return bytes.fromhex(raw) if kind.startswith("bytes") else "0x" + bytes.fromhex(raw).hex()
-        except ValueError:
-            raise UsageError(f"{kind} argument must be hex, got {text!r}") from None
+        value = hex_bytes(text)
+        if value is None:
+            raise UsageError(f"{kind} argument must be hex, got {text!r}")
+        return value if kind.startswith("bytes") else "0x" + value.hex()
     return text  # string
+
+
+def hex_bytes(text: str) -> bytes | None:
+    """Hex typed by a person, with or without 0x; None if it is not hex."""
+    try:
+        return bytes.fromhex(text[2:] if text[:2].lower() == "0x" else text)
+    except ValueError:
+        return None
 
 
 def _convert_json(kind: str, value: Any) -> Any:
@@ -141,6 +154,10 @@ def format_value(value: Any) -> str:
             return value
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def format_event(event: DecodedEvent) -> str:
+    return f"event {event.name}(" + ", ".join(f"{k}={format_value(v)}" for k, v in event.args.items()) + ")"
 
 
 def pretty(value: Any) -> str:
@@ -218,12 +235,8 @@ class Console:
             if not self.deployed.get(name):
                 raise UsageError(f"no {name} deployed in this session: give its address instead of latest")
             return self.deployed[name][-1]
-        raw = text[2:] if text[:2].lower() == "0x" else text
-        try:
-            address = bytes.fromhex(raw)
-        except ValueError:
-            address = b""
-        if len(address) != 20:
+        address = hex_bytes(text)
+        if address is None or len(address) != 20:
             raise UsageError(f"{text!r} is not a contract address (20 bytes of hex) or 'latest'")
         return address
 
@@ -261,12 +274,8 @@ def _number(text: str, what: str) -> int:
 
 
 def _hex32(text: str, what: str) -> bytes:
-    raw = text[2:] if text[:2].lower() == "0x" else text
-    try:
-        value = bytes.fromhex(raw)
-    except ValueError:
-        value = b""
-    if len(value) != 32:
+    value = hex_bytes(text)
+    if value is None or len(value) != 32:
         raise UsageError(f"{what} must be 32 bytes of hex, got {text!r}")
     return value
 
@@ -320,24 +329,26 @@ def cmd_receipt(console: Console, args: list[str]) -> str:
     for artifact in console.contracts.values():
         events += ContractABI(console.client.suite, list(artifact.abi)).decode_logs(receipt.logs)
     for event in events:
-        args_text = ", ".join(f"{k}={format_value(v)}" for k, v in event.args.items())
-        text += f"\nevent {event.name}({args_text}) from 0x{event.address.hex()}"
+        text += f"\n{format_event(event)} from 0x{event.address.hex()}"
     reason = decode_revert_reason(console.client.suite, receipt.output) if not receipt.ok else None
     if reason:
         text += f"\nrevert reason: {reason}"
     return text
 
 
+def _node_ids(console: Console, args: list[str], method: str) -> str:
+    _arity(args, 0)
+    return "\n".join(console.client.group_call(method)) or "(none)"
+
+
 @command("getSealerList", "getSealerList", "node ids of the sealers")
 def cmd_sealers(console: Console, args: list[str]) -> str:
-    _arity(args, 0)
-    return "\n".join(console.client.group_call("getSealerList")) or "(none)"
+    return _node_ids(console, args, "getSealerList")
 
 
 @command("getObserverList", "getObserverList", "node ids of the observers")
 def cmd_observers(console: Console, args: list[str]) -> str:
-    _arity(args, 0)
-    return "\n".join(console.client.group_call("getObserverList")) or "(none)"
+    return _node_ids(console, args, "getObserverList")
 
 
 @command("getPbftView", "getPbftView", "the current PBFT view")
@@ -412,8 +423,7 @@ def _function_call(console: Console, args: list[str], send: bool) -> str:
     lines = [f"transaction hash: 0x{outcome.transaction_hash.hex()}", f"block: {outcome.receipt.block_number}"]
     if outcome.outputs:
         lines.append("output: " + ", ".join(format_value(v) for v in outcome.outputs))
-    for event in outcome.events:
-        lines.append(f"event {event.name}(" + ", ".join(f"{k}={format_value(v)}" for k, v in event.args.items()) + ")")
+    lines.extend(format_event(event) for event in outcome.events)
     return "\n".join(lines)
 
 
@@ -470,8 +480,6 @@ def run_script(console: Console, lines: Iterable[str]) -> None:
 
 
 def run_interactive(console: Console, history_file: Path = HISTORY_FILE) -> None:
-    import sys
-
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
@@ -494,10 +502,6 @@ def run_interactive(console: Console, history_file: Path = HISTORY_FILE) -> None
 
 def from_chain_dir(directory: Path) -> tuple[str, Path | None]:
     """(node0's RPC URL, the admin key file) of a chain built by `chain build`."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
     try:
         nodes = tomllib.loads((directory / "sdk" / "nodes.toml").read_text())["nodes"]
         url = nodes[0]["rpc"]
