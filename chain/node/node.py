@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from aiohttp import web
 
@@ -264,15 +264,43 @@ class Node:
 
     def submit_transaction(self, tx: Transaction) -> bytes:
         """Hand tx to the replica (pool admission + gossip); its hash, or TxRejected."""
-        tx_hash = tx.hash(self.suite)
-        effects = self._handle(fx.SubmitTransactions((tx,)))
-        if any(isinstance(e, fx.TxsAccepted) and tx_hash in e.hashes for e in effects):
-            return tx_hash
-        # The replica only counts refusals; the pool says why. Its rules are deterministic and
-        # the state has not changed since, so submitting again raises the very same TxRejected.
+        outcome = self.submit_transactions([tx])[0]
+        if isinstance(outcome, TxRejected):
+            raise outcome
+        return outcome
+
+    def submit_transactions(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]:
+        """Admit several transactions in one replica event: each judged alone, in order, but
+        gossiped to the peers in ONE signed message.
+
+        Why: a gossip message costs its sender a signature and every peer a verification (SM2:
+        ~0.5 ms each). One message per transaction spent more CPU on gossip envelopes than on the
+        transactions' own signatures; a JSON-RPC batch of 50 now pays for one envelope.
+        """
+        effects = self._handle(fx.SubmitTransactions(tuple(txs)))
+        accepted = {h for e in effects if isinstance(e, fx.TxsAccepted) for h in e.hashes}
+        outcomes: list[bytes | TxRejected] = []
+        for tx in txs:
+            tx_hash = tx.hash(self.suite)
+            if tx_hash in accepted:
+                accepted.discard(tx_hash)  # the same tx twice in one batch: the second is known
+                outcomes.append(tx_hash)
+            else:
+                outcomes.append(self._refusal(tx, tx_hash))
+        return outcomes
+
+    def _refusal(self, tx: Transaction, tx_hash: bytes) -> bytes | TxRejected:
+        """Why the pool refused tx. The replica only counts refusals; the pool's rules are
+        deterministic and the state has not changed since, so submitting again raises the very
+        same TxRejected (already pooled: ALREADY_KNOWN, without any work)."""
         if tx_hash in self.txpool:
-            raise TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
-        self.txpool.submit(tx)
+            return TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
+        try:
+            self.txpool.submit(tx)
+        except TxRejected as exc:
+            return exc
+        except ChainError as exc:  # e.g. a malformed field the pool's rules trip over
+            return TxRejected(Status.MALFORMED_TX, str(exc))
         return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:

@@ -30,6 +30,11 @@ class NodeApi(Protocol):
         """Admit tx to the pool and gossip it; its hash, or raises TxRejected."""
         ...
 
+    # Optional: a node may also offer
+    #     def submit_transactions(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]
+    # admitting each in order (hash or the refusal) and gossiping them as one message; the server
+    # uses it for runs of sendRawTransaction in a JSON-RPC batch (chain.rpc.server.handle_batch).
+
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         """(status, output) of a read-only call on the head state."""
         ...

@@ -461,19 +461,46 @@ def call(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
 @method("sendRawTransaction")
 def send_raw_transaction(ctx: RpcContext, params: list[Any]) -> str:
     """Decode, admit to the pool (which checks signature, chain/group, blockLimit, nonce), return the hash."""
+    tx = raw_transaction_param(params)
+    return submission_result(submit_all(ctx.api, [tx])[0])
+
+
+def raw_transaction_param(params: list[Any]) -> Transaction:
+    """sendRawTransaction's one parameter (after the group), decoded; RpcError if malformed."""
     (raw_hex,) = p.take(params, 1, names="rawTransaction")
     raw = p.as_bytes(raw_hex, "rawTransaction", max_size=MAX_RAW_TX_SIZE)
     try:
-        tx = Transaction.decode(raw)
+        return Transaction.decode(raw)
     except LedgerError as exc:
         raise RpcError(int(Status.MALFORMED_TX), f"malformed transaction: {exc}") from None
-    try:
-        return hex_bytes(ctx.api.submit_transaction(tx))
-    except ChainError as exc:
-        status = getattr(exc, "status", None)  # TxRejected carries the FISCO status code
-        if status is None:
-            raise RpcError(int(Status.MALFORMED_TX), f"transaction rejected: {exc}") from None
-        raise RpcError(int(status), _status_message(int(status), exc), {"status": hex_int(int(status))}) from None
+
+
+def submit_all(api: NodeApi, txs: Sequence[Transaction]) -> list[bytes | ChainError]:
+    """Admit txs in order, each judged alone: its hash, or the error that refused it.
+
+    A node that can take them in one go (``submit_transactions``) gossips them in one message;
+    otherwise they go one at a time.
+    """
+    many = getattr(api, "submit_transactions", None)
+    if many is not None:
+        return list(many(txs))
+    outcomes: list[bytes | ChainError] = []
+    for tx in txs:
+        try:
+            outcomes.append(api.submit_transaction(tx))
+        except ChainError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def submission_result(outcome: bytes | ChainError) -> str:
+    """The sendRawTransaction answer for one admission outcome (raises the RpcError of a refusal)."""
+    if not isinstance(outcome, ChainError):
+        return hex_bytes(outcome)
+    status = getattr(outcome, "status", None)  # TxRejected carries the FISCO status code
+    if status is None:
+        raise RpcError(int(Status.MALFORMED_TX), f"transaction rejected: {outcome}")
+    raise RpcError(int(status), _status_message(int(status), outcome), {"status": hex_int(int(status))})
 
 
 def _status_message(status: int, exc: Exception) -> str:

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
 from chain.rpc.api import NodeApi
-from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
-from chain.rpc.methods import RpcContext, dispatch
+from chain.ledger.transaction import Transaction
+from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError, invalid_params
+from chain.rpc.methods import RpcContext, dispatch, raw_transaction_param, split_group, submission_result, submit_all
 
 log = logging.getLogger("chain.rpc")
 
 MAX_BODY_SIZE = 4 << 20  # the largest transaction the pool takes (1 MiB of RLP) is 2 MiB of hex; leave room
 MAX_BATCH = 1000  # requests in one batch
 CONTEXT_KEY = web.AppKey("rpc_context", RpcContext)
+SEND_RAW_TRANSACTION = "sendRawTransaction"
 
 
 def _error(code: int, message: str, request_id: Any = None, data: Any = None) -> dict[str, Any]:
@@ -31,6 +33,14 @@ def _error(code: int, message: str, request_id: Any = None, data: Any = None) ->
 
 def handle_one(ctx: RpcContext, request: Any) -> dict[str, Any] | None:
     """The response to one request object; None for a notification (a request without an id)."""
+    invalid = _invalid_request(request)
+    if invalid is not None:
+        return invalid
+    return _respond(request, lambda: dispatch(ctx, request["method"], request.get("params")))
+
+
+def _invalid_request(request: Any) -> dict[str, Any] | None:
+    """The error response for a request object of the wrong shape, or None if it is well formed."""
     if not isinstance(request, dict):
         return _error(INVALID_REQUEST, "invalid request: expected a JSON object")
     request_id = request.get("id")
@@ -40,8 +50,14 @@ def handle_one(ctx: RpcContext, request: Any) -> dict[str, Any] | None:
         return _error(INVALID_REQUEST, "invalid request: id must be a string, a number or null")
     if not isinstance(request.get("method"), str):
         return _error(INVALID_REQUEST, 'invalid request: "method" must be a string', request_id)
+    return None
+
+
+def _respond(request: dict[str, Any], compute: Callable[[], Any]) -> dict[str, Any] | None:
+    """Run one well-formed request's work and wrap its result or error (None for a notification)."""
+    request_id = request.get("id")
     try:
-        result = dispatch(ctx, request["method"], request.get("params"))
+        result = compute()
     except RpcError as exc:
         response: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
     except Exception as exc:  # a handler bug must not take the server down: log it, answer -32603
@@ -50,6 +66,48 @@ def handle_one(ctx: RpcContext, request: Any) -> dict[str, Any] | None:
     else:
         response = {"jsonrpc": "2.0", "id": request_id, "result": result}
     return None if "id" not in request else response
+
+
+def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
+    """The responses to a batch, in request order (notifications answer nothing).
+
+    Consecutive ``sendRawTransaction`` requests are admitted together: each transaction is judged
+    alone and in order, exactly as one at a time, but the node gossips the run as one message —
+    one signature and one verification per peer instead of one per transaction. Any other method
+    in between first sees every transaction before it admitted.
+    """
+    slots: list[dict[str, Any] | None] = []
+    run: list[tuple[int, dict[str, Any], Transaction]] = []  # (slot, request, decoded tx) awaiting admission
+
+    def admit_run() -> None:
+        outcomes = submit_all(ctx.api, [tx for _, _, tx in run])
+        for (slot, request, _), outcome in zip(run, outcomes):
+            slots[slot] = _respond(request, lambda outcome=outcome: submission_result(outcome))  # type: ignore[misc]
+        run.clear()
+
+    for item in requests:
+        if _invalid_request(item) is None and item["method"] == SEND_RAW_TRANSACTION:
+            try:
+                run.append((len(slots), item, _raw_transaction(ctx, item)))
+                slots.append(None)  # filled by admit_run
+            except RpcError as exc:  # malformed: answered now, nothing to admit
+                slots.append({"jsonrpc": "2.0", "id": item.get("id"), "error": exc.to_json()} if "id" in item else None)
+            continue
+        if run:
+            admit_run()
+        slots.append(handle_one(ctx, item))
+    if run:
+        admit_run()
+    return [r for r in slots if r is not None]
+
+
+def _raw_transaction(ctx: RpcContext, request: dict[str, Any]) -> Transaction:
+    params = request.get("params")
+    if params is None:
+        params = []
+    if not isinstance(params, list):  # FISCO methods take positional params only
+        raise invalid_params("params must be a JSON array")
+    return raw_transaction_param(split_group(ctx.api, params))
 
 
 def _safe_id(value: Any) -> Any:
@@ -67,8 +125,7 @@ def handle_body(ctx: RpcContext, body: bytes) -> Any:
             return _error(INVALID_REQUEST, "invalid request: empty batch")
         if len(request) > MAX_BATCH:
             return _error(INVALID_REQUEST, f"invalid request: a batch holds at most {MAX_BATCH} requests")
-        responses = [r for r in (handle_one(ctx, item) for item in request) if r is not None]
-        return responses or None
+        return handle_batch(ctx, request) or None
     return handle_one(ctx, request)
 
 

@@ -120,3 +120,31 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         squatter.listen()
         with pytest.raises(NetworkError, match="cannot listen"):
             asyncio.run(_start_stop(node_dir))
+
+
+def test_submit_transactions_judges_each_and_gossips_once(tmp_path: Path) -> None:
+    from chain.consensus.pbft.messages import MsgType, decode_envelope
+
+    node_dir = one_sealer(tmp_path)
+    admin = KeyPair.generate("standard")
+
+    async def scenario() -> None:
+        node = Node(node_dir)
+        await node.start()
+        sent: list[bytes] = []
+        node.host.broadcast = lambda raw: sent.append(raw) or 0  # type: ignore[method-assign]
+        try:
+            good = [sign_transaction(new_transaction(to=bytes(20), data=encode_kv(b"k%d" % i, b"v"), block_limit=100), admin)
+                    for i in range(3)]
+            wrong_chain = sign_transaction(new_transaction(to=bytes(20), data=b"k\x00v", block_limit=100, chain_id=9), admin)
+            outcomes = node.submit_transactions([good[0], wrong_chain, good[1], good[0], good[2]])
+            assert outcomes[0] == good[0].hash(node.suite) and outcomes[2] == good[1].hash(node.suite)
+            assert isinstance(outcomes[1], TxRejected) and "chain" in str(outcomes[1])
+            assert isinstance(outcomes[3], TxRejected) and "already" in str(outcomes[3])
+            assert outcomes[4] == good[2].hash(node.suite)
+            gossip = [decode_envelope(raw) for raw in sent if decode_envelope(raw).type == MsgType.TX_GOSSIP]
+            assert len(gossip) == 1 and len(gossip[0].body().txs) == 3
+        finally:
+            await node.stop()
+
+    asyncio.run(scenario())
