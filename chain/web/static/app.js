@@ -108,9 +108,17 @@ function messageOf(e) {
   return { t: e.t, arrive: e.arrive ?? e.t + 15, from: e.from, to: e.to, kind, view: e.view, number: e.number,
     dropped: ev === "drop", reason: e.reason };
 }
+// The client load (submissions and transaction gossip) is most of a trace; it is hidden unless asked for.
+function isClientLoad(e) { return e.type === "TX_GOSSIP" || evOf(e) === "submit"; }
+// One trace line: messages as "PREPARE #14 v1  node 1 → node 2", anything else as its fields.
 function describe(e) {
   const { t, ev, ...rest } = e;
-  return `${String(t).padStart(7)} ms  ${String(ev ?? rest.type).padEnd(12)} ${JSON.stringify(ev ? rest : (({ type, ...r }) => r)(rest))}`;
+  const head = `${String(t).padStart(7)} ms  ${String(ev ?? rest.type).padEnd(11)} `;
+  if (e.from !== undefined && e.to !== undefined) {
+    const why = e.reason ? `  (${e.reason})` : "";
+    return head + `${String(e.type).padEnd(12)} #${e.number} v${e.view}  node ${e.from} → node ${e.to}${why}`;
+  }
+  return head + Object.entries(ev ? rest : (({ type, ...r }) => r)(rest)).map(([k, v]) => `${k}=${v}`).join("  ");
 }
 
 // --- rendering ----------------------------------------------------------------------------------
@@ -168,8 +176,8 @@ function renderNodes() {
       <h3><span>node ${index}</span><span class="role ${n.role || ""}">${n.role || "?"}</span></h3>
       <dl>
         <dt>state</dt><dd class="${st === "ok" ? "state-ok" : "state-bad"}">${st}</dd>
-        <dt>view</dt><dd class="view">${n.view ?? "—"}</dd>
-        <dt>height</dt><dd class="height">${n.height ?? "—"}</dd>
+        <dt>view</dt><dd class="view big">${n.view ?? "—"}</dd>
+        <dt>height</dt><dd class="height big">${n.height ?? "—"}</dd>
         <dt>head</dt><dd class="mono" title="${n.head ?? ""}">${short(n.head)}</dd>
         ${n.phase ? `<dt>phase</dt><dd>${n.phase}</dd>` : ""}
         ${n.group ? `<dt>group</dt><dd>[${n.group.join(", ")}]</dd>` : ""}
@@ -192,9 +200,11 @@ function renderNodes() {
   });
 }
 
+// Newest first; the client load only when asked for.
 function renderEvents() {
-  const source = !state.live && state.travel ? state.travel.events : state.events.slice(-200);
-  $("events").textContent = source.slice(-200).map(describe).reverse().join("\n");
+  const source = !state.live && state.travel ? state.travel.events : state.events;
+  const shown = $("show-load").checked ? source : source.filter((e) => !isClientLoad(e));
+  $("events").textContent = shown.slice(-200).map(describe).reverse().join("\n");
 }
 
 function renderBlocks() {
@@ -207,10 +217,12 @@ function renderBlocks() {
     row.dataset.number = String(number);
     if (number === state.selectedBlock) row.className = "selected";
     row.innerHTML = `<td>${number}</td><td class="mono">${short(b.hash)}</td><td>${b.transactions ?? b.tx_count ?? 0}</td><td>${b.sealer ?? "—"}</td><td>${(b.signatures || []).length}</td>`;
-    row.onclick = () => selectBlock(number);
+    row.onclick = () => { $("follow").checked = false; selectBlock(number); };
     body.appendChild(row);
   }
-  if (state.selectedBlock === null && numbers.length) selectBlock(numbers[0], true);
+  // until a block is clicked, the detail and the diagram follow the newest committed block
+  const follow = $("follow").checked || state.selectedBlock === null;
+  if (follow && numbers.length && numbers[0] !== state.selectedBlock) selectBlock(numbers[0], true);
 }
 
 async function selectBlock(number, quiet) {
@@ -235,37 +247,45 @@ ${txs.slice(0, 50).join("\n")}${txs.length > 50 ? `\n  … ${txs.length - 50} mo
   } catch (e) { if (!quiet) throw e; }
 }
 
-// The per-block sequence diagram: one lifeline per node, one arrow per delivered message.
+// The per-block sequence diagram: one lifeline per node, one arrow per message (dashed and ✕ if
+// dropped), time running downwards, sized to its panel so a projector shows it large.
+const LABEL_WIDTH = 120;
 function renderDiagram() {
   const holder = $("diagram");
   const number = state.selectedBlock;
   const source = !state.live && state.travel ? state.travel.events : state.events;
   const nodes = currentNodes();
   if (number === null || !nodes.length) { holder.innerHTML = ""; return; }
-  const messages = source.map(messageOf).filter((m) => m && m.number === number);
-  const n = nodes.length, width = Math.max(360, 90 * n), laneX = (i) => 90 + (i * (width - 130)) / Math.max(1, n - 1);
+  const messages = source.map(messageOf).filter((m) => m && m.number === number && m.from !== m.to);
   if (!messages.length) { holder.innerHTML = `<p class="hint">No messages for block ${number} in the recent trace.</p>`; return; }
+  const n = nodes.length;
+  const width = Math.max(LABEL_WIDTH + 80 * n, holder.clientWidth - 4);
+  const laneX = (i) => LABEL_WIDTH + 30 + (i * (width - LABEL_WIDTH - 60)) / Math.max(1, n - 1);
   const t0 = Math.min(...messages.map((m) => m.t)), t1 = Math.max(...messages.map((m) => m.arrive));
-  const height = Math.min(900, 80 + Math.max(200, (t1 - t0) * 1.2));
-  const y = (t) => 40 + ((t - t0) / Math.max(1, t1 - t0)) * (height - 60);
+  const height = Math.min(900, Math.max(420, 80 + (t1 - t0) * 2));
+  const y = (t) => 50 + ((t - t0) / Math.max(1, t1 - t0)) * (height - 70);
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-testid="sequence">`,
-    `<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="3" orient="auto"><path d="M0,0 L7,3 L0,6 z" fill="#555"/></marker></defs>`];
+    `<defs><marker id="arrow" markerWidth="9" markerHeight="9" refX="8" refY="3.5" orient="auto"><path d="M0,0 L8,3.5 L0,7 z" fill="#444"/></marker></defs>`];
+  // the block's proposer(s): who sent its PrePrepare (two after a view change)
+  const proposers = new Set(messages.filter((m) => m.kind === "PrePrepare").map((m) => m.from));
   for (let i = 0; i < n; i++) {
-    parts.push(`<line x1="${laneX(i)}" y1="28" x2="${laneX(i)}" y2="${height - 10}" stroke="#c9d1de" stroke-width="2"/>`);
-    parts.push(`<text x="${laneX(i)}" y="18" text-anchor="middle">node ${i}</text>`);
+    parts.push(`<line x1="${laneX(i)}" y1="36" x2="${laneX(i)}" y2="${height - 8}" stroke="#aab4c4" stroke-width="3"/>`);
+    parts.push(`<text class="lane" x="${laneX(i)}" y="22" text-anchor="middle">node ${i}${proposers.has(i) ? " ★" : ""}</text>`);
   }
-  let lastLabel = null, lastLabelY = -100;
+  const labelled = new Set();
+  let lastLabelY = -100;
   for (const m of messages.slice(0, 800)) {
-    if (m.from === m.to) continue;
     const vc = isViewChange(m.kind);
     const colour = vc ? "#b3261e" : PHASE_COLOURS[m.kind] || "#555";
-    const x1 = laneX(m.from), x2 = laneX(m.to), ya = y(m.t), yb = m.dropped ? ya + 8 : y(m.arrive);
+    const x1 = laneX(m.from), x2 = laneX(m.to), ya = y(m.t), yb = m.dropped ? ya + 10 : y(m.arrive);
     const xb = m.dropped ? x1 + (x2 - x1) * 0.4 : x2;
-    parts.push(`<line x1="${x1}" y1="${ya}" x2="${xb}" y2="${yb}" stroke="${colour}" stroke-width="${vc ? 2.5 : 1.2}" ${m.dropped ? 'stroke-dasharray="4 3"' : 'marker-end="url(#arrow)"'}><title>${m.kind} view ${m.view ?? ""}: node ${m.from} → node ${m.to}, sent ${m.t} ms${m.dropped ? ", dropped (" + m.reason + ")" : ", arrives " + m.arrive + " ms"}</title></line>`);
-    if (m.dropped) parts.push(`<text x="${xb}" y="${yb + 4}" fill="${colour}">✕</text>`);
-    if (m.kind + m.view !== lastLabel && ya - lastLabelY > 12) {
-      parts.push(`<text x="4" y="${ya + 4}" fill="${colour}" font-weight="${vc ? "bold" : "normal"}">${m.kind}${vc || m.view ? " v" + (m.view ?? "") : ""}</text>`);
-      lastLabel = m.kind + m.view;
+    parts.push(`<line x1="${x1}" y1="${ya}" x2="${xb}" y2="${yb}" stroke="${colour}" stroke-width="${vc ? 3 : 1.8}" ${m.dropped ? 'stroke-dasharray="5 4"' : 'marker-end="url(#arrow)"'}><title>${m.kind} view ${m.view ?? ""}: node ${m.from} → node ${m.to}, sent ${m.t} ms${m.dropped ? ", dropped (" + m.reason + ")" : ", arrives " + m.arrive + " ms"}</title></line>`);
+    if (m.dropped) parts.push(`<text x="${xb - 5}" y="${yb + 5}" fill="${colour}">✕</text>`);
+    // each phase (of each view) named once in the margin, where its first message leaves
+    const label = `${m.kind} v${m.view ?? 0}`;
+    if (!labelled.has(label) && ya - lastLabelY > 16) {
+      parts.push(`<text class="phase" x="4" y="${ya + 5}" fill="${colour}">${label}</text>`);
+      labelled.add(label);
       lastLabelY = ya;
     }
   }
@@ -280,6 +300,10 @@ function initControls(hello) {
   state.behaviours = hello.behaviours || [];
   if (controlsReady) return;
   controlsReady = true;
+  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"]]
+    .map(([name, colour]) => `<span class="chip" style="border-color:${colour};color:${colour}">${name}</span>`).join("");
+  $("show-load").onchange = () => renderEvents();
+  $("follow").onchange = () => renderBlocks();
   const speed = $("speed");
   speed.innerHTML = (hello.speeds || [1]).map((s) => `<option value="${s}">${s}×</option>`).join("");
   speed.onchange = () => control("speed", { speed: Number(speed.value) });
