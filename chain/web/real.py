@@ -87,6 +87,7 @@ class RealChain:
         return int((time.monotonic() - self.started) * 1000)
 
     def _emit(self, event: dict[str, Any]) -> None:
+        """A trace event shaped like the simulator's (chain.sim.trace): "ev", "node", ..., "t" in ms."""
         event = {"t": self.now_ms, **event}
         for callback in self.subscribers:
             callback(event)
@@ -105,7 +106,7 @@ class RealChain:
         )
         log.close()
         self.status[i] = {**self.status[i], "state": "starting"}
-        self._emit({"type": "start", "node": i, "pid": self.processes[i].pid})
+        self._emit({"ev": "start", "node": i, "pid": self.processes[i].pid})
 
     def start(self) -> None:
         for i in range(len(self.built.nodes)):
@@ -135,7 +136,7 @@ class RealChain:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         self.status[i] = {**self.status[i], "state": "crashed"}
-        self._emit({"type": "crash", "node": i})
+        self._emit({"ev": "crash", "node": i})
 
     def restart(self, i: int) -> None:
         process = self.processes.get(i)
@@ -170,7 +171,7 @@ class RealChain:
                 for k in range(count):
                     await client.send_transaction(self.account, b"\x11" * 20, b"demo" + k.to_bytes(4, "big"))
         except Exception as exc:  # a node that died mid-burst: the page shows it crashed anyway
-            self._emit({"type": "load_error", "node": i, "error": str(exc)[:200]})
+            self._emit({"ev": "load_error", "node": i, "error": str(exc)[:200]})
 
     def node_status(self) -> list[dict[str, Any]]:
         return [dict(s) for s in self.status]
@@ -195,9 +196,9 @@ class RealChain:
             if summary.get("leaderIndex") is not None:
                 leaders.add(summary["leaderIndex"])
             if old.get("height") is not None and height is not None and height > old["height"]:
-                self._emit({"type": "commit", "node": i, "number": height, "hash": new["head"]})
+                self._emit({"ev": "commit", "node": i, "number": height, "hash": new["head"]})
             if old.get("view") is not None and view is not None and view != old["view"]:
-                self._emit({"type": "view_changed", "node": i, "view": view})
+                self._emit({"ev": "new_view", "node": i, "view": view})
             self.status[i] = new
         # the leader is shown when every answering node names the same one
         if len(leaders) == 1:

@@ -26,7 +26,7 @@ class ScriptedChain:
 
     def step(self) -> dict[str, Any]:
         self.now_ms += 1
-        event = {"t": self.now_ms, "type": "tick"}
+        event = {"t": self.now_ms, "ev": "tick"}
         self._emit(event)
         return event
 
@@ -34,13 +34,13 @@ class ScriptedChain:
         self.calls.append(("run_until", time_ms))
         while self.now_ms < time_ms:
             self.now_ms += 10
-            self._emit({"t": self.now_ms, "type": "tick"})
+            self._emit({"t": self.now_ms, "ev": "tick"})
         for node in self.status:
             node["height"] = self.now_ms // 100
 
     def crash(self, i: int) -> None:
         self.calls.append(("crash", i))
-        self._emit({"t": self.now_ms, "type": "crash", "node": i})
+        self._emit({"t": self.now_ms, "ev": "crash", "node": i})
         self.status[i] = {**self.status[i], "state": "crashed"}
 
     def restart(self, i: int) -> None:

@@ -84,7 +84,7 @@ def test_controls_reach_the_chain() -> None:
                              ("partition", [[0, 1], [2, 3]]), ("heal",), ("submit", 7)]
         assert (await client.post("/api/control/pause")).status == 200 and live.paused
         stepped = await (await client.post("/api/control/step")).json()
-        assert stepped["event"] == {"t": 1, "type": "tick"} and stepped["index"] == len(live.trace) == 2
+        assert stepped["event"] == {"t": 1, "ev": "tick"} and stepped["index"] == len(live.trace) == 2
         await client.post("/api/control/speed", json={"speed": 4})
         assert live.speed == 4.0
     with_client(check)

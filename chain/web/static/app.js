@@ -97,11 +97,10 @@ async function loadBlocks() {
 
 const KIND_NAMES = { PRE_PREPARE: "PrePrepare", PREPARE: "Prepare", COMMIT: "Commit", CHECKPOINT: "Checkpoint",
   VIEW_CHANGE: "ViewChange", NEW_VIEW: "NewView" };
-function evOf(e) { return e.ev || e.type; }
-function isCommit(e) { return evOf(e) === "commit"; }
+function isCommit(e) { return e.ev === "commit"; }
 function isViewChange(kind) { return kind === "ViewChange" || kind === "NewView"; }
 function messageOf(e) {
-  const ev = evOf(e);
+  const ev = e.ev;
   if (ev !== "send" && ev !== "drop") return null;
   const kind = KIND_NAMES[e.type];
   if (!kind || e.from === undefined || e.to === undefined) return null;   // tx gossip and sync are not drawn
@@ -109,16 +108,16 @@ function messageOf(e) {
     dropped: ev === "drop", reason: e.reason };
 }
 // The client load (submissions and transaction gossip) is most of a trace; it is hidden unless asked for.
-function isClientLoad(e) { return e.type === "TX_GOSSIP" || evOf(e) === "submit"; }
+function isClientLoad(e) { return e.type === "TX_GOSSIP" || e.ev === "submit"; }
 // One trace line: messages as "PREPARE #14 v1  node 1 → node 2", anything else as its fields.
 function describe(e) {
   const { t, ev, ...rest } = e;
-  const head = `${String(t).padStart(7)} ms  ${String(ev ?? rest.type).padEnd(11)} `;
+  const head = `${String(t).padStart(7)} ms  ${String(ev).padEnd(11)} `;
   if (e.from !== undefined && e.to !== undefined) {
     const why = e.reason ? `  (${e.reason})` : "";
     return head + `${String(e.type).padEnd(12)} #${e.number} v${e.view}  node ${e.from} → node ${e.to}${why}`;
   }
-  return head + Object.entries(ev ? rest : (({ type, ...r }) => r)(rest)).map(([k, v]) => `${k}=${v}`).join("  ");
+  return head + Object.entries(rest).map(([k, v]) => `${k}=${v}`).join("  ");
 }
 
 // --- rendering ----------------------------------------------------------------------------------
@@ -128,13 +127,7 @@ function currentNodes() {
   return state.status ? state.status.nodes : [];
 }
 
-function nodeState(n) {
-  if (n.state) return n.state;
-  if (n.crashed) return "crashed";
-  if (n.behaviour) return "Byzantine(" + n.behaviour + ")";
-  if (n.partitioned) return "partitioned";
-  return "ok";
-}
+function nodeState(n) { return n.state || "ok"; }
 
 function render() {
   if (!state.status) return;
@@ -161,8 +154,8 @@ function renderNodes() {
   // keep the partition ticks across redraws
   const ticked = new Set([...container.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node)));
   container.innerHTML = "";
-  nodes.forEach((n, i) => {
-    const index = n.index ?? i;
+  nodes.forEach((n) => {
+    const index = n.index;
     const st = nodeState(n);
     const card = document.createElement("div");
     card.className = "node " + (n.role || "") + (st === "crashed" ? " crashed" : "") + (st.startsWith("Byzantine") ? " byzantine" : "") + (st === "partitioned" ? " partitioned" : "");
@@ -216,7 +209,7 @@ function renderBlocks() {
     const row = document.createElement("tr");
     row.dataset.number = String(number);
     if (number === state.selectedBlock) row.className = "selected";
-    row.innerHTML = `<td>${number}</td><td class="mono">${short(b.hash)}</td><td>${b.transactions ?? b.tx_count ?? 0}</td><td>${b.sealer ?? "—"}</td><td>${(b.signatures || []).length}</td>`;
+    row.innerHTML = `<td>${number}</td><td class="mono">${short(b.hash)}</td><td>${b.transactions}</td><td>${b.sealer}</td><td>${(b.signatures || []).length}</td>`;
     row.onclick = () => { $("follow").checked = false; selectBlock(number); };
     body.appendChild(row);
   }
@@ -234,12 +227,12 @@ async function selectBlock(number, quiet) {
     const b = await api("/api/blocks/" + number);
     const txs = (b.txs || []).map((tx, i) => {
       const receipt = (b.receipts || [])[i] || {};
-      return `  ${short(tx.hash)}  from ${short(tx.from)}  → status ${receipt.status ?? "?"}, gas ${receipt.gasUsed ?? receipt.gas_used ?? "?"}`;
+      return `  ${short(tx.hash)}  from ${short(tx.from)}  → status ${receipt.status ?? "?"}, gas ${receipt.gasUsed ?? "?"}`;
     });
     $("block-detail").innerHTML = `<pre>block ${b.number}  hash ${b.hash}
-parent  ${b.parentHash ?? b.parent_hash ?? ""}
-sealer  ${b.sealer}   timestamp ${b.timestamp ?? ""}
-state root ${b.stateRoot ?? b.state_root ?? ""}
+parent  ${b.parentHash}
+sealer  ${b.sealer}   timestamp ${b.timestamp}
+state root ${b.stateRoot}
 signatures (${(b.signatures || []).length}, checkpoint quorum):
 ${(b.signatures || []).map((s) => `  sealer ${s.index}: ${short(s.signature)}`).join("\n")}
 transactions (${(b.txs || []).length}) and receipts:
@@ -313,7 +306,7 @@ function initControls(hello) {
   $("btn-burst").onclick = () => control("burst", { count: 100 });
   $("btn-heal").onclick = () => control("heal");
   $("btn-partition").onclick = () => {
-    const all = currentNodes().map((n, i) => n.index ?? i);
+    const all = currentNodes().map((n) => n.index);
     const side = [...document.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node));
     const rest = all.filter((i) => !side.includes(i));
     if (!side.length || !rest.length) { showError("tick the nodes of one side first"); return; }
