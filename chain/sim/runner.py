@@ -329,7 +329,8 @@ class Simulation:
             self._emit({"ev": "drop", "from": src, "to": dst, "type": msg_type, "number": number, "view": view,
                         "reason": "crashed" if not node.alive else "partition"})
             return dst
-        self._emit({"ev": "deliver", "from": src, "to": dst, "type": msg_type, "number": number, "view": view})
+        if self.trace.active:  # the record is built only when someone listens: this is the hottest path
+            self._emit({"ev": "deliver", "from": src, "to": dst, "type": msg_type, "number": number, "view": view})
         self._handle(node, fx.Deliver(self.nodes[src].node_id, raw))
         return dst
 
@@ -418,8 +419,9 @@ class Simulation:
                         "reason": outcome})
             return
         for delay in outcome:
-            self._emit({"ev": "send", "from": src, "to": dst, "type": name, "number": number, "view": view,
-                        "arrive": self.now_ms + delay})
+            if self.trace.active:
+                self._emit({"ev": "send", "from": src, "to": dst, "type": name, "number": number, "view": view,
+                            "arrive": self.now_ms + delay})
             self._push(delay, "deliver", (src, dst, raw, name, number, view))
 
     def _emit(self, record: dict[str, Any]) -> None:

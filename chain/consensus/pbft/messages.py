@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any, Union
 
 from chain.crypto.suite import CryptoSuite
@@ -184,12 +185,13 @@ class Envelope:
 
     def signed_hash(self, suite: CryptoSuite) -> bytes:
         """The 32 bytes the signature covers (computed once per envelope)."""
-        if "signed" not in self._memo:
+        key = "signed:" + suite.name
+        if key not in self._memo:
             if self.type == MsgType.CHECKPOINT:
-                self._memo["signed"] = decode_body(self).block_hash  # type: ignore[union-attr]
+                self._memo[key] = self.body().block_hash  # type: ignore[union-attr]
             else:
-                self._memo["signed"] = suite.hash(codec.encode([int(self.type), self.sender, self.payload]))
-        return self._memo["signed"]
+                self._memo[key] = suite.hash(codec.encode([int(self.type), self.sender, self.payload]))
+        return self._memo[key]
 
     def body(self) -> Body:
         """The decoded body (decoded once per envelope)."""
@@ -218,27 +220,37 @@ def sign_message(suite: CryptoSuite, secret: int, msg_type: MsgType, sender: int
     else:
         signed = suite.hash(codec.encode([int(msg_type), sender, payload]))
     signature = suite.sign(secret, signed)
-    return make_envelope(msg_type, sender, payload, signature, signed, body)
+    envelope = make_envelope(msg_type, sender, payload, signature, body=body)
+    envelope._memo["signed:" + suite.name] = signed
+    return envelope
 
 
-def make_envelope(msg_type: MsgType, sender: int, payload: bytes, signature: bytes,
-                  signed: bytes | None = None, body: Body | None = None) -> Envelope:
+def make_envelope(msg_type: MsgType, sender: int, payload: bytes, signature: bytes, body: Body | None = None) -> Envelope:
     """An envelope from its parts, without signing (Byzantine behaviours use it to forge)."""
     raw = codec.encode([int(msg_type), sender, payload, signature])
     envelope = Envelope(msg_type, sender, payload, signature, raw)
-    if signed is not None:
-        envelope._memo["signed"] = signed
     if body is not None:
         envelope._memo["body"] = body
     return envelope
 
 
 def decode_envelope(raw: bytes) -> Envelope:
-    """Parse the outer envelope; ConsensusError for anything malformed."""
+    """Parse the outer envelope; ConsensusError for anything malformed.
+
+    Decoding is a pure function of the bytes and an Envelope is immutable (its memo holds only
+    values derived from the bytes), so the last few thousand results are shared: in the simulator
+    every receiver of a broadcast gets the very same bytes, and each of them used to decode and
+    hash them again. Each receiver still checks the signature itself (Replica._verify).
+    """
     if not isinstance(raw, (bytes, bytearray)):
         raise ConsensusError("message: expected bytes")
     if len(raw) > MAX_MESSAGE_SIZE:
         raise ConsensusError(f"message: larger than {MAX_MESSAGE_SIZE} bytes")
+    return _decode_envelope(bytes(raw))
+
+
+@lru_cache(maxsize=4096)
+def _decode_envelope(raw: bytes) -> Envelope:
     try:
         items = codec.decode_list(bytes(raw), "message", 4)
         type_code = codec.as_int(items[0], "message.type", 8)
@@ -252,7 +264,7 @@ def decode_envelope(raw: bytes) -> Envelope:
         msg_type = MsgType(type_code)
     except ValueError:
         raise ConsensusError(f"message: unknown type {type_code}") from None
-    return Envelope(msg_type, sender, payload, signature, bytes(raw))
+    return Envelope(msg_type, sender, payload, signature, raw)
 
 
 def _hash(item: Any, what: str) -> bytes:

@@ -42,17 +42,15 @@ class VoteSet(Generic[T]):
     def __init__(self, weights: tuple[int, ...]) -> None:
         self._weights = weights
         self.votes: dict[int, T] = {}
+        self.weight = 0  # kept as votes arrive: summing on every check made each phase O(n²)
 
     def add(self, sender: int, vote: T) -> bool:
         """Record sender's vote; False if that sealer had already voted here."""
         if sender in self.votes:
             return False
         self.votes[sender] = vote
+        self.weight += self._weights[sender]
         return True
-
-    @property
-    def weight(self) -> int:
-        return sum(self._weights[i] for i in self.votes)
 
     def reached(self, needed: int) -> bool:
         return self.weight >= needed
