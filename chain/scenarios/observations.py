@@ -35,7 +35,6 @@ class RunRecord:
     signature_sizes: tuple[int, ...] = ()  # sizes of the checkpoint signatures on a committed block
     wall_seconds: float = 0.0
     byzantine: frozenset[int] = frozenset()  # nodes made Byzantine at some point
-    crashed: frozenset[int] = frozenset()  # nodes crashed at the end
 
     @property
     def final(self) -> Sample:
@@ -61,8 +60,7 @@ def is_sealer(node: dict[str, Any]) -> bool:
 
 def honest_live(record: RunRecord, sample: Sample) -> list[dict[str, Any]]:
     """The nodes whose word counts: not crashed, not Byzantine."""
-    return [n for i, n in enumerate(sample.nodes)
-            if n.get("state", "ok") != "crashed" and i not in record.byzantine and i not in record.crashed]
+    return [n for i, n in enumerate(sample.nodes) if n["state"] != "crashed" and i not in record.byzantine]
 
 
 @dataclass(frozen=True)

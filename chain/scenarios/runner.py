@@ -24,12 +24,13 @@ from chain.scenarios import world
 class ScenarioScript:
     """The scripted faults of a scenario, applied to a simulation as virtual time passes."""
 
-    def __init__(self, scenario: Scenario, sim: Any, *, on_apply: Callable[[int, str], None] | None = None) -> None:
+    def __init__(self, scenario: Scenario, sim: world.SimChain, *,
+                 on_apply: Callable[[int, str], None] | None = None) -> None:
         self.scenario = scenario
         self.sim = sim
         self.pending = list(scenario.events)
-        self.on_apply = on_apply or (lambda t, text: None)
-        self.byzantine: set[int] = set()
+        self.on_apply = on_apply or (lambda t, text: None)  # told (virtual ms, what was done) of each event
+        self.byzantine: set[int] = set()  # nodes this script made Byzantine
 
     def advance_to(self, target_ms: int) -> None:
         """Run the simulation to target_ms, stopping at each scripted event to apply it on time."""
@@ -42,13 +43,16 @@ class ScenarioScript:
             self.sim.run_until(target_ms)
 
     def resolve(self, node: int | str | None) -> int:
+        """The node index an event names; "leader" is looked up at the moment the event fires."""
         if node == LEADER:
             leaders = [i for i, n in enumerate(self.sim.node_status()) if n.get("role") == "leader"]
             # "leader" means the node every honest replica currently expects to propose
             if not leaders:
                 raise ScenarioError("no node is leader at this moment")
             return leaders[0]
-        assert isinstance(node, int)
+        # the parser admits only "leader" or an index for actions that name a node
+        if not isinstance(node, int):
+            raise ScenarioError(f"an event names node {node!r}")
         return node
 
     def apply(self, event: ScenarioEvent) -> str:
@@ -89,6 +93,8 @@ class ScenarioScript:
 
 @dataclass(frozen=True)
 class ScenarioResult:
+    """Every run of a scenario (one per suite), the verdict on each expected observation, the story."""
+
     scenario: Scenario
     records: tuple[RunRecord, ...]
     verdicts: tuple[Verdict, ...]
@@ -106,14 +112,14 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     sim = world.make_simulation(nodes=scenario.nodes, suite=suite, seed=scenario.seed, tx_rate=scenario.tx_rate,
                                 spare_nodes=world.spare_nodes(scenario))
     record = RunRecord(suite=suite)
-    trace_count = [0]
-    sim.subscribe(lambda event: trace_count.__setitem__(0, trace_count[0] + 1))
+    events: list[dict[str, Any]] = []
+    sim.subscribe(events.append)
     script = ScenarioScript(scenario, sim, on_apply=lambda t, text: record.applied.append((t, text)))
     record.samples.append(Sample(sim.now_ms, tuple(sim.node_status())))
     while sim.now_ms < scenario.duration_ms:
         script.advance_to(min(sim.now_ms + SAMPLE_MS, scenario.duration_ms))
         record.samples.append(Sample(sim.now_ms, tuple(sim.node_status())))
-    record.trace_events = trace_count[0]
+    record.trace_events = len(events)
     record.last_fault_ms = max((e.at_ms for e in scenario.events), default=0)
     record.violations = world.violations(sim)
     record.signature_sizes = world.signature_sizes(sim)

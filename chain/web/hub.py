@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_QUEUE_SIZE = 64
@@ -23,10 +23,11 @@ class Client:
     id: int
     queue: asyncio.Queue[dict[str, Any] | None]
     dropped: bool = False
-    sent: int = field(default=0)
 
 
 class Hub:
+    """The connected tabs; `publish` hands each one the message or drops the tab, never waits."""
+
     def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.queue_size = queue_size
         self.clients: dict[int, Client] = {}

@@ -23,6 +23,9 @@ from chain.web.hub import Hub
 
 TICK_MS = 100  # wall-clock pacing period
 MAX_EVENTS_PER_MESSAGE = 400  # newest events sent per tick; a tab that needs more asks /api/trace
+MAX_TRACE_SLICE = 5000  # events per /api/trace answer
+MAX_BLOCK_SUMMARIES = 200  # blocks per /api/blocks answer
+MAX_BURST = 10_000  # transactions per burst
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
@@ -48,6 +51,12 @@ class Controllable(Protocol):
     async def poll(self) -> None: ...  # refresh node_status() from the nodes (real processes: over RPC)
 
 
+class Script(Protocol):
+    """Timed faults to apply while time passes (chain.scenarios.runner.ScenarioScript)."""
+
+    def advance_to(self, target_ms: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class Snapshot:
     index: int  # number of trace events that had happened
@@ -62,7 +71,7 @@ class LiveChain:
                  speed: float = 1.0, describe: Callable[[], dict[str, Any]] | None = None,
                  blocks: Callable[[int, int], list[dict[str, Any]]] | None = None,
                  block: Callable[[int], dict[str, Any] | None] | None = None,
-                 script: Any = None) -> None:
+                 script: Script | None = None) -> None:
         self.sim = sim
         self.hub = hub
         self.behaviours = behaviours
@@ -74,7 +83,7 @@ class LiveChain:
         self._describe = describe or (lambda: {})
         self._blocks = blocks or (lambda start, end: [])
         self._block = block or (lambda number: None)
-        self.script = script  # a ScenarioScript applying timed faults, or None for a free-play demo
+        self.script = script  # a scenario's timed faults, or None for a free-play demo
         self._published = 0  # trace index up to which the hub has been told
         self._load_credit = 0.0  # fractional transactions owed to the client load
         self.ticks = 0
@@ -118,12 +127,12 @@ class LiveChain:
         # a reversed or negative range is a client mistake, not an empty answer
         if not 0 <= start <= end:
             raise DashboardError(f"bad trace range {start}..{end}")
-        return self.trace[start:min(end, start + 5000)]
+        return self.trace[start:min(end, start + MAX_TRACE_SLICE)]
 
     def blocks(self, start: int, end: int) -> list[dict[str, Any]]:
         if not 0 <= start <= end:
             raise DashboardError(f"bad block range {start}..{end}")
-        return self._blocks(start, min(end, start + 200))
+        return self._blocks(start, min(end, start + MAX_BLOCK_SUMMARIES))
 
     def block(self, number: int) -> dict[str, Any]:
         found = self._block(number)
@@ -132,7 +141,15 @@ class LiveChain:
             raise NotFound(f"no committed block {number}")
         return found
 
+    def node(self, index: int) -> dict[str, Any]:
+        nodes = self.sim.node_status()
+        # an index outside the node list names no node
+        if not 0 <= index < len(nodes):
+            raise NotFound(f"unknown node {index} (nodes are 0..{len(nodes) - 1})")
+        return nodes[index]
+
     def _time_at(self, index: int) -> int:
+        """Virtual time of the last event before `index` that carries one."""
         for event in reversed(self.trace[:index]):
             if isinstance(event.get("t"), int):
                 return int(event["t"])
@@ -181,8 +198,8 @@ class LiveChain:
 
     def burst(self, count: Any) -> None:
         # a burst is a positive, bounded number of transactions (a typo must not queue a million)
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
-            raise DashboardError("count must be an integer 1..10000")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BURST:
+            raise DashboardError(f"count must be an integer 1..{MAX_BURST}")
         self.sim.submit_transactions(count)
         self.publish()
 

@@ -93,15 +93,11 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_node(request: web.Request) -> web.Response:
-    live = request.app[LIVE_KEY]
     try:
         index = int(request.match_info["index"])
     except ValueError:
         raise NotFound(f"unknown node {request.match_info['index']!r}") from None
-    nodes = live.sim.node_status()
-    if not 0 <= index < len(nodes):
-        raise NotFound(f"unknown node {index} (nodes are 0..{len(nodes) - 1})")
-    return web.json_response(nodes[index])
+    return web.json_response(request.app[LIVE_KEY].node(index))
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -131,33 +127,28 @@ async def get_block(request: web.Request) -> web.Response:
     return web.json_response(request.app[LIVE_KEY].block(number))
 
 
+# POST /api/control/{action}: each control takes its arguments from the JSON body; only `step`
+# answers something (the event it processed).
+CONTROLS: dict[str, Callable[[LiveChain, dict[str, Any]], Any]] = {
+    "pause": lambda live, body: live.set_paused(True),
+    "play": lambda live, body: live.set_paused(False),
+    "step": lambda live, body: live.step(),
+    "speed": lambda live, body: live.set_speed(body.get("speed")),
+    "crash": lambda live, body: live.crash(body.get("node")),
+    "restart": lambda live, body: live.restart(body.get("node")),
+    "byzantine": lambda live, body: live.byzantine(body.get("node"), body.get("behaviour")),
+    "partition": lambda live, body: live.partition(body.get("groups")),
+    "heal": lambda live, body: live.heal(),
+    "burst": lambda live, body: live.burst(body.get("count", 100)),
+}
+
+
 async def post_control(request: web.Request) -> web.Response:
     live = request.app[LIVE_KEY]
     action = request.match_info["action"]
-    body = await _json_body(request)
-    result: Any = None
-    if action == "pause":
-        live.set_paused(True)
-    elif action == "play":
-        live.set_paused(False)
-    elif action == "step":
-        result = live.step()
-    elif action == "speed":
-        live.set_speed(body.get("speed"))
-    elif action == "crash":
-        live.crash(body.get("node"))
-    elif action == "restart":
-        live.restart(body.get("node"))
-    elif action == "byzantine":
-        live.byzantine(body.get("node"), body.get("behaviour"))
-    elif action == "partition":
-        live.partition(body.get("groups"))
-    elif action == "heal":
-        live.heal()
-    elif action == "burst":
-        live.burst(body.get("count", 100))
-    else:
-        raise NotFound(f"unknown control {action!r}")
+    if action not in CONTROLS:
+        raise NotFound(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
+    result = CONTROLS[action](live, await _json_body(request))
     return web.json_response({"ok": True, "event": result, "index": len(live.trace)})
 
 
@@ -232,8 +223,7 @@ async def start_dashboard(live: LiveChain, *, host: str = "127.0.0.1", port: int
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-    bound = sockets[0].getsockname()[1] if sockets else port
+    bound = runner.addresses[0][1]  # the port actually bound (port 0 asks the system for a free one)
     stop = asyncio.Event()
     pacer = asyncio.create_task(live.run(stop)) if pace else None
     return Dashboard(live=live, runner=runner, url=f"http://{host}:{bound}", stop_event=stop, pacer=pacer)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chain.crypto.suite import get_suite
 from chain.scenarios import world
 from chain.scenarios.runner import ScenarioScript
+from chain.scenarios.spec import Scenario
 from chain.web import views
 from chain.web.hub import Hub
 from chain.web.live import LiveChain
 
 
-def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Any = None,
+def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Scenario | None = None,
                          hub: Hub | None = None) -> LiveChain:
+    """The simulation the page shows: blocks come from the honest node with the highest head."""
     spare = world.spare_nodes(scenario) if scenario is not None else 0
     sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, spare_nodes=spare)
     crypto = get_suite(suite)

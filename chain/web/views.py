@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chain.crypto.suite import CryptoSuite
+from chain.errors import ChainError
 from chain.ledger.block import Block
 from chain.ledger.store import Store
 
@@ -38,7 +39,7 @@ def block_detail(store: Store, suite: CryptoSuite, number: int) -> dict[str, Any
     for tx in block.transactions:
         try:
             sender = hex0x(tx.sender(suite))
-        except Exception:  # a committed tx always has a valid sender; never let display crash the page
+        except ChainError:  # a committed tx always has a valid sender; never let display crash the page
             sender = "?"
         txs.append({"hash": hex0x(tx.hash(suite)), "from": sender, "to": hex0x(tx.to), "nonce": str(tx.nonce),
                     "input_size": len(tx.data)})
