@@ -38,13 +38,10 @@ def tps(
 ) -> None:
     """Load a local 4-node cluster with pre-signed transactions: TPS, commit latency, and the CPU bound."""
     from chain.bench.tps import run as run_tps
-    from chain.errors import ChainError
+    from chain.cli.errors import reported
 
-    try:
+    with reported():
         run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo, executor=executor)
-    except ChainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
 
 
 @app.command("store")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from chain.crypto.suite import SUITE_NAMES
-from chain.errors import ChainError
+from chain.cli.errors import reported
 from chain.node.builder import BuildOptions, build_chain
 
 
@@ -29,11 +29,8 @@ def build(
         nodes=nodes, suite=suite, ip=ip, port_base=port_base, rpc_port_base=rpc_port_base,
         observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
     )
-    try:
+    with reported():
         chain = build_chain(output, options)
-    except ChainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
     typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}")
     for node in chain.nodes:
         typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {ip}:{node.rpc_port:<5}  "

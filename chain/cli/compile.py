@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from chain.crypto.suite import SUITE_NAMES, get_suite
-from chain.errors import ChainError
+from chain.cli.errors import reported
 
 
 def compile(  # noqa: A001 - the command is called compile
@@ -23,11 +23,8 @@ def compile(  # noqa: A001 - the command is called compile
 
     for name in suites:
         target = output / name if len(suites) > 1 else output
-        try:
+        with reported():
             artifacts = compile_file(file, get_suite(name))
-        except ChainError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from exc
         for artifact in artifacts.values():
             path = save(artifact, target)
             typer.echo(f"{name:8} {artifact.name:20} {len(artifact.runtime):6} bytes runtime  -> {path}")

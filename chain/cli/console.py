@@ -35,7 +35,7 @@ from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_rea
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from chain.sdk.contract import Contract, SyncContract
-from chain.sdk.errors import ContractError, RpcCallError
+from chain.sdk.errors import RpcCallError
 
 SYSTEM_CONFIG = bytes.fromhex("0000000000000000000000000000000000001000")
 CONSENSUS = bytes.fromhex("0000000000000000000000000000000000001003")
@@ -212,9 +212,7 @@ class Console:
             return f"error: {exc}\nusage: {entry.usage}"
         except RpcCallError as exc:
             return f"error from node: {exc.message} (code {exc.code})"
-        except ContractError as exc:
-            return f"error: {exc}"
-        except ChainError as exc:
+        except ChainError as exc:  # a reverted call, a bad answer, an unreachable node...
             return f"error: {exc}"
 
     # --- helpers used by the commands ---
@@ -511,6 +509,14 @@ def from_chain_dir(directory: Path) -> tuple[str, Path | None]:
     return url, admin if admin.exists() else None
 
 
+def node_suite(rpc: str, group: int) -> str:
+    """The suite a node says it uses (getClientVersion's "Crypto Suite"); the question needs no signing."""
+    from chain.crypto.suite import get_suite
+
+    with SyncClient(rpc, get_suite("standard"), group) as probe:
+        return str(probe.client_version().get("Crypto Suite", "sm"))
+
+
 def console(
     rpc: str = typer.Option(DEFAULT_RPC, "--rpc", help="JSON-RPC URL of a node"),
     chain_dir: Path | None = typer.Option(None, "--dir", help="a chain built by `chain build`: node0's RPC and sdk/admin.key"),
@@ -521,11 +527,11 @@ def console(
     group: int = typer.Option(1, "--group", help="group id"),
 ) -> None:
     """An interactive console on a node: blocks, receipts, contracts, governance."""
+    from chain.cli.errors import reported
     from chain.crypto.suite import get_suite
-    from chain.sdk.client import SyncClient as Sync
 
     account = None
-    try:
+    with reported():
         if chain_dir is not None:
             rpc, admin_key = from_chain_dir(chain_dir)
             key = key or admin_key
@@ -533,18 +539,11 @@ def console(
             secret = typer.prompt("password", hide_input=True) if password else None
             account = Account.from_key_file(key, secret)
         if suite is None:
-            probe = Sync(rpc, get_suite("standard"), group)
-            try:
-                suite = probe.client_version().get("Crypto Suite", "sm")
-            finally:
-                probe.close()
-        client = Sync(rpc, get_suite(suite), group)
-    except ChainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
-    if account is not None and account.suite.name != suite:
-        typer.echo(f"error: the key is a {account.suite.name} key but the chain uses {suite}", err=True)
-        raise typer.Exit(1)
+            suite = node_suite(rpc, group)
+        # a key of the other suite signs transactions the node cannot verify
+        if account is not None and account.suite.name != suite:
+            raise UsageError(f"the key is a {account.suite.name} key but the chain uses {suite}")
+        client = SyncClient(rpc, get_suite(suite), group)
     shell = Console(client, account, load_artifacts(default_contract_dirs(suite) + list(contracts)))
     typer.echo(f"connected to {rpc} ({suite} suite); account: "
                f"{'0x' + account.address.hex() if account else 'none (read-only: pass --key to send transactions)'}")

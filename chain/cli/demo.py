@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from chain.errors import ChainError
+from chain.cli.errors import reported
 from chain.scenarios.spec import Scenario
 from chain.web.live import LiveChain
 
@@ -37,16 +37,13 @@ def demo(
     if suite not in ("sm", "standard"):
         console.print(f"[red]error:[/red] unknown suite {suite!r} (sm or standard)")
         raise typer.Exit(2)
-    try:
+    with reported(exit_code=2):
         if real:
             asyncio.run(serve_real(nodes=nodes, suite=suite, port=port, open_browser=not no_browser,
                                    seconds=seconds, tx_rate=tx_rate))
         else:
             asyncio.run(serve_simulation(nodes=nodes, suite=suite, seed=seed, port=port, tx_rate=tx_rate,
                                          open_browser=not no_browser, seconds=seconds))
-    except ChainError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 async def serve_simulation(*, nodes: int, suite: str, seed: int, port: int, open_browser: bool,

@@ -8,7 +8,7 @@ import typer
 
 from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
-from chain.errors import ChainError
+from chain.cli.errors import reported
 
 
 def keygen(
@@ -24,11 +24,8 @@ def keygen(
     if password:
         secret_password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     key = KeyPair.generate(suite)
-    try:
+    with reported():
         save_private_key(output, key, secret_password)
-    except ChainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
     typer.echo(f"suite:      {suite}")
     typer.echo(f"key file:   {output}{' (encrypted)' if password else ''}")
     typer.echo(f"public key: 0x{key.public_key.hex()}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from chain.cli.errors import reported
 from chain.errors import ChainError
 from chain.node.config import CONFIG_FILE, NodeConfig
 from chain.node.process import read_pid, run_node
@@ -23,11 +24,8 @@ app = typer.Typer(help="Run and inspect nodes built by `chain build`.", no_args_
 @app.command("start")
 def start(node_dir: Path = typer.Argument(..., help="a node directory, e.g. nodes/node0")) -> None:
     """Run the node in the foreground until SIGTERM or Ctrl-C (start.sh runs it in the background)."""
-    try:
+    with reported():
         run_node(node_dir)
-    except ChainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
 
 
 @app.command("stop")

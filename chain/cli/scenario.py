@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chain.errors import ChainError
+from chain.cli.errors import reported
 from chain.scenarios.spec import find_scenario, library
 
 app = typer.Typer(help="Scripted classroom scenarios: faults, attacks and what to observe.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def run(
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
 ) -> None:
     """Run a scenario, narrate it, and check its expected observations (exit 1 if one fails)."""
-    try:
+    with reported(exit_code=2):
         scenario = find_scenario(name)
         if dashboard:
             from chain.cli.demo import serve_simulation
@@ -45,9 +45,6 @@ def run(
             return
         from chain.scenarios.runner import run_scenario
         result = run_scenario(scenario)
-    except ChainError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     for line in result.narration:
         style = "red" if "[FAILED]" in line else ("green" if "[held]" in line else None)
         console.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
