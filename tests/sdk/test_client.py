@@ -12,7 +12,7 @@ from chain.ledger.status import Status
 from chain.sdk.account import Account
 from chain.sdk.client import BLOCK_LIMIT_AHEAD, Client, SyncClient
 from chain.sdk.errors import ReceiptTimeout, RpcCallError, RpcTransportError
-from tests.rpc.localnode import AutoSealer, LocalNode, serve
+from tests.rpc.localnode import AutoSealer, LocalNode
 
 pytestmark = pytest.mark.timeout(60)
 KV = b"\x00" * 20
@@ -23,11 +23,6 @@ def node():
     return LocalNode("sm", seed=2)
 
 
-@pytest.fixture(scope="module")
-def url(node):
-    yield from serve(node)
-
-
 @pytest.fixture
 def sealing(node):
     sealer = AutoSealer(node)
@@ -36,8 +31,8 @@ def sealing(node):
 
 
 @pytest.fixture
-def client(url, node):
-    with SyncClient(url.url, node.suite, group_id=1) as sync:
+def client(served, node):
+    with SyncClient(served.url, node.suite, group_id=1) as sync:
         yield sync
 
 
@@ -107,9 +102,9 @@ def test_unreachable_node_is_a_transport_error(node):
             sync.block_number()
 
 
-def test_async_client_concurrent_requests(url, node):
+def test_async_client_concurrent_requests(served, node):
     async def main() -> list[int]:
-        async with Client(url.url, node.suite, connections=4) as client:
+        async with Client(served.url, node.suite, connections=4) as client:
             return await asyncio.gather(*(client.block_number() for _ in range(20)))
     numbers = asyncio.run(main())
     assert len(numbers) == 20 and all(n >= 0 for n in numbers)

@@ -12,7 +12,7 @@ from chain.crypto.keys import KeyPair
 from chain.execution.kv import encode_kv
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
-from tests.rpc.localnode import AutoSealer, LocalNode, serve
+from tests.rpc.localnode import AutoSealer, LocalNode
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,11 +26,6 @@ STORE_ABI = [
 @pytest.fixture(scope="module")
 def node():
     return LocalNode("sm", seed=3)
-
-
-@pytest.fixture(scope="module")
-def served(node):
-    yield from serve(node)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from chain.crypto.suite import get_suite
 from chain.execution.executor import EVMExecutor
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
-from tests.rpc.localnode import AutoSealer, LocalNode, serve
+from tests.rpc.localnode import AutoSealer, LocalNode
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -23,11 +23,6 @@ def node():
 
 
 @pytest.fixture(scope="module")
-def server(node):
-    yield from serve(node)
-
-
-@pytest.fixture(scope="module")
 def sealing(node):
     sealer = AutoSealer(node)
     yield
@@ -35,8 +30,8 @@ def sealing(node):
 
 
 @pytest.fixture(scope="module")
-def admin_console(server, node, sealing):
-    with SyncClient(server.url, node.suite) as client:
+def admin_console(served, node, sealing):
+    with SyncClient(served.url, node.suite) as client:
         yield Console(client, Account(node.admin), load_artifacts(default_contract_dirs("sm")))
 
 
@@ -85,8 +80,8 @@ def test_governance_commands(admin_console, node):
     assert bad.startswith("failed:") and "128 hex digits" in bad
 
 
-def test_governance_needs_an_admin(server, node, sealing):
-    with SyncClient(server.url, node.suite) as client:
+def test_governance_needs_an_admin(served, node, sealing):
+    with SyncClient(served.url, node.suite) as client:
         stranger = Console(client, Account(KeyPair("sm", 6666)), {})
         output = stranger.execute("setSystemConfigByKey tx_count_limit 7")
         assert output.startswith("failed:"), output
