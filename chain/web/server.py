@@ -59,6 +59,14 @@ def _int_param(request: web.Request, name: str, default: int | None = None) -> i
         raise DashboardError(f"query parameter {name!r} must be an integer, got {raw!r}") from None
 
 
+def _path_int(request: web.Request, name: str, what: str) -> int:
+    raw = request.match_info[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise DashboardError(f"{what} must be an integer, got {raw!r}") from None
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     text = await request.text()
     if not text.strip():
@@ -93,11 +101,7 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_node(request: web.Request) -> web.Response:
-    try:
-        index = int(request.match_info["index"])
-    except ValueError:
-        raise NotFound(f"unknown node {request.match_info['index']!r}") from None
-    return web.json_response(request.app[LIVE_KEY].node(index))
+    return web.json_response(request.app[LIVE_KEY].node(_path_int(request, "index", "node index")))
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -120,11 +124,7 @@ async def get_blocks(request: web.Request) -> web.Response:
 
 
 async def get_block(request: web.Request) -> web.Response:
-    try:
-        number = int(request.match_info["number"])
-    except ValueError:
-        raise DashboardError(f"block number must be an integer, got {request.match_info['number']!r}") from None
-    return web.json_response(request.app[LIVE_KEY].block(number))
+    return web.json_response(request.app[LIVE_KEY].block(_path_int(request, "number", "block number")))
 
 
 # POST /api/control/{action}: each control takes its arguments from the JSON body; only `step`
