@@ -30,11 +30,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from chain.errors import ChainError
-from chain.ledger.status import Status
 from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
-from chain.sdk.contract import Contract, SyncContract
+from chain.sdk.contract import Contract, SyncContract, status_name
 from chain.sdk.errors import RpcCallError
 
 SYSTEM_CONFIG = bytes.fromhex("0000000000000000000000000000000000001000")
@@ -253,15 +252,8 @@ class Console:
         receipt = self.client.send_and_wait(self.need_account(), to, encode_call(self.client.suite, signature, *args))
         if not receipt.ok:
             reason = decode_revert_reason(self.client.suite, receipt.output)
-            return f"failed: {_status_name(receipt.status)}" + (f": {reason}" if reason else "")
+            return f"failed: {status_name(receipt.status)}" + (f": {reason}" if reason else "")
         return f"success (transaction 0x{receipt.transaction_hash.hex()}, block {receipt.block_number})"
-
-
-def _status_name(status: int) -> str:
-    try:
-        return Status(status).name
-    except ValueError:
-        return f"status {status}"
 
 
 def _number(text: str, what: str) -> int:

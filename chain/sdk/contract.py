@@ -39,7 +39,8 @@ class TxResult:
         return self.receipt.transaction_hash
 
 
-def _status_name(status: int) -> str:
+def status_name(status: int) -> str:
+    """FISCO's name for a receipt status (REVERT_INSTRUCTION...), or the bare number if it has none."""
     try:
         return Status(status).name
     except ValueError:
@@ -49,7 +50,7 @@ def _status_name(status: int) -> str:
 def failure(suite: Any, what: str, status: int, output: bytes) -> ContractError:
     """The error for a failed call or transaction, with the revert reason decoded when there is one."""
     reason = decode_revert_reason(suite, output)
-    text = f"{what} failed: {_status_name(status)}" + (f": {reason}" if reason else "")
+    text = f"{what} failed: {status_name(status)}" + (f": {reason}" if reason else "")
     return ContractError(text, status, reason)
 
 
