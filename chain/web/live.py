@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -86,8 +85,6 @@ class LiveChain:
         self.script = script  # a scenario's timed faults, or None for a free-play demo
         self._published = 0  # trace index up to which the hub has been told
         self._load_credit = 0.0  # fractional transactions owed to the client load
-        self.ticks = 0
-        self.busy_ms = 0.0  # wall time spent advancing the simulation (for /api/status)
         sim.subscribe(self.trace.append)
         self._snapshot()
 
@@ -227,7 +224,6 @@ class LiveChain:
         """One pacing tick: feed `wall_ms × speed` of virtual time and the client load due in it."""
         if self.paused:
             return
-        started = time.perf_counter()
         virtual_ms = wall_ms * self.speed
         self._load_credit += self.tx_rate * virtual_ms / 1000.0
         if self._load_credit >= 1:
@@ -239,8 +235,6 @@ class LiveChain:
             self.script.advance_to(target)
         else:
             self.sim.run_until(target)
-        self.ticks += 1
-        self.busy_ms += (time.perf_counter() - started) * 1000
         self.publish()
 
     def publish(self) -> None:
