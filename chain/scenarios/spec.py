@@ -134,33 +134,46 @@ def _parse_event(raw: Any, index: int, nodes: int, duration_ms: int) -> Scenario
     # an event after the end of the run would never fire
     if not 0 <= at_ms <= duration_ms:
         raise ScenarioError(f"{where}: at_ms {at_ms} outside 0..duration_ms ({duration_ms})")
-    unknown = set(raw) - {"at_ms", "action", *ACTIONS[action]}
+    needs = ACTIONS[action]
+    unknown = set(raw) - {"at_ms", "action", *needs}
     # extra keys are typos (e.g. "behavior") that would otherwise be silently ignored
     if unknown:
         raise ScenarioError(f"{where}: unexpected key(s) {sorted(unknown)} for action {action!r}")
-    node: int | str | None = None
-    groups: tuple[tuple[int, ...], ...] = ()
-    behaviour = None
-    count = 0
-    if "node" in ACTIONS[action]:
-        # add_sealer names a node that is not yet a sealer: any index up to the node count + spare
-        limit = nodes + 1 if action == "add_sealer" else nodes
-        node = _node_ref(_require(raw, "node", (int, str), where), limit, where)
-    if "groups" in ACTIONS[action]:
-        raw_groups = _require(raw, "groups", list, where)
-        groups = tuple(tuple(_node_ref(n, nodes, where) for n in g) for g in raw_groups)  # type: ignore[misc]
-        flat = [n for g in groups for n in g]
-        # a partition splits nodes into disjoint groups; a node in two groups is meaningless
-        if len(flat) != len(set(flat)) or LEADER in flat or len(groups) < 2:
-            raise ScenarioError(f"{where}: groups must be at least two disjoint lists of node indexes")
-    if "behaviour" in ACTIONS[action]:
-        behaviour = _require(raw, "behaviour", str, where)
-    if "count" in ACTIONS[action]:
-        count = _require(raw, "count", int, where)
-        # a burst of zero or negative transactions is a mistake
-        if count <= 0:
-            raise ScenarioError(f"{where}: count must be positive")
-    return ScenarioEvent(at_ms=at_ms, action=action, node=node, groups=groups, behaviour=behaviour, count=count)
+    return ScenarioEvent(
+        at_ms=at_ms,
+        action=action,
+        node=_event_node(raw, action, nodes, where) if "node" in needs else None,
+        groups=_event_groups(raw, nodes, where) if "groups" in needs else (),
+        behaviour=_require(raw, "behaviour", str, where) if "behaviour" in needs else None,
+        count=_event_count(raw, where) if "count" in needs else 0,
+    )
+
+
+def _event_node(raw: dict[str, Any], action: str, nodes: int, where: str) -> int | str:
+    # add_sealer names a node that is not yet a sealer: the one spare node after the scenario's nodes
+    limit = nodes + 1 if action == "add_sealer" else nodes
+    return _node_ref(_require(raw, "node", (int, str), where), limit, where)
+
+
+def _event_groups(raw: dict[str, Any], nodes: int, where: str) -> tuple[tuple[int, ...], ...]:
+    raw_groups = _require(raw, "groups", list, where)
+    # each group is itself a list of nodes
+    if not all(isinstance(g, list) for g in raw_groups):
+        raise ScenarioError(f"{where}: groups must be a list of lists of node indexes")
+    groups = tuple(tuple(_node_ref(n, nodes, where) for n in g) for g in raw_groups)
+    flat = [n for g in groups for n in g]
+    # a partition splits nodes into disjoint groups; a node in two groups is meaningless
+    if len(flat) != len(set(flat)) or LEADER in flat or len(groups) < 2:
+        raise ScenarioError(f"{where}: groups must be at least two disjoint lists of node indexes")
+    return groups  # type: ignore[return-value]
+
+
+def _event_count(raw: dict[str, Any], where: str) -> int:
+    count = _require(raw, "count", int, where)
+    # a burst of zero or negative transactions is a mistake
+    if count <= 0:
+        raise ScenarioError(f"{where}: count must be positive")
+    return int(count)
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:

@@ -51,6 +51,7 @@ node = "leader"
     ('[[event]]\nat_ms = 99999\naction = "heal"\n', "outside"),
     ('[[event]]\nat_ms = 1\naction = "byzantine"\nnode = 1\nbehavior = "x"\n', "unexpected key"),
     ('[[event]]\nat_ms = 1\naction = "partition"\ngroups = [[0, 1], [1, 2]]\n', "disjoint"),
+    ('[[event]]\nat_ms = 1\naction = "partition"\ngroups = [[0, 1], 2]\n', "list of lists"),
     ('[[event]]\nat_ms = 1\naction = "burst"\ncount = 0\n', "positive"),
     ('colour = "red"\n', "unknown key"),
 ])
