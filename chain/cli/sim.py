@@ -86,6 +86,7 @@ def sim(
     checks.add_row("agreement (no two honest nodes commit different blocks at a height)", mark(report.agreement))
     checks.add_row("validity (parent link, tx root, quorum of valid signatures)", mark(report.validity))
     checks.add_row("no gaps", mark(report.no_gaps))
+    checks.add_row("no double signing by an honest node (also across restarts)", mark(report.no_double_signing))
     checks.add_row("blocks (highest honest)", str(report.highest))
     checks.add_row("virtual time", f"{report.duration_ms / 1000:.1f} s ({report.blocks_per_second:.2f} blocks/s)")
     checks.add_row("view changes", str(report.view_changes))

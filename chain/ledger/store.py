@@ -14,6 +14,9 @@ Tables (all keys are raw bytes, all values canonical encodings from ``chain.ledg
 * ``receipts``      transaction hash, block number, index, raw
 * ``nonces``        nonce (32 bytes, big-endian), block number — the replay window the tx pool asks
 * ``state``         table name, key, value — the committed state after the head block
+* ``signed_votes``  number, phase, view, digest, evidence — what this node's consensus replica
+  signed at the heights it is deciding (``record_vote``); the one write besides ``commit_block``,
+  in its own small transaction, so a restarted sealer never signs something conflicting
 
 ``path=":memory:"`` gives the same store without a file (tests and the simulator).
 """
@@ -71,6 +74,14 @@ CREATE TABLE IF NOT EXISTS state (
     key   BLOB NOT NULL,
     value BLOB NOT NULL,
     PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signed_votes (
+    number   INTEGER NOT NULL,
+    phase    INTEGER NOT NULL,
+    view     INTEGER NOT NULL,
+    digest   BLOB NOT NULL,
+    evidence BLOB NOT NULL,
+    PRIMARY KEY (number, phase, view)
 ) WITHOUT ROWID;
 """
 
@@ -300,6 +311,36 @@ class Store:
             except sqlite3.Error as exc:  # disk full, I/O error: nothing was written
                 raise StoreError(f"block {number} could not be stored: {exc}") from exc
             self._head_number, self._head = number, block
+
+
+    # --- the consensus replica's own signatures ------------------------------------------------
+
+    def record_vote(self, number: int, phase: int, view: int, digest: bytes, evidence: bytes = b"") -> None:
+        """Make durable that this node signed `digest` for (number, phase, view), before it is sent.
+
+        A sealer that forgot its votes in a crash could sign a conflicting one after restarting,
+        which is exactly what a Byzantine node does. Rows of lower heights are dropped in the same
+        transaction: only the height being decided (and, until it has rows, the previous one, whose
+        views bound the current view from below) is ever read back.
+        """
+        with self._lock:
+            try:
+                with self._transaction():
+                    self._db.execute("DELETE FROM signed_votes WHERE number < ?", (number,))
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO signed_votes (number, phase, view, digest, evidence) VALUES (?, ?, ?, ?, ?)",
+                        (number, phase, view, bytes(digest), bytes(evidence)),
+                    )
+            except sqlite3.Error as exc:  # disk full, I/O error: the vote must not be sent
+                raise StoreError(f"could not record a vote at height {number}: {exc}") from exc
+
+    def signed_votes(self) -> list[tuple[int, int, int, bytes, bytes]]:
+        """Every recorded (number, phase, view, digest, evidence), lowest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT number, phase, view, digest, evidence FROM signed_votes ORDER BY number, phase, view"
+            ).fetchall()
+        return [(int(n), int(p), int(v), bytes(d), bytes(e)) for n, p, v, d, e in rows]
 
 
 class _Transaction:

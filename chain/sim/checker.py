@@ -5,7 +5,10 @@ Safety (must hold whenever at most f sealers are Byzantine):
 * **agreement** — no two honest nodes committed different blocks at one height;
 * **validity** — every block an honest node stored extends its parent, commits to its transactions,
   is not empty, and carries valid signatures of a quorum of the sealers named in its header;
-* **no gaps** — an honest node's chain is 0, 1, 2, … with no height missing.
+* **no gaps** — an honest node's chain is 0, 1, 2, … with no height missing;
+* **no double signing** — an honest node never signs two different proposals, votes or execution
+  results for one (phase, height, view), not even across a crash and restart (it reads back what it
+  signed from its store). Every consensus message an honest node sends is scanned for this.
 
 Liveness is measured, not asserted (it depends on faults): blocks per virtual second, view changes,
 and commit latency (a transaction's submission to its first commit by an honest node), p50 / p99.
@@ -18,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
+from chain.consensus.pbft.messages import MsgType, decode_envelope
 from chain.consensus.pbft.quorum import quorum
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
@@ -43,13 +47,39 @@ class CheckReport:
     latency_p50_ms: float | None
     latency_p99_ms: float | None
     committed_txs: int
+    no_double_signing: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.agreement and self.validity and self.no_gaps
+        return self.agreement and self.validity and self.no_gaps and self.no_double_signing
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__} | {"ok": self.ok}
+
+
+def signed_slots(suite: CryptoSuite, msg_type: MsgType, body: Any) -> list[tuple[MsgType, int, int, bytes]]:
+    """The (phase, height, view, what) a consensus message commits its signer to.
+
+    A sealer may sign at most one `what` per slot: one proposal per view (as leader), one Prepare
+    and one Commit per view, one execution result per height, one ViewChange per target view. A
+    NewView's own PrePrepare travels inside it, so it is read out of it.
+    """
+    if msg_type == MsgType.PRE_PREPARE:
+        return [(msg_type, body.number, body.view, body.header.hash(suite))]
+    if msg_type in (MsgType.PREPARE, MsgType.COMMIT):
+        return [(msg_type, body.number, body.view, body.digest)]
+    if msg_type == MsgType.CHECKPOINT:
+        return [(msg_type, body.number, 0, body.block_hash)]
+    if msg_type == MsgType.VIEW_CHANGE:
+        proof = b"" if body.prepared is None else body.prepared.pre_prepare
+        return [(msg_type, body.number, body.view, proof)]
+    if msg_type == MsgType.NEW_VIEW and body.pre_prepare:
+        try:
+            inner = decode_envelope(body.pre_prepare)
+            return signed_slots(suite, inner.type, inner.body())
+        except ChainError:
+            return []
+    return []
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -72,6 +102,8 @@ class Checker:
     _first_commit: set[int] = field(default_factory=set)
     _view_changes: set[tuple[int, int]] = field(default_factory=set)
     _verified: set[tuple[bytes, int, bytes]] = field(default_factory=set)
+    _signed: dict[tuple[int, int, int, int], bytes] = field(default_factory=dict)  # (node, type, number, view) -> what
+    _double_signed: list[str] = field(default_factory=list)
 
     # --- online observations ------------------------------------------------------------------
 
@@ -90,6 +122,23 @@ class Checker:
                 if submitted is not None:
                     self._latencies.append(now_ms - submitted)
 
+    def sent(self, node: SimNode, raw: bytes) -> None:
+        """Scan a message an honest node sent for a second, different signature on one slot."""
+        if node.ever_byzantine:
+            return
+        try:
+            envelope = decode_envelope(raw)
+            body = envelope.body()
+        except ChainError:
+            return  # honest nodes send well-formed messages; receivers reject anything else
+        for msg_type, number, view, what in signed_slots(self.suite, envelope.type, body):
+            key = (node.index, int(msg_type), number, view)
+            first = self._signed.setdefault(key, what)
+            if first != what:
+                self._double_signed.append(
+                    f"double signing: node {node.index} signed two different {msg_type.name}s "
+                    f"at height {number}, view {view}")
+
     def view_changed(self, node: SimNode, number: int, view: int) -> None:
         if not node.ever_byzantine:
             self._view_changes.add((number, view))
@@ -98,7 +147,7 @@ class Checker:
 
     def report(self, now_ms: int) -> CheckReport:
         honest = [n for n in self.nodes if not n.ever_byzantine]
-        violations: list[str] = []
+        violations: list[str] = list(self._double_signed)
         agreement = self._check_agreement(honest, violations)
         validity, no_gaps = True, True
         for node in honest:
@@ -111,7 +160,7 @@ class Checker:
             highest=self.highest, duration_ms=now_ms, blocks_per_second=self.highest / seconds,
             view_changes=len(self._view_changes),
             latency_p50_ms=percentile(self._latencies, 0.50), latency_p99_ms=percentile(self._latencies, 0.99),
-            committed_txs=len(self._latencies),
+            committed_txs=len(self._latencies), no_double_signing=not self._double_signed,
         )
 
     def _check_agreement(self, honest: list[SimNode], violations: list[str]) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.messages import MsgType
+from chain.consensus.pbft.messages import SEALER_ONLY, MsgType
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
@@ -371,6 +371,8 @@ class Simulation:
         if node.behaviour is not None and not raw:
             effects = node.behaviour.outgoing(self, node, effects)
         for effect in effects:
+            if isinstance(effect, (fx.Broadcast, fx.Send)) and effect.type in SEALER_ONLY:
+                self.checker.sent(node, effect.raw)
             if isinstance(effect, fx.Broadcast):
                 for other in self.nodes:
                     if other.index != node.index:

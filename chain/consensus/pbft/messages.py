@@ -110,6 +110,26 @@ class PreparedProof:
     def to_rlp(self) -> list[Any]:
         return [self.pre_prepare, list(self.prepares)]
 
+    @classmethod
+    def from_rlp(cls, item: Any) -> PreparedProof:
+        proof = codec.as_list(item, "ViewChange.proof")
+        _arity(proof, 2, "ViewChange.proof")
+        return cls(
+            codec.as_bytes(proof[0], "ViewChange.proof.prePrepare"),
+            tuple(codec.as_bytes(p, "ViewChange.proof.prepare") for p in _bounded(proof[1], "ViewChange.proof.prepares")),
+        )
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_rlp())
+
+    @classmethod
+    def decode(cls, raw: bytes) -> PreparedProof:
+        """A proof from its encoding (as kept in the store with this node's Commit); ConsensusError if malformed."""
+        try:
+            return cls.from_rlp(codec.decode_list(raw, "prepared proof"))
+        except LedgerError as exc:
+            raise ConsensusError(str(exc)) from exc
+
 
 @dataclass(frozen=True)
 class ViewChange:
@@ -299,14 +319,7 @@ def _decode(msg_type: MsgType, items: list[Any]) -> Body:
         proofs = codec.as_list(items[3], "ViewChange.prepared")
         if len(proofs) > 1:
             raise LedgerError("ViewChange.prepared: at most one proof")
-        prepared = None
-        if proofs:
-            proof = codec.as_list(proofs[0], "ViewChange.proof")
-            _arity(proof, 2, "ViewChange.proof")
-            prepared = PreparedProof(
-                codec.as_bytes(proof[0], "ViewChange.proof.prePrepare"),
-                tuple(codec.as_bytes(p, "ViewChange.proof.prepare") for p in _bounded(proof[1], "ViewChange.proof.prepares")),
-            )
+        prepared = PreparedProof.from_rlp(proofs[0]) if proofs else None
         return ViewChange(codec.as_int(items[0], "ViewChange.view", 64), codec.as_int(items[1], "ViewChange.number", 64),
                           _hash(items[2], "ViewChange.committedHash"), prepared)
     if msg_type == MsgType.NEW_VIEW:

@@ -13,7 +13,12 @@ One block height is decided at a time (``height`` = head + 1), in four phases (F
 
 If the view timer (running only while transactions wait) expires, the replica asks for a view
 change (chain.consensus.pbft.view_change). A replica that learns of blocks above its head fetches
-them (chain.sync.block_sync). Observers run the same code but never vote.
+them (chain.sync.block_sync), and asks again on every ``Tick`` while peers claim to be ahead.
+Observers run the same code but never vote.
+
+What a sealer signs in the phases above (its proposal, Prepare, Commit, Checkpoint, ViewChange,
+NewView) is written to its store *before* the message leaves (``Store.record_vote``) and read back
+on restart: a crash never turns an honest sealer into one that signs two conflicting things.
 
 Every rule a message must pass is one check in the handler of that message, with its reason; a
 message that breaks one is answered by a ``Rejected`` effect and changes nothing.
@@ -64,6 +69,8 @@ class ChainStore(Protocol):
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, int, int] | None: ...
     def state_root(self) -> bytes: ...
     def commit_block(self, block: Block, receipts: Sequence[Receipt], changes: Changes) -> None: ...
+    def record_vote(self, number: int, phase: int, view: int, digest: bytes, evidence: bytes = b"") -> None: ...
+    def signed_votes(self) -> list[tuple[int, int, int, bytes, bytes]]: ...
 
 
 class Pool(Protocol):
@@ -87,6 +94,7 @@ class ReplicaConfig:
     min_seal_time_ms: int = 500  # a leader waits this long for more transactions before sealing
     sync_batch: int = 16  # blocks per sync response
     sync_retry_ms: int = 1000  # an unanswered sync request is retried after this long
+    start_probe_ms: int = 10_000  # after start, ask everyone for blocks on each Tick until a peer is heard
     max_future_messages: int = 4096  # messages for heights above ours, kept until we get there
     verified_cache: int = 20_000  # raw envelopes whose signature this replica already checked
 
@@ -120,9 +128,14 @@ class Replica:
         self._future: list[Envelope] = []
         self._timers: dict[str, int] = {}  # name -> deadline (ms)
         self._sync_in_flight_until = -1
+        self._sync_turn = 0  # rotates sync requests over the peers that are ahead
+        self._peer_heads: dict[bytes, int] = {}  # node id -> the head its messages claim it has
+        self._heard_from_peer = False
+        self._started_at = 0
         self._height_advanced = False
         self._load_chain_config()
         self._reset_height()
+        self._restore_signed()
 
     # --- node list and config in force at `height` ------------------------------------------
 
@@ -163,6 +176,9 @@ class Replica:
         self._waiting: list[tuple[Envelope, bool]] = []  # PrePrepares waiting for transactions
         self._tx_request_sent: set[bytes] = set()
         self._voted_at_height = False
+        self._signed: dict[tuple[int, int], bytes] = {}  # (phase, view) -> what this node signed (durable)
+        self._views_seen: dict[int, int] = {}  # sealer -> highest view it acts in at this height
+        self._joined_view: int | None = None  # a view joined on others' word, not through a NewView
 
     # --- identity and signing ---------------------------------------------------------------
 
@@ -183,6 +199,47 @@ class Replica:
         envelope = sign_message(self.suite, self._secret, msg_type, self.my_index, body)
         self._verified[envelope.raw] = self.node_id
         return envelope
+
+    def _sign_once(self, msg_type: MsgType, view: int, digest: bytes, body: Body, evidence: bytes = b"") -> Envelope | None:
+        """Sign a consensus message unless this node already signed something else in its slot.
+
+        A slot is (height, phase, view) — (height, Checkpoint) for the execution result. What is
+        signed is recorded in the store before the envelope exists, so the rule holds across
+        crashes: after a restart the replica reads it back (``_restore_signed``).
+        """
+        slot = (int(msg_type), view)
+        earlier = self._signed.get(slot)
+        # One proposal, vote or result per slot, ever: a second, different one is equivocation.
+        if earlier is not None and earlier != digest:
+            self._reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
+                         "signed a different one before", msg_type.name, self.my_index)
+            return None
+        if earlier is None:
+            self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
+            self._signed[slot] = digest
+        return self.sign(msg_type, body)
+
+    def _restore_signed(self) -> None:
+        """After a (re)start, take back up what this node signed before, from its store.
+
+        Views never go down (they survive heights), so the highest view it acted in is a floor;
+        at the height being decided, the slots it filled stay filled, a ViewChange it sent still
+        binds it (to_view), and the prepared proof it kept with its Commit goes into its next
+        ViewChange — so a block it helped prepare can never be replaced.
+        """
+        rows = self.store.signed_votes()
+        acted = [view for _, phase, view, _, _ in rows if phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
+        self.view = max([self.view, *acted])
+        for number, phase, view, digest, evidence in rows:
+            if number != self.height:
+                continue
+            self._signed[(phase, view)] = digest
+            self._voted_at_height = True
+            if phase == MsgType.VIEW_CHANGE:
+                self.to_view = max(self.to_view, view)
+            elif phase == MsgType.COMMIT and evidence and (self.prepared is None or self.prepared[0] < view):
+                self.prepared = (view, PreparedProof.decode(evidence))
+        self.to_view = max(self.to_view, self.view)
 
     def status(self) -> dict[str, Any]:
         """A snapshot for dashboards and the simulator's node_status()."""
@@ -211,6 +268,7 @@ class Replica:
         """After (re)start: ask the peers whether they have blocks we lack."""
         self.now = now_ms
         self._out = []
+        self._started_at = now_ms
         self._request_sync(None, self.height + self.config.sync_batch - 1)
         self._update_timers()
         return self._out
@@ -293,6 +351,45 @@ class Replica:
             return
         self._dispatch(envelope, peer)
 
+    def _note_peer(self, envelope: Envelope) -> None:
+        """Learn from a message its handler took how far its sender is: its head, and its view at our height."""
+        self._heard_from_peer = True
+        try:
+            body = envelope.body()
+        except ChainError:
+            return  # the handler says what is wrong with it
+        if isinstance(body, SyncRequest):
+            head = body.from_number - 1
+        elif isinstance(body, (PrePrepare, Vote, Checkpoint, ViewChange, NewView, TxRequest)):
+            head = body.number - 1  # one works on (or asks about) height n once it holds n − 1
+        else:
+            return
+        node_id = self.node_ids[envelope.sender]
+        if head > self._peer_heads.get(node_id, -1):
+            self._peer_heads[node_id] = head
+        if isinstance(body, (PrePrepare, Vote, NewView)) and body.number == self.height and envelope.sender < len(self.sealer_ids):
+            if body.view > self._views_seen.get(envelope.sender, -1):
+                self._views_seen[envelope.sender] = body.view
+                self._maybe_join_view()
+
+    def _maybe_join_view(self) -> None:
+        """Join the view that sealers of more than f weight act in at our height, if it is above ours.
+
+        Proposals and votes are only made in a view one has entered, so among more than f weight
+        at least one honest sealer entered that view through a valid NewView: the view change
+        really happened, and a replica that missed it (restarted, or cut off) follows. Having not
+        seen that NewView, it does not know which block the view must re-propose, so it takes no
+        PrePrepare of that view at this height; it votes again from the next height or NewView.
+        A view below one it asked for is never joined (its ViewChange promised not to act there).
+        """
+        target = view_change_target(self._views_seen, self.weights, max(self.view, self.to_view - 1), self.f)
+        if target is None:
+            return
+        self._enter_view(target)
+        self._joined_view = target
+        self._out.append(fx.ViewChanged(self.height, target))
+        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
+
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
         handlers: dict[MsgType, Callable[[Envelope, Any], None]] = {
             MsgType.PRE_PREPARE: self.on_pre_prepare, MsgType.PREPARE: self.on_prepare,
@@ -306,6 +403,8 @@ class Replica:
             handlers[envelope.type](envelope, envelope.body())
         except ChainError as exc:
             self._reject(str(exc), envelope.type.name, envelope.sender)
+            return
+        self._note_peer(envelope)
 
     def _at_height(self, envelope: Envelope, number: int) -> bool:
         """True if the message is for the height being decided; otherwise file it or refuse it."""
@@ -353,6 +452,9 @@ class Replica:
         # or a sync): no quorum can be built from such replicas alone.
         if pp.view > self.view and not reproposal and (self._voted_at_height or self.to_view > pp.view):
             raise ConsensusError(f"view {pp.view} has not been entered here (no NewView); this node is in view {self.view}")
+        # A view joined on the others' word (not through its NewView) takes proposals only via a NewView.
+        if pp.view == self._joined_view and not reproposal:
+            raise ConsensusError(f"view {pp.view} was joined without its NewView: its proposal at this height is not known")
         # Only the leader of (height, view) proposes.
         if envelope.sender != self.leader(pp.view):
             raise ConsensusError(f"sender {envelope.sender} is not the leader of view {pp.view}")
@@ -460,8 +562,10 @@ class Replica:
             table[key] = VoteSet(self.weights)
         return table[key]
 
-    def _vote(self, msg_type: MsgType, view: int, digest: bytes, votes: VoteSet[Envelope]) -> None:
-        envelope = self.sign(msg_type, Vote(view, self.height, digest))
+    def _vote(self, msg_type: MsgType, view: int, digest: bytes, votes: VoteSet[Envelope], evidence: bytes = b"") -> None:
+        envelope = self._sign_once(msg_type, view, digest, Vote(view, self.height, digest), evidence)
+        if envelope is None:
+            return
         assert self.my_index is not None
         votes.add(self.my_index, envelope)
         self._sent.add((msg_type, view))
@@ -504,7 +608,9 @@ class Replica:
         proof_votes = tuple(e.raw for i, e in sorted(prepares.votes.items()) if e.type == MsgType.PREPARE)
         self.prepared = (view, PreparedProof(proposal.envelope.raw, proof_votes))
         if self.is_sealer and (MsgType.COMMIT, view) not in self._sent:
-            self._vote(MsgType.COMMIT, view, proposal.digest, self._votes(self.commits, view, proposal.digest))
+            # The proof is kept with the Commit: after a restart it must still go into our ViewChanges.
+            self._vote(MsgType.COMMIT, view, proposal.digest, self._votes(self.commits, view, proposal.digest),
+                       evidence=self.prepared[1].encode())
         self._check_committed(view)
 
     def _check_committed(self, view: int) -> None:
@@ -524,8 +630,8 @@ class Replica:
         result = self.executor.execute(self.committed.block, self.store, self.store.state_root())
         self.executed = result
         block_hash = result.block.hash(self.suite)
-        if self.is_sealer:
-            envelope = self.sign(MsgType.CHECKPOINT, Checkpoint(self.height, block_hash))
+        envelope = self._sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(self.height, block_hash)) if self.is_sealer else None
+        if envelope is not None:
             assert self.my_index is not None
             self._checkpoint_votes(block_hash).add(self.my_index, envelope.signature)
             self._broadcast(envelope, self.height, self.view)
@@ -585,11 +691,14 @@ class Replica:
     def _start_view_change(self, to_view: int) -> None:
         if not self.is_sealer or to_view <= self.to_view:
             return
+        proof = self.prepared[1] if self.prepared is not None else None
+        digest = b"" if proof is None else self.suite.hash(proof.pre_prepare)
+        envelope = self._sign_once(MsgType.VIEW_CHANGE, to_view, digest, ViewChange(to_view, self.height, self.head_hash, proof))
+        if envelope is None:
+            return
         self.to_view = to_view
         self.consecutive_view_changes += 1
         self._cancel_timer(SEAL_TIMER)
-        proof = self.prepared[1] if self.prepared is not None else None
-        envelope = self.sign(MsgType.VIEW_CHANGE, ViewChange(to_view, self.height, self.head_hash, proof))
         assert self.my_index is not None
         self._view_change_votes(to_view).add(self.my_index, envelope)
         self._requested_views[self.my_index] = to_view
@@ -665,10 +774,15 @@ class Replica:
         elif self.pool.ready > 0:
             proposal_body = self._new_proposal(view)
         if proposal_body is not None:
-            pre_prepare = self.sign(MsgType.PRE_PREPARE, proposal_body).raw
+            signed = self._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(self.suite), proposal_body)
+            if signed is None:
+                return  # it proposed something else in this view before a restart; the next view change moves on
+            pre_prepare = signed.raw
         view_changes = tuple(e.raw for _, e in sorted(votes.votes.items()))
+        envelope = self._sign_once(MsgType.NEW_VIEW, view, b"", NewView(view, self.height, view_changes, pre_prepare))
+        if envelope is None:
+            return
         self._new_view_sent.add(view)
-        envelope = self.sign(MsgType.NEW_VIEW, NewView(view, self.height, view_changes, pre_prepare))
         self._broadcast(envelope, self.height, view)
         self._install_new_view(view, pre_prepare)
 
@@ -775,12 +889,16 @@ class Replica:
 
     def propose(self) -> None:
         """As leader, seal the waiting transactions into a block and send the PrePrepare."""
-        if not self.is_leader() or self.to_view > self.view or self.view in self.proposals:
+        if not self._may_propose():
             return
         pp = self._new_proposal(self.view)
         if pp is None:
             return
-        self._propose_envelope(self.sign(MsgType.PRE_PREPARE, pp), pp)
+        envelope = self._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(self.suite), pp)
+        if envelope is None:
+            self.pool.release(pp.tx_hashes)
+            return
+        self._propose_envelope(envelope, pp)
 
     def _propose_envelope(self, envelope: Envelope, pp: PrePrepare, broadcast: bool = True) -> None:
         digest = pp.header.hash(self.suite)
@@ -797,8 +915,13 @@ class Replica:
             self._broadcast(envelope, pp.number, pp.view)
         self._check_prepared(pp.view)
 
+    def _may_propose(self) -> bool:
+        """Leader of the view we are in, not leaving it, and not proposed in it yet (before a restart included)."""
+        return (self.is_leader() and self.to_view == self.view and self.view not in self.proposals
+                and (int(MsgType.PRE_PREPARE), self.view) not in self._signed)
+
     def _maybe_seal(self) -> None:
-        if not self.is_leader() or self.to_view > self.view or self.view in self.proposals or self.pool.ready == 0:
+        if not self._may_propose() or self.pool.ready == 0:
             return
         if self.pool.ready >= self.tx_count_limit:
             self.propose()
@@ -832,6 +955,7 @@ class Replica:
         if self._waiting:
             self._tx_request_sent.clear()  # ask again: the first request or its answer may be lost
             self._retry_waiting()
+        self._retry_sync()
 
     # --- transactions -------------------------------------------------------------------------
 
@@ -877,10 +1001,26 @@ class Replica:
 
     # --- block sync ---------------------------------------------------------------------------
 
-    def _request_sync(self, peer: bytes | None, to_number: int) -> None:
-        """Ask a peer (or everyone) for the blocks from our height up to to_number."""
+    def _retry_sync(self) -> None:
+        """On each Tick: while peers claim blocks we lack, ask one of them (in turn) for the next ones.
+
+        Requests are at most one per sync_retry_ms, and go to each peer that is ahead in turn, so a
+        lost request, a lost answer or a peer that lies about its head only delays us. Right after
+        start, before any peer has been heard (the driver may not have linked any yet), everyone is
+        asked instead, for start_probe_ms at most.
+        """
+        ahead = sorted(node_id for node_id, head in self._peer_heads.items() if head >= self.height)
+        if ahead:
+            peer = ahead[self._sync_turn % len(ahead)]
+            if self._request_sync(peer, self._peer_heads[peer]):
+                self._sync_turn += 1
+        elif not self._heard_from_peer and self.now - self._started_at < self.config.start_probe_ms:
+            self._request_sync(None, self.height + self.config.sync_batch - 1)
+
+    def _request_sync(self, peer: bytes | None, to_number: int) -> bool:
+        """Ask a peer (or everyone) for the blocks from our height up to to_number; False if too soon."""
         if self.now < self._sync_in_flight_until or self.my_index is None:
-            return
+            return False
         self._sync_in_flight_until = self.now + self.config.sync_retry_ms
         to_number = min(to_number, self.height + self.config.sync_batch - 1)
         request = self.sign(MsgType.SYNC_REQUEST, SyncRequest(self.height, max(to_number, self.height)))
@@ -888,6 +1028,7 @@ class Replica:
             self._broadcast(request, self.height, self.view)
         else:
             self._send(peer, request, self.height, self.view)
+        return True
 
     def _help_lagging(self, sender: int, number: int) -> None:
         """A peer still works on a height we have passed: send it what it lacks, unasked."""
