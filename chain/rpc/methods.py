@@ -69,7 +69,8 @@ class RpcContext:
         """The committed block at number (decoded once, then served from the cache)."""
         block = self._blocks.get(number)
         if block is None:
-            block = self.store.block_by_number(number)
+            head = self.store.head()  # the block clients ask for most: the store holds it decoded
+            block = head if head is not None and head.number == number else self.store.block_by_number(number)
             if block is not None:
                 _remember(self._blocks, number, block)
         return block
