@@ -59,7 +59,19 @@ function receive(message) {
   state.status = message;
   if (message.type === "tick" && message.events) appendEvents(message.first, message.events);
   state.index = message.index;
-  if (message.type === "hello") { initControls(message); loadBlocks(); }
+  if (message.type === "hello") { initControls(message); loadHistory(message.index); loadBlocks(); }
+  render();
+}
+
+// A tab that connects mid-run fetches the recent past, so the newest blocks' diagrams are complete.
+async function loadHistory(index) {
+  state.events = [];
+  state.eventsFirst = index;
+  const start = Math.max(0, index - MAX_EVENTS);
+  const data = await api(`/api/trace?start=${start}&end=${index}`);
+  if (state.eventsFirst !== index) return;   // the window restarted meanwhile: keep what is newer
+  state.events = data.events.concat(state.events);
+  state.eventsFirst = start;
   render();
 }
 
