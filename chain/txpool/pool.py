@@ -27,7 +27,7 @@ from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
 from chain.txpool.rules import (
     MAX_TX_SIZE, ChainView, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
-    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_signature, check_size,
+    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_signature, check_size, tx_gas_limit,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit
@@ -64,6 +64,7 @@ class TxPool:
         self._expiry: list[tuple[int, int, bytes]] = []  # heap of (blockLimit, seq, hash); stale rows skipped
         self._seq = 0
         self._in_flight = 0
+        self._gas_limit_memo: tuple[int, int, int] = (-2, -2, 0)  # (head, number, tx_gas_limit)
 
     # --- admission --------------------------------------------------------------------------
 
@@ -82,10 +83,18 @@ class TxPool:
         check_block_limit(tx, head)
         check_nonce_not_pooled(tx, tx_hash, self._by_nonce.get(tx.nonce))
         check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
-        check_gas_limit(tx, self.chain, head + 1)
+        check_gas_limit(tx, self._gas_limit(head + 1))
         check_capacity(len(self._entries), self.capacity)
         self._add(tx, tx_hash)
         return tx_hash
+
+    def _gas_limit(self, number: int) -> int:
+        """tx_gas_limit for block `number`, read once per (head, number) rather than per transaction:
+        the config only changes when a block is committed."""
+        head = self.chain.head_number()
+        if self._gas_limit_memo[:2] != (head, number):
+            self._gas_limit_memo = (head, number, tx_gas_limit(self.chain, number))
+        return self._gas_limit_memo[2]
 
     def _add(self, tx: Transaction, tx_hash: bytes) -> None:
         self._seq += 1
@@ -167,7 +176,7 @@ class TxPool:
                 raise TxRejected(Status.NONCE_CHECK_FAIL, "two transactions in the proposal share a nonce")
             nonces.add(tx.nonce)
             check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
-            check_gas_limit(tx, self.chain, number)
+            check_gas_limit(tx, self._gas_limit(number))
 
     # --- after a commit ---------------------------------------------------------------------
 

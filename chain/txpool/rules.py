@@ -87,9 +87,13 @@ def check_nonce_not_on_chain(tx: Transaction, tx_hash: bytes, chain: ChainView, 
     raise TxRejected(Status.NONCE_CHECK_FAIL, "a transaction with this nonce is already on chain")
 
 
-def check_gas_limit(tx: Transaction, chain: StateReader, number: int) -> None:
+def tx_gas_limit(chain: StateReader, number: int) -> int:
+    """The system config tx_gas_limit in force for block `number`."""
+    return get_config_int(chain, TX_GAS_LIMIT, number)
+
+
+def check_gas_limit(tx: Transaction, limit: int) -> None:
     # No transaction may ask for more gas than the chain lets one transaction use (system config).
-    limit = get_config_int(chain, TX_GAS_LIMIT, number)
     if tx.gas_limit > limit:
         raise TxRejected(Status.BLOCK_GAS_LIMIT_REACHED, f"gasLimit {tx.gas_limit} exceeds tx_gas_limit {limit}")
 

@@ -125,6 +125,19 @@ def test_gas_limit_from_system_config(suite: CryptoSuite, store: Store) -> None:
     pool.submit(make_tx(key, gas_limit=TX_GAS_LIMIT))
 
 
+def test_gas_limit_follows_a_committed_config_change(suite: CryptoSuite, store: Store) -> None:
+    from chain.ledger.system import CONFIG_TABLE, TX_GAS_LIMIT as KEY, encode_config_row
+
+    pool = pool_for(suite, store)
+    key = key_for(suite)
+    pool.submit(make_tx(key, gas_limit=TX_GAS_LIMIT))  # the limit is now remembered for this head
+    raised = TX_GAS_LIMIT * 2
+    extend(store, changes={(CONFIG_TABLE, KEY.encode()): encode_config_row(str(raised), store.head_number() + 1)})
+    pool.submit(make_tx(key, gas_limit=raised))  # in force from the next block: seen at once
+    assert rejected(pool, make_tx(key, gas_limit=raised + 1)) == Status.BLOCK_GAS_LIMIT_REACHED
+    pool.verify_proposal([make_tx(key, gas_limit=raised)], store.head_number() + 1)
+
+
 def test_capacity(suite: CryptoSuite, store: Store) -> None:
     pool = pool_for(suite, store, capacity=3)
     key = key_for(suite)
