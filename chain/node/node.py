@@ -47,7 +47,6 @@ log = logging.getLogger("chain.node")
 
 GROUP_NAME = "group0"
 TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
-SYNC_PROBE_DELAY_MS = 300  # after a peer connects, wait this long for others before asking for blocks
 
 
 def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
@@ -120,7 +119,6 @@ class Node:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tick: asyncio.TimerHandle | None = None
-        self._sync_probe: asyncio.TimerHandle | None = None
         self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
@@ -144,14 +142,15 @@ class Node:
             ) from exc
         self.rpc_port = bound_port(self._rpc)
         self._schedule_tick()
+        # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).
+        self._apply(self.replica.start(monotonic_ms()))
         event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
               rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}")
 
     async def stop(self) -> None:
         event(log, "node_stopping", head=self.store.head_number())
-        for pending in (self._tick, self._sync_probe):
-            if pending is not None:
-                pending.cancel()
+        if self._tick is not None:
+            self._tick.cancel()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -189,15 +188,9 @@ class Node:
             self._peer_heights[sender] = number - 1
 
     def _on_peer(self, node_id: bytes, connected: bool) -> None:
-        # A new link is the moment we can learn of blocks we lack: run the replica's restart step
-        # (a sync request to every linked peer) shortly after, so that a burst of links on start-up
-        # — each usually a few milliseconds apart — is asked once, all together.
-        if connected and self._loop is not None and self._sync_probe is None:
-            self._sync_probe = self._loop.call_later(SYNC_PROBE_DELAY_MS / 1000, self._probe_peers)
-
-    def _probe_peers(self) -> None:
-        self._sync_probe = None
-        self._apply(self.replica.start(monotonic_ms()))
+        # Nothing to do for the replica: on Tick it asks linked peers for blocks until it has heard
+        # one, and again whenever peers' messages show they are ahead (chain.consensus.pbft.replica).
+        event(log, "peer_linked" if connected else "peer_unlinked", logging.DEBUG, peer=node_id.hex()[:16])
 
     def _on_timer(self, name: str) -> None:
         self._timers.pop(name, None)
