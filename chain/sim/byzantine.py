@@ -81,32 +81,55 @@ class Silent(Behaviour):
         return [e for e in effects if not _is_network(e)]
 
 
-class Equivocate(Behaviour):
-    name = "equivocate"
-    description = "as leader, a different block to each half; votes for whatever honest nodes vote for"
+class Rewriter(Behaviour):
+    """A behaviour that rewrites, one by one, the messages of some types its node broadcasts.
 
-    def __init__(self) -> None:
-        self._echoed: set[tuple[int, int, int, bytes]] = set()
+    `rewrite` gets the decoded body of each such broadcast and returns what goes out instead
+    (nothing, the message re-signed with other content, extra messages...); other effects pass.
+    """
+
+    types: frozenset[MsgType] = frozenset()
 
     def outgoing(self, sim: Simulation, node: SimNode, effects: list[fx.Effect]) -> list[fx.Effect]:
         out: list[fx.Effect] = []
         for effect in effects:
-            if isinstance(effect, fx.Broadcast) and effect.type == MsgType.PRE_PREPARE:
+            if isinstance(effect, fx.Broadcast) and effect.type in self.types:
                 envelope = _decoded(effect.raw)
                 assert envelope is not None and node.replica is not None
-                pp = envelope.body()
-                assert isinstance(pp, PrePrepare)
-                twin = PrePrepare(pp.view, pp.number, replace(pp.header, timestamp=pp.header.timestamp + 1), pp.tx_hashes)
-                other = node.replica.sign(MsgType.PRE_PREPARE, twin)
-                peers = _peers(sim, node)
-                half = len(peers) // 2
-                out += [_send_to(p, envelope, pp.number, pp.view) for p in peers[:half]]
-                out += [_send_to(p, other, pp.number, pp.view) for p in peers[half:]]
-            elif isinstance(effect, fx.Broadcast) and effect.type in (MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
-                continue  # it votes only by echoing, so each side sees it agree
+                out += self.rewrite(sim, node, effect, envelope)
             else:
                 out.append(effect)
         return out
+
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        return [effect]
+
+
+def _resigned(node: SimNode, effect: fx.Broadcast, body: Any, **changes: Any) -> fx.Broadcast:
+    """The broadcast with another body, signed with the node's real key."""
+    assert node.replica is not None
+    return replace(effect, raw=node.replica.sign(effect.type, body).raw, **changes)
+
+
+class Equivocate(Rewriter):
+    name = "equivocate"
+    description = "as leader, a different block to each half; votes for whatever honest nodes vote for"
+    types = frozenset({MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT})
+
+    def __init__(self) -> None:
+        self._echoed: set[tuple[int, int, int, bytes]] = set()
+
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        if effect.type != MsgType.PRE_PREPARE:
+            return []  # it votes only by echoing, so each side sees it agree
+        pp = envelope.body()
+        assert isinstance(pp, PrePrepare) and node.replica is not None
+        twin = PrePrepare(pp.view, pp.number, replace(pp.header, timestamp=pp.header.timestamp + 1), pp.tx_hashes)
+        other = node.replica.sign(MsgType.PRE_PREPARE, twin)
+        peers = _peers(sim, node)
+        half = len(peers) // 2
+        return ([_send_to(p, envelope, pp.number, pp.view) for p in peers[:half]]
+                + [_send_to(p, other, pp.number, pp.view) for p in peers[half:]])
 
     def incoming(self, sim: Simulation, node: SimNode, event: fx.Event) -> Incoming:
         extra: list[fx.Effect] = []
@@ -125,23 +148,15 @@ class Equivocate(Behaviour):
         return event, extra
 
 
-class WrongDigest(Behaviour):
+class WrongDigest(Rewriter):
     name = "wrong_digest"
     description = "its Prepares and Commits name a random digest"
+    types = frozenset({MsgType.PREPARE, MsgType.COMMIT})
 
-    def outgoing(self, sim: Simulation, node: SimNode, effects: list[fx.Effect]) -> list[fx.Effect]:
-        out: list[fx.Effect] = []
-        for effect in effects:
-            if isinstance(effect, fx.Broadcast) and effect.type in (MsgType.PREPARE, MsgType.COMMIT):
-                envelope = _decoded(effect.raw)
-                assert envelope is not None and node.replica is not None
-                vote = envelope.body()
-                assert isinstance(vote, Vote)
-                lie = node.replica.sign(effect.type, Vote(vote.view, vote.number, _random_hash(sim)))
-                out.append(replace(effect, raw=lie.raw))
-            else:
-                out.append(effect)
-        return out
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        vote = envelope.body()
+        assert isinstance(vote, Vote)
+        return [_resigned(node, effect, Vote(vote.view, vote.number, _random_hash(sim)))]
 
 
 class Forge(Behaviour):
@@ -170,24 +185,17 @@ class Forge(Behaviour):
         return out
 
 
-class DoubleVote(Behaviour):
+class DoubleVote(Rewriter):
     name = "double_vote"
     description = "votes twice per view and votes in the next view before entering it"
+    types = frozenset({MsgType.PREPARE, MsgType.COMMIT})
 
-    def outgoing(self, sim: Simulation, node: SimNode, effects: list[fx.Effect]) -> list[fx.Effect]:
-        out: list[fx.Effect] = []
-        for effect in effects:
-            out.append(effect)
-            if isinstance(effect, fx.Broadcast) and effect.type in (MsgType.PREPARE, MsgType.COMMIT):
-                envelope = _decoded(effect.raw)
-                assert envelope is not None and node.replica is not None
-                vote = envelope.body()
-                assert isinstance(vote, Vote)
-                second = node.replica.sign(effect.type, Vote(vote.view, vote.number, _random_hash(sim)))
-                early = node.replica.sign(effect.type, Vote(vote.view + 1, vote.number, vote.digest))
-                out.append(replace(effect, raw=second.raw))
-                out.append(replace(effect, raw=early.raw, view=vote.view + 1))
-        return out
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        vote = envelope.body()
+        assert isinstance(vote, Vote)
+        second = _resigned(node, effect, Vote(vote.view, vote.number, _random_hash(sim)))
+        early = _resigned(node, effect, Vote(vote.view + 1, vote.number, vote.digest), view=vote.view + 1)
+        return [effect, second, early]
 
 
 class Replay(Behaviour):
@@ -217,22 +225,15 @@ class Replay(Behaviour):
         return out
 
 
-class InvalidBlock(Behaviour):
+class InvalidBlock(Rewriter):
     name = "invalid_block"
     description = "as leader proposes blocks that break a validity rule"
+    types = frozenset({MsgType.PRE_PREPARE})
 
-    def outgoing(self, sim: Simulation, node: SimNode, effects: list[fx.Effect]) -> list[fx.Effect]:
-        out: list[fx.Effect] = []
-        for effect in effects:
-            if isinstance(effect, fx.Broadcast) and effect.type == MsgType.PRE_PREPARE:
-                envelope = _decoded(effect.raw)
-                assert envelope is not None and node.replica is not None
-                pp = envelope.body()
-                assert isinstance(pp, PrePrepare)
-                out.append(replace(effect, raw=node.replica.sign(MsgType.PRE_PREPARE, self._spoil(sim, pp)).raw))
-            else:
-                out.append(effect)
-        return out
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        pp = envelope.body()
+        assert isinstance(pp, PrePrepare)
+        return [_resigned(node, effect, self._spoil(sim, pp))]
 
     def _spoil(self, sim: Simulation, pp: PrePrepare) -> PrePrepare:
         header = pp.header
@@ -246,28 +247,20 @@ class InvalidBlock(Behaviour):
         return replace(pp, header=replace(header, state_root=_random_hash(sim)))  # pre-filled result
 
 
-class LieViewChange(Behaviour):
+class LieViewChange(Rewriter):
     name = "lie_view_change"
     description = "its ViewChanges carry a fabricated prepared proof"
+    types = frozenset({MsgType.VIEW_CHANGE})
 
-    def outgoing(self, sim: Simulation, node: SimNode, effects: list[fx.Effect]) -> list[fx.Effect]:
-        out: list[fx.Effect] = []
-        for effect in effects:
-            if isinstance(effect, fx.Broadcast) and effect.type == MsgType.VIEW_CHANGE:
-                envelope = _decoded(effect.raw)
-                assert envelope is not None and node.replica is not None
-                vc = envelope.body()
-                assert isinstance(vc, ViewChange)
-                replica = node.replica
-                fake_header = replace(replica.head.header, number=vc.number, parent_hash=vc.committed_hash,
-                                      timestamp=replica.now, transactions_root=_random_hash(sim))
-                fake = replica.sign(MsgType.PRE_PREPARE, PrePrepare(max(0, vc.view - 1), vc.number, fake_header, ()))
-                vote = replica.sign(MsgType.PREPARE, Vote(max(0, vc.view - 1), vc.number, fake_header.hash(replica.suite)))
-                lie = replica.sign(MsgType.VIEW_CHANGE, replace(vc, prepared=PreparedProof(fake.raw, (vote.raw,))))
-                out.append(replace(effect, raw=lie.raw))
-            else:
-                out.append(effect)
-        return out
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        vc = envelope.body()
+        replica = node.replica
+        assert isinstance(vc, ViewChange) and replica is not None
+        fake_header = replace(replica.head.header, number=vc.number, parent_hash=vc.committed_hash,
+                              timestamp=replica.now, transactions_root=_random_hash(sim))
+        fake = replica.sign(MsgType.PRE_PREPARE, PrePrepare(max(0, vc.view - 1), vc.number, fake_header, ()))
+        vote = replica.sign(MsgType.PREPARE, Vote(max(0, vc.view - 1), vc.number, fake_header.hash(replica.suite)))
+        return [_resigned(node, effect, replace(vc, prepared=PreparedProof(fake.raw, (vote.raw,))))]
 
 
 BEHAVIOURS: dict[str, type[Behaviour]] = {
