@@ -27,7 +27,7 @@ message that breaks one is answered by a ``Rejected`` effect and changes nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.checkpoint import verify_block_signatures
@@ -51,6 +51,13 @@ from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, 
 from chain.ledger.transaction import Transaction
 from chain.sync import block_sync
 
+# The handler of each message type (one method per message, named after it).
+_HANDLERS: dict[MsgType, str] = {
+    MsgType.PRE_PREPARE: "on_pre_prepare", MsgType.PREPARE: "on_prepare", MsgType.COMMIT: "on_commit",
+    MsgType.CHECKPOINT: "on_checkpoint", MsgType.VIEW_CHANGE: "on_view_change", MsgType.NEW_VIEW: "on_new_view",
+    MsgType.TX_GOSSIP: "on_tx_gossip", MsgType.TX_REQUEST: "on_tx_request", MsgType.TX_RESPONSE: "on_tx_response",
+    MsgType.SYNC_REQUEST: "on_sync_request", MsgType.SYNC_RESPONSE: "on_sync_response",
+}
 VIEW_TIMER = "view"
 MAX_VIEWS_AHEAD = 1000  # votes for views further ahead are refused: a liar could otherwise fill memory
 SEAL_TIMER = "seal"
@@ -391,16 +398,8 @@ class Replica:
         self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
 
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
-        handlers: dict[MsgType, Callable[[Envelope, Any], None]] = {
-            MsgType.PRE_PREPARE: self.on_pre_prepare, MsgType.PREPARE: self.on_prepare,
-            MsgType.COMMIT: self.on_commit, MsgType.CHECKPOINT: self.on_checkpoint,
-            MsgType.VIEW_CHANGE: self.on_view_change, MsgType.NEW_VIEW: self.on_new_view,
-            MsgType.TX_GOSSIP: self.on_tx_gossip, MsgType.TX_REQUEST: self.on_tx_request,
-            MsgType.TX_RESPONSE: self.on_tx_response, MsgType.SYNC_REQUEST: self.on_sync_request,
-            MsgType.SYNC_RESPONSE: self.on_sync_response,
-        }
         try:
-            handlers[envelope.type](envelope, envelope.body())
+            getattr(self, _HANDLERS[envelope.type])(envelope, envelope.body())
         except ChainError as exc:
             self._reject(str(exc), envelope.type.name, envelope.sender)
             return
