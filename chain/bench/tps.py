@@ -10,7 +10,11 @@ The load generator is honest about what it measures:
 * in the same run the primitive costs are measured in-process — verify the signature, execute,
   store — giving a CPU bound: every node does all three for every transaction, so with N nodes on
   C cores the chain cannot beat ``C / (N × per-tx cost)``. The ratio measured / bound says how much
-  goes to everything else (HTTP, JSON, gossip, PBFT messages, Python).
+  goes to everything else (HTTP, JSON, gossip, PBFT messages, Python);
+* on Linux the CPU time the node processes spent during the load is read from ``/proc``, giving
+  the **node CPU per transaction** — compared with the primitive costs it says how much work is
+  not verify/execute/store, whatever else runs on the machine — and how many cores the nodes,
+  this client and *other* processes used (a shared machine lowers TPS without changing the work).
 
 Workloads (``chain.bench.workloads``): ``kv`` — one key/value row set per transaction (the KV
 stand-in executor, or KVTable 0x1009 on an EVM chain); ``asset`` — transfers of the sample Asset
@@ -75,6 +79,18 @@ class Cluster:
     executor: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     temporary: bool = False  # built for this run: removed by stop()
+
+    def node_pids(self) -> list[int]:
+        """The node processes to account CPU to: those we started, else the running nodes' pid files."""
+        if self.processes:
+            return [p.pid for p in self.processes]
+        pids = []
+        for pid_file in sorted(self.directory.glob("node*/node.pid")):
+            try:
+                pids.append(int(pid_file.read_text().strip()))
+            except (OSError, ValueError):
+                continue
+        return pids
 
     def stop(self) -> None:
         for process in self.processes:  # only the processes this run started
@@ -228,6 +244,69 @@ def _execute_and_store(suite: CryptoSuite, workload: Workload, raws: Sequence[by
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+# --- CPU accounting (Linux /proc; absent elsewhere) --------------------------------------------
+
+@dataclass(frozen=True)
+class CpuSample:
+    nodes: float  # CPU seconds the node processes have used so far
+    machine: float  # busy CPU seconds of the whole machine (all cores)
+    client: float  # CPU seconds of this process
+    wall: float  # time.perf_counter()
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """What the load cost in CPU, between two samples."""
+
+    node_seconds: float
+    machine_seconds: float
+    client_seconds: float
+    wall_seconds: float
+
+    def cores(self, seconds: float) -> float:
+        return seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def other_seconds(self) -> float:
+        """Busy time of everything else on the machine (never negative: samples are not atomic)."""
+        return max(0.0, self.machine_seconds - self.node_seconds - self.client_seconds)
+
+
+def _clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_seconds(pid: int) -> float:
+    # /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks; the name (field 2) may hold spaces
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / _clock_ticks()
+
+
+def _machine_busy_seconds() -> float:
+    # /proc/stat "cpu" line: user nice system idle iowait irq softirq steal (clock ticks, all cores)
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / _clock_ticks()
+
+
+def cpu_sample(pids: Sequence[int]) -> CpuSample | None:
+    """CPU used so far by the nodes, the machine and this process; None where /proc is not there."""
+    try:
+        nodes = sum(_process_seconds(pid) for pid in pids)
+        machine = _machine_busy_seconds()
+    except (OSError, ValueError, IndexError):
+        return None
+    own = os.times()
+    return CpuSample(nodes, machine, own.user + own.system, time.perf_counter())
+
+
+def cpu_use(before: CpuSample | None, after: CpuSample | None) -> CpuUse | None:
+    if before is None or after is None:
+        return None
+    return CpuUse(after.nodes - before.nodes, after.machine - before.machine, after.client - before.client,
+                  after.wall - before.wall)
+
+
 # --- the load --------------------------------------------------------------------------------
 
 @dataclass
@@ -237,6 +316,7 @@ class Run:
     rejected: dict[str, int] = field(default_factory=dict)  # error message -> count
     first_send: float = 0.0
     blocks: int = 0
+    cpu: CpuUse | None = None  # from the first send until the watcher stopped
 
 
 async def _sender(url: str, txs: Sequence[Transaction], batch: int, group_id: int, suite: CryptoSuite, run: Run) -> None:
@@ -284,6 +364,8 @@ async def drive(cluster: Cluster, workload: Workload, connections: int, batch: i
     txs = workload.transactions
     shares = [txs[i::connections] for i in range(connections)]
     stop = asyncio.Event()
+    pids = cluster.node_pids()
+    before = cpu_sample(pids)
     watcher = asyncio.create_task(_watcher(cluster.rpc_urls[0], cluster.group_id, start_number, len(txs), run, stop,
                                            time.perf_counter() + timeout))
     run.first_send = time.perf_counter()
@@ -293,6 +375,7 @@ async def drive(cluster: Cluster, workload: Workload, connections: int, batch: i
     ))
     stop.set()
     await watcher
+    run.cpu = cpu_use(before, cpu_sample(pids))
     return run
 
 
@@ -314,6 +397,14 @@ class Report:
     nodes: int
     cores: int
     rejected: dict[str, int]
+    cpu: CpuUse | None = None
+
+    @property
+    def node_cpu_us(self) -> float:
+        """CPU the node processes spent per committed transaction, per node (0.0 if not measured)."""
+        if self.cpu is None or not self.committed or not self.nodes:
+            return 0.0
+        return self.cpu.node_seconds / self.committed / self.nodes * 1e6
 
     @property
     def bound_tps(self) -> float:
@@ -331,6 +422,13 @@ class Report:
             f"CPU bound     {self.cores} cores / ({self.nodes} nodes x {c.total_us:.0f} us) = {self.bound_tps:.0f} TPS"
             f"   measured/bound = {self.tps / self.bound_tps:.0%}" if self.bound_tps else "CPU bound     n/a",
         ]
+        if self.cpu is not None and self.node_cpu_us:
+            cpu = self.cpu
+            out.append(
+                f"node CPU      {self.node_cpu_us:.0f} us per tx per node (verify+execute+store = "
+                f"{c.total_us / self.node_cpu_us:.0%} of it)   cores used: nodes {cpu.cores(cpu.node_seconds):.2f}, "
+                f"this client {cpu.cores(cpu.client_seconds):.2f}, other processes {cpu.cores(cpu.other_seconds):.2f}"
+            )
         for message, n in sorted(self.rejected.items(), key=lambda item: -item[1]):
             out.append(f"rejected      {n} x {message}")
         return out
@@ -344,7 +442,7 @@ def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: 
     return Report(kind, suite, count, len(run.sent_at), len(committed), run.blocks, seconds,
                   len(committed) / seconds if committed else 0.0,
                   percentile(latencies, 0.5), percentile(latencies, 0.99), costs, nodes, os.cpu_count() or 1,
-                  dict(run.rejected))
+                  dict(run.rejected), run.cpu)
 
 
 def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, connections: int, batch: int = 50,

@@ -20,6 +20,18 @@ def test_cpu_bound_is_cores_over_nodes_times_cost():
     assert any("measured/bound = 25%" in line for line in report.lines())
 
 
+def test_node_cpu_per_tx_and_cores_used():
+    from chain.bench.tps import CpuUse
+
+    cpu = CpuUse(node_seconds=4.0, machine_seconds=7.0, client_seconds=0.5, wall_seconds=4.0)
+    report = Report("kv", "sm", 1000, 1000, 1000, 1, 4.0, 250.0, 1, 2, Costs(300, 150, 50), nodes=4, cores=2,
+                    rejected={}, cpu=cpu)
+    assert report.node_cpu_us == pytest.approx(1000.0)  # 4 s / 1000 txs / 4 nodes
+    assert cpu.cores(cpu.node_seconds) == 1.0 and cpu.other_seconds == pytest.approx(2.5)
+    line = next(line for line in report.lines() if line.startswith("node CPU"))
+    assert "1000 us per tx" in line and "= 50% of it" in line and "other processes 0.62" in line
+
+
 def test_options_are_checked():
     with pytest.raises(ConfigError, match="either --dir"):
         run(None, False, "sm", "kv", 10, 1, echo=lambda _: None)
@@ -35,6 +47,7 @@ def test_a_small_real_run_commits_everything():
     assert report.tps > 0 and 0 < report.latency_p50_ms <= report.latency_p99_ms
     assert report.costs.verify_us > 0 and report.costs.execute_us > 0 and report.costs.store_us > 0
     assert report.nodes == 4 and report.bound_tps > 0
+    assert report.cpu is not None and report.node_cpu_us > 0  # Linux: read from /proc
     assert any(line.startswith("throughput") for line in lines)
 
 
