@@ -2,8 +2,8 @@
 
 For n = 4, 16 and 64 sealers and each suite, run the simulator until `blocks` blocks are committed
 and report: wall-clock seconds, messages per block, virtual seconds simulated per wall second,
-blocks per virtual second, and commit latency. Every receiver verifies every message it gets
-(once), so the cost grows with n² and with the suite's verify cost (SM2 is slower than secp256k1).
+blocks per virtual second, and commit latency. Every receiver verifies every message it can still
+use (once), so the cost grows with n² and with the suite's verify cost (SM2 is slower than secp256k1).
 CPU seconds are shown next to wall seconds: on a shared machine they are the steadier figure.
 """
 
@@ -44,7 +44,7 @@ def run(sizes: tuple[int, ...] = DEFAULT_SIZES, suites: tuple[str, ...] = ("stan
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="PBFT in the simulator (every message signed, every receiver verifies)")
+    table = Table(title="PBFT in the simulator (every message signed, every receiver verifies what it uses)")
     for column in ("suite", "n", "blocks", "wall s", "cpu s", "msgs/block", "consensus msgs/block", "sim-s per wall-s",
                    "blocks per sim-s", "p50 latency ms", "safe"):
         table.add_column(column, justify="left" if column == "suite" else "right")
