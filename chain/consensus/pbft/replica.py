@@ -911,7 +911,8 @@ class Replica:
     # --- proposing ----------------------------------------------------------------------------
 
     def pool_has_work(self) -> bool:
-        return len(self.pool) > 0 or bool(self.proposals) or self.committed is not None
+        """Transactions wait, or a block is in flight at this height (also one prepared before a restart)."""
+        return len(self.pool) > 0 or bool(self.proposals) or self.committed is not None or self.prepared is not None
 
     def _new_proposal(self, view: int) -> PrePrepare | None:
         txs = self.pool.select(self.tx_count_limit)
