@@ -1,5 +1,6 @@
 """Property: with at most f Byzantine sealers (any behaviours), plus loss, duplication, partitions
-and crashes, honest nodes never commit different blocks and every block they store is valid.
+and crashes, honest nodes never commit different blocks, every block they store is valid, and no
+honest node signs two conflicting messages (restarts included: its votes are durable).
 
 Seeded and bounded: a couple of hundred short schedules by default; CHAIN_LONG_TESTS=1 runs thousands.
 """
@@ -67,5 +68,5 @@ def test_at_most_f_byzantine_never_break_agreement(schedule: tuple[SimConfig, li
     sim.heal()
     sim.run_until(3500)
     report = sim.check()
-    assert report.agreement and report.validity and report.no_gaps, report.violations
+    assert report.agreement and report.validity and report.no_gaps and report.no_double_signing, report.violations
     assert not any("internal error" in reason for reason in sim.rejections), sorted(sim.rejections)
