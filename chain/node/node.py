@@ -47,6 +47,7 @@ log = logging.getLogger("chain.node")
 
 GROUP_NAME = "group0"
 TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
+SUBMIT_ROUND_MS = 2  # single-transaction RPC requests are admitted (and gossiped) in rounds this far apart
 
 
 def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
@@ -119,6 +120,8 @@ class Node:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tick: asyncio.TimerHandle | None = None
+        self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
+        self._last_round = 0.0  # loop.time() of the last admission round of submit_soon
         self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
@@ -154,6 +157,9 @@ class Node:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        for _, future in self._queued:  # not admitted: the node is going away
+            future.cancel()
+        self._queued.clear()
         if self._rpc is not None:
             await self._rpc.cleanup()
         await self.host.stop()
@@ -281,6 +287,44 @@ class Node:
             else:
                 outcomes.append(self._refusal(tx, tx_hash))
         return outcomes
+
+    def submit_soon(self, txs: Sequence[Transaction]) -> asyncio.Future[list[bytes | TxRejected]]:
+        """Admit txs in the next admission round, together with every transaction other RPC
+        requests submit meanwhile: for each, its hash or the TxRejected that refused it.
+
+        One replica event and one gossip message per round, however many requests fed it. Rounds
+        are at least SUBMIT_ROUND_MS apart: an idle node admits at once, a loaded one batches.
+        """
+        loop = self._loop
+        assert loop is not None, "the node is not running"
+        future: asyncio.Future[list[bytes | TxRejected]] = loop.create_future()
+        if not self._queued:
+            wait = self._last_round + SUBMIT_ROUND_MS / 1000 - loop.time()
+            if wait > 0:
+                loop.call_later(wait, self._admit_queued)
+            else:
+                loop.call_soon(self._admit_queued)
+        self._queued.append((list(txs), future))
+        return future
+
+    def _admit_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        if not queued:  # cancelled by stop()
+            return
+        assert self._loop is not None
+        self._last_round = self._loop.time()
+        try:
+            outcomes = self.submit_transactions([tx for txs, _ in queued for tx in txs])
+        except Exception as exc:  # a bug: every waiting client gets an answer, none hangs
+            for _, future in queued:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        start = 0
+        for txs, future in queued:
+            if not future.done():  # the client may have gone away
+                future.set_result(outcomes[start:start + len(txs)])
+            start += len(txs)
 
     def _refusal(self, tx: Transaction, tx_hash: bytes) -> bytes | TxRejected:
         """Why the pool refused tx. The replica only counts refusals; the pool's rules are

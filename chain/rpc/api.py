@@ -33,7 +33,10 @@ class NodeApi(Protocol):
     # Optional: a node may also offer
     #     def submit_transactions(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]
     # admitting each in order (hash or the refusal) and gossiping them as one message; the server
-    # uses it for runs of sendRawTransaction in a JSON-RPC batch (chain.rpc.server.handle_batch).
+    # uses it for runs of sendRawTransaction in a JSON-RPC batch (chain.rpc.server.handle_batch); and
+    #     def submit_soon(self, txs: list[Transaction]) -> Awaitable[list[bytes | TxRejected]]
+    # admitting txs with those of other requests in one round (one gossip message), which the
+    # server uses for sendRawTransaction requests, single or batched (handle_body_async).
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         """(status, output) of a read-only call on the head state."""

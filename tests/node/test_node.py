@@ -148,3 +148,34 @@ def test_submit_transactions_judges_each_and_gossips_once(tmp_path: Path) -> Non
             await node.stop()
 
     asyncio.run(scenario())
+
+
+def test_submit_soon_admits_concurrent_requests_in_one_round(tmp_path: Path) -> None:
+    from chain.consensus.pbft.messages import MsgType, decode_envelope
+
+    node_dir = one_sealer(tmp_path)
+    admin = KeyPair.generate("standard")
+
+    async def scenario() -> None:
+        node = Node(node_dir)
+        await node.start()
+        sent: list[bytes] = []
+        node.host.broadcast = lambda raw: sent.append(raw) or 0  # type: ignore[method-assign]
+        try:
+            txs = [sign_transaction(new_transaction(to=bytes(20), data=encode_kv(b"k%d" % i, b"v"), block_limit=100), admin)
+                   for i in range(4)]
+            # Three "requests" in the same turn of the loop: one round, one gossip message.
+            answers = await asyncio.gather(node.submit_soon(txs[:2]), node.submit_soon([txs[2]]), node.submit_soon([txs[0]]))
+            assert answers[0] == [txs[0].hash(node.suite), txs[1].hash(node.suite)]
+            assert answers[1] == [txs[2].hash(node.suite)]
+            assert isinstance(answers[2][0], TxRejected)  # the same tx again, in the same round
+            gossip = [decode_envelope(raw) for raw in sent if decode_envelope(raw).type == MsgType.TX_GOSSIP]
+            assert [len(g.body().txs) for g in gossip] == [3]
+            # A later request is a new round.
+            assert await node.submit_soon([txs[3]]) == [txs[3].hash(node.suite)]
+            gossip = [decode_envelope(raw) for raw in sent if decode_envelope(raw).type == MsgType.TX_GOSSIP]
+            assert [len(g.body().txs) for g in gossip] == [3, 1]
+        finally:
+            await node.stop()
+
+    asyncio.run(scenario())

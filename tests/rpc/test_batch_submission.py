@@ -10,6 +10,7 @@ from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
 from chain.rpc.methods import RpcContext
 from chain.rpc.server import handle_body
+from chain.ledger.status import Status
 from tests.rpc.conftest import kv_tx
 from tests.rpc.localnode import LocalNode
 
@@ -69,3 +70,39 @@ def test_a_node_without_submit_transactions_gets_them_one_at_a_time() -> None:
     answers = handle_body(ctx, json.dumps([send(tx, i) for i, tx in enumerate(txs)] + [send(txs[0], 9)]).encode())
     assert [a.get("result") for a in answers[:3]] == ["0x" + tx.hash(node.suite).hex() for tx in txs]
     assert "ALREADY_KNOWN" in answers[3]["error"]["message"] and len(node.txpool) == 3
+
+
+class RoundNode(BatchingNode):
+    """A BatchingNode that also offers submit_soon (admitting at once) and records each round."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds: list[int] = []
+
+    async def submit_soon(self, txs: list[Transaction]) -> list[bytes | ChainError]:
+        self.rounds.append(len(txs))
+        return self.submit_transactions(txs)
+
+
+def test_the_async_server_admits_through_submit_soon() -> None:
+    import asyncio
+
+    from chain.rpc.server import handle_body_async
+
+    node = RoundNode()
+    ctx = RpcContext(node)
+    user = KeyPair("sm", 535353)
+    txs = [kv_tx(user, b"k%d" % i, b"v", 0) for i in range(4)]
+
+    def ask(payload: Any) -> Any:
+        return asyncio.run(handle_body_async(ctx, json.dumps(payload).encode()))
+
+    assert ask(send(txs[0], 1))["result"] == "0x" + txs[0].hash(node.suite).hex()  # a lone request
+    assert "ALREADY_KNOWN" in ask(send(txs[0], 2))["error"]["message"]
+    assert ask(send("0x00", 3))["error"]["code"] == int(Status.MALFORMED_TX)  # refused before any round
+    batch = [send(txs[1], 4), send(txs[2], 5), {"jsonrpc": "2.0", "id": 6, "method": "getPendingTxSize", "params": [1]},
+             send(txs[3], 7)]
+    answers = ask(batch)
+    assert [a["id"] for a in answers] == [4, 5, 6, 7] and answers[2]["result"] == "0x3"
+    assert ask({"jsonrpc": "2.0", "id": 8, "method": "getPendingTxSize", "params": [1]})["result"] == "0x4"
+    assert node.rounds == [1, 1, 2, 1] and ask([])["error"]["code"] == -32600
