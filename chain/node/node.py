@@ -47,7 +47,7 @@ log = logging.getLogger("chain.node")
 
 GROUP_NAME = "group0"
 TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
-SUBMIT_ROUND_MS = 2  # single-transaction RPC requests are admitted (and gossiped) in rounds this far apart
+SUBMIT_ROUND_MS = 2  # RPC-submitted transactions are admitted (and gossiped) in rounds at least this far apart
 
 
 def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
