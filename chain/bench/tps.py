@@ -319,10 +319,16 @@ class Run:
     cpu: CpuUse | None = None  # from the first send until the watcher stopped
 
 
-async def _sender(url: str, txs: Sequence[Transaction], batch: int, group_id: int, suite: CryptoSuite, run: Run) -> None:
+async def _sender(url: str, txs: Sequence[Transaction], batch: int, group_id: int, suite: CryptoSuite, run: Run,
+                  interval: float = 0.0) -> None:
+    """Send txs in batches over one connection; with an interval, batch i leaves no earlier than
+    first_send + i × interval (a steady offered load), otherwise as fast as answers come back."""
     connector = aiohttp.TCPConnector(limit=1)  # one connection per sender: --connections means connections
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for start in range(0, len(txs), batch):
+        for number, start in enumerate(range(0, len(txs), batch)):
+            delay = run.first_send + number * interval - time.perf_counter()
+            if interval and delay > 0:
+                await asyncio.sleep(delay)
             chunk = txs[start:start + batch]
             payload = [{"jsonrpc": "2.0", "id": i, "method": "sendRawTransaction",
                         "params": [group_id, "0x" + tx.encode().hex()]} for i, tx in enumerate(chunk)]
@@ -357,7 +363,9 @@ async def _watcher(url: str, group_id: int, start_number: int, wanted: int, run:
             await asyncio.sleep(0.01)
 
 
-async def drive(cluster: Cluster, workload: Workload, connections: int, batch: int, timeout: float) -> Run:
+async def drive(cluster: Cluster, workload: Workload, connections: int, batch: int, timeout: float,
+                rate: float = 0.0) -> Run:
+    """Offer the workload's transactions: all at once (rate 0), or `rate` per second in total."""
     run = Run()
     async with aiohttp.ClientSession() as session:
         start_number = int(await _rpc(session, cluster.rpc_urls[0], "getBlockNumber", [cluster.group_id]), 16)
@@ -369,8 +377,10 @@ async def drive(cluster: Cluster, workload: Workload, connections: int, batch: i
     watcher = asyncio.create_task(_watcher(cluster.rpc_urls[0], cluster.group_id, start_number, len(txs), run, stop,
                                            time.perf_counter() + timeout))
     run.first_send = time.perf_counter()
+    interval = batch * connections / rate if rate > 0 else 0.0  # each connection offers rate / connections
     await asyncio.gather(*(
-        _sender(cluster.rpc_urls[i % len(cluster.rpc_urls)], share, batch, cluster.group_id, cluster.suite, run)
+        _sender(cluster.rpc_urls[i % len(cluster.rpc_urls)], share, batch, cluster.group_id, cluster.suite, run,
+                interval)
         for i, share in enumerate(shares) if share
     ))
     stop.set()
@@ -398,6 +408,7 @@ class Report:
     cores: int
     rejected: dict[str, int]
     cpu: CpuUse | None = None
+    offered_seconds: float = 0.0  # first send -> last submission acknowledged
 
     @property
     def node_cpu_us(self) -> float:
@@ -414,7 +425,7 @@ class Report:
         c = self.costs
         out = [
             f"workload      {self.kind} ({self.suite} suite), {self.count} pre-signed transactions, {self.nodes} nodes",
-            f"accepted      {self.accepted}   committed {self.committed} in {self.blocks} blocks",
+            f"accepted      {self.accepted} in {self.offered_seconds:.2f} s   committed {self.committed} in {self.blocks} blocks",
             f"throughput    {self.tps:.0f} TPS over {self.seconds:.2f} s (first send -> last commit seen)",
             f"latency       p50 {self.latency_p50_ms:.0f} ms   p99 {self.latency_p99_ms:.0f} ms (send acknowledged -> commit seen)",
             f"cost per tx   verify {c.verify_us:.0f} us + execute {c.execute_us:.0f} us + store {c.store_us:.0f} us "
@@ -439,15 +450,20 @@ def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: 
     latencies = [(run.committed_at[h] - run.sent_at[h]) * 1000 for h in committed]
     last = max((run.committed_at[h] for h in committed), default=run.first_send)
     seconds = max(last - run.first_send, 1e-9)
+    offered = max(run.sent_at.values(), default=run.first_send) - run.first_send
     return Report(kind, suite, count, len(run.sent_at), len(committed), run.blocks, seconds,
                   len(committed) / seconds if committed else 0.0,
                   percentile(latencies, 0.5), percentile(latencies, 0.99), costs, nodes, os.cpu_count() or 1,
-                  dict(run.rejected), run.cpu)
+                  dict(run.rejected), run.cpu, offered)
 
 
 def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, connections: int, batch: int = 50,
-        timeout: float = 120.0, echo: Callable[[str], None] = print, executor: str | None = None) -> Report:
+        timeout: float = 120.0, echo: Callable[[str], None] = print, executor: str | None = None,
+        rate: float = 0.0) -> Report:
     """Run the benchmark against a chain directory (nodes running) or a freshly built one.
+
+    rate 0 offers every transaction at once (throughput; latency is then mostly queueing); a rate
+    offers that many per second (latency at that load, if the chain keeps up).
 
     A built chain uses the KV stand-in executor for kind kv and the EVM for asset, unless
     `executor` says otherwise (kv on an EVM chain sets rows of a KVTable through 0x1009).
@@ -458,6 +474,8 @@ def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, 
         raise ConfigError("give either --dir CHAINDIR (nodes running) or --build")
     if executor not in (None, "kv", "evm"):
         raise ConfigError(f"unknown executor {executor!r}; choose kv or evm")
+    if rate < 0:
+        raise ConfigError("--rate must be 0 (all at once) or a positive number of transactions per second")
     if build:
         cluster = build_cluster(suite, executor or ("kv" if kind == "kv" else "evm"))
     else:
@@ -469,8 +487,9 @@ def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, 
         head = asyncio.run(_head(cluster))
         echo(f"signing {count} transactions...")
         workload = make_workload(cluster, kind, count, head)
-        echo(f"sending over {connections} connections to {len(cluster.rpc_urls)} nodes...")
-        result = asyncio.run(drive(cluster, workload, connections, batch, timeout))
+        pace = f" at {rate:g} tx/s" if rate else ""
+        echo(f"sending over {connections} connections to {len(cluster.rpc_urls)} nodes{pace}...")
+        result = asyncio.run(drive(cluster, workload, connections, batch, timeout, rate))
         echo("measuring primitive costs in-process...")
         costs = measure_costs(cluster.suite, workload)
     finally:

@@ -35,13 +35,14 @@ def tps(
     connections: int = typer.Option(8, "--connections", help="HTTP connections, spread over the nodes"),
     batch: int = typer.Option(50, "--batch", help="transactions per JSON-RPC batch request"),
     executor: str | None = typer.Option(None, "--executor", help="executor of a --build chain: kv or evm (default: kv for kv, evm for asset)"),
+    rate: float = typer.Option(0.0, "--rate", help="offered load in tx/s (0: everything at once)"),
 ) -> None:
     """Load a local 4-node cluster with pre-signed transactions: TPS, commit latency, and the CPU bound."""
     from chain.bench.tps import run as run_tps
     from chain.cli.errors import reported
 
     with reported():
-        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo, executor=executor)
+        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo, executor=executor, rate=rate)
 
 
 @app.command("store")

@@ -37,6 +37,8 @@ def test_options_are_checked():
         run(None, False, "sm", "kv", 10, 1, echo=lambda _: None)
     with pytest.raises(ConfigError, match="unknown workload"):
         run(None, True, "sm", "nft", 10, 1, echo=lambda _: None)
+    with pytest.raises(ConfigError, match="rate"):
+        run(None, True, "sm", "kv", 10, 1, echo=lambda _: None, rate=-5)
 
 
 @pytest.mark.timeout(120)
@@ -44,11 +46,20 @@ def test_a_small_real_run_commits_everything():
     lines: list[str] = []
     report = run(None, True, "sm", "kv", 80, 2, batch=20, timeout=60, echo=lines.append)
     assert report.accepted == report.committed == 80 and report.rejected == {}
+    assert 0 < report.offered_seconds < report.seconds  # all offered at once: acknowledged before committed
     assert report.tps > 0 and 0 < report.latency_p50_ms <= report.latency_p99_ms
     assert report.costs.verify_us > 0 and report.costs.execute_us > 0 and report.costs.store_us > 0
     assert report.nodes == 4 and report.bound_tps > 0
     assert report.cpu is not None and report.node_cpu_us > 0  # Linux: read from /proc
     assert any(line.startswith("throughput") for line in lines)
+
+
+@pytest.mark.timeout(120)
+def test_a_paced_run_offers_the_rate_asked_for():
+    # 60 txs over 2 connections in batches of 10 at 100 tx/s: each connection sends a batch every
+    # 0.2 s, so the last batches leave 0.4 s after the first.
+    report = run(None, True, "standard", "kv", 60, 2, batch=10, timeout=60, echo=lambda _: None, rate=100)
+    assert report.committed == 60 and report.offered_seconds >= 0.4
 
 
 @pytest.mark.timeout(120)
