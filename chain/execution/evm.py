@@ -266,18 +266,19 @@ def _create_opcodes(suite: CryptoSuite) -> dict[int, object]:
 # --- jump destinations, analysed once per contract ------------------------------------------------
 
 @lru_cache(maxsize=256)
-def push_data_positions(code: bytes) -> frozenset[int]:
-    """The positions of code that are PUSH data, not instructions (so never a jump destination)."""
-    positions: set[int] = set()
+def push_data_mask(code: bytes) -> bytes:
+    """One byte per byte of code: 1 where it is PUSH data, not an instruction (so never a jump
+    destination), 0 elsewhere. A byte mask, not a set: at most 24 KiB for the largest contract."""
+    mask = bytearray(len(code))
     pc, end = 0, len(code)
     while pc < end:
         opcode = code[pc]
         if opcode_values.PUSH1 <= opcode <= opcode_values.PUSH32:
-            size = opcode - opcode_values.PUSH1 + 1
-            positions.update(range(pc + 1, min(pc + 1 + size, end)))
+            size = min(opcode - opcode_values.PUSH1 + 1, end - pc - 1)
+            mask[pc + 1:pc + 1 + size] = b"\x01" * size
             pc += size
         pc += 1
-    return frozenset(positions)
+    return bytes(mask)
 
 
 class AnalysedCodeStream(CodeStream):
@@ -293,10 +294,10 @@ class AnalysedCodeStream(CodeStream):
 
     def __init__(self, code_bytes: bytes) -> None:
         super().__init__(code_bytes)
-        self._push_data = push_data_positions(bytes(code_bytes))
+        self._push_data = push_data_mask(bytes(code_bytes))
 
     def is_valid_opcode(self, position: int) -> bool:
-        return position < self._length_cache and position not in self._push_data
+        return position < self._length_cache and not self._push_data[position]
 
 
 # --- the state and the computation classes -------------------------------------------------------
