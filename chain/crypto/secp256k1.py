@@ -10,7 +10,7 @@ from __future__ import annotations
 from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 
-from chain.errors import CryptoError
+from chain.errors import CryptoError, InvalidSignature
 
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
@@ -69,21 +69,22 @@ def sign(secret: int, msg_hash: bytes) -> bytes:
 
 
 def recover(msg_hash: bytes, signature: bytes) -> bytes:
-    """The 64-byte public key that produced signature over msg_hash."""
+    """The 64-byte public key that produced signature over msg_hash.
+
+    A malformed signature is a CryptoError; a well-formed one from which no key can be recovered
+    is an InvalidSignature, so callers tell the two apart by type, not by message."""
     split_signature(signature)
     if len(msg_hash) != 32:
         raise CryptoError("secp256k1 signs a 32-byte hash")
     try:
         return keys.Signature(bytes(signature)).recover_public_key_from_msg_hash(msg_hash).to_bytes()
     except (BadSignature, ValidationError, ValueError) as exc:
-        raise CryptoError(f"cannot recover a public key from this signature: {exc}") from exc
+        raise InvalidSignature(f"cannot recover a public key from this signature: {exc}") from exc
 
 
 def verify(public_key_bytes: bytes, msg_hash: bytes, signature: bytes) -> bool:
     check_public_key(public_key_bytes)
     try:
         return recover(msg_hash, signature) == bytes(public_key_bytes)
-    except CryptoError as exc:
-        if "cannot recover" in str(exc):
-            return False
-        raise
+    except InvalidSignature:
+        return False

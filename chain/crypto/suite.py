@@ -85,12 +85,7 @@ class StandardSuite(CryptoSuite):
         return secp256k1.sign(secret, msg_hash)
 
     def recover(self, msg_hash: bytes, signature: bytes) -> bytes:
-        try:
-            return secp256k1.recover(msg_hash, signature)
-        except CryptoError as exc:
-            if "cannot recover" in str(exc):
-                raise InvalidSignature(str(exc)) from exc
-            raise
+        return secp256k1.recover(msg_hash, signature)
 
     def verify(self, public_key: bytes, msg_hash: bytes, signature: bytes) -> bool:
         return secp256k1.verify(public_key, msg_hash, signature)
