@@ -30,6 +30,7 @@ GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
 GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
 
 DEFAULT_USER_ID = b"1234567812345678"
+_CURVE_BYTES = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))  # a ‖ b ‖ xG ‖ yG, as Z_A hashes them
 
 
 def is_on_curve(x: int, y: int) -> bool:
@@ -66,8 +67,7 @@ def z_a(public_key: bytes, user_id: bytes = DEFAULT_USER_ID) -> bytes:
     """Z_A: the hash that binds the signer's identity and the curve into every signature."""
     check_public_key(public_key)
     entl = (len(user_id) * 8).to_bytes(2, "big")
-    curve = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
-    return sm3(entl + user_id + curve + bytes(public_key))
+    return sm3(entl + user_id + _CURVE_BYTES + bytes(public_key))
 
 
 def signed_value(public_key: bytes, message: bytes, user_id: bytes = DEFAULT_USER_ID) -> bytes:
@@ -99,11 +99,14 @@ class TongsuoBackend:
     name = "tongsuo"
 
     def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
         from tongsuopy.crypto import hashes
         from tongsuopy.crypto.asymciphers import ec
 
         self._ec = ec
         self._algorithm = ec.ECDSA(hashes.SM3())
+        # bound once here rather than imported on every sign and verify (a block verifies one per tx)
+        self._decode_dss, self._encode_dss = decode_dss_signature, encode_dss_signature
 
     @lru_cache(maxsize=1024)
     def _private(self, secret: int):  # type: ignore[no-untyped-def]
@@ -120,16 +123,12 @@ class TongsuoBackend:
         return numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
 
     def sign(self, secret: int, public_key: bytes, message: bytes) -> tuple[int, int]:
-        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
         der = self._private(secret).sign(message, self._algorithm)
-        return decode_dss_signature(der)
+        return self._decode_dss(der)
 
     def verify(self, public_key: bytes, message: bytes, r: int, s: int) -> bool:
-        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
         try:
-            self._public(bytes(public_key)).verify(encode_dss_signature(r, s), message, self._algorithm)
+            self._public(bytes(public_key)).verify(self._encode_dss(r, s), message, self._algorithm)
         except Exception:  # tongsuopy raises its own InvalidSignature; anything else is a failure too
             return False
         return True
