@@ -21,9 +21,11 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as chmac
+from cryptography.hazmat.primitives.ciphers import algorithms
 
-from chain.crypto import sm4
+from chain.crypto import cbc, sm4
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import CryptoError, KeyFileError
 
@@ -171,31 +173,15 @@ def _derive(password: str, salt: bytes) -> tuple[bytes, bytes]:
 
 
 def _cipher(suite_name: str, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
+    """SM4-CBC in the sm suite, AES-128-CBC in the standard one; PKCS#7 padding in both."""
     if suite_name == "sm":
         return sm4.encrypt_cbc(key, iv, data) if encrypt else sm4.decrypt_cbc(key, iv, data)
-    # standard: AES-128-CBC; the DER is padded to whole blocks the same way (PKCS#7).
-    from cryptography.hazmat.primitives import padding
-
-    if encrypt:
-        padder = padding.PKCS7(128).padder()
-        padded = padder.update(data) + padder.finalize()
-        encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-        return encryptor.update(padded) + encryptor.finalize()
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(data) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
-    try:
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError as exc:
-        raise KeyFileError("corrupt key: bad padding") from exc
+    return cbc.encrypt(algorithms.AES(key), iv, data) if encrypt else cbc.decrypt(algorithms.AES(key), iv, data)
 
 
 def _mac(suite_name: str, key: bytes, data: bytes) -> bytes:
-    digest = "sm3" if suite_name == "sm" else "sha256"
-    if digest == "sm3":
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives import hmac as chmac
-
+    """HMAC-SM3 in the sm suite, HMAC-SHA256 in the standard one."""
+    if suite_name == "sm":
         h = chmac.HMAC(key, hashes.SM3())
         h.update(data)
         return h.finalize()

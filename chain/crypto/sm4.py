@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from chain.crypto import cbc
 from chain.errors import CryptoError
 
-BLOCK_SIZE = 16
+BLOCK_SIZE = cbc.BLOCK_SIZE
 KEY_SIZE = 16
 
 
@@ -37,21 +37,10 @@ def decrypt_block(key: bytes, block: bytes) -> bytes:
 def encrypt_cbc(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
     """SM4-CBC with PKCS#7 padding."""
     _check_key(key)
-    padder = padding.PKCS7(BLOCK_SIZE * 8).padder()
-    padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.SM4(key), modes.CBC(iv)).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
+    return cbc.encrypt(algorithms.SM4(key), iv, plaintext)
 
 
 def decrypt_cbc(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     """Inverse of encrypt_cbc; a wrong key shows up as bad padding, reported as CryptoError."""
     _check_key(key)
-    if len(ciphertext) == 0 or len(ciphertext) % BLOCK_SIZE:
-        raise CryptoError("SM4-CBC ciphertext length must be a positive multiple of 16")
-    decryptor = Cipher(algorithms.SM4(key), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(ciphertext) + decryptor.finalize()
-    unpadder = padding.PKCS7(BLOCK_SIZE * 8).unpadder()
-    try:
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError as exc:
-        raise CryptoError("SM4-CBC padding is invalid (wrong key or corrupt data)") from exc
+    return cbc.decrypt(algorithms.SM4(key), iv, ciphertext)

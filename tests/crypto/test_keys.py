@@ -90,3 +90,28 @@ def test_keygen_cli(tmp_path: Path) -> None:
     assert f"0x{key.address.hex()}" in result.output
     bad = CliRunner().invoke(app, ["keygen", "--suite", "rsa", "-o", str(tmp_path / "b.pem")])
     assert bad.exit_code != 0 and "unknown suite" in bad.output
+
+
+@pytest.mark.parametrize("suite_name", ["standard", "sm"])
+@pytest.mark.parametrize("iv, ciphertext", [(b"\x00" * 8, None), (None, b"\x00" * 20)])
+def test_envelope_written_with_the_password_but_malformed_is_a_key_file_error(
+    suite_name: str, iv: bytes | None, ciphertext: bytes | None
+) -> None:
+    """The MAC only proves the writer knew the password: a wrong-size IV or a ragged ciphertext
+    under a valid MAC must still be refused as a corrupt file, not crash the loader."""
+    import base64
+    import json
+
+    from chain.crypto import keys
+
+    text = dumps_private_key(KeyPair.generate(suite_name), "pw")
+    envelope = json.loads(base64.b64decode("".join(text.strip().splitlines()[1:-1])))
+    salt = bytes.fromhex(envelope["kdf"]["salt"])
+    new_iv = iv if iv is not None else bytes.fromhex(envelope["iv"])
+    new_ciphertext = ciphertext if ciphertext is not None else bytes.fromhex(envelope["ciphertext"])
+    _, mac_key = keys._derive("pw", salt)
+    envelope.update(iv=new_iv.hex(), ciphertext=new_ciphertext.hex(),
+                    mac=keys._mac(suite_name, mac_key, new_iv + new_ciphertext).hex())
+    forged = keys._pem(keys.ENCRYPTED_LABEL, json.dumps(envelope).encode())
+    with pytest.raises(KeyFileError, match="corrupt encrypted key file"):
+        loads_private_key(forged, "pw")
