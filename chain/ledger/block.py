@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from chain.crypto.suite import CryptoSuite
-from chain.errors import LedgerError
 from chain.ledger import codec
 from chain.ledger.transaction import Transaction
 
@@ -48,9 +47,7 @@ class BlockHeader:
 
     @classmethod
     def from_rlp(cls, items: Any) -> BlockHeader:
-        items = codec.as_list(items, "header")
-        if len(items) != 10:
-            raise LedgerError(f"header: expected 10 fields, got {len(items)}")
+        items = codec.as_list(items, "header", 10)
         return cls(
             parent_hash=codec.as_bytes(items[0], "header.parentHash", size=HASH_SIZE),
             number=codec.as_int(items[1], "header.number", max_bits=64),
@@ -107,9 +104,7 @@ class Block:
         )
         signatures = []
         for entry in codec.as_list(items[2], "block.signatures"):
-            pair = codec.as_list(entry, "block.signature")
-            if len(pair) != 2:
-                raise LedgerError("block.signature: expected [sealer index, signature]")
+            pair = codec.as_list(entry, "block.signature [sealer index, signature]", 2)
             signatures.append((codec.as_int(pair[0], "block.signature.index", 32), codec.as_bytes(pair[1], "block.signature")))
         return cls(header, transactions, tuple(signatures))
 

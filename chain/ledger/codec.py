@@ -22,11 +22,7 @@ def decode_list(raw: bytes, what: str, length: int | None = None) -> list[Any]:
         items = rlp.decode(bytes(raw), strict=True)
     except (DecodingError, Exception) as exc:  # rlp raises several types on garbage
         raise LedgerError(f"{what}: invalid RLP ({exc})") from exc
-    if not isinstance(items, list):
-        raise LedgerError(f"{what}: expected an RLP list")
-    if length is not None and len(items) != length:
-        raise LedgerError(f"{what}: expected {length} fields, got {len(items)}")
-    return items
+    return as_list(items, what, length)
 
 
 def as_bytes(item: Any, what: str, size: int | None = None, max_size: int | None = None) -> bytes:
@@ -50,9 +46,12 @@ def as_int(item: Any, what: str, max_bits: int = 256) -> int:
     return int.from_bytes(data, "big")
 
 
-def as_list(item: Any, what: str) -> list[Any]:
+def as_list(item: Any, what: str, length: int | None = None) -> list[Any]:
+    """An RLP list (of exactly `length` items when given): a record's fields or a sequence."""
     if not isinstance(item, list):
         raise LedgerError(f"{what}: expected an RLP list")
+    if length is not None and len(item) != length:
+        raise LedgerError(f"{what}: expected {length} fields, got {len(item)}")
     return item
 
 

@@ -23,9 +23,7 @@ class Log:
 
     @classmethod
     def from_rlp(cls, item: object) -> Log:
-        fields = codec.as_list(item, "log")
-        if len(fields) != 3:
-            raise LedgerError("log: expected 3 fields")
+        fields = codec.as_list(item, "log", 3)
         topics = tuple(codec.as_bytes(t, "log.topic", size=32) for t in codec.as_list(fields[1], "log.topics"))
         if len(topics) > 4:  # LOG0..LOG4
             raise LedgerError("log: more than 4 topics")

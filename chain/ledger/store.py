@@ -235,9 +235,11 @@ class Store:
 
     def nonce_on_chain(self, nonce: int, since_number: int) -> bool:
         """True iff a transaction with this nonce is in a block numbered since_number or later."""
-        if not 0 <= nonce < 1 << (8 * NONCE_SIZE):
-            return False  # such a nonce cannot have been committed
-        row = self._one("SELECT number FROM nonces WHERE nonce = ?", (nonce_key(nonce),))
+        try:
+            key = nonce_key(nonce)
+        except LedgerError:
+            return False  # a nonce that does not fit the table cannot have been committed
+        row = self._one("SELECT number FROM nonces WHERE nonce = ?", (key,))
         return row is not None and row[0] >= since_number
 
     def _decode(self, decoder: Callable[[bytes], _Record], raw: bytes) -> _Record:

@@ -90,19 +90,17 @@ def decode_config_row(raw: bytes) -> tuple[str, int]:
 
 
 def encode_node_list(nodes: Iterable[ConsensusNode]) -> bytes:
-    for node in nodes:
+    ordered = sorted(nodes, key=lambda n: n.node_id)  # one pass over nodes: a generator is fine too
+    for node in ordered:
         if node.type not in NODE_TYPES:
             raise LedgerError(f"unknown node type {node.type!r}")
-    ordered = sorted(nodes, key=lambda n: n.node_id)
     return codec.encode([[n.node_id, n.type.encode(), n.weight, n.enable_number] for n in ordered])
 
 
 def decode_node_list(raw: bytes) -> tuple[ConsensusNode, ...]:
     nodes = []
     for entry in codec.decode_list(raw, "s_consensus row"):
-        items = codec.as_list(entry, "s_consensus entry")
-        if len(items) != 4:
-            raise LedgerError("s_consensus entry: expected [node id, type, weight, enable_number]")
+        items = codec.as_list(entry, "s_consensus entry [node id, type, weight, enable_number]", 4)
         node_type = codec.as_bytes(items[1], "s_consensus.type").decode(errors="replace")
         if node_type not in NODE_TYPES:
             raise LedgerError(f"s_consensus: unknown node type {node_type!r}")

@@ -150,3 +150,13 @@ def test_lists_and_tuples_make_the_same_config(suite: CryptoSuite) -> None:
     assert as_lists == config
     with pytest.raises(ConfigError):
         GenesisConfig(chain_id=1, group_id=1, suite=suite.name, sealers=[b"\x01" * 64])  # type: ignore[list-item]
+
+
+def test_node_list_encodes_the_same_from_a_list_or_a_generator() -> None:
+    """encode_node_list takes any iterable: a one-shot generator must not be consumed by its checks."""
+    from chain.ledger.system import ConsensusNode, decode_node_list, encode_node_list
+
+    nodes = [ConsensusNode(bytes([i]) * 64, "sealer", i + 1, 0) for i in (3, 1, 2)]
+    raw = encode_node_list(nodes)
+    assert encode_node_list(node for node in nodes) == raw
+    assert [n.node_id[0] for n in decode_node_list(raw)] == [1, 2, 3]
