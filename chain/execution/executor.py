@@ -47,7 +47,7 @@ from chain.ledger.merkle import receipts_root
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader, next_state_root
 from chain.ledger.status import Status
-from chain.ledger.system import TX_GAS_LIMIT, get_config_int
+from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class EVMExecutor:
 
     def _context(self, state: StateReader, number: int, timestamp: int) -> ExecutionContext:
         # the limit in force for this block, read from the parent state (rows stamped <= number)
-        gas_cap = get_config_int(state, TX_GAS_LIMIT, number)
+        gas_cap = tx_gas_limit(state, number)
         return execution_context(block_number=number, timestamp=timestamp, gas_limit=gas_cap, chain_id=self.chain_id)
 
     def _run(

@@ -115,20 +115,32 @@ def decode_node_list(raw: bytes) -> tuple[ConsensusNode, ...]:
 
 # --- reading ----------------------------------------------------------------------------------
 
-def get_config(state: StateReader, key: str, block_number: int) -> str:
-    """The value of a config key in force at block_number (the default when never set)."""
+def config_entry(state: StateReader, key: str, block_number: int) -> tuple[str, int]:
+    """(value, enable_number) of a config key in force at block_number; (default, 0) when the key
+    was never set or its row is stamped for a later block."""
     raw = state.get(CONFIG_TABLE, key.encode())
     if raw is not None:
         value, enable_number = decode_config_row(raw)
         if enable_number <= block_number:
-            return value
+            return value, enable_number
     if key not in DEFAULT_CONFIG:
         raise LedgerError(f"unknown system config key {key!r}")
-    return DEFAULT_CONFIG[key]
+    return DEFAULT_CONFIG[key], 0
+
+
+def get_config(state: StateReader, key: str, block_number: int) -> str:
+    """The value of a config key in force at block_number (the default when never set)."""
+    return config_entry(state, key, block_number)[0]
 
 
 def get_config_int(state: StateReader, key: str, block_number: int) -> int:
     return int(get_config(state, key, block_number))
+
+
+def tx_gas_limit(state: StateReader, block_number: int) -> int:
+    """The most gas one transaction of block `block_number` may use: what the pool admits and the
+    executor grants."""
+    return get_config_int(state, TX_GAS_LIMIT, block_number)
 
 
 def all_consensus_nodes(state: StateReader) -> tuple[ConsensusNode, ...]:

@@ -24,10 +24,11 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import TxRejected
 from chain.ledger.block import Block
 from chain.ledger.status import Status
+from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
 from chain.txpool.rules import (
     MAX_TX_SIZE, ChainView, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
-    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_signature, check_size, tx_gas_limit,
+    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_signature, check_size,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit

@@ -17,7 +17,6 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, TxRejected
 from chain.ledger.state import StateReader
 from chain.ledger.status import Status
-from chain.ledger.system import TX_GAS_LIMIT, get_config_int
 from chain.ledger.transaction import Transaction
 
 BLOCK_LIMIT_WINDOW = 1000  # a tx is valid for blocks head+1 .. head+1000 (FISCO's maxBlockLimit)
@@ -85,11 +84,6 @@ def check_nonce_not_on_chain(tx: Transaction, tx_hash: bytes, chain: ChainView, 
     if chain.transaction(tx_hash) is not None:
         raise TxRejected(Status.ALREADY_IN_CHAIN, "transaction already on chain")
     raise TxRejected(Status.NONCE_CHECK_FAIL, "a transaction with this nonce is already on chain")
-
-
-def tx_gas_limit(chain: StateReader, number: int) -> int:
-    """The system config tx_gas_limit in force for block `number`."""
-    return get_config_int(chain, TX_GAS_LIMIT, number)
 
 
 def check_gas_limit(tx: Transaction, limit: int) -> None:

@@ -49,9 +49,5 @@ class SystemConfigContract(SystemContract):
         # only keys the chain knows
         if key not in system.DEFAULT_CONFIG:
             raise call.fail(f"unknown system config key {key!r}")
-        value = system.get_config(call.journal, key, call.block_number)
-        raw = call.journal.get(system.CONFIG_TABLE, key.encode())
-        enable_number = system.decode_config_row(raw)[1] if raw is not None else 0
-        if enable_number > call.block_number:
-            enable_number = 0  # the stored value is not in force yet; the default is
-        return value, enable_number
+        # a stored value not in force yet reads as the default, enabled from 0
+        return system.config_entry(call.journal, key, call.block_number)
