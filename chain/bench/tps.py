@@ -26,10 +26,8 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -106,23 +104,6 @@ class Cluster:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _free_base(count: int, avoid: frozenset[int] | set[int] = frozenset()) -> int:
-    """A port base with `count` consecutive free ports on 127.0.0.1."""
-    for _ in range(200):
-        base = random.randint(20000, 60000)
-        ports = range(base, base + count)
-        if set(ports) & avoid:
-            continue
-        try:
-            for port in ports:
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise ConfigError("no free port range found on 127.0.0.1")
-
-
 def load_cluster(directory: Path) -> Cluster:
     """A chain built by `chain build` (its nodes may or may not be running yet)."""
     try:
@@ -141,10 +122,10 @@ def load_cluster(directory: Path) -> Cluster:
 def build_cluster(suite: str, executor: str, nodes: int = 4) -> Cluster:
     """Build a fresh chain in a temporary directory and start its nodes as child processes."""
     from chain.node.builder import BuildOptions, build_chain
+    from chain.node.ports import free_port_bases
 
     directory = Path(tempfile.mkdtemp(prefix="chain-tps-"))
-    p2p = _free_base(nodes)
-    rpc = _free_base(nodes, set(range(p2p, p2p + nodes)))
+    p2p, rpc = free_port_bases(nodes)
     build_chain(directory, BuildOptions(nodes=nodes, suite=suite, executor=executor, port_base=p2p,
                                         rpc_port_base=rpc, min_seal_time_ms=100))
     cluster = load_cluster(directory)

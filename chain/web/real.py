@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from chain.crypto.suite import get_suite
 from chain.errors import ChainError, DashboardError
 from chain.ledger.store import Store
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
+from chain.node.ports import free_port_bases
 from chain.sdk.account import Account
 from chain.sdk.client import Client
 from chain.web import views
@@ -34,29 +34,6 @@ from chain.web.live import LiveChain
 
 POLL_TIMEOUT_S = 1.0  # a node slower than this to say its status is shown as it was
 SEND_TIMEOUT_S = 5.0
-
-
-def _free_port_base(count: int, avoid: set[int] | frozenset[int] = frozenset()) -> int:
-    """A base port with `count` consecutive ports free right now on 127.0.0.1, none of them in `avoid`."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count >= 65000 or avoid & set(range(base, base + count)):
-            continue
-        try:
-            sockets = []
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise DashboardError("could not find free ports for the nodes")
 
 
 class RealChain:
@@ -240,8 +217,7 @@ class StoreReader:
 
 def build_real_chain(directory: Path, *, nodes: int, suite: str) -> BuiltChain:
     """`chain build` into directory, on ports free right now (peer ports and RPC ports apart)."""
-    p2p = _free_port_base(nodes)
-    rpc = _free_port_base(nodes, avoid=set(range(p2p, p2p + nodes)))
+    p2p, rpc = free_port_bases(nodes)
     return build_chain(directory, BuildOptions(nodes=nodes, suite=suite, port_base=p2p, rpc_port_base=rpc,
                                                executor="kv", force=True))
 

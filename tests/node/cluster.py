@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,36 +14,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
-
-
-def free_port_base(count: int, avoid: set[int] | None = None) -> int:
-    """A base port such that base … base+count-1 are all free right now."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        if avoid and set(range(base, base + count)) & avoid:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no free port range found")
+from chain.node.ports import free_port_bases
 
 
 class Cluster:
     def __init__(self, root: Path, *, nodes: int = 4, observers: int = 0, suite: str = "standard",
                  executor: str = "kv", timeout_ms: int = 1000, min_seal_time_ms: int = 50) -> None:
         total = nodes + observers
-        p2p = free_port_base(total)
-        rpc = free_port_base(total, avoid=set(range(p2p, p2p + total)))
+        p2p, rpc = free_port_bases(total)
         self.chain: BuiltChain = build_chain(root, BuildOptions(
             nodes=nodes, observers=observers, suite=suite, port_base=p2p, rpc_port_base=rpc, executor=executor,
             timeout_ms=timeout_ms, min_seal_time_ms=min_seal_time_ms,

@@ -18,16 +18,15 @@ from chain.ledger.transaction import new_transaction, sign_transaction
 from chain.node.builder import BuildOptions, build_chain
 from chain.node.config import NodeConfig
 from chain.node.node import Node
+from chain.node.ports import free_port_bases
 from chain.node.process import PID_FILE, _claim_pid_file
 
-from tests.node.cluster import free_port_base
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def one_sealer(tmp_path: Path, executor: str = "kv") -> Path:
-    p2p = free_port_base(1)
-    rpc = free_port_base(1, avoid={p2p})
+    p2p, rpc = free_port_bases(1)
     built = build_chain(tmp_path / "solo", BuildOptions(nodes=1, suite="standard", port_base=p2p, rpc_port_base=rpc,
                                                          executor=executor, min_seal_time_ms=10))
     return built.nodes[0].directory
