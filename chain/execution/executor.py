@@ -41,11 +41,10 @@ from chain.execution import gas
 from chain.execution.evm import ChainState, contract_address, execution_context, state_class
 from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
-from chain.execution.result import ExecutionResult
+from chain.execution.result import ExecutionResult, block_result
 from chain.ledger.block import Block
-from chain.ledger.merkle import receipts_root
 from chain.ledger.receipt import Log, Receipt
-from chain.ledger.state import Changes, StateOverlay, StateReader, next_state_root
+from chain.ledger.state import Changes, StateOverlay, StateReader
 from chain.ledger.status import Status
 from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
@@ -118,13 +117,7 @@ class EVMExecutor:
                 gas_used=outcome.gas_used, logs=outcome.logs, block_number=number,
                 transaction_hash=tx.hash(self.suite), transaction_index=index,
             ))
-        changes = net_changes(state, overlay.changes())
-        executed = block.with_execution(
-            receipts_root=receipts_root(self.suite, receipts),
-            state_root=next_state_root(self.suite, parent_state_root, changes),
-            gas_used=sum(r.gas_used for r in receipts),
-        )
-        return ExecutionResult(block=executed, receipts=tuple(receipts), changes=changes)
+        return block_result(self.suite, block, receipts, net_changes(state, overlay.changes()), parent_state_root)
 
     # --- one transaction ---
 
@@ -145,11 +138,8 @@ class EVMExecutor:
         if gas_limit < intrinsic:
             return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
         journal = TableJournal(base)
-        if tx.is_create:
-            address = contract_address(self.suite, sender, tx.nonce)
-            outcome = self._run(journal, context, sender, address, tx.data, gas_limit, intrinsic, create=True)
-        else:
-            outcome = self._run(journal, context, sender, tx.to, tx.data, gas_limit, intrinsic, create=False)
+        to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
+        outcome = self._run(journal, context, sender, to, tx.data, gas_limit, intrinsic, create=tx.is_create)
         if outcome.ok:
             journal.flush_into(base)
         return outcome

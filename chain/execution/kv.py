@@ -13,11 +13,10 @@ The receipt's output is the value the key held before (empty if none), so lesson
 from __future__ import annotations
 
 from chain.crypto.suite import CryptoSuite
-from chain.execution.result import ExecutionResult
+from chain.execution.result import ExecutionResult, block_result
 from chain.ledger.block import Block
-from chain.ledger.merkle import receipts_root
 from chain.ledger.receipt import Receipt
-from chain.ledger.state import StateOverlay, StateReader, next_state_root
+from chain.ledger.state import StateOverlay, StateReader
 from chain.ledger.status import Status
 
 KV_TABLE = "kv"
@@ -65,10 +64,4 @@ class KVExecutor:
                 status=int(status), output=output, contract_address=b"", gas_used=len(tx.data) * GAS_PER_BYTE,
                 logs=(), block_number=block.number, transaction_hash=tx.hash(self.suite), transaction_index=index,
             ))
-        changes = overlay.changes()
-        executed = block.with_execution(
-            receipts_root=receipts_root(self.suite, receipts),
-            state_root=next_state_root(self.suite, parent_state_root, changes),
-            gas_used=sum(r.gas_used for r in receipts),
-        )
-        return ExecutionResult(executed, tuple(receipts), changes)
+        return block_result(self.suite, block, receipts, overlay.changes(), parent_state_root)

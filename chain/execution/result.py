@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from chain.crypto.suite import CryptoSuite
 from chain.ledger.block import Block
+from chain.ledger.merkle import receipts_root
 from chain.ledger.receipt import Receipt
-from chain.ledger.state import Changes, StateReader
+from chain.ledger.state import Changes, StateReader, next_state_root
 
 
 @dataclass(frozen=True)
@@ -29,3 +31,19 @@ class BlockExecutor(Protocol):
         Must not write to state; must give the same result on every node and every run.
         """
         ...
+
+
+def block_result(
+    suite: CryptoSuite, block: Block, receipts: list[Receipt], changes: Changes, parent_state_root: bytes
+) -> ExecutionResult:
+    """The result every executor ends with: block's header filled in from its receipts and changes.
+
+    Written once so that what a header commits to (receipts root, state root chained over the
+    change set, total gas) cannot differ between executors.
+    """
+    executed = block.with_execution(
+        receipts_root=receipts_root(suite, receipts),
+        state_root=next_state_root(suite, parent_state_root, changes),
+        gas_used=sum(r.gas_used for r in receipts),
+    )
+    return ExecutionResult(block=executed, receipts=tuple(receipts), changes=changes)
