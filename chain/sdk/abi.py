@@ -57,7 +57,7 @@ def _types(params: Iterable[Mapping[str, Any]]) -> list[str]:
     return [canonical_type(p) for p in params]
 
 
-def _split_signature(signature: str) -> tuple[str, list[str]]:
+def split_signature(signature: str) -> tuple[str, list[str]]:
     """"f(uint256,(bool,string))" -> ("f", ["uint256", "(bool,string)"])."""
     name, _, rest = signature.partition("(")
     if not rest.endswith(")"):
@@ -94,7 +94,7 @@ def decode_args(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
 
 def encode_call(suite: CryptoSuite, signature: str, *args: Any) -> bytes:
     """Call data for a function given by its signature, e.g. encode_call(s, "set(string)", "hi")."""
-    _, types = _split_signature(signature)
+    _, types = split_signature(signature)
     return selector(suite, signature) + encode_args(types, args)
 
 

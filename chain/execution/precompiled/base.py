@@ -22,8 +22,7 @@ from chain.errors import ChainError
 from chain.execution.journal import TableJournal
 from chain.ledger.genesis import is_admin  # table s_admin: key = 20-byte address, value = b"\x01"
 from chain.ledger.status import Status
-from chain.sdk.abi import ABIError, decode_args, encode_args, encode_error, selector
-
+from chain.sdk.abi import ABIError, decode_args, encode_args, encode_error, selector, split_signature
 
 
 def system_address(number: int) -> bytes:
@@ -99,7 +98,7 @@ class SystemContract:
             fn = getattr(self, attribute)
             spec = getattr(fn, "spec", None)
             if isinstance(spec, MethodSpec):
-                inputs = tuple(t for t in spec.signature[spec.signature.index("(") + 1:-1].split(",") if t)
+                inputs = tuple(split_signature(spec.signature)[1])
                 self.methods[selector(suite, spec.signature)] = (spec, inputs, fn)
 
     def __call__(self, computation: ComputationAPI) -> ComputationAPI:
