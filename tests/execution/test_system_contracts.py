@@ -164,3 +164,15 @@ def test_crypto_contract(chain: LocalChain, user: KeyPair) -> None:
     assert decode_args(["bool", "address"], chain.call(CRYPTO_ADDRESS, forged)[1]) == (False, "0x" + "00" * 20)
     garbage = encode_call(chain.suite, "sm2Verify(bytes32,bytes,bytes32,bytes32)", message, b"\x01\x02", b"\x00" * 32, b"\x00" * 32)
     assert decode_args(["bool", "address"], chain.call(CRYPTO_ADDRESS, garbage)[1])[0] is False
+
+
+def test_the_sm_rewrite_knows_every_system_contract_method() -> None:
+    """The compiler's hand-written list of system signatures (rewritten to SM3 selectors in every
+    contract) must be exactly what the system contracts declare, or a call through an interface
+    file would keep its Keccak selector on an sm chain."""
+    from chain.execution.precompiled import system_contracts
+    from chain.sdk.compiler import SYSTEM_SIGNATURES
+
+    declared = {spec.signature for contract in system_contracts(get_suite("sm")).values()
+                for spec, _, _ in contract.methods.values()}
+    assert sorted(SYSTEM_SIGNATURES) == sorted(declared)
