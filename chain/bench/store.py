@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from chain.crypto.keys import KeyPair
@@ -62,7 +63,7 @@ def measure_commits(path: str, suite_name: str, blocks: int, txs_per_block: int)
     for _ in range(blocks):
         txs = []
         for _ in range(txs_per_block):
-            txs.append(Transaction(**{**_fields(template), "nonce": nonce}))
+            txs.append(replace(template, nonce=nonce))
             nonce += 1
         block, receipts, changes = _next_block(store, txs)
         start = time.perf_counter()
@@ -76,12 +77,6 @@ def measure_commits(path: str, suite_name: str, blocks: int, txs_per_block: int)
     store.close()
     return {"blocks/s": blocks / elapsed, "tx/s": blocks * txs_per_block / elapsed,
             "receipt reads/s": len(hashes) / read_elapsed}
-
-
-def _fields(tx: Transaction) -> dict[str, object]:
-    return {name: getattr(tx, name) for name in (
-        "nonce", "gas_price", "gas_limit", "block_limit", "to", "value", "data",
-        "chain_id", "group_id", "extra_data", "v", "r", "s")}
 
 
 def measure_pool(suite_name: str, count: int) -> dict[str, float]:

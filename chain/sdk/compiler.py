@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -300,8 +301,6 @@ def compile_file(path: Path, suite: CryptoSuite) -> dict[str, Artifact]:
 
 def _collect_imports(path: Path, text: str, sources: dict[str, str]) -> None:
     """Add the files a Solidity source imports with relative paths ("./x.sol"), recursively."""
-    import re
-
     for target in re.findall(r'import\s+(?:[^"\']*from\s+)?["\'](\.[^"\']+)["\']', text):
         name = os.path.normpath(os.path.join(os.path.dirname(path.name), target))
         if name in sources:
