@@ -82,7 +82,7 @@ class TxPool:
         check_chain_id(tx, self.chain_id)
         check_group_id(tx, self.group_id)
         check_block_limit(tx, head)
-        check_nonce_not_pooled(tx, tx_hash, self._by_nonce.get(tx.nonce))
+        check_nonce_not_pooled(self._by_nonce.get(tx.nonce))
         check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
         check_gas_limit(tx, self._gas_limit(head + 1))
         check_capacity(len(self._entries), self.capacity)

@@ -68,13 +68,11 @@ def check_block_limit(tx: Transaction, head: int) -> None:
         )
 
 
-def check_nonce_not_pooled(tx: Transaction, tx_hash: bytes, pooled_hash: bytes | None) -> None:
-    # One nonce, one transaction: the same tx again is known; another tx reusing the nonce is a replay.
-    if pooled_hash is None:
-        return
-    if pooled_hash == tx_hash:
-        raise TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
-    raise TxRejected(Status.NONCE_CHECK_FAIL, "another transaction with this nonce is in the pool")
+def check_nonce_not_pooled(pooled_hash: bytes | None) -> None:
+    # One nonce, one transaction: another tx reusing a pooled nonce is a replay. (The same tx again
+    # never gets here: the pool answers ALREADY_KNOWN by its hash before any rule runs.)
+    if pooled_hash is not None:
+        raise TxRejected(Status.NONCE_CHECK_FAIL, "another transaction with this nonce is in the pool")
 
 
 def check_nonce_not_on_chain(tx: Transaction, tx_hash: bytes, chain: ChainView, head: int) -> None:
