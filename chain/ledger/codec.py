@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import rlp
-from rlp.exceptions import DecodingError
 
 from chain.errors import LedgerError
 
@@ -20,7 +19,7 @@ def decode_list(raw: bytes, what: str, length: int | None = None) -> list[Any]:
         raise LedgerError(f"{what}: expected bytes, got {type(raw).__name__}")
     try:
         items = rlp.decode(bytes(raw), strict=True)
-    except (DecodingError, Exception) as exc:  # rlp raises several types on garbage
+    except Exception as exc:  # rlp raises DecodingError and several other types on garbage
         raise LedgerError(f"{what}: invalid RLP ({exc})") from exc
     return as_list(items, what, length)
 

@@ -97,7 +97,7 @@ class GenesisConfig:
             raise ConfigError("genesis needs at least one sealer")
         suite = get_suite(self.suite)
         seen: set[bytes] = set()
-        for node_id, weight in self.sealers:
+        for _, weight in self.sealers:
             # A weight is a count of votes.
             if not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0:
                 raise ConfigError(f"sealer weight must be a positive integer, got {weight!r}")

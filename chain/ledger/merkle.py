@@ -18,7 +18,7 @@ checks it against the root in a block header and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from chain.crypto.suite import CryptoSuite
 
@@ -94,9 +94,15 @@ def verify_proof(suite: CryptoSuite, leaf: bytes, proof: MerkleProof, root: byte
     return not remaining and _seal(suite, proof.count, node) == root
 
 
-def transactions_root(suite: CryptoSuite, transactions: Iterable[object]) -> bytes:
-    return merkle_root(suite, [tx.hash(suite) for tx in transactions])  # type: ignore[attr-defined]
+class Hashed(Protocol):
+    """A record with a hash in each suite: a Transaction or a Receipt (this module imports neither)."""
+
+    def hash(self, suite: CryptoSuite) -> bytes: ...
 
 
-def receipts_root(suite: CryptoSuite, receipts: Iterable[object]) -> bytes:
-    return merkle_root(suite, [receipt.hash(suite) for receipt in receipts])  # type: ignore[attr-defined]
+def transactions_root(suite: CryptoSuite, transactions: Iterable[Hashed]) -> bytes:
+    return merkle_root(suite, [tx.hash(suite) for tx in transactions])
+
+
+def receipts_root(suite: CryptoSuite, receipts: Iterable[Hashed]) -> bytes:
+    return merkle_root(suite, [receipt.hash(suite) for receipt in receipts])
