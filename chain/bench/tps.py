@@ -45,11 +45,9 @@ from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig
 from chain.ledger.merkle import transactions_root
 from chain.ledger.transaction import Transaction
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from chain.node.builder import GENESIS_FILE, BuildOptions, build_chain, read_nodes
+from chain.node.config import NodeConfig
+from chain.node.ports import free_port_bases
 
 KINDS = ("kv", "asset")
 
@@ -106,24 +104,18 @@ class Cluster:
 
 def load_cluster(directory: Path) -> Cluster:
     """A chain built by `chain build` (its nodes may or may not be running yet)."""
-    try:
-        nodes = tomllib.loads((directory / "sdk" / "nodes.toml").read_text())["nodes"]
-        genesis = GenesisConfig.load(directory / "genesis.toml")
-        node0 = tomllib.loads((directory / "node0" / "config.toml").read_text())
-    except (OSError, KeyError, ValueError) as exc:
-        raise ConfigError(f"{directory} is not a chain built by `chain build`: {exc}") from exc
+    nodes = read_nodes(directory)
+    genesis = GenesisConfig.load(directory / GENESIS_FILE)
+    node0 = NodeConfig.load(directory / "node0")
     return Cluster(
-        directory=directory, rpc_urls=[n["rpc"] for n in nodes if n.get("role", "sealer") == "sealer"],
+        directory=directory, rpc_urls=[n.rpc for n in nodes if n.role == "sealer"],
         suite=get_suite(genesis.suite), chain_id=genesis.chain_id, group_id=genesis.group_id,
-        executor=node0.get("executor", {}).get("kind", "evm"),
+        executor=node0.executor.kind,
     )
 
 
 def build_cluster(suite: str, executor: str, nodes: int = 4) -> Cluster:
     """Build a fresh chain in a temporary directory and start its nodes as child processes."""
-    from chain.node.builder import BuildOptions, build_chain
-    from chain.node.ports import free_port_bases
-
     directory = Path(tempfile.mkdtemp(prefix="chain-tps-"))
     p2p, rpc = free_port_bases(nodes)
     build_chain(directory, BuildOptions(nodes=nodes, suite=suite, executor=executor, port_base=p2p,

@@ -24,11 +24,6 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import typer
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from chain.errors import ChainError
 from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.sdk.account import Account
@@ -492,11 +487,9 @@ def run_interactive(console: Console, history_file: Path = HISTORY_FILE) -> None
 
 def from_chain_dir(directory: Path) -> tuple[str, Path | None]:
     """(node0's RPC URL, the admin key file) of a chain built by `chain build`."""
-    try:
-        nodes = tomllib.loads((directory / "sdk" / "nodes.toml").read_text())["nodes"]
-        url = nodes[0]["rpc"]
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise ChainError(f"{directory} is not a chain built by `chain build` (sdk/nodes.toml: {exc})") from exc
+    from chain.node.builder import read_nodes
+
+    url = read_nodes(directory)[0].rpc
     admin = directory / "sdk" / "admin.key"
     return url, admin if admin.exists() else None
 

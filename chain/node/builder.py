@@ -30,6 +30,11 @@ from pathlib import Path
 
 import tomli_w
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 from chain.crypto.certs import generate_ca, issue_node_certificate, write_private
 from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
@@ -40,6 +45,7 @@ from chain.node.config import (
 )
 
 GENESIS_FILE = "genesis.toml"
+NODES_FILE = "sdk/nodes.toml"  # the node list client tools read (console, bench tps)
 PID_FILE = "node.pid"
 
 
@@ -67,6 +73,15 @@ class BuiltNode:
     role: str  # "sealer" or "observer"
     p2p_port: int
     rpc_port: int
+
+
+@dataclass(frozen=True)
+class ListedNode:
+    """A node as ``sdk/nodes.toml`` lists it for client tools: where its JSON-RPC answers."""
+
+    name: str
+    rpc: str  # "http://ip:port"
+    role: str = "sealer"  # or "observer"
 
 
 @dataclass(frozen=True)
@@ -220,7 +235,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     (sdk / "ca.crt").write_bytes(ca.cert_pem)
     save_private_key(sdk / "admin.key", admin)
     (sdk / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
-    (sdk / "nodes.toml").write_text(tomli_w.dumps({
+    (root / NODES_FILE).write_text(tomli_w.dumps({
         "nodes": [
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
              "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{options.ip}:{n.rpc_port}"}
@@ -231,3 +246,18 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     _write_script(root / "start_all.sh", _all_script(names, "start"))
     _write_script(root / "stop_all.sh", _all_script(names, "stop"))
     return BuiltChain(root, genesis, tuple(built), admin.address)
+
+
+def read_nodes(directory: str | Path) -> tuple[ListedNode, ...]:
+    """The nodes of a chain built by `chain build`, from its ``sdk/nodes.toml``; ConfigError if it is
+    not there or malformed. One reader, so every client tool agrees on what that file means."""
+    path = Path(directory) / NODES_FILE
+    try:
+        rows = tomllib.loads(path.read_text(encoding="utf-8"))["nodes"]
+        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer")) for row in rows)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{directory} is not a chain built by `chain build` ({NODES_FILE}: {exc})") from exc
+    # A node list without nodes gives a client nothing to talk to.
+    if not nodes:
+        raise ConfigError(f"{directory} is not a chain built by `chain build` ({NODES_FILE} lists no nodes)")
+    return nodes

@@ -12,7 +12,7 @@ from chain.crypto.certs import check_issued_by, load_certificate, node_id_of
 from chain.crypto.keys import load_private_key
 from chain.errors import ConfigError
 from chain.ledger.genesis import GenesisConfig, build_genesis
-from chain.node.builder import BuildOptions, build_chain
+from chain.node.builder import BuildOptions, ListedNode, build_chain, read_nodes
 from chain.node.config import NodeConfig
 
 NODE_FILES = {"config.toml", "genesis.toml", "node.key", "node.nodeid", "ca.crt", "ssl.crt", "ssl.key", "start.sh", "stop.sh"}
@@ -63,6 +63,19 @@ def test_keys_certificates_and_genesis_agree(built) -> None:  # type: ignore[no-
     admin = load_private_key(root / "sdk" / "admin.key")
     assert genesis.admins == (admin.address,)
     build_genesis(genesis)  # the file yields a genesis block
+
+
+def test_nodes_file_lists_every_node_for_client_tools(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert read_nodes(built.directory) == tuple(
+        ListedNode(f"node{i}", f"http://127.0.0.1:{32000 + i}", "sealer" if i < 4 else "observer") for i in range(5)
+    )
+    with pytest.raises(ConfigError, match="not a chain built"):
+        read_nodes(tmp_path / "nowhere")
+    (tmp_path / "sdk").mkdir()
+    for text in ("nodes = []\n", "nodes = 3\n", '[[nodes]]\nname = "node0"\n', "not toml ["):
+        (tmp_path / "sdk" / "nodes.toml").write_text(text)
+        with pytest.raises(ConfigError, match="not a chain built"):
+            read_nodes(tmp_path)
 
 
 def test_rebuild_is_refused_without_force(built) -> None:  # type: ignore[no-untyped-def]

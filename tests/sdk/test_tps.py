@@ -42,6 +42,19 @@ def test_options_are_checked():
 
 
 @pytest.mark.timeout(120)
+def test_load_cluster_sends_to_sealers_of_the_chain_built_there(tmp_path):
+    from chain.bench.tps import load_cluster
+    from chain.node.builder import BuildOptions, build_chain
+
+    build_chain(tmp_path / "c", BuildOptions(nodes=2, observers=1, suite="standard", executor="kv",
+                                             port_base=31500, rpc_port_base=32500))
+    cluster = load_cluster(tmp_path / "c")
+    assert cluster.rpc_urls == ["http://127.0.0.1:32500", "http://127.0.0.1:32501"]  # not the observer's
+    assert (cluster.executor, cluster.suite.name, cluster.chain_id) == ("kv", "standard", 1)
+    with pytest.raises(ConfigError, match="not a chain built"):
+        load_cluster(tmp_path / "nowhere")
+
+
 def test_a_small_real_run_commits_everything():
     lines: list[str] = []
     report = run(None, True, "sm", "kv", 80, 2, batch=20, timeout=60, echo=lines.append)
