@@ -48,6 +48,7 @@ from chain.ledger.transaction import Transaction
 from chain.node.builder import GENESIS_FILE, BuildOptions, build_chain, read_nodes
 from chain.node.config import NodeConfig
 from chain.node.ports import free_port_bases
+from chain.node.process import read_pid
 
 KINDS = ("kv", "asset")
 
@@ -80,13 +81,8 @@ class Cluster:
         """The node processes to account CPU to: those we started, else the running nodes' pid files."""
         if self.processes:
             return [p.pid for p in self.processes]
-        pids = []
-        for pid_file in sorted(self.directory.glob("node*/node.pid")):
-            try:
-                pids.append(int(pid_file.read_text().strip()))
-            except (OSError, ValueError):
-                continue
-        return pids
+        pids = (read_pid(node_dir) for node_dir in sorted(self.directory.glob("node*")))
+        return [pid for pid in pids if pid is not None]
 
     def stop(self) -> None:
         for process in self.processes:  # only the processes this run started
@@ -124,11 +120,11 @@ def build_cluster(suite: str, executor: str, nodes: int = 4) -> Cluster:
     cluster.temporary = True
     for i in range(nodes):
         node_dir = directory / f"node{i}"
-        log = open(node_dir / "stdout.log", "wb")
-        cluster.processes.append(subprocess.Popen(
-            [sys.executable, "-m", "chain.cli.main", "node", "start", str(node_dir)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=directory,
-        ))
+        with open(node_dir / "stdout.log", "wb") as log:  # the child keeps its own copy of the handle
+            cluster.processes.append(subprocess.Popen(
+                [sys.executable, "-m", "chain.cli.main", "node", "start", str(node_dir)],
+                stdout=log, stderr=subprocess.STDOUT, cwd=directory,
+            ))
     return cluster
 
 

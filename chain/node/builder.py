@@ -20,7 +20,6 @@ a peer. Building into a directory that already holds a chain is refused unless `
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import stat
@@ -43,10 +42,10 @@ from chain.ledger.genesis import GenesisConfig
 from chain.node.config import (
     ConsensusSection, ExecutorSection, NetworkSection, NodeConfig, NodeSection, RpcSection,
 )
+from chain.node.process import PID_FILE, read_pid
 
 GENESIS_FILE = "genesis.toml"
 NODES_FILE = "sdk/nodes.toml"  # the node list client tools read (console, bench tps)
-PID_FILE = "node.pid"
 
 
 @dataclass(frozen=True)
@@ -118,20 +117,11 @@ def _prepare_directory(directory: Path, force: bool) -> None:
         # --force only replaces what looks like a chain we built, never an arbitrary directory.
         if not (directory / GENESIS_FILE).exists():
             raise ConfigError(f"{directory} is not empty and does not look like a chain directory; refusing to delete it")
-        pid_files = [p for p in directory.glob(f"node*/{PID_FILE}") if _pid_alive(p)]
-        if pid_files:
-            raise ConfigError(f"nodes are still running in {directory} ({pid_files[0].parent.name}); stop them first")
+        running = [node_dir for node_dir in sorted(directory.glob("node*")) if read_pid(node_dir) is not None]
+        if running:
+            raise ConfigError(f"nodes are still running in {directory} ({running[0].name}); stop them first")
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
-
-
-def _pid_alive(pid_file: Path) -> bool:
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (ValueError, OSError):
-        return False
-    return True
 
 
 def _write_script(path: Path, text: str) -> None:

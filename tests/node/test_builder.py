@@ -96,6 +96,21 @@ def test_force_replaces_a_chain_but_not_a_foreign_directory(tmp_path: Path) -> N
     assert (tmp_path / "other" / "precious.txt").exists()
 
 
+def test_force_refuses_while_a_node_runs_there(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    first = build_chain(tmp_path / "c", BuildOptions(nodes=2, suite="standard"))
+    (first.nodes[1].directory / "node.pid").write_text(f"{os.getpid()}\n")  # a live process
+    with pytest.raises(ConfigError, match=r"still running .*\(node1\)"):
+        build_chain(tmp_path / "c", BuildOptions(nodes=2, suite="standard", force=True))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (first.nodes[1].directory / "node.pid").write_text(gone.stdout)  # a stale pid file, as SIGKILL leaves
+    second = build_chain(tmp_path / "c", BuildOptions(nodes=2, suite="standard", force=True))
+    assert second.nodes[1].node_id != first.nodes[1].node_id
+
+
 def test_bad_options_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         build_chain(tmp_path / "a", BuildOptions(nodes=0))
