@@ -5,12 +5,17 @@ and asks the sender for them (SyncRequest / SyncResponse, part of the PBFT messa
 in a response is trusted: each block must extend our head, carry the signatures of a quorum of
 the sealers in force at its height (chain.consensus.pbft.checkpoint), and re-executing it here
 must give exactly the header those sealers signed. Only then is it committed.
+
+The rules are free functions; ``BlockSync`` holds the replica's handlers (``on_sync_request``,
+``on_sync_response``) and is mixed into ``Replica``, whose state they use.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from chain.consensus.pbft.checkpoint import verify_block_signatures
+from chain.consensus.pbft.messages import Envelope, MsgType, SyncRequest, SyncResponse
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError, LedgerError
 from chain.execution.result import BlockExecutor, ExecutionResult
@@ -58,3 +63,71 @@ def re_execute(suite: CryptoSuite, executor: BlockExecutor, store: ChainState, b
     if result.block.hash(suite) != block.hash(suite):
         raise ConsensusError(f"sync: re-executing block {block.number} gives a different result than the one signed")
     return result
+
+
+class BlockSync:
+    """Fetching blocks above our head from peers that have them, and serving ours to peers below."""
+
+    def _retry_sync(self) -> None:
+        """On each Tick: while peers claim blocks we lack, ask one of them (in turn) for the next ones.
+
+        Requests are at most one per sync_retry_ms, and go to each peer that is ahead in turn, so a
+        lost request, a lost answer or a peer that lies about its head only delays us. Right after
+        start, before any peer has been heard (the driver may not have linked any yet), everyone is
+        asked instead, for start_probe_ms at most.
+        """
+        ahead = sorted(node_id for node_id, head in self._peer_heads.items() if head >= self.height)
+        if ahead:
+            peer = ahead[self._sync_turn % len(ahead)]
+            if self._request_sync(peer, self._peer_heads[peer]):
+                self._sync_turn += 1
+        elif not self._heard_from_peer and self.now - self._started_at < self.config.start_probe_ms:
+            self._request_sync(None, self.height + self.config.sync_batch - 1)
+
+    def _request_sync(self, peer: bytes | None, to_number: int) -> bool:
+        """Ask a peer (or everyone) for the blocks from our height up to to_number; False if too soon."""
+        if self.now < self._sync_in_flight_until or self.my_index is None:
+            return False
+        self._sync_in_flight_until = self.now + self.config.sync_retry_ms
+        to_number = min(to_number, self.height + self.config.sync_batch - 1)
+        request = self.sign(MsgType.SYNC_REQUEST, SyncRequest(self.height, max(to_number, self.height)))
+        if peer is None:
+            self._broadcast(request, self.height, self.view)
+        else:
+            self._send(peer, request, self.height, self.view)
+        return True
+
+    def _help_lagging(self, sender: int, number: int) -> None:
+        """A peer still works on a height we have passed: send it what it lacks, unasked."""
+        blocks = blocks_for(self.store, number, self.height - 1, self.config.sync_batch)
+        if blocks and self.my_index is not None:
+            response = self.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
+            self._send(self.node_ids[sender], response, number, self.view)
+
+    def on_sync_request(self, envelope: Envelope, request: SyncRequest) -> None:
+        # A range must run forwards.
+        if request.to_number < request.from_number:
+            raise ConsensusError("sync request range runs backwards")
+        blocks = blocks_for(self.store, request.from_number, request.to_number, self.config.sync_batch)
+        if blocks and self.my_index is not None:
+            response = self.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
+            self._send(self.node_ids[envelope.sender], response, request.from_number, self.view)
+
+    def on_sync_response(self, envelope: Envelope, response: SyncResponse) -> None:
+        applied = 0
+        for raw in response.blocks:
+            block = decode_block(raw)
+            if block.number < self.height:
+                continue  # already have it
+            # Blocks are applied in order; a gap means the rest must wait for another response.
+            if block.number > self.height:
+                break
+            verify_block_signatures(self.suite, block, self.sealer_ids, self.weights)
+            result = re_execute(self.suite, self.executor, self.store, block)
+            self._commit(result.block.with_signatures(block.signatures), result, "sync", self.view)
+            applied += 1
+        if applied:
+            self._sync_in_flight_until = -1
+            last = decode_block(response.blocks[-1]).number
+            if last >= self.height:
+                self._request_sync(self.node_ids[envelope.sender], last)

@@ -68,6 +68,11 @@ class Broadcast:
     view: int
 
 
+# The replica's timers, by the name SetTimer, CancelTimer and TimerFired carry.
+VIEW_TIMER = "view"  # runs while work waits; on expiry this sealer asks for a view change
+SEAL_TIMER = "seal"  # the leader's min_seal_time: then it seals what waits, however little
+
+
 @dataclass(frozen=True)
 class SetTimer:
     """(Re)start timer `name` to fire after delay_ms; a running timer of that name is replaced."""

@@ -22,6 +22,20 @@ on restart: a crash never turns an honest sealer into one that signs two conflic
 
 Every rule a message must pass is one check in the handler of that message, with its reason; a
 message that breaks one is answered by a ``Rejected`` effect and changes nothing.
+
+This module holds the replica's state and what every phase shares: signing (once per slot),
+receiving (decode, cheap checks, signature, dispatch to ``on_<message>``), messages kept for a
+later height, committing a decided block, and timers. The handlers of each protocol concept live
+in the module named after it, as a part of ``Replica`` that the class is assembled from:
+
+===============================================  ==============================================
+chain.consensus.pbft.proposal (ProposalPhase)    sealing as leader; ``on_pre_prepare``
+chain.consensus.pbft.prepare_commit              ``on_prepare``, ``on_commit``; prepared, ordered
+chain.consensus.pbft.checkpoint                  executing, ``on_checkpoint``; the signature list
+chain.consensus.pbft.view_change                 ``on_view_change``, ``on_new_view``; joining a view
+chain.consensus.pbft.tx_relay (TxRelay)          ``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``
+chain.sync.block_sync (BlockSync)                ``on_sync_request``, ``on_sync_response``
+===============================================  ==============================================
 """
 
 from __future__ import annotations
@@ -30,26 +44,26 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.checkpoint import verify_block_signatures
+from chain.consensus.pbft.checkpoint import CheckpointPhase
+from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
 from chain.consensus.pbft.messages import (
-    SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest,
-    SyncResponse, TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message,
+    SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, TxRequest,
+    ViewChange, Vote, decode_envelope, sign_message,
 )
-from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, next_timeout_ms, quorum
-from chain.consensus.pbft.view_change import (
-    ProvenProposal, check_view_change_matches, highest_proposal, validate_prepared_proof, view_change_target,
-)
+from chain.consensus.pbft.prepare_commit import PrepareCommitPhases
+from chain.consensus.pbft.proposal import Proposal, ProposalPhase
+from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, quorum
+from chain.consensus.pbft.tx_relay import TxRelay
+from chain.consensus.pbft.view_change import ViewChangePhase
 from chain.crypto.suite import CryptoSuite
-from chain.errors import ChainError, ConsensusError, CryptoError, LedgerError, TxRejected
+from chain.errors import ChainError, ConsensusError, CryptoError
 from chain.execution.result import BlockExecutor, ExecutionResult
-from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
-from chain.ledger.merkle import merkle_root
+from chain.ledger.block import Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import Changes
-from chain.ledger.status import Status
 from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int
 from chain.ledger.transaction import Transaction
-from chain.sync import block_sync
+from chain.sync.block_sync import BlockSync
 
 # The handler of each message type (one method per message, named after it).
 _HANDLERS: dict[MsgType, str] = {
@@ -58,9 +72,6 @@ _HANDLERS: dict[MsgType, str] = {
     MsgType.TX_GOSSIP: "on_tx_gossip", MsgType.TX_REQUEST: "on_tx_request", MsgType.TX_RESPONSE: "on_tx_response",
     MsgType.SYNC_REQUEST: "on_sync_request", MsgType.SYNC_RESPONSE: "on_sync_response",
 }
-VIEW_TIMER = "view"
-MAX_VIEWS_AHEAD = 1000  # votes for views further ahead are refused: a liar could otherwise fill memory
-SEAL_TIMER = "seal"
 
 
 class ChainStore(Protocol):
@@ -106,17 +117,9 @@ class ReplicaConfig:
     verified_cache: int = 20_000  # raw envelopes whose signature this replica already checked
 
 
-@dataclass
-class _Proposal:
-    """A PrePrepare this replica accepted in one view, with its transactions."""
+class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePhase, TxRelay, BlockSync):
+    """One node's PBFT state; each phase's handlers live in the module of that phase (see above)."""
 
-    envelope: Envelope
-    pre_prepare: PrePrepare
-    digest: bytes
-    block: Block
-
-
-class Replica:
     def __init__(self, suite: CryptoSuite, secret: int, store: ChainStore, pool: Pool, executor: BlockExecutor,
                  config: ReplicaConfig | None = None) -> None:
         self.suite = suite
@@ -167,13 +170,13 @@ class Replica:
 
     def _reset_height(self) -> None:
         """Forget everything about the height just decided; start on the next one."""
-        self.proposals: dict[int, _Proposal] = {}  # view -> accepted proposal
+        self.proposals: dict[int, Proposal] = {}  # view -> accepted proposal
         self.prepares: dict[tuple[int, bytes], VoteSet[Envelope]] = {}
         self.commits: dict[tuple[int, bytes], VoteSet[Envelope]] = {}
         self._first_vote: dict[tuple[MsgType, int, int], bytes] = {}  # (type, view, sender) -> digest
         self.prepared: tuple[int, PreparedProof] | None = None  # (view, proof), highest view
         self._sent: set[tuple[MsgType, int]] = set()  # (type, view) this replica already voted
-        self.committed: _Proposal | None = None  # the proposal a commit quorum ordered
+        self.committed: Proposal | None = None  # the proposal a commit quorum ordered
         self.executed: ExecutionResult | None = None
         self.checkpoints: dict[bytes, VoteSet[bytes]] = {}  # executed hash -> sealer signatures
         self._checkpoint_of: dict[int, bytes] = {}  # sender -> hash it signed
@@ -418,23 +421,6 @@ class Replica:
                 self._views_seen[envelope.sender] = body.view
                 self._maybe_join_view()
 
-    def _maybe_join_view(self) -> None:
-        """Join the view that sealers of more than f weight act in at our height, if it is above ours.
-
-        Proposals and votes are only made in a view one has entered, so among more than f weight
-        at least one honest sealer entered that view through a valid NewView: the view change
-        really happened, and a replica that missed it (restarted, or cut off) follows. Having not
-        seen that NewView, it does not know which block the view must re-propose, so it takes no
-        PrePrepare of that view at this height; it votes again from the next height or NewView.
-        A view below one it asked for is never joined (its ViewChange promised not to act there).
-        """
-        target = view_change_target(self._views_seen, self.weights, max(self.view, self.to_view - 1), self.f)
-        if target is None:
-            return
-        self._enter_view(target)
-        self._joined_view = target
-        self._out.append(fx.ViewChanged(self.height, target))
-        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
 
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
         try:
@@ -474,237 +460,7 @@ class Replica:
                     continue
                 self._dispatch(checked, self.node_ids[checked.sender])
 
-    # --- PrePrepare ---------------------------------------------------------------------------
-
-    def on_pre_prepare(self, envelope: Envelope, pp: PrePrepare) -> None:
-        if not self._at_height(envelope, pp.number):
-            return
-        self._accept_pre_prepare(envelope, pp, reproposal=False)
-
-    def _accept_pre_prepare(self, envelope: Envelope, pp: PrePrepare, reproposal: bool) -> None:
-        # Proposals of views we left are void.
-        if pp.view < self.view:
-            raise ConsensusError(f"old view {pp.view}: this node is in view {self.view}")
-        # A higher view is entered through a NewView — unless this replica has not voted at this
-        # height at all, in which case it has promised nothing and may simply join (after a restart
-        # or a sync): no quorum can be built from such replicas alone.
-        if pp.view > self.view and not reproposal and (self._voted_at_height or self.to_view > pp.view):
-            raise ConsensusError(f"view {pp.view} has not been entered here (no NewView); this node is in view {self.view}")
-        # A view joined on the others' word (not through its NewView) takes proposals only via a NewView.
-        if pp.view == self._joined_view and not reproposal:
-            raise ConsensusError(f"view {pp.view} was joined without its NewView: its proposal at this height is not known")
-        # Only the leader of (height, view) proposes.
-        if envelope.sender != self.leader(pp.view):
-            raise ConsensusError(f"sender {envelope.sender} is not the leader of view {pp.view}")
-        digest = pp.header.hash(self.suite)
-        known = self.proposals.get(pp.view)
-        if known is not None:
-            # One view, one proposal: a second, different one is equivocation.
-            if known.digest != digest:
-                raise ConsensusError(f"conflicting PrePrepare in view {pp.view} (equivocating leader)")
-            raise ConsensusError("duplicate PrePrepare")
-        self._check_proposal_header(pp, envelope.sender, reproposal)
-        txs = self._collect_transactions(pp, envelope)
-        if txs is None:
-            self._waiting.append((envelope, reproposal))
-            return
-        # Every transaction must be admissible at this height (signature, chain, replay window).
-        try:
-            self.pool.verify_proposal(txs, pp.number)
-        except (TxRejected, LedgerError) as exc:
-            raise ConsensusError(f"proposal holds an invalid transaction: {exc}") from exc
-        proposal = _Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))
-        if pp.view > self.view:
-            self._enter_view(pp.view)
-        self.proposals[pp.view] = proposal
-        self._cancel_timer(SEAL_TIMER)
-        prepares = self._votes(self.prepares, pp.view, digest)
-        prepares.add(envelope.sender, envelope)  # the PrePrepare is the leader's Prepare
-        if self.is_sealer and envelope.sender != self.my_index and (MsgType.PREPARE, pp.view) not in self._sent:
-            self._vote(MsgType.PREPARE, pp.view, digest, prepares)
-        self._check_prepared(pp.view)
-        self._check_committed(pp.view)
-
-    def _check_proposal_header(self, pp: PrePrepare, sender: int, reproposal: bool) -> None:
-        header = pp.header
-        # The header must be for the height the message names.
-        if header.number != pp.number:
-            raise ConsensusError(f"header number {header.number} differs from the message's {pp.number}")
-        # It must extend our chain.
-        if header.parent_hash != self.head_hash:
-            raise ConsensusError("proposal does not extend this node's head (wrong parent hash)")
-        # The header names its proposer (for a re-proposal, the leader of the view it was prepared in).
-        if not reproposal and header.sealer != sender:
-            raise ConsensusError(f"header names sealer {header.sealer}, but sender is {sender}")
-        # And the sealer list in force, so the block says who may sign it.
-        if header.sealer_list != self.sealer_ids:
-            raise ConsensusError("proposal's sealer list is not the one in force")
-        # Time does not run backwards along the chain.
-        if header.timestamp < self.head.header.timestamp:
-            raise ConsensusError("proposal timestamp is before its parent's")
-        # A proposal carries no execution result yet: that is what the Checkpoint phase agrees on.
-        if (header.receipts_root, header.state_root, header.gas_used) != (EMPTY_ROOT, EMPTY_ROOT, 0):
-            raise ConsensusError("proposal already carries execution results")
-        # No empty blocks (FISCO BCOS seals only when transactions wait).
-        if not pp.tx_hashes:
-            raise ConsensusError("empty proposal")
-        # At most tx_count_limit transactions per block.
-        if len(pp.tx_hashes) > self.tx_count_limit:
-            raise ConsensusError(f"proposal has {len(pp.tx_hashes)} transactions, the limit is {self.tx_count_limit}")
-        # A transaction appears once.
-        if len(set(pp.tx_hashes)) != len(pp.tx_hashes):
-            raise ConsensusError("proposal lists a transaction twice")
-        # The header commits to exactly these transactions.
-        if merkle_root(self.suite, list(pp.tx_hashes)) != header.transactions_root:
-            raise ConsensusError("transactions root does not match the listed transactions")
-
-    def _collect_transactions(self, pp: PrePrepare, envelope: Envelope) -> list[Transaction] | None:
-        """The proposal's transactions from our pool, or None after asking the proposer for the rest."""
-        txs: list[Transaction] = []
-        missing: list[bytes] = []
-        for tx_hash in pp.tx_hashes:
-            tx = self.pool.get(tx_hash)
-            if tx is None:
-                # A transaction already on chain cannot be included again.
-                if self.store.has_transaction(tx_hash):
-                    raise ConsensusError("proposal includes a transaction already on chain")
-                missing.append(tx_hash)
-            else:
-                txs.append(tx)
-        if not missing:
-            return txs
-        unasked = tuple(h for h in missing if h not in self._tx_request_sent)
-        if unasked and self.my_index is not None:
-            self._tx_request_sent.update(unasked)
-            request = self.sign(MsgType.TX_REQUEST, TxRequest(pp.number, unasked))
-            self._send(self.node_ids[envelope.sender], request, pp.number, pp.view)
-        return None
-
-    def _retry_waiting(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        for envelope, reproposal in waiting:
-            pp = envelope.body()
-            assert isinstance(pp, PrePrepare)
-            if pp.number != self.height or pp.view in self.proposals:
-                continue
-            try:
-                self._accept_pre_prepare(envelope, pp, reproposal)
-            except ChainError as exc:
-                self._reject(str(exc), envelope.type.name, envelope.sender)
-
-    # --- Prepare and Commit -------------------------------------------------------------------
-
-    def _votes(self, table: dict[tuple[int, bytes], VoteSet[Envelope]], view: int, digest: bytes) -> VoteSet[Envelope]:
-        key = (view, digest)
-        if key not in table:
-            table[key] = VoteSet(self.weights)
-        return table[key]
-
-    def _vote(self, msg_type: MsgType, view: int, digest: bytes, votes: VoteSet[Envelope], evidence: bytes = b"") -> None:
-        envelope = self._sign_once(msg_type, view, digest, Vote(view, self.height, digest), evidence)
-        if envelope is None:
-            return
-        assert self.my_index is not None
-        votes.add(self.my_index, envelope)
-        self._sent.add((msg_type, view))
-        self._voted_at_height = True
-        self._broadcast(envelope, self.height, view)
-
-    def _record_vote(self, envelope: Envelope, vote: Vote, table: dict[tuple[int, bytes], VoteSet[Envelope]]) -> bool:
-        if not self._at_height(envelope, vote.number):
-            return False
-        # Votes of views we left are void.
-        if vote.view < self.view:
-            raise ConsensusError(f"old view {vote.view}: this node is in view {self.view}")
-        # Votes are kept for views ahead of ours, but not without bound.
-        if vote.view > self.view + MAX_VIEWS_AHEAD:
-            raise ConsensusError(f"view {vote.view} is too far ahead of this node's view {self.view}")
-        first = self._first_vote.setdefault((envelope.type, vote.view, envelope.sender), vote.digest)
-        # A sealer votes for one proposal per view; a second, different vote is double voting.
-        if first != vote.digest:
-            raise ConsensusError(f"sealer {envelope.sender} voted for two proposals in view {vote.view}")
-        # A repeated vote adds nothing.
-        if not self._votes(table, vote.view, vote.digest).add(envelope.sender, envelope):
-            raise ConsensusError("duplicate vote")
-        return True
-
-    def on_prepare(self, envelope: Envelope, vote: Vote) -> None:
-        if self._record_vote(envelope, vote, self.prepares):
-            self._check_prepared(vote.view)
-
-    def on_commit(self, envelope: Envelope, vote: Vote) -> None:
-        if self._record_vote(envelope, vote, self.commits):
-            self._check_committed(vote.view)
-
-    def _check_prepared(self, view: int) -> None:
-        proposal = self.proposals.get(view)
-        if proposal is None or view != self.view or self.to_view > self.view:
-            return
-        prepares = self._votes(self.prepares, view, proposal.digest)
-        if not prepares.reached(self.quorum) or (self.prepared is not None and self.prepared[0] >= view):
-            return
-        proof_votes = tuple(e.raw for i, e in sorted(prepares.votes.items()) if e.type == MsgType.PREPARE)
-        self.prepared = (view, PreparedProof(proposal.envelope.raw, proof_votes))
-        if self.is_sealer and (MsgType.COMMIT, view) not in self._sent:
-            # The proof is kept with the Commit: after a restart it must still go into our ViewChanges.
-            self._vote(MsgType.COMMIT, view, proposal.digest, self._votes(self.commits, view, proposal.digest),
-                       evidence=self.prepared[1].encode())
-        self._check_committed(view)
-
-    def _check_committed(self, view: int) -> None:
-        """A commit quorum orders the block: it includes more than f honest sealers who saw it prepared."""
-        proposal = self.proposals.get(view)
-        if proposal is None or self.committed is not None:
-            return
-        if not self._votes(self.commits, view, proposal.digest).reached(self.quorum):
-            return
-        self.committed = proposal
-        self._execute_and_checkpoint()
-
-    # --- Checkpoint ---------------------------------------------------------------------------
-
-    def _execute_and_checkpoint(self) -> None:
-        assert self.committed is not None
-        result = self.executor.execute(self.committed.block, self.store, self.store.state_root())
-        self.executed = result
-        block_hash = result.block.hash(self.suite)
-        envelope = self._sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(self.height, block_hash)) if self.is_sealer else None
-        if envelope is not None:
-            assert self.my_index is not None
-            self._checkpoint_votes(block_hash).add(self.my_index, envelope.signature)
-            self._broadcast(envelope, self.height, self.view)
-        self._check_checkpoint()
-
-    def _checkpoint_votes(self, block_hash: bytes) -> VoteSet[bytes]:
-        if block_hash not in self.checkpoints:
-            self.checkpoints[block_hash] = VoteSet(self.weights)
-        return self.checkpoints[block_hash]
-
-    def on_checkpoint(self, envelope: Envelope, checkpoint: Checkpoint) -> None:
-        if not self._at_height(envelope, checkpoint.number):
-            return
-        first = self._checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
-        # A sealer vouches for one execution result per height.
-        if first != checkpoint.block_hash:
-            raise ConsensusError(f"sealer {envelope.sender} signed two execution results at height {checkpoint.number}")
-        # A repeated signature adds nothing.
-        if not self._checkpoint_votes(checkpoint.block_hash).add(envelope.sender, envelope.signature):
-            raise ConsensusError("duplicate Checkpoint")
-        self._check_checkpoint()
-
-    def _check_checkpoint(self) -> None:
-        if self.executed is None:
-            return
-        block_hash = self.executed.block.hash(self.suite)
-        votes = self._checkpoint_votes(block_hash)
-        if not votes.reached(self.quorum):
-            for other, other_votes in self.checkpoints.items():
-                if other != block_hash and other_votes.reached(self.quorum):
-                    self._reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)
-            return
-        block = self.executed.block.with_signatures(votes.votes.items())
-        view = self.view
-        self._commit(block, self.executed, "consensus", view)
+    # --- a decided block ----------------------------------------------------------------------
 
     def _commit(self, block: Block, result: ExecutionResult, via: str, view: int) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
@@ -721,253 +477,11 @@ class Replica:
         if self.pool_has_work():
             self._set_timer(VIEW_TIMER, self._timeout())
 
-    # --- view change --------------------------------------------------------------------------
-
-    def _timeout(self) -> int:
-        return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
-
-    def _start_view_change(self, to_view: int) -> None:
-        if not self.is_sealer or to_view <= self.to_view:
-            return
-        proof = self.prepared[1] if self.prepared is not None else None
-        digest = b"" if proof is None else self.suite.hash(proof.pre_prepare)
-        envelope = self._sign_once(MsgType.VIEW_CHANGE, to_view, digest, ViewChange(to_view, self.height, self.head_hash, proof))
-        if envelope is None:
-            return
-        self.to_view = to_view
-        self.consecutive_view_changes += 1
-        self._cancel_timer(SEAL_TIMER)
-        assert self.my_index is not None
-        self._view_change_votes(to_view).add(self.my_index, envelope)
-        self._requested_views[self.my_index] = to_view
-        self._voted_at_height = True
-        self._out.append(fx.ViewChangeStarted(self.height, to_view))
-        self._broadcast(envelope, self.height, to_view)
-        self._set_timer(VIEW_TIMER, self._timeout())
-        self._check_new_view(to_view)
-
-    def _view_change_votes(self, view: int) -> VoteSet[Envelope]:
-        if view not in self.view_changes:
-            self.view_changes[view] = VoteSet(self.weights)
-        return self.view_changes[view]
-
-    def _validate_proof(self, proof: PreparedProof, before_view: int) -> ProvenProposal:
-        return validate_prepared_proof(
-            proof, suite=self.suite, number=self.height, before_view=before_view, leader_period=self.leader_period,
-            weights=self.weights, needed=self.quorum, verify=self._verify_sealer_message,
-        )
-
-    def _verify_sealer_message(self, raw: bytes) -> Envelope:
-        envelope = self._verify(raw)
-        # Embedded votes must come from sealers too.
-        if envelope.sender >= len(self.sealer_ids):
-            raise ConsensusError("embedded message from a non-sealer")
-        return envelope
-
-    def on_view_change(self, envelope: Envelope, vc: ViewChange) -> None:
-        if vc.number < self.height:
-            self._help_lagging(envelope.sender, vc.number)
-        if not self._at_height(envelope, vc.number):
-            return
-        check_view_change_matches(vc, self.height, self.head_hash)
-        # Asking for a view we are already in (or past) changes nothing.
-        if vc.view <= self.view:
-            raise ConsensusError(f"old view {vc.view}: this node is in view {self.view}")
-        # ViewChanges are kept for views ahead of ours, but not without bound.
-        if vc.view > self.view + MAX_VIEWS_AHEAD:
-            raise ConsensusError(f"view {vc.view} is too far ahead of this node's view {self.view}")
-        # A carried proof must hold up, or the NewView built on it would be wrong.
-        if vc.prepared is not None:
-            self._validate_proof(vc.prepared, vc.view)
-        # A repeated ViewChange adds nothing.
-        if not self._view_change_votes(vc.view).add(envelope.sender, envelope):
-            raise ConsensusError("duplicate ViewChange")
-        self._requested_views[envelope.sender] = max(vc.view, self._requested_views.get(envelope.sender, 0))
-        # More than f weight wants a higher view: at least one honest sealer does, so join it.
-        target = view_change_target(self._requested_views, self.weights, self.to_view, self.f)
-        if target is not None:
-            self._start_view_change(target)
-        self._check_new_view(vc.view)
-
-    def _check_new_view(self, view: int) -> None:
-        """As leader of `view`, announce it once a quorum asked for it."""
-        if not self.is_leader(view) or view in self._new_view_sent or view <= self.view:
-            return
-        votes = self._view_change_votes(view)
-        if not votes.reached(self.quorum):
-            return
-        proven = []
-        for vc_envelope in votes.votes.values():
-            vc = vc_envelope.body()
-            assert isinstance(vc, ViewChange)
-            if vc.prepared is not None:
-                proven.append(self._validate_proof(vc.prepared, view))
-        chosen = highest_proposal(proven)
-        pre_prepare = b""
-        proposal_body: PrePrepare | None = None
-        if chosen is not None:
-            old = chosen.pre_prepare.body()
-            assert isinstance(old, PrePrepare)
-            proposal_body = PrePrepare(view, self.height, old.header, old.tx_hashes)
-        elif self.pool.ready > 0:
-            proposal_body = self._new_proposal(view)
-        if proposal_body is not None:
-            signed = self._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(self.suite), proposal_body)
-            if signed is None:
-                return  # it proposed something else in this view before a restart; the next view change moves on
-            pre_prepare = signed.raw
-        view_changes = tuple(e.raw for _, e in sorted(votes.votes.items()))
-        envelope = self._sign_once(MsgType.NEW_VIEW, view, b"", NewView(view, self.height, view_changes, pre_prepare))
-        if envelope is None:
-            return
-        self._new_view_sent.add(view)
-        self._broadcast(envelope, self.height, view)
-        self._install_new_view(view, pre_prepare)
-
-    def on_new_view(self, envelope: Envelope, nv: NewView) -> None:
-        if not self._at_height(envelope, nv.number):
-            return
-        # Entering a view we are in (or past) again changes nothing.
-        if nv.view <= self.view:
-            raise ConsensusError(f"old view {nv.view}: this node is in view {self.view}")
-        # Having asked for a higher view, we do not go back (our ViewChange promised that).
-        if nv.view < self.to_view:
-            raise ConsensusError(f"NewView for view {nv.view}, but this node asked for view {self.to_view}")
-        # Only the leader of the new view announces it.
-        if envelope.sender != self.leader(nv.view):
-            raise ConsensusError(f"sender {envelope.sender} is not the leader of view {nv.view}")
-        votes: VoteSet[Envelope] = VoteSet(self.weights)
-        proven = []
-        for raw in nv.view_changes:
-            vc_envelope = self._verify_sealer_message(raw)
-            # A NewView is justified by ViewChanges only.
-            if vc_envelope.type != MsgType.VIEW_CHANGE:
-                raise ConsensusError("NewView holds a message that is not a ViewChange")
-            vc = vc_envelope.body()
-            assert isinstance(vc, ViewChange)
-            # Each asks for this view at this height on our chain.
-            if vc.view != nv.view:
-                raise ConsensusError(f"NewView holds a ViewChange for view {vc.view}, not {nv.view}")
-            check_view_change_matches(vc, self.height, self.head_hash)
-            # Each sealer counts once.
-            if not votes.add(vc_envelope.sender, vc_envelope):
-                raise ConsensusError("NewView holds two ViewChanges of one sealer")
-            if vc.prepared is not None:
-                proven.append(self._validate_proof(vc.prepared, nv.view))
-        # A quorum must have asked for the view.
-        if not votes.reached(self.quorum):
-            raise ConsensusError(f"NewView's ViewChanges weigh {votes.weight}, a quorum needs {self.quorum}")
-        chosen = highest_proposal(proven)
-        pp_envelope: Envelope | None = None
-        if nv.pre_prepare:
-            pp_envelope = self._verify_sealer_message(nv.pre_prepare)
-            pp = pp_envelope.body()
-            # The proposal must be a PrePrepare of the new leader for this view and height.
-            if pp_envelope.type != MsgType.PRE_PREPARE or pp_envelope.sender != envelope.sender:
-                raise ConsensusError("NewView's proposal is not a PrePrepare of the new leader")
-            assert isinstance(pp, PrePrepare)
-            if (pp.view, pp.number) != (nv.view, self.height):
-                raise ConsensusError("NewView's PrePrepare is for another view or height")
-        # A block prepared in an earlier view must be re-proposed, never replaced.
-        if chosen is not None:
-            if pp_envelope is None:
-                raise ConsensusError("NewView drops a prepared block")
-            pp = pp_envelope.body()
-            assert isinstance(pp, PrePrepare)
-            if pp.header.hash(self.suite) != chosen.digest:
-                raise ConsensusError("NewView replaces a prepared block with another one")
-        self._install_new_view(nv.view, nv.pre_prepare if pp_envelope is not None else b"", chosen is not None)
-
-    def _install_new_view(self, view: int, pre_prepare: bytes, reproposal: bool = True) -> None:
-        self._enter_view(view)
-        self._out.append(fx.ViewChanged(self.height, view))
-        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
-        if pre_prepare:
-            envelope = self._verify(pre_prepare)
-            pp = envelope.body()
-            assert isinstance(pp, PrePrepare)
-            if envelope.sender == self.my_index:
-                self._propose_envelope(envelope, pp, broadcast=False)  # it travels inside the NewView
-            else:
-                try:
-                    self._accept_pre_prepare(envelope, pp, reproposal=reproposal)
-                except ChainError as exc:
-                    self._reject(str(exc), envelope.type.name, envelope.sender)
-        self._check_prepared(view)
-        self._check_committed(view)
-
-    def _enter_view(self, view: int) -> None:
-        self._release_own_proposals()
-        self.view = view
-        self.to_view = max(self.to_view, view)
-        self.consecutive_view_changes = 0
-
-    def _release_own_proposals(self) -> None:
-        """Transactions of our proposals that were not decided go back to the pool's ready queue."""
-        for proposal in self.proposals.values():
-            if proposal.envelope.sender == self.my_index:
-                self.pool.release(proposal.pre_prepare.tx_hashes)
-
-    # --- proposing ----------------------------------------------------------------------------
+    # --- timers and ticks ---------------------------------------------------------------------
 
     def pool_has_work(self) -> bool:
         """Transactions wait, or a block is in flight at this height (also one prepared before a restart)."""
         return len(self.pool) > 0 or bool(self.proposals) or self.committed is not None or self.prepared is not None
-
-    def _new_proposal(self, view: int) -> PrePrepare | None:
-        txs = self.pool.select(self.tx_count_limit)
-        if not txs:
-            return None
-        assert self.my_index is not None
-        tx_hashes = tuple(tx.hash(self.suite) for tx in txs)
-        header = BlockHeader(
-            parent_hash=self.head_hash, number=self.height, timestamp=max(self.now, self.head.header.timestamp),
-            sealer=self.my_index, sealer_list=self.sealer_ids, transactions_root=merkle_root(self.suite, list(tx_hashes)),
-        )
-        return PrePrepare(view, self.height, header, tx_hashes)
-
-    def propose(self) -> None:
-        """As leader, seal the waiting transactions into a block and send the PrePrepare."""
-        if not self._may_propose():
-            return
-        pp = self._new_proposal(self.view)
-        if pp is None:
-            return
-        envelope = self._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(self.suite), pp)
-        if envelope is None:
-            self.pool.release(pp.tx_hashes)
-            return
-        self._propose_envelope(envelope, pp)
-
-    def _propose_envelope(self, envelope: Envelope, pp: PrePrepare, broadcast: bool = True) -> None:
-        digest = pp.header.hash(self.suite)
-        known = {tx.hash(self.suite): tx for p in self.proposals.values() for tx in p.block.transactions}
-        txs = [self.pool.get(h) or known.get(h) for h in pp.tx_hashes]
-        if any(tx is None for tx in txs):
-            self._reject("cannot propose: a transaction left the pool", "PRE_PREPARE", self.my_index)
-            return
-        self.proposals[pp.view] = _Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))  # type: ignore[arg-type]
-        self._votes(self.prepares, pp.view, digest).add(envelope.sender, envelope)
-        self._voted_at_height = True
-        self._cancel_timer(SEAL_TIMER)
-        if broadcast:
-            self._broadcast(envelope, pp.number, pp.view)
-        self._check_prepared(pp.view)
-
-    def _may_propose(self) -> bool:
-        """Leader of the view we are in, not leaving it, and not proposed in it yet (before a restart included)."""
-        return (self.is_leader() and self.to_view == self.view and self.view not in self.proposals
-                and (int(MsgType.PRE_PREPARE), self.view) not in self._signed)
-
-    def _maybe_seal(self) -> None:
-        if not self._may_propose() or self.pool.ready == 0:
-            return
-        if self.pool.ready >= self.tx_count_limit:
-            self.propose()
-        elif SEAL_TIMER not in self._timers:
-            self._set_timer(SEAL_TIMER, self.config.min_seal_time_ms)
-
-    # --- timers and ticks ---------------------------------------------------------------------
 
     def _on_timer(self, name: str) -> None:
         deadline = self._timers.get(name)
@@ -995,114 +509,6 @@ class Replica:
             self._tx_request_sent.clear()  # ask again: the first request or its answer may be lost
             self._retry_waiting()
         self._retry_sync()
-
-    # --- transactions -------------------------------------------------------------------------
-
-    def _admit(self, txs: Sequence[Transaction | bytes]) -> list[Transaction]:
-        accepted: list[Transaction] = []
-        for item in txs:
-            try:
-                tx = Transaction.decode(item) if isinstance(item, (bytes, bytearray)) else item
-                self.pool.submit(tx)
-                accepted.append(tx)
-            except TxRejected as exc:
-                if exc.status not in (Status.ALREADY_KNOWN, Status.ALREADY_IN_CHAIN):
-                    self._reject(f"transaction refused: {exc}", "TX", None)
-            except LedgerError as exc:
-                self._reject(f"transaction refused: {exc}", "TX", None)
-        return accepted
-
-    def _on_submit(self, txs: Sequence[Transaction | bytes]) -> None:
-        accepted = self._admit(txs)
-        self._out.append(fx.TxsAccepted(tuple(tx.hash(self.suite) for tx in accepted), len(txs) - len(accepted)))
-        if accepted and self.my_index is not None:
-            gossip = self.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in accepted)))
-            self._broadcast(gossip, self.height, self.view)
-
-    def on_tx_gossip(self, envelope: Envelope, body: TxList) -> None:
-        accepted = self._admit(body.txs)
-        if accepted:
-            self._out.append(fx.TxsAccepted(tuple(tx.hash(self.suite) for tx in accepted), len(body.txs) - len(accepted)))
-
-    def on_tx_request(self, envelope: Envelope, request: TxRequest) -> None:
-        found = []
-        for tx_hash in request.hashes:
-            tx = self.pool.get(tx_hash)
-            if tx is not None:
-                found.append(tx.encode())
-        if found and self.my_index is not None:
-            response = self.sign(MsgType.TX_RESPONSE, TxList(tuple(found)))
-            self._send(self.node_ids[envelope.sender], response, request.number, self.view)
-
-    def on_tx_response(self, envelope: Envelope, body: TxList) -> None:
-        self._admit(body.txs)
-        self._retry_waiting()
-
-    # --- block sync ---------------------------------------------------------------------------
-
-    def _retry_sync(self) -> None:
-        """On each Tick: while peers claim blocks we lack, ask one of them (in turn) for the next ones.
-
-        Requests are at most one per sync_retry_ms, and go to each peer that is ahead in turn, so a
-        lost request, a lost answer or a peer that lies about its head only delays us. Right after
-        start, before any peer has been heard (the driver may not have linked any yet), everyone is
-        asked instead, for start_probe_ms at most.
-        """
-        ahead = sorted(node_id for node_id, head in self._peer_heads.items() if head >= self.height)
-        if ahead:
-            peer = ahead[self._sync_turn % len(ahead)]
-            if self._request_sync(peer, self._peer_heads[peer]):
-                self._sync_turn += 1
-        elif not self._heard_from_peer and self.now - self._started_at < self.config.start_probe_ms:
-            self._request_sync(None, self.height + self.config.sync_batch - 1)
-
-    def _request_sync(self, peer: bytes | None, to_number: int) -> bool:
-        """Ask a peer (or everyone) for the blocks from our height up to to_number; False if too soon."""
-        if self.now < self._sync_in_flight_until or self.my_index is None:
-            return False
-        self._sync_in_flight_until = self.now + self.config.sync_retry_ms
-        to_number = min(to_number, self.height + self.config.sync_batch - 1)
-        request = self.sign(MsgType.SYNC_REQUEST, SyncRequest(self.height, max(to_number, self.height)))
-        if peer is None:
-            self._broadcast(request, self.height, self.view)
-        else:
-            self._send(peer, request, self.height, self.view)
-        return True
-
-    def _help_lagging(self, sender: int, number: int) -> None:
-        """A peer still works on a height we have passed: send it what it lacks, unasked."""
-        blocks = block_sync.blocks_for(self.store, number, self.height - 1, self.config.sync_batch)
-        if blocks and self.my_index is not None:
-            response = self.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
-            self._send(self.node_ids[sender], response, number, self.view)
-
-    def on_sync_request(self, envelope: Envelope, request: SyncRequest) -> None:
-        # A range must run forwards.
-        if request.to_number < request.from_number:
-            raise ConsensusError("sync request range runs backwards")
-        blocks = block_sync.blocks_for(self.store, request.from_number, request.to_number, self.config.sync_batch)
-        if blocks and self.my_index is not None:
-            response = self.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
-            self._send(self.node_ids[envelope.sender], response, request.from_number, self.view)
-
-    def on_sync_response(self, envelope: Envelope, response: SyncResponse) -> None:
-        applied = 0
-        for raw in response.blocks:
-            block = block_sync.decode_block(raw)
-            if block.number < self.height:
-                continue  # already have it
-            # Blocks are applied in order; a gap means the rest must wait for another response.
-            if block.number > self.height:
-                break
-            verify_block_signatures(self.suite, block, self.sealer_ids, self.weights)
-            result = block_sync.re_execute(self.suite, self.executor, self.store, block)
-            self._commit(result.block.with_signatures(block.signatures), result, "sync", self.view)
-            applied += 1
-        if applied:
-            self._sync_in_flight_until = -1
-            last = block_sync.decode_block(response.blocks[-1]).number
-            if last >= self.height:
-                self._request_sync(self.node_ids[envelope.sender], last)
 
 
 def _number_of(envelope: Envelope) -> int:

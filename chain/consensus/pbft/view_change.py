@@ -7,6 +7,9 @@ PrePrepare: if any ViewChange carries a prepared proof, the block of the proof f
 view must be re-proposed. Because a committed block was prepared by a quorum and every two quorums
 share an honest sealer, that block always shows up in the NewView's quorum — so it is re-proposed,
 never replaced. Every replica re-checks the NewView instead of trusting the new leader.
+
+The rules are free functions; ``ViewChangePhase`` holds the replica's handlers (``on_view_change``,
+``on_new_view``) and is mixed into ``Replica``, whose state they use.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, PreparedProof, ViewChange, Vote
-from chain.consensus.pbft.quorum import leader_index
+from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
+from chain.consensus.pbft.messages import Envelope, MsgType, NewView, PrePrepare, PreparedProof, ViewChange, Vote
+from chain.consensus.pbft.quorum import VoteSet, leader_index, next_timeout_ms
 from chain.crypto.suite import CryptoSuite
-from chain.errors import ConsensusError
+from chain.errors import ChainError, ConsensusError
 
 # Decodes a raw nested envelope and checks its signature and that its signer is a sealer.
 Verifier = Callable[[bytes], Envelope]
+
+MAX_VIEWS_AHEAD = 1000  # votes for views further ahead are refused: a liar could otherwise fill memory
 
 
 @dataclass(frozen=True)
@@ -101,3 +108,204 @@ def check_view_change_matches(vc: ViewChange, number: int, head_hash: bytes) -> 
     # …on top of the same chain.
     if vc.committed_hash != head_hash:
         raise ConsensusError("ViewChange from a node whose head differs from ours at the same height")
+
+
+class ViewChangePhase:
+    """Asking for a new view, announcing it as its leader, and entering it (also one missed)."""
+
+    def _timeout(self) -> int:
+        return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
+
+    def _start_view_change(self, to_view: int) -> None:
+        if not self.is_sealer or to_view <= self.to_view:
+            return
+        proof = self.prepared[1] if self.prepared is not None else None
+        digest = b"" if proof is None else self.suite.hash(proof.pre_prepare)
+        envelope = self._sign_once(MsgType.VIEW_CHANGE, to_view, digest, ViewChange(to_view, self.height, self.head_hash, proof))
+        if envelope is None:
+            return
+        self.to_view = to_view
+        self.consecutive_view_changes += 1
+        self._cancel_timer(SEAL_TIMER)
+        assert self.my_index is not None
+        self._view_change_votes(to_view).add(self.my_index, envelope)
+        self._requested_views[self.my_index] = to_view
+        self._voted_at_height = True
+        self._out.append(fx.ViewChangeStarted(self.height, to_view))
+        self._broadcast(envelope, self.height, to_view)
+        self._set_timer(VIEW_TIMER, self._timeout())
+        self._check_new_view(to_view)
+
+    def _view_change_votes(self, view: int) -> VoteSet[Envelope]:
+        if view not in self.view_changes:
+            self.view_changes[view] = VoteSet(self.weights)
+        return self.view_changes[view]
+
+    def _validate_proof(self, proof: PreparedProof, before_view: int) -> ProvenProposal:
+        return validate_prepared_proof(
+            proof, suite=self.suite, number=self.height, before_view=before_view, leader_period=self.leader_period,
+            weights=self.weights, needed=self.quorum, verify=self._verify_sealer_message,
+        )
+
+    def _verify_sealer_message(self, raw: bytes) -> Envelope:
+        envelope = self._verify(raw)
+        # Embedded votes must come from sealers too.
+        if envelope.sender >= len(self.sealer_ids):
+            raise ConsensusError("embedded message from a non-sealer")
+        return envelope
+
+    def on_view_change(self, envelope: Envelope, vc: ViewChange) -> None:
+        if vc.number < self.height:
+            self._help_lagging(envelope.sender, vc.number)
+        if not self._at_height(envelope, vc.number):
+            return
+        check_view_change_matches(vc, self.height, self.head_hash)
+        # Asking for a view we are already in (or past) changes nothing.
+        if vc.view <= self.view:
+            raise ConsensusError(f"old view {vc.view}: this node is in view {self.view}")
+        # ViewChanges are kept for views ahead of ours, but not without bound.
+        if vc.view > self.view + MAX_VIEWS_AHEAD:
+            raise ConsensusError(f"view {vc.view} is too far ahead of this node's view {self.view}")
+        # A carried proof must hold up, or the NewView built on it would be wrong.
+        if vc.prepared is not None:
+            self._validate_proof(vc.prepared, vc.view)
+        # A repeated ViewChange adds nothing.
+        if not self._view_change_votes(vc.view).add(envelope.sender, envelope):
+            raise ConsensusError("duplicate ViewChange")
+        self._requested_views[envelope.sender] = max(vc.view, self._requested_views.get(envelope.sender, 0))
+        # More than f weight wants a higher view: at least one honest sealer does, so join it.
+        target = view_change_target(self._requested_views, self.weights, self.to_view, self.f)
+        if target is not None:
+            self._start_view_change(target)
+        self._check_new_view(vc.view)
+
+    def _check_new_view(self, view: int) -> None:
+        """As leader of `view`, announce it once a quorum asked for it."""
+        if not self.is_leader(view) or view in self._new_view_sent or view <= self.view:
+            return
+        votes = self._view_change_votes(view)
+        if not votes.reached(self.quorum):
+            return
+        proven = []
+        for vc_envelope in votes.votes.values():
+            vc = vc_envelope.body()
+            assert isinstance(vc, ViewChange)
+            if vc.prepared is not None:
+                proven.append(self._validate_proof(vc.prepared, view))
+        chosen = highest_proposal(proven)
+        pre_prepare = b""
+        proposal_body: PrePrepare | None = None
+        if chosen is not None:
+            old = chosen.pre_prepare.body()
+            assert isinstance(old, PrePrepare)
+            proposal_body = PrePrepare(view, self.height, old.header, old.tx_hashes)
+        elif self.pool.ready > 0:
+            proposal_body = self._new_proposal(view)
+        if proposal_body is not None:
+            signed = self._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(self.suite), proposal_body)
+            if signed is None:
+                return  # it proposed something else in this view before a restart; the next view change moves on
+            pre_prepare = signed.raw
+        view_changes = tuple(e.raw for _, e in sorted(votes.votes.items()))
+        envelope = self._sign_once(MsgType.NEW_VIEW, view, b"", NewView(view, self.height, view_changes, pre_prepare))
+        if envelope is None:
+            return
+        self._new_view_sent.add(view)
+        self._broadcast(envelope, self.height, view)
+        self._install_new_view(view, pre_prepare)
+
+    def on_new_view(self, envelope: Envelope, nv: NewView) -> None:
+        if not self._at_height(envelope, nv.number):
+            return
+        # Entering a view we are in (or past) again changes nothing.
+        if nv.view <= self.view:
+            raise ConsensusError(f"old view {nv.view}: this node is in view {self.view}")
+        # Having asked for a higher view, we do not go back (our ViewChange promised that).
+        if nv.view < self.to_view:
+            raise ConsensusError(f"NewView for view {nv.view}, but this node asked for view {self.to_view}")
+        # Only the leader of the new view announces it.
+        if envelope.sender != self.leader(nv.view):
+            raise ConsensusError(f"sender {envelope.sender} is not the leader of view {nv.view}")
+        votes: VoteSet[Envelope] = VoteSet(self.weights)
+        proven = []
+        for raw in nv.view_changes:
+            vc_envelope = self._verify_sealer_message(raw)
+            # A NewView is justified by ViewChanges only.
+            if vc_envelope.type != MsgType.VIEW_CHANGE:
+                raise ConsensusError("NewView holds a message that is not a ViewChange")
+            vc = vc_envelope.body()
+            assert isinstance(vc, ViewChange)
+            # Each asks for this view at this height on our chain.
+            if vc.view != nv.view:
+                raise ConsensusError(f"NewView holds a ViewChange for view {vc.view}, not {nv.view}")
+            check_view_change_matches(vc, self.height, self.head_hash)
+            # Each sealer counts once.
+            if not votes.add(vc_envelope.sender, vc_envelope):
+                raise ConsensusError("NewView holds two ViewChanges of one sealer")
+            if vc.prepared is not None:
+                proven.append(self._validate_proof(vc.prepared, nv.view))
+        # A quorum must have asked for the view.
+        if not votes.reached(self.quorum):
+            raise ConsensusError(f"NewView's ViewChanges weigh {votes.weight}, a quorum needs {self.quorum}")
+        chosen = highest_proposal(proven)
+        pp_envelope: Envelope | None = None
+        if nv.pre_prepare:
+            pp_envelope = self._verify_sealer_message(nv.pre_prepare)
+            pp = pp_envelope.body()
+            # The proposal must be a PrePrepare of the new leader for this view and height.
+            if pp_envelope.type != MsgType.PRE_PREPARE or pp_envelope.sender != envelope.sender:
+                raise ConsensusError("NewView's proposal is not a PrePrepare of the new leader")
+            assert isinstance(pp, PrePrepare)
+            if (pp.view, pp.number) != (nv.view, self.height):
+                raise ConsensusError("NewView's PrePrepare is for another view or height")
+        # A block prepared in an earlier view must be re-proposed, never replaced.
+        if chosen is not None:
+            if pp_envelope is None:
+                raise ConsensusError("NewView drops a prepared block")
+            pp = pp_envelope.body()
+            assert isinstance(pp, PrePrepare)
+            if pp.header.hash(self.suite) != chosen.digest:
+                raise ConsensusError("NewView replaces a prepared block with another one")
+        self._install_new_view(nv.view, nv.pre_prepare if pp_envelope is not None else b"", chosen is not None)
+
+    def _install_new_view(self, view: int, pre_prepare: bytes, reproposal: bool = True) -> None:
+        self._enter_view(view)
+        self._out.append(fx.ViewChanged(self.height, view))
+        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
+        if pre_prepare:
+            envelope = self._verify(pre_prepare)
+            pp = envelope.body()
+            assert isinstance(pp, PrePrepare)
+            if envelope.sender == self.my_index:
+                self._propose_envelope(envelope, pp, broadcast=False)  # it travels inside the NewView
+            else:
+                try:
+                    self._accept_pre_prepare(envelope, pp, reproposal=reproposal)
+                except ChainError as exc:
+                    self._reject(str(exc), envelope.type.name, envelope.sender)
+        self._check_prepared(view)
+        self._check_committed(view)
+
+    def _enter_view(self, view: int) -> None:
+        self._release_own_proposals()
+        self.view = view
+        self.to_view = max(self.to_view, view)
+        self.consecutive_view_changes = 0
+
+    def _maybe_join_view(self) -> None:
+        """Join the view that sealers of more than f weight act in at our height, if it is above ours.
+
+        Proposals and votes are only made in a view one has entered, so among more than f weight
+        at least one honest sealer entered that view through a valid NewView: the view change
+        really happened, and a replica that missed it (restarted, or cut off) follows. Having not
+        seen that NewView, it does not know which block the view must re-propose, so it takes no
+        PrePrepare of that view at this height; it votes again from the next height or NewView.
+        A view below one it asked for is never joined (its ViewChange promised not to act there).
+        """
+        target = view_change_target(self._views_seen, self.weights, max(self.view, self.to_view - 1), self.f)
+        if target is None:
+            return
+        self._enter_view(target)
+        self._joined_view = target
+        self._out.append(fx.ViewChanged(self.height, target))
+        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)

@@ -1,0 +1,215 @@
+"""The PrePrepare phase: the leader seals waiting transactions into a proposal; the others check it.
+
+A proposal is a block header whose execution fields are still empty, plus the hashes of its
+transactions. The leader of (height, view) makes one when ``tx_count_limit`` transactions wait or
+``min_seal_time_ms`` after the first one arrived (FISCO BCOS seals no empty blocks). A replica
+accepts it only if every header rule and every transaction holds; a replica lacking some of the
+transactions asks the proposer for them (TxRequest) and takes the proposal up again when they come.
+Accepting it is the replica's Prepare (chain.consensus.pbft.prepare_commit).
+
+``ProposalPhase`` holds these handlers; it is mixed into ``Replica``, whose state they use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain.consensus.pbft.effects import SEAL_TIMER
+from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, TxRequest
+from chain.errors import ChainError, ConsensusError, LedgerError, TxRejected
+from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
+from chain.ledger.merkle import merkle_root
+from chain.ledger.transaction import Transaction
+
+
+@dataclass
+class Proposal:
+    """A PrePrepare this replica accepted in one view, with its transactions."""
+
+    envelope: Envelope
+    pre_prepare: PrePrepare
+    digest: bytes
+    block: Block
+
+
+class ProposalPhase:
+    """Sealing a proposal as leader (``propose``), and checking one from the leader (``on_pre_prepare``)."""
+
+    # --- sealing, as leader -------------------------------------------------------------------
+
+    def _new_proposal(self, view: int) -> PrePrepare | None:
+        txs = self.pool.select(self.tx_count_limit)
+        if not txs:
+            return None
+        assert self.my_index is not None
+        tx_hashes = tuple(tx.hash(self.suite) for tx in txs)
+        header = BlockHeader(
+            parent_hash=self.head_hash, number=self.height, timestamp=max(self.now, self.head.header.timestamp),
+            sealer=self.my_index, sealer_list=self.sealer_ids, transactions_root=merkle_root(self.suite, list(tx_hashes)),
+        )
+        return PrePrepare(view, self.height, header, tx_hashes)
+
+    def propose(self) -> None:
+        """As leader, seal the waiting transactions into a block and send the PrePrepare."""
+        if not self._may_propose():
+            return
+        pp = self._new_proposal(self.view)
+        if pp is None:
+            return
+        envelope = self._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(self.suite), pp)
+        if envelope is None:
+            self.pool.release(pp.tx_hashes)
+            return
+        self._propose_envelope(envelope, pp)
+
+    def _propose_envelope(self, envelope: Envelope, pp: PrePrepare, broadcast: bool = True) -> None:
+        digest = pp.header.hash(self.suite)
+        known = {tx.hash(self.suite): tx for p in self.proposals.values() for tx in p.block.transactions}
+        txs = [self.pool.get(h) or known.get(h) for h in pp.tx_hashes]
+        if any(tx is None for tx in txs):
+            self._reject("cannot propose: a transaction left the pool", "PRE_PREPARE", self.my_index)
+            return
+        self.proposals[pp.view] = Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))  # type: ignore[arg-type]
+        self._votes(self.prepares, pp.view, digest).add(envelope.sender, envelope)
+        self._voted_at_height = True
+        self._cancel_timer(SEAL_TIMER)
+        if broadcast:
+            self._broadcast(envelope, pp.number, pp.view)
+        self._check_prepared(pp.view)
+
+    def _may_propose(self) -> bool:
+        """Leader of the view we are in, not leaving it, and not proposed in it yet (before a restart included)."""
+        return (self.is_leader() and self.to_view == self.view and self.view not in self.proposals
+                and (int(MsgType.PRE_PREPARE), self.view) not in self._signed)
+
+    def _maybe_seal(self) -> None:
+        if not self._may_propose() or self.pool.ready == 0:
+            return
+        if self.pool.ready >= self.tx_count_limit:
+            self.propose()
+        elif SEAL_TIMER not in self._timers:
+            self._set_timer(SEAL_TIMER, self.config.min_seal_time_ms)
+
+    def _release_own_proposals(self) -> None:
+        """Transactions of our proposals that were not decided go back to the pool's ready queue."""
+        for proposal in self.proposals.values():
+            if proposal.envelope.sender == self.my_index:
+                self.pool.release(proposal.pre_prepare.tx_hashes)
+
+    # --- receiving a proposal -----------------------------------------------------------------
+
+    def on_pre_prepare(self, envelope: Envelope, pp: PrePrepare) -> None:
+        if not self._at_height(envelope, pp.number):
+            return
+        self._accept_pre_prepare(envelope, pp, reproposal=False)
+
+    def _accept_pre_prepare(self, envelope: Envelope, pp: PrePrepare, reproposal: bool) -> None:
+        # Proposals of views we left are void.
+        if pp.view < self.view:
+            raise ConsensusError(f"old view {pp.view}: this node is in view {self.view}")
+        # A higher view is entered through a NewView — unless this replica has not voted at this
+        # height at all, in which case it has promised nothing and may simply join (after a restart
+        # or a sync): no quorum can be built from such replicas alone.
+        if pp.view > self.view and not reproposal and (self._voted_at_height or self.to_view > pp.view):
+            raise ConsensusError(f"view {pp.view} has not been entered here (no NewView); this node is in view {self.view}")
+        # A view joined on the others' word (not through its NewView) takes proposals only via a NewView.
+        if pp.view == self._joined_view and not reproposal:
+            raise ConsensusError(f"view {pp.view} was joined without its NewView: its proposal at this height is not known")
+        # Only the leader of (height, view) proposes.
+        if envelope.sender != self.leader(pp.view):
+            raise ConsensusError(f"sender {envelope.sender} is not the leader of view {pp.view}")
+        digest = pp.header.hash(self.suite)
+        known = self.proposals.get(pp.view)
+        if known is not None:
+            # One view, one proposal: a second, different one is equivocation.
+            if known.digest != digest:
+                raise ConsensusError(f"conflicting PrePrepare in view {pp.view} (equivocating leader)")
+            raise ConsensusError("duplicate PrePrepare")
+        self._check_proposal_header(pp, envelope.sender, reproposal)
+        txs = self._collect_transactions(pp, envelope)
+        if txs is None:
+            self._waiting.append((envelope, reproposal))
+            return
+        # Every transaction must be admissible at this height (signature, chain, replay window).
+        try:
+            self.pool.verify_proposal(txs, pp.number)
+        except (TxRejected, LedgerError) as exc:
+            raise ConsensusError(f"proposal holds an invalid transaction: {exc}") from exc
+        proposal = Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))
+        if pp.view > self.view:
+            self._enter_view(pp.view)
+        self.proposals[pp.view] = proposal
+        self._cancel_timer(SEAL_TIMER)
+        prepares = self._votes(self.prepares, pp.view, digest)
+        prepares.add(envelope.sender, envelope)  # the PrePrepare is the leader's Prepare
+        if self.is_sealer and envelope.sender != self.my_index and (MsgType.PREPARE, pp.view) not in self._sent:
+            self._vote(MsgType.PREPARE, pp.view, digest, prepares)
+        self._check_prepared(pp.view)
+        self._check_committed(pp.view)
+
+    def _check_proposal_header(self, pp: PrePrepare, sender: int, reproposal: bool) -> None:
+        header = pp.header
+        # The header must be for the height the message names.
+        if header.number != pp.number:
+            raise ConsensusError(f"header number {header.number} differs from the message's {pp.number}")
+        # It must extend our chain.
+        if header.parent_hash != self.head_hash:
+            raise ConsensusError("proposal does not extend this node's head (wrong parent hash)")
+        # The header names its proposer (for a re-proposal, the leader of the view it was prepared in).
+        if not reproposal and header.sealer != sender:
+            raise ConsensusError(f"header names sealer {header.sealer}, but sender is {sender}")
+        # And the sealer list in force, so the block says who may sign it.
+        if header.sealer_list != self.sealer_ids:
+            raise ConsensusError("proposal's sealer list is not the one in force")
+        # Time does not run backwards along the chain.
+        if header.timestamp < self.head.header.timestamp:
+            raise ConsensusError("proposal timestamp is before its parent's")
+        # A proposal carries no execution result yet: that is what the Checkpoint phase agrees on.
+        if (header.receipts_root, header.state_root, header.gas_used) != (EMPTY_ROOT, EMPTY_ROOT, 0):
+            raise ConsensusError("proposal already carries execution results")
+        # No empty blocks (FISCO BCOS seals only when transactions wait).
+        if not pp.tx_hashes:
+            raise ConsensusError("empty proposal")
+        # At most tx_count_limit transactions per block.
+        if len(pp.tx_hashes) > self.tx_count_limit:
+            raise ConsensusError(f"proposal has {len(pp.tx_hashes)} transactions, the limit is {self.tx_count_limit}")
+        # A transaction appears once.
+        if len(set(pp.tx_hashes)) != len(pp.tx_hashes):
+            raise ConsensusError("proposal lists a transaction twice")
+        # The header commits to exactly these transactions.
+        if merkle_root(self.suite, list(pp.tx_hashes)) != header.transactions_root:
+            raise ConsensusError("transactions root does not match the listed transactions")
+
+    def _collect_transactions(self, pp: PrePrepare, envelope: Envelope) -> list[Transaction] | None:
+        """The proposal's transactions from our pool, or None after asking the proposer for the rest."""
+        txs: list[Transaction] = []
+        missing: list[bytes] = []
+        for tx_hash in pp.tx_hashes:
+            tx = self.pool.get(tx_hash)
+            if tx is None:
+                # A transaction already on chain cannot be included again.
+                if self.store.has_transaction(tx_hash):
+                    raise ConsensusError("proposal includes a transaction already on chain")
+                missing.append(tx_hash)
+            else:
+                txs.append(tx)
+        if not missing:
+            return txs
+        unasked = tuple(h for h in missing if h not in self._tx_request_sent)
+        if unasked and self.my_index is not None:
+            self._tx_request_sent.update(unasked)
+            request = self.sign(MsgType.TX_REQUEST, TxRequest(pp.number, unasked))
+            self._send(self.node_ids[envelope.sender], request, pp.number, pp.view)
+        return None
+
+    def _retry_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for envelope, reproposal in waiting:
+            pp = envelope.body()
+            assert isinstance(pp, PrePrepare)
+            if pp.number != self.height or pp.view in self.proposals:
+                continue
+            try:
+                self._accept_pre_prepare(envelope, pp, reproposal)
+            except ChainError as exc:
+                self._reject(str(exc), envelope.type.name, envelope.sender)
