@@ -48,8 +48,9 @@ from typing import Any, Mapping
 
 import tomli_w
 
-from chain.errors import ConfigError
+from chain.errors import ConfigError, NetworkError
 from chain.network.framing import MAX_FRAME_SIZE
+from chain.network.host import parse_endpoint
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,9 +130,10 @@ class NodeConfig:
                 raise ConfigError(f"{what} must be a TCP port, got {port}")
         # Each peer is dialed, so it must be an address we can parse.
         for peer in self.network.peers:
-            host, sep, port_text = peer.rpartition(":")
-            if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-                raise ConfigError(f"network.peers: {peer!r} is not ip:port")
+            try:
+                parse_endpoint(peer)  # the very rule the host dials by
+            except NetworkError:
+                raise ConfigError(f"network.peers: {peer!r} is not ip:port") from None
         # Frames above 64 MiB would let one peer pin a lot of memory; below 1 KiB nothing fits.
         if not 1024 <= self.network.max_frame_bytes <= 64 * 1024 * 1024:
             raise ConfigError("network.max_frame_bytes must be between 1 KiB and 64 MiB")

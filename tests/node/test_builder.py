@@ -137,6 +137,8 @@ def test_config_rejects_bad_values() -> None:
     for bad in (
         '[node]\nname = "n"\n[network]\nlisten_port = 70000\n',
         '[node]\nname = "n"\n[network]\npeers = ["nohost"]\n',
+        '[node]\nname = "n"\n[network]\npeers = ["127.0.0.1:0"]\n',  # port 0 cannot be dialed
+        '[node]\nname = "n"\n[network]\npeers = [":30300"]\n',
         '[node]\nname = "n"\n[executor]\nkind = "wasm"\n',
         '[node]\nname = "n"\n[rpc]\nlisten_port = "8545"\n',
         '[node]\nname = "n"\n[mystery]\n',
