@@ -29,8 +29,8 @@ from chain.ledger.transaction import Transaction
 from chain.rpc import params as p
 from chain.rpc.api import NodeApi
 from chain.rpc.errors import (
-    BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INVALID_SYSTEM_CONFIG,
-    TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
+    BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
+    INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
 from chain.rpc.views import block_json, hex_bytes, hex_int, proof_json, receipt_json, transaction_json
 
@@ -140,16 +140,21 @@ def split_group(api: NodeApi, params: Sequence[Any]) -> list[Any]:
     return list(params[1:])
 
 
+def positional(params: Any) -> list[Any]:
+    """A request's params member as a list (absent means none); FISCO methods take positional params only."""
+    if params is None:
+        return []
+    if not isinstance(params, list):
+        raise invalid_params("params must be a JSON array")
+    return params
+
+
 def dispatch(ctx: RpcContext, name: Any, params: Any) -> Any:
     """Run one call; RpcError for anything the client got wrong."""
     if not isinstance(name, str) or name not in METHODS:
-        raise RpcError(-32601, f"method not found: {name!r}")
-    if params is None:
-        params = []
-    if not isinstance(params, list):  # FISCO methods take positional params only
-        raise invalid_params("params must be a JSON array")
+        raise RpcError(METHOD_NOT_FOUND, f"method not found: {name!r}")
     entry = METHODS[name]
-    rest = split_group(ctx.api, params) if entry.grouped else params
+    rest = split_group(ctx.api, positional(params)) if entry.grouped else positional(params)
     return entry.handler(ctx, rest)
 
 
@@ -175,19 +180,30 @@ def _block_by_hash(ctx: RpcContext, value: Any) -> Block:
     return block
 
 
-def _committed_tx(ctx: RpcContext, value: Any) -> tuple[Transaction, Block, int] | None:
-    found = ctx.store.transaction(p.as_hash(value, "transactionHash"))
+def _committed_tx(ctx: RpcContext, params: list[Any]) -> tuple[Transaction, Block, int] | None:
+    """The committed transaction params ``[transactionHash]`` names, its block and its index there;
+    None while it is not in a committed block."""
+    (tx_hash,) = p.take(params, 1, names="transactionHash")
+    found = ctx.store.transaction(p.as_hash(tx_hash, "transactionHash"))
     if found is None:
         return None
     tx, number, index = found
     block = ctx.block(number)
     if block is None:  # the store indexes a tx in a block it does not have: never expected
-        raise RpcError(-32603, f"store inconsistency: block {number} of a committed transaction is missing")
+        raise RpcError(INTERNAL_ERROR, f"store inconsistency: block {number} of a committed transaction is missing")
     return tx, block, index
 
 
-def _pending_transactions(ctx: RpcContext) -> list[Transaction]:
-    return ctx.api.txpool.pending(MAX_PENDING_LISTED)
+def _committed_receipt(ctx: RpcContext, params: list[Any]) -> tuple[Transaction, Block, int, tuple[Receipt, ...]] | None:
+    """_committed_tx plus the receipts of its block; None as well if the block's receipts lack it."""
+    found = _committed_tx(ctx, params)
+    if found is None:
+        return None
+    tx, block, index = found
+    receipts = ctx.receipts(block.number)
+    if index >= len(receipts):  # a block stored without this receipt: never expected
+        return None
+    return tx, block, index, receipts
 
 
 # --- node and chain information ----------------------------------------------------------------
@@ -350,8 +366,7 @@ def get_block_hash_by_number(ctx: RpcContext, params: list[Any]) -> str:
 
 @method("getTransactionByHash")
 def get_transaction_by_hash(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
-    (tx_hash,) = p.take(params, 1, names="transactionHash")
-    found = _committed_tx(ctx, tx_hash)
+    found = _committed_tx(ctx, params)
     if found is None:
         return None
     tx, block, index = found
@@ -371,22 +386,17 @@ def get_transaction_by_block_number_and_index(ctx: RpcContext, params: list[Any]
 @method("getTransactionReceipt")
 def get_transaction_receipt(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
     """null until the transaction is in a committed block."""
-    (tx_hash,) = p.take(params, 1, names="transactionHash")
-    found = _committed_tx(ctx, tx_hash)
+    found = _committed_receipt(ctx, params)
     if found is None:
         return None
-    tx, block, index = found
-    receipts = ctx.receipts(block.number)
-    if index >= len(receipts):  # a block stored without this receipt: never expected
-        return None
+    tx, block, index, receipts = found
     return receipt_json(ctx.suite, receipts[index], tx, block)
 
 
 @method("getTransactionByHashWithProof")
 def get_transaction_by_hash_with_proof(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
     """The transaction, its raw encoding and a Merkle proof of its hash under header.transactionsRoot."""
-    (tx_hash,) = p.take(params, 1, names="transactionHash")
-    found = _committed_tx(ctx, tx_hash)
+    found = _committed_tx(ctx, params)
     if found is None:
         return None
     tx, block, index = found
@@ -401,12 +411,10 @@ def get_transaction_by_hash_with_proof(ctx: RpcContext, params: list[Any]) -> di
 @method("getTransactionReceiptByHashWithProof")
 def get_transaction_receipt_by_hash_with_proof(ctx: RpcContext, params: list[Any]) -> dict[str, Any] | None:
     """The receipt, its raw encoding and a Merkle proof of its hash under header.receiptsRoot."""
-    (tx_hash,) = p.take(params, 1, names="transactionHash")
-    found = _committed_tx(ctx, tx_hash)
+    found = _committed_receipt(ctx, params)
     if found is None:
         return None
-    tx, block, index = found
-    receipts = ctx.receipts(block.number)
+    tx, block, index, receipts = found
     receipt = receipts[index]
     return {
         "transactionReceipt": receipt_json(ctx.suite, receipt, tx, block),
@@ -418,7 +426,7 @@ def get_transaction_receipt_by_hash_with_proof(ctx: RpcContext, params: list[Any
 @method("getPendingTransactions")
 def get_pending_transactions(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
     p.take(params, 0)
-    return [transaction_json(ctx.suite, tx) for tx in _pending_transactions(ctx)]
+    return [transaction_json(ctx.suite, tx) for tx in ctx.api.txpool.pending(MAX_PENDING_LISTED)]
 
 
 @method("getPendingTxSize")

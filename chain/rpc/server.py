@@ -17,8 +17,10 @@ from aiohttp import web
 from chain.rpc.api import NodeApi
 from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
-from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError, invalid_params
-from chain.rpc.methods import RpcContext, dispatch, raw_transaction_param, split_group, submission_result, submit_all
+from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
+from chain.rpc.methods import (
+    RpcContext, dispatch, positional, raw_transaction_param, split_group, submission_result, submit_all,
+)
 
 log = logging.getLogger("chain.rpc")
 
@@ -131,12 +133,7 @@ def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
 
 
 def _raw_transaction(ctx: RpcContext, request: dict[str, Any]) -> Transaction:
-    params = request.get("params")
-    if params is None:
-        params = []
-    if not isinstance(params, list):  # FISCO methods take positional params only
-        raise invalid_params("params must be a JSON array")
-    return raw_transaction_param(split_group(ctx.api, params))
+    return raw_transaction_param(split_group(ctx.api, positional(request.get("params"))))
 
 
 def _safe_id(value: Any) -> Any:
