@@ -38,12 +38,10 @@ from typing import Any, Callable, Sequence
 
 import aiohttp
 
-from chain.bench.workloads import ChainFacts, Workload, asset_workload, kv_workload
+from chain.bench.workloads import ChainFacts, Workload, asset_workload, kv_workload, next_block
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError
-from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig
-from chain.ledger.merkle import transactions_root
 from chain.ledger.transaction import Transaction
 from chain.node.builder import GENESIS_FILE, BuildOptions, build_chain, read_nodes
 from chain.node.config import NodeConfig
@@ -197,14 +195,13 @@ def _execute_and_store(suite: CryptoSuite, workload: Workload, raws: Sequence[by
     store = workload.genesis_state(scratch)
     try:
         head = store.head()
+        assert head is not None  # a scratch store starts at genesis
         fresh = [Transaction.decode(raw) for raw in raws]
         for tx in fresh:  # a node's pool verified each sender on admission (timed above, as verify);
             tx.sender_public_key(suite)  # the executor reads the cached result, so must this timing
-        header = BlockHeader(parent_hash=head.hash(suite), number=head.number + 1, timestamp=head.header.timestamp + 1,
-                             sealer=0, sealer_list=head.header.sealer_list,
-                             transactions_root=transactions_root(suite, fresh))
+        block = next_block(suite, head, fresh)
         start = time.perf_counter()
-        result = workload.executor.execute(Block(header, tuple(fresh)), store, store.state_root())
+        result = workload.executor.execute(block, store, store.state_root())
         executed = time.perf_counter()
         store.commit_block(result.block, result.receipts, result.changes)
         return executed - start, time.perf_counter() - executed

@@ -14,15 +14,16 @@ transactions through the SDK first, wait for their receipts, and replay them in 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
+from chain.contracts import load_artifact
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
+from chain.execution.result import BlockExecutor
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import transactions_root
@@ -32,10 +33,7 @@ from chain.sdk.abi import ContractABI, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import Client
 
-TABLE_MANAGER = bytes.fromhex("0000000000000000000000000000000000001002")
-KV_TABLE = bytes.fromhex("0000000000000000000000000000000000001009")
 SENDERS = 16  # signing accounts; transactions are spread over them
-ARTIFACTS = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class ChainFacts:
 @dataclass(frozen=True)
 class Workload:
     transactions: list[Transaction]
-    executor: Any  # a BlockExecutor like the nodes'
+    executor: BlockExecutor  # the kind the nodes run
     genesis_state: Callable[[Path], Store]  # a store in the given directory with the state the txs expect
 
 
@@ -64,16 +62,22 @@ def _sign(facts: ChainFacts, key: KeyPair, to: bytes, data: bytes, block_limit: 
     return sign_transaction(tx, key)
 
 
-def _replaying(facts: ChainFacts, executor: Any, setup: Sequence[Transaction]) -> Callable[[Path], Store]:
+def next_block(suite: CryptoSuite, head: Block, txs: Sequence[Transaction]) -> Block:
+    """The block after head carrying txs, as a sealer would propose it: what a scratch store executes."""
+    header = BlockHeader(parent_hash=head.hash(suite), number=head.number + 1, timestamp=head.header.timestamp + 1,
+                         sealer=0, sealer_list=head.header.sealer_list,
+                         transactions_root=transactions_root(suite, txs))
+    return Block(header, tuple(txs))
+
+
+def _replaying(facts: ChainFacts, executor: BlockExecutor, setup: Sequence[Transaction]) -> Callable[[Path], Store]:
     """A scratch store at genesis with the setup transactions executed in block 1."""
     def build(directory: Path) -> Store:
         store = open_chain(directory / "store.db", GenesisConfig.load(facts.genesis_file))
         if setup:
             head = store.head()
-            header = BlockHeader(parent_hash=head.hash(facts.suite), number=1, timestamp=head.header.timestamp + 1,
-                                 sealer=0, sealer_list=head.header.sealer_list,
-                                 transactions_root=transactions_root(facts.suite, setup))
-            result = executor.execute(Block(header, tuple(setup)), store, store.state_root())
+            assert head is not None  # open_chain writes the genesis block
+            result = executor.execute(next_block(facts.suite, head, setup), store, store.state_root())
             if not all(r.ok for r in result.receipts):
                 raise ChainError("the workload's setup transactions fail in the scratch store")
             store.commit_block(result.block, result.receipts, result.changes)
@@ -102,12 +106,13 @@ def kv_workload(facts: ChainFacts, count: int, head: int) -> Workload:
         executor = KVExecutor(facts.suite)
         return Workload(txs, executor, _replaying(facts, executor, ()))
     from chain.execution.executor import EVMExecutor
+    from chain.execution.precompiled import KV_TABLE_ADDRESS, TABLE_MANAGER_ADDRESS
 
     table = "bench%06d" % random.randrange(10**6)  # a fresh table per run: reruns on one chain work
-    create = _sign(facts, senders[0], TABLE_MANAGER,
+    create = _sign(facts, senders[0], TABLE_MANAGER_ADDRESS,
                    encode_call(facts.suite, "createKVTable(string,string,string)", table, "k", "v"), head + 900)
     asyncio.run(_send_setup(facts, [create]))
-    txs = [_sign(facts, senders[i % SENDERS], KV_TABLE,
+    txs = [_sign(facts, senders[i % SENDERS], KV_TABLE_ADDRESS,
                  encode_call(facts.suite, "set(string,string,string)", table, "key-%08d" % i, "value-%d" % i), head + 900)
            for i in range(count)]
     executor = EVMExecutor(facts.suite, chain_id=facts.chain_id)
@@ -120,10 +125,10 @@ def asset_workload(facts: ChainFacts, count: int, head: int) -> Workload:
         raise ChainError("the asset workload needs a chain with the EVM executor")
     from chain.execution.executor import EVMExecutor
 
-    artifact = json.loads((ARTIFACTS / facts.suite.name / "Asset.json").read_text())
-    abi = ContractABI(facts.suite, artifact["abi"])
+    artifact = load_artifact("Asset", facts.suite.name)
+    abi = ContractABI(facts.suite, artifact.abi)
     issuer, senders = KeyPair.generate(facts.suite.name), _accounts(facts.suite, SENDERS)
-    deploy = _sign(facts, issuer, b"", abi.encode_deploy(bytes.fromhex(artifact["bytecode"])), head + 900)
+    deploy = _sign(facts, issuer, b"", abi.encode_deploy(artifact.bytecode), head + 900)
     from chain.execution.evm import contract_address
 
     asset = contract_address(facts.suite, issuer.address, deploy.nonce)  # where the deploy puts it
