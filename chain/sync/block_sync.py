@@ -97,21 +97,22 @@ class BlockSync:
             self._send(peer, request, self.height, self.view)
         return True
 
-    def _help_lagging(self, sender: int, number: int) -> None:
-        """A peer still works on a height we have passed: send it what it lacks, unasked."""
-        blocks = blocks_for(self.store, number, self.height - 1, self.config.sync_batch)
+    def _send_blocks(self, to: int, from_number: int, to_number: int) -> None:
+        """Send node `to` our committed blocks from_number..to_number (one batch at most), if we hold any."""
+        blocks = blocks_for(self.store, from_number, to_number, self.config.sync_batch)
         if blocks and self.my_index is not None:
             response = self.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
-            self._send(self.node_ids[sender], response, number, self.view)
+            self._send(self.node_ids[to], response, from_number, self.view)
+
+    def _help_lagging(self, sender: int, number: int) -> None:
+        """A peer still works on a height we have passed: send it what it lacks, unasked."""
+        self._send_blocks(sender, number, self.height - 1)
 
     def on_sync_request(self, envelope: Envelope, request: SyncRequest) -> None:
         # A range must run forwards.
         if request.to_number < request.from_number:
             raise ConsensusError("sync request range runs backwards")
-        blocks = blocks_for(self.store, request.from_number, request.to_number, self.config.sync_batch)
-        if blocks and self.my_index is not None:
-            response = self.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
-            self._send(self.node_ids[envelope.sender], response, request.from_number, self.view)
+        self._send_blocks(envelope.sender, request.from_number, request.to_number)
 
     def on_sync_response(self, envelope: Envelope, response: SyncResponse) -> None:
         applied = 0

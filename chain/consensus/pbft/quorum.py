@@ -8,7 +8,7 @@ With equal weights this is the familiar 2f + 1 out of 3f + 1.
 
 from __future__ import annotations
 
-from typing import Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -60,7 +60,3 @@ class VoteSet(Generic[T]):
 
     def __contains__(self, sender: object) -> bool:
         return sender in self.votes
-
-
-def total_weight(weights: Iterable[int]) -> int:
-    return sum(weights)

@@ -248,30 +248,27 @@ class ViewChangePhase:
         if not votes.reached(self.quorum):
             raise ConsensusError(f"NewView's ViewChanges weigh {votes.weight}, a quorum needs {self.quorum}")
         chosen = highest_proposal(proven)
-        pp_envelope: Envelope | None = None
+        pp: PrePrepare | None = None
         if nv.pre_prepare:
             pp_envelope = self._verify_sealer_message(nv.pre_prepare)
-            pp = pp_envelope.body()
+            body = pp_envelope.body()
             # The proposal must be a PrePrepare of the new leader for this view and height.
             if pp_envelope.type != MsgType.PRE_PREPARE or pp_envelope.sender != envelope.sender:
                 raise ConsensusError("NewView's proposal is not a PrePrepare of the new leader")
-            assert isinstance(pp, PrePrepare)
+            assert isinstance(body, PrePrepare)
+            pp = body
             if (pp.view, pp.number) != (nv.view, self.height):
                 raise ConsensusError("NewView's PrePrepare is for another view or height")
         # A block prepared in an earlier view must be re-proposed, never replaced.
         if chosen is not None:
-            if pp_envelope is None:
+            if pp is None:
                 raise ConsensusError("NewView drops a prepared block")
-            pp = pp_envelope.body()
-            assert isinstance(pp, PrePrepare)
             if pp.header.hash(self.suite) != chosen.digest:
                 raise ConsensusError("NewView replaces a prepared block with another one")
-        self._install_new_view(nv.view, nv.pre_prepare if pp_envelope is not None else b"", chosen is not None)
+        self._install_new_view(nv.view, nv.pre_prepare, chosen is not None)
 
     def _install_new_view(self, view: int, pre_prepare: bytes, reproposal: bool = True) -> None:
-        self._enter_view(view)
-        self._out.append(fx.ViewChanged(self.height, view))
-        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
+        self._change_view(view)
         if pre_prepare:
             envelope = self._verify(pre_prepare)
             pp = envelope.body()
@@ -292,6 +289,15 @@ class ViewChangePhase:
         self.to_view = max(self.to_view, view)
         self.consecutive_view_changes = 0
 
+    def _change_view(self, view: int) -> None:
+        """Enter `view` as the outcome of a view change: say so, and restart the view timer if work waits."""
+        self._enter_view(view)
+        self._out.append(fx.ViewChanged(self.height, view))
+        if self.pool_has_work():
+            self._set_timer(VIEW_TIMER, self._timeout())
+        else:
+            self._cancel_timer(VIEW_TIMER)
+
     def _maybe_join_view(self) -> None:
         """Join the view that sealers of more than f weight act in at our height, if it is above ours.
 
@@ -305,7 +311,5 @@ class ViewChangePhase:
         target = view_change_target(self._views_seen, self.weights, max(self.view, self.to_view - 1), self.f)
         if target is None:
             return
-        self._enter_view(target)
+        self._change_view(target)
         self._joined_view = target
-        self._out.append(fx.ViewChanged(self.height, target))
-        self._set_timer(VIEW_TIMER, self._timeout()) if self.pool_has_work() else self._cancel_timer(VIEW_TIMER)
