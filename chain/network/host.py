@@ -166,29 +166,24 @@ class Host:
         link = self._links.get(node_id)
         if link is None or link.writer.is_closing():
             return False
-        self._write(link, KIND_MESSAGE, payload)
-        return True
+        frame = self._message_frame(payload)
+        return frame is not None and self._write_frame(link, frame)
 
     def broadcast(self, payload: bytes) -> int:
         """Queue payload to every connected peer; how many it went to."""
+        frame = self._message_frame(payload)  # framed once, whatever the number of peers
+        if frame is None:
+            return 0
+        return sum(1 for link in list(self._links.values()) if self._write_frame(link, frame))
+
+    def _message_frame(self, payload: bytes) -> bytes | None:
+        """The frame carrying an engine message; None (logged) when it is above the limit every
+        receiver enforces, so sending it would only get our links dropped."""
         try:
-            frame = encode_frame(bytes([KIND_MESSAGE]) + payload, self.config.max_frame_size)
+            return encode_frame(bytes([KIND_MESSAGE]) + payload, self.config.max_frame_size)
         except FrameTooLarge as exc:
             _event(logging.ERROR, "message_too_large", reason=str(exc))
-            return 0
-        sent = 0
-        for link in list(self._links.values()):
-            if self._write_frame(link, frame):
-                sent += 1
-        return sent
-
-    def _write(self, link: Link, kind: int, body: bytes) -> bool:
-        try:
-            frame = encode_frame(bytes([kind]) + body, self.config.max_frame_size)
-        except FrameTooLarge as exc:
-            _event(logging.ERROR, "message_too_large", peer=link.node_id.hex()[:16], reason=str(exc))
-            return False
-        return self._write_frame(link, frame)
+            return None
 
     def _write_frame(self, link: Link, frame: bytes) -> bool:
         transport = link.writer.transport

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -15,6 +14,7 @@ from chain.network.framing import encode_frame
 from chain.network.host import KIND_HELLO, KIND_MESSAGE, Host, NetworkConfig
 from chain.network.hello import make_hello
 from chain.network.tls import client_context
+from chain.node.ports import free_port_base
 
 from tests.network.conftest import IDENTITY, NodeMaterial, write_node
 
@@ -65,6 +65,12 @@ def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
             assert inbox_b.messages == [(nodes[0].key.public_key, b"ping")]
             assert inbox_a.messages == [(nodes[1].key.public_key, b"pong")]
             assert not a.send(nodes[2].key.public_key, b"nobody")  # not connected
+            # A message above the frame limit is not sent at all: the receiver would drop the link.
+            too_big = b"x" * (1 << 20)
+            assert not a.send(nodes[1].key.public_key, too_big) and b.broadcast(too_big) == 0
+            assert a.send(nodes[1].key.public_key, b"still linked")
+            await until(lambda: len(inbox_b.messages) == 2)
+            assert inbox_b.messages[1] == (nodes[0].key.public_key, b"still linked")
         finally:
             await b.stop()
             await a.stop()
@@ -72,19 +78,10 @@ def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
     run(scenario)
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def test_mutual_dialing_leaves_one_link(nodes: list[NodeMaterial]) -> None:
     async def scenario() -> None:
-        port_a, port_b = free_ports(2)
+        port_a = free_port_base(2)
+        port_b = port_a + 1
         inbox = Inbox()
         a = make_host(nodes[0], nodes, peers=(f"127.0.0.1:{port_b}",), port=port_a)
         b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{port_a}",), port=port_b, inbox=inbox)
