@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from chain.crypto.suite import CryptoSuite
 from chain.ledger.receipt import Receipt
 from chain.ledger.status import Status
 from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason
@@ -47,7 +48,7 @@ def status_name(status: int) -> str:
         return f"status {status}"
 
 
-def failure(suite: Any, what: str, status: int, output: bytes) -> ContractError:
+def failure(suite: CryptoSuite, what: str, status: int, output: bytes) -> ContractError:
     """The error for a failed call or transaction, with the revert reason decoded when there is one."""
     reason = decode_revert_reason(suite, output)
     text = f"{what} failed: {status_name(status)}" + (f": {reason}" if reason else "")
