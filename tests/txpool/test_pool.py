@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import pytest
 
-from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite
 from chain.errors import TxRejected
 from chain.ledger.status import Status
