@@ -32,7 +32,6 @@ The TOML form::
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -47,14 +46,17 @@ from chain.ledger.merkle import merkle_root
 from chain.ledger.state import Changes, StateReader, next_state_root
 from chain.ledger.store import Store
 from chain.ledger.system import (
-    CONFIG_TABLE, CONSENSUS_KEY, CONSENSUS_TABLE, DEFAULT_CONFIG, OBSERVER, SEALER, ConsensusNode,
-    encode_config_row, encode_node_list,
+    CONFIG_TABLE,
+    CONSENSUS_KEY,
+    CONSENSUS_TABLE,
+    DEFAULT_CONFIG,
+    OBSERVER,
+    SEALER,
+    ConsensusNode,
+    encode_config_row,
+    encode_node_list,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the 3.10 fallback named in pyproject.toml
-    import tomli as tomllib
+from chain.tomlcompat import tomllib
 
 ADMIN_TABLE = "s_admin"
 ADMIN_FLAG = b"\x01"

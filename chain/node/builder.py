@@ -29,20 +29,21 @@ from pathlib import Path
 
 import tomli_w
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from chain.crypto.certs import generate_ca, issue_node_certificate, write_private
 from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
 from chain.errors import ConfigError
 from chain.ledger.genesis import GenesisConfig
 from chain.node.config import (
-    ConsensusSection, ExecutorSection, NetworkSection, NodeConfig, NodeSection, RpcSection,
+    ConsensusSection,
+    ExecutorSection,
+    NetworkSection,
+    NodeConfig,
+    NodeSection,
+    RpcSection,
 )
 from chain.node.process import PID_FILE, read_pid
+from chain.tomlcompat import tomllib
 
 GENESIS_FILE = "genesis.toml"
 NODES_FILE = "sdk/nodes.toml"  # the node list client tools read (console, bench tps)

@@ -24,18 +24,13 @@ never claims something the chain did not do.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from chain.errors import ScenarioError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from chain.tomlcompat import tomllib
 
 SUITES = ("standard", "sm")
 
