@@ -32,7 +32,6 @@ The TOML form::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -57,6 +56,7 @@ from chain.ledger.system import (
     encode_config_row,
     encode_node_list,
 )
+from chain.tomlcompat import tomllib
 
 ADMIN_TABLE = "s_admin"
 ADMIN_FLAG = b"\x01"

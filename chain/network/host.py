@@ -33,7 +33,7 @@ from chain.crypto.keys import KeyPair
 from chain.errors import ChainError, NetworkError
 from chain.network.framing import MAX_FRAME_SIZE, FrameDecoder, FrameTooLarge, encode_frame
 from chain.network.hello import ChainIdentity, Hello, HelloRejected, check_hello, make_hello
-from chain.network.tls import TlsFiles, client_context, server_context
+from chain.network.tls import TlsFiles, client_context, server_context, upgrade_to_tls
 
 KIND_HELLO = 0
 KIND_MESSAGE = 1
@@ -231,7 +231,7 @@ class Host:
             return
         self._handshaking += 1
         try:
-            await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self.config.handshake_timeout)
+            await upgrade_to_tls(writer, self._server_ctx, self.config.handshake_timeout)
         except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
             # Not one of ours: garbage, plain TCP, another CA or no certificate at all.
             self.stats["rejected_tls"] += 1

@@ -6,6 +6,7 @@ There is no host-name check: nodes are identified by the node id inside their ce
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,3 +53,26 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
 def client_context(files: TlsFiles) -> ssl.SSLContext:
     """For dialed links: presents our certificate and verifies the listener's."""
     return _context(ssl.PROTOCOL_TLS_CLIENT, files)
+
+
+async def upgrade_to_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext, handshake_timeout: float) -> None:
+    """Run the server side of the TLS handshake on an accepted plain-TCP stream.
+
+    The host accepts plain TCP first so it can count (and bound) connections still in their
+    handshake. Python 3.11 has ``StreamWriter.start_tls`` for this; on 3.10 we do what it does:
+    ``loop.start_tls`` on the transport, then point the writer and its protocol at the new one.
+    """
+    if hasattr(writer, "start_tls"):  # Python 3.11+
+        await writer.start_tls(context, ssl_handshake_timeout=handshake_timeout)
+        return
+    loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
+    protocol = writer.transport.get_protocol()
+    await writer.drain()
+    transport = await loop.start_tls(
+        writer.transport, protocol, context, server_side=True, ssl_handshake_timeout=handshake_timeout
+    )
+    if transport is None:
+        raise ConnectionError("the connection closed during the TLS handshake")
+    writer._transport = transport  # type: ignore[attr-defined]  # what 3.11's start_tls sets
+    protocol._transport = transport  # type: ignore[attr-defined]  # StreamReaderProtocol._replace_writer
+    protocol._over_ssl = True  # type: ignore[attr-defined]

@@ -24,7 +24,6 @@ import shlex
 import shutil
 import stat
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from chain.node.config import (
     RpcSection,
 )
 from chain.node.process import PID_FILE, read_pid
+from chain.tomlcompat import tomllib
 
 GENESIS_FILE = "genesis.toml"
 NODES_FILE = "sdk/nodes.toml"  # the node list client tools read (console, bench tps)

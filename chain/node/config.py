@@ -41,7 +41,6 @@ relative to the node directory, so a chain directory can be moved or copied to a
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -51,6 +50,7 @@ import tomli_w
 from chain.errors import ConfigError, NetworkError
 from chain.network.framing import MAX_FRAME_SIZE
 from chain.network.host import parse_endpoint
+from chain.tomlcompat import tomllib
 
 CONFIG_FILE = "config.toml"
 EXECUTOR_KINDS = ("evm", "kv")

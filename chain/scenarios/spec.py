@@ -24,13 +24,13 @@ never claims something the chain did not do.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from chain.errors import ScenarioError
+from chain.tomlcompat import tomllib
 
 SUITES = ("standard", "sm")
 
