@@ -8,6 +8,7 @@ import typer
 
 from chain.crypto.suite import SUITE_NAMES
 from chain.cli.errors import reported
+from chain.node.config import EXECUTOR_KINDS
 from chain.node.builder import BuildOptions, build_chain
 
 
@@ -25,6 +26,10 @@ def build(
     force: bool = typer.Option(False, "--force", help="replace a chain already built in the directory"),
 ) -> None:
     """Build a chain: CA, node keys and certificates, genesis, configs and start/stop scripts."""
+    if executor not in EXECUTOR_KINDS:  # checked before anything is written, so no half-built directory is left
+        typer.secho(f"error: --executor must be one of {', '.join(EXECUTOR_KINDS)}, got {executor!r}",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
     options = BuildOptions(
         nodes=nodes, suite=suite, ip=ip, port_base=port_base, rpc_port_base=rpc_port_base,
         observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,

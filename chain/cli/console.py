@@ -24,12 +24,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import typer
 
-from chain.errors import ChainError
+from chain.errors import ChainError, KeyFileError
 from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from chain.sdk.contract import Contract, SyncContract, status_name
-from chain.sdk.errors import RpcCallError
+from chain.sdk.errors import RpcCallError, RpcTransportError
 
 SYSTEM_CONFIG = bytes.fromhex("0000000000000000000000000000000000001000")
 CONSENSUS = bytes.fromhex("0000000000000000000000000000000000001003")
@@ -298,7 +298,10 @@ def cmd_block_number(console: Console, args: list[str]) -> str:
 def cmd_block_by_number(console: Console, args: list[str]) -> str:
     _arity(args, 1, 2)
     full = parse_value("bool", args[1]) if len(args) == 2 else True
-    return pretty(console.client.block_by_number(_number(args[0], "block number"), full))
+    number = _number(args[0], "block number")
+    if number < 0:  # heights start at 0 (genesis)
+        raise UsageError(f"block number must be 0 or more, got {number}")
+    return pretty(console.client.block_by_number(number, full))
 
 
 @command("getTransactionReceipt", "getTransactionReceipt <txHash>", "a receipt, with events decoded by known ABIs")
@@ -398,6 +401,9 @@ def _function_call(console: Console, args: list[str], send: bool) -> str:
         names = sorted(f for f in contract.abi.functions if "(" not in f)
         raise UsageError(f"{args[0]} has no function {args[2]!r} (it has: {', '.join(names)})") from None
     values = console.arguments(function.inputs, args[3:], function.signature)
+    if args[1] != "latest" and not console.client.code(contract.address):
+        # the EVM runs a call to an account without code as a success that does nothing: say so instead
+        raise UsageError(f"no contract at {args[1]} (deploy {args[0]} first, or check the address)")
     try:
         if not send:
             result = contract.call(function.signature, *values)
@@ -522,9 +528,15 @@ def console(
             key = key or admin_key
         if key is not None:
             secret = typer.prompt("password", hide_input=True) if password else None
-            account = Account.from_key_file(key, secret)
+            try:
+                account = Account.from_key_file(key, secret)
+            except KeyFileError as exc:  # name the file: "not a PEM file" alone does not say which
+                raise KeyFileError(str(exc) if str(key) in str(exc) else f"key file {key}: {exc}") from None
         if suite is None:
-            suite = node_suite(rpc, group)
+            try:
+                suite = node_suite(rpc, group)
+            except RpcTransportError as exc:  # the commonest first mistake: no node started yet
+                raise RpcTransportError(f"{exc} (is a node running there? `chain node status DIR` tells)") from None
         # a key of the other suite signs transactions the node cannot verify
         if account is not None and account.suite.name != suite:
             raise UsageError(f"the key is a {account.suite.name} key but the chain uses {suite}")

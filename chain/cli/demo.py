@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from chain.cli.errors import reported
+from chain.errors import DashboardError
 from chain.scenarios.spec import Scenario
 from chain.web.live import LiveChain
 
@@ -79,7 +80,12 @@ async def serve(live: LiveChain, *, port: int, open_browser: bool, seconds: floa
     """Serve the dashboard of `live` until Ctrl-C / SIGTERM, or for `seconds` if given."""
     from chain.web.server import start_dashboard
 
-    dashboard = await start_dashboard(live, port=port)
+    try:
+        dashboard = await start_dashboard(live, port=port)
+    except OSError as exc:  # the port is taken, or privileged: a choice the user can change
+        reason = exc.strerror.split(": ")[-1] if exc.strerror else str(exc)
+        raise DashboardError(f"cannot serve the dashboard on 127.0.0.1:{port}: {reason}; "
+                             "choose another --port (0: any free port)") from None
     console.print(f"dashboard: [link={dashboard.url}]{dashboard.url}[/link]   (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(dashboard.url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -38,18 +39,17 @@ def sim(
 
     console = Console()
     if suite not in SUITE_NAMES:
-        console.print(f"[red]error:[/] unknown suite {suite!r}")
-        raise typer.Exit(2)
+        _fail(f"unknown suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
+    if nodes < 1:  # checked before --byzantine, whose bound depends on it
+        _fail(f"--nodes must be at least 1 (4 tolerates one faulty node), got {nodes}")
     if not 0 <= byzantine < nodes:
-        console.print("[red]error:[/] --byzantine must be between 0 and nodes - 1")
-        raise typer.Exit(2)
+        _fail(f"--byzantine must be between 0 and {nodes - 1} (fewer than --nodes {nodes}), got {byzantine}")
     try:
         config = SimConfig(nodes=nodes, observers=observers, suite=suite, seed=seed, loss=loss, duplicate=duplicate,
                            tx_rate=tx_rate, byzantine={i: behaviour for i in range(1, byzantine + 1)})
         simulation = Simulation(config)
     except ChainError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
+        _fail(str(exc))
     stream = trace.open("w", encoding="utf-8") if trace else None
     if stream is not None:
         simulation.subscribe(JsonlWriter(stream))
@@ -101,3 +101,9 @@ def sim(
         console.print(f"trace written to {trace}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _fail(message: str) -> NoReturn:
+    """One `error:` line on stderr, never wrapped, then exit 2 (bad usage)."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
