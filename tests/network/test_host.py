@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -38,6 +39,21 @@ def make_host(me: NodeMaterial, members: list[NodeMaterial], peers: tuple[str, .
                 is_admitted=lambda node: node in allowed, on_message=inbox or Inbox())
 
 
+@contextlib.asynccontextmanager
+async def running(host: Host) -> AsyncIterator[Host]:
+    """A started host, stopped however the test ends."""
+    await host.start()
+    try:
+        yield host
+    finally:
+        await host.stop()
+
+
+def dial(host: Host) -> str:
+    """The endpoint another host dials to reach `host`."""
+    return f"127.0.0.1:{host.listen_port}"
+
+
 async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -53,11 +69,8 @@ def run(coro: Callable[[], Awaitable[None]]) -> None:
 def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
     async def scenario() -> None:
         inbox_a, inbox_b = Inbox(), Inbox()
-        a = make_host(nodes[0], nodes, inbox=inbox_a)
-        await a.start()
-        b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",), inbox=inbox_b)
-        await b.start()
-        try:
+        async with running(make_host(nodes[0], nodes, inbox=inbox_a)) as a, \
+                running(make_host(nodes[1], nodes, peers=(dial(a),), inbox=inbox_b)) as b:
             await until(lambda: a.connected() == [nodes[1].key.public_key] and b.connected() == [nodes[0].key.public_key])
             assert a.send(nodes[1].key.public_key, b"ping")
             assert b.broadcast(b"pong") == 1
@@ -71,9 +84,6 @@ def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
             assert a.send(nodes[1].key.public_key, b"still linked")
             await until(lambda: len(inbox_b.messages) == 2)
             assert inbox_b.messages[1] == (nodes[0].key.public_key, b"still linked")
-        finally:
-            await b.stop()
-            await a.stop()
 
     run(scenario)
 
@@ -106,16 +116,10 @@ def test_peer_with_certificate_from_another_ca_is_refused(tmp_path: Path, nodes:
     stranger = write_node(tmp_path / "stranger", "node1", generate_ca("another chain"), key=nodes[1].key)
 
     async def scenario() -> None:
-        a = make_host(nodes[0], nodes)
-        await a.start()
-        intruder = make_host(stranger, nodes, peers=(f"127.0.0.1:{a.listen_port}",))
-        await intruder.start()
-        try:
+        async with running(make_host(nodes[0], nodes)) as a, \
+                running(make_host(stranger, nodes, peers=(dial(a),))) as intruder:
             await until(lambda: a.stats["rejected_tls"] >= 1)
             assert a.connected() == [] and intruder.connected() == []
-        finally:
-            await intruder.stop()
-            await a.stop()
 
     run(scenario)
 
@@ -124,25 +128,17 @@ def test_node_outside_the_node_list_is_refused(tmp_path: Path, chain_ca: Issued,
     outsider = write_node(tmp_path / "outsider", "node9", chain_ca)  # right CA, unknown node id
 
     async def scenario() -> None:
-        a = make_host(nodes[0], nodes)
-        await a.start()
-        o = make_host(outsider, nodes + [outsider], peers=(f"127.0.0.1:{a.listen_port}",))
-        await o.start()
-        try:
+        async with running(make_host(nodes[0], nodes)) as a, \
+                running(make_host(outsider, nodes + [outsider], peers=(dial(a),))):
             await until(lambda: a.stats["rejected_hello"] >= 1)
             assert a.connected() == []
-        finally:
-            await o.stop()
-            await a.stop()
 
     run(scenario)
 
 
 def test_garbage_on_the_port_is_dropped_and_the_host_keeps_working(nodes: list[NodeMaterial]) -> None:
     async def scenario() -> None:
-        a = make_host(nodes[0], nodes)
-        await a.start()
-        try:
+        async with running(make_host(nodes[0], nodes)) as a:
             for garbage in (b"GET / HTTP/1.1\r\n\r\n", bytes(range(256)) * 4, b"\x16\x03\x01\xff\xff" + b"\x00" * 64):
                 reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port)
                 writer.write(garbage)
@@ -150,14 +146,8 @@ def test_garbage_on_the_port_is_dropped_and_the_host_keeps_working(nodes: list[N
                 assert await asyncio.wait_for(reader.read(), 5) is not None  # the host closes on us
                 writer.close()
             await until(lambda: a.stats["rejected_tls"] >= 3)
-            b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",))
-            await b.start()
-            try:
+            async with running(make_host(nodes[1], nodes, peers=(dial(a),))):
                 await until(lambda: a.connected() == [nodes[1].key.public_key])
-            finally:
-                await b.stop()
-        finally:
-            await a.stop()
 
     run(scenario)
 
@@ -167,9 +157,7 @@ def test_oversize_frame_drops_the_link(nodes: list[NodeMaterial]) -> None:
 
     async def scenario() -> None:
         inbox = Inbox()
-        a = make_host(nodes[0], nodes, inbox=inbox, max_frame=4096)
-        await a.start()
-        try:
+        async with running(make_host(nodes[0], nodes, inbox=inbox, max_frame=4096)) as a:
             me = nodes[1]
             reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port, ssl=client_context(me.tls))
             ssl_object: ssl.SSLObject = writer.get_extra_info("ssl_object")
@@ -182,8 +170,6 @@ def test_oversize_frame_drops_the_link(nodes: list[NodeMaterial]) -> None:
             await writer.drain()
             await until(lambda: a.connected() == [] and a.stats["dropped_links"] == 1)
             writer.close()
-        finally:
-            await a.stop()
 
     run(scenario)
 
@@ -212,18 +198,12 @@ def test_dialer_reconnects_after_the_peer_restarts(nodes: list[NodeMaterial]) ->
 
 def test_a_peer_that_hangs_up_after_the_hello_is_not_redialled_in_a_tight_loop(nodes: list[NodeMaterial]) -> None:
     async def scenario() -> None:
-        a = make_host(nodes[0], [nodes[0]])  # a admits no one else
-        await a.start()
-        b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",))  # b is happy to talk to a
-        await b.start()
-        try:
+        async with running(make_host(nodes[0], [nodes[0]])) as a, \
+                running(make_host(nodes[1], nodes, peers=(dial(a),))):  # a admits no one else; b talks to a
             await asyncio.sleep(1.5)
             # back-off 0.05 s doubling to 0.4 s allows about 6 attempts in 1.5 s; a tight loop, hundreds
             assert 1 <= a.stats["rejected_hello"] <= 10
             assert a.connected() == []
-        finally:
-            await b.stop()
-            await a.stop()
 
     run(scenario)
 
@@ -232,10 +212,8 @@ def test_idle_connections_cannot_pile_up_in_the_handshake(nodes: list[NodeMateri
     async def scenario() -> None:
         config = NetworkConfig("127.0.0.1", 0, (), handshake_timeout=1.0, max_pending_handshakes=2)
         allowed = {m.key.public_key for m in nodes}
-        a = Host(key=nodes[0].key, identity=IDENTITY, tls=nodes[0].tls, config=config,
-                 is_admitted=lambda node: node in allowed, on_message=Inbox())
-        await a.start()
-        try:
+        async with running(Host(key=nodes[0].key, identity=IDENTITY, tls=nodes[0].tls, config=config,
+                                is_admitted=lambda node: node in allowed, on_message=Inbox())) as a:
             idle = [await asyncio.open_connection("127.0.0.1", a.listen_port) for _ in range(2)]
             await asyncio.sleep(0.1)
             reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port)
@@ -243,13 +221,7 @@ def test_idle_connections_cannot_pile_up_in_the_handshake(nodes: list[NodeMateri
             writer.close()
             for _, idle_writer in idle:
                 idle_writer.close()
-            b = make_host(nodes[1], nodes, peers=(f"127.0.0.1:{a.listen_port}",))
-            await b.start()
-            try:
+            async with running(make_host(nodes[1], nodes, peers=(dial(a),))):
                 await until(lambda: a.connected() == [nodes[1].key.public_key])
-            finally:
-                await b.stop()
-        finally:
-            await a.stop()
 
     run(scenario)
