@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chain.consensus.pbft.effects import SEAL_TIMER
+from chain.ledger import codec
 from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, TxRequest
 from chain.errors import ChainError, ConsensusError, LedgerError, TxRejected
 from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
@@ -56,26 +57,29 @@ class ProposalPhase:
         pp = self._new_proposal(self.view)
         if pp is None:
             return
-        envelope = self._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(self.suite), pp)
+        envelope = self._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(self.suite), pp,
+                                   self._transactions_evidence(pp.tx_hashes))
         if envelope is None:
             self.pool.release(pp.tx_hashes)
             return
-        self._propose_envelope(envelope, pp)
+        self._broadcast(envelope, pp.number, pp.view)
+        self._accept_pre_prepare(envelope, pp, reproposal=False)
 
-    def _propose_envelope(self, envelope: Envelope, pp: PrePrepare, broadcast: bool = True) -> None:
-        digest = pp.header.hash(self.suite)
-        known = {tx.hash(self.suite): tx for p in self.proposals.values() for tx in p.block.transactions}
-        txs = [self.pool.get(h) or known.get(h) for h in pp.tx_hashes]
-        if any(tx is None for tx in txs):
-            self._reject("cannot propose: a transaction left the pool", "PRE_PREPARE", self.my_index)
-            return
-        self.proposals[pp.view] = Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))  # type: ignore[arg-type]
-        self._votes(self.prepares, pp.view, digest).add(envelope.sender, envelope)
-        self._voted_at_height = True
-        self._cancel_timer(SEAL_TIMER)
-        if broadcast:
-            self._broadcast(envelope, pp.number, pp.view)
-        self._check_prepared(pp.view)
+    def _known_transaction(self, tx_hash: bytes) -> Transaction | None:
+        """A transaction from our pool, or one of a proposal seen at this height (kept durably with our vote)."""
+        return self.pool.get(tx_hash) or self._kept_txs.get(tx_hash)
+
+    def _transactions_evidence(self, tx_hashes: tuple[bytes, ...]) -> bytes:
+        """The proposal's transactions, to be stored with the vote on it.
+
+        The pool lives in memory. If every sealer restarted while a block was prepared, the block
+        must still be re-proposed, so its transactions must outlive the crash: each sealer that
+        proposes or accepts a proposal keeps them in its store with that vote, and after a restart
+        takes them back (``_restore_signed``) and serves them to whoever asks (``on_tx_request``).
+        A prepared block was accepted by a quorum, so at least f + 1 honest sealers hold them.
+        """
+        txs = [self._known_transaction(h) for h in tx_hashes]
+        return codec.encode([tx.encode() for tx in txs if tx is not None])
 
     def _may_propose(self) -> bool:
         """Leader of the view we are in, not leaving it, and not proposed in it yet (before a restart included)."""
@@ -126,7 +130,7 @@ class ProposalPhase:
                 raise ConsensusError(f"conflicting PrePrepare in view {pp.view} (equivocating leader)")
             raise ConsensusError("duplicate PrePrepare")
         self._check_proposal_header(pp, envelope.sender, reproposal)
-        txs = self._collect_transactions(pp, envelope)
+        txs = self._collect_transactions(pp, envelope, reproposal)
         if txs is None:
             self._waiting.append((envelope, reproposal))
             return
@@ -139,11 +143,15 @@ class ProposalPhase:
         if pp.view > self.view:
             self._enter_view(pp.view)
         self.proposals[pp.view] = proposal
+        for tx_hash, tx in zip(pp.tx_hashes, txs):
+            self._kept_txs[tx_hash] = tx
+        if envelope.sender == self.my_index:
+            self._voted_at_height = True  # its own proposal binds it like a vote
         self._cancel_timer(SEAL_TIMER)
         prepares = self._votes(self.prepares, pp.view, digest)
         prepares.add(envelope.sender, envelope)  # the PrePrepare is the leader's Prepare
         if self.is_sealer and envelope.sender != self.my_index and (MsgType.PREPARE, pp.view) not in self._sent:
-            self._vote(MsgType.PREPARE, pp.view, digest, prepares)
+            self._vote(MsgType.PREPARE, pp.view, digest, prepares, evidence=self._transactions_evidence(pp.tx_hashes))
         self._check_prepared(pp.view)
         self._check_committed(pp.view)
 
@@ -180,12 +188,17 @@ class ProposalPhase:
         if merkle_root(self.suite, list(pp.tx_hashes)) != header.transactions_root:
             raise ConsensusError("transactions root does not match the listed transactions")
 
-    def _collect_transactions(self, pp: PrePrepare, envelope: Envelope) -> list[Transaction] | None:
-        """The proposal's transactions from our pool, or None after asking the proposer for the rest."""
+    def _collect_transactions(self, pp: PrePrepare, envelope: Envelope, reproposal: bool) -> list[Transaction] | None:
+        """The proposal's transactions, or None after asking for the missing ones.
+
+        A fresh proposal's transactions are asked from its proposer. A re-proposal's proposer may
+        never have had them (it re-proposes a block prepared in an earlier view, perhaps before
+        every sealer restarted), so everyone is asked: the sealers that accepted it kept them.
+        """
         txs: list[Transaction] = []
         missing: list[bytes] = []
         for tx_hash in pp.tx_hashes:
-            tx = self.pool.get(tx_hash)
+            tx = self._known_transaction(tx_hash)
             if tx is None:
                 # A transaction already on chain cannot be included again.
                 if self.store.has_transaction(tx_hash):
@@ -199,7 +212,10 @@ class ProposalPhase:
         if unasked and self.my_index is not None:
             self._tx_request_sent.update(unasked)
             request = self.sign(MsgType.TX_REQUEST, TxRequest(pp.number, unasked))
-            self._send(self.node_ids[envelope.sender], request, pp.number, pp.view)
+            if reproposal or envelope.sender == self.my_index:
+                self._broadcast(request, pp.number, pp.view)
+            else:
+                self._send(self.node_ids[envelope.sender], request, pp.number, pp.view)
         return None
 
     def _retry_waiting(self) -> None:

@@ -56,7 +56,8 @@ from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, quoru
 from chain.consensus.pbft.tx_relay import TxRelay
 from chain.consensus.pbft.view_change import ViewChangePhase
 from chain.crypto.suite import CryptoSuite
-from chain.errors import ChainError, ConsensusError, CryptoError
+from chain.errors import ChainError, ConsensusError, CryptoError, LedgerError
+from chain.ledger import codec
 from chain.execution.result import BlockExecutor, ExecutionResult
 from chain.ledger.block import Block
 from chain.ledger.receipt import Receipt
@@ -115,6 +116,7 @@ class ReplicaConfig:
     start_probe_ms: int = 10_000  # after start, ask everyone for blocks on each Tick until a peer is heard
     max_future_messages: int = 4096  # messages for heights above ours, kept until we get there
     verified_cache: int = 20_000  # raw envelopes whose signature this replica already checked
+    resend_ms: int = 1000  # with work waiting and nothing moving this long, re-send what it signed (on Tick)
 
 
 class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePhase, TxRelay, BlockSync):
@@ -143,6 +145,9 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._heard_from_peer = False
         self._started_at = 0
         self._height_advanced = False
+        self._stage: tuple[Any, ...] = ()  # where this replica is in deciding a height (see _note_stage)
+        self._stage_since = 0
+        self._resent_at = 0
         self._load_chain_config()
         self._reset_height()
         self._restore_signed()
@@ -187,6 +192,8 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._tx_request_sent: set[bytes] = set()
         self._voted_at_height = False
         self._signed: dict[tuple[int, int], bytes] = {}  # (phase, view) -> what this node signed (durable)
+        self._sent_raw: dict[tuple[int, int], bytes] = {}  # (phase, view) -> the envelope it sent (to re-send)
+        self._kept_txs: dict[bytes, Transaction] = {}  # transactions of proposals seen here (durable with our vote)
         self._views_seen: dict[int, int] = {}  # sealer -> highest view it acts in at this height
         self._joined_view: int | None = None  # a view joined on others' word, not through a NewView
 
@@ -227,7 +234,9 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if earlier is None:
             self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
             self._signed[slot] = digest
-        return self.sign(msg_type, body)
+        envelope = self.sign(msg_type, body)
+        self._sent_raw[slot] = envelope.raw
+        return envelope
 
     def _restore_signed(self) -> None:
         """After a (re)start, take back up what this node signed before, from its store.
@@ -235,7 +244,9 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         Views never go down (they survive heights), so the highest view it acted in is a floor;
         at the height being decided, the slots it filled stay filled, a ViewChange it sent still
         binds it (to_view), and the prepared proof it kept with its Commit goes into its next
-        ViewChange — so a block it helped prepare can never be replaced.
+        ViewChange — so a block it helped prepare can never be replaced. The transactions it kept
+        with its PrePrepare or Prepare come back too (into the pool, and kept for re-proposals and
+        for peers that ask): a block prepared before every sealer crashed can still be decided.
         """
         rows = self.store.signed_votes()
         acted = [view for _, phase, view, _, _ in rows if phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
@@ -249,7 +260,23 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
                 self.to_view = max(self.to_view, view)
             elif phase == MsgType.COMMIT and evidence and (self.prepared is None or self.prepared[0] < view):
                 self.prepared = (view, PreparedProof.decode(evidence))
+            elif phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and evidence:
+                self._restore_transactions(evidence)
         self.to_view = max(self.to_view, self.view)
+
+    def _restore_transactions(self, evidence: bytes) -> None:
+        """Take back the transactions kept with a vote; ones the pool refuses now are still kept for proposals."""
+        try:
+            raws = codec.decode_list(evidence, "kept transactions")
+            txs = [Transaction.decode(codec.as_bytes(raw, "kept transaction")) for raw in raws]
+        except (LedgerError, ChainError):
+            return  # a store this node wrote itself; unreadable rows only cost the chance to re-propose
+        for tx in txs:
+            self._kept_txs[tx.hash(self.suite)] = tx
+            try:
+                self.pool.submit(tx)
+            except ChainError:
+                pass  # already pooled, already on chain, expired: the kept copy serves proposals
 
     def status(self) -> dict[str, Any]:
         """A snapshot for dashboards and the simulator's node_status()."""
@@ -298,6 +325,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
                 self._on_tick()
             self._replay_future()
             self._update_timers()
+            self._note_stage()
         except ChainError as exc:
             self._reject(str(exc), "?", None)
         except Exception as exc:  # a bug must not take the node down; it is reported, loudly
@@ -395,9 +423,9 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             raise ConsensusError(f"old height {number}: this node is at {self.height}")
         if number > self.height or envelope.type not in (MsgType.PREPARE, MsgType.COMMIT):
             return False
-        if self.committed is not None:
-            return True  # the block is ordered: more Prepares and Commits add nothing
         view: int = body.view  # type: ignore[union-attr]
+        if self.committed is not None and view <= self.committed.pre_prepare.view:
+            return True  # the block is ordered in that view: more of its Prepares and Commits add nothing
         return envelope.type == MsgType.PREPARE and self.prepared is not None and view <= self.prepared[0]
 
     def _note_peer(self, envelope: Envelope) -> None:
@@ -509,6 +537,48 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             self._tx_request_sent.clear()  # ask again: the first request or its answer may be lost
             self._retry_waiting()
         self._retry_sync()
+        self._resend_if_stuck()
+
+    # --- re-sending -----------------------------------------------------------------------------
+
+    def _note_stage(self) -> None:
+        """Remember when this replica last moved (height, view, or a phase of the height)."""
+        stage = (self.height, self.view, self.to_view, tuple(self.proposals), self.prepared and self.prepared[0],
+                 self.committed is not None, self.executed is not None)
+        if stage != self._stage:
+            self._stage = stage
+            self._stage_since = self.now
+
+    def _resend_if_stuck(self) -> None:
+        """Re-send this sealer's messages of the height being decided once nothing moved for resend_ms.
+
+        The network may lose any message, links drop, peers restart: a Prepare, Commit, Checkpoint,
+        ViewChange or NewView that progress depends on must be sent again until it is no longer
+        needed (the height is decided here, which ends this). Only what is still of use is sent:
+        in a view change, the ViewChange; in a view, its NewView (or PrePrepare) and our votes in
+        it; and our Checkpoint. The same bytes go out again, so a receiver that has them already
+        counts nothing twice. Nothing is re-sent while the replica moves, so a healthy chain pays
+        nothing for this.
+        """
+        if not self.is_sealer or not self.pool_has_work():
+            return
+        if self.now - self._stage_since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
+            return
+        slots: list[tuple[int, int]] = []
+        if self.to_view > self.view:
+            slots.append((int(MsgType.VIEW_CHANGE), self.to_view))
+        else:
+            proposal = MsgType.NEW_VIEW if (int(MsgType.NEW_VIEW), self.view) in self._sent_raw else MsgType.PRE_PREPARE
+            slots += [(int(proposal), self.view), (int(MsgType.PREPARE), self.view), (int(MsgType.COMMIT), self.view)]
+        slots.append((int(MsgType.CHECKPOINT), 0))
+        resent = False
+        for phase, view in slots:
+            raw = self._sent_raw.get((phase, view))
+            if raw is not None:
+                self._out.append(fx.Broadcast(raw, MsgType(phase), self.height, view))
+                resent = True
+        if resent:
+            self._resent_at = self.now
 
 
 def _number_of(envelope: Envelope) -> int:

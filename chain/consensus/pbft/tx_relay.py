@@ -50,7 +50,7 @@ class TxRelay:
     def on_tx_request(self, envelope: Envelope, request: TxRequest) -> None:
         found = []
         for tx_hash in request.hashes:
-            tx = self.pool.get(tx_hash)
+            tx = self._known_transaction(tx_hash)  # also a proposal's, kept since a restart
             if tx is not None:
                 found.append(tx.encode())
         if found and self.my_index is not None:
@@ -58,5 +58,15 @@ class TxRelay:
             self._send(self.node_ids[envelope.sender], response, request.number, self.view)
 
     def on_tx_response(self, envelope: Envelope, body: TxList) -> None:
-        self._admit(body.txs)
+        accepted = {tx.hash(self.suite) for tx in self._admit(body.txs)}
+        for raw in body.txs:
+            # One a proposal waits for but the pool refuses (full, say) is kept for that proposal,
+            # whose check verifies it like any transaction not pooled.
+            try:
+                tx = Transaction.decode(raw)
+            except LedgerError:
+                continue
+            tx_hash = tx.hash(self.suite)
+            if tx_hash not in accepted and tx_hash in self._tx_request_sent:
+                self._kept_txs[tx_hash] = tx
         self._retry_waiting()

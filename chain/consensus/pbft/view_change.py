@@ -202,7 +202,8 @@ class ViewChangePhase:
         elif self.pool.ready > 0:
             proposal_body = self._new_proposal(view)
         if proposal_body is not None:
-            signed = self._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(self.suite), proposal_body)
+            signed = self._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(self.suite), proposal_body,
+                                     self._transactions_evidence(proposal_body.tx_hashes))
             if signed is None:
                 return  # it proposed something else in this view before a restart; the next view change moves on
             pre_prepare = signed.raw
@@ -212,13 +213,14 @@ class ViewChangePhase:
             return
         self._new_view_sent.add(view)
         self._broadcast(envelope, self.height, view)
-        self._install_new_view(view, pre_prepare)
+        self._install_new_view(view, pre_prepare, chosen is not None)
 
     def on_new_view(self, envelope: Envelope, nv: NewView) -> None:
         if not self._at_height(envelope, nv.number):
             return
-        # Entering a view we are in (or past) again changes nothing.
-        if nv.view <= self.view:
+        # Entering a view we are in (or past) again changes nothing — unless we joined it on the
+        # others' word and lack exactly this: the NewView that says what the view proposes.
+        if nv.view < self.view or (nv.view == self.view and self._joined_view != nv.view):
             raise ConsensusError(f"old view {nv.view}: this node is in view {self.view}")
         # Having asked for a higher view, we do not go back (our ViewChange promised that).
         if nv.view < self.to_view:
@@ -267,19 +269,21 @@ class ViewChangePhase:
                 raise ConsensusError("NewView replaces a prepared block with another one")
         self._install_new_view(nv.view, nv.pre_prepare, chosen is not None)
 
-    def _install_new_view(self, view: int, pre_prepare: bytes, reproposal: bool = True) -> None:
-        self._change_view(view)
+    def _install_new_view(self, view: int, pre_prepare: bytes, reproposal: bool) -> None:
+        if view == self._joined_view:
+            self._joined_view = None  # now it knows what the view proposes
+        else:
+            self._change_view(view)
         if pre_prepare:
             envelope = self._verify(pre_prepare)
             pp = envelope.body()
             assert isinstance(pp, PrePrepare)
-            if envelope.sender == self.my_index:
-                self._propose_envelope(envelope, pp, broadcast=False)  # it travels inside the NewView
-            else:
-                try:
-                    self._accept_pre_prepare(envelope, pp, reproposal=reproposal)
-                except ChainError as exc:
-                    self._reject(str(exc), envelope.type.name, envelope.sender)
+            # Also the new leader's own: it travels inside the NewView, and a re-proposed block's
+            # transactions may have to be fetched first (from the sealers that accepted it).
+            try:
+                self._accept_pre_prepare(envelope, pp, reproposal=reproposal)
+            except ChainError as exc:
+                self._reject(str(exc), envelope.type.name, envelope.sender)
         self._check_prepared(view)
         self._check_committed(view)
 
