@@ -1,0 +1,120 @@
+"""Liveness: the chain commits again once faults end (issue 11's permanent halts, each a regression test).
+
+Each test below halted for good before the fix it names: the honest nodes stayed at one height
+while their views climbed. The simulator runs the very replica code the node processes run.
+"""
+
+from __future__ import annotations
+
+from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft.messages import MsgType, TxList, TxRequest, decode_envelope
+from chain.sim import SimConfig, Simulation
+from tests.consensus.test_durable_votes import _prepared_node
+
+
+def _honest_heights(sim: Simulation) -> list[int]:
+    return [n.store.head_number() for n in sim.honest_nodes()]
+
+
+def _all_heights(sim: Simulation) -> list[int]:
+    return [n.store.head_number() for n in sim.nodes]
+
+
+def test_after_an_equivocation_spell_all_four_commit_again() -> None:
+    """Node 1 equivocates, then turns honest: two replicas had ordered a block the two others had not.
+
+    An ordered replica dropped every later Prepare and Commit, so when the view change re-proposed
+    its block it never sent a Commit in the new view; the others could not order it, and the
+    ordered ones waited for Checkpoints forever. Now a replica ordered in view v still takes part
+    in later views (``Replica._of_no_use``).
+    """
+    sim = Simulation(SimConfig(nodes=4, seed=1, suite="standard", tx_rate=20))
+    sim.schedule(10_000, lambda: sim.set_behaviour(1, "equivocate"))
+    sim.schedule(40_000, lambda: sim.set_behaviour(1, None))
+    sim.run_until(41_000)
+    at_end_of_spell = max(_all_heights(sim))
+    sim.run_until(60_000)
+    assert min(_all_heights(sim)) >= at_end_of_spell + 10, _all_heights(sim)
+    assert sim.check().ok
+
+
+def test_after_a_double_vote_spell_all_four_commit_again() -> None:
+    sim = Simulation(SimConfig(nodes=4, seed=1, suite="standard", tx_rate=20))
+    sim.schedule(35_666, lambda: sim.set_behaviour(1, "double_vote"))
+    sim.schedule(59_666, lambda: sim.set_behaviour(1, None))
+    sim.run_until(60_666)
+    at_end_of_spell = max(_all_heights(sim))
+    sim.run_until(80_000)
+    assert min(_all_heights(sim)) >= at_end_of_spell + 10, _all_heights(sim)
+    assert sim.check().ok
+
+
+def test_all_sealers_crash_while_a_block_is_prepared_and_the_chain_goes_on() -> None:
+    """The prepared block's transactions lived only in memory: the re-proposal could never be made.
+
+    Now each sealer keeps a proposal's transactions with its vote on it, takes them back after a
+    restart and serves them to any peer that asks.
+    """
+    sim = Simulation(SimConfig(nodes=4, seed=3, duplicate=0.05, timeout_ms=1000, min_seal_time_ms=200, tx_rate=20.0))
+
+    def crash_all(restart_after_ms: int) -> None:
+        for i in range(4):
+            sim.crash(i)
+            sim.schedule(sim.now_ms + restart_after_ms, lambda i=i: sim.restart(i))
+
+    sim.schedule(1055, lambda: crash_all(1091))
+    sim.schedule(3754, lambda: crash_all(1432))
+    sim.run_until(6000)
+    after_restarts = max(_all_heights(sim))
+    sim.run_until(20_000)
+    assert min(_all_heights(sim)) >= after_restarts + 10, _all_heights(sim)
+    assert sim.check().ok
+
+
+def test_with_five_percent_loss_and_no_other_fault_four_honest_nodes_keep_committing() -> None:
+    """Lost Checkpoints and Commits were never sent again: a quorum could never form (seeds 4, 5 halted)."""
+    for seed in (4, 5):
+        sim = Simulation(SimConfig(nodes=4, seed=seed, loss=0.05, tx_rate=20, timeout_ms=1000, min_seal_time_ms=200))
+        sim.run_until(30_000)
+        assert min(_honest_heights(sim)) >= 30, (seed, _honest_heights(sim))
+        assert sim.check().ok
+
+
+def test_a_restarted_sealer_takes_back_the_transactions_of_the_proposal_it_accepted() -> None:
+    sim, height = _prepared_node(seed=43)
+    before = sim.nodes[0].replica
+    assert before is not None and before.proposals
+    proposal = before.proposals[before.view]
+    tx_hashes = proposal.pre_prepare.tx_hashes
+    sim.crash(0)
+    sim.restart(0)
+    after = sim.nodes[0].replica
+    assert after is not None and after.height == height
+    assert all(after.pool.get(h) is not None for h in tx_hashes)
+    # And it serves them to a peer that asks, e.g. a new leader that must re-propose the block.
+    asker = sim.nodes[1].replica
+    assert asker is not None
+    request = asker.sign(MsgType.TX_REQUEST, TxRequest(height, tx_hashes))
+    effects = after.handle(fx.Deliver(sim.nodes[1].node_id, request.raw), sim.now_ms)
+    responses = [decode_envelope(e.raw) for e in effects if isinstance(e, fx.Send) and e.type == MsgType.TX_RESPONSE]
+    assert len(responses) == 1
+    body = responses[0].body()
+    assert isinstance(body, TxList) and len(body.txs) == len(tx_hashes)
+
+
+def test_a_stuck_sealer_resends_the_same_bytes_only_after_resend_ms() -> None:
+    sim, height = _prepared_node(seed=44)
+    replica = sim.nodes[0].replica
+    assert replica is not None
+    sent_commit = replica._sent_raw[(int(MsgType.COMMIT), replica.view)]
+    now = sim.now_ms
+    # Nothing moved for less than resend_ms: a Tick re-sends nothing.
+    early = replica.handle(fx.Tick(), now + replica.config.resend_ms // 2)
+    assert not [e for e in early if isinstance(e, fx.Broadcast)]
+    late = replica.handle(fx.Tick(), now + replica.config.resend_ms + 1)
+    resent = {e.type: e.raw for e in late if isinstance(e, fx.Broadcast)}
+    assert resent.get(MsgType.COMMIT) == sent_commit  # the very same envelope: counted once by receivers
+    assert MsgType.PREPARE in resent or MsgType.PRE_PREPARE in resent
+    # Right after a re-send, the next Tick waits another resend_ms.
+    again = replica.handle(fx.Tick(), now + replica.config.resend_ms + 2)
+    assert not [e for e in again if isinstance(e, fx.Broadcast)]
