@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 SAMPLE_MS = 100  # virtual time between two samples of every node's status
 SETTLE_MS = 1500  # after a fault, time for blocks already in flight to land before "stall" is judged
+PROGRESS_TAIL_MS = 10_000  # "progress" wants a new block this recently (or within the last half after the last fault)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class RunRecord:
     signature_sizes: tuple[int, ...] = ()  # sizes of the checkpoint signatures on a committed block
     wall_seconds: float = 0.0
     byzantine: frozenset[int] = frozenset()  # nodes made Byzantine at some point
+    live: bool | None = None  # the checker's liveness after GST (chain.sim.liveness); None: not judged
+    liveness: str = ""  # its one-line reason
 
     @property
     def final(self) -> Sample:
@@ -86,12 +89,39 @@ def forks_seen(record: RunRecord) -> list[str]:
     return found
 
 
+def last_growth_ms(record: RunRecord) -> int | None:
+    """The time of the last sample at which the honest live nodes' highest height grew."""
+    found = None
+    previous = max((height(n) for n in honest_live(record, record.samples[0])), default=-1)
+    for sample in record.samples[1:]:
+        top = max((height(n) for n in honest_live(record, sample)), default=-1)
+        if top > previous:
+            found = sample.t
+        previous = max(previous, top)
+    return found
+
+
 def check_progress(record: RunRecord) -> Verdict:
+    """The honest live nodes commit after the last fault, and are still committing at the end.
+
+    Growing once is not enough: a chain that commits a block or two after its last fault and then
+    halts for good has lost liveness — also when the last fault is a Byzantine node that stays
+    Byzantine. So the last new block must be recent: within the last PROGRESS_TAIL_MS, or within
+    the last half of the time after the last fault if that is shorter. And the invariant checker's
+    liveness after GST must not be broken.
+    """
     before = max((height(n) for n in honest_live(record, record.sample_at(record.last_fault_ms))), default=-1)
     after = max((height(n) for n in honest_live(record, record.final)), default=-1)
-    held = after > before
-    return Verdict("progress", held, f"honest live nodes went from height {before} (at the last fault, "
-                   f"{record.last_fault_ms} ms) to {after}")
+    tail = min(PROGRESS_TAIL_MS, (record.final.t - record.last_fault_ms) // 2)
+    last = last_growth_ms(record)
+    recent = last is not None and last > record.last_fault_ms and last >= record.final.t - tail
+    held = after > before and recent and record.live is not False
+    detail = (f"honest live nodes went from height {before} (at the last fault, {record.last_fault_ms} ms) to {after}; "
+              f"last new block at {'-' if last is None else last} ms, wanted within the last {tail} ms "
+              f"of {record.final.t} ms")
+    if record.live is False:
+        detail += f"; {record.liveness}"
+    return Verdict("progress", held, detail)
 
 
 def check_stall(record: RunRecord) -> Verdict:

@@ -122,6 +122,7 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     record.trace_events = len(events)
     record.last_fault_ms = max((e.at_ms for e in scenario.events), default=0)
     record.violations = world.violations(sim)
+    record.live, record.liveness = world.liveness(sim)
     record.signature_sizes = world.signature_sizes(sim)
     record.byzantine = frozenset(script.byzantine)
     record.wall_seconds = time.perf_counter() - started
@@ -174,6 +175,8 @@ def narrate_record(record: RunRecord) -> list[str]:
     views = sorted({int(n.get("view") or 0) for n in end.nodes})
     out.append(f"{_seconds(end.t)}  end — heights {{{heights}}}, views {views}, "
                f"{record.trace_events} trace events, {record.wall_seconds:.2f} s wall time")
+    if record.liveness:
+        out.append(f"{_seconds(end.t)}  liveness after GST: {record.liveness}")
     return out
 
 

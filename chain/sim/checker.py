@@ -10,8 +10,13 @@ Safety (must hold whenever at most f sealers are Byzantine):
   results for one (phase, height, view), not even across a crash and restart (it reads back what it
   signed from its store). Every consensus message an honest node sends is scanned for this.
 
-Liveness is measured, not asserted (it depends on faults): blocks per virtual second, view changes,
-and commit latency (a transaction's submission to its first commit by an honest node), p50 / p99.
+Liveness after GST (``liveness_after_gst``, chain.sim.liveness): once the faults are healed — no
+partition, every crashed node restarted, no loss, at most f Byzantine weight — honest sealers with
+work must commit a new block, and every node honest since then must catch up, within
+``recovery_bound_ms`` (derived from the view-change timers). ``ok`` stays the safety verdict; ``live``
+is True, False, or None when the run cannot be judged (faults never healed, loss that never ends,
+no work, or a run that ended before the bound). Also measured: blocks per virtual second, view
+changes, and commit latency (a transaction's submission to its first commit by an honest node).
 
 The checker *can* fail: with f + 1 colluding Byzantine sealers it reports the fork they cause.
 """
@@ -27,6 +32,7 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import all_consensus_nodes
+from chain.sim.liveness import LivenessMonitor, LivenessVerdict
 
 if TYPE_CHECKING:
     from chain.sim.runner import SimNode
@@ -48,9 +54,15 @@ class CheckReport:
     latency_p99_ms: float | None
     committed_txs: int
     no_double_signing: bool = True
+    live: bool | None = None  # liveness after GST: None when not judged (see chain.sim.liveness)
+    liveness_after_gst: str = ""  # the one-line verdict, with its reason
+    liveness_violations: tuple[str, ...] = ()  # kept apart from `violations`, which are safety only
+    gst_ms: int | None = None
+    recovery_bound_ms: int | None = None
 
     @property
     def ok(self) -> bool:
+        """Safety only: liveness depends on the faults a run had, and is read from `live`."""
         return self.agreement and self.validity and self.no_gaps and self.no_double_signing
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,6 +94,13 @@ def signed_slots(suite: CryptoSuite, msg_type: MsgType, body: Any) -> list[tuple
     return []
 
 
+def _liveness_fields(verdict: LivenessVerdict | None) -> dict[str, Any]:
+    if verdict is None:
+        return {}
+    return {"live": verdict.live, "liveness_after_gst": verdict.reason, "liveness_violations": verdict.violations,
+            "gst_ms": verdict.gst_ms, "recovery_bound_ms": verdict.bound_ms}
+
+
 def percentile(values: Sequence[float], fraction: float) -> float | None:
     """The nearest-rank percentile (no interpolation: a value that really occurred)."""
     if not values:
@@ -104,6 +123,7 @@ class Checker:
     _verified: set[tuple[bytes, int, bytes]] = field(default_factory=set)
     _signed: dict[tuple[int, int, int, int], bytes] = field(default_factory=dict)  # (node, type, number, view) -> what
     _double_signed: list[str] = field(default_factory=list)
+    liveness: LivenessMonitor | None = None  # set by the Simulation, which knows the timers and the faults
 
     # --- online observations ------------------------------------------------------------------
 
@@ -154,6 +174,8 @@ class Checker:
             v, g = self._check_chain(node, violations)
             validity, no_gaps = validity and v, no_gaps and g
         seconds = max(now_ms, 1) / 1000
+        heights = {n.index: n.store.head_number() for n in self.nodes}
+        verdict = self.liveness.verdict(now_ms, heights) if self.liveness is not None else None
         return CheckReport(
             agreement=agreement, validity=validity, no_gaps=no_gaps, violations=tuple(violations),
             heights=tuple(n.store.head_number() for n in self.nodes), honest=tuple(n.index for n in honest),
@@ -161,6 +183,7 @@ class Checker:
             view_changes=len(self._view_changes),
             latency_p50_ms=percentile(self._latencies, 0.50), latency_p99_ms=percentile(self._latencies, 0.99),
             committed_txs=len(self._latencies), no_double_signing=not self._double_signed,
+            **_liveness_fields(verdict),
         )
 
     def _check_agreement(self, honest: list[SimNode], violations: list[str]) -> bool:

@@ -9,7 +9,7 @@ vary with randomized signatures), so a seed fixes the run.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 
@@ -52,6 +52,20 @@ class Network:
 
     def heal(self) -> None:
         self.groups = ()
+
+    def set_odds(self, loss: float | None = None, duplicate: float | None = None) -> None:
+        """Change loss and duplication on every link from now on (None keeps a value).
+
+        Faults come and go during a run — a lossy spell that ends is how a simulation reaches its
+        GST (chain.sim.liveness) — so the odds apply to the default profile and to every link
+        that has its own. Only what is drawn changes, never how many numbers are drawn per
+        message, so the random stream of the rest of the run keeps its shape.
+        """
+        def changed(link: LinkProfile) -> LinkProfile:
+            return replace(link, loss=link.loss if loss is None else loss,
+                           duplicate=link.duplicate if duplicate is None else duplicate)
+        self.default = changed(self.default)
+        self.links = {key: changed(link) for key, link in self.links.items()}
 
     def transmit(self, src: int, dst: int) -> list[int] | str:
         """Delays (ms) of the copies that will arrive, or the reason the message is dropped."""

@@ -13,7 +13,8 @@ Control API (used by the CLI, the tests, the dashboard and the scenario runner):
     sim = Simulation(SimConfig(nodes=4, seed=1))
     sim.step() -> SimEvent | None            sim.run_until(time_ms)      sim.run_blocks(n, max_time_ms)
     sim.crash(i)   sim.restart(i)   sim.partition([[0, 1], [2, 3]])   sim.heal()
-    sim.set_behaviour(i, "equivocate" | None)   sim.submit_transactions(count)
+    sim.set_behaviour(i, "equivocate" | None)   sim.set_network(loss=0.05, duplicate=0.01)   sim.set_loss(p)
+    sim.submit_transactions(count)
     sim.subscribe(callback)   sim.node_status() -> list[dict]   sim.now_ms   sim.check() -> CheckReport
 """
 
@@ -27,6 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.messages import SEALER_ONLY, MsgType
+from chain.consensus.pbft.quorum import max_faulty
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
@@ -39,6 +41,7 @@ from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT
 from chain.ledger.transaction import new_transaction, sign_transaction
 from chain.sim.byzantine import Behaviour, make_behaviour
 from chain.sim.checker import CheckReport, Checker
+from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
 from chain.sim.network import LinkProfile, Network
 from chain.sim.trace import Subscriber, Trace
 from chain.txpool.pool import TxPool
@@ -147,7 +150,8 @@ class Simulation:
         )
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
-        self.checker = Checker(self.suite, self.nodes)
+        self.liveness = LivenessMonitor(self.recovery_bound_ms())  # fault state over time; judges liveness after GST
+        self.checker = Checker(self.suite, self.nodes, liveness=self.liveness)
         self.messages_by_type: dict[str, int] = {t.name: 0 for t in MsgType}
         self.dropped = 0
         self.rejections: dict[str, int] = {}
@@ -159,6 +163,7 @@ class Simulation:
             self._boot(node)
         for index, name in sorted(config.byzantine.items()):
             self.set_behaviour(index, name)
+        self._faults_changed()  # the state at time 0 (a fault-free start is GST 0)
         if config.tx_rate > 0:
             self._push(CLIENT_INTERVAL_MS, "client", ())
 
@@ -208,6 +213,7 @@ class Simulation:
             node.replica = None
             node.incarnation += 1
             self._emit({"ev": "crash", "node": index})
+            self._faults_changed()
 
     def restart(self, index: int) -> None:
         """Start node `index` again from its Store."""
@@ -215,16 +221,30 @@ class Simulation:
         if not node.alive:
             self._emit({"ev": "restart", "node": index, "height": node.store.head_number()})
             self._boot(node)
+            self._faults_changed()
 
     def partition(self, groups: Iterable[Iterable[int]]) -> None:
         """Cut the network into groups; messages between groups (also those in flight) are lost."""
         groups = [sorted(group) for group in groups]
         self.network.partition(groups)
         self._emit({"ev": "partition", "groups": groups})
+        self._faults_changed()
 
     def heal(self) -> None:
+        """End a partition (loss and crashes are healed by set_network and restart)."""
         self.network.heal()
         self._emit({"ev": "heal"})
+        self._faults_changed()
+
+    def set_network(self, loss: float | None = None, duplicate: float | None = None) -> None:
+        """Change the loss and duplication odds of every link from now on (None: keep as is)."""
+        self.network.set_odds(loss=loss, duplicate=duplicate)
+        self._emit({"ev": "network", "loss": self.network.default.loss, "duplicate": self.network.default.duplicate})
+        self._faults_changed()
+
+    def set_loss(self, loss: float) -> None:
+        """Lose each message with probability `loss` from now on (0: the loss fault is healed)."""
+        self.set_network(loss=loss)
 
     def set_behaviour(self, index: int, name: str | None) -> None:
         """Make node `index` Byzantine with a named behaviour (chain.sim.byzantine), or honest again."""
@@ -233,6 +253,8 @@ class Simulation:
         if name:
             node.ever_byzantine = True
         self._emit({"ev": "behaviour", "node": index, "behaviour": name})
+        if self.liveness.timeline:  # not during __init__, which records the initial state once
+            self._faults_changed()
 
     def add_sealer(self, index: int, weight: int = 1) -> None:
         """Promote observer `index` to sealer: the admin sends Consensus.addSealer (0x1003) in a transaction.
@@ -258,6 +280,21 @@ class Simulation:
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         return self.trace.subscribe(callback)
+
+    def recovery_bound_ms(self) -> int:
+        """How long after GST honest sealers may take to commit again (chain.sim.liveness.recovery_bound_ms)."""
+        config, replica = self.config, self.replica_config
+        return recovery_bound_ms(
+            config.timeout_ms, replica.max_timeout_exponent, max_faulty(config.nodes), tick_ms=config.tick_ms,
+            min_seal_time_ms=config.min_seal_time_ms, max_latency_ms=config.latency_ms[1],
+            sync_retry_ms=replica.sync_retry_ms, resend_ms=getattr(replica, "resend_ms", config.tick_ms),
+        )
+
+    def _faults_changed(self) -> None:
+        """Tell the liveness monitor the fault state from now on (it finds GST in it)."""
+        honest_live = [n.index for n in self.nodes if n.alive and n.behaviour is None]
+        self.liveness.faults_changed(self.now_ms, current_faults(self),
+                                     {n.index: n.store.head_number() for n in self.nodes}, honest_work(self, honest_live))
 
     def _node(self, index: int) -> SimNode:
         if not 0 <= index < len(self.nodes):
@@ -306,6 +343,7 @@ class Simulation:
         for tx in txs:
             self.checker.submitted(tx.hash(self.suite), self.now_ms)
         self._emit({"ev": "submit", "node": target.index, "count": count})
+        self.liveness.submitted(self.now_ms, target.index, honest=target.behaviour is None and target.alive)
         if target.alive:
             self._handle(target, fx.SubmitTransactions(tuple(txs)))
         return count
@@ -405,6 +443,10 @@ class Simulation:
         block = node.store.head()
         tx_hashes = [tx.hash(self.suite) for tx in block.transactions] if block is not None else []
         self.checker.committed(node, effect.number, effect.block_hash, tx_hashes, self.now_ms)
+        honest = node.behaviour is None
+        new_top = honest and effect.number > self.liveness.top  # only a new top needs to know if work remains
+        self.liveness.committed(node.index, effect.number, self.now_ms, honest=honest,
+                                work=new_top and honest_work(self, [n.index for n in self.nodes if n.behaviour is None]))
         record: dict[str, Any] = {"ev": "commit", "node": node.index, "number": effect.number, "txs": effect.tx_count,
                                   "view": effect.view, "via": effect.via}
         if self.trace_hashes:
