@@ -1,8 +1,10 @@
 """`chain sim`: run a deterministic PBFT simulation and print what happened, checked.
 
     chain sim --nodes 7 --byzantine 2 --behaviour equivocate --blocks 50 --seed 1 --trace out.jsonl
+    chain sim --sweep 1000 --seed 1 --jobs 2 --resume sweep.jsonl     # random fault schedules, seeds 1..1000
 
-Exits 1 if an invariant broke (agreement, validity, no gaps), so scripts and CI can rely on it.
+Exits 1 if an invariant broke (agreement, validity, no gaps, no double signing), so scripts and CI can
+rely on it; a sweep exits 1 if any run broke safety or stalled after its faults were healed.
 """
 
 from __future__ import annotations
@@ -32,12 +34,20 @@ def sim(
     duplicate: float = typer.Option(0.0, "--duplicate", help="probability a message arrives twice"),
     tx_rate: float = typer.Option(20.0, "--tx-rate", help="client transactions per virtual second"),
     trace: Path | None = typer.Option(None, "--trace", help="write every event as JSON lines here"),
+    sweep: int = typer.Option(0, "--sweep", help="run this many random fault schedules, seeds --seed, --seed + 1, …"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="(sweep) processes running at once"),
+    resume: Path | None = typer.Option(None, "--resume", help="(sweep) append one JSON line per run here; "
+                                                              "skip the seeds it already holds"),
+    explain: bool = typer.Option(False, "--explain", help="(sweep) print each run's schedule"),
 ) -> None:
-    """Simulate a PBFT chain with faults and Byzantine nodes; check safety; print the figures."""
+    """Simulate a PBFT chain with faults and Byzantine nodes; check safety and liveness; print the figures."""
     from chain.sim import SimConfig, Simulation
     from chain.sim.trace import JsonlWriter
 
     console = Console()
+    if sweep:
+        _sweep(console, sweep, seed, jobs, resume, explain)
+        return
     if suite not in SUITE_NAMES:
         _fail(f"unknown suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
     if nodes < 1:  # checked before --byzantine, whose bound depends on it
@@ -46,7 +56,7 @@ def sim(
         _fail(f"--byzantine must be between 0 and {nodes - 1} (fewer than --nodes {nodes}), got {byzantine}")
     try:
         config = SimConfig(nodes=nodes, observers=observers, suite=suite, seed=seed, loss=loss, duplicate=duplicate,
-                           tx_rate=tx_rate, byzantine={i: behaviour for i in range(1, byzantine + 1)})
+                           tx_rate=tx_rate, byzantine={i: behaviour for i in liar_indices(nodes, byzantine)})
         simulation = Simulation(config)
     except ChainError as exc:
         _fail(str(exc))
@@ -87,6 +97,9 @@ def sim(
     checks.add_row("validity (parent link, tx root, quorum of valid signatures)", mark(report.validity))
     checks.add_row("no gaps", mark(report.no_gaps))
     checks.add_row("no double signing by an honest node (also across restarts)", mark(report.no_double_signing))
+    colour = {True: "green", False: "red", None: "yellow"}[report.live]
+    checks.add_row("liveness after GST (new blocks within the recovery bound once faults are healed)",
+                   f"[{colour}]{'BROKEN: ' if report.live is False else ''}{report.liveness_after_gst}[/]")
     checks.add_row("blocks (highest honest)", str(report.highest))
     checks.add_row("virtual time", f"{report.duration_ms / 1000:.1f} s ({report.blocks_per_second:.2f} blocks/s)")
     checks.add_row("view changes", str(report.view_changes))
@@ -97,9 +110,70 @@ def sim(
     console.print(checks)
     for violation in report.violations[:20]:
         console.print(f"[red]violation:[/] {violation}")
+    for violation in report.liveness_violations[:5]:
+        console.print(f"[red]liveness:[/] {violation}")
     if trace:
         console.print(f"trace written to {trace}")
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def liar_indices(nodes: int, count: int) -> list[int]:
+    """Which sealers `--byzantine count` makes Byzantine: placed so that f + 1 equivocators really fork.
+
+    An equivocating leader (chain.sim.byzantine.Equivocate) sends one block to the first half of
+    its peers (the other nodes in index order, half = (n − 1) // 2 of them) and another block to
+    the rest, and the liars echo every vote. A fork needs each block to reach a quorum: with
+    n = 3f + 1, count = f + 1 and 2f honest nodes, each half must hold exactly f honest nodes, so
+    each side has f honest + f + 1 liars = 2f + 1. Liars at 1, 2, … (the old placement) put every
+    other liar in the first half at n = 7 or 10, which leaves too few honest nodes there.
+
+    So node 1 is a liar (it leads height 1 in view 0, the first proposal of the run) and the other
+    liars are spread over its two peer halves in proportion to their sizes, each placed at the
+    start of its half (n = 4, 2 liars: nodes 1 and 2, as before; n = 7, 3: nodes 1, 2, 4;
+    n = 10, 4: nodes 1, 2, 5, 6). Any count works; only f + 1 at n = 3f + 1 is meant to fork.
+    """
+    if count <= 0:
+        return []
+    peers = [i for i in range(nodes) if i != 1]
+    half = len(peers) // 2
+    first, second = peers[:half], peers[half:]
+    rest = min(count - 1, len(peers))
+    # x liars in the first half leave (len(first) − x) and (len(second) − rest + x) honest nodes: even out.
+    x = max(0, rest - len(second), min(len(first), rest, (len(first) - len(second) + rest) // 2))
+    # In each half the lowest indices first, node 0 last: liars at low indices lead the early heights.
+    by_preference = lambda half_: sorted(half_, key=lambda i: (i == 0, i))  # noqa: E731
+    return sorted([1] + by_preference(first)[:x] + by_preference(second)[:rest - x])
+
+
+def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | None, explain: bool) -> None:
+    """`chain sim --sweep N`: N random fault schedules, judged for safety and liveness after GST."""
+    from chain.sim.sweep import RunResult, draw_schedule, sweep
+
+    if runs < 0 or jobs < 1:
+        _fail("--sweep must be positive and --jobs at least 1")
+    started = time.perf_counter()
+    step = max(1, runs // 20)
+
+    def progress(result: RunResult, done: int, total: int) -> None:
+        if explain:
+            console.print("\n".join(draw_schedule(result.seed).describe()), markup=False, highlight=False, soft_wrap=True)
+        if result.failed:
+            console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
+        elif explain:
+            console.print(f"ok seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
+        if done % step == 0 or done == total:
+            console.print(f"{done}/{total} runs, {time.perf_counter() - started:.0f} s")
+
+    summary = sweep(runs, seed, jobs=jobs, resume=resume, on_result=progress)
+    wall = time.perf_counter() - started
+    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}), stalls: {summary.count('stall')}, "
+                  f"safety violations: {summary.count('violation')}, errors: {summary.count('error')}")
+    console.print(f"{summary.seconds_per_run():.2f} s per run (one process), {wall:.0f} s wall with {jobs} job(s)")
+    for result in summary.failures:
+        console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
+    if not summary.ok:
+        console.print("reproduce one: chain sim --sweep 1 --seed SEED --explain")
         raise typer.Exit(1)
 
 

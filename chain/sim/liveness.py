@@ -319,3 +319,27 @@ def honest_work(sim: Simulation, nodes: Iterable[int]) -> bool:
         if replica is not None and replica.pool_has_work():
             return True
     return False
+
+
+def liveness_shown(sim: Simulation, blocks: int = 2) -> bool:
+    """Every sealer honest since GST committed `blocks` blocks above the highest honest height at GST."""
+    monitor = sim.liveness
+    if monitor.gst_ms is None:
+        return False
+    judged = [i for i in monitor.judged_nodes() if i < sim.config.nodes]
+    return bool(judged) and all(monitor.new_blocks(i) >= blocks for i in judged)
+
+
+def run_until_live(sim: Simulation, max_ms: int, *, blocks: int = 2, step_ms: int = 500) -> bool:
+    """Run until liveness is shown (``liveness_shown``) or max_ms of virtual time passed; True if shown.
+
+    Showing liveness early is what makes long sweeps affordable: a healthy recovery takes a few
+    seconds, while the bound it is judged against is a minute or more.
+    """
+    deadline = sim.now_ms + max_ms
+    while sim.now_ms < deadline:
+        sim.run_until(min(deadline, sim.now_ms + step_ms))
+        if liveness_shown(sim, blocks):
+            return True
+    return False
+

@@ -125,6 +125,21 @@ def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPa
     return sorted(keys, key=lambda k: k.public_key)
 
 
+def replica_config(config: SimConfig) -> ReplicaConfig:
+    """The replicas' settings a simulation config implies."""
+    return ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms)
+
+
+def sim_recovery_bound_ms(config: SimConfig) -> int:
+    """chain.sim.liveness.recovery_bound_ms for the timers, latency and sealers of a simulation config."""
+    replica = replica_config(config)
+    return recovery_bound_ms(
+        config.timeout_ms, replica.max_timeout_exponent, max_faulty(config.nodes), tick_ms=config.tick_ms,
+        min_seal_time_ms=config.min_seal_time_ms, max_latency_ms=config.latency_ms[1],
+        sync_retry_ms=replica.sync_retry_ms, resend_ms=getattr(replica, "resend_ms", config.tick_ms),
+    )
+
+
 class Simulation:
     def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] | None = None) -> None:
         self.config = config
@@ -138,7 +153,7 @@ class Simulation:
         self._seq = 0
         self._timer_generation: dict[tuple[int, str], int] = {}
         self._executor_factory = executor_factory or (KVExecutor if config.executor == "kv" else _evm_executor)
-        self.replica_config = ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms)
+        self.replica_config = replica_config(config)
         sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
         observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
         self.admin_key = derive_keys(config.suite, config.seed, 1, "admin")[0]  # the governance account
@@ -283,12 +298,7 @@ class Simulation:
 
     def recovery_bound_ms(self) -> int:
         """How long after GST honest sealers may take to commit again (chain.sim.liveness.recovery_bound_ms)."""
-        config, replica = self.config, self.replica_config
-        return recovery_bound_ms(
-            config.timeout_ms, replica.max_timeout_exponent, max_faulty(config.nodes), tick_ms=config.tick_ms,
-            min_seal_time_ms=config.min_seal_time_ms, max_latency_ms=config.latency_ms[1],
-            sync_retry_ms=replica.sync_retry_ms, resend_ms=getattr(replica, "resend_ms", config.tick_ms),
-        )
+        return sim_recovery_bound_ms(self.config)
 
     def _faults_changed(self) -> None:
         """Tell the liveness monitor the fault state from now on (it finds GST in it)."""

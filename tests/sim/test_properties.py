@@ -1,8 +1,12 @@
 """Property: with at most f Byzantine sealers (any behaviours), plus loss, duplication, partitions
 and crashes, honest nodes never commit different blocks, every block they store is valid, and no
-honest node signs two conflicting messages (restarts included: its votes are durable).
+honest node signs two conflicting messages (restarts included: its votes are durable). And once
+the faults end — partition healed, crashed nodes restarted, loss back to 0, the liars (at most f)
+still lying — the chain is live again: the checker's liveness after GST holds.
 
 Seeded and bounded: a couple of hundred short schedules by default; CHAIN_LONG_TESTS=1 runs thousands.
+The wall-clock limit is enforced by tests/sim/budget.py (pytest-timeout's signal alarm is lost
+inside hypothesis's gc callback; see there), with pytest-timeout's thread method as a backstop.
 """
 
 from __future__ import annotations
@@ -16,13 +20,19 @@ from hypothesis import strategies as st
 from chain.consensus.pbft.quorum import max_faulty
 from chain.sim import SimConfig, Simulation
 from chain.sim.byzantine import BEHAVIOURS
+from chain.sim.liveness import run_until_live
+from tests.sim.budget import TimeBudget
 
 LONG = os.environ.get("CHAIN_LONG_TESTS") == "1"
-EXAMPLES = 3000 if LONG else 200
+EXAMPLES = 3000 if LONG else 100
+BUDGET_S = 3600 if LONG else 300  # wall-clock seconds for all the examples
+FAULTS_END_MS = 3000
+
+Action = tuple[int, str, tuple[int, ...]]
 
 
 @st.composite
-def schedules(draw: st.DrawFn) -> tuple[SimConfig, list[tuple[int, str, tuple[int, ...]]]]:
+def schedules(draw: st.DrawFn) -> tuple[SimConfig, list[Action]]:
     nodes = draw(st.sampled_from([4, 4, 4, 5, 7]))  # f = 1, 1, 1, 1, 2
     f = max_faulty(nodes)
     liars = draw(st.lists(st.integers(0, nodes - 1), max_size=f, unique=True))
@@ -35,7 +45,7 @@ def schedules(draw: st.DrawFn) -> tuple[SimConfig, list[tuple[int, str, tuple[in
     )
     actions = []
     for _ in range(draw(st.integers(0, 3))):
-        at = draw(st.integers(0, 3000))
+        at = draw(st.integers(0, FAULTS_END_MS))
         kind = draw(st.sampled_from(["partition", "heal", "crash", "restart"]))
         if kind == "partition":
             side = draw(st.lists(st.integers(0, nodes - 1), min_size=1, max_size=nodes - 1, unique=True))
@@ -47,12 +57,7 @@ def schedules(draw: st.DrawFn) -> tuple[SimConfig, list[tuple[int, str, tuple[in
     return config, sorted(actions)
 
 
-@pytest.mark.timeout(600 if LONG else 120)
-@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(schedules())
-def test_at_most_f_byzantine_never_break_agreement(schedule: tuple[SimConfig, list[tuple[int, str, tuple[int, ...]]]]) -> None:
-    config, actions = schedule
+def check_schedule(config: SimConfig, actions: list[Action]) -> None:
     sim = Simulation(config)
     for at, kind, args in actions:
         if kind == "partition":
@@ -64,9 +69,33 @@ def test_at_most_f_byzantine_never_break_agreement(schedule: tuple[SimConfig, li
             sim.schedule(at, lambda i=args[0]: sim.crash(i))
         else:
             sim.schedule(at, lambda i=args[0]: sim.restart(i))
-    sim.run_until(3000)
+    sim.run_until(FAULTS_END_MS)
+    # The quiet period: every fault healed; the Byzantine nodes (at most f) stay Byzantine.
     sim.heal()
-    sim.run_until(3500)
+    for i in range(config.nodes):
+        sim.restart(i)
+    sim.set_loss(0.0)
+    sim.run_until(FAULTS_END_MS + 500)
     report = sim.check()
     assert report.agreement and report.validity and report.no_gaps and report.no_double_signing, report.violations
     assert not any("internal error" in reason for reason in sim.rejections), sorted(sim.rejections)
+    # Liveness after GST: run until every honest sealer committed 2 new blocks, or the bound passed.
+    assert sim.liveness.gst_ms is not None and sim.liveness.gst_ms <= FAULTS_END_MS  # healed: GST has come
+    run_until_live(sim, sim.recovery_bound_ms() + 1000)
+    report = sim.check()
+    assert report.ok, report.violations
+    assert report.live is True, (report.liveness_after_gst, report.heights, sim.node_status())
+
+
+@pytest.mark.timeout(BUDGET_S + 300, method="thread")  # backstop for one example that hangs: ends the process
+def test_at_most_f_byzantine_never_break_agreement_and_the_chain_recovers() -> None:
+    budget = TimeBudget(BUDGET_S)
+
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(schedules())
+    def examples(schedule: tuple[SimConfig, list[Action]]) -> None:
+        budget.check()
+        check_schedule(*schedule)
+
+    budget.run(examples)
