@@ -25,5 +25,15 @@ bench: $(STAMP)
 	$(BIN)/chain bench execution
 	$(BIN)/chain bench pbft
 
+# Random fault schedules judged for safety and liveness after GST (chain.sim.sweep); resumable:
+# interrupt it and run it again (results in out/). `make sweep SWEEP_RUNS=10000 SWEEP_JOBS=2` is the long one.
+SWEEP_RUNS ?= 1000
+SWEEP_SEED ?= 1
+SWEEP_JOBS ?= 2
+.PHONY: sweep
+sweep: $(STAMP)
+	mkdir -p out
+	$(BIN)/chain sim --sweep $(SWEEP_RUNS) --seed $(SWEEP_SEED) --jobs $(SWEEP_JOBS) --resume out/sweep-$(SWEEP_SEED)-$(SWEEP_RUNS).jsonl
+
 clean:
 	rm -rf $(VENV) .pytest_cache
