@@ -56,11 +56,11 @@ def re_execute(suite: CryptoSuite, executor: BlockExecutor, store: ChainState, b
     """Execute a fetched block on our head; ConsensusError unless the result is the one that was signed."""
     head = store.head()
     # A fetched block must extend our chain.
-    if head is None or block.header.parent_hash != head.hash(suite):
+    if head is None or block.header.parent_hash != head.hash(suite):  # rule: sync_extends_head
         raise ConsensusError(f"sync: block {block.number} does not extend this node's head")
     result = executor.execute(block, store, store.state_root())
     # Our execution must reproduce the header the quorum signed (same receipts and state root).
-    if result.block.hash(suite) != block.hash(suite):
+    if result.block.hash(suite) != block.hash(suite):  # rule: sync_same_result
         raise ConsensusError(f"sync: re-executing block {block.number} gives a different result than the one signed")
     return result
 
@@ -110,7 +110,7 @@ class BlockSync:
 
     def on_sync_request(self, envelope: Envelope, request: SyncRequest) -> None:
         # A range must run forwards.
-        if request.to_number < request.from_number:
+        if request.to_number < request.from_number:  # rule: sync_range_forwards
             raise ConsensusError("sync request range runs backwards")
         self._send_blocks(envelope.sender, request.from_number, request.to_number)
 
@@ -123,7 +123,7 @@ class BlockSync:
             # Blocks are applied in order; a gap means the rest must wait for another response.
             if block.number > self.height:
                 break
-            verify_block_signatures(self.suite, block, self.sealer_ids, self.weights)
+            verify_block_signatures(self.suite, block, self.sealer_ids, self.weights)  # rule: sync_quorum_signatures | delete
             result = re_execute(self.suite, self.executor, self.store, block)
             self._commit(result.block.with_signatures(block.signatures), result, "sync", self.view)
             applied += 1

@@ -61,6 +61,7 @@ class TxPool:
         self.max_tx_size = max_tx_size
         self._entries: dict[bytes, _Entry] = {}  # hash -> entry, in arrival order
         self._by_nonce: dict[int, bytes] = {}  # nonce -> hash
+        self._by_raw: dict[bytes, bytes] = {}  # encoded transaction -> hash (gossip repeats what we hold)
         self._ready: list[tuple[int, bytes]] = []  # heap of (seq, hash) not in flight; stale rows skipped
         self._expiry: list[tuple[int, int, bytes]] = []  # heap of (blockLimit, seq, hash); stale rows skipped
         self._seq = 0
@@ -101,6 +102,7 @@ class TxPool:
         self._seq += 1
         self._entries[tx_hash] = _Entry(tx, tx_hash, self._seq)
         self._by_nonce[tx.nonce] = tx_hash
+        self._by_raw[tx.encode()] = tx_hash
         heapq.heappush(self._ready, (self._seq, tx_hash))
         heapq.heappush(self._expiry, (tx.block_limit, self._seq, tx_hash))
 
@@ -109,6 +111,10 @@ class TxPool:
     def get(self, tx_hash: bytes) -> Transaction | None:
         entry = self._entries.get(tx_hash)
         return entry.tx if entry else None
+
+    def holds_encoded(self, raw: bytes) -> bool:
+        """True if exactly these transaction bytes are pooled: a repeated gossip is answered without decoding it."""
+        return raw in self._by_raw
 
     def __contains__(self, tx_hash: object) -> bool:
         return tx_hash in self._entries
@@ -207,6 +213,7 @@ class TxPool:
             return
         if self._by_nonce.get(entry.tx.nonce) == tx_hash:
             del self._by_nonce[entry.tx.nonce]
+        self._by_raw.pop(entry.tx.encode(), None)
         if entry.in_flight:
             self._in_flight -= 1
         # Its rows in the ready and expiry heaps become stale and are skipped when reached. Keep

@@ -118,3 +118,28 @@ def test_a_stuck_sealer_resends_the_same_bytes_only_after_resend_ms() -> None:
     # Right after a re-send, the next Tick waits another resend_ms.
     again = replica.handle(fx.Tick(), now + replica.config.resend_ms + 2)
     assert not [e for e in again if isinstance(e, fx.Broadcast)]
+
+
+def test_a_sealer_cut_off_alone_does_not_run_views_ahead_and_its_transactions_get_through() -> None:
+    """Node 3 is alone for a minute with client transactions; then it is healed and node 0 crashes.
+
+    Before: node 3 climbed a view per timeout on its own (to view 53 and rising), refusing every
+    view the others could form, and its transactions, gossiped once into the partition, never
+    reached anyone else — they were never committed. Now it waits in the first view it asked for
+    until a quorum asks too (re-sending its ViewChange), and re-gossips pending transactions.
+    """
+    sim = Simulation(SimConfig(nodes=4, seed=7, tx_rate=0, timeout_ms=1000, min_seal_time_ms=200))
+    sim.schedule(100, lambda: sim.partition([[3], [0, 1, 2]]))
+    sim.schedule(500, lambda: sim.submit_transactions(5, node=3))
+    sim.run_until(60_000)
+    lone = sim.nodes[3].replica
+    assert lone is not None and lone.to_view == 1, "it asked for view 1 and waited there"
+    sim.heal()
+    sim.run_until(61_000)
+    sim.crash(0)
+    sim.submit_transactions(5, node=1)
+    sim.run_until(120_000)
+    for node in sim.nodes[1:]:
+        assert node.replica is not None and len(node.replica.pool) == 0, f"node {node.index} still has pending txs"
+        assert sum(len(node.store.block_by_number(n).transactions) for n in range(1, node.store.head_number() + 1)) == 10
+    assert sim.check().ok

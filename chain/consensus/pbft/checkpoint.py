@@ -26,10 +26,10 @@ def verify_block_signatures(suite: CryptoSuite, block: Block, sealer_ids: tuple[
     weight = 0
     for index, signature in block.signatures:
         # A signature list names sealers by their index in the node list of that height.
-        if not 0 <= index < len(sealer_ids):
+        if not 0 <= index < len(sealer_ids):  # rule: sig_known_sealer
             raise ConsensusError(f"block {block.number}: signature from unknown sealer index {index}")
         # One sealer counts once, however many times it is listed.
-        if index in seen:
+        if index in seen:  # rule: sig_sealer_once
             raise ConsensusError(f"block {block.number}: sealer {index} signed twice")
         seen.add(index)
         # Each signature must be that sealer's, over this block's hash.
@@ -37,12 +37,12 @@ def verify_block_signatures(suite: CryptoSuite, block: Block, sealer_ids: tuple[
             valid = suite.verify(sealer_ids[index], block_hash, signature)
         except CryptoError as exc:
             raise ConsensusError(f"block {block.number}: malformed signature of sealer {index}: {exc}") from exc
-        if not valid:
+        if not valid:  # rule: sig_valid
             raise ConsensusError(f"block {block.number}: signature of sealer {index} does not verify")
         weight += weights[index]
     # A quorum must have vouched for the result, or f liars could have made it up.
     needed = quorum(sum(weights))
-    if weight < needed:
+    if weight < needed:  # rule: sig_quorum
         raise ConsensusError(f"block {block.number}: signatures weigh {weight}, a quorum needs {needed}")
 
 
@@ -71,10 +71,10 @@ class CheckpointPhase:
             return
         first = self._checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
         # A sealer vouches for one execution result per height.
-        if first != checkpoint.block_hash:
+        if first != checkpoint.block_hash:  # rule: checkpoint_one_result
             raise ConsensusError(f"sealer {envelope.sender} signed two execution results at height {checkpoint.number}")
         # A repeated signature adds nothing.
-        if not self._checkpoint_votes(checkpoint.block_hash).add(envelope.sender, envelope.signature):
+        if not self._checkpoint_votes(checkpoint.block_hash).add(envelope.sender, envelope.signature):  # rule: checkpoint_counted_once
             raise ConsensusError("duplicate Checkpoint")
         self._check_checkpoint()
 
@@ -83,7 +83,7 @@ class CheckpointPhase:
             return
         block_hash = self.executed.block.hash(self.suite)
         votes = self._checkpoint_votes(block_hash)
-        if not votes.reached(self.quorum):
+        if not votes.reached(self.quorum):  # rule: checkpoint_quorum
             for other, other_votes in self.checkpoints.items():
                 if other != block_hash and other_votes.reached(self.quorum):
                     self._reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)

@@ -41,17 +41,17 @@ class PrepareCommitPhases:
         if not self._at_height(envelope, vote.number):
             return False
         # Votes of views we left are void.
-        if vote.view < self.view:
+        if vote.view < self.view:  # rule: vote_old_view
             raise ConsensusError(f"old view {vote.view}: this node is in view {self.view}")
         # Votes are kept for views ahead of ours, but not without bound.
-        if vote.view > self.view + MAX_VIEWS_AHEAD:
+        if vote.view > self.view + MAX_VIEWS_AHEAD:  # rule: vote_not_too_far
             raise ConsensusError(f"view {vote.view} is too far ahead of this node's view {self.view}")
         first = self._first_vote.setdefault((envelope.type, vote.view, envelope.sender), vote.digest)
         # A sealer votes for one proposal per view; a second, different vote is double voting.
-        if first != vote.digest:
+        if first != vote.digest:  # rule: vote_one_per_view
             raise ConsensusError(f"sealer {envelope.sender} voted for two proposals in view {vote.view}")
         # A repeated vote adds nothing.
-        if not self._votes(table, vote.view, vote.digest).add(envelope.sender, envelope):
+        if not self._votes(table, vote.view, vote.digest).add(envelope.sender, envelope):  # rule: vote_counted_once
             raise ConsensusError("duplicate vote")
         return True
 
@@ -65,10 +65,10 @@ class PrepareCommitPhases:
 
     def _check_prepared(self, view: int) -> None:
         proposal = self.proposals.get(view)
-        if proposal is None or view != self.view or self.to_view > self.view:
+        if proposal is None or view != self.view or self.to_view > self.view:  # rule: no_prepare_while_leaving_view | replace: or self.to_view > self.view =>
             return
         prepares = self._votes(self.prepares, view, proposal.digest)
-        if not prepares.reached(self.quorum) or (self.prepared is not None and self.prepared[0] >= view):
+        if not prepares.reached(self.quorum) or (self.prepared is not None and self.prepared[0] >= view):  # rule: prepared_quorum | replace: not prepares.reached(self.quorum) => False
             return
         proof_votes = tuple(e.raw for i, e in sorted(prepares.votes.items()) if e.type == MsgType.PREPARE)
         self.prepared = (view, PreparedProof(proposal.envelope.raw, proof_votes))
@@ -83,7 +83,7 @@ class PrepareCommitPhases:
         proposal = self.proposals.get(view)
         if proposal is None or self.committed is not None:
             return
-        if not self._votes(self.commits, view, proposal.digest).reached(self.quorum):
+        if not self._votes(self.commits, view, proposal.digest).reached(self.quorum):  # rule: ordered_quorum
             return
         self.committed = proposal
         self._execute_and_checkpoint()

@@ -109,24 +109,24 @@ class ProposalPhase:
 
     def _accept_pre_prepare(self, envelope: Envelope, pp: PrePrepare, reproposal: bool) -> None:
         # Proposals of views we left are void.
-        if pp.view < self.view:
+        if pp.view < self.view:  # rule: pp_old_view
             raise ConsensusError(f"old view {pp.view}: this node is in view {self.view}")
         # A higher view is entered through a NewView — unless this replica has not voted at this
         # height at all, in which case it has promised nothing and may simply join (after a restart
         # or a sync): no quorum can be built from such replicas alone.
-        if pp.view > self.view and not reproposal and (self._voted_at_height or self.to_view > pp.view):
+        if pp.view > self.view and not reproposal and (self._voted_at_height or self.to_view > pp.view):  # rule: pp_higher_view_needs_new_view
             raise ConsensusError(f"view {pp.view} has not been entered here (no NewView); this node is in view {self.view}")
         # A view joined on the others' word (not through its NewView) takes proposals only via a NewView.
-        if pp.view == self._joined_view and not reproposal:
+        if pp.view == self._joined_view and not reproposal:  # rule: pp_not_in_joined_view
             raise ConsensusError(f"view {pp.view} was joined without its NewView: its proposal at this height is not known")
         # Only the leader of (height, view) proposes.
-        if envelope.sender != self.leader(pp.view):
+        if envelope.sender != self.leader(pp.view):  # rule: pp_from_leader
             raise ConsensusError(f"sender {envelope.sender} is not the leader of view {pp.view}")
         digest = pp.header.hash(self.suite)
         known = self.proposals.get(pp.view)
         if known is not None:
             # One view, one proposal: a second, different one is equivocation.
-            if known.digest != digest:
+            if known.digest != digest:  # rule: pp_one_per_view
                 raise ConsensusError(f"conflicting PrePrepare in view {pp.view} (equivocating leader)")
             raise ConsensusError("duplicate PrePrepare")
         self._check_proposal_header(pp, envelope.sender, reproposal)
@@ -136,7 +136,7 @@ class ProposalPhase:
             return
         # Every transaction must be admissible at this height (signature, chain, replay window).
         try:
-            self.pool.verify_proposal(txs, pp.number)
+            self.pool.verify_proposal(txs, pp.number)  # rule: pp_txs_admissible | delete
         except (TxRejected, LedgerError) as exc:
             raise ConsensusError(f"proposal holds an invalid transaction: {exc}") from exc
         proposal = Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))
@@ -158,34 +158,34 @@ class ProposalPhase:
     def _check_proposal_header(self, pp: PrePrepare, sender: int, reproposal: bool) -> None:
         header = pp.header
         # The header must be for the height the message names.
-        if header.number != pp.number:
+        if header.number != pp.number:  # rule: header_number
             raise ConsensusError(f"header number {header.number} differs from the message's {pp.number}")
         # It must extend our chain.
-        if header.parent_hash != self.head_hash:
+        if header.parent_hash != self.head_hash:  # rule: header_parent
             raise ConsensusError("proposal does not extend this node's head (wrong parent hash)")
         # The header names its proposer (for a re-proposal, the leader of the view it was prepared in).
-        if not reproposal and header.sealer != sender:
+        if not reproposal and header.sealer != sender:  # rule: header_sealer
             raise ConsensusError(f"header names sealer {header.sealer}, but sender is {sender}")
         # And the sealer list in force, so the block says who may sign it.
-        if header.sealer_list != self.sealer_ids:
+        if header.sealer_list != self.sealer_ids:  # rule: header_sealer_list
             raise ConsensusError("proposal's sealer list is not the one in force")
         # Time does not run backwards along the chain.
-        if header.timestamp < self.head.header.timestamp:
+        if header.timestamp < self.head.header.timestamp:  # rule: header_timestamp
             raise ConsensusError("proposal timestamp is before its parent's")
         # A proposal carries no execution result yet: that is what the Checkpoint phase agrees on.
-        if (header.receipts_root, header.state_root, header.gas_used) != (EMPTY_ROOT, EMPTY_ROOT, 0):
+        if (header.receipts_root, header.state_root, header.gas_used) != (EMPTY_ROOT, EMPTY_ROOT, 0):  # rule: header_no_result
             raise ConsensusError("proposal already carries execution results")
         # No empty blocks (FISCO BCOS seals only when transactions wait).
-        if not pp.tx_hashes:
+        if not pp.tx_hashes:  # rule: header_not_empty
             raise ConsensusError("empty proposal")
         # At most tx_count_limit transactions per block.
-        if len(pp.tx_hashes) > self.tx_count_limit:
+        if len(pp.tx_hashes) > self.tx_count_limit:  # rule: header_tx_limit
             raise ConsensusError(f"proposal has {len(pp.tx_hashes)} transactions, the limit is {self.tx_count_limit}")
         # A transaction appears once.
-        if len(set(pp.tx_hashes)) != len(pp.tx_hashes):
+        if len(set(pp.tx_hashes)) != len(pp.tx_hashes):  # rule: header_tx_once
             raise ConsensusError("proposal lists a transaction twice")
         # The header commits to exactly these transactions.
-        if merkle_root(self.suite, list(pp.tx_hashes)) != header.transactions_root:
+        if merkle_root(self.suite, list(pp.tx_hashes)) != header.transactions_root:  # rule: header_tx_root
             raise ConsensusError("transactions root does not match the listed transactions")
 
     def _collect_transactions(self, pp: PrePrepare, envelope: Envelope, reproposal: bool) -> list[Transaction] | None:
@@ -201,7 +201,7 @@ class ProposalPhase:
             tx = self._known_transaction(tx_hash)
             if tx is None:
                 # A transaction already on chain cannot be included again.
-                if self.store.has_transaction(tx_hash):
+                if self.store.has_transaction(tx_hash):  # rule: tx_not_on_chain
                     raise ConsensusError("proposal includes a transaction already on chain")
                 missing.append(tx_hash)
             else:

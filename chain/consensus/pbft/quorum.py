@@ -15,12 +15,12 @@ T = TypeVar("T")
 
 def max_faulty(total: int) -> int:
     """The faulty weight a system of total weight `total` tolerates."""
-    return (total - 1) // 3
+    return (total - 1) // 3  # rule: max_faulty | replace: (total - 1) // 3 => total // 3
 
 
 def quorum(total: int) -> int:
     """The weight that makes a quorum: total − max_faulty(total)."""
-    return total - max_faulty(total)
+    return total - max_faulty(total)  # rule: quorum_size | replace: total - max_faulty(total) => total - max_faulty(total) - 1
 
 
 def leader_index(number: int, view: int, leader_period: int, sealer_count: int) -> int:
@@ -46,10 +46,10 @@ class VoteSet(Generic[T]):
 
     def add(self, sender: int, vote: T) -> bool:
         """Record sender's vote; False if that sealer had already voted here."""
-        if sender in self.votes:
+        if sender in self.votes:  # rule: vote_set_sealer_once
             return False
         self.votes[sender] = vote
-        self.weight += self._weights[sender]
+        self.weight += self._weights[sender]  # rule: vote_set_weights | replace: self._weights[sender] => 1
         return True
 
     def reached(self, needed: int) -> bool:

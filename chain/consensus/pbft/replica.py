@@ -97,6 +97,7 @@ class Pool(Protocol):
 
     def submit(self, tx: Transaction) -> bytes: ...
     def get(self, tx_hash: bytes) -> Transaction | None: ...
+    def holds_encoded(self, raw: bytes) -> bool: ...
     def __len__(self) -> int: ...
     @property
     def ready(self) -> int: ...
@@ -145,6 +146,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._heard_from_peer = False
         self._started_at = 0
         self._height_advanced = False
+        self._client_txs: dict[bytes, None] = {}  # hashes of our clients' transactions, oldest first, until committed
         self._stage: tuple[Any, ...] = ()  # where this replica is in deciding a height (see _note_stage)
         self._stage_since = 0
         self._resent_at = 0
@@ -227,7 +229,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         slot = (int(msg_type), view)
         earlier = self._signed.get(slot)
         # One proposal, vote or result per slot, ever: a second, different one is equivocation.
-        if earlier is not None and earlier != digest:
+        if earlier is not None and earlier != digest:  # rule: sign_once_per_slot
             self._reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
                          "signed a different one before", msg_type.name, self.my_index)
             return None
@@ -362,10 +364,10 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
 
     def _check_sender(self, envelope: Envelope) -> None:
         # The sender index must name a node of the list in force.
-        if envelope.sender >= len(self.node_ids):
+        if envelope.sender >= len(self.node_ids):  # rule: sender_known
             raise ConsensusError(f"unknown sender index {envelope.sender}")
         # Only sealers take part in ordering and view changes.
-        if envelope.type in SEALER_ONLY and envelope.sender >= len(self.sealer_ids):
+        if envelope.type in SEALER_ONLY and envelope.sender >= len(self.sealer_ids):  # rule: sealer_only_types
             raise ConsensusError(f"node {envelope.sender} is not a sealer and may not send {envelope.type.name}")
 
     def _check_signature(self, envelope: Envelope) -> None:
@@ -377,7 +379,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             valid = self.suite.verify(signer, envelope.signed_hash(self.suite), envelope.signature)
         except (CryptoError, ConsensusError) as exc:
             raise ConsensusError(f"malformed signature: {exc}") from exc
-        if not valid:
+        if not valid:  # rule: signature_valid
             raise ConsensusError(f"signature does not verify for sender {envelope.sender}")
         if len(self._verified) >= self.config.verified_cache:
             self._verified.clear()
@@ -399,7 +401,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             self._reject(str(exc), envelope.type.name, None)  # the sender is not proven: not named
             return
         # A node never needs its own messages back; a copy is a replay.
-        if envelope.sender == self.my_index:
+        if envelope.sender == self.my_index:  # rule: not_own_copy
             self._reject("a copy of this node's own message", envelope.type.name, envelope.sender)
             return
         self._dispatch(envelope, peer)
@@ -419,7 +421,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         body = envelope.body()
         number: int = body.number  # type: ignore[union-attr]
         # Proposals and votes for a height this node has decided change nothing.
-        if number < self.height:
+        if number < self.height:  # rule: old_height_before_signature
             raise ConsensusError(f"old height {number}: this node is at {self.height}")
         if number > self.height or envelope.type not in (MsgType.PREPARE, MsgType.COMMIT):
             return False
@@ -462,7 +464,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         """True if the message is for the height being decided; otherwise file it or refuse it."""
         if number == self.height:
             return True
-        if number < self.height:
+        if number < self.height:  # rule: old_height
             raise ConsensusError(f"old height {number}: this node is at {self.height}")
         # A message from above means blocks we lack exist: keep it for later, fetch the blocks.
         if len(self._future) >= self.config.max_future_messages:
@@ -521,7 +523,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             self.propose()
         elif name == VIEW_TIMER:
             if self.is_sealer and self.pool_has_work():
-                self._start_view_change(max(self.view, self.to_view) + 1)
+                self._on_view_timeout()
 
     def _update_timers(self) -> None:
         """The view timer runs only while there is work; the leader seals when transactions wait."""
@@ -560,9 +562,14 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         counts nothing twice. Nothing is re-sent while the replica moves, so a healthy chain pays
         nothing for this.
         """
-        if not self.is_sealer or not self.pool_has_work():
+        if self.my_index is None or not self.pool_has_work():
             return
         if self.now - self._stage_since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
+            return
+        self._resent_at = self.now
+        # Transactions were gossiped once; if that was lost, the sealers that must propose them never heard of them.
+        self._regossip_client_transactions()
+        if not self.is_sealer:
             return
         slots: list[tuple[int, int]] = []
         if self.to_view > self.view:
@@ -571,14 +578,15 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             proposal = MsgType.NEW_VIEW if (int(MsgType.NEW_VIEW), self.view) in self._sent_raw else MsgType.PRE_PREPARE
             slots += [(int(proposal), self.view), (int(MsgType.PREPARE), self.view), (int(MsgType.COMMIT), self.view)]
         slots.append((int(MsgType.CHECKPOINT), 0))
-        resent = False
         for phase, view in slots:
-            raw = self._sent_raw.get((phase, view))
-            if raw is not None:
-                self._out.append(fx.Broadcast(raw, MsgType(phase), self.height, view))
-                resent = True
-        if resent:
-            self._resent_at = self.now
+            self._resend(phase, view)
+
+    def _resend(self, phase: int, view: int) -> bool:
+        """Broadcast again the envelope this replica sent in slot (phase, view) at this height, if it has it."""
+        raw = self._sent_raw.get((phase, view))
+        if raw is not None:
+            self._out.append(fx.Broadcast(raw, MsgType(phase), self.height, view))
+        return raw is not None
 
 
 def _number_of(envelope: Envelope) -> int:

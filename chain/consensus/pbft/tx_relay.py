@@ -24,6 +24,8 @@ class TxRelay:
     def _admit(self, txs: Sequence[Transaction | bytes]) -> list[Transaction]:
         accepted: list[Transaction] = []
         for item in txs:
+            if isinstance(item, (bytes, bytearray)) and self.pool.holds_encoded(bytes(item)):
+                continue  # already pooled: a repeat of a gossip (the first one may have been lost elsewhere)
             try:
                 tx = Transaction.decode(item) if isinstance(item, (bytes, bytearray)) else item
                 self.pool.submit(tx)
@@ -38,8 +40,27 @@ class TxRelay:
     def _on_submit(self, txs: Sequence[Transaction | bytes]) -> None:
         accepted = self._admit(txs)
         self._out.append(fx.TxsAccepted(tuple(tx.hash(self.suite) for tx in accepted), len(txs) - len(accepted)))
+        for tx in accepted:
+            self._client_txs[tx.hash(self.suite)] = None
         if accepted and self.my_index is not None:
             gossip = self.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in accepted)))
+            self._broadcast(gossip, self.height, self.view)
+
+    def _regossip_client_transactions(self) -> None:
+        """Gossip again our clients' transactions that are still pending (the first gossip may have been lost).
+
+        Only the node a client gave a transaction to sends it again, so a stuck chain costs one
+        copy per transaction per re-send, not one per node.
+        """
+        pending: list[Transaction] = []
+        for tx_hash in list(self._client_txs):
+            tx = self.pool.get(tx_hash)
+            if tx is None:
+                del self._client_txs[tx_hash]  # committed, expired or replaced: nothing to re-send
+            elif len(pending) < self.tx_count_limit:
+                pending.append(tx)
+        if pending and self.my_index is not None:
+            gossip = self.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in pending)))
             self._broadcast(gossip, self.height, self.view)
 
     def on_tx_gossip(self, envelope: Envelope, body: TxList) -> None:

@@ -45,35 +45,35 @@ def validate_prepared_proof(proof: PreparedProof, *, suite: CryptoSuite, number:
     """Check a prepared proof for height `number`; ConsensusError says what is wrong with it."""
     pre_prepare_env = verify(proof.pre_prepare)
     # The proof's first part must be a proposal.
-    if pre_prepare_env.type != MsgType.PRE_PREPARE:
+    if pre_prepare_env.type != MsgType.PRE_PREPARE:  # rule: proof_first_is_pre_prepare
         raise ConsensusError("prepared proof: first part is not a PrePrepare")
     pp = pre_prepare_env.body()
     assert isinstance(pp, PrePrepare)
     # It must be about the height being decided.
-    if pp.number != number:
+    if pp.number != number:  # rule: proof_same_height
         raise ConsensusError(f"prepared proof: for height {pp.number}, not {number}")
     # A proof from the view being entered (or later) cannot exist yet.
-    if pp.view >= before_view:
+    if pp.view >= before_view:  # rule: proof_from_earlier_view
         raise ConsensusError(f"prepared proof: view {pp.view} is not before view {before_view}")
     # Only the leader of that view could propose in it.
-    if pre_prepare_env.sender != leader_index(number, pp.view, leader_period, len(weights)):
+    if pre_prepare_env.sender != leader_index(number, pp.view, leader_period, len(weights)):  # rule: proof_from_leader
         raise ConsensusError("prepared proof: PrePrepare not signed by the leader of its view")
     digest = pp.header.hash(suite)
     signers = {pre_prepare_env.sender}
     for raw in proof.prepares:
         prepare_env = verify(raw)
         # The rest must be Prepares…
-        if prepare_env.type != MsgType.PREPARE:
+        if prepare_env.type != MsgType.PREPARE:  # rule: proof_votes_are_prepares
             raise ConsensusError("prepared proof: a vote is not a Prepare")
         vote = prepare_env.body()
         assert isinstance(vote, Vote)
         # …for this very proposal, in its view and height.
-        if (vote.view, vote.number, vote.digest) != (pp.view, number, digest):
+        if (vote.view, vote.number, vote.digest) != (pp.view, number, digest):  # rule: proof_votes_match
             raise ConsensusError("prepared proof: a Prepare is for another proposal")
         signers.add(prepare_env.sender)
     # Prepared means a quorum (the leader's PrePrepare counts as its Prepare).
     weight = sum(weights[i] for i in signers)
-    if weight < needed:
+    if weight < needed:  # rule: proof_quorum
         raise ConsensusError(f"prepared proof: votes weigh {weight}, a quorum needs {needed}")
     return ProvenProposal(pp.view, digest, pre_prepare_env)
 
@@ -82,7 +82,7 @@ def highest_proposal(proposals: list[ProvenProposal]) -> ProvenProposal | None:
     """The proposal prepared in the highest view: the one a NewView must re-propose."""
     if not proposals:
         return None
-    return max(proposals, key=lambda p: (p.view, p.digest))
+    return max(proposals, key=lambda p: (p.view, p.digest))  # rule: highest_prepared_view | replace: max( => min(
 
 
 def view_change_target(requested: dict[int, int], weights: tuple[int, ...], current: int, f: int) -> int | None:
@@ -96,17 +96,17 @@ def view_change_target(requested: dict[int, int], weights: tuple[int, ...], curr
     weight = 0
     for view, sender in above:
         weight += weights[sender]
-        if weight > f:
+        if weight > f:  # rule: join_needs_more_than_f | replace: weight > f => weight > 0
             return view
     return None
 
 
 def check_view_change_matches(vc: ViewChange, number: int, head_hash: bytes) -> None:
     # A ViewChange is about the height being decided…
-    if vc.number != number:
+    if vc.number != number:  # rule: vc_same_height
         raise ConsensusError(f"ViewChange for height {vc.number}, not {number}")
     # …on top of the same chain.
-    if vc.committed_hash != head_hash:
+    if vc.committed_hash != head_hash:  # rule: vc_same_head
         raise ConsensusError("ViewChange from a node whose head differs from ours at the same height")
 
 
@@ -115,6 +115,25 @@ class ViewChangePhase:
 
     def _timeout(self) -> int:
         return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
+
+    def _on_view_timeout(self) -> None:
+        """The view timer expired: ask for the next view — unless no quorum wants the one we asked for yet.
+
+        A sealer cut off from the others would otherwise climb a view per timeout on its own; after
+        the partition heals it would sit views above the rest, refusing (as its ViewChange promised)
+        every view they can form, and with one more sealer down no view would ever gather a quorum.
+        As in Castro and Liskov's PBFT, a sealer moves past view v only once sealers of quorum
+        weight asked for v or higher; until then each timeout sends its ViewChange(v) again.
+        """
+        if self.to_view > self.view and not self._quorum_asked(self.to_view):
+            if self._resend(int(MsgType.VIEW_CHANGE), self.to_view):
+                self._set_timer(VIEW_TIMER, self._timeout())
+                return
+        self._start_view_change(max(self.view, self.to_view) + 1)
+
+    def _quorum_asked(self, view: int) -> bool:
+        weight = sum(self.weights[s] for s, asked in self._requested_views.items() if asked >= view)
+        return weight >= self.quorum
 
     def _start_view_change(self, to_view: int) -> None:
         if not self.is_sealer or to_view <= self.to_view:
@@ -161,16 +180,16 @@ class ViewChangePhase:
             return
         check_view_change_matches(vc, self.height, self.head_hash)
         # Asking for a view we are already in (or past) changes nothing.
-        if vc.view <= self.view:
+        if vc.view <= self.view:  # rule: vc_old_view
             raise ConsensusError(f"old view {vc.view}: this node is in view {self.view}")
         # ViewChanges are kept for views ahead of ours, but not without bound.
-        if vc.view > self.view + MAX_VIEWS_AHEAD:
+        if vc.view > self.view + MAX_VIEWS_AHEAD:  # rule: vc_not_too_far
             raise ConsensusError(f"view {vc.view} is too far ahead of this node's view {self.view}")
         # A carried proof must hold up, or the NewView built on it would be wrong.
-        if vc.prepared is not None:
+        if vc.prepared is not None:  # rule: vc_proof_checked
             self._validate_proof(vc.prepared, vc.view)
         # A repeated ViewChange adds nothing.
-        if not self._view_change_votes(vc.view).add(envelope.sender, envelope):
+        if not self._view_change_votes(vc.view).add(envelope.sender, envelope):  # rule: vc_counted_once
             raise ConsensusError("duplicate ViewChange")
         self._requested_views[envelope.sender] = max(vc.view, self._requested_views.get(envelope.sender, 0))
         # More than f weight wants a higher view: at least one honest sealer does, so join it.
@@ -184,18 +203,18 @@ class ViewChangePhase:
         if not self.is_leader(view) or view in self._new_view_sent or view <= self.view:
             return
         votes = self._view_change_votes(view)
-        if not votes.reached(self.quorum):
+        if not votes.reached(self.quorum):  # rule: leader_waits_for_quorum
             return
         proven = []
         for vc_envelope in votes.votes.values():
             vc = vc_envelope.body()
             assert isinstance(vc, ViewChange)
-            if vc.prepared is not None:
+            if vc.prepared is not None:  # rule: leader_reads_proofs
                 proven.append(self._validate_proof(vc.prepared, view))
         chosen = highest_proposal(proven)
         pre_prepare = b""
         proposal_body: PrePrepare | None = None
-        if chosen is not None:
+        if chosen is not None:  # rule: leader_reproposes_prepared
             old = chosen.pre_prepare.body()
             assert isinstance(old, PrePrepare)
             proposal_body = PrePrepare(view, self.height, old.header, old.tx_hashes)
@@ -220,34 +239,34 @@ class ViewChangePhase:
             return
         # Entering a view we are in (or past) again changes nothing — unless we joined it on the
         # others' word and lack exactly this: the NewView that says what the view proposes.
-        if nv.view < self.view or (nv.view == self.view and self._joined_view != nv.view):
+        if nv.view < self.view or (nv.view == self.view and self._joined_view != nv.view):  # rule: nv_old_view
             raise ConsensusError(f"old view {nv.view}: this node is in view {self.view}")
         # Having asked for a higher view, we do not go back (our ViewChange promised that).
-        if nv.view < self.to_view:
+        if nv.view < self.to_view:  # rule: nv_not_below_asked
             raise ConsensusError(f"NewView for view {nv.view}, but this node asked for view {self.to_view}")
         # Only the leader of the new view announces it.
-        if envelope.sender != self.leader(nv.view):
+        if envelope.sender != self.leader(nv.view):  # rule: nv_from_leader
             raise ConsensusError(f"sender {envelope.sender} is not the leader of view {nv.view}")
         votes: VoteSet[Envelope] = VoteSet(self.weights)
         proven = []
         for raw in nv.view_changes:
             vc_envelope = self._verify_sealer_message(raw)
             # A NewView is justified by ViewChanges only.
-            if vc_envelope.type != MsgType.VIEW_CHANGE:
+            if vc_envelope.type != MsgType.VIEW_CHANGE:  # rule: nv_holds_view_changes
                 raise ConsensusError("NewView holds a message that is not a ViewChange")
             vc = vc_envelope.body()
             assert isinstance(vc, ViewChange)
             # Each asks for this view at this height on our chain.
-            if vc.view != nv.view:
+            if vc.view != nv.view:  # rule: nv_view_changes_for_its_view
                 raise ConsensusError(f"NewView holds a ViewChange for view {vc.view}, not {nv.view}")
             check_view_change_matches(vc, self.height, self.head_hash)
             # Each sealer counts once.
-            if not votes.add(vc_envelope.sender, vc_envelope):
+            if not votes.add(vc_envelope.sender, vc_envelope):  # rule: nv_one_view_change_per_sealer
                 raise ConsensusError("NewView holds two ViewChanges of one sealer")
-            if vc.prepared is not None:
+            if vc.prepared is not None:  # rule: nv_reads_proofs
                 proven.append(self._validate_proof(vc.prepared, nv.view))
         # A quorum must have asked for the view.
-        if not votes.reached(self.quorum):
+        if not votes.reached(self.quorum):  # rule: nv_quorum
             raise ConsensusError(f"NewView's ViewChanges weigh {votes.weight}, a quorum needs {self.quorum}")
         chosen = highest_proposal(proven)
         pp: PrePrepare | None = None
@@ -255,17 +274,17 @@ class ViewChangePhase:
             pp_envelope = self._verify_sealer_message(nv.pre_prepare)
             body = pp_envelope.body()
             # The proposal must be a PrePrepare of the new leader for this view and height.
-            if pp_envelope.type != MsgType.PRE_PREPARE or pp_envelope.sender != envelope.sender:
+            if pp_envelope.type != MsgType.PRE_PREPARE or pp_envelope.sender != envelope.sender:  # rule: nv_proposal_of_leader
                 raise ConsensusError("NewView's proposal is not a PrePrepare of the new leader")
             assert isinstance(body, PrePrepare)
             pp = body
-            if (pp.view, pp.number) != (nv.view, self.height):
+            if (pp.view, pp.number) != (nv.view, self.height):  # rule: nv_proposal_view_height
                 raise ConsensusError("NewView's PrePrepare is for another view or height")
         # A block prepared in an earlier view must be re-proposed, never replaced.
         if chosen is not None:
-            if pp is None:
+            if pp is None:  # rule: nv_keeps_prepared
                 raise ConsensusError("NewView drops a prepared block")
-            if pp.header.hash(self.suite) != chosen.digest:
+            if pp.header.hash(self.suite) != chosen.digest:  # rule: nv_reproposes_prepared
                 raise ConsensusError("NewView replaces a prepared block with another one")
         self._install_new_view(nv.view, nv.pre_prepare, chosen is not None)
 
