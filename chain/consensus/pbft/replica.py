@@ -413,8 +413,11 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         suite), and a third of the votes a sealer receives arrive after it has used enough of them.
         Like FISCO BCOS (PBFTEngine checks a request's height and view before its signature), this
         replica looks at what it would do with the message first: a vote for a height it has
-        decided is refused as before (``old height``); a Prepare once it is prepared, or a Prepare
-        or Commit once its block is ordered, is simply not needed. Nothing unverified changes state.
+        decided is refused as before (``old height``); a Prepare of a view it is prepared in (or
+        earlier), or a Prepare or Commit of the view its block was ordered in (or earlier), is simply
+        not needed. Votes of a *later* view are: if the others did not order the block, a view
+        change re-proposes it, and this replica must be prepared there and send its Commit again,
+        or they can never order it (a permanent halt, issue 11). Nothing unverified changes state.
         """
         if envelope.type not in (MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
             return False
