@@ -39,6 +39,8 @@ def sim(
     resume: Path | None = typer.Option(None, "--resume", help="(sweep) append one JSON line per run here; "
                                                               "skip the seeds it already holds"),
     explain: bool = typer.Option(False, "--explain", help="(sweep) print each run's schedule"),
+    schedule_version: int = typer.Option(0, "--schedule-version",
+                                         help="(sweep) the behaviour list schedules draw from (0: the latest)"),
 ) -> None:
     """Simulate a PBFT chain with faults and Byzantine nodes; check safety and liveness; print the figures."""
     from chain.sim import SimConfig, Simulation
@@ -46,7 +48,7 @@ def sim(
 
     console = Console()
     if sweep:
-        _sweep(console, sweep, seed, jobs, resume, explain)
+        _sweep(console, sweep, seed, jobs, resume, explain, schedule_version)
         return
     if suite not in SUITE_NAMES:
         _fail(f"unknown suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
@@ -146,18 +148,23 @@ def liar_indices(nodes: int, count: int) -> list[int]:
     return sorted([1] + by_preference(first)[:x] + by_preference(second)[:rest - x])
 
 
-def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | None, explain: bool) -> None:
+def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | None, explain: bool,
+           version: int) -> None:
     """`chain sim --sweep N`: N random fault schedules, judged for safety and liveness after GST."""
-    from chain.sim.sweep import RunResult, draw_schedule, sweep
+    from chain.sim.sweep import BEHAVIOUR_VERSIONS, VERSION, RunResult, draw_schedule, sweep
 
     if runs < 0 or jobs < 1:
         _fail("--sweep must be positive and --jobs at least 1")
+    version = version or VERSION
+    if version not in BEHAVIOUR_VERSIONS:
+        _fail(f"--schedule-version must be one of {sorted(BEHAVIOUR_VERSIONS)}")
     started = time.perf_counter()
     step = max(1, runs // 20)
 
     def progress(result: RunResult, done: int, total: int) -> None:
         if explain:
-            console.print("\n".join(draw_schedule(result.seed).describe()), markup=False, highlight=False, soft_wrap=True)
+            console.print("\n".join(draw_schedule(result.seed, version).describe()), markup=False, highlight=False,
+                          soft_wrap=True)
         if result.failed:
             console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
         elif explain:
@@ -165,15 +172,15 @@ def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | Non
         if done % step == 0 or done == total:
             console.print(f"{done}/{total} runs, {time.perf_counter() - started:.0f} s")
 
-    summary = sweep(runs, seed, jobs=jobs, resume=resume, on_result=progress)
+    summary = sweep(runs, seed, jobs=jobs, resume=resume, version=version, on_result=progress)
     wall = time.perf_counter() - started
-    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}), stalls: {summary.count('stall')}, "
+    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}, schedule version {version}), stalls: {summary.count('stall')}, "
                   f"safety violations: {summary.count('violation')}, errors: {summary.count('error')}")
     console.print(f"{summary.seconds_per_run():.2f} s per run (one process), {wall:.0f} s wall with {jobs} job(s)")
     for result in summary.failures:
         console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
     if not summary.ok:
-        console.print("reproduce one: chain sim --sweep 1 --seed SEED --explain")
+        console.print(f"reproduce one: chain sim --sweep 1 --seed SEED --schedule-version {version} --explain")
         raise typer.Exit(1)
 
 

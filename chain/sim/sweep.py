@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from chain.consensus.pbft.quorum import max_faulty
-from chain.sim.byzantine import BEHAVIOURS
 from chain.sim.liveness import run_until_live
 from chain.sim.runner import SimConfig, Simulation, sim_recovery_bound_ms
 
@@ -42,6 +41,19 @@ MIN_SEAL_TIME_MS = 200
 MIN_RECOVERY_MS = 60_000  # the recovery window: at least this, and at least the recovery bound
 SHOWN_BLOCKS = 2  # liveness is shown once every honest sealer committed this many blocks above the GST height
 VERDICTS = ("ok", "stall", "violation", "error")
+
+# The behaviours a schedule draws from, by schedule version. A seed's schedule must never change —
+# a seed that failed once stays a regression test for ever — but drawing from a longer list draws
+# differently. So a behaviour added to chain.sim.byzantine enters the sweep as a new version; the
+# old versions keep their lists, and a failing seed is kept with its version (tests/sim/test_sweep.py).
+BEHAVIOUR_VERSIONS: dict[int, tuple[str, ...]] = {
+    1: ("double_vote", "equivocate", "forge", "invalid_block", "lie_view_change", "replay", "silent", "wrong_digest"),
+    2: ("double_vote", "drop_prepared", "equivocate", "forge", "future_proof", "invalid_block", "lie_view_change",
+        "newview_non_leader", "replay", "silent", "thin_proof", "weak_sync", "wrong_digest"),
+    3: ("double_vote", "drop_prepared", "empty_new_view", "equivocate", "forge", "future_proof", "invalid_block",
+        "lie_view_change", "newview_non_leader", "replay", "silent", "thin_proof", "weak_sync", "wrong_digest"),
+}
+VERSION = max(BEHAVIOUR_VERSIONS)  # what a sweep draws with
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ class Action:
             "crash": lambda: f"crash {list(self.nodes)}",
             "restart": lambda: f"restart {list(self.nodes)}",
             "partition": lambda: "partition " + " | ".join(str(list(g)) for g in self.groups),
-            "heal": lambda: "heal the partition",
+            "heal": lambda: "heal any partition",
             "byzantine": lambda: f"node {self.nodes[0]} turns {self.behaviour}",
             "honest": lambda: f"node {self.nodes[0]} is honest again",
             "network": lambda: ", ".join(f"{name} {value:g}" for name, value in
@@ -100,12 +112,13 @@ class Schedule:
     config: SimConfig
     actions: tuple[Action, ...]
     fault_end_ms: int  # every fault is healed by then (Byzantine nodes may stay, at most f)
+    version: int  # of the behaviour list drawn from (BEHAVIOUR_VERSIONS)
     lasting_loss: float  # loss kept after the fault window (0 in most runs)
     recovery_ms: int  # the recovery window after fault_end_ms
 
     def describe(self) -> list[str]:
         c = self.config
-        lines = [f"seed {self.seed}: n = {c.nodes}, timeout {c.timeout_ms} ms, {c.tx_rate:g} tx/s, latency "
+        lines = [f"seed {self.seed} (schedule version {self.version}): n = {c.nodes}, timeout {c.timeout_ms} ms, {c.tx_rate:g} tx/s, latency "
                  f"{c.latency_ms[0]}-{c.latency_ms[1]} ms, duplicate {c.duplicate:g}; faults until {self.fault_end_ms} ms"
                  + (f", then loss {self.lasting_loss:g} for ever" if self.lasting_loss else "")
                  + f"; recovery window {self.recovery_ms} ms"]
@@ -113,8 +126,13 @@ class Schedule:
         return lines
 
 
-def draw_schedule(seed: int) -> Schedule:
-    """The schedule of run `seed`: drawn from its own random stream, so it never depends on the run."""
+def draw_schedule(seed: int, version: int = VERSION) -> Schedule:
+    """The schedule of run `seed`: drawn from its own random stream, so it never depends on the run.
+
+    `version` picks the list of behaviours drawn from (BEHAVIOUR_VERSIONS); (version, seed) fixes
+    the schedule for good — never change how it is drawn, add a version instead.
+    """
+    behaviours = BEHAVIOUR_VERSIONS[version]
     rng = random.Random(f"chain-sweep/{seed}")
     n = rng.choice(NODE_CHOICES)
     f = max_faulty(n)
@@ -133,7 +151,7 @@ def draw_schedule(seed: int) -> Schedule:
     # Byzantine spells: up to f sealers; some stay Byzantine to the end (still at most f).
     for node in rng.sample(range(n), rng.choice([0] + [k for k in range(1, f + 1) for _ in range(2)])):
         begin = rng.choice((0, moment()))
-        actions.append(Action(begin, "byzantine", (node,), behaviour=rng.choice(sorted(BEHAVIOURS))))
+        actions.append(Action(begin, "byzantine", (node,), behaviour=rng.choice(behaviours)))
         if rng.random() < 0.6:
             actions.append(Action(rng.randint(begin + 1, end), "honest", (node,)))
     # A lossy spell, and a duplication change.
@@ -141,7 +159,7 @@ def draw_schedule(seed: int) -> Schedule:
         actions.append(Action(moment(), "network", loss=rng.choice((0.01, 0.02, 0.05, 0.1))))
     if rng.random() < 0.3:
         actions.append(Action(moment(), "network", duplicate=rng.choice((0.0, 0.05, 0.1))))
-    # Crash churn: a node down for a while.
+    # Crash churn: a node goes down; 0.2–5 s later every node that is down comes back.
     for _ in range(rng.choice((0, 0, 1, 2, 3))):
         at = moment()
         actions.append(Action(at, "crash", (rng.randrange(n),)))
@@ -163,7 +181,7 @@ def draw_schedule(seed: int) -> Schedule:
     actions += [Action(end, "heal"), Action(end, "restart", tuple(range(n))), Action(end, "network", loss=lasting)]
     actions.sort(key=lambda a: a.at_ms)  # stable: at one moment, in the order drawn
     recovery = max(MIN_RECOVERY_MS, sim_recovery_bound_ms(config) + 5000)
-    return Schedule(seed, config, tuple(actions), end, lasting, recovery)
+    return Schedule(seed, config, tuple(actions), end, version, lasting, recovery)
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,7 @@ class RunResult:
     gst_ms: int | None = None
     recovered_ms: int | None = None  # from the end of the fault window to liveness shown (None: not shown)
     live: bool | None = None
+    version: int = VERSION  # of the schedule
 
     @property
     def failed(self) -> bool:
@@ -222,18 +241,18 @@ def run_schedule(schedule: Schedule) -> RunResult:
     elif recovered is None and report.live is None:
         reason = f"liveness not shown in the window, and {report.liveness_after_gst}"
     return RunResult(schedule.seed, verdict, reason, schedule.config.nodes, report.highest, sim.now_ms,
-                     round(time.perf_counter() - started, 3), report.gst_ms, recovered, report.live)
+                     round(time.perf_counter() - started, 3), report.gst_ms, recovered, report.live, schedule.version)
 
 
-def run_one(seed: int) -> RunResult:
+def run_one(seed: int, version: int = VERSION) -> RunResult:
     """Draw and run the schedule of `seed`; an exception becomes an `error` verdict, not a crash of the sweep."""
     started = time.perf_counter()
     try:
-        return run_schedule(draw_schedule(seed))
+        return run_schedule(draw_schedule(seed, version))
     except Exception as exc:  # noqa: BLE001 — a sweep reports a bug and goes on with the next seed
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        return RunResult(seed, "error", f"{type(exc).__name__}: {exc} ({where.filename}:{where.lineno})", 0, 0, 0,
-                         round(time.perf_counter() - started, 3))
+        return RunResult(seed, "error", f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})",
+                         0, 0, 0, round(time.perf_counter() - started, 3), version=version)
 
 
 # --- many runs --------------------------------------------------------------------------------
@@ -260,8 +279,8 @@ class SweepSummary:
         return sum(r.wall_s for r in self.results) / max(1, len(self.results))
 
 
-def read_results(path: Path) -> dict[int, RunResult]:
-    """The runs a resume file holds, by seed (a half-written last line is ignored)."""
+def read_results(path: Path, version: int = VERSION) -> dict[int, RunResult]:
+    """The runs of schedule `version` a resume file holds, by seed (a half-written last line is ignored)."""
     found: dict[int, RunResult] = {}
     if not path.exists():
         return found
@@ -270,19 +289,25 @@ def read_results(path: Path) -> dict[int, RunResult]:
             result = RunResult.from_json(line)
         except (ValueError, TypeError, KeyError):
             continue
-        found[result.seed] = result
+        if result.version == version:
+            found[result.seed] = result
     return found
 
 
-def _results(seeds: list[int], jobs: int) -> Iterator[RunResult]:
+def _results(seeds: list[int], jobs: int, version: int) -> Iterator[RunResult]:
+    tasks = [(seed, version) for seed in seeds]
     if jobs <= 1 or len(seeds) <= 1:
-        yield from map(run_one, seeds)
+        yield from (run_one(*task) for task in tasks)
         return
     with multiprocessing.get_context().Pool(jobs) as pool:
-        yield from pool.imap_unordered(run_one, seeds, chunksize=1)
+        yield from pool.imap_unordered(_run_task, tasks, chunksize=1)
 
 
-def sweep(runs: int, seed: int, *, jobs: int = 1, resume: Path | None = None,
+def _run_task(task: tuple[int, int]) -> RunResult:
+    return run_one(*task)
+
+
+def sweep(runs: int, seed: int, *, jobs: int = 1, resume: Path | None = None, version: int = VERSION,
           on_result: Callable[[RunResult, int, int], None] | None = None) -> SweepSummary:
     """Run seeds seed … seed + runs − 1 (those not already in `resume`), J at a time.
 
@@ -290,12 +315,14 @@ def sweep(runs: int, seed: int, *, jobs: int = 1, resume: Path | None = None,
     any moment loses at most the runs in progress. on_result(result, done, total) reports progress.
     """
     wanted = list(range(seed, seed + runs))
-    done = read_results(resume) if resume is not None else {}
+    done = read_results(resume, version) if resume is not None else {}
     summary = SweepSummary([done[s] for s in wanted if s in done])
     todo = [s for s in wanted if s not in done]
     stream = resume.open("a", encoding="utf-8") if resume is not None else None
+    if stream is not None and resume is not None and resume.stat().st_size and not resume.read_bytes().endswith(b"\n"):
+        stream.write("\n")  # a line half-written when the last sweep was stopped: start a fresh one
     try:
-        for result in _results(todo, jobs):
+        for result in _results(todo, jobs, version):
             summary.results.append(result)
             if stream is not None:
                 stream.write(result.to_json() + "\n")

@@ -18,6 +18,7 @@ def test_sim_command_summary_and_trace(tmp_path: Path) -> None:
                                       "--blocks", "3", "--seed", "2", "--trace", str(trace)])
     assert result.exit_code == 0, result.output
     assert "agreement" in result.output and "holds" in result.output and "PREPARE" in result.output
+    assert "liveness after GST" in result.output and "live: GST 0 ms" in result.output
     lines = trace.read_text().splitlines()
     assert lines and all(json.loads(line)["ev"] for line in lines)
 
@@ -28,6 +29,35 @@ def test_sim_command_fails_on_a_fork() -> None:
                                       "--blocks", "3", "--max-time-ms", "8000", "--seed", "33"])
     assert result.exit_code == 1, result.output
     assert "BROKEN" in result.output
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("nodes, liars", [(7, 3), (10, 4)])
+def test_f_plus_one_equivocators_fork_at_seven_and_ten_nodes(nodes: int, liars: int) -> None:
+    """f + 1 liars must be placed so the equivocating leader's two halves each hold f honest nodes."""
+    result = CliRunner().invoke(app, ["sim", "--nodes", str(nodes), "--byzantine", str(liars), "--behaviour",
+                                      "equivocate", "--blocks", "3", "--max-time-ms", "8000", "--seed", "1"])
+    assert result.exit_code == 1, result.output
+    assert "BROKEN" in result.output and "agreement: height" in result.output
+
+
+def test_liars_are_placed_to_split_the_honest_nodes_evenly() -> None:
+    from chain.cli.sim import liar_indices
+    from chain.consensus.pbft.quorum import max_faulty, quorum
+
+    assert liar_indices(4, 2) == [1, 2] and liar_indices(7, 3) == [1, 2, 4] and liar_indices(10, 4) == [1, 2, 5, 6]
+    for n in (4, 7, 10, 13, 16):
+        liars = liar_indices(n, max_faulty(n) + 1)
+        # Node 1 leads height 1 and sends one block to peers[:half], another to the rest.
+        peers = [i for i in range(n) if i != 1]
+        half = len(peers) // 2
+        for side in (peers[:half], peers[half:]):
+            honest = [i for i in side if i not in liars]
+            assert len(honest) + len(liars) >= quorum(n), (n, liars, side)  # each block can gather a quorum
+    for n in range(1, 12):
+        for count in range(n):
+            chosen = liar_indices(n, count)
+            assert len(set(chosen)) == count and all(0 <= i < n for i in chosen)
 
 
 def test_sim_command_refuses_unknown_behaviour() -> None:
