@@ -63,7 +63,7 @@ FAST_TESTS = (
 MARKER = re.compile(r"#\s*rule:\s*(?P<spec>.*)$")
 NAME = re.compile(r"[a-z][a-z0-9_]*$")
 IF_LINE = re.compile(r"^(?P<indent>\s*)(?P<kw>if|elif)\s+(?P<cond>.+):$")
-COPIED = ("chain", "tests", "pyproject.toml")
+COPIED = ("chain", "tests", "tools", "pyproject.toml")
 # No cache writes; and no hypothesis plugin, whose import is most of pytest's start-up time here
 # (over a second per mutant) while the fast selection has no property tests.
 PYTEST_OPTIONS = ("-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")

@@ -16,7 +16,26 @@ double_vote        votes twice per view (second one for a random digest) and vot
 replay             re-sends old messages it received earlier to random peers
 invalid_block      as leader proposes invalid blocks (wrong parent, wrong tx root, unknown tx, …)
 lie_view_change    its ViewChanges carry a fabricated prepared proof
+drop_prepared      as a new view's leader, re-proposes a fresh block of its own instead of the one a
+                   ViewChange proves prepared; its Commits reach one peer only, so a block can end
+                   up ordered at one honest sealer while the others time out
+empty_new_view     the same, but its NewView carries no proposal at all, and it proposes a fresh block
+                   of its own in the new view afterwards
+thin_proof         its ViewChanges carry a proof of too little weight (its own PrePrepare alone) for
+                   a block of its own in a view it led — a view it makes fail by withholding its
+                   NewView; its Commits reach one peer only
+future_proof       its ViewChanges carry a proof from a view not earlier than the one they ask for
+newview_non_leader announces views it does not lead: a NewView with a quorum of ViewChanges and its
+                   own PrePrepare (re-proposing what they prove, if anything); keeps its ViewChanges
+                   from the view's leader, so that it is first
+weak_sync          answers sync requests, and sends blocks unasked, with blocks it made up, signed by
+                   f weight only (itself and any weak_sync colluders), a different one to each peer
 =================  ===============================================================================
+
+The last six each exploit the absence of one safety rule: with the rule in place honest nodes
+reject them with its reason and agree; with it deleted (``tools/mutate.py``) the simulator shows
+the harm — two honest sealers executing different blocks at one height, a stall, or a fork in
+the stored chains. See tests/sim/test_byzantine.py.
 """
 
 from __future__ import annotations
@@ -27,9 +46,13 @@ from typing import TYPE_CHECKING, Any
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.messages import (
-    Checkpoint, Envelope, MsgType, PreparedProof, PrePrepare, ViewChange, Vote, decode_envelope, make_envelope,
+    Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse, ViewChange, Vote,
+    decode_envelope, make_envelope,
 )
+from chain.consensus.pbft.quorum import leader_index
 from chain.errors import ChainError, ScenarioError
+from chain.ledger.block import Block, BlockHeader
+from chain.ledger.merkle import merkle_root
 
 if TYPE_CHECKING:
     from chain.sim.runner import Simulation, SimNode
@@ -263,8 +286,229 @@ class LieViewChange(Rewriter):
         return [_resigned(node, effect, replace(vc, prepared=PreparedProof(fake.raw, (vote.raw,))))]
 
 
+def _first_peer(sim: Simulation, node: SimNode) -> SimNode:
+    """The lowest-index other sealer: the one peer a withheld message still reaches."""
+    assert node.replica is not None
+    return next(p for p in _peers(sim, node) if p.index < len(node.replica.sealer_ids))
+
+
+def _own_block(node: SimNode, timestamp: int) -> tuple[BlockHeader, tuple[bytes, ...]] | None:
+    """A proposal of this node's own on its head, from transactions in its pool (None if it has none)."""
+    replica = node.replica
+    assert replica is not None and replica.my_index is not None
+    txs = replica.pool.pending(4)
+    if not txs:
+        return None
+    hashes = tuple(tx.hash(replica.suite) for tx in txs)
+    header = BlockHeader(parent_hash=replica.head_hash, number=replica.height, timestamp=timestamp,
+                         sealer=replica.my_index, sealer_list=replica.sealer_ids,
+                         transactions_root=merkle_root(replica.suite, list(hashes)))
+    return header, hashes
+
+
+class DropPrepared(Rewriter):
+    name = "drop_prepared"
+    description = "as a new view's leader, replaces the block a ViewChange proves prepared; Commits to one peer"
+    types = frozenset({MsgType.COMMIT, MsgType.NEW_VIEW})
+
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        if effect.type == MsgType.COMMIT:  # withheld from all but one: a block may be ordered there only
+            return [_send_to(_first_peer(sim, node), envelope, effect.number, effect.view)]
+        nv = envelope.body()
+        assert isinstance(nv, NewView) and node.replica is not None
+        proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
+                     for raw in nv.view_changes)
+        if not proven or not nv.pre_prepare:
+            return [effect]
+        old = decode_envelope(nv.pre_prepare).body()
+        assert isinstance(old, PrePrepare)
+        # The same transactions under a header of its own: another block, which the rule must refuse.
+        fresh = replace(old.header, sealer=node.replica.my_index, timestamp=old.header.timestamp + 1)
+        proposal = node.replica.sign(MsgType.PRE_PREPARE, PrePrepare(nv.view, nv.number, fresh, old.tx_hashes))
+        return [_resigned(node, effect, replace(nv, pre_prepare=proposal.raw))]
+
+
+class EmptyNewView(Rewriter):
+    name = "empty_new_view"
+    description = "as a new view's leader, announces it without the prepared block, then proposes its own"
+    types = frozenset({MsgType.COMMIT, MsgType.NEW_VIEW})
+
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        if effect.type == MsgType.COMMIT:
+            return [_send_to(_first_peer(sim, node), envelope, effect.number, effect.view)]
+        nv = envelope.body()
+        assert isinstance(nv, NewView) and node.replica is not None
+        proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
+                     for raw in nv.view_changes)
+        if not proven or not nv.pre_prepare:
+            return [effect]
+        old = decode_envelope(nv.pre_prepare).body()
+        assert isinstance(old, PrePrepare)
+        fresh = replace(old.header, sealer=node.replica.my_index, timestamp=old.header.timestamp + 1)
+        proposal = node.replica.sign(MsgType.PRE_PREPARE, PrePrepare(nv.view, nv.number, fresh, old.tx_hashes))
+        # The view announced with nothing in it, and its proposal sent on its own, as a view's leader may.
+        return [_resigned(node, effect, replace(nv, pre_prepare=b"")),
+                fx.Broadcast(proposal.raw, MsgType.PRE_PREPARE, nv.number, nv.view)]
+
+
+class ThinProof(Rewriter):
+    name = "thin_proof"
+    description = "ViewChanges prove a block of its own with too little weight; withholds its NewViews"
+    types = frozenset({MsgType.COMMIT, MsgType.NEW_VIEW, MsgType.VIEW_CHANGE})
+
+    def __init__(self) -> None:
+        self._made_up: dict[tuple[int, int], PreparedProof] = {}  # (height, view) -> the same lie each time
+
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        if effect.type == MsgType.COMMIT:
+            return [_send_to(_first_peer(sim, node), envelope, effect.number, effect.view)]
+        if effect.type == MsgType.NEW_VIEW:
+            return []  # the view it leads fails: then it has led a view it can claim a block was prepared in
+        vc = envelope.body()
+        replica = node.replica
+        assert isinstance(vc, ViewChange) and replica is not None
+        led = [w for w in range(vc.view) if leader_index(vc.number, w, replica.leader_period, len(replica.sealer_ids))
+               == replica.my_index]
+        if not led:
+            return [effect]
+        key = (vc.number, led[-1])
+        if key not in self._made_up:
+            made = _own_block(node, replica.head.header.timestamp + 1)
+            if made is None:
+                return [effect]
+            header, hashes = made
+            own = replica.sign(MsgType.PRE_PREPARE, PrePrepare(led[-1], vc.number, header, hashes))
+            self._made_up[key] = PreparedProof(own.raw, ())  # its PrePrepare is its only vote: f weight
+        return [_resigned(node, effect, replace(vc, prepared=self._made_up[key]))]
+
+
+class FutureProof(Rewriter):
+    name = "future_proof"
+    description = "its ViewChanges carry a prepared proof from a view not before the one they ask for"
+    types = frozenset({MsgType.VIEW_CHANGE})
+
+    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+        vc = envelope.body()
+        replica = node.replica
+        assert isinstance(vc, ViewChange) and replica is not None
+        made = _own_block(node, replica.head.header.timestamp + 1)
+        if made is None:
+            return [effect]
+        header, hashes = made
+        n = len(replica.sealer_ids)
+        # The first view from the one asked for that it leads: a proof no honest sealer could have voted in.
+        future = next(w for w in range(vc.view, vc.view + n)
+                      if leader_index(vc.number, w, replica.leader_period, n) == replica.my_index)
+        own = replica.sign(MsgType.PRE_PREPARE, PrePrepare(future, vc.number, header, hashes))
+        vote = replica.sign(MsgType.PREPARE, Vote(future, vc.number, header.hash(replica.suite)))
+        return [_resigned(node, effect, replace(vc, prepared=PreparedProof(own.raw, (vote.raw,))))]
+
+
+class NewViewNonLeader(Behaviour):
+    name = "newview_non_leader"
+    description = "announces views it does not lead (a quorum of ViewChanges, its own PrePrepare)"
+
+    def __init__(self) -> None:
+        self._announced: set[tuple[int, int]] = set()  # (height, view)
+
+    def outgoing(self, sim: Simulation, node: SimNode, effects: list[fx.Effect]) -> list[fx.Effect]:
+        replica = node.replica
+        if replica is None or not replica.is_sealer:
+            return effects
+        out: list[fx.Effect] = []
+        for effect in effects:
+            if isinstance(effect, fx.Broadcast) and effect.type == MsgType.VIEW_CHANGE:
+                # Kept from the view's leader, so the leader lacks a quorum and this node announces it first.
+                leader = replica.leader(effect.view)
+                out += [_send_to(p, decode_envelope(effect.raw), effect.number, effect.view)
+                        for p in _peers(sim, node) if p.index != leader]
+            else:
+                out.append(effect)
+        for view, votes in sorted(replica.view_changes.items()):
+            key = (replica.height, view)
+            if view <= replica.view or key in self._announced or replica.is_leader(view) or not votes.reached(replica.quorum):
+                continue
+            self._announced.add(key)
+            proposal = self._proposal(node, view, [e.body() for e in votes.votes.values()])
+            body = NewView(view, replica.height, tuple(e.raw for _, e in sorted(votes.votes.items())), proposal)
+            envelope = replica.sign(MsgType.NEW_VIEW, body)
+            out.append(fx.Broadcast(envelope.raw, MsgType.NEW_VIEW, replica.height, view))
+        return out
+
+    def _proposal(self, node: SimNode, view: int, view_changes: list[Any]) -> bytes:
+        """What the view must propose, signed by this node: the highest proven block, or one of its own."""
+        replica = node.replica
+        assert replica is not None
+        proofs = [decode_envelope(vc.prepared.pre_prepare).body() for vc in view_changes if vc.prepared is not None]
+        if proofs:
+            highest = max(proofs, key=lambda pp: pp.view)
+            header, hashes = highest.header, highest.tx_hashes
+        else:
+            made = _own_block(node, replica.head.header.timestamp + 1)
+            if made is None:
+                return b""
+            header, hashes = made
+        return replica.sign(MsgType.PRE_PREPARE, PrePrepare(view, replica.height, header, hashes)).raw
+
+
+class WeakSync(Behaviour):
+    name = "weak_sync"
+    description = "serves made-up blocks (asked or not) signed by f weight: itself and its weak_sync colluders"
+
+    def __init__(self) -> None:
+        self._served: set[tuple[int, int]] = set()  # (peer, height): one lie per peer and height
+
+    def incoming(self, sim: Simulation, node: SimNode, event: fx.Event) -> Incoming:
+        replica = node.replica
+        if not isinstance(event, fx.Deliver) or replica is None:
+            return event, []
+        envelope = _decoded(event.raw)
+        sender = sim._index_of.get(event.peer)
+        if envelope is None or sender is None:
+            return event, []
+        body = envelope.body()
+        if isinstance(body, SyncRequest) and body.from_number == replica.height:
+            targets = [sim.nodes[sender]]  # asked for the block it is deciding: answered with a lie
+        elif isinstance(body, PrePrepare) and body.number == replica.height:
+            targets = _peers(sim, node)  # a block is being decided: everyone is offered a made-up one
+        else:
+            return event, []
+        extra: list[fx.Effect] = []
+        for peer in targets:
+            if (peer.index, replica.height) in self._served:
+                continue
+            block = self._made_up(sim, node, peer.index)
+            if block is None:
+                break
+            self._served.add((peer.index, replica.height))
+            response = replica.sign(MsgType.SYNC_RESPONSE, SyncResponse((block.encode(),)))
+            extra.append(_send_to(peer, response, block.number, replica.view))
+        return event, extra
+
+    def _made_up(self, sim: Simulation, node: SimNode, peer: int) -> Block | None:
+        """A block on its head, executed (so a receiver's re-execution agrees), signed by the colluders only."""
+        replica = node.replica
+        assert replica is not None
+        made = _own_block(node, replica.head.header.timestamp + 1 + peer)  # a different block for each peer
+        if made is None:
+            return None
+        header, hashes = made
+        txs = tuple(replica.pool.get(h) for h in hashes)
+        result = replica.executor.execute(Block(header, txs), replica.store, replica.store.state_root())  # type: ignore[arg-type]
+        block_hash = result.block.hash(replica.suite)
+        signatures, weight = [], 0
+        for other in sim.nodes:  # itself and the other weak_sync sealers, up to f weight: never a quorum
+            if isinstance(other.behaviour, WeakSync) and other.index < len(replica.sealer_ids):
+                if weight + replica.weights[other.index] > replica.f:
+                    break
+                weight += replica.weights[other.index]
+                signatures.append((other.index, replica.suite.sign(other.key.secret, block_hash)))
+        return result.block.with_signatures(signatures)
+
+
 BEHAVIOURS: dict[str, type[Behaviour]] = {
-    cls.name: cls for cls in (Silent, Equivocate, WrongDigest, Forge, DoubleVote, Replay, InvalidBlock, LieViewChange)
+    cls.name: cls for cls in (Silent, Equivocate, WrongDigest, Forge, DoubleVote, Replay, InvalidBlock, LieViewChange,
+                              DropPrepared, EmptyNewView, ThinProof, FutureProof, NewViewNonLeader, WeakSync)
 }
 
 
