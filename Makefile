@@ -35,5 +35,12 @@ sweep: $(STAMP)
 	mkdir -p out
 	$(BIN)/chain sim --sweep $(SWEEP_RUNS) --seed $(SWEEP_SEED) --jobs $(SWEEP_JOBS) --resume out/sweep-$(SWEEP_SEED)-$(SWEEP_RUNS).jsonl
 
+# Delete each safety rule marked `# rule: <name>` in chain/ in turn (in a temporary copy) and run
+# the rule tables and Byzantine simulations: prints rule -> caught/missed, fails if any is missed.
+# Not part of `make test`: a few minutes on 2 cores (docs/consensus.md, "Every rule pinned").
+.PHONY: mutate
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py -j 2
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -286,10 +286,11 @@ class LieViewChange(Rewriter):
         return [_resigned(node, effect, replace(vc, prepared=PreparedProof(fake.raw, (vote.raw,))))]
 
 
-def _first_peer(sim: Simulation, node: SimNode) -> SimNode:
-    """The lowest-index other sealer: the one peer a withheld message still reaches."""
+def _to_first_peer(sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
+    """The message withheld from all but the lowest-index other sealer (a block may get ordered there only)."""
     assert node.replica is not None
-    return next(p for p in _peers(sim, node) if p.index < len(node.replica.sealer_ids))
+    first = next((p for p in _peers(sim, node) if p.index < len(node.replica.sealer_ids)), None)
+    return [] if first is None else [_send_to(first, envelope, effect.number, effect.view)]
 
 
 def _own_block(node: SimNode, timestamp: int) -> tuple[BlockHeader, tuple[bytes, ...]] | None:
@@ -312,8 +313,8 @@ class DropPrepared(Rewriter):
     types = frozenset({MsgType.COMMIT, MsgType.NEW_VIEW})
 
     def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
-        if effect.type == MsgType.COMMIT:  # withheld from all but one: a block may be ordered there only
-            return [_send_to(_first_peer(sim, node), envelope, effect.number, effect.view)]
+        if effect.type == MsgType.COMMIT:
+            return _to_first_peer(sim, node, effect, envelope)
         nv = envelope.body()
         assert isinstance(nv, NewView) and node.replica is not None
         proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
@@ -335,7 +336,7 @@ class EmptyNewView(Rewriter):
 
     def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
         if effect.type == MsgType.COMMIT:
-            return [_send_to(_first_peer(sim, node), envelope, effect.number, effect.view)]
+            return _to_first_peer(sim, node, effect, envelope)
         nv = envelope.body()
         assert isinstance(nv, NewView) and node.replica is not None
         proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
@@ -361,7 +362,7 @@ class ThinProof(Rewriter):
 
     def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
         if effect.type == MsgType.COMMIT:
-            return [_send_to(_first_peer(sim, node), envelope, effect.number, effect.view)]
+            return _to_first_peer(sim, node, effect, envelope)
         if effect.type == MsgType.NEW_VIEW:
             return []  # the view it leads fails: then it has led a view it can claim a block was prepared in
         vc = envelope.body()
@@ -397,8 +398,10 @@ class FutureProof(Rewriter):
         header, hashes = made
         n = len(replica.sealer_ids)
         # The first view from the one asked for that it leads: a proof no honest sealer could have voted in.
-        future = next(w for w in range(vc.view, vc.view + n)
-                      if leader_index(vc.number, w, replica.leader_period, n) == replica.my_index)
+        future = next((w for w in range(vc.view, vc.view + n)
+                       if leader_index(vc.number, w, replica.leader_period, n) == replica.my_index), None)
+        if future is None:
+            return [effect]
         own = replica.sign(MsgType.PRE_PREPARE, PrePrepare(future, vc.number, header, hashes))
         vote = replica.sign(MsgType.PREPARE, Vote(future, vc.number, header.hash(replica.suite)))
         return [_resigned(node, effect, replace(vc, prepared=PreparedProof(own.raw, (vote.raw,))))]
