@@ -34,7 +34,8 @@ def sim(
     duplicate: float = typer.Option(0.0, "--duplicate", help="probability a message arrives twice"),
     tx_rate: float = typer.Option(20.0, "--tx-rate", help="client transactions per virtual second"),
     trace: Path | None = typer.Option(None, "--trace", help="write every event as JSON lines here"),
-    sweep: int = typer.Option(0, "--sweep", help="run this many random fault schedules, seeds --seed, --seed + 1, …"),
+    sweep: int = typer.Option(0, "--sweep", help="run this many random fault schedules, seeds --seed, --seed + 1, … "
+                                                "(each seed draws its own chain: --nodes and the like are not used)"),
     jobs: int = typer.Option(1, "--jobs", "-j", help="(sweep) processes running at once"),
     resume: Path | None = typer.Option(None, "--resume", help="(sweep) append one JSON line per run here; "
                                                               "skip the seeds it already holds"),
