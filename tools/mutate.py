@@ -328,9 +328,9 @@ def print_table(outcomes: list[Outcome], show_all: bool) -> None:
             by = ", ".join(t.replace("tests/", "") for t in names)
             print(f"{o.marker.name:{width}}  {o.marker.where:{where_width}}  caught  {by}")
             if o.detail:
-                print(f"{'':{width}}  {'':{where_width}}          {o.detail[:160]}")
+                print(f"{'':{width}}  {'':{where_width}}          {o.detail[:220]}")
         else:
-            print(f"{o.marker.name:{width}}  {o.marker.where:{where_width}}  {o.status.upper():6}  {o.detail[:160]}")
+            print(f"{o.marker.name:{width}}  {o.marker.where:{where_width}}  {o.status.upper():6}  {o.detail[:220]}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -171,8 +171,14 @@ def run_file(path: Path) -> tuple[list[str], str]:
             actual = [f"error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"]
         replaced.append((directive.output_span, actual))
         if actual != directive.expected:
-            problems.append(f"{path.name}:{directive.line}: {directive.command}\n  expected:\n    "
-                            + "\n    ".join(directive.expected) + "\n  actual:\n    " + "\n    ".join(actual))
+            # The first line says what changed (it is what a one-line summary, like tools/mutate.py's, shows).
+            first = next((i for i, (e, a) in enumerate(zip(directive.expected, actual)) if e != a),
+                         min(len(directive.expected), len(actual)))
+            wanted = directive.expected[first] if first < len(directive.expected) else "(no more output)"
+            got = actual[first] if first < len(actual) else "(no more output)"
+            problems.append(f"{path.name}:{directive.line}: expected {wanted!r}, got {got!r}\n  {directive.command}"
+                            "\n  expected:\n    " + "\n    ".join(directive.expected)
+                            + "\n  actual:\n    " + "\n    ".join(actual))
     for (start, end), actual in reversed(replaced):
         rows[start:end] = actual
     return problems, "\n".join(rows)
@@ -203,7 +209,7 @@ def test_a_table_that_does_not_hold_fails(tmp_path: Path) -> None:
     path = tmp_path / "wrong.txt"
     path.write_text("replica\n----\nnode 0 somewhere else\n")
     problems, rewritten = run_file(path)
-    assert len(problems) == 1 and "wrong.txt:1: replica" in problems[0]
+    assert len(problems) == 1 and problems[0].startswith("wrong.txt:1: expected 'node 0 somewhere else', got 'node 0 at")
     assert rewritten.startswith("replica\n----\nnode 0 at height 1")
 
 
