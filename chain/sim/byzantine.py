@@ -316,40 +316,38 @@ class DropPrepared(Rewriter):
         if effect.type == MsgType.COMMIT:
             return _to_first_peer(sim, node, effect, envelope)
         nv = envelope.body()
-        assert isinstance(nv, NewView) and node.replica is not None
+        assert isinstance(nv, NewView)
+        fresh = self._instead_of_prepared(node, nv)
+        return [effect] if fresh is None else self.announce(node, effect, nv, fresh)
+
+    def announce(self, node: SimNode, effect: fx.Broadcast, nv: NewView, fresh: Envelope) -> list[fx.Effect]:
+        """Its fresh block travels in the NewView, in place of the re-proposal."""
+        return [_resigned(node, effect, replace(nv, pre_prepare=fresh.raw))]
+
+    @staticmethod
+    def _instead_of_prepared(node: SimNode, nv: NewView) -> Envelope | None:
+        """When the honest NewView re-proposes a proven block: a PrePrepare of the same transactions
+        under a header of its own — another block, which the rules must refuse."""
+        replica = node.replica
+        assert replica is not None
         proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
                      for raw in nv.view_changes)
         if not proven or not nv.pre_prepare:
-            return [effect]
+            return None
         old = decode_envelope(nv.pre_prepare).body()
         assert isinstance(old, PrePrepare)
-        # The same transactions under a header of its own: another block, which the rule must refuse.
-        fresh = replace(old.header, sealer=node.replica.my_index, timestamp=old.header.timestamp + 1)
-        proposal = node.replica.sign(MsgType.PRE_PREPARE, PrePrepare(nv.view, nv.number, fresh, old.tx_hashes))
-        return [_resigned(node, effect, replace(nv, pre_prepare=proposal.raw))]
+        header = replace(old.header, sealer=replica.my_index, timestamp=old.header.timestamp + 1)
+        return replica.sign(MsgType.PRE_PREPARE, PrePrepare(nv.view, nv.number, header, old.tx_hashes))
 
 
-class EmptyNewView(Rewriter):
+class EmptyNewView(DropPrepared):
     name = "empty_new_view"
     description = "as a new view's leader, announces it without the prepared block, then proposes its own"
-    types = frozenset({MsgType.COMMIT, MsgType.NEW_VIEW})
 
-    def rewrite(self, sim: Simulation, node: SimNode, effect: fx.Broadcast, envelope: Envelope) -> list[fx.Effect]:
-        if effect.type == MsgType.COMMIT:
-            return _to_first_peer(sim, node, effect, envelope)
-        nv = envelope.body()
-        assert isinstance(nv, NewView) and node.replica is not None
-        proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
-                     for raw in nv.view_changes)
-        if not proven or not nv.pre_prepare:
-            return [effect]
-        old = decode_envelope(nv.pre_prepare).body()
-        assert isinstance(old, PrePrepare)
-        fresh = replace(old.header, sealer=node.replica.my_index, timestamp=old.header.timestamp + 1)
-        proposal = node.replica.sign(MsgType.PRE_PREPARE, PrePrepare(nv.view, nv.number, fresh, old.tx_hashes))
-        # The view announced with nothing in it, and its proposal sent on its own, as a view's leader may.
+    def announce(self, node: SimNode, effect: fx.Broadcast, nv: NewView, fresh: Envelope) -> list[fx.Effect]:
+        """The view announced with nothing in it, and its proposal sent on its own, as a view's leader may."""
         return [_resigned(node, effect, replace(nv, pre_prepare=b"")),
-                fx.Broadcast(proposal.raw, MsgType.PRE_PREPARE, nv.number, nv.view)]
+                fx.Broadcast(fresh.raw, MsgType.PRE_PREPARE, nv.number, nv.view)]
 
 
 class ThinProof(Rewriter):
