@@ -67,6 +67,7 @@ class TxPool:
         self._seq = 0
         self._in_flight = 0
         self._gas_limit_memo: tuple[int, int, int] = (-2, -2, 0)  # (head, number, tx_gas_limit)
+        self._lowest_gas_limit_seen = 1 << 256  # pooled transactions all fit under it
 
     # --- admission --------------------------------------------------------------------------
 
@@ -195,6 +196,23 @@ class TxPool:
             if rival is not None:  # same nonce, other bytes: can never be committed now
                 self._remove(rival)
         self.drop_expired(block.number)
+        self.drop_over_gas_limit(block.number + 1)
+
+    def drop_over_gas_limit(self, number: int) -> int:
+        """Drop transactions whose gas limit exceeds tx_gas_limit at block `number`; return how many.
+
+        The limit can be lowered by a SystemConfig transaction while such transactions wait. No
+        replica would accept a block holding one, so a pool that kept them would keep asking for
+        blocks no one can make (and count as work that runs the view timer).
+        """
+        limit = self._gas_limit(number)
+        if limit >= self._lowest_gas_limit_seen:
+            return 0
+        self._lowest_gas_limit_seen = limit
+        over = [h for h, entry in self._entries.items() if entry.tx.gas_limit > limit]
+        for tx_hash in over:
+            self._remove(tx_hash)
+        return len(over)
 
     def drop_expired(self, head: int) -> int:
         """Drop transactions whose blockLimit <= head (they can never be committed); return how many."""

@@ -143,3 +143,32 @@ def test_a_sealer_cut_off_alone_does_not_run_views_ahead_and_its_transactions_ge
         assert node.replica is not None and len(node.replica.pool) == 0, f"node {node.index} still has pending txs"
         assert sum(len(node.store.block_by_number(n).transactions) for n in range(1, node.store.head_number() + 1)) == 10
     assert sim.check().ok
+
+
+def test_pooled_transactions_made_invalid_by_a_config_change_are_dropped_not_proposed_forever() -> None:
+    """tx_gas_limit is lowered while transactions with a higher gas limit wait in the pools.
+
+    Every replica refuses a proposal holding one, yet they stayed pooled: the replicas holding them
+    asked for view changes forever, and a leader proposing them halted the chain. Now a pool drops
+    them when the block that lowers the limit is committed.
+    """
+    from chain.execution.governance import set_config_tx
+    from chain.ledger.system import TX_GAS_LIMIT
+    from chain.ledger.transaction import new_transaction, sign_transaction
+
+    sim = Simulation(SimConfig(nodes=4, seed=5, tx_rate=0, executor="evm", tx_count_limit=1))
+    lower = set_config_tx(sim.suite, TX_GAS_LIMIT, 100_000, block_limit=500, nonce=1)
+    sim._handle(sim.nodes[0], fx.SubmitTransactions((sign_transaction(lower, sim.admin_key),)))
+    sim.submit_transactions(3, node=0)  # gas limit 300,000,000: valid now, too much once the change is in force
+    sim.run_until(30_000)
+    assert sim.checker.highest >= 1
+    assert all(node.replica is not None and len(node.replica.pool) == 0 for node in sim.nodes)
+    assert all(node.replica is not None and node.replica.to_view == node.replica.view for node in sim.nodes)
+    # And the chain still commits what is valid under the new limit.
+    fits = sign_transaction(new_transaction(to=b"\x10" * 20, data=b"", block_limit=500, gas_limit=50_000, nonce=7),
+                            sim.client_key)
+    before = sim.checker.highest
+    sim._handle(sim.nodes[2], fx.SubmitTransactions((fits,)))
+    sim.run_until(45_000)
+    assert sim.checker.highest == before + 1
+    assert sim.check().ok

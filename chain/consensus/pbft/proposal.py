@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chain.consensus.pbft.effects import SEAL_TIMER
-from chain.ledger import codec
 from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, TxRequest
 from chain.errors import ChainError, ConsensusError, LedgerError, TxRejected
+from chain.ledger import codec
 from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
 from chain.ledger.merkle import merkle_root
 from chain.ledger.transaction import Transaction
