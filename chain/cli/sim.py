@@ -175,9 +175,11 @@ def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | Non
 
     summary = sweep(runs, seed, jobs=jobs, resume=resume, version=version, on_result=progress)
     wall = time.perf_counter() - started
-    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}, schedule version {version}), stalls: {summary.count('stall')}, "
-                  f"safety violations: {summary.count('violation')}, errors: {summary.count('error')}")
-    console.print(f"{summary.seconds_per_run():.2f} s per run (one process), {wall:.0f} s wall with {jobs} job(s)")
+    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}, schedule version {version}), "
+                  f"stalls: {summary.count('stall')}, safety violations: {summary.count('violation')}, "
+                  f"errors: {summary.count('error')}", soft_wrap=True, highlight=False)
+    console.print(f"{summary.seconds_per_run():.2f} s per run (one process), {wall:.0f} s wall with {jobs} job(s)",
+                  highlight=False)
     for result in summary.failures:
         console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
     if not summary.ok:
