@@ -94,21 +94,22 @@ def test_a_restarted_sealer_takes_back_the_transactions_of_the_proposal_it_accep
     assert isinstance(body, TxList) and len(body.txs) == len(tx_hashes)
 
 
-def test_a_stuck_sealer_resends_the_same_bytes_only_after_resend_ms() -> None:
+def test_a_stuck_sealer_resends_the_same_bytes_only_after_resend_ms_without_a_block() -> None:
     sim, height = _prepared_node(seed=44)
     replica = sim.nodes[0].replica
     assert replica is not None
     sent_commit = replica._sent_raw[(int(MsgType.COMMIT), replica.view)]
-    now = sim.now_ms
-    # Nothing moved for less than resend_ms: a Tick re-sends nothing.
-    early = replica.handle(fx.Tick(), now + replica.config.resend_ms // 2)
+    due = replica._height_since + replica.config.resend_ms  # this height began to be decided then
+    assert sim.now_ms < due
+    # Less than resend_ms without a block: a Tick re-sends nothing.
+    early = replica.handle(fx.Tick(), due - 1)
     assert not [e for e in early if isinstance(e, fx.Broadcast)]
-    late = replica.handle(fx.Tick(), now + replica.config.resend_ms + 1)
+    late = replica.handle(fx.Tick(), due)
     resent = {e.type: e.raw for e in late if isinstance(e, fx.Broadcast)}
     assert resent.get(MsgType.COMMIT) == sent_commit  # the very same envelope: counted once by receivers
     assert MsgType.PREPARE in resent or MsgType.PRE_PREPARE in resent
     # Right after a re-send, the next Tick waits another resend_ms.
-    again = replica.handle(fx.Tick(), now + replica.config.resend_ms + 2)
+    again = replica.handle(fx.Tick(), due + 1)
     assert not [e for e in again if isinstance(e, fx.Broadcast)]
 
 

@@ -37,6 +37,9 @@ EVER_FAILED = [
     (1, 31, "n = 7: three crashed at once, then a 3 | 4 partition; stalled at height 10 after GST"),
     (1, 42, "n = 4: a wrong_digest spell, a half partition, a crash, then 2 % loss for ever: no block in 111 s"),
     (1, 60, "n = 4: a double_vote spell and crashes; stalled at height 21 after GST"),
+    # Found by `chain sim --sweep 10000 --seed 100000` on 423bb3f: Checkpoints lost in a healed
+    # 2 | 2 partition were never re-sent, because each 1 s view change reset the re-send clock.
+    (3, 105147, "n = 4: a lie_view_change spell, a 2 | 2 partition, 1 s timer; stalled at height 3 after GST"),
 ]
 
 

@@ -147,8 +147,6 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._started_at = 0
         self._height_advanced = False
         self._client_txs: dict[bytes, None] = {}  # hashes of our clients' transactions, oldest first, until committed
-        self._stage: tuple[Any, ...] = ()  # where this replica is in deciding a height (see _note_stage)
-        self._stage_since = 0
         self._resent_at = 0
         self._load_chain_config()
         self._reset_height()
@@ -198,6 +196,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._kept_txs: dict[bytes, Transaction] = {}  # transactions of proposals seen here (durable with our vote)
         self._views_seen: dict[int, int] = {}  # sealer -> highest view it acts in at this height
         self._joined_view: int | None = None  # a view joined on others' word, not through a NewView
+        self._height_since = self.now  # when this height began to be decided (re-sending waits resend_ms)
 
     # --- identity and signing ---------------------------------------------------------------
 
@@ -327,7 +326,6 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
                 self._on_tick()
             self._replay_future()
             self._update_timers()
-            self._note_stage()
         except ChainError as exc:
             self._reject(str(exc), "?", None)
         except Exception as exc:  # a bug must not take the node down; it is reported, loudly
@@ -546,28 +544,23 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
 
     # --- re-sending -----------------------------------------------------------------------------
 
-    def _note_stage(self) -> None:
-        """Remember when this replica last moved (height, view, or a phase of the height)."""
-        stage = (self.height, self.view, self.to_view, tuple(self.proposals), self.prepared and self.prepared[0],
-                 self.committed is not None, self.executed is not None)
-        if stage != self._stage:
-            self._stage = stage
-            self._stage_since = self.now
-
     def _resend_if_stuck(self) -> None:
-        """Re-send this sealer's messages of the height being decided once nothing moved for resend_ms.
+        """Re-send this sealer's messages of the height being decided once it took resend_ms without a block.
 
         The network may lose any message, links drop, peers restart: a Prepare, Commit, Checkpoint,
         ViewChange or NewView that progress depends on must be sent again until it is no longer
         needed (the height is decided here, which ends this). Only what is still of use is sent:
         in a view change, the ViewChange; in a view, its NewView (or PrePrepare) and our votes in
         it; and our Checkpoint. The same bytes go out again, so a receiver that has them already
-        counts nothing twice. Nothing is re-sent while the replica moves, so a healthy chain pays
-        nothing for this.
+        counts nothing twice. A healthy chain decides a height in a few hundred ms and pays nothing.
+        Only a new block counts as moving on: view changes do not, for a view change re-proposes
+        the block but never repeats a Checkpoint lost before it — with a 1 s view timer, views
+        changed every second for ever while the Checkpoints lost in a healed partition were never
+        sent again (sweep seed 105147).
         """
         if self.my_index is None or not self.pool_has_work():
             return
-        if self.now - self._stage_since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
+        if self.now - self._height_since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
             return
         self._resent_at = self.now
         # Transactions were gossiped once; if that was lost, the sealers that must propose them never heard of them.
