@@ -146,7 +146,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._heard_from_peer = False
         self._started_at = 0
         self._height_advanced = False
-        self._client_txs: dict[bytes, None] = {}  # hashes of our clients' transactions, oldest first, until committed
+        self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
         self._resent_at = 0
         self._load_chain_config()
         self._reset_height()

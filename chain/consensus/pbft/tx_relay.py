@@ -41,24 +41,26 @@ class TxRelay:
         accepted = self._admit(txs)
         self._out.append(fx.TxsAccepted(tuple(tx.hash(self.suite) for tx in accepted), len(txs) - len(accepted)))
         for tx in accepted:
-            self._client_txs[tx.hash(self.suite)] = None
+            self._client_txs[tx.hash(self.suite)] = self.now
         if accepted and self.my_index is not None:
             gossip = self.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in accepted)))
             self._broadcast(gossip, self.height, self.view)
 
     def _regossip_client_transactions(self) -> None:
-        """Gossip again our clients' transactions that are still pending (the first gossip may have been lost).
+        """Gossip again our clients' transactions still pending a view timeout after their last gossip.
 
-        Only the node a client gave a transaction to sends it again, so a stuck chain costs one
-        copy per transaction per re-send, not one per node.
+        The first gossip may have been lost (a partition, a peer down). Only the node a client gave
+        a transaction to sends it again, and at most once per view timeout: under a heavy load,
+        transactions that merely wait their turn for a block are not sent around again each second.
         """
         pending: list[Transaction] = []
-        for tx_hash in list(self._client_txs):
+        for tx_hash, gossiped_at in list(self._client_txs.items()):
             tx = self.pool.get(tx_hash)
             if tx is None:
                 del self._client_txs[tx_hash]  # committed, expired or replaced: nothing to re-send
-            elif len(pending) < self.tx_count_limit:
+            elif self.now - gossiped_at >= self._timeout() and len(pending) < self.tx_count_limit:
                 pending.append(tx)
+                self._client_txs[tx_hash] = self.now
         if pending and self.my_index is not None:
             gossip = self.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in pending)))
             self._broadcast(gossip, self.height, self.view)
