@@ -78,8 +78,7 @@ class ProposalPhase:
         takes them back (``_restore_signed``) and serves them to whoever asks (``on_tx_request``).
         A prepared block was accepted by a quorum, so at least f + 1 honest sealers hold them.
         """
-        txs = [self._known_transaction(h) for h in tx_hashes]
-        return codec.encode([tx.encode() for tx in txs if tx is not None])
+        return _encode_transactions([tx for tx in map(self._known_transaction, tx_hashes) if tx is not None])
 
     def _may_propose(self) -> bool:
         """Leader of the view we are in, not leaving it, and not proposed in it yet (before a restart included)."""
@@ -151,7 +150,7 @@ class ProposalPhase:
         prepares = self._votes(self.prepares, pp.view, digest)
         prepares.add(envelope.sender, envelope)  # the PrePrepare is the leader's Prepare
         if self.is_sealer and envelope.sender != self.my_index and (MsgType.PREPARE, pp.view) not in self._sent:
-            self._vote(MsgType.PREPARE, pp.view, digest, prepares, evidence=self._transactions_evidence(pp.tx_hashes))
+            self._vote(MsgType.PREPARE, pp.view, digest, prepares, evidence=_encode_transactions(txs))
         self._check_prepared(pp.view)
         self._check_committed(pp.view)
 
@@ -229,3 +228,8 @@ class ProposalPhase:
                 self._accept_pre_prepare(envelope, pp, reproposal)
             except ChainError as exc:
                 self._reject(str(exc), envelope.type.name, envelope.sender)
+
+
+def _encode_transactions(txs: list[Transaction]) -> bytes:
+    """Transactions as kept with a vote (``Replica._restore_transactions`` reads them back)."""
+    return codec.encode([tx.encode() for tx in txs])
