@@ -18,13 +18,16 @@ console = Console()
 @app.command("list")
 def list_scenarios() -> None:
     """List the shipped scenarios."""
+    # A student types the name next: it is never cut, whatever the terminal width; the other
+    # facts share one column that wraps, so the title survives at 80 columns.
+    scenarios = list(library().values())
     table = Table()
-    for column in ("name", "family", "nodes", "suite", "expect"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("title")
-    for scenario in library().values():
-        table.add_row(scenario.name, scenario.family, str(scenario.nodes), "+".join(scenario.suites),
-                      ", ".join(scenario.expect), scenario.title)
+    table.add_column("name", no_wrap=True, min_width=max((len(s.name) for s in scenarios), default=4))
+    table.add_column("what it shows", overflow="fold")
+    for scenario in scenarios:
+        facts = (f"{scenario.family} · {scenario.nodes} nodes · {'+'.join(scenario.suites)}"
+                 f" · expect {', '.join(scenario.expect)}")
+        table.add_row(scenario.name, f"{scenario.title}\n[dim]{facts}[/dim]")
     console.print(table)
 
 
