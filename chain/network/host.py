@@ -14,8 +14,11 @@ One ``Host`` per node process. It knows nothing of PBFT: it delivers each receiv
   one (the old is usually the dead half of a restart).
 * **Reconnect.** Every configured endpoint has a dial loop with exponential back-off
   (``initial``, ×2, capped at ``maximum``), reset after a link comes up.
-* **Bounded handshakes.** At most ``max_pending_handshakes`` inbound connections may sit in their
-  TLS handshake (each for at most ``handshake_timeout``); more are closed at once.
+* **Bounded handshakes.** The host accepts TCP itself and asks ``chain.network.admission`` whether
+  each connection may wait in the handshake: per-address caps, slots kept for the addresses in
+  the peer list, stale connections replaced first. A client must speak within
+  ``first_bytes_timeout`` and finish TLS and the hello within ``handshake_timeout``. Refusals are
+  logged as counts per address and interval (``chain.network.refusals``), not one line each.
 * **Back-pressure.** A peer that stops reading while we keep writing is dropped once its unsent
   bytes pass ``max_write_buffer``, instead of letting our memory grow without bound.
 """
@@ -23,7 +26,10 @@ One ``Host`` per node process. It knows nothing of PBFT: it delivers each receiv
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import logging
+import socket
 import ssl
 from dataclasses import dataclass, field
 from typing import Callable
@@ -31,14 +37,21 @@ from typing import Callable
 from chain.crypto.certs import load_certificate, node_id_of
 from chain.crypto.keys import KeyPair
 from chain.errors import ChainError, NetworkError
+from chain.network.admission import EVICTED, AdmissionLimits, AdmissionPolicy, Pending
 from chain.network.framing import MAX_FRAME_SIZE, FrameDecoder, FrameTooLarge, encode_frame
 from chain.network.hello import ChainIdentity, Hello, HelloRejected, check_hello, make_hello
-from chain.network.tls import TlsFiles, client_context, server_context, upgrade_to_tls
+from chain.network.refusals import RefusalLog
+from chain.network.tls import TlsFiles, accept_tls, client_context, server_context, wait_first_bytes
 
 KIND_HELLO = 0
 KIND_MESSAGE = 1
 READ_CHUNK = 256 * 1024
 STABLE_LINK_SECONDS = 1.0  # a link that lasted this long resets the reconnect back-off
+LISTEN_BACKLOG = 128
+ACCEPT_BATCH = 64  # connections taken off the listen queue per wake-up, as asyncio's own servers do
+ACCEPT_RETRY_SECONDS = 1.0  # pause after running out of file descriptors (asyncio's ACCEPT_RETRY_DELAY)
+OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+HANDSHAKE_ERRORS = (ChainError, OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError)
 
 log = logging.getLogger("chain.network")
 
@@ -48,6 +61,17 @@ PeerHandler = Callable[[bytes, bool], None]
 
 def _event(level: int, name: str, **fields: object) -> None:
     log.log(level, name, extra={"fields": fields})
+
+
+def source_address(ip: str) -> str:
+    """The address a connection counts against: an IPv4-mapped IPv6 address is its IPv4 one."""
+    try:
+        address = ipaddress.ip_address(ip.split("%")[0])
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, int]:
@@ -64,11 +88,25 @@ class NetworkConfig:
     listen_port: int
     peers: tuple[str, ...]  # endpoints "ip:port" to dial
     max_frame_size: int = MAX_FRAME_SIZE
-    handshake_timeout: float = 5.0
+    handshake_timeout: float = 3.0  # TLS and hello, once the client has spoken
     backoff_initial: float = 0.2
     backoff_maximum: float = 5.0
     max_write_buffer: int = 64 * 1024 * 1024
-    max_pending_handshakes: int = 64
+    max_pending_handshakes: int = 64  # inbound connections not yet admitted, in all
+    max_pending_per_source: int = 4  # ... from one address outside the peer list
+    reserved_for_peers: int = 16  # ... of max_pending_handshakes kept for the peer list's addresses
+    first_bytes_timeout: float = 1.0  # a client silent this long after connecting is closed
+    stale_after: float = 1.0  # a handshake pending this long may be replaced by a newer connection
+    refusal_log_interval: float = 10.0  # refusals from one address: one line per interval, counted
+
+    def admission_limits(self) -> AdmissionLimits:
+        return AdmissionLimits(
+            max_pending=self.max_pending_handshakes,
+            max_pending_per_source=self.max_pending_per_source,
+            reserved_for_peers=self.reserved_for_peers,
+            silent_grace=min(0.2, self.first_bytes_timeout),
+            stale_after=self.stale_after,
+        )
 
 
 @dataclass(eq=False)
@@ -113,42 +151,59 @@ class Host:
         self._links: dict[bytes, Link] = {}
         self._endpoint_node: dict[str, bytes] = {}  # what node we last found at each dialed endpoint
         self._changed = asyncio.Event()
-        self._server: asyncio.base_events.Server | None = None
+        self._listener: socket.socket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
-        self._handshaking = 0  # inbound connections still in their TLS handshake
-        self.stats = {"dropped_links": 0, "rejected_tls": 0, "rejected_hello": 0, "frames_in": 0, "frames_out": 0}
+        peer_addresses = [source_address(parse_endpoint(endpoint)[0]) for endpoint in config.peers]
+        self._admission = AdmissionPolicy(config.admission_limits(), peer_addresses)
+        self._refusals = RefusalLog(
+            lambda level, name, fields: log.log(level, name, extra={"fields": fields}),
+            interval=config.refusal_log_interval,
+        )
+        self.stats = {
+            "dropped_links": 0, "rejected_tls": 0, "rejected_hello": 0, "frames_in": 0, "frames_out": 0,
+            "accepted": 0, "refused": 0, "evicted": 0, "silent": 0,
+        }
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._running = True
-        self._server = await asyncio.start_server(
-            self._accept, self.config.listen_ip, self.config.listen_port, reuse_address=True
+        family = socket.AF_INET6 if ":" in self.config.listen_ip else socket.AF_INET
+        # SO_REUSEADDR (set by create_server) lets a restarted node bind while old links linger.
+        self._listener = socket.create_server(
+            (self.config.listen_ip, self.config.listen_port), family=family, backlog=LISTEN_BACKLOG
         )
-        port = self._server.sockets[0].getsockname()[1]
-        _event(logging.INFO, "p2p_listening", address=f"{self.config.listen_ip}:{port}")
+        self._listener.setblocking(False)
+        self._running = True
+        asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept_ready)
+        _event(logging.INFO, "p2p_listening", address=f"{self.config.listen_ip}:{self.listen_port}")
+        self._spawn(self._flush_refusals())
         for endpoint in self.config.peers:
             self._spawn(self._dial_loop(endpoint))
 
     @property
     def listen_port(self) -> int:
-        if self._server is None:
+        if self._listener is None:
             return self.config.listen_port
-        return int(self._server.sockets[0].getsockname()[1])
+        return int(self._listener.getsockname()[1])
+
+    @property
+    def pending_handshakes(self) -> int:
+        """Inbound connections accepted but not yet admitted as links."""
+        return self._admission.pending
 
     async def stop(self) -> None:
         self._running = False
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            asyncio.get_running_loop().remove_reader(self._listener.fileno())
+            self._listener.close()
         for link in list(self._links.values()):
             link.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        self._refusals.flush(asyncio.get_running_loop().time(), force=True)
 
     def _spawn(self, coro: object) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
@@ -217,30 +272,123 @@ class Host:
 
     # --- accepting and dialing -------------------------------------------------------------
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        endpoint = f"{peer[0]}:{peer[1]}" if peer else "?"
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        # Connections that never finish their handshake must not pile up without bound.
-        if self._handshaking >= self.config.max_pending_handshakes:
-            _event(logging.WARNING, "tls_rejected", endpoint=endpoint, direction="in", reason="too many pending handshakes")
-            writer.close()
+    def _accept_ready(self) -> None:
+        """The listening socket is readable: take the queued connections and admit or refuse each."""
+        assert self._listener is not None
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, address = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue  # the client gave up while queued
+            except OSError as exc:
+                if exc.errno not in OUT_OF_RESOURCES:
+                    raise
+                # Out of descriptors: the queue must wait, or we would spin on the same error.
+                self._refusals.note("*", asyncio.get_running_loop().time(), "accept_paused",
+                                    f"{exc.strerror}; accepting again in {ACCEPT_RETRY_SECONDS} s")
+                self._pause_accepting()
+                return
+            self._admit(sock, address)
+
+    def _pause_accepting(self) -> None:
+        assert self._listener is not None
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._listener.fileno())
+
+        def resume() -> None:
+            if self._running and self._listener is not None:
+                loop.add_reader(self._listener.fileno(), self._accept_ready)
+
+        loop.call_later(ACCEPT_RETRY_SECONDS, resume)
+
+    def _admit(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        """Decide, before any TLS work, whether this connection may wait in the handshake."""
+        sock.setblocking(False)
+        now = asyncio.get_running_loop().time()
+        source = source_address(address[0])
+        endpoint = f"{address[0]}:{address[1]}"
+        self.stats["accepted"] += 1
+        if not self._running:
+            sock.close()
             return
-        self._handshaking += 1
+        admission = self._admission.admit(source, now, endpoint)
+        if admission.evict is not None:
+            self.stats["evicted"] += 1
+            victim = admission.evict
+            if victim.close is not None:
+                victim.close()
+            self._refuse(victim, "connection_evicted", f"{EVICTED} ({admission.reason})", now)
+        if admission.pending is None:
+            self.stats["refused"] += 1
+            sock.close()
+            self._refusals.note(source, now, "connection_refused", admission.reason, endpoint=endpoint, direction="in")
+            return
+        task: asyncio.Task[None] = asyncio.ensure_future(self._inbound(sock, admission.pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        admission.pending.close = task.cancel
+
+    def _refuse(self, pending: Pending, event: str, reason: str, now: float | None = None) -> None:
+        when = asyncio.get_running_loop().time() if now is None else now
+        self._refusals.note(pending.source, when, event, reason, endpoint=pending.endpoint, direction="in")
+
+    async def _flush_refusals(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.config.refusal_log_interval / 5)
+            self._refusals.flush(asyncio.get_running_loop().time())
+
+    async def _inbound(self, sock: socket.socket, pending: Pending) -> None:
         try:
-            await upgrade_to_tls(writer, self._server_ctx, self.config.handshake_timeout)
-        except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
-            # Not one of ours: garbage, plain TCP, another CA or no certificate at all.
-            self.stats["rejected_tls"] += 1
-            _event(logging.WARNING, "tls_rejected", endpoint=endpoint, direction="in", reason=str(exc) or type(exc).__name__)
-            writer.close()
-            return
+            admitted = await self._inbound_handshake(sock, pending)
         finally:
-            self._handshaking -= 1
-        await self._run_link(reader, writer, endpoint, outbound=False)
+            self._admission.release(pending)
+        if admitted is not None:
+            link, decoder, leftovers = admitted
+            await self._serve(link, decoder, leftovers)
+
+    async def _inbound_handshake(
+        self, sock: socket.socket, pending: Pending
+    ) -> tuple[Link, FrameDecoder, list[bytes]] | None:
+        """First bytes, TLS, hello: the link if all pass in time, else None (logged, closed)."""
+        writer: asyncio.StreamWriter | None = None
+        try:
+            # In TLS the client speaks first; a silent one is only holding a slot.
+            if not await wait_first_bytes(sock, self.config.first_bytes_timeout):
+                self.stats["silent"] += 1
+                self.stats["rejected_tls"] += 1
+                self._refuse(pending, "tls_rejected", f"sent nothing within {self.config.first_bytes_timeout} s")
+                sock.close()
+                return None
+            self._admission.mark_talking(pending)
+            started = asyncio.get_running_loop().time()
+            try:
+                reader, writer = await accept_tls(sock, self._server_ctx, self.config.handshake_timeout)
+            except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
+                # Not one of ours: garbage, plain TCP, another CA, no certificate, or too slow.
+                self.stats["rejected_tls"] += 1
+                self._refuse(pending, "tls_rejected", str(exc) or type(exc).__name__)
+                sock.close()
+                return None
+            decoder = FrameDecoder(self.config.max_frame_size)
+            left = self.config.handshake_timeout - (asyncio.get_running_loop().time() - started)
+            try:
+                link, leftovers = await asyncio.wait_for(
+                    self._handshake(reader, writer, decoder, pending.endpoint, False), max(left, 0.01)
+                )
+            except HANDSHAKE_ERRORS as exc:
+                self.stats["rejected_hello"] += 1
+                self._refuse(pending, "peer_rejected", str(exc) or type(exc).__name__)
+                writer.close()
+                return None
+            return link, decoder, leftovers
+        except asyncio.CancelledError:
+            # Replaced by a newer connection, or the host is stopping.
+            if writer is not None:
+                writer.close()
+            sock.close()
+            raise
 
     async def _dial_loop(self, endpoint: str) -> None:
         host, port = parse_endpoint(endpoint)
@@ -278,41 +426,45 @@ class Host:
     async def _run_link(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, endpoint: str, *, outbound: bool
     ) -> bool:
-        """Hello, admission, then the read loop until the link ends. True if the link was admitted."""
-        direction = "out" if outbound else "in"
+        """A dialed link: hello, admission, then the read loop until it ends. True if admitted."""
         decoder = FrameDecoder(self.config.max_frame_size)
         try:
             link, leftovers = await asyncio.wait_for(
                 self._handshake(reader, writer, decoder, endpoint, outbound), self.config.handshake_timeout
             )
-        except (ChainError, OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
+        except HANDSHAKE_ERRORS as exc:
             self.stats["rejected_hello"] += 1
-            _event(logging.WARNING, "peer_rejected", endpoint=endpoint, direction=direction, reason=str(exc) or type(exc).__name__)
+            _event(logging.WARNING, "peer_rejected", endpoint=endpoint, direction="out" if outbound else "in",
+                   reason=str(exc) or type(exc).__name__)
             writer.close()
             return False
         if outbound:
             self._endpoint_node[endpoint] = link.node_id
+        await self._serve(link, decoder, leftovers)
+        return True
+
+    async def _serve(self, link: Link, decoder: FrameDecoder, leftovers: list[bytes]) -> None:
+        """The read loop of an admitted link, until it ends."""
         if not self._register(link):
             link.close()
-            return True
+            return
         try:
             for frame in leftovers:
                 self._handle_frame(link, frame)
-            while not reader.at_eof():
-                data = await reader.read(READ_CHUNK)
+            while not link.reader.at_eof():
+                data = await link.reader.read(READ_CHUNK)
                 if not data:
                     break
                 for frame in decoder.feed(data):
                     self._handle_frame(link, frame)
         except NetworkError as exc:
             self.stats["dropped_links"] += 1
-            _event(logging.WARNING, "peer_dropped", peer=link.node_id.hex()[:16], endpoint=endpoint, reason=str(exc))
+            _event(logging.WARNING, "peer_dropped", peer=link.node_id.hex()[:16], endpoint=link.endpoint, reason=str(exc))
         except (OSError, ssl.SSLError, ConnectionError) as exc:
             _event(logging.INFO, "link_error", peer=link.node_id.hex()[:16], reason=str(exc) or type(exc).__name__)
         finally:
             link.close()
             self._unregister(link)
-        return True
 
     async def _handshake(
         self,

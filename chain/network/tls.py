@@ -7,6 +7,7 @@ There is no host-name check: nodes are identified by the node id inside their ce
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,24 +56,43 @@ def client_context(files: TlsFiles) -> ssl.SSLContext:
     return _context(ssl.PROTOCOL_TLS_CLIENT, files)
 
 
-async def upgrade_to_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext, handshake_timeout: float) -> None:
-    """Run the server side of the TLS handshake on an accepted plain-TCP stream.
+async def accept_tls(
+    sock: socket.socket, context: ssl.SSLContext, handshake_timeout: float, limit: int = 2**16
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Run the server side of the TLS handshake on a socket the host accepted itself.
 
-    The host accepts plain TCP first so it can count (and bound) connections still in their
-    handshake. Python 3.11 has ``StreamWriter.start_tls`` for this; on 3.10 we do what it does:
-    ``loop.start_tls`` on the transport, then point the writer and its protocol at the new one.
+    The host accepts plain TCP sockets on its own (``chain.network.host``) so it can decide, per
+    source address and before any TLS work, whether a connection may wait in the handshake at
+    all; ``loop.connect_accepted_socket`` then wraps the admitted socket in TLS and streams, as
+    ``asyncio.start_server`` would have (public API since Python 3.7).
     """
-    if hasattr(writer, "start_tls"):  # Python 3.11+
-        await writer.start_tls(context, ssl_handshake_timeout=handshake_timeout)
-        return
-    loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
-    protocol = writer.transport.get_protocol()
-    await writer.drain()
-    transport = await loop.start_tls(
-        writer.transport, protocol, context, server_side=True, ssl_handshake_timeout=handshake_timeout
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=limit, loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport, _ = await loop.connect_accepted_socket(
+        lambda: protocol, sock, ssl=context, ssl_handshake_timeout=handshake_timeout
     )
-    if transport is None:
-        raise ConnectionError("the connection closed during the TLS handshake")
-    writer._transport = transport  # type: ignore[attr-defined]  # what 3.11's start_tls sets
-    protocol._transport = transport  # type: ignore[attr-defined]  # StreamReaderProtocol._replace_writer
-    protocol._over_ssl = True  # type: ignore[attr-defined]
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
+async def wait_first_bytes(sock: socket.socket, timeout: float) -> bool:
+    """Wait until the client sends something (or hangs up); False if it stays silent `timeout` s.
+
+    In TLS the client speaks first, right after connecting: one that stays silent is not
+    starting a handshake, it is only holding a socket.
+    """
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def on_readable() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(sock.fileno(), on_readable)
+    try:
+        await asyncio.wait_for(readable, timeout)
+        return True
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(sock.fileno())
