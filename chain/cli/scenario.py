@@ -37,8 +37,14 @@ def run(
     dashboard: bool = typer.Option(False, "--dashboard", help="Show the run live in the browser instead."),
     port: int = typer.Option(0, help="Dashboard port (0: any free port)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
+    real: bool = typer.Option(False, "--real", help="Run it on real node processes in network namespaces (root, Linux)."),
 ) -> None:
     """Run a scenario, narrate it, and check its expected observations (exit 1 if one fails)."""
+    if real:
+        from chain.scenarios.real import run_from_cli
+        with reported(exit_code=2):
+            ok = run_from_cli(name, console)
+        raise typer.Exit(0 if ok else 1)
     with reported(exit_code=2):
         scenario = find_scenario(name)
         if dashboard:

@@ -44,6 +44,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "honest": ("node",),
     "burst": ("count",),
     "add_sealer": ("node",),
+    "pause": ("node",),  # real processes only (chain.scenarios.real): SIGSTOP
+    "resume": (),  # real processes only: SIGCONT to every paused node
 }
 
 # Observations a scenario can expect; chain.scenarios.observations checks each against the run.
