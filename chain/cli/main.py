@@ -10,6 +10,7 @@ from chain.cli import build, node
 from chain.cli import console
 from chain.cli import demo, scenario
 from chain.cli import sim as sim_command
+from chain.cli import tamper
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
@@ -21,6 +22,7 @@ app.add_typer(bench.app, name="bench")
 app.command("demo")(demo.demo)
 app.add_typer(scenario.app, name="scenario")
 app.command("sim")(sim_command.sim)
+app.add_typer(tamper.app, name="tamper")
 
 
 if __name__ == "__main__":
