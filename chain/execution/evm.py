@@ -39,6 +39,9 @@ from eth.vm.opcode import _FastOpcode, as_opcode
 from chain.crypto.suite import CryptoSuite
 from chain.execution.journal import TableJournal
 from chain.ledger import codec
+from chain.recursion import cap_recursion_limit
+
+cap_recursion_limit()  # py_ecc (via py-evm) raised it to 100,000: deep enough to overflow the C stack
 
 CODE_TABLE = "evm_code"
 ACCOUNT_TABLE = "evm_account"

@@ -1,7 +1,8 @@
 """The JSON-RPC 2.0 transport: HTTP POST on ``/`` (aiohttp), single and batch requests.
 
 Whatever a client sends, the answer is a JSON-RPC response and the server keeps serving: bad JSON
-is -32700, a request object of the wrong shape -32600, an unknown method -32601, wrong parameters
+is -32700 (so is JSON nested deeper than ``chain.rpc.json_limits.MAX_JSON_DEPTH``, refused before it is
+parsed), a request object of the wrong shape -32600, an unknown method -32601, wrong parameters
 -32602, and a body over ``MAX_BODY_SIZE`` an HTTP 413 carrying a JSON-RPC error. A bug in a handler
 is logged and answered -32603; it never becomes an HTTP 500.
 """
@@ -17,6 +18,7 @@ from aiohttp import web
 from chain.rpc.api import NodeApi
 from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
+from chain.rpc.json_limits import loads_bounded
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.methods import (
     RpcContext, dispatch, positional, raw_transaction_param, split_group, submission_result, submit_all,
@@ -143,10 +145,22 @@ def _safe_id(value: Any) -> Any:
 def handle_body(ctx: RpcContext, body: bytes) -> Any:
     """The JSON value to answer for one HTTP body (None when there is nothing to answer)."""
     try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        request = parse_body(body)
+    except ValueError as exc:
         return _error(PARSE_ERROR, f"parse error: {exc}")
     return handle_request(ctx, request)
+
+
+def parse_body(body: bytes) -> Any:
+    """The JSON value of a request body; ValueError (with the reason) for anything that is not one.
+
+    The depth is bounded before parsing; RecursionError is still caught in case a parser recursing
+    per level ever meets a limit lower than the bound.
+    """
+    try:
+        return loads_bounded(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 async def handle_body_async(ctx: RpcContext, body: bytes) -> Any:
@@ -158,8 +172,8 @@ async def handle_body_async(ctx: RpcContext, body: bytes) -> Any:
     """
     submit_soon = getattr(ctx.api, "submit_soon", None)
     try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        request = parse_body(body)
+    except ValueError as exc:
         return _error(PARSE_ERROR, f"parse error: {exc}")
     if submit_soon is None:
         return handle_request(ctx, request)

@@ -24,6 +24,10 @@ def kv_tx(user: KeyPair, key: bytes, value: bytes, head: int, **fields: Any):
     return sign_transaction(tx, user)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: starts real node processes on 127.0.0.1 (slower)")
+
+
 @pytest.fixture(scope="module")
 def chain() -> dict[str, Any]:
     """A chain at height 2: block 1 holds three good kv writes, block 2 one malformed write; one tx pending."""
