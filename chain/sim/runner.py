@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.messages import SEALER_ONLY, MsgType
+from chain.consensus.pbft.messages import SEALER_ONLY, Checkpoint, MsgType, PrePrepare, Vote, decode_envelope
 from chain.consensus.pbft.quorum import max_faulty
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair
@@ -148,6 +148,9 @@ class Simulation:
         self.now_ms = 0
         self.trace = Trace()
         self.trace_hashes = (config.suite == "standard") if config.record_trace_hashes is None else config.record_trace_hashes
+        # The dashboard asks for the digest each vote carries (equivocation twins); off, the trace is unchanged.
+        self.trace_digests = False
+        self._digest_memo: tuple[bytes, str | None] = (b"", None)
         self.network = Network(self.rng, LinkProfile(config.latency_ms[0], config.latency_ms[1], config.loss, config.duplicate))
         self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self._seq = 0
@@ -467,16 +470,33 @@ class Simulation:
         name = msg_type.name if isinstance(msg_type, MsgType) else str(msg_type)
         outcome = self.network.transmit(src, dst)
         self.messages_by_type[name] = self.messages_by_type.get(name, 0) + 1
+        extra = {"digest": self._digest_of(raw)} if self.trace_digests and self.trace.active else {}
         if isinstance(outcome, str):
             self.dropped += 1
             self._emit({"ev": "drop", "from": src, "to": dst, "type": name, "number": number, "view": view,
-                        "reason": outcome})
+                        "reason": outcome, **extra})
             return
         for delay in outcome:
             if self.trace.active:
                 self._emit({"ev": "send", "from": src, "to": dst, "type": name, "number": number, "view": view,
-                            "arrive": self.now_ms + delay})
+                            "arrive": self.now_ms + delay, **extra})
             self._push(delay, "deliver", (src, dst, raw, name, number, view))
+
+    def _digest_of(self, raw: bytes) -> str | None:
+        """The first 4 bytes (hex) of the proposal or block hash a message carries, for the dashboard's arrows.
+
+        A broadcast sends the same bytes to every peer, so the last answer is kept.
+        """
+        if raw == self._digest_memo[0]:
+            return self._digest_memo[1]
+        try:
+            body = decode_envelope(raw).body()
+        except ChainError:
+            body = None
+        digest = (body.header.hash(self.suite) if isinstance(body, PrePrepare) else body.digest if isinstance(body, Vote)
+                  else body.block_hash if isinstance(body, Checkpoint) else None)
+        self._digest_memo = (raw, digest[:4].hex() if digest is not None else None)
+        return self._digest_memo[1]
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.trace.active:

@@ -8,6 +8,12 @@ the same run as a played one (same seed, same trace).
 
 The whole trace is kept, together with a snapshot of every node's status each time it changed,
 so the page can travel back to any earlier event index ("time travel") while the chain goes on.
+The trace indexes of every height are kept too (chain.web.diagram), so the diagram of any height
+— the one being decided now, or any earlier one, at any earlier moment — is built on request.
+
+Step goes to the next event, the next consensus message delivered, the next phase any node
+reaches, or the next block; it answers with one sentence on what the receiver did and why
+(chain.web.explain).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from chain.errors import DashboardError
+from chain.web import diagram
+from chain.web.explain import explain
 from chain.web.hub import Hub
 
 TICK_MS = 100  # wall-clock pacing period
@@ -26,6 +34,9 @@ MAX_TRACE_SLICE = 5000  # events per /api/trace answer
 MAX_BLOCK_SUMMARIES = 200  # blocks per /api/blocks answer
 MAX_BURST = 10_000  # transactions per burst
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+STEP_MODES = ("event", "message", "phase", "block")
+MAX_STEP_EVENTS = 20_000  # a step that finds nothing (a chain stalled for good) stops after this many events
+CAPABILITIES = ("pause", "step", "partition", "byzantine", "diagram")
 
 
 class NotFound(DashboardError):
@@ -70,7 +81,8 @@ class LiveChain:
                  speed: float = 1.0, describe: Callable[[], dict[str, Any]] | None = None,
                  blocks: Callable[[int, int], list[dict[str, Any]]] | None = None,
                  block: Callable[[int], dict[str, Any] | None] | None = None,
-                 script: Script | None = None) -> None:
+                 script: Script | None = None, nodes: Callable[[], list[dict[str, Any]]] | None = None,
+                 phase_key: Callable[[], Any] | None = None, capabilities: tuple[str, ...] = CAPABILITIES) -> None:
         self.sim = sim
         self.hub = hub
         self.behaviours = behaviours
@@ -83,16 +95,54 @@ class LiveChain:
         self._blocks = blocks or (lambda start, end: [])
         self._block = block or (lambda number: None)
         self.script = script  # a scenario's timed faults, or None for a free-play demo
+        self._nodes = nodes or sim.node_status  # each node's card (chain.web.observe for the simulator)
+        self._phase_key = phase_key or (lambda: tuple((n.get("view"), n.get("height"), n.get("phase"))
+                                                       for n in self._nodes()))
+        self.capabilities = capabilities
+        self.heights = diagram.HeightIndex()
+        self.last_step: dict[str, Any] | None = None
         self._published = 0  # trace index up to which the hub has been told
         self._load_credit = 0.0  # fractional transactions owed to the client load
-        sim.subscribe(self.trace.append)
+        sim.subscribe(self._record)
         self._snapshot()
+
+    def _record(self, event: dict[str, Any]) -> None:
+        self.heights.add(len(self.trace), event)
+        self.trace.append(event)
 
     # --- reading ------------------------------------------------------------------------------
 
     @property
     def node_count(self) -> int:
-        return len(self.sim.node_status())
+        return len(self._nodes())
+
+    def now_height(self, nodes: list[dict[str, Any]], at: int | None = None) -> int:
+        """The height being decided: the highest one a live node works on (after the top commit if unknown)."""
+        deciding = [n["deciding"] for n in nodes if n.get("deciding") is not None and n.get("state") != "crashed"]
+        return max(deciding) if deciding else self.heights.top_at(len(self.trace) if at is None else at) + 1
+
+    def diagram(self, number: int, at: int | None = None) -> dict[str, Any]:
+        """The sequence diagram of height `number` after `at` trace events (now, if None)."""
+        at = len(self.trace) if at is None else at
+        # a height below genesis or a moment outside the run names no diagram
+        if number < 0 or not 0 <= at <= len(self.trace):
+            raise DashboardError(f"no diagram for block {number} at event {at} (events are 0..{len(self.trace)})")
+        return diagram.build(self.trace, self.heights, number, at)
+
+    def now_diagram(self, nodes: list[dict[str, Any]], at: int | None = None) -> dict[str, Any] | None:
+        """The diagram of the height being decided; while nothing of it was sent yet, the one just decided.
+
+        At speed 1× a healthy height is decided within one pacing tick, and the next one is empty
+        until its leader seals (min_seal_time): showing that empty height would show nothing at all.
+        """
+        if "diagram" not in self.capabilities:
+            return None
+        height = self.now_height(nodes, at)
+        shown = self.diagram(height, at)
+        stalled = any(n.get("leader_crashed") and n.get("state") != "crashed" for n in nodes)
+        if not shown["arrows"] and not shown["marks"] and height > 1 and not stalled:
+            shown = {**self.diagram(height - 1, at), "just_decided": True}
+        return shown
 
     def status(self) -> dict[str, Any]:
         return {
@@ -101,11 +151,13 @@ class LiveChain:
             "paused": self.paused,
             "speed": self.speed,
             "tx_rate": self.tx_rate,
-            "nodes": self.sim.node_status(),
+            "nodes": self._nodes(),
             "behaviours": list(self.behaviours),
             "speeds": list(SPEEDS),
             "clients": len(self.hub.clients),
             "dropped_clients": self.hub.dropped_total,
+            "capabilities": list(self.capabilities),
+            "top": self.heights.top_at(len(self.trace)),
             **self._describe(),
         }
 
@@ -117,8 +169,12 @@ class LiveChain:
         position = bisect.bisect_right([s.index for s in self.snapshots], index) - 1
         snapshot = self.snapshots[max(position, 0)]
         start = max(0, index - MAX_EVENTS_PER_MESSAGE)
+        nodes = list(snapshot.nodes)
+        height = self.now_height(nodes, index)
         return {"index": index, "now_ms": snapshot.now_ms if index == snapshot.index else self._time_at(index),
-                "nodes": list(snapshot.nodes), "events": self.trace[start:index], "first": start}
+                "nodes": nodes, "events": self.trace[start:index], "first": start,
+                "top": self.heights.top_at(index), "now_height": height,
+                "diagram": self.now_diagram(nodes, index)}
 
     def trace_slice(self, start: int, end: int) -> list[dict[str, Any]]:
         # a reversed or negative range is a client mistake, not an empty answer
@@ -139,7 +195,7 @@ class LiveChain:
         return found
 
     def node(self, index: int) -> dict[str, Any]:
-        nodes = self.sim.node_status()
+        nodes = self._nodes()
         # an index outside the node list names no node
         if not 0 <= index < len(nodes):
             raise NotFound(f"unknown node {index} (nodes are 0..{len(nodes) - 1})")
@@ -207,16 +263,77 @@ class LiveChain:
         self.speed = float(speed)
         self.publish()
 
+    def require(self, capability: str, what: str) -> None:
+        # real processes run in real time on a real network: some controls have no meaning there
+        if capability not in self.capabilities:
+            raise DashboardError(f"{what} is a simulator control; this chain ({self._describe().get('mode', '?')}) cannot do it")
+
     def set_paused(self, paused: bool) -> None:
+        self.require("pause", "pause/play")
         self.paused = paused
         self.publish()
 
-    def step(self) -> dict[str, Any] | None:
-        """Process exactly one simulator event (works while paused: that is what it is for)."""
-        before = len(self.trace)
-        self.sim.step()
+    def step(self, until: Any = "event") -> dict[str, Any] | None:
+        """Run to the next event, message delivery, phase reached or block (works while paused: that is what it is for).
+
+        Returns the first trace event processed; `last_step` holds the sentence explaining the last one.
+        """
+        self.require("step", "step")
+        # the step modes are a closed set
+        if until not in STEP_MODES:
+            raise DashboardError(f"until must be one of {', '.join(STEP_MODES)}, got {until!r}")
+        start = len(self.trace)
+        top, key = self.heights.top_at(start), self._phase_key() if until == "phase" else None
+        before = after = self._nodes()
+        mark = start
+        for count in range(1, MAX_STEP_EVENTS + 1):
+            mark, before = len(self.trace), after
+            if self.sim.step() is None:
+                break
+            after = self._nodes()
+            new = self.trace[mark:]
+            delivered = any(e.get("ev") in ("deliver", "drop") and e.get("type") in diagram.CONSENSUS_TYPES for e in new)
+            if (until == "event" or (until == "message" and delivered)
+                    or (until == "phase" and self._phase_key() != key)
+                    or (until == "block" and self.heights.top_at(len(self.trace)) > top)):
+                break
+        self.last_step = {"until": until, "events": len(self.trace) - start, "from": start,
+                          **self._explain_step(mark, before, after)}
         self.publish()
-        return self.trace[before] if len(self.trace) > before else None
+        return self.trace[start] if len(self.trace) > start else None
+
+    def _explain_step(self, mark: int, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
+        """The sentence for the simulator event that began at trace index `mark`, and the arrow it ended."""
+        new = self.trace[mark:]
+        for offset, e in enumerate(new):
+            if e.get("ev") in ("deliver", "drop") and e.get("type") in diagram.CONSENSUS_TYPES and "to" in e:
+                dst = e["to"]
+                row_before = before[dst] if dst < len(before) else {}
+                row_after = after[dst] if dst < len(after) else {}
+                return {"text": explain(e, self.heights.refused.get(mark + offset), row_before, row_after,
+                                        new[offset + 1:]),
+                        "end": mark + offset, "number": e.get("number"), "node": dst}
+        commits = [e for e in new if e.get("ev") == "commit"]
+        if commits:
+            return {"text": "; ".join(f"node {e['node']} writes block {e['number']} to its store ({e.get('via')})"
+                                      for e in commits) + ".", "number": commits[-1]["number"]}
+        for e in new:
+            if e.get("ev") == "timer":
+                follow = [f"it asks for view {x['to_view']}" for x in new if x.get("ev") == "view_change"]
+                sent = sorted({diagram.CONSENSUS_TYPES[x["type"]] for x in new
+                               if x.get("ev") == "send" and x.get("type") in diagram.CONSENSUS_TYPES})
+                text = f"node {e['node']}'s {e.get('name')} timer fires"
+                if follow or sent:
+                    text += ": " + "; ".join(follow + ([f"it sends {' and '.join(sent)}"] if sent else []))
+                return {"text": text + ".", "node": e["node"]}
+        if not new:
+            return {"text": "nothing happened (no event left to process)."}
+        shown = [e for e in new if e.get("ev") not in ("submit",) and e.get("type") != "TX_GOSSIP"]
+        if not shown:
+            return {"text": "the client load: transactions submitted or gossiped (hidden in the diagram)."}
+        e = shown[0]
+        return {"text": f"{e.get('ev')} " + " ".join(f"{k}={v}" for k, v in e.items()
+                                                     if k not in ("ev", "t") and v is not None) + "."}
 
     # --- pacing -------------------------------------------------------------------------------
 
@@ -242,17 +359,22 @@ class LiveChain:
         self._snapshot()
         new = self.trace[self._published:]
         first = len(self.trace) - min(len(new), MAX_EVENTS_PER_MESSAGE)
+        status = self.status()
+        height = self.now_height(status["nodes"])
         self.hub.publish({
             "type": "tick",
             "index": len(self.trace),
             "first": first,
             "events": self.trace[first:],
-            **{k: v for k, v in self.status().items() if k != "behaviours"},
+            "now_height": height,
+            "diagram": self.now_diagram(status["nodes"]),
+            "last_step": self.last_step,
+            **{k: v for k, v in status.items() if k != "behaviours"},
         })
         self._published = len(self.trace)
 
     def _snapshot(self) -> None:
-        nodes = tuple(self.sim.node_status())
+        nodes = tuple(self._nodes())
         if not self.snapshots or self.snapshots[-1].nodes != nodes:
             self.snapshots.append(Snapshot(index=len(self.trace), now_ms=self.sim.now_ms, nodes=nodes))
 

@@ -194,25 +194,30 @@ class RealChain:
 
 
 class StoreReader:
-    """Blocks read straight from a node's SQLite store (WAL lets us read while the node writes)."""
+    """Blocks read straight from a node's SQLite store (WAL lets us read while the node writes).
 
-    def __init__(self, path: Path, suite_name: str) -> None:
+    A `Store` reads its head once, when opened, and then follows only its own commits; the node
+    process commits through its own connection. So every read opens the store afresh: one kept
+    open froze the table at the head it was opened at (`/api/blocks?start=31` answered [] while
+    the node was at 46 and `/api/blocks/35` worked).
+    """
+
+    def __init__(self, path: Path, suite_name: str, node_of: views.NodeOf | None = None) -> None:
         self.path = path
         self.suite = get_suite(suite_name)
-        self.store: Store | None = None
+        self.node_of = node_of
 
-    def _open(self) -> Store | None:
-        if self.store is None and self.path.exists():
-            self.store = Store(self.path, self.suite)
-        return self.store
+    def _read(self, read: Callable[[Store], Any], empty: Any) -> Any:
+        if not self.path.exists():
+            return empty
+        with Store(self.path, self.suite) as store:
+            return read(store)
 
     def blocks(self, start: int, end: int) -> list[dict[str, Any]]:
-        store = self._open()
-        return views.block_summaries(store, self.suite, start, end) if store else []
+        return self._read(lambda store: views.block_summaries(store, self.suite, start, end, self.node_of), [])
 
     def block(self, number: int) -> dict[str, Any] | None:
-        store = self._open()
-        return views.block_detail(store, self.suite, number) if store else None
+        return self._read(lambda store: views.block_detail(store, self.suite, number, self.node_of), None)
 
 
 def build_real_chain(directory: Path, *, nodes: int, suite: str) -> BuiltChain:
@@ -229,8 +234,10 @@ def real_live_chain(directory: Path, *, nodes: int, suite: str, tx_rate: int = 2
     """
     built = build_real_chain(directory, nodes=nodes, suite=suite)
     real = RealChain(built, suite)
-    reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", suite)
+    node_of = {n.node_id: i for i, n in enumerate(built.nodes)}.get
+    reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", suite, node_of)
+    # real time cannot be paused or stepped, nor a real network split from here; no message trace
     live = LiveChain(real, Hub(), behaviours=(), tx_rate=tx_rate,
                      describe=lambda: {"suite": suite, "mode": "real processes"},
-                     blocks=reader.blocks, block=reader.block)
+                     blocks=reader.blocks, block=reader.block, capabilities=())
     return real, live

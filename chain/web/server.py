@@ -132,7 +132,7 @@ async def get_block(request: web.Request) -> web.Response:
 CONTROLS: dict[str, Callable[[LiveChain, dict[str, Any]], Any]] = {
     "pause": lambda live, body: live.set_paused(True),
     "play": lambda live, body: live.set_paused(False),
-    "step": lambda live, body: live.step(),
+    "step": lambda live, body: live.step(body.get("until", "event")),
     "speed": lambda live, body: live.set_speed(body.get("speed")),
     "crash": lambda live, body: live.crash(body.get("node")),
     "restart": lambda live, body: live.restart(body.get("node")),
@@ -149,7 +149,10 @@ async def post_control(request: web.Request) -> web.Response:
     if action not in CONTROLS:
         raise NotFound(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
     result = CONTROLS[action](live, await _json_body(request))
-    return web.json_response({"ok": True, "event": result, "index": len(live.trace)})
+    answer: dict[str, Any] = {"ok": True, "event": result, "index": len(live.trace)}
+    if action == "step":
+        answer["step"] = live.last_step
+    return web.json_response(answer)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -182,6 +185,15 @@ async def _drain(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] 
             return
 
 
+async def get_diagram(request: web.Request) -> web.Response:
+    """The sequence diagram of one height (default: the one being decided) at one moment (default: now)."""
+    live = request.app[LIVE_KEY]
+    live.require("diagram", "the message diagram")
+    at = _int_param(request, "at", len(live.trace))
+    number = _int_param(request, "number", live.state_at(at)["now_height"])
+    return web.json_response(live.diagram(number, at))
+
+
 # --- the application ----------------------------------------------------------------------------
 
 def make_app(live: LiveChain) -> web.Application:
@@ -195,6 +207,7 @@ def make_app(live: LiveChain) -> web.Application:
     app.router.add_get("/api/trace", get_trace)
     app.router.add_get("/api/blocks", get_blocks)
     app.router.add_get("/api/blocks/{number}", get_block)
+    app.router.add_get("/api/diagram", get_diagram)
     app.router.add_post("/api/control/{action}", post_control)
     app.router.add_get("/ws", websocket)
     return app

@@ -6,7 +6,7 @@ dashboard shows exactly what was committed, signature list included.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
@@ -14,22 +14,39 @@ from chain.ledger.block import Block
 from chain.ledger.store import Store
 
 
+NodeOf = Callable[[bytes], "int | None"]  # node id -> the node number the page shows (None: not one of ours)
+
+
 def hex0x(data: bytes) -> str:
     return "0x" + data.hex()
 
 
-def block_summary(block: Block, suite: CryptoSuite) -> dict[str, Any]:
+def _node_at(block: Block, position: int, node_of: NodeOf | None) -> int | None:
+    """The node number of the sealer at `position` of the block's sealer list.
+
+    A header names sealers by their position in its sealer list; after add_sealer that position is
+    not the node's number (block 6's "sealer 1" was node 4), so the page shows the number.
+    """
+    sealers = block.header.sealer_list
+    if node_of is None or not 0 <= position < len(sealers):
+        return None
+    return node_of(sealers[position])
+
+
+def block_summary(block: Block, suite: CryptoSuite, node_of: NodeOf | None = None) -> dict[str, Any]:
     return {
         "number": block.number,
         "hash": hex0x(block.hash(suite)),
         "transactions": len(block.transactions),
         "sealer": block.header.sealer,
+        "sealer_node": _node_at(block, block.header.sealer, node_of),
         "timestamp": block.header.timestamp,
-        "signatures": [{"index": index, "signature": hex0x(sig)} for index, sig in block.signatures],
+        "signatures": [{"index": index, "node": _node_at(block, index, node_of), "signature": hex0x(sig)}
+                       for index, sig in block.signatures],
     }
 
 
-def block_detail(store: Store, suite: CryptoSuite, number: int) -> dict[str, Any] | None:
+def block_detail(store: Store, suite: CryptoSuite, number: int, node_of: NodeOf | None = None) -> dict[str, Any] | None:
     block = store.block_by_number(number)
     if block is None:
         return None
@@ -44,7 +61,7 @@ def block_detail(store: Store, suite: CryptoSuite, number: int) -> dict[str, Any
         txs.append({"hash": hex0x(tx.hash(suite)), "from": sender, "to": hex0x(tx.to), "nonce": str(tx.nonce),
                     "input_size": len(tx.data)})
     return {
-        **block_summary(block, suite),
+        **block_summary(block, suite, node_of),
         "parentHash": hex0x(header.parent_hash),
         "stateRoot": hex0x(header.state_root),
         "receiptsRoot": hex0x(header.receipts_root),
@@ -57,7 +74,8 @@ def block_detail(store: Store, suite: CryptoSuite, number: int) -> dict[str, Any
     }
 
 
-def block_summaries(store: Store, suite: CryptoSuite, start: int, end: int) -> list[dict[str, Any]]:
+def block_summaries(store: Store, suite: CryptoSuite, start: int, end: int,
+                    node_of: NodeOf | None = None) -> list[dict[str, Any]]:
     """Summaries of the committed blocks numbered start..end-1 (those that exist)."""
     top = min(end, store.head_number() + 1)
-    return [block_summary(b, suite) for n in range(start, top) if (b := store.block_by_number(n)) is not None]
+    return [block_summary(b, suite, node_of) for n in range(start, top) if (b := store.block_by_number(n)) is not None]

@@ -1,6 +1,7 @@
-// The dashboard page: plain JavaScript, no build step. It keeps a copy of the recent trace, draws
-// the nodes, the blocks and a per-block message sequence diagram, and sends controls to /api.
-// Everything it shows comes from the server: the page holds no protocol logic of its own.
+// The dashboard page: plain JavaScript, no build step. It draws the nodes, the blocks and the
+// message sequence diagram of one height, and sends controls to /api. Everything it shows comes
+// from the server (the diagram too: /api/diagram and the diagram in every tick); the page holds
+// no protocol logic of its own.
 "use strict";
 
 const state = {
@@ -9,16 +10,29 @@ const state = {
   eventsFirst: 0,
   index: 0,            // number of trace events so far
   live: true,          // false while time-travelling
-  travel: null,        // {index, nodes, events, first} from /api/state when not live
-  selectedBlock: null, // block number shown in the detail and the diagram
+  travel: null,        // {index, nodes, events, first, top, now_height, diagram} from /api/state when not live
+  pinned: null,        // block number whose diagram is pinned (null: follow the height being decided)
+  pinnedDiagram: null, // its diagram, as last fetched
+  nowDiagram: null,    // the diagram of the height being decided, from the latest tick
+  nowHeight: null,
   blocks: new Map(),   // number -> block summary
+  lastStep: null,      // {text, end, number, node, until} of the last step
+  caps: new Set(),     // what this chain can do (real processes: no pause, step, partitions, diagram)
 };
 const MAX_EVENTS = 4000;
 const PHASES = ["PrePrepare", "Prepare", "Commit", "Checkpoint"];
-const PHASE_COLOURS = { PrePrepare: "#2f6fde", Prepare: "#1f8a4c", Commit: "#c77700", Checkpoint: "#6b3fa0" };
+const PHASE_COLOURS = { PrePrepare: "#2f6fde", Prepare: "#1f8a4c", Commit: "#c77700", Checkpoint: "#6b3fa0",
+  ViewChange: "#b3261e", NewView: "#b3261e" };
+const TWIN_COLOURS = ["#d6189a", "#008b8b", "#7a5c00"];   // digests other than a view's first: equivocation
+const SHORT_PHASE = { Prepare: "P", Commit: "C", Checkpoint: "K", ViewChange: "VC" };
+const REASON_HINTS = { "old height": "already decided: a late message", "old view": "a view it left",
+  "voted for two proposals": "double voting", "signature does not verify": "forged or altered" };
 
 const $ = (id) => document.getElementById(id);
 const short = (hex) => (typeof hex === "string" && hex.length > 14 ? hex.slice(0, 10) + "…" + hex.slice(-4) : String(hex ?? "—"));
+const shorter = (hex) => (typeof hex === "string" && hex.length > 10 ? hex.slice(2, 8) + "…" : String(hex ?? "—"));
+const esc = (text) => String(text ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+const hint = (reason) => { const k = Object.keys(REASON_HINTS).find((key) => String(reason).includes(key)); return k ? REASON_HINTS[k] : ""; };
 
 // --- talking to the server ------------------------------------------------------------------------
 
@@ -33,7 +47,7 @@ async function api(path, body) {
   return data;
 }
 
-function control(action, body = {}) { return api("/api/control/" + action, body).catch(() => {}); }
+function control(action, body = {}) { return api("/api/control/" + action, body).catch(() => null); }
 
 function showError(message) {
   const badge = $("connection");
@@ -59,11 +73,25 @@ function receive(message) {
   state.status = message;
   if (message.type === "tick" && message.events) appendEvents(message.first, message.events);
   state.index = message.index;
-  if (message.type === "hello") { initControls(message); loadHistory(message.index); loadBlocks(); }
-  render();
+  if (message.diagram !== undefined) state.nowDiagram = message.diagram;
+  if (message.now_height !== undefined) state.nowHeight = message.now_height;
+  if (message.last_step !== undefined) state.lastStep = message.last_step;
+  if (message.type === "hello") { initControls(message); loadHistory(message.index); loadBlocks(); refreshNow(); }
+  if (state.pinned !== null && state.live) refreshPinned();
+  if (state.live && topBlock() > blocksTop) loadBlocks();
+  scheduleRender();
 }
 
-// A tab that connects mid-run fetches the recent past, so the newest blocks' diagrams are complete.
+// Ticks come ten times a second; a big diagram is redrawn at most four times a second.
+let renderPending = false, lastRender = 0;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  setTimeout(() => requestAnimationFrame(() => { renderPending = false; lastRender = Date.now(); render(); }),
+    Math.max(0, 250 - (Date.now() - lastRender)));
+}
+
+// A tab that connects mid-run fetches the recent past for its trace panel.
 async function loadHistory(index) {
   state.events = [];
   state.eventsFirst = index;
@@ -73,6 +101,12 @@ async function loadHistory(index) {
   state.events = data.events.concat(state.events);
   state.eventsFirst = start;
   render();
+}
+
+async function refreshNow() {
+  if (!state.caps.has("diagram")) return;
+  const d = await api("/api/diagram").catch(() => null);
+  if (d && !state.nowDiagram) { state.nowDiagram = d; state.nowHeight = d.number; render(); }
 }
 
 function appendEvents(first, events) {
@@ -85,51 +119,41 @@ function appendEvents(first, events) {
     state.events.splice(0, cut);
     state.eventsFirst += cut;
   }
-  for (const e of events.slice(skip)) {
-    if (isCommit(e) && e.number !== undefined) state.blocksDirty = true;
-  }
 }
 
-let blocksLoading = false;
+// The table follows the head: whenever the top committed block rises, the newest 20 are fetched.
+let blocksLoading = false, blocksTop = -1;
 async function loadBlocks() {
   if (blocksLoading) return;
   blocksLoading = true;
   try {
-    const height = Math.max(0, ...currentNodes().map((n) => n.height ?? 0));
-    const data = await api(`/api/blocks?start=${Math.max(0, height - 19)}&end=${height + 1}`);
+    const top = topBlock();
+    const data = await api(`/api/blocks?start=${Math.max(0, top - 19)}&end=${top + 1}`);
     for (const b of data.blocks) state.blocks.set(b.number, b);
-    state.blocksDirty = false;
+    blocksTop = Math.max(blocksTop, ...data.blocks.map((b) => b.number));
     renderBlocks();
   } catch (e) { /* shown by api() */ } finally { blocksLoading = false; }
 }
+function topBlock() {
+  const s = state.status || {};
+  return Math.max(s.top ?? 0, ...((s.nodes || []).map((n) => n.height ?? 0)));
+}
 
 // --- reading trace events -----------------------------------------------------------------------
-// A trace event (chain.sim.trace) is a flat JSON object: "t" (virtual ms), "ev" (what happened),
-// "node", and for messages "from", "to", "type" (PRE_PREPARE…), "number", "view", "arrive".
 
-const KIND_NAMES = { PRE_PREPARE: "PrePrepare", PREPARE: "Prepare", COMMIT: "Commit", CHECKPOINT: "Checkpoint",
-  VIEW_CHANGE: "ViewChange", NEW_VIEW: "NewView" };
-function isCommit(e) { return e.ev === "commit"; }
-function isViewChange(kind) { return kind === "ViewChange" || kind === "NewView"; }
-function messageOf(e) {
-  const ev = e.ev;
-  if (ev !== "send" && ev !== "drop") return null;
-  const kind = KIND_NAMES[e.type];
-  if (!kind || e.from === undefined || e.to === undefined) return null;   // tx gossip and sync are not drawn
-  return { t: e.t, arrive: e.arrive ?? e.t + 15, from: e.from, to: e.to, kind, view: e.view, number: e.number,
-    dropped: ev === "drop", reason: e.reason };
-}
-// The client load (submissions and transaction gossip) is most of a trace; it is hidden unless asked for.
 function isClientLoad(e) { return e.type === "TX_GOSSIP" || e.ev === "submit"; }
-// One trace line: messages as "PREPARE #14 v1  node 1 → node 2", anything else as its fields.
+// One trace line: messages as "PREPARE #14 v1  node 1 → node 2", anything else as its (non-empty) fields.
 function describe(e) {
   const { t, ev, ...rest } = e;
   const head = `${String(t).padStart(7)} ms  ${String(ev).padEnd(11)} `;
   if (e.from !== undefined && e.to !== undefined) {
     const why = e.reason ? `  (${e.reason})` : "";
-    return head + `${String(e.type).padEnd(12)} #${e.number} v${e.view}  node ${e.from} → node ${e.to}${why}`;
+    const digest = e.digest ? `  digest ${e.digest}` : "";
+    return head + `${String(e.type).padEnd(12)} #${e.number} v${e.view}  node ${e.from} → node ${e.to}${digest}${why}`;
   }
-  return head + Object.entries(rest).map(([k, v]) => `${k}=${v}`).join("  ");
+  const fields = Object.entries(rest).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}=${v}`).join("  ");
+  const why = ev === "reject" && hint(e.reason) ? `  — ${hint(e.reason)}` : "";
+  return head + fields + why;
 }
 
 // --- rendering ----------------------------------------------------------------------------------
@@ -138,14 +162,14 @@ function currentNodes() {
   if (!state.live && state.travel) return state.travel.nodes;
   return state.status ? state.status.nodes : [];
 }
-
+function nowMs() { return !state.live && state.travel ? state.travel.now_ms : (state.status ? state.status.now_ms : 0); }
 function nodeState(n) { return n.state || "ok"; }
 
 function render() {
   if (!state.status) return;
   const s = state.status;
   $("chain-info").textContent = [s.suite && `suite ${s.suite}`, `${(s.nodes || []).length} nodes`, s.seed !== undefined && `seed ${s.seed}`, s.mode].filter(Boolean).join(" · ");
-  $("clock").textContent = (!state.live && state.travel ? state.travel.now_ms : s.now_ms);
+  $("clock").textContent = nowMs();
   $("event-index").textContent = state.live ? state.index : `${state.travel ? state.travel.index : "…"} / ${state.index}`;
   $("btn-pause").disabled = s.paused;
   $("btn-play").disabled = !s.paused;
@@ -153,48 +177,71 @@ function render() {
   const scrub = $("scrub");
   scrub.max = String(state.index);
   if (state.live) { scrub.value = String(state.index); $("scrub-label").textContent = "live"; }
+  renderScenario();
   renderNodes();
   renderEvents();
-  if (state.blocksDirty && state.live) loadBlocks();
+  renderBlocks();
+  renderExplanation();
   renderDiagram();
+}
+
+function renderScenario() {
+  const sc = state.status.scenario;
+  const panel = $("scenario");
+  if (!sc) { panel.hidden = true; return; }
+  panel.hidden = false;
+  const checks = (sc.expect || []).map((x) => `<li class="${x.ok === true ? "pass" : x.ok === false ? "fail" : "pending"}" data-testid="expectation">` +
+    `${x.ok === true ? "✔ pass" : x.ok === false ? "✘ FAIL" : "… not yet"} — ${esc(x.name)}${x.detail ? ": " + esc(x.detail) : ""}</li>`).join("");
+  panel.innerHTML = `<b>scenario ${esc(sc.name)}</b> — ${esc(sc.title || "")} <span class="hint">${sc.finished ? "finished" : `until ${sc.duration_ms} ms`}</span>
+    <p>${esc(sc.summary || "")}</p>${sc.watch ? `<p><b>Watch:</b> ${esc(sc.watch)}</p>` : ""}<ul>${checks}</ul>`;
+}
+
+function timerText(n) {
+  if (n.timer_deadline === null || n.timer_deadline === undefined) return "off";
+  const left = Math.max(0, n.timer_deadline - nowMs());
+  return `${(left / 1000).toFixed(1)} s`;
 }
 
 function renderNodes() {
   const container = $("nodes");
   const nodes = currentNodes();
   const behaviours = (state.status && state.status.behaviours) || state.behaviours || [];
-  // keep the partition ticks across redraws
-  const ticked = new Set([...container.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node)));
+  const anyGroup = nodes.some((n) => n.group);
+  // keep the partition ticks across redraws, but not after a heal
+  const ticked = anyGroup || !state.healed ? new Set([...container.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node))) : new Set();
+  if (anyGroup) state.healed = false;
   container.innerHTML = "";
   nodes.forEach((n) => {
     const index = n.index;
     const st = nodeState(n);
     const card = document.createElement("div");
     card.className = "node " + (n.role || "") + (st === "crashed" ? " crashed" : "") + (st.startsWith("Byzantine") ? " byzantine" : "") + (st === "partitioned" ? " partitioned" : "");
-    card.dataset.testid = "node";
-    card.dataset.node = String(index);
-    card.dataset.role = n.role || "";
-    card.dataset.height = String(n.height ?? "");
-    card.dataset.view = String(n.view ?? "");
-    card.dataset.state = st;
+    Object.assign(card.dataset, { testid: "node", node: String(index), role: n.role || "", height: String(n.height ?? ""),
+      view: String(n.view ?? ""), toView: String(n.to_view ?? ""), state: st, leader: String(n.leader ?? "") });
+    const viewText = n.view === null || n.view === undefined ? "—" : (n.to_view !== undefined && n.to_view !== null && n.to_view > n.view ? `${n.view} → ${n.to_view}` : String(n.view));
+    const roleText = n.role || "?";
+    const counts = Object.entries(n.counts || {}).map(([phase, [have, need]]) =>
+      `<span class="count ${have >= need ? "full" : ""}" data-phase="${phase}" title="${phase}s held / needed for a quorum">${SHORT_PHASE[phase] || phase} ${have}/${need}</span>`).join("");
+    const marks = ["pre-prepared", "prepared", "committed", "executed"].map((m) =>
+      `<span class="mark ${(n.marks || []).includes(m) ? "on" : ""}" data-mark="${m}" title="${m}">${m.replace("pre-prepared", "pre-prep.")}</span>`).join("");
+    const position = n.sealer_position !== undefined && n.sealer_position !== null && n.sealer_position !== index ? ` <span class="hint" title="position in the sealer list">(sealer #${n.sealer_position})</span>` : "";
+    const leaderLine = n.leader !== undefined && n.leader !== null
+      ? `<div class="leader-line" title="the node that proposes this height in this node's view">leader: node ${n.leader}${n.leader_crashed ? " <b class=state-bad>(crashed)</b>" : ""}</div>` : "";
     card.innerHTML = `
-      <h3><span>node ${index}</span><span class="role ${n.role || ""}">${n.role || "?"}</span></h3>
-      <dl>
-        <dt>state</dt><dd class="${st === "ok" ? "state-ok" : "state-bad"}">${st}</dd>
-        <dt>view</dt><dd class="view big">${n.view ?? "—"}</dd>
-        <dt>height</dt><dd class="height big">${n.height ?? "—"}</dd>
-        <dt>head</dt><dd class="mono" title="${n.head ?? ""}">${short(n.head)}</dd>
-        ${n.phase ? `<dt>phase</dt><dd>${n.phase}</dd>` : ""}
-        ${n.group ? `<dt>group</dt><dd>[${n.group.join(", ")}]</dd>` : ""}
-        ${n.pending !== undefined && n.pending !== null ? `<dt>pool</dt><dd>${n.pending} tx</dd>` : ""}
-      </dl>
+      <h3><span>node ${index}${position}</span><span class="role ${n.role || ""}">${roleText}</span></h3>
+      <div class="state ${st === "ok" ? "state-ok" : "state-bad"}" title="${esc(st)}">${esc(st)}${n.phase ? ` · <span class="phase">${esc(n.phase)}</span>` : ""}</div>
+      <div class="figures"><span title="view (→ the view it asks for)">v <b class="view">${viewText}</b></span><span title="height: its newest committed block"># <b class="height">${n.height ?? "—"}</b></span></div>
+      ${leaderLine}
+      ${n.timer_deadline !== undefined ? `<div class="timer" title="the view timer: when it runs out, this node asks for the next view">timer <b data-testid="timer">${timerText(n)}</b>${n.digest ? ` · <span class="mono digest" title="digest of the proposal it accepted">${n.digest}</span>` : ""}</div>` : ""}
+      ${counts ? `<div class="counts">${counts}</div>` : ""}
+      ${n.marks ? `<div class="marks">${marks}</div>` : ""}
       <div class="actions">
         ${st === "crashed" ? `<button class="restart">restore</button>` : `<button class="crash">crash</button>`}
-        <select class="behaviour" title="Make this node Byzantine">
+        <select class="behaviour sim-only" data-cap="byzantine" title="Make this node Byzantine">
           <option value="">honest</option>
           ${behaviours.map((b) => `<option value="${b}" ${n.behaviour === b ? "selected" : ""}>${b}</option>`).join("")}
         </select>
-        <label title="Put this node on one side of a partition"><input type="checkbox" class="side" data-node="${index}" ${ticked.has(index) ? "checked" : ""}> side</label>
+        <label class="sim-only" data-cap="partition" title="Put this node on one side of a partition"><input type="checkbox" class="side" data-node="${index}" ${ticked.has(index) ? "checked" : ""}> side</label>
       </div>`;
     if (!state.live) card.querySelectorAll("button, select").forEach((el) => { el.disabled = true; });
     const crash = card.querySelector("button.crash"), restore = card.querySelector("button.restart");
@@ -203,6 +250,7 @@ function renderNodes() {
     card.querySelector("select.behaviour").onchange = (ev) => control("byzantine", { node: index, behaviour: ev.target.value || null });
     container.appendChild(card);
   });
+  applyCapabilities(container);
 }
 
 // Newest first; the client load only when asked for.
@@ -214,27 +262,30 @@ function renderEvents() {
 
 function renderBlocks() {
   const body = document.querySelector("#blocks tbody");
-  const numbers = [...state.blocks.keys()].sort((a, b) => b - a).slice(0, 20);
+  // while time-travelling, the table stops at the top block of that moment
+  const limit = !state.live && state.travel ? state.travel.top : Infinity;
+  const numbers = [...state.blocks.keys()].filter((k) => k <= limit).sort((a, b) => b - a).slice(0, 12);
   body.innerHTML = "";
   for (const number of numbers) {
     const b = state.blocks.get(number);
     const row = document.createElement("tr");
     row.dataset.number = String(number);
-    if (number === state.selectedBlock) row.className = "selected";
-    row.innerHTML = `<td>${number}</td><td class="mono">${short(b.hash)}</td><td>${b.transactions}</td><td>${b.sealer}</td><td>${(b.signatures || []).length}</td>`;
-    row.onclick = () => { $("follow").checked = false; selectBlock(number); };
+    if (number === state.pinned) row.className = "selected";
+    const proposer = b.sealer_node !== null && b.sealer_node !== undefined ? `node ${b.sealer_node}` : `sealer #${b.sealer}`;
+    const signers = (b.signatures || []).map((s) => (s.node ?? `#${s.index}`)).join(",");
+    row.innerHTML = `<td>${number}</td><td class="mono" title="${b.hash}">${shorter(b.hash)}</td><td>${b.transactions}</td>` +
+      `<td title="sealer-list position ${b.sealer}">${proposer}</td><td title="signed by nodes ${signers}">${(b.signatures || []).length}</td>`;
+    row.onclick = () => pin(number);
     body.appendChild(row);
   }
-  // until a block is clicked, the detail and the diagram follow the newest committed block
-  const follow = $("follow").checked || state.selectedBlock === null;
-  if (follow && numbers.length && numbers[0] !== state.selectedBlock) selectBlock(numbers[0], true);
 }
 
-async function selectBlock(number, quiet) {
-  state.selectedBlock = number;
-  $("diagram-block").textContent = String(number);
+async function pin(number) {
+  state.pinned = number;
+  state.pinnedDiagram = null;
+  $("follow").checked = false;
   renderBlocks();
-  renderDiagram();
+  refreshPinned(true);
   try {
     const b = await api("/api/blocks/" + number);
     const txs = (b.txs || []).map((tx, i) => {
@@ -243,80 +294,232 @@ async function selectBlock(number, quiet) {
     });
     $("block-detail").innerHTML = `<pre>block ${b.number}  hash ${b.hash}
 parent  ${b.parentHash}
-sealer  ${b.sealer}   timestamp ${b.timestamp}
+proposer node ${b.sealer_node ?? "?"} (sealer-list position ${b.sealer})   timestamp ${b.timestamp}
 state root ${b.stateRoot}
 signatures (${(b.signatures || []).length}, checkpoint quorum):
-${(b.signatures || []).map((s) => `  sealer ${s.index}: ${short(s.signature)}`).join("\n")}
+${(b.signatures || []).map((s) => `  node ${s.node ?? "?"} (sealer #${s.index}): ${short(s.signature)}`).join("\n")}
 transactions (${(b.txs || []).length}) and receipts:
 ${txs.slice(0, 50).join("\n")}${txs.length > 50 ? `\n  … ${txs.length - 50} more` : ""}</pre>`;
-  } catch (e) { if (!quiet) throw e; }
+  } catch (e) { $("block-detail").innerHTML = `<p class="hint">block ${number} is not committed (yet): its messages are drawn as far as they went.</p>`; }
 }
 
-// The per-block sequence diagram: one lifeline per node, one arrow per message (dashed and ✕ if
-// dropped), time running downwards, sized to its panel so a projector shows it large.
-const LABEL_WIDTH = 120;
+function unpin() {
+  state.pinned = null;
+  state.pinnedDiagram = null;
+  $("follow").checked = true;
+  renderBlocks();
+  render();
+}
+
+let pinnedFetch = 0;
+async function refreshPinned(now) {
+  const t = Date.now();
+  if (!now && t - pinnedFetch < 500) return;
+  pinnedFetch = t;
+  const number = state.pinned;
+  const at = !state.live && state.travel ? `&at=${state.travel.index}` : "";
+  const d = await api(`/api/diagram?number=${number}${at}`).catch(() => null);
+  if (d && state.pinned === number) { state.pinnedDiagram = d; renderDiagram(); }
+}
+
+function renderExplanation() {
+  const box = $("explanation");
+  const step = state.lastStep;
+  box.textContent = step && step.text ? `step (${step.until}): ${step.text}` : "Step through the run: pause, then next message / phase / block.";
+  box.classList.toggle("fresh", !!(step && step.text));
+}
+
+// --- the sequence diagram -------------------------------------------------------------------------
+// One lifeline per node, one arrow per message, time downwards on a compressed axis: gaps longer
+// than GAP_CAP_MS (a view timer running out, a stall) are drawn short, with their real length
+// written in the margin, so one late message cannot squash the rest.
+const LABEL_WIDTH = 96;
+const GAP_CAP_MS = 120;
+
+function shownDiagram() {
+  if (state.pinned !== null) return state.pinnedDiagram;
+  if (!state.live && state.travel) return state.travel.diagram;
+  return state.nowDiagram;
+}
+
+function timeAxis(times, top, bottom) {
+  const sorted = [...new Set(times)].sort((a, b) => a - b);
+  const u = new Map();
+  const breaks = [];
+  let acc = 0;
+  sorted.forEach((t, k) => {
+    if (k > 0) {
+      const gap = t - sorted[k - 1];
+      if (gap > GAP_CAP_MS * 2) breaks.push({ after: acc, gap });
+      acc += Math.min(gap, GAP_CAP_MS);
+    }
+    u.set(t, acc);
+  });
+  const scale = (bottom - top) / Math.max(1, acc);
+  const y = (t) => {
+    if (u.has(t)) return top + u.get(t) * scale;
+    // a time between two known ones (an in-flight message's position now)
+    let k = sorted.findIndex((s) => s > t);
+    if (k <= 0) return k === 0 ? top : bottom;
+    const a = sorted[k - 1], b = sorted[k];
+    return top + (u.get(a) + (u.get(b) - u.get(a)) * (t - a) / (b - a)) * scale;
+  };
+  return { y, breaks: breaks.map((b) => ({ y: top + (b.after + GAP_CAP_MS / 2) * scale, gap: b.gap })) };
+}
+
 function renderDiagram() {
   const holder = $("diagram");
-  const number = state.selectedBlock;
-  const source = !state.live && state.travel ? state.travel.events : state.events;
   const nodes = currentNodes();
-  if (number === null || !nodes.length) { holder.innerHTML = ""; return; }
-  const messages = source.map(messageOf).filter((m) => m && m.number === number && m.from !== m.to);
-  if (!messages.length) { holder.innerHTML = `<p class="hint">No messages for block ${number} in the recent trace.</p>`; return; }
-  const n = nodes.length;
-  const width = Math.max(LABEL_WIDTH + 80 * n, holder.clientWidth - 4);
-  const laneX = (i) => LABEL_WIDTH + 30 + (i * (width - LABEL_WIDTH - 60)) / Math.max(1, n - 1);
-  const t0 = Math.min(...messages.map((m) => m.t)), t1 = Math.max(...messages.map((m) => m.arrive));
-  const height = Math.min(900, Math.max(420, 80 + (t1 - t0) * 2));
-  const y = (t) => 50 + ((t - t0) / Math.max(1, t1 - t0)) * (height - 70);
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-testid="sequence">`,
-    `<defs><marker id="arrow" markerWidth="9" markerHeight="9" refX="8" refY="3.5" orient="auto"><path d="M0,0 L8,3.5 L0,7 z" fill="#444"/></marker></defs>`];
-  // the block's proposer(s): who sent its PrePrepare (two after a view change)
-  const proposers = new Set(messages.filter((m) => m.kind === "PrePrepare").map((m) => m.from));
-  for (let i = 0; i < n; i++) {
-    parts.push(`<line x1="${laneX(i)}" y1="36" x2="${laneX(i)}" y2="${height - 8}" stroke="#aab4c4" stroke-width="3"/>`);
-    parts.push(`<text class="lane" x="${laneX(i)}" y="22" text-anchor="middle">node ${i}${proposers.has(i) ? " ★" : ""}</text>`);
+  const d = shownDiagram();
+  const number = state.pinned !== null ? state.pinned : (d ? d.number : state.nowHeight);
+  $("diagram-block").textContent = number ?? "—";
+  $("diagram-mode").textContent = state.pinned !== null ? "pinned" : d && d.just_decided ? `just decided; block ${d.number + 1} has no messages yet`
+    : (state.live ? "being decided now" : "being decided at that moment");
+  $("btn-now").hidden = state.pinned === null;
+  if (!nodes.length) { holder.innerHTML = ""; return; }
+  if (!d) { holder.innerHTML = `<p class="hint">Loading the messages of block ${number ?? "…"}…</p>`; return; }
+  const arrows = d.arrows.filter((a) => a.from !== a.to);
+  const live = state.live && state.pinned === null;
+  const now = nowMs();
+  if (!arrows.length && !d.marks.length) {
+    const stalled = nodes.find((x) => x.leader_crashed && nodeState(x) !== "crashed");
+    const why = stalled ? `: its leader, node ${stalled.leader}, is crashed — nobody proposes; the others wait for their view timers (timer ${timerText(stalled)})`
+      : ": the leader waits for transactions (or its seal time)";
+    holder.innerHTML = `<p class="hint big-hint" data-testid="diagram-empty">No messages for block ${d.number} yet${why}.</p>`;
+    return;
   }
+  const n = nodes.length;
+  const width = Math.max(LABEL_WIDTH + 70 * n + 40, holder.clientWidth - 4);
+  const laneX = (i) => LABEL_WIDTH + 20 + (i * (width - LABEL_WIDTH - 60)) / Math.max(1, n - 1);
+  const times = [];
+  for (const a of arrows) { times.push(a.t); times.push(a.state === "in-flight" ? Math.max(a.t, Math.min(a.arrive, now)) : a.arrive); if (a.state === "in-flight") times.push(a.arrive); }
+  for (const m of d.marks) times.push(m.t);
+  if (live) times.push(now);
+  const height = Math.max(260, Math.min(560, holder.clientHeight || 420));
+  const axis = timeAxis(times, 44, height - 14);
+  const y = axis.y;
+  // digests: per (kind, view), the first digest seen is drawn in the phase colour, any other is a twin
+  const firstDigest = new Map(), twinIndex = new Map();
+  for (const a of arrows) {
+    if (!a.digest || a.kind === "ViewChange" || a.kind === "NewView") continue;
+    const key = `${a.kind === "Checkpoint" ? "K" : "P"}${a.view}`;
+    if (a.kind === "Checkpoint") continue;   // a checkpoint signs the executed hash, not the proposal
+    if (!firstDigest.has(key)) firstDigest.set(key, a.digest);
+    else if (firstDigest.get(key) !== a.digest && !twinIndex.has(a.digest)) twinIndex.set(a.digest, twinIndex.size);
+  }
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-testid="sequence" data-number="${d.number}">`,
+    `<defs>${[...Object.entries(PHASE_COLOURS), ...TWIN_COLOURS.map((c, i) => ["twin" + i, c]), ["hl", "#000"]].map(([k, c]) =>
+      `<marker id="arrow-${k}" markerWidth="8" markerHeight="8" refX="7" refY="3.5" orient="auto"><path d="M0,0 L7,3.5 L0,7 z" fill="${c}"/></marker>`).join("")}</defs>`];
+  const proposers = new Map();
+  for (const a of arrows) if (a.kind === "PrePrepare" || a.kind === "NewView") proposers.set(a.from, a.digest);
+  for (let i = 0; i < n; i++) {
+    const crashed = nodeState(nodes[i] || {}) === "crashed";
+    parts.push(`<line x1="${laneX(i)}" y1="34" x2="${laneX(i)}" y2="${height - 6}" stroke="${crashed ? "#e0a8a4" : "#aab4c4"}" stroke-width="3" ${crashed ? 'stroke-dasharray="6 5"' : ""}/>`);
+    const star = proposers.has(i) ? " ★" : "";
+    parts.push(`<text class="lane" x="${laneX(i)}" y="16" text-anchor="middle">node ${i}${star}</text>`);
+    if (proposers.get(i)) parts.push(`<text class="digest" x="${laneX(i)}" y="30" text-anchor="middle">${proposers.get(i)}</text>`);
+  }
+  for (const b of axis.breaks) {
+    parts.push(`<line x1="${LABEL_WIDTH}" y1="${b.y}" x2="${width - 10}" y2="${b.y}" stroke="#ccc" stroke-dasharray="2 6"/>`);
+    parts.push(`<text class="gap" x="${LABEL_WIDTH - 4}" y="${b.y + 4}" text-anchor="end">⋯ ${(b.gap / 1000).toFixed(1)} s</text>`);
+  }
+  if (live) {
+    parts.push(`<line x1="${LABEL_WIDTH}" y1="${y(now)}" x2="${width - 10}" y2="${y(now)}" stroke="#1d2330" stroke-width="1" stroke-dasharray="8 4"/>`);
+    parts.push(`<text class="now" x="${width - 12}" y="${y(now) - 4}" text-anchor="end">now ${now} ms</text>`);
+  }
+  const highlight = state.lastStep && state.lastStep.end !== undefined ? state.lastStep.end : null;
   const labelled = new Set();
   let lastLabelY = -100;
-  for (const m of messages.slice(0, 800)) {
-    const vc = isViewChange(m.kind);
-    const colour = vc ? "#b3261e" : PHASE_COLOURS[m.kind] || "#555";
-    const x1 = laneX(m.from), x2 = laneX(m.to), ya = y(m.t), yb = m.dropped ? ya + 10 : y(m.arrive);
-    const xb = m.dropped ? x1 + (x2 - x1) * 0.4 : x2;
-    parts.push(`<line x1="${x1}" y1="${ya}" x2="${xb}" y2="${yb}" stroke="${colour}" stroke-width="${vc ? 3 : 1.8}" ${m.dropped ? 'stroke-dasharray="5 4"' : 'marker-end="url(#arrow)"'}><title>${m.kind} view ${m.view ?? ""}: node ${m.from} → node ${m.to}, sent ${m.t} ms${m.dropped ? ", dropped (" + m.reason + ")" : ", arrives " + m.arrive + " ms"}</title></line>`);
-    if (m.dropped) parts.push(`<text x="${xb - 5}" y="${yb + 5}" fill="${colour}">✕</text>`);
+  for (const a of arrows) {
+    const vc = a.kind === "ViewChange" || a.kind === "NewView";
+    const twin = a.digest && twinIndex.has(a.digest) ? twinIndex.get(a.digest) : null;
+    const colour = twin !== null ? TWIN_COLOURS[twin % TWIN_COLOURS.length] : PHASE_COLOURS[a.kind] || "#555";
+    const markerKey = twin !== null ? "twin" + (twin % TWIN_COLOURS.length) : a.kind;
+    const x1 = laneX(a.from), x2 = laneX(a.to), ya = y(a.t);
+    const hl = highlight !== null && a.end === highlight;
+    let title = `${a.kind} v${a.view} of block ${d.number}${a.digest ? " digest " + a.digest : ""}: node ${a.from} → node ${a.to}, sent ${a.t} ms`;
+    const attrs = `data-kind="${a.kind}" data-state="${a.state}" data-from="${a.from}" data-to="${a.to}"${a.digest ? ` data-digest="${a.digest}"` : ""}${hl ? ' data-highlight="1"' : ""}${twin !== null ? ' data-twin="1"' : ""}`;
+    if (a.state === "in-flight") {
+      const yb = y(a.arrive), t = Math.max(0, Math.min(1, (now - a.t) / Math.max(1, a.arrive - a.t)));
+      title += `, arrives ${a.arrive} ms (in flight)`;
+      parts.push(`<g class="arrow" ${attrs}><line x1="${x1}" y1="${ya}" x2="${x2}" y2="${yb}" stroke="${colour}" stroke-width="1.6" stroke-dasharray="3 4" opacity="0.7"><title>${esc(title)}</title></line>` +
+        `<circle cx="${x1 + (x2 - x1) * t}" cy="${ya + (yb - ya) * t}" r="4.5" fill="${colour}"><title>${esc(title)}</title></circle></g>`);
+    } else if (a.state === "dropped") {
+      // a lost message: dashed all the way to the receiver's lifeline, where it never arrived (✕)
+      const yb = a.arrive > a.t ? y(a.arrive) : ya + 14;
+      title += `, lost (${a.reason})`;
+      parts.push(`<g class="arrow" ${attrs}><line x1="${x1}" y1="${ya}" x2="${x2}" y2="${yb}" stroke="${colour}" stroke-width="1.5" stroke-dasharray="5 4" opacity="0.8"><title>${esc(title)}</title></line>` +
+        `<text class="cross" x="${x2}" y="${yb + 5}" text-anchor="middle" fill="${colour}">✕<title>${esc(title)}</title></text></g>`);
+    } else {
+      const yb = y(a.arrive);
+      const refused = a.state === "refused";
+      if (refused) title += `, refused: ${a.reason}`;
+      else title += `, delivered ${a.arrive} ms`;
+      parts.push(`<g class="arrow" ${attrs}><line x1="${x1}" y1="${ya}" x2="${x2}" y2="${yb}" stroke="${hl ? "#000" : colour}" stroke-width="${hl ? 4 : vc ? 2.6 : 1.6}" marker-end="url(#arrow-${hl ? "hl" : markerKey})"${hl ? ' class="highlight"' : ""}><title>${esc(title)}</title></line>`);
+      if (refused) {
+        const h = hint(a.reason);
+        parts.push(`<text class="refused" x="${x2 + (x2 > x1 ? -4 : 4)}" y="${yb - 4}" text-anchor="${x2 > x1 ? "end" : "start"}">⊘${h && h.startsWith("already") ? "" : " " + esc(String(a.reason).slice(0, 28))}<title>${esc(a.reason)}${h ? " — " + esc(h) : ""}</title></text>`);
+      }
+      parts.push("</g>");
+    }
+    if ((a.kind === "PrePrepare" || twin !== null) && a.digest && a.state !== "in-flight") {
+      parts.push(`<text class="digest" x="${(x1 + x2) / 2}" y="${(ya + y(a.arrive)) / 2 - 3}" fill="${colour}" text-anchor="middle">${a.digest}</text>`);
+    }
     // each phase (of each view) named once in the margin, where its first message leaves
-    const label = `${m.kind} v${m.view ?? 0}`;
-    if (!labelled.has(label) && ya - lastLabelY > 16) {
-      parts.push(`<text class="phase" x="4" y="${ya + 5}" fill="${colour}">${label}</text>`);
+    const label = `${a.kind} v${a.view ?? 0}`;
+    if (!labelled.has(label) && ya - lastLabelY > 14) {
+      parts.push(`<text class="phase" x="4" y="${ya + 4}" fill="${PHASE_COLOURS[a.kind] || "#555"}">${label}</text>`);
       labelled.add(label);
       lastLabelY = ya;
     }
   }
+  // what the nodes did at this height: asked for a view (◆), entered one (■), committed (✔)
+  for (const m of d.marks) {
+    const x = laneX(m.node), ym = y(m.t);
+    const [symbol, colour, text] = m.ev === "view_change" ? ["◆", "#b3261e", `asks v${m.view}`]
+      : m.ev === "new_view" ? ["■", "#b3261e", `enters v${m.view}`] : ["✔", "#1f8a4c", m.via === "sync" ? "synced" : "committed"];
+    parts.push(`<g class="mark" data-ev="${m.ev}"><text x="${x}" y="${ym + 5}" text-anchor="middle" fill="${colour}" class="markglyph">${symbol}</text>` +
+      `<text x="${x + 9}" y="${ym + 4}" class="marktext" fill="${colour}">${text}</text></g>`);
+  }
+  if (d.truncated) parts.push(`<text class="gap" x="4" y="${height - 4}">(${d.truncated} older messages not drawn)</text>`);
   parts.push("</svg>");
   holder.innerHTML = parts.join("");
 }
 
 // --- controls -----------------------------------------------------------------------------------
 
+function applyCapabilities(root) {
+  root.querySelectorAll("[data-cap]").forEach((el) => { el.hidden = !state.caps.has(el.dataset.cap); });
+}
+
 let controlsReady = false;
 function initControls(hello) {
   state.behaviours = hello.behaviours || [];
+  state.caps = new Set(hello.capabilities || []);
+  document.body.classList.toggle("no-diagram", !state.caps.has("diagram"));
+  applyCapabilities(document);
   if (controlsReady) return;
   controlsReady = true;
-  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"]]
-    .map(([name, colour]) => `<span class="chip" style="border-color:${colour};color:${colour}">${name}</span>`).join("");
+  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"], ["twin digest", TWIN_COLOURS[0]]]
+    .map(([name, colour]) => `<span class="chip" style="border-color:${colour};color:${colour}">${name}</span>`).join("") +
+    `<span class="hint">- - in flight · ✕ lost · ⊘ refused · ◆ asks view · ■ enters view · ✔ committed · ★ proposer</span>`;
   $("show-load").onchange = () => renderEvents();
-  $("follow").onchange = () => renderBlocks();
+  $("follow").onchange = (ev) => { if (ev.target.checked) unpin(); };
+  $("btn-now").onclick = () => unpin();
+  $("open-block").onchange = (ev) => { const k = Number(ev.target.value); if (Number.isInteger(k) && k >= 0) pin(k); };
   const speed = $("speed");
   speed.innerHTML = (hello.speeds || [1]).map((s) => `<option value="${s}">${s}×</option>`).join("");
   speed.onchange = () => control("speed", { speed: Number(speed.value) });
   $("btn-pause").onclick = () => control("pause");
   $("btn-play").onclick = () => control("play");
-  $("btn-step").onclick = () => control("step");
+  for (const until of ["event", "message", "phase", "block"]) {
+    $("step-" + until).onclick = async () => {
+      const answer = await control("step", { until });
+      if (answer && answer.step) { state.lastStep = answer.step; render(); }
+    };
+  }
   $("btn-burst").onclick = () => control("burst", { count: 100 });
-  $("btn-heal").onclick = () => control("heal");
+  $("btn-heal").onclick = () => { state.healed = true; document.querySelectorAll("input.side").forEach((c) => { c.checked = false; }); control("heal"); };
   $("btn-partition").onclick = () => {
     const all = currentNodes().map((n) => n.index);
     const side = [...document.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node));
@@ -324,7 +527,7 @@ function initControls(hello) {
     if (!side.length || !rest.length) { showError("tick the nodes of one side first"); return; }
     control("partition", { groups: [side, rest] });
   };
-  $("live").onchange = (ev) => { state.live = ev.target.checked; document.body.classList.toggle("travelling", !state.live); if (!state.live) travel(Number($("scrub").value)); render(); };
+  $("live").onchange = (ev) => { state.live = ev.target.checked; document.body.classList.toggle("travelling", !state.live); if (!state.live) travel(Number($("scrub").value)); else { state.travel = null; if (state.pinned !== null) refreshPinned(true); } render(); };
   $("scrub").oninput = (ev) => {
     state.live = false;
     $("live").checked = false;
@@ -339,6 +542,7 @@ function travel(index) {
   clearTimeout(travelTimer);
   travelTimer = setTimeout(async () => {
     state.travel = await api("/api/state?at=" + index);
+    if (state.pinned !== null) await refreshPinned(true);
     render();
   }, 60);
 }
