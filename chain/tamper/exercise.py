@@ -158,7 +158,7 @@ def run_exercise(*, what: str = "tx", suite: str = "sm", seed: int = 1, block: i
     sim.restart(lagging)
     sim.run_until(sim.now_ms + SYNC_ALONE_MS)
     result.lagging_height_alone = sim.nodes[lagging].store.head_number()
-    result.sync_refusals = [r for r in rejects if r.get("sender") == node]
+    result.sync_refusals = [r for r in rejects if r.get("sender") == node and r.get("type") == "SYNC_RESPONSE"]
     sim.heal()
     deadline = sim.now_ms + CATCH_UP_MS
     while sim.now_ms < deadline and sim.nodes[lagging].store.head_number() < sim.nodes[honest].store.head_number():
