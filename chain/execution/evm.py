@@ -20,6 +20,7 @@ standard suite is Ethereum, unchanged.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Callable, Mapping
 
@@ -31,6 +32,8 @@ from eth.vm.code_stream import CodeStream
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueState
 from eth.vm.forks.prague.computation import PragueComputation
+from eth.exceptions import VMError
+from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
 from eth.vm.forks.prague.opcodes import PRAGUE_OPCODES
 from eth.vm.forks.shanghai.logic import Create2EIP3860, CreateEIP3860
 from eth.vm.logic.system import CreateOpcodeStackData
@@ -313,6 +316,53 @@ class ChainComputation(PragueComputation):
         self.code = AnalysedCodeStream(message.code)
 
 
+class OutOfTime(VMError):
+    """A read-only call ran past its wall-clock budget (never raised while executing a block)."""
+
+
+class BudgetedTransactionContext(CancunTransactionContext):
+    """The transaction context of a read-only call: also carries the call's deadline (monotonic s)."""
+
+    def __init__(self, *, origin: bytes, deadline: float) -> None:  # noqa: D107
+        super().__init__(gas_price=0, origin=origin)
+        self.deadline = deadline
+
+
+class BudgetedCodeStream(AnalysedCodeStream):
+    """A code stream that stops a call whose time is up, at its next jump.
+
+    Any code that runs long loops, and every loop jumps: checking the clock when a jump target is
+    checked (``is_valid_opcode``) bounds a call's time without a check per instruction. A call that
+    recurses instead of looping starts new frames, which check it too (``BudgetedComputation``).
+    """
+
+    __slots__ = ("_deadline",)
+
+    def __init__(self, code_bytes: bytes, deadline: float) -> None:
+        super().__init__(code_bytes)
+        self._deadline = deadline
+
+    def is_valid_opcode(self, position: int) -> bool:
+        if time.monotonic() > self._deadline:
+            raise OutOfTime("the call ran out of time")
+        return super().is_valid_opcode(position)
+
+
+class BudgetedComputation(ChainComputation):
+    """The computation of a read-only call: the same EVM, plus the call's wall-clock deadline.
+
+    Only ``EVMExecutor.call`` uses it. Block execution never looks at a clock: every node must get
+    the same result, so a block is bounded by gas alone (tx_gas_limit, block_gas_limit).
+    """
+
+    def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI) -> None:  # noqa: D107
+        super().__init__(state, message, transaction_context)
+        deadline: float = getattr(transaction_context, "deadline", float("inf"))
+        self.code = BudgetedCodeStream(message.code, deadline)
+        if time.monotonic() > deadline:
+            raise OutOfTime("the call ran out of time")
+
+
 class ChainState(PragueState):
     """A py-evm Prague state over one transaction's journal (no trie, no beacon/history contracts)."""
 
@@ -346,8 +396,11 @@ def charging(logic_fn: Callable[[ComputationAPI], None], gas_cost: int, mnemonic
     return instruction
 
 
-def state_class(suite: CryptoSuite, precompiles: Mapping[bytes, Precompile]) -> type[ChainState]:
-    """The ChainState class of a suite, with its opcode table and its precompiles (system contracts)."""
+def state_class(suite: CryptoSuite, precompiles: Mapping[bytes, Precompile], *, budgeted: bool = False) -> type[ChainState]:
+    """The ChainState class of a suite, with its opcode table and its precompiles (system contracts).
+
+    budgeted: for read-only calls, whose computations also stop at a wall-clock deadline.
+    """
     opcodes = dict(PRAGUE_OPCODES)
     if suite.name != "standard":
         opcodes[opcode_values.SHA3] = as_opcode(
@@ -360,7 +413,7 @@ def state_class(suite: CryptoSuite, precompiles: Mapping[bytes, Precompile]) -> 
     }
     all_precompiles = dict(PragueComputation.get_precompiles())
     all_precompiles.update(precompiles)
-    computation = ChainComputation.configure(
+    computation = (BudgetedComputation if budgeted else ChainComputation).configure(
         __name__=f"ChainComputation[{suite.name}]", opcodes=opcodes, _precompiles=all_precompiles
     )
     return ChainState.configure(  # type: ignore[return-value]

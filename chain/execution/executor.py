@@ -22,6 +22,7 @@ gives byte-identical results on every node.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -32,13 +33,16 @@ from eth.exceptions import (
     InvalidJumpDestination, OutOfGas, Revert, StackDepthLimit, VMError, WriteProtection,
 )
 from eth.vm.execution_context import ExecutionContext
+from eth.abc import TransactionContextAPI
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
 from eth.vm.message import Message
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
 from chain.execution import gas
-from chain.execution.evm import ChainState, contract_address, execution_context, state_class
+from chain.execution.evm import (
+    BudgetedTransactionContext, ChainState, contract_address, execution_context, state_class,
+)
 from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
 from chain.execution.result import ExecutionResult, block_result
@@ -64,6 +68,10 @@ ERROR_STATUS: tuple[tuple[type[VMError], Status], ...] = (
     (ContractCreationCollision, Status.ADDRESS_ALREADY_USED),
     (WriteProtection, Status.BAD_INSTRUCTION),
 )
+
+
+class CallOutOfTime(ChainError):
+    """A read-only call used up its wall-clock budget before it finished."""
 
 
 def status_of(error: VMError) -> Status:
@@ -98,6 +106,7 @@ class EVMExecutor:
         self.suite = suite
         self.chain_id = chain_id  # what the CHAINID opcode returns
         self._state_class = state_class(suite, system_contracts(suite))
+        self._call_state_class = state_class(suite, system_contracts(suite), budgeted=True)
 
     # --- the BlockExecutor contract ---
 
@@ -147,19 +156,35 @@ class EVMExecutor:
     # --- read-only queries ---
 
     def call(
-        self, state: StateReader, to: bytes, data: bytes, sender: bytes = b"\x00" * 20, block_number: int = 0
+        self, state: StateReader, to: bytes, data: bytes, sender: bytes = b"\x00" * 20, block_number: int = 0,
+        *, gas: int | None = None, deadline: float | None = None,
     ) -> tuple[int, bytes]:
         """(status, output) of calling `to` with `data` on `state`, changing nothing.
 
         block_number is the number the call runs "in" (use head + 1 to see what a transaction
-        would see); the gas allowed is that block's tx_gas_limit.
+        would see); the gas allowed is that block's tx_gas_limit, or `gas` if that is less.
+
+        A call is nobody's transaction: no one waits for it but its client, and a node answers it
+        while doing everything else. So besides gas it has a wall-clock budget: with `deadline`
+        (a ``time.monotonic()`` value) it stops at its first jump past it and raises CallOutOfTime.
+        Block execution has no such budget (it must give every node the same result).
         """
         # a query needs a target: an address, never a creation
         if len(to) != 20 or len(sender) != 20:
             return int(Status.CALL_ADDRESS_ERROR), b""
         context = self._context(state, block_number, 0)
+        gas_limit = context.gas_limit if gas is None else min(gas, context.gas_limit)
         journal = TableJournal(state)
-        outcome = self._run(journal, context, sender, to, data, context.gas_limit, 0, create=False)
+        if deadline is None:
+            outcome = self._run(journal, context, sender, to, data, gas_limit, 0, create=False)
+        else:
+            outcome = self._run(journal, context, sender, to, data, gas_limit, 0, create=False,
+                                state_cls=self._call_state_class,
+                                transaction_context=BudgetedTransactionContext(origin=sender, deadline=deadline))
+            # A frame stopped by the clock fails, and so does every frame above it as it reaches its
+            # next jump: a failed call past its deadline is one the budget stopped.
+            if not outcome.ok and time.monotonic() > deadline:
+                raise CallOutOfTime("the call ran out of its time budget before it finished (an endless loop?)")
         return int(outcome.status), outcome.output
 
     # --- the EVM message ---
@@ -171,14 +196,16 @@ class EVMExecutor:
 
     def _run(
         self, journal: TableJournal, context: ExecutionContext, sender: bytes, to: bytes, data: bytes,
-        gas_limit: int, intrinsic: int, *, create: bool,
+        gas_limit: int, intrinsic: int, *, create: bool, state_cls: type[ChainState] | None = None,
+        transaction_context: TransactionContextAPI | None = None,
     ) -> Outcome:
-        vm_state: ChainState = self._state_class(journal, context)
+        vm_state: ChainState = (state_cls or self._state_class)(journal, context)
         computation_class = vm_state.computation_class
         # EIP-2929: the sender and the target start warm (system and Ethereum precompiles always are)
         vm_state.mark_address_warm(sender)
         vm_state.mark_address_warm(to)
-        transaction_context = CancunTransactionContext(gas_price=0, origin=sender)
+        if transaction_context is None:
+            transaction_context = CancunTransactionContext(gas_price=0, origin=sender)
         message_gas = gas_limit - intrinsic
         try:
             if create:

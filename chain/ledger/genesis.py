@@ -28,6 +28,8 @@ The TOML form::
 
     [system_config]
     tx_count_limit = "1000"
+    tx_gas_limit = "30000000"
+    block_gas_limit = "60000000"   # ours: the gas one block's transactions may claim together
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from chain.ledger.system import (
     CONSENSUS_TABLE,
     DEFAULT_CONFIG,
     OBSERVER,
+    ROW_ONLY_WHEN_SET,
     SEALER,
     ConsensusNode,
     encode_config_row,
@@ -218,7 +221,8 @@ def _hex(value: Any, what: str) -> bytes:
 def genesis_changes(config: GenesisConfig) -> Changes:
     """The rows block 0 writes: system config, consensus node list, admin accounts."""
     changes: Changes = {}
-    for key, value in sorted({**DEFAULT_CONFIG, **config.system_config}.items()):
+    written = {k: v for k, v in DEFAULT_CONFIG.items() if k not in ROW_ONLY_WHEN_SET}
+    for key, value in sorted({**written, **config.system_config}.items()):
         changes[(CONFIG_TABLE, key.encode())] = encode_config_row(value, 0)
     nodes = [ConsensusNode(node_id, SEALER, weight, 0) for node_id, weight in config.sealers]
     nodes += [ConsensusNode(node_id, OBSERVER, 0, 0) for node_id in config.observers]

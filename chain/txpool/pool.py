@@ -11,6 +11,12 @@ Life of a transaction in the pool::
     submit ──► ready ──select──► in flight ──remove_committed──► gone
                  ▲                   │
                  └─────release───────┘        (and: blockLimit <= head ──► gone)
+
+Two bounds keep one client from holding up everyone else: a sender may have at most
+``sender_quota`` transactions in the pool at once (a flood from one account fills its own quota,
+not the pool), and ``select`` fills a proposal only up to the block gas limit, oldest first — it
+stops at the first transaction that does not fit rather than passing it over, so a large
+transaction is never starved by a stream of small ones behind it.
 """
 
 from __future__ import annotations
@@ -24,20 +30,24 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import TxRejected
 from chain.ledger.block import Block
 from chain.ledger.status import Status
-from chain.ledger.system import tx_gas_limit
+from chain.ledger.system import claimed_gas, tx_gas_limit
 from chain.ledger.transaction import Transaction
 from chain.txpool.rules import (
     MAX_TX_SIZE, ChainView, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
-    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_signature, check_size,
+    check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_sender_quota, check_signature, check_size,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit
+# Ours (FISCO BCOS has no per-sender bound): a fifteenth of the pool, so no one account can fill it,
+# while a load generator spreading its transactions over 16 accounts (chain bench) never meets it.
+DEFAULT_SENDER_QUOTA = 10_000
 
 
 @dataclass
 class _Entry:
     tx: Transaction
     tx_hash: bytes
+    sender: bytes  # 20-byte address, for the per-sender quota
     seq: int  # arrival order
     in_flight: bool = False
 
@@ -52,6 +62,7 @@ class TxPool:
         group_id: int,
         capacity: int = DEFAULT_CAPACITY,
         max_tx_size: int = MAX_TX_SIZE,
+        sender_quota: int = DEFAULT_SENDER_QUOTA,
     ) -> None:
         self.suite = suite
         self.chain = store
@@ -59,6 +70,8 @@ class TxPool:
         self.group_id = group_id
         self.capacity = capacity
         self.max_tx_size = max_tx_size
+        self.sender_quota = sender_quota
+        self._per_sender: dict[bytes, int] = {}  # sender address -> how many of its transactions are pooled
         self._entries: dict[bytes, _Entry] = {}  # hash -> entry, in arrival order
         self._by_nonce: dict[int, bytes] = {}  # nonce -> hash
         self._by_raw: dict[bytes, bytes] = {}  # encoded transaction -> hash (gossip repeats what we hold)
@@ -87,8 +100,10 @@ class TxPool:
         check_nonce_not_pooled(self._by_nonce.get(tx.nonce))
         check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
         check_gas_limit(tx, self._gas_limit(head + 1))
+        sender = tx.sender(self.suite)  # known since the signature check
+        check_sender_quota(sender, self._per_sender.get(sender, 0), self.sender_quota)
         check_capacity(len(self._entries), self.capacity)
-        self._add(tx, tx_hash)
+        self._add(tx, tx_hash, sender)
         return tx_hash
 
     def _gas_limit(self, number: int) -> int:
@@ -99,9 +114,10 @@ class TxPool:
             self._gas_limit_memo = (head, number, tx_gas_limit(self.chain, number))
         return self._gas_limit_memo[2]
 
-    def _add(self, tx: Transaction, tx_hash: bytes) -> None:
+    def _add(self, tx: Transaction, tx_hash: bytes, sender: bytes) -> None:
         self._seq += 1
-        self._entries[tx_hash] = _Entry(tx, tx_hash, self._seq)
+        self._entries[tx_hash] = _Entry(tx, tx_hash, sender, self._seq)
+        self._per_sender[sender] = self._per_sender.get(sender, 0) + 1
         self._by_nonce[tx.nonce] = tx_hash
         self._by_raw[tx.encode()] = tx_hash
         heapq.heappush(self._ready, (self._seq, tx_hash))
@@ -139,14 +155,29 @@ class TxPool:
 
     # --- sealing ----------------------------------------------------------------------------
 
-    def select(self, limit: int) -> list[Transaction]:
-        """Up to limit of the oldest transactions not yet handed out; they are now in flight."""
+    def select(self, limit: int, gas_limit: int | None = None) -> list[Transaction]:
+        """Up to limit of the oldest transactions not yet handed out; they are now in flight.
+
+        With gas_limit (the block gas limit), the chosen transactions claim at most that much gas
+        together (``chain.ledger.system.block_gas``), except that the first is always taken: a
+        block of one transaction is never over the limit.
+        """
         chosen: list[Transaction] = []
+        cap = self._gas_limit(self.chain.head_number() + 1) if gas_limit is not None else 0
+        claimed = 0
         while self._ready and len(chosen) < limit:
-            seq, tx_hash = heapq.heappop(self._ready)
+            seq, tx_hash = self._ready[0]
             entry = self._entries.get(tx_hash)
             if entry is None or entry.seq != seq or entry.in_flight:
+                heapq.heappop(self._ready)
                 continue  # removed (or removed and re-submitted) since it was queued
+            if gas_limit is not None:
+                claim = claimed_gas(entry.tx.gas_limit, cap)
+                # The leader never seals a block its replicas would refuse as over the block gas limit.
+                if chosen and claimed + claim > gas_limit:
+                    break
+                claimed += claim
+            heapq.heappop(self._ready)
             entry.in_flight = True
             self._in_flight += 1
             chosen.append(entry.tx)
@@ -229,6 +260,11 @@ class TxPool:
         entry = self._entries.pop(tx_hash, None)
         if entry is None:
             return
+        left = self._per_sender[entry.sender] - 1
+        if left:
+            self._per_sender[entry.sender] = left
+        else:
+            del self._per_sender[entry.sender]
         if self._by_nonce.get(entry.tx.nonce) == tx_hash:
             del self._by_nonce[entry.tx.nonce]
         self._by_raw.pop(entry.tx.encode(), None)

@@ -90,6 +90,16 @@ def check_gas_limit(tx: Transaction, limit: int) -> None:
         raise TxRejected(Status.BLOCK_GAS_LIMIT_REACHED, f"gasLimit {tx.gas_limit} exceeds tx_gas_limit {limit}")
 
 
+def check_sender_quota(sender: bytes, pooled: int, quota: int) -> None:
+    # One account may not crowd everyone else out of the pool (and out of the blocks sealed from it).
+    if pooled >= quota:
+        raise TxRejected(
+            Status.TX_POOL_IS_FULL,
+            f"sender 0x{sender.hex()} already has {pooled} transactions waiting in the pool; "
+            f"the per-sender quota is {quota}: wait until some are committed",
+        )
+
+
 def check_capacity(size: int, capacity: int) -> None:
     # A bounded pool keeps a flood from exhausting the node's memory.
     if size >= capacity:

@@ -37,7 +37,7 @@ from chain.execution.result import ExecutionResult
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import merkle_root
-from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT
+from chain.ledger.system import BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
 from chain.sim.runner import CHAIN_ID, GROUP_ID, derive_keys
 from chain.txpool.pool import TxPool
@@ -66,11 +66,12 @@ class Harness:
     height > 1 commits setup blocks 1..height-1 straight into the store first (each holding
     transaction 100 + n, signed by sealers 0–2), as if they had been decided earlier. The pool's
     transactions are admitted at genesis with `block_limit`, so a small one makes them stale at a
-    later height. tx_limit is the chain's tx_count_limit.
+    later height. tx_limit is the chain's tx_count_limit, block_gas its block_gas_limit (every
+    transaction declares the default gasLimit, 300,000,000).
     """
 
     def __init__(self, *, me: int = 0, sealers: int = 4, observers: int = 1, txs: int = 2, height: int = 1,
-                 tx_limit: int = 1000, block_limit: int = 500) -> None:
+                 tx_limit: int = 1000, block_limit: int = 500, block_gas: int | None = None) -> None:
         self.suite = get_suite(SUITE)
         sealer_keys = derive_keys(SUITE, SEED, sealers, "sealer")
         self.keys = sealer_keys + derive_keys(SUITE, SEED, observers, "observer")
@@ -79,7 +80,8 @@ class Harness:
         genesis = GenesisConfig(
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=SUITE, sealers=tuple((node_id, 1) for node_id in self.sealer_ids),
             observers=tuple(k.public_key for k in self.keys[sealers:]),
-            system_config={TX_COUNT_LIMIT: str(tx_limit), LEADER_PERIOD: "1"},
+            system_config={TX_COUNT_LIMIT: str(tx_limit), LEADER_PERIOD: "1",
+                           **({} if block_gas is None else {BLOCK_GAS_LIMIT: str(block_gas)})},
         )
         self.store = open_chain(":memory:", genesis)
         self.executor = KVExecutor(self.suite)

@@ -12,7 +12,7 @@ tools/mutate.py, which deletes each marked rule and expects some test to fail)::
 
 Commands (state carries over from one directive to the next within a file):
 
-``replica [me=0] [height=1] [txs=2] [tx_limit=N] [block_limit=N]``
+``replica [me=0] [height=1] [txs=2] [tx_limit=N] [block_limit=N] [block_gas=N]``
     a fresh replica (tests/consensus/test_rules_harness.Harness); prints its status
 ``let NAME = EXPR``
     builds a block or message and names it; a block's name is how outputs refer to it

@@ -2,7 +2,8 @@
 
 A proposal is a block header whose execution fields are still empty, plus the hashes of its
 transactions. The leader of (height, view) makes one when ``tx_count_limit`` transactions wait or
-``min_seal_time_ms`` after the first one arrived (FISCO BCOS seals no empty blocks). A replica
+``min_seal_time_ms`` after the first one arrived (FISCO BCOS seals no empty blocks), taking the
+oldest waiting transactions up to ``tx_count_limit`` and up to ``block_gas_limit`` gas claimed. A replica
 accepts it only if every header rule and every transaction holds; a replica lacking some of the
 transactions asks the proposer for them (TxRequest) and takes the proposal up again when they come.
 Accepting it is the replica's Prepare (chain.consensus.pbft.prepare_commit).
@@ -20,6 +21,7 @@ from chain.errors import ChainError, ConsensusError, LedgerError, TxRejected
 from chain.ledger import codec
 from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
 from chain.ledger.merkle import merkle_root
+from chain.ledger.system import block_gas, over_block_gas_limit
 from chain.ledger.transaction import Transaction
 
 
@@ -39,7 +41,7 @@ class ProposalPhase:
     # --- sealing, as leader -------------------------------------------------------------------
 
     def _new_proposal(self, view: int) -> PrePrepare | None:
-        txs = self.pool.select(self.tx_count_limit)
+        txs = self.pool.select(self.tx_count_limit, self.block_gas_limit)
         if not txs:
             return None
         assert self.my_index is not None
@@ -133,6 +135,11 @@ class ProposalPhase:
         if txs is None:
             self._waiting.append((envelope, reproposal))
             return
+        # Together they may claim no more gas than the block gas limit: it bounds how long the
+        # block can take to execute on every node (a block of one transaction is bounded by tx_gas_limit).
+        if over_block_gas_limit([tx.gas_limit for tx in txs], self.tx_gas_cap, self.block_gas_limit):  # rule: pp_block_gas_limit
+            raise ConsensusError(f"proposal's transactions claim {block_gas([tx.gas_limit for tx in txs], self.tx_gas_cap)} "
+                                 f"gas, the block gas limit is {self.block_gas_limit}")
         # Every transaction must be admissible at this height (signature, chain, replay window).
         try:
             self.pool.verify_proposal(txs, pp.number)  # rule: pp_txs_admissible | delete

@@ -62,7 +62,9 @@ from chain.execution.result import BlockExecutor, ExecutionResult
 from chain.ledger.block import Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import Changes
-from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int
+from chain.ledger.system import (
+    BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int, tx_gas_limit,
+)
 from chain.ledger.transaction import Transaction
 from chain.sync.block_sync import BlockSync
 
@@ -101,7 +103,7 @@ class Pool(Protocol):
     def __len__(self) -> int: ...
     @property
     def ready(self) -> int: ...
-    def select(self, limit: int) -> list[Transaction]: ...
+    def select(self, limit: int, gas_limit: int | None = None) -> list[Transaction]: ...
     def release(self, tx_hashes: Iterable[bytes]) -> None: ...
     def verify_proposal(self, txs: Sequence[Transaction], number: int) -> None: ...
     def remove_committed(self, block: Block) -> None: ...
@@ -172,6 +174,8 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self.is_sealer = self.my_index is not None and self.my_index < len(self.sealer_ids)
         self.leader_period = get_config_int(self.store, LEADER_PERIOD, self.height)
         self.tx_count_limit = get_config_int(self.store, TX_COUNT_LIMIT, self.height)
+        self.tx_gas_cap = tx_gas_limit(self.store, self.height)
+        self.block_gas_limit = get_config_int(self.store, BLOCK_GAS_LIMIT, self.height)
 
     def _reset_height(self) -> None:
         """Forget everything about the height just decided; start on the next one."""

@@ -20,6 +20,7 @@ SETTABLE: dict[str, int] = {
     system.TX_COUNT_LIMIT: 1,  # a block must be able to hold a transaction
     system.TX_GAS_LIMIT: 100_000,  # FISCO's TX_GAS_LIMIT_MIN: enough for any simple transaction
     system.LEADER_PERIOD: 1,  # a leader proposes at least one block
+    system.BLOCK_GAS_LIMIT: 100_000,  # ours; below it only one-transaction blocks could be made anyway
 }
 
 
