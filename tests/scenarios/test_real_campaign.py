@@ -1,0 +1,141 @@
+"""Scenario files driving real node processes, each in its own network namespace.
+
+The campaign (chain.scenarios.real.CAMPAIGN): leader crash, f crashed, a minority partition, every
+node crashed mid-block, the leader paused for 10 s. Each must hold its file's expectations, judged
+from RPC samples by the simulator's own checks, and end with one head hash and every successful
+receipt on every node. `pytest tests/scenarios/test_real_campaign.py -s` prints the figures.
+
+Bounded: five runs of 14-20 s of scenario time each, one after the other (two cores), a hard
+timeout, and every process, namespace and bridge removed on every exit path. Needs root and `ip`;
+skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chain.errors import ScenarioError
+from chain.scenarios import netns, real
+from chain.scenarios.netns import Network
+from chain.scenarios.observations import RunRecord
+from chain.scenarios.spec import parse_scenario
+
+NOT_HERE = netns.unavailable()
+needs_netns = pytest.mark.skipif(NOT_HERE is not None, reason=f"real-process scenarios: {NOT_HERE}")
+
+
+@needs_netns
+@pytest.mark.timeout(420)
+def test_the_campaign_holds_on_real_processes(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    figures, failed = [], []
+    for name in real.CAMPAIGN:
+        result = real.run_real(real.find_real_scenario(name), tmp_path)
+        run = result.runs[0]
+        faults = "; ".join(f"{text}: {'-' if s is None else f'{s:.1f} s'}" for text, s in run.resumed_after)
+        figures.append(f"{name:<20} {result.wall_seconds:5.1f} s wall, {run.restarts} restarts, same head "
+                       f"{'never' if run.converge_s is None else f'{run.converge_s:.1f} s'} after recovery, "
+                       f"{run.receipts} receipts everywhere | one head again after: {faults}")
+        if not result.ok:
+            failed.append("\n".join(result.narration))
+    print("\nreal-process campaign:\n" + "\n".join(figures)
+          + f"\ncampaign wall time {time.perf_counter() - started:.1f} s")
+    assert not failed, "\n\n".join(failed)
+    # nothing of the runs is left behind
+    assert not [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                if n.startswith(f"cx{os.getpid():06x}")]
+
+
+@needs_netns
+@pytest.mark.timeout(60)
+def test_a_partition_cuts_exactly_the_links_between_groups_and_heal_restores_them() -> None:
+    network = Network(4)
+    try:
+        network.up()
+        everyone = {i: {j for j in range(4) if j != i} for i in range(4)}
+        assert network.reachable(real.P2P_PORT) == everyone
+        network.partition([[0, 1], [2, 3]])
+        assert network.reachable(real.P2P_PORT) == {0: {1}, 1: {0}, 2: {3}, 3: {2}}
+        network.partition([[0, 1, 2], [3]])
+        assert network.reachable(real.P2P_PORT) == {0: {1, 2}, 1: {0, 2}, 2: {0, 1}, 3: set()}
+        network.heal()
+        assert network.reachable(real.P2P_PORT) == everyone
+        # the control network (RPC) is never cut: the host reaches every node's control address
+        network.partition([[0], [1, 2, 3]])
+        pings = [subprocess.run(network.exec_prefix(i) + [sys.executable, "-c", "import socket;"
+                                f"socket.create_connection(('{network.ctl_net.network_address + 1}', 9), 1)"],
+                                capture_output=True, text=True) for i in range(4)]
+        assert all("ConnectionRefusedError" in p.stderr for p in pings), [p.stderr[-200:] for p in pings]
+    finally:
+        network.down()
+    assert network.tag not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+
+
+@needs_netns
+@pytest.mark.timeout(60)
+def test_leftovers_of_a_dead_run_are_removed_and_a_live_runs_are_not() -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = Network(2, tag=f"cx{dead.pid:06x}0")
+    mine = Network(2)
+    try:
+        left.up()
+        left._up = False  # as if its process had died without cleaning up
+        mine.up()  # which removes what dead runs left behind, and nothing of live ones
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert left.namespace(0) not in listed and mine.namespace(0) in listed
+        assert f"{left.tag}b" not in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert netns.remove_leftovers() == []
+    finally:
+        left._up = True
+        left.down()
+        mine.down()
+
+
+def test_what_only_the_simulator_can_do_is_refused_before_anything_starts() -> None:
+    byzantine = parse_scenario('name = "b"\nnodes = 4\nduration_ms = 5000\nexpect = ["no_fork"]\n'
+                               '[[event]]\nat_ms = 1000\naction = "byzantine"\nnode = 1\nbehaviour = "equivocate"\n')
+    with pytest.raises(ScenarioError, match="only in the simulator"):
+        real.check_runnable(byzantine)
+    forked = parse_scenario('name = "s"\nnodes = 4\nduration_ms = 5000\nexpect = ["safety_violation"]\n')
+    with pytest.raises(ScenarioError, match="judged only in the simulator"):
+        real.check_runnable(forked)
+    for name in real.CAMPAIGN:
+        real.check_runnable(real.find_real_scenario(name))
+
+
+def test_without_root_or_ip_the_cli_says_why_and_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chain.cli.main import app
+    monkeypatch.setattr(real, "unavailable", lambda: "network namespaces need root")
+    result = CliRunner().invoke(app, ["scenario", "run", "pause_leader", "--real"])
+    assert result.exit_code == 2
+    assert "cannot run pause_leader on real processes: network namespaces need root" in result.output
+
+
+def _run(**overrides: object) -> real.RealRecord:
+    values: dict[str, object] = {"record": RunRecord(suite="sm"), "restarts": 1, "restarts_in_logs": 1,
+                                 "head_s": 1.5, "converge_s": 2.0, "head": (9, "0xab"), "receipts": 40, "accepted": 40}
+    values.update(overrides)
+    return real.RealRecord(**values)  # type: ignore[arg-type]
+
+
+def test_the_end_state_verdicts_fail_on_what_they_guard() -> None:
+    held = {v.observation: v.held for v in real._process_verdicts([_run()])}
+    assert all(held.values()), held
+    failing = {
+        "same_head": _run(head_s=None, converge_s=None, missing=["node 2: 0x12…"]),
+        "receipts_everywhere": _run(missing=["node 1: 0x34…"]),
+        "same_chain": _run(record=RunRecord(suite="sm", violations=["height 3: 2 different blocks"])),
+        "no_unexpected_exit": _run(unexpected_exits=["node 0 exited with status 1"]),
+        "restarts_logged": _run(restarts_in_logs=0),
+    }
+    for observation, run in failing.items():
+        verdicts = {v.observation: v.held for v in real._process_verdicts([run])}
+        assert verdicts[observation] is False, observation
