@@ -271,7 +271,7 @@ function renderBlocks() {
     const row = document.createElement("tr");
     row.dataset.number = String(number);
     if (number === state.pinned) row.className = "selected";
-    const proposer = b.sealer_node !== null && b.sealer_node !== undefined ? `node ${b.sealer_node}` : `sealer #${b.sealer}`;
+    const proposer = number === 0 ? "genesis" : b.sealer_node !== null && b.sealer_node !== undefined ? `node ${b.sealer_node}` : `sealer #${b.sealer}`;
     const signers = (b.signatures || []).map((s) => (s.node ?? `#${s.index}`)).join(",");
     row.innerHTML = `<td>${number}</td><td class="mono" title="${b.hash}">${shorter(b.hash)}</td><td>${b.transactions}</td>` +
       `<td title="sealer-list position ${b.sealer}">${proposer}</td><td title="signed by nodes ${signers}">${(b.signatures || []).length}</td>`;
@@ -398,26 +398,32 @@ function renderDiagram() {
   const height = Math.max(260, Math.min(560, holder.clientHeight || 420));
   const axis = timeAxis(times, 44, height - 14);
   const y = axis.y;
-  // digests: per (kind, view), the first digest seen is drawn in the phase colour, any other is a twin
-  const firstDigest = new Map(), twinIndex = new Map();
-  for (const a of arrows) {
-    if (!a.digest || a.kind === "ViewChange" || a.kind === "NewView") continue;
-    const key = `${a.kind === "Checkpoint" ? "K" : "P"}${a.view}`;
-    if (a.kind === "Checkpoint") continue;   // a checkpoint signs the executed hash, not the proposal
-    if (!firstDigest.has(key)) firstDigest.set(key, a.digest);
-    else if (firstDigest.get(key) !== a.digest && !twinIndex.has(a.digest)) twinIndex.set(a.digest, twinIndex.size);
+  // equivocation: a view with two proposals (PrePrepares of different digests) draws each proposal
+  // in its own colour, and labels every Prepare and Commit of that view with the colour of the digest it votes for
+  const proposalsOf = new Map();
+  for (const a of arrows) if (a.kind === "PrePrepare" && a.digest) {
+    if (!proposalsOf.has(a.view)) proposalsOf.set(a.view, []);
+    if (!proposalsOf.get(a.view).includes(a.digest)) proposalsOf.get(a.view).push(a.digest);
   }
+  const twinIndex = new Map();
+  for (const digests of proposalsOf.values()) if (digests.length > 1) digests.forEach((x, k) => twinIndex.set(x, k));
+  const twinOf = (a) => (a.digest && a.kind !== "Checkpoint" && twinIndex.has(a.digest) ? twinIndex.get(a.digest) : null);
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-testid="sequence" data-number="${d.number}">`,
     `<defs>${[...Object.entries(PHASE_COLOURS), ...TWIN_COLOURS.map((c, i) => ["twin" + i, c]), ["hl", "#000"]].map(([k, c]) =>
       `<marker id="arrow-${k}" markerWidth="8" markerHeight="8" refX="7" refY="3.5" orient="auto"><path d="M0,0 L7,3.5 L0,7 z" fill="${c}"/></marker>`).join("")}</defs>`];
-  const proposers = new Map();
-  for (const a of arrows) if (a.kind === "PrePrepare" || a.kind === "NewView") proposers.set(a.from, a.digest);
+  const proposers = new Map();   // node -> the digests it proposed (two: it equivocated)
+  for (const a of arrows) if (a.kind === "PrePrepare" || a.kind === "NewView") {
+    if (!proposers.has(a.from)) proposers.set(a.from, []);
+    if (a.digest && a.kind === "PrePrepare" && !proposers.get(a.from).includes(a.digest)) proposers.get(a.from).push(a.digest);
+  }
   for (let i = 0; i < n; i++) {
     const crashed = nodeState(nodes[i] || {}) === "crashed";
     parts.push(`<line x1="${laneX(i)}" y1="34" x2="${laneX(i)}" y2="${height - 6}" stroke="${crashed ? "#e0a8a4" : "#aab4c4"}" stroke-width="3" ${crashed ? 'stroke-dasharray="6 5"' : ""}/>`);
     const star = proposers.has(i) ? " ★" : "";
     parts.push(`<text class="lane" x="${laneX(i)}" y="16" text-anchor="middle">node ${i}${star}</text>`);
-    if (proposers.get(i)) parts.push(`<text class="digest" x="${laneX(i)}" y="30" text-anchor="middle">${proposers.get(i)}</text>`);
+    const proposed = proposers.get(i) || [];
+    if (proposed.length) parts.push(`<text class="digest" x="${laneX(i)}" y="30" text-anchor="middle">${proposed.map((x) =>
+      `<tspan fill="${twinIndex.has(x) ? TWIN_COLOURS[twinIndex.get(x) % TWIN_COLOURS.length] : "#334"}">${x}</tspan>`).join(" ≠ ")}</text>`);
   }
   for (const b of axis.breaks) {
     parts.push(`<line x1="${LABEL_WIDTH}" y1="${b.y}" x2="${width - 10}" y2="${b.y}" stroke="#ccc" stroke-dasharray="2 6"/>`);
@@ -432,9 +438,10 @@ function renderDiagram() {
   let lastLabelY = -100;
   for (const a of arrows) {
     const vc = a.kind === "ViewChange" || a.kind === "NewView";
-    const twin = a.digest && twinIndex.has(a.digest) ? twinIndex.get(a.digest) : null;
-    const colour = twin !== null ? TWIN_COLOURS[twin % TWIN_COLOURS.length] : PHASE_COLOURS[a.kind] || "#555";
-    const markerKey = twin !== null ? "twin" + (twin % TWIN_COLOURS.length) : a.kind;
+    const twin = twinOf(a);
+    const twinColour = twin !== null ? TWIN_COLOURS[twin % TWIN_COLOURS.length] : null;
+    const colour = twin !== null && a.kind === "PrePrepare" ? twinColour : PHASE_COLOURS[a.kind] || "#555";
+    const markerKey = twin !== null && a.kind === "PrePrepare" ? "twin" + (twin % TWIN_COLOURS.length) : a.kind;
     const x1 = laneX(a.from), x2 = laneX(a.to), ya = y(a.t);
     const hl = highlight !== null && a.end === highlight;
     let title = `${a.kind} v${a.view} of block ${d.number}${a.digest ? " digest " + a.digest : ""}: node ${a.from} → node ${a.to}, sent ${a.t} ms`;
@@ -462,11 +469,12 @@ function renderDiagram() {
       }
       parts.push("</g>");
     }
-    if ((a.kind === "PrePrepare" || twin !== null) && a.digest && a.state !== "in-flight") {
-      parts.push(`<text class="digest" x="${(x1 + x2) / 2}" y="${(ya + y(a.arrive)) / 2 - 3}" fill="${colour}" text-anchor="middle">${a.digest}</text>`);
+    if ((a.kind === "PrePrepare" || (twin !== null && a.kind === "Prepare")) && a.digest && a.state !== "in-flight") {
+      const fx = a.kind === "PrePrepare" ? 0.5 : 0.75;   // vote labels nearer the receiver, apart from the proposal's
+      parts.push(`<text class="digest${twin !== null ? " twin" : ""}" x="${x1 + (x2 - x1) * fx}" y="${ya + (y(a.arrive) - ya) * fx - 3}" style="fill:${twinColour || colour}" text-anchor="middle">${a.digest}</text>`);
     }
     // each phase (of each view) named once in the margin, where its first message leaves
-    const label = `${a.kind} v${a.view ?? 0}`;
+    const label = a.kind === "Checkpoint" ? a.kind : `${a.kind} v${a.view ?? 0}`;
     if (!labelled.has(label) && ya - lastLabelY > 14) {
       parts.push(`<text class="phase" x="4" y="${ya + 4}" fill="${PHASE_COLOURS[a.kind] || "#555"}">${label}</text>`);
       labelled.add(label);
@@ -500,7 +508,7 @@ function initControls(hello) {
   applyCapabilities(document);
   if (controlsReady) return;
   controlsReady = true;
-  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"], ["twin digest", TWIN_COLOURS[0]]]
+  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"], ["two proposals (equivocation)", TWIN_COLOURS[0]]]
     .map(([name, colour]) => `<span class="chip" style="border-color:${colour};color:${colour}">${name}</span>`).join("") +
     `<span class="hint">- - in flight · ✕ lost · ⊘ refused · ◆ asks view · ■ enters view · ✔ committed · ★ proposer</span>`;
   $("show-load").onchange = () => renderEvents();
