@@ -2,6 +2,11 @@
 
 Every decoder in the ledger goes through these, so truncated input, extra fields, wrong types,
 non-canonical integers and oversize values all become one clear LedgerError.
+
+Lists nested deeper than ``MAX_RLP_DEPTH`` are refused before ``rlp.decode`` sees them: it recurses
+once per level and copies the rest of the input at each, so a transaction or peer message of
+350 KB nested 90,000 deep took 92 s of CPU, and deeper ones hit the recursion limit. No record of
+ours nests more than a few levels: nested records travel as byte strings, decoded one at a time.
 """
 
 from __future__ import annotations
@@ -12,16 +17,60 @@ import rlp
 
 from chain.errors import LedgerError
 
+MAX_RLP_DEPTH = 16  # our deepest record, a ViewChange carrying a prepared proof, nests 4
+_LIST_PREFIXES = bytes(range(0xC0, 0x100))
+
 
 def decode_list(raw: bytes, what: str, length: int | None = None) -> list[Any]:
     """RLP-decode raw, which must be a list (of exactly `length` items when given)."""
     if not isinstance(raw, (bytes, bytearray)):
         raise LedgerError(f"{what}: expected bytes, got {type(raw).__name__}")
+    # Refuse deep nesting before the recursive decoder spends quadratic time on it.
+    if nested_deeper_than(raw, MAX_RLP_DEPTH):
+        raise LedgerError(f"{what}: RLP lists nested more than {MAX_RLP_DEPTH} deep")
     try:
         items = rlp.decode(bytes(raw), strict=True)
     except Exception as exc:  # rlp raises DecodingError and several other types on garbage
         raise LedgerError(f"{what}: invalid RLP ({exc})") from exc
     return as_list(items, what, length)
+
+
+def nested_deeper_than(raw: bytes | bytearray, limit: int) -> bool:
+    """Whether RLP lists nest more than limit deep in raw (a walk only if it has that many list prefixes)."""
+    if len(raw) - len(raw.translate(None, _LIST_PREFIXES)) <= limit:
+        return False  # every list starts with a byte >= 0xC0: too few of them to nest that deep
+    return list_depth(raw, stop_above=limit) > limit
+
+
+def list_depth(raw: bytes | bytearray, stop_above: int | None = None) -> int:
+    """How deep RLP lists nest in raw, found by walking the length prefixes without recursion.
+
+    Stops counting once the depth exceeds stop_above. Lengths running past the end just end the walk:
+    the depth is then a bound of what a decoder would reach before failing.
+    """
+    ends: list[int] = []  # where each open list ends
+    position, deepest, size = 0, 0, len(raw)
+    while position < size:
+        while ends and position >= ends[-1]:
+            ends.pop()
+        first = raw[position]
+        if first < 0x80:  # a single byte
+            position += 1
+        elif first < 0xB8:  # a short string
+            position += first - 0x7F
+        elif first < 0xC0:  # a long string: its length's length, then its length
+            header = first - 0xB6
+            position += header + int.from_bytes(raw[position + 1 : position + header], "big")
+        else:  # a list: step inside it
+            header = 1 if first < 0xF8 else first - 0xF6
+            length = first - 0xC0 if first < 0xF8 else int.from_bytes(raw[position + 1 : position + header], "big")
+            ends.append(position + header + length)
+            position += header
+            if len(ends) > deepest:
+                deepest = len(ends)
+                if stop_above is not None and deepest > stop_above:
+                    break
+    return deepest
 
 
 def as_bytes(item: Any, what: str, size: int | None = None, max_size: int | None = None) -> bytes:
