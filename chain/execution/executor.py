@@ -45,7 +45,7 @@ from chain.execution.evm import (
 )
 from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
-from chain.execution.result import ExecutionResult, block_result
+from chain.execution.result import CallOutOfTime, ExecutionResult, block_result
 from chain.ledger.block import Block
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
@@ -68,10 +68,6 @@ ERROR_STATUS: tuple[tuple[type[VMError], Status], ...] = (
     (ContractCreationCollision, Status.ADDRESS_ALREADY_USED),
     (WriteProtection, Status.BAD_INSTRUCTION),
 )
-
-
-class CallOutOfTime(ChainError):
-    """A read-only call used up its wall-clock budget before it finished."""
 
 
 def status_of(error: VMError) -> Status:

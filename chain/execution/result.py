@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chain.crypto.suite import CryptoSuite
+from chain.errors import ChainError
 from chain.ledger.block import Block
 from chain.ledger.merkle import receipts_root
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import Changes, StateReader, next_state_root
+
+
+class CallOutOfTime(ChainError):
+    """A read-only call used up its wall-clock budget before it finished (``EVMExecutor.call``)."""
 
 
 @dataclass(frozen=True)

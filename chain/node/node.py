@@ -10,12 +10,19 @@ sync, execution, commit — is in the sans-IO ``Replica``; the node only
   the notifications (``BlockCommitted``, ``ViewChanged``, ``Rejected``…);
 * serves the ``NodeApi`` (``chain.rpc.api``) that the JSON-RPC server reads.
 
+The replica runs in a thread of its own (``chain.node.replica_thread``), on a clock that stands
+still while it executes a block: the loop keeps answering RPC and peers during a long execution,
+and the view timer never expires on a node busy executing a correct block. Events reach the replica
+in the order they arrive; its effects are carried out on the loop in the same order.
+
 The simulator runs the very same replica with a virtual network and clock instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import logging
 import time
 from pathlib import Path
@@ -40,6 +47,7 @@ from chain.network.host import Host, NetworkConfig
 from chain.network.tls import TlsFiles
 from chain.node.config import NodeConfig
 from chain.node.logging import event
+from chain.node.replica_thread import ClockStoppingExecutor, ReplicaClock, ReplicaThread
 from chain.rpc.server import bound_port, start_rpc_server
 from chain.txpool.pool import TxPool
 
@@ -48,6 +56,9 @@ log = logging.getLogger("chain.node")
 GROUP_NAME = "group0"
 TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
 SUBMIT_ROUND_MS = 2  # RPC-submitted transactions are admitted (and gossiped) in rounds at least this far apart
+CALL_BUDGET_S = 2.0  # a read-only `call` stops (with an error) after this long: it is nobody's transaction
+STOPPED_CLOCK_POLL_MS = 100  # while the replica's clock stands still, its timers are looked at this often
+STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its commit is all or nothing)
 
 
 def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
@@ -91,8 +102,9 @@ class Node:
         self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id)
         self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
+        self.clock = ReplicaClock()
         self.replica = Replica(
-            self.suite, self.key.secret, self.store, self.txpool, self.executor,
+            self.suite, self.key.secret, self.store, self.txpool, ClockStoppingExecutor(self.executor, self.clock),
             ReplicaConfig(
                 timeout_ms=self.config.consensus.timeout_ms,
                 min_seal_time_ms=self.config.consensus.min_seal_time_ms,
@@ -117,7 +129,10 @@ class Node:
             on_message=self._on_message,
             on_peer=self._on_peer,
         )
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._timers: dict[str, tuple[asyncio.TimerHandle, int]] = {}  # name -> (handle, deadline on self.clock)
+        self._thread: ReplicaThread | None = None  # runs every replica event (start() makes it)
+        self._effects: collections.deque[tuple[int, list[fx.Effect]]] = collections.deque()  # (now, effects) to apply
+        self._tick_queued = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
@@ -132,12 +147,17 @@ class Node:
         self._loop = asyncio.get_running_loop()
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
               head=self.store.head_number(), executor=self.config.executor.kind)
+        self._thread = ReplicaThread(f"{self.node_name}-replica")
+        # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).
+        # (The first job of the replica thread: before any peer's message can be handed to it.)
+        self._thread.submit(self._start_replica)
         try:
             await self.host.start()
             self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
         except OSError as exc:
             # Most often a port another process already holds: say which, rather than a traceback.
             await self.host.stop()
+            await self._close_thread()
             self.store.close()
             raise NetworkError(
                 f"{self.node_name} cannot listen (p2p {self.config.network.listen_ip}:{self.config.network.listen_port}, "
@@ -145,8 +165,6 @@ class Node:
             ) from exc
         self.rpc_port = bound_port(self._rpc)
         self._schedule_tick()
-        # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).
-        self._apply(self.replica.start(monotonic_ms()))
         event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
               rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}")
 
@@ -154,28 +172,71 @@ class Node:
         event(log, "node_stopping", head=self.store.head_number())
         if self._tick is not None:
             self._tick.cancel()
-        for handle in self._timers.values():
+        for handle, _ in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for _, future in self._queued:  # not admitted: the node is going away
             future.cancel()
         self._queued.clear()
+        await self._close_thread()
+        self._effects.clear()  # nothing more goes out
         if self._rpc is not None:
             await self._rpc.cleanup()
         await self.host.stop()
         self.store.close()
         event(log, "node_stopped")
 
-    # --- events into the replica -----------------------------------------------------------
+    async def _close_thread(self) -> None:
+        """Stop the replica thread: queued events are dropped, a running one gets STOP_WAIT_S."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        assert self._loop is not None
+        if not await self._loop.run_in_executor(None, thread.close, STOP_WAIT_S):
+            event(log, "replica_still_executing", logging.WARNING, waited_s=STOP_WAIT_S)
 
-    def _handle(self, ev: fx.Event) -> list[fx.Effect]:
-        effects = self.replica.handle(ev, monotonic_ms())
-        self._apply(effects)
+    # --- events into the replica (run in the replica thread) -------------------------------
+
+    def _post(self, ev: fx.Event) -> concurrent.futures.Future[list[fx.Effect]]:
+        """Hand ev to the replica thread; its effects are carried out on the loop, in order."""
+        if self._thread is None:  # stopped
+            future: concurrent.futures.Future[list[fx.Effect]] = concurrent.futures.Future()
+            future.cancel()
+            return future
+        return self._thread.submit(lambda: self._step(ev))
+
+    def _step(self, ev: fx.Event) -> list[fx.Effect]:
+        """In the replica thread: one event, on the replica's clock; queue its effects for the loop."""
+        now = self.clock.now_ms()
+        effects = self.replica.handle(ev, now)
+        self._queue_effects(now, effects)
         return effects
+
+    def _start_replica(self) -> None:
+        now = self.clock.now_ms()
+        self._queue_effects(now, self.replica.start(now))
+
+    def _queue_effects(self, now: int, effects: list[fx.Effect]) -> None:
+        if not effects:
+            return
+        self._effects.append((now, effects))
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._drain_effects)
+        except RuntimeError:  # the loop is closed: the node has stopped
+            pass
+
+    def _drain_effects(self) -> None:
+        """On the loop: carry out every queued effect, oldest first."""
+        while self._effects:
+            now, effects = self._effects.popleft()
+            self._apply(effects, now)
 
     def _on_message(self, sender: bytes, raw: bytes) -> None:
         self._note_peer_height(sender, raw)
-        self._handle(fx.Deliver(sender, raw))
+        self._post(fx.Deliver(sender, raw))
 
     def _note_peer_height(self, sender: bytes, raw: bytes) -> None:
         """Remember how far a peer claims to be, for sync_status only (the replica decides alone).
@@ -198,9 +259,16 @@ class Node:
         # one, and again whenever peers' messages show they are ahead (chain.consensus.pbft.replica).
         event(log, "peer_linked" if connected else "peer_unlinked", logging.DEBUG, peer=node_id.hex()[:16])
 
-    def _on_timer(self, name: str) -> None:
-        self._timers.pop(name, None)
-        self._handle(fx.TimerFired(name))
+    def _on_timer(self, name: str, deadline: int) -> None:
+        current = self._timers.get(name)
+        if current is None or current[1] != deadline:
+            return  # cancelled or set again since
+        # The replica's clock stood still for a while (it was executing): not due yet on that clock.
+        if self.clock.now_ms() < deadline:
+            self._schedule_timer(name, deadline)
+            return
+        del self._timers[name]
+        self._post(fx.TimerFired(name))
 
     def _schedule_tick(self) -> None:
         assert self._loop is not None
@@ -208,13 +276,21 @@ class Node:
 
     def _on_tick(self) -> None:
         try:
-            self._handle(fx.Tick())
+            # One Tick waiting is enough: a replica busy executing must not find a pile of them after.
+            if not self._tick_queued and self._thread is not None:
+                self._tick_queued = True
+                self._thread.submit(self._tick_step)
         finally:
             self._schedule_tick()
 
+    def _tick_step(self) -> list[fx.Effect]:
+        self._tick_queued = False
+        return self._step(fx.Tick())
+
     # --- effects out of the replica --------------------------------------------------------
 
-    def _apply(self, effects: list[fx.Effect]) -> None:
+    def _apply(self, effects: list[fx.Effect], now: int) -> None:
+        """Carry out effects the replica returned at time `now` (its clock)."""
         for effect in effects:
             if isinstance(effect, fx.Send):
                 sent = self.host.send(effect.to, effect.raw)
@@ -225,11 +301,11 @@ class Node:
                 event(log, "message_broadcast", logging.DEBUG, type=effect.type.name, number=effect.number,
                       view=effect.view, peers=count)
             elif isinstance(effect, fx.SetTimer):
-                self._set_timer(effect.name, effect.delay_ms)
+                self._set_timer(effect.name, now + effect.delay_ms)
             elif isinstance(effect, fx.CancelTimer):
-                handle = self._timers.pop(effect.name, None)
-                if handle is not None:
-                    handle.cancel()
+                timer = self._timers.pop(effect.name, None)
+                if timer is not None:
+                    timer[0].cancel()
             elif isinstance(effect, fx.BlockCommitted):
                 event(log, "block_committed", number=effect.number, hash=effect.block_hash,
                       txs=effect.tx_count, view=effect.view, via=effect.via)
@@ -242,12 +318,19 @@ class Node:
             elif isinstance(effect, fx.TxsAccepted):
                 event(log, "txs_accepted", logging.DEBUG, count=len(effect.hashes), rejected=effect.rejected)
 
-    def _set_timer(self, name: str, delay_ms: int) -> None:
-        assert self._loop is not None
+    def _set_timer(self, name: str, deadline: int) -> None:
+        """(Re)start timer `name` to fire when the replica's clock reaches deadline (ms)."""
         old = self._timers.pop(name, None)
         if old is not None:
-            old.cancel()
-        self._timers[name] = self._loop.call_later(max(0, delay_ms) / 1000, self._on_timer, name)
+            old[0].cancel()
+        self._schedule_timer(name, deadline)
+
+    def _schedule_timer(self, name: str, deadline: int) -> None:
+        assert self._loop is not None
+        wait_ms = max(0, deadline - self.clock.now_ms())
+        if self.clock.stopped:  # it will not move until the execution ends: look again later
+            wait_ms = max(wait_ms, STOPPED_CLOCK_POLL_MS)
+        self._timers[name] = (self._loop.call_later(wait_ms / 1000, self._on_timer, name, deadline), deadline)
 
     # --- peer admission --------------------------------------------------------------------
 
@@ -275,8 +358,24 @@ class Node:
         Why: a gossip message costs its sender a signature and every peer a verification (SM2:
         ~0.5 ms each). One message per transaction spent more CPU on gossip envelopes than on the
         transactions' own signatures; a JSON-RPC batch of 50 now pays for one envelope.
+
+        This waits for the replica thread (behind a block it may be executing): the RPC server
+        uses ``submit_soon``, which does not hold up the loop.
         """
-        effects = self._handle(fx.SubmitTransactions(tuple(txs)))
+        thread = self._thread
+        if thread is None:
+            raise ChainError("the node is not running")
+        outcomes = thread.submit(lambda: self._admit(txs)).result()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return outcomes  # not on the loop: the loop carries the effects out itself
+        self._drain_effects()  # on the loop: the gossip goes out now, in order, before the answer
+        return outcomes
+
+    def _admit(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]:
+        """In the replica thread: admit txs in one replica event; for each, its hash or its refusal."""
+        effects = self._step(fx.SubmitTransactions(tuple(txs)))
         accepted = {h for e in effects if isinstance(e, fx.TxsAccepted) for h in e.hashes}
         outcomes: list[bytes | TxRejected] = []
         for tx in txs:
@@ -309,17 +408,37 @@ class Node:
 
     def _admit_queued(self) -> None:
         queued, self._queued = self._queued, []
-        if not queued:  # cancelled by stop()
+        if not queued or self._thread is None:  # cancelled by stop()
             return
-        assert self._loop is not None
-        self._last_round = self._loop.time()
-        try:
-            outcomes = self.submit_transactions([tx for txs, _ in queued for tx in txs])
-        except Exception as exc:  # a bug: every waiting client gets an answer, none hangs
+        loop = self._loop
+        assert loop is not None
+        self._last_round = loop.time()
+        txs = [tx for batch, _ in queued for tx in batch]
+        admitted = self._thread.submit(lambda: self._admit(txs))
+
+        def answered(done: concurrent.futures.Future[list[bytes | TxRejected]]) -> None:
+            try:
+                loop.call_soon_threadsafe(self._answer_round, queued, done)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+        admitted.add_done_callback(answered)
+
+    def _answer_round(self, queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]],
+                      admitted: concurrent.futures.Future[list[bytes | TxRejected]]) -> None:
+        """On the loop: each waiting request gets the outcomes of its transactions."""
+        if admitted.cancelled():  # the node stopped first
+            for _, future in queued:
+                future.cancel()
+            return
+        error = admitted.exception()
+        if error is not None:  # a bug: every waiting client gets an answer, none hangs
             for _, future in queued:
                 if not future.done():
-                    future.set_exception(exc)
-            raise
+                    future.set_exception(error)
+            log.error("admitting transactions failed", exc_info=error)
+            return
+        outcomes = admitted.result()
         start = 0
         for txs, future in queued:
             if not future.done():  # the client may have gone away
@@ -341,12 +460,18 @@ class Node:
         return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
-        """A read-only call on the head state, as the next block's transactions would see it."""
+        """A read-only call on the head state, as the next block's transactions would see it.
+
+        At most CALL_BUDGET_S of work (then ``CallOutOfTime``); the JSON-RPC server runs it in a
+        thread of its own, so the loop answers other requests meanwhile. It reads the store while
+        the replica may commit a block: a call spanning a commit can see rows of both states.
+        """
         caller = getattr(self.executor, "call", None)
         # The key/value stand-in has no contracts to call.
         if caller is None:
             return int(Status.CALL_ADDRESS_ERROR), b""
-        return caller(self.store, to, data, sender, self.store.head_number() + 1)  # type: ignore[no-any-return]
+        return caller(self.store, to, data, sender, self.store.head_number() + 1,  # type: ignore[no-any-return]
+                      deadline=time.monotonic() + CALL_BUDGET_S)
 
     def consensus_status(self) -> dict[str, Any]:
         replica = self.replica

@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, LedgerError
+from chain.execution.result import CallOutOfTime
 from chain.ledger import system
 from chain.ledger.block import Block
 from chain.ledger.merkle import merkle_proof
@@ -41,6 +42,11 @@ MAX_PENDING_LISTED = 1000  # getPendingTransactions lists at most this many
 
 
 BLOCK_CACHE_SIZE = 16  # decoded blocks (and their receipts) kept for repeated lookups
+
+# Methods that may run long (a `call` runs contract code for up to its node's time budget): the
+# server runs a request of them in a worker thread, so the loop goes on answering everyone else.
+OFF_LOOP_METHODS = frozenset({"call"})
+CALL_OUT_OF_TIME = -32000  # JSON-RPC "server error" range: the call was stopped, not refused
 
 
 @dataclass
@@ -461,8 +467,18 @@ def call(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
     to = p.as_address(request.get("to"), "to")
     data = p.as_bytes(request.get("data", "0x"), "data", max_size=MAX_RAW_TX_SIZE)
     head = ctx.store.head_number()
-    status, output = ctx.api.call(to, data, sender)
+    try:
+        status, output = ctx.api.call(to, data, sender)
+    except CallOutOfTime as exc:
+        raise RpcError(CALL_OUT_OF_TIME, f"call stopped: {exc}") from None
     return {"currentBlockNumber": hex_int(head), "output": hex_bytes(output), "status": hex_int(status)}
+
+
+def runs_off_loop(request: Any) -> bool:
+    """True for a request (or a batch without transactions) naming a method of OFF_LOOP_METHODS."""
+    items = request if isinstance(request, list) else [request]
+    methods = {item.get("method") for item in items if isinstance(item, dict)}
+    return bool(methods & OFF_LOOP_METHODS) and "sendRawTransaction" not in methods
 
 
 # --- transactions in -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ is logged and answered -32603; it never becomes an HTTP 500.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable, Generator
@@ -21,7 +22,7 @@ from chain.ledger.transaction import Transaction
 from chain.rpc.json_limits import loads_bounded
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.methods import (
-    RpcContext, dispatch, positional, raw_transaction_param, split_group, submission_result, submit_all,
+    RpcContext, dispatch, positional, raw_transaction_param, runs_off_loop, split_group, submission_result, submit_all,
 )
 
 log = logging.getLogger("chain.rpc")
@@ -175,6 +176,8 @@ async def handle_body_async(ctx: RpcContext, body: bytes) -> Any:
         request = parse_body(body)
     except ValueError as exc:
         return _error(PARSE_ERROR, f"parse error: {exc}")
+    if runs_off_loop(request):  # a `call` may run for its whole time budget: not on the loop that answers everyone
+        return await asyncio.to_thread(handle_request, ctx, request)
     if submit_soon is None:
         return handle_request(ctx, request)
     if isinstance(request, dict) and _invalid_request(request) is None and request["method"] == SEND_RAW_TRANSACTION:
