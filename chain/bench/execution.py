@@ -28,20 +28,22 @@ class Figure:
     kind: str
     transactions: int
     micros_per_tx: float
+    gas_per_tx: float  # EVM gas used: the instructions' cost, deterministic where the µs are not
 
     @property
     def per_second(self) -> float:
         return 1e6 / self.micros_per_tx
 
 
-def _time_block(chain: LocalChain, txs: list[Transaction]) -> float:
+def _time_block(chain: LocalChain, txs: list[Transaction]) -> tuple[float, float]:
+    """(µs, gas) per transaction of one block of txs."""
     start = time.perf_counter()
     result = chain.run_block(txs)
     elapsed = time.perf_counter() - start
     failed = [r.status for r in result.receipts if not r.ok]
     if failed:
         raise RuntimeError(f"benchmark transactions failed with statuses {sorted(set(failed))}")
-    return elapsed * 1e6 / len(txs)
+    return elapsed * 1e6 / len(txs), sum(r.gas_used for r in result.receipts) / len(txs)
 
 
 def _kv_set(chain: LocalChain, key: KeyPair, n: int) -> list[Transaction]:
@@ -77,7 +79,7 @@ def measure(suite_name: str, kind: str, n: int) -> Figure:
     chain = LocalChain(suite_name, admins=[key.address])
     count = max(1, n // divisor)
     _time_block(chain, build(chain, key, 5))  # warm caches (selector tables, py-evm classes)
-    return Figure(suite_name, label, count, _time_block(chain, build(chain, key, count)))
+    return Figure(suite_name, label, count, *_time_block(chain, build(chain, key, count)))
 
 
 def run(n: int = 200) -> list[Figure]:
@@ -86,9 +88,12 @@ def run(n: int = 200) -> list[Figure]:
 
     figures = [measure(suite, kind, n) for suite in SUITE_NAMES for kind in WORKLOADS]
     table = Table(title=f"execution cost per transaction (one block of up to {n} txs, one core)")
-    for column in ("suite", "transaction", "txs", "µs / tx", "tx / s"):
-        table.add_column(column, justify="right" if column in ("txs", "µs / tx", "tx / s") else "left")
-    for f in figures:
-        table.add_row(f.suite, f.kind, str(f.transactions), f"{f.micros_per_tx:,.0f}", f"{f.per_second:,.0f}")
+    for column in ("suite", "transaction", "txs", "µs / tx", "tx / s", "gas / tx"):
+        table.add_column(column, justify="left" if column in ("suite", "transaction") else "right")
+    order = sorted(figures, key=lambda f: (list(WORKLOADS.values()).index(
+        next(w for w in WORKLOADS.values() if w[0] == f.kind)), SUITE_NAMES.index(f.suite)))
+    for f in order:  # each transaction's suites side by side
+        table.add_row(f.suite, f.kind, str(f.transactions), f"{f.micros_per_tx:,.0f}", f"{f.per_second:,.0f}",
+                      f"{f.gas_per_tx:,.0f}")
     Console().print(table)
     return figures

@@ -161,6 +161,7 @@ class ContractABI:
         self.entries: tuple[Mapping[str, Any], ...] = tuple(entries)
         self.functions: dict[str, Function] = {}
         self.events: dict[bytes, Event] = {}
+        self.errors: dict[bytes, tuple[str, tuple[Mapping[str, Any], ...]]] = {}  # selector -> (name, inputs)
         self.constructor_inputs: tuple[str, ...] = ()
         for entry in self.entries:
             kind = entry.get("type", "function")
@@ -178,6 +179,8 @@ class ContractABI:
                 event = Event(entry["name"], signature, event_topic(suite, signature),
                               bool(entry.get("anonymous")), tuple(entry.get("inputs", ())))
                 self.events[event.topic] = event
+            elif kind == "error":
+                self.errors[selector(suite, signature_of(entry))] = (entry["name"], tuple(entry.get("inputs", ())))
             elif kind == "constructor":
                 self.constructor_inputs = tuple(_types(entry.get("inputs", ())))
 
@@ -197,6 +200,18 @@ class ContractABI:
     def encode_deploy(self, bytecode: bytes, *args: Any) -> bytes:
         """Init code followed by the ABI-encoded constructor arguments."""
         return bytes(bytecode) + encode_args(self.constructor_inputs, args)
+
+    def decode_error(self, data: bytes) -> tuple[str, dict[str, Any]] | None:
+        """(name, arguments) of a custom error in revert data, or None if this ABI declares no such error."""
+        data = bytes(data)
+        if data[:4] not in self.errors:
+            return None
+        name, inputs = self.errors[data[:4]]
+        try:
+            values = decode_args(_types(inputs), data[4:])
+        except ABIError:
+            return None
+        return name, {param["name"]: value for param, value in zip(inputs, values)}
 
     def decode_log(self, address: bytes, topics: Sequence[bytes], data: bytes) -> DecodedEvent | None:
         """The event a log records, or None if this ABI does not declare it (or it does not decode)."""

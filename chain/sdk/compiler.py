@@ -1,48 +1,46 @@
 """Compile contracts for a chain of either suite: Solidity (solc-js via node) and Vyper (in-process).
 
-Both compilers hash names with Keccak-256: the dispatcher compares the call's first 4 bytes with
-keccak selectors, and ``emit`` logs keccak topics. On an sm chain clients compute selectors and
-topics with SM3 (FISCO BCOS ships an SM3 build of solc for that). We get the same result from a
-stock compiler by **rewriting the constants** in the bytecode, as an SM3 compiler would have
-emitted them:
+Both compilers hash names with Keccak-256; on an sm chain clients hash them with SM3 (FISCO BCOS
+ships an SM3 build of solc for that). Here:
 
-* every ``PUSH4 <keccak selector>`` of a function, error, ``Error(string)`` or ``Panic(uint256)``
-  becomes ``PUSH4 <sm3 selector>``;
-* every ``PUSH32 <keccak topic>`` of an event becomes ``PUSH32 <sm3 topic>``, and a selector
-  left-aligned in 32 bytes (the optimiser's form of ``shl(224, selector)``) likewise.
+* **Solidity** is compiled by stock solc-js with the optimiser on in both suites (in the sm suite
+  with solc's constant optimiser off, which would otherwise re-encode selectors as shifts of fewer
+  bytes). Its sm output is then rewritten as an SM3 solc would have written it (`sm_rewrite`): every
+  selector, error selector, interface id, event topic and folded ``keccak256("literal")`` replaced in
+  place, and the function dispatcher — a binary search over the numeric order of the selectors —
+  rebuilt for the SM3 selectors in the bytes it occupies (`sm_dispatch`).
+* **Vyper** is compiled in-process with its optimiser on and its hashing of selectors, event ids
+  and folded ``keccak256`` literals swapped for SM3 while it compiles: it computes SM3 natively.
+* Every sm artifact is **verified** against its ABI (`sm_verify`) before it is returned or written.
 
-Instructions are decoded one by one (a PUSH's data is never mistaken for an opcode) and lengths do
-not change, so jump targets stay valid. In the sm suite solc runs without its optimiser, whose
-constant tricks (a selector pushed shifted right, then ``SHL``) hide selectors. The rewrite refuses, rather than guess, when the dispatcher
-compares selectors by *order* (solc's binary search for more than 4 external functions: ``PUSH4
-sel GT``) or pushes a selector with a leading zero byte in fewer than 4 bytes. Vyper is compiled
-without optimisation in the sm suite, which gives its linear dispatcher (its optimised ones hash
-selectors into buckets). Both compilers target ``evmVersion`` cancun, which py-evm executes.
+Both compilers target ``evmVersion`` cancun, which py-evm executes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from chain.crypto.hashing import keccak256
-from chain.crypto.suite import CryptoSuite
+from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError
-from chain.sdk.abi import ERROR_SIGNATURE, PANIC_SIGNATURE, signature_of
+from chain.sdk.abi import signature_of
+from chain.sdk.sm_rewrite import HashMap, RewriteError, hash_map, rewrite_init, rewrite_runtime
+from chain.sdk.sm_verify import VerifyError, verify
 
 SOLC_VERSION = "0.8.30"
+OPENZEPPELIN_VERSION = "5.4.0"  # @openzeppelin/contracts, installed next to solc-js on demand
 EVM_VERSION = "cancun"
 SOLC_HOME_ENV = "CHAIN_SOLC_DIR"  # a directory holding node_modules/solc (overrides the cache)
-
-PUSH1, PUSH4, PUSH32 = 0x60, 0x63, 0x7F
-SHL = 0x1B
-ORDER_COMPARISONS = {0x10, 0x11, 0x12, 0x13}  # LT GT SLT SGT
 
 
 class CompileError(ChainError):
@@ -74,116 +72,35 @@ class Artifact:
         )
 
 
-# --- the sm rewrite --------------------------------------------------------------------------------
-
-# The system contracts' methods: any contract may call them through the interface files.
-SYSTEM_SIGNATURES = (
-    "setValueByKey(string,string)", "getValueByKey(string)",
-    "addSealer(string,uint256)", "addObserver(string)", "remove(string)", "setWeight(string,uint256)",
-    "forceAddObserver(string)", "forceRemove(string)",
-    "createKVTable(string,string,string)", "set(string,string,string)", "get(string,string)",
-    "sm3(bytes)", "keccak256Hash(bytes)", "sm2Verify(bytes32,bytes,bytes32,bytes32)",
-)
-
-
-def _abi_signatures(abi: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
-    """(function and error signatures, event signatures) of an ABI, plus Error/Panic and system calls."""
-    calls = [ERROR_SIGNATURE, PANIC_SIGNATURE, *SYSTEM_SIGNATURES]
-    events = []
-    for entry in abi:
-        if entry.get("type") in ("function", "error"):
-            calls.append(signature_of(entry))
-        elif entry.get("type") == "event" and not entry.get("anonymous"):
-            events.append(signature_of(entry))
-    return calls, events
-
-
-def _instructions(code: bytes) -> list[tuple[int, int, int]]:
-    """(offset, opcode, push size) of every instruction, PUSH data skipped."""
-    result, pc = [], 0
-    while pc < len(code):
-        op = code[pc]
-        size = op - PUSH1 + 1 if PUSH1 <= op <= PUSH32 else 0
-        result.append((pc, op, size))
-        pc += 1 + size
-    return result
-
-
-def _code_end(code: bytes) -> int:
-    """Where the CBOR metadata appended by solc/vyper starts (its length is in the last 2 bytes)."""
-    if len(code) >= 2:
-        length = int.from_bytes(code[-2:], "big")
-        if 0 < length + 2 <= len(code) and code[len(code) - length - 2] in (0xA1, 0xA2, 0xA3, 0xA4, 0x84, 0x85):
-            return len(code) - length - 2
-    return len(code)
-
-
-def _shifted_selector(data: bytes, code: bytes, shift_push: tuple[int, int, int]) -> bytes | None:
-    """The selector that `PUSH data; PUSH1 shift; SHL` puts in the top 4 bytes of a word, if exactly that."""
-    shift = code[shift_push[0] + 1]
-    value = int.from_bytes(data, "big") << shift
-    if shift == 224 or value >= 1 << 256 or value & ((1 << 224) - 1):
-        return None  # the plain form (rewritten as a PUSH4), too wide, or more than 4 bytes
-    return (value >> 224).to_bytes(4, "big")
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The sm rewrite's and verifier's refusals, reported as compile errors."""
+    try:
+        yield
+    except (RewriteError, VerifyError) as exc:
+        raise CompileError(f"sm suite: {exc}") from exc
 
 
 def rewrite_hashes(code: bytes, suite: CryptoSuite, abi: Sequence[Mapping[str, Any]]) -> bytes:
-    """The code with keccak selectors and topics replaced by the suite's (identity in standard).
+    """Runtime code with Keccak selectors, topics and dispatcher turned into the suite's (identity in standard).
 
-    abi should list every function the code calls, not only its own: the ABIs of all contracts
-    and interfaces compiled together (the system contracts' methods are always included).
+    abi should list every function the code calls, not only its own (the system contracts' methods
+    are always included).
     """
     if suite.name == "standard":
         return bytes(code)
-    calls, events = _abi_signatures(abi)
-    selectors = {keccak256(s.encode())[:4]: suite.hash(s.encode())[:4] for s in calls}
-    topics = {keccak256(s.encode()): suite.hash(s.encode()) for s in events}
-    # the optimiser folds shl(224, selector) into a left-aligned PUSH32
-    topics.update({old + b"\x00" * 28: new + b"\x00" * 28 for old, new in selectors.items()})
-    short = {int.from_bytes(old, "big"): old for old in selectors if old[0] == 0}
-    out = bytearray(code)
-    end = _code_end(bytes(code))
-    instructions = _instructions(bytes(code[:end]))
-    for position, (pc, op, size) in enumerate(instructions):
-        data = bytes(code[pc + 1: pc + 1 + size])
-        if size == 4 and data in selectors:
-            following = instructions[position + 1][1] if position + 1 < len(instructions) else None
-            # an order comparison means a binary-search dispatcher, which new selectors would break
-            if following in ORDER_COMPARISONS:
-                raise CompileError(
-                    "the dispatcher sorts selectors (more than 4 external functions); SM3 selectors "
-                    "would break it — split the contract or compile it with an SM3 compiler"
-                )
-            out[pc + 1: pc + 5] = selectors[data]
-        elif size == 32 and data in topics:
-            out[pc + 1: pc + 33] = topics[data]
-        elif size and position + 2 < len(instructions) and instructions[position + 1][2] == 1 \
-                and instructions[position + 2][1] == SHL and _shifted_selector(data, code, instructions[position + 1]) in selectors:
-            # shl(n, v) with v a selector shifted right: cannot be rewritten in place
-            raise CompileError("a selector is built by a shift (optimised code); compile without the optimiser")
-        elif 0 < size < 4 and int.from_bytes(data, "big") in short:
-            # a selector pushed in fewer bytes cannot be replaced in place
-            raise CompileError(f"selector 0x{short[int.from_bytes(data, 'big')].hex()} has a leading zero byte; "
-                               "rename the function to compile it for the sm suite")
-    return bytes(out)
+    hashes = hash_map(suite, [abi])
+    own = {keccak256(signature_of(e).encode())[:4]: suite.hash(signature_of(e).encode())[:4]
+           for e in abi if e.get("type") == "function"}
+    with _refusals():
+        return rewrite_runtime(code, hashes, own)[0]
 
 
-def for_suite(name: str, abi: Sequence[Mapping[str, Any]], bytecode: bytes, runtime: bytes,
-              suite: CryptoSuite, compiler: str, known: Sequence[Mapping[str, Any]] = ()) -> Artifact:
-    """An artifact for suite from keccak-compiled code (the runtime is rewritten where it sits in the init code).
-
-    known: ABI entries of the other contracts compiled alongside (whose functions this one may call).
-    """
-    every = [*abi, *known]
-    new_runtime = rewrite_hashes(runtime, suite, every)
-    at = bytes(bytecode).find(bytes(runtime)) if runtime else -1
-    if at < 0:
-        new_bytecode = rewrite_hashes(bytecode, suite, every)
-    else:
-        head = rewrite_hashes(bytecode[:at], suite, every)
-        tail = rewrite_hashes(bytecode[at + len(runtime):], suite, every) if at + len(runtime) < len(bytecode) else b""
-        new_bytecode = head + new_runtime + tail
-    return Artifact(name, tuple(abi), new_bytecode, new_runtime, suite.name, compiler)
+def check_artifact(artifact: Artifact, suite: CryptoSuite) -> None:
+    """Refuse an sm artifact whose code still holds Keccak selectors/topics or lacks an SM3 selector."""
+    if artifact.suite == "sm":
+        with _refusals():
+            verify(artifact.runtime, artifact.bytecode, artifact.abi, suite)
 
 
 # --- Solidity through solc-js ------------------------------------------------------------------------
@@ -225,23 +142,75 @@ def find_solcjs(install: bool = True) -> Path:
     return package
 
 
-def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite) -> dict[str, Artifact]:
-    """Compile Solidity sources {file name: text}; every contract with code, by name."""
+def find_openzeppelin(install: bool = True) -> Path:
+    """The node_modules directory holding @openzeppelin/contracts@OPENZEPPELIN_VERSION (installed with npm into the cache)."""
+    modules = _solc_home() / "node_modules"
+    package = modules / "@openzeppelin" / "contracts"
+    try:
+        installed = json.loads((package / "package.json").read_text()).get("version")
+    except (OSError, ValueError):
+        installed = None
+    if installed == OPENZEPPELIN_VERSION:
+        return modules
+    if shutil.which("npm") is None:
+        raise CompileError("OpenZeppelin contracts are installed with npm; install Node.js")
+    if not install:
+        raise CompileError(f"@openzeppelin/contracts {OPENZEPPELIN_VERSION} is not installed in {modules.parent}")
+    modules.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(modules.parent),
+         f"@openzeppelin/contracts@{OPENZEPPELIN_VERSION}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    if result.returncode != 0 or not (package / "package.json").exists():
+        raise CompileError(f"npm could not install @openzeppelin/contracts@{OPENZEPPELIN_VERSION}: "
+                           f"{result.stderr.strip()[-500:]}")
+    return modules
+
+
+def _solc_settings(suite: CryptoSuite) -> dict[str, Any]:
+    optimizer: dict[str, Any] = {"enabled": True, "runs": 200}
+    if suite.name != "standard":
+        # the constant optimiser re-encodes a selector as a shift of fewer bytes (0x08c379a0 as
+        # 0x461bcd << 229), leaving no room for the SM3 selector; without it selectors stay PUSH4/PUSH32
+        optimizer["details"] = {"constantOptimizer": False}
+    return {
+        "evmVersion": EVM_VERSION,
+        "optimizer": optimizer,
+        "outputSelection": {
+            "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"],
+                  "": ["ast"]},
+        },
+    }
+
+
+def _run_solc(sources: Mapping[str, str], suite: CryptoSuite) -> dict[str, Any]:
     package = find_solcjs()
     request = {
         "language": "Solidity",
-        "sources": {name: {"content": text} for name, text in sources.items()},
-        "settings": {
-            "evmVersion": EVM_VERSION,
-            # solc's optimiser folds and shifts constants (shl(226, sel >> 2)), hiding selectors from
-            # the sm rewrite; unoptimised code keeps them as plain PUSH4s
-            "optimizer": {"enabled": suite.name == "standard", "runs": 200},
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
-        },
+        "sources": {name: {"content": text} for name, text in sorted(sources.items())},
+        "settings": _solc_settings(suite),
     }
+    text = json.dumps(request, sort_keys=True)
+    # solc is deterministic and slow (seconds per contract in wasm): its outputs are kept, by request
+    cached = _solc_home() / "outputs" / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
+    if cached.exists():
+        try:
+            return json.loads(cached.read_text())
+        except ValueError:
+            pass  # a half-written entry: compile again
+    output = _solc(package, text)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(output))
+    partial.replace(cached)
+    return output
+
+
+def _solc(package: Path, text: str) -> dict[str, Any]:
     result = subprocess.run(
         ["node", "-e", _SOLC_SCRIPT, str(package.resolve())],
-        input=json.dumps(request), capture_output=True, text=True, timeout=300,
+        input=text, capture_output=True, text=True, timeout=300,
     )
     if result.returncode != 0:
         raise CompileError(f"solc-js failed: {result.stderr.strip()[-1000:]}")
@@ -249,42 +218,123 @@ def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite) -> dict[str
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise CompileError("\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors))
+    return output
+
+
+def _ast_nodes(node: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(node, dict):
+        if "nodeType" in node:
+            yield node
+        for value in node.values():
+            yield from _ast_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _ast_nodes(value)
+
+
+def _solidity_hashes(output: Mapping[str, Any], suite: CryptoSuite) -> HashMap:
+    """Every Keccak-derived constant of a solc output, with its SM3 value (see `sm_rewrite`)."""
+    contracts = {name: c for unit in output.get("contracts", {}).values() for name, c in unit.items()}
+    signatures = [sig for c in contracts.values() for sig in c.get("evm", {}).get("methodIdentifiers", {})]
+    hashes = hash_map(suite, [c["abi"] for c in contracts.values()], signatures)
+    asts = [unit.get("ast") for unit in output.get("sources", {}).values()]
+    for node in (n for ast in asts for n in _ast_nodes(ast)):
+        if node["nodeType"] == "ContractDefinition" and node.get("contractKind") == "interface":
+            by_selector = {v: k for k, v in contracts.get(node["name"], {}).get("evm", {}).get("methodIdentifiers", {}).items()}
+            declared = [by_selector[f["functionSelector"]] for f in node.get("nodes", ())
+                        if f.get("nodeType") == "FunctionDefinition" and f.get("functionSelector") in by_selector]
+            hashes.add_interface(suite, node["name"], declared)
+        elif node["nodeType"] == "FunctionCall" and node.get("expression", {}).get("name") == "keccak256":
+            for argument in node.get("arguments", ()):
+                if argument.get("nodeType") == "Literal" and argument.get("hexValue") is not None:
+                    hashes.add_literal_hash(suite, bytes.fromhex(argument["hexValue"]))
+    return hashes
+
+
+def _code(contract: Mapping[str, Any], key: str, name: str) -> bytes:
+    text = contract["evm"][key]["object"]
+    if "__$" in text:
+        raise CompileError(f"{name} calls an external library function, which needs linking (not supported); "
+                           "make the library's functions internal")
+    return bytes.fromhex(text)
+
+
+def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite) -> dict[str, Artifact]:
+    """Compile Solidity sources {source unit name: text}; every contract with code, by name."""
+    output = _run_solc(sources, suite)
     compiled = [contract for contracts in output.get("contracts", {}).values() for contract in contracts.items()]
-    known = [entry for _, contract in compiled for entry in contract["abi"]]  # interfaces included
+    hashes = _solidity_hashes(output, suite) if suite.name != "standard" else None
     artifacts = {}
     for name, contract in compiled:
-        bytecode = bytes.fromhex(contract["evm"]["bytecode"]["object"])
+        bytecode = _code(contract, "bytecode", name)
         if not bytecode:
             continue  # an interface or abstract contract
-        runtime = bytes.fromhex(contract["evm"]["deployedBytecode"]["object"])
-        artifacts[name] = for_suite(name, contract["abi"], bytecode, runtime, suite, f"solc {SOLC_VERSION}", known)
+        runtime = _code(contract, "deployedBytecode", name)
+        if hashes is not None:
+            own = {bytes.fromhex(k): suite.hash(sig.encode())[:4]
+                   for sig, k in contract["evm"].get("methodIdentifiers", {}).items()}
+            with _refusals():
+                new_runtime, dispatcher = rewrite_runtime(runtime, hashes, own)
+                bytecode = rewrite_init(bytecode, runtime, new_runtime, hashes)
+                verify(new_runtime, bytecode, contract["abi"], suite, keccak_runtime=runtime, dispatcher=dispatcher)
+            runtime = new_runtime
+        artifacts[name] = Artifact(name, tuple(contract["abi"]), bytecode, runtime, suite.name, f"solc {SOLC_VERSION}")
     return artifacts
 
 
 # --- Vyper, in-process -------------------------------------------------------------------------------------
 
+_VYPER_HASHING = threading.Lock()  # the patched hash is module state: one sm compilation at a time
+
+
+@contextmanager
+def _vyper_hashing(suite: CryptoSuite) -> Iterator[None]:
+    """Make vyper hash names (selectors, event ids, folded keccak256 literals) with the suite's hash.
+
+    vyper computes every such value through ``vyper.utils.keccak256`` — directly, or through the
+    copies its modules imported by name — so swapping those names is enough; they are put back after.
+    """
+    import vyper.builtins.functions
+    import vyper.semantics.types.function
+    import vyper.semantics.types.user
+    import vyper.utils
+
+    modules = (vyper.utils, vyper.semantics.types.function, vyper.semantics.types.user, vyper.builtins.functions)
+    with _VYPER_HASHING:
+        saved = [module.keccak256 for module in modules]
+        try:
+            for module in modules:
+                module.keccak256 = suite.hash
+            yield
+        finally:
+            for module, original in zip(modules, saved):
+                module.keccak256 = original
+
+
 def compile_vyper(name: str, source: str, suite: CryptoSuite) -> Artifact:
-    """Compile one Vyper contract (unoptimised in the sm suite: its linear dispatcher can be rewritten)."""
+    """Compile one Vyper contract, optimised, hashing names with the suite's hash."""
     try:
         import vyper
         from vyper.compiler.settings import OptimizationLevel, Settings
     except ImportError as exc:  # pragma: no cover - vyper is a main dependency
         raise CompileError("the vyper package is not installed") from exc
-    level = OptimizationLevel.GAS if suite.name == "standard" else OptimizationLevel.NONE
     try:
-        output = vyper.compile_code(
-            source, output_formats=["abi", "bytecode", "bytecode_runtime"],
-            settings=Settings(evm_version=EVM_VERSION, optimize=level),
-        )
+        with _vyper_hashing(suite):
+            output = vyper.compile_code(
+                source, output_formats=["abi", "bytecode", "bytecode_runtime"],
+                settings=Settings(evm_version=EVM_VERSION, optimize=OptimizationLevel.GAS),
+            )
     except Exception as exc:  # vyper raises its own exception tree; report it as ours
         raise CompileError(f"vyper: {exc}") from exc
     bytecode = bytes.fromhex(output["bytecode"].removeprefix("0x"))
     runtime = bytes.fromhex(output["bytecode_runtime"].removeprefix("0x"))
-    return for_suite(name, output["abi"], bytecode, runtime, suite, f"vyper {vyper.__version__}")
+    artifact = Artifact(name, tuple(output["abi"]), bytecode, runtime, suite.name, f"vyper {vyper.__version__}")
+    check_artifact(artifact, suite)
+    return artifact
 
 
 def compile_file(path: Path, suite: CryptoSuite) -> dict[str, Artifact]:
-    """Compile a .sol or .vy file (a .sol file's imports are resolved next to it)."""
+    """Compile a .sol or .vy file (a .sol file's imports resolved next to it or in node_modules)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -294,27 +344,49 @@ def compile_file(path: Path, suite: CryptoSuite) -> dict[str, Artifact]:
         return {path.stem: compile_vyper(path.stem, text, suite)}
     if path.suffix == ".sol":
         sources = {path.name: text}
-        _collect_imports(path, text, sources)
+        _collect_imports(path.name, path, text, sources)
         return compile_solidity(sources, suite)
     raise CompileError(f"{path}: expected a .sol or .vy file")
 
 
-def _collect_imports(path: Path, text: str, sources: dict[str, str]) -> None:
-    """Add the files a Solidity source imports with relative paths ("./x.sol"), recursively."""
-    for target in re.findall(r'import\s+(?:[^"\']*from\s+)?["\'](\.[^"\']+)["\']', text):
-        name = os.path.normpath(os.path.join(os.path.dirname(path.name), target))
+_IMPORT = re.compile(r'^\s*import\s+(?:[^"\';]*from\s+)?["\']([^"\']+)["\']', re.MULTILINE)
+
+
+def _package_dirs(path: Path) -> list[Path]:
+    """Where a package import ("@openzeppelin/...") may live: node_modules above the file, then the cache."""
+    above = [parent / "node_modules" for parent in path.resolve().parents]
+    return [d for d in above if d.is_dir()] + [_solc_home() / "node_modules"]
+
+
+def _collect_imports(unit: str, path: Path, text: str, sources: dict[str, str]) -> None:
+    """Add the files a Solidity source imports, recursively, under the source unit names solc expects.
+
+    A relative import ("./x.sol") is read next to the importing file; a package import
+    ("@openzeppelin/contracts/...") from a node_modules directory above the file, or from the cache
+    (OpenZeppelin's contracts are installed there on first use). An import found nowhere is left
+    for solc to report.
+    """
+    for target in _IMPORT.findall(text):
+        if target.startswith("."):
+            name = os.path.normpath(os.path.join(os.path.dirname(unit), target))
+            file = (path.parent / target).resolve()
+        else:
+            name = target
+            if target.startswith("@openzeppelin/contracts/"):
+                find_openzeppelin()
+            file = next((d / target for d in _package_dirs(path) if (d / target).is_file()), Path(target))
         if name in sources:
             continue
-        file = (path.parent / target).resolve()
         try:
             sources[name] = file.read_text()
-        except OSError as exc:
-            raise CompileError(f"cannot read import {target} of {path}: {exc}") from exc
-        _collect_imports(file, sources[name], sources)
+        except OSError:
+            continue  # solc names the missing import
+        _collect_imports(name, file, sources[name], sources)
 
 
 def save(artifact: Artifact, directory: Path, abi_and_bin: bool = True) -> Path:
     """Write <name>.json (abi, bytecode, runtime), plus the .abi and .bin files FISCO tools expect."""
+    check_artifact(artifact, get_suite(artifact.suite))  # never write an sm artifact that fails the check
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if abi_and_bin:

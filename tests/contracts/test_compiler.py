@@ -117,24 +117,39 @@ def test_rewrite_swaps_exactly_the_selector_and_topic_constants() -> None:
         + bytes([0x61]) + sel[:2] + bytes([0x00])  # a PUSH2 that merely starts like a selector is left alone
 
 
-def test_rewrite_refuses_a_binary_search_dispatcher() -> None:
+def test_rewrite_refuses_an_order_comparison_outside_the_dispatcher() -> None:
     sel = keccak256(b"get()")[:4]
     code = bytes([0x80, 0x63]) + sel + bytes([0x11, 0x60, 0x00, 0x57])  # DUP1 PUSH4 sel GT PUSH1 0 JUMPI
     abi = [{"type": "function", "name": "get", "inputs": [], "outputs": []}]
-    with pytest.raises(CompileError, match="sorts selectors"):
+    with pytest.raises(CompileError, match="compared by order"):
         rewrite_hashes(code, get_suite("sm"), abi)
 
 
-def test_rewrite_refuses_a_shifted_selector() -> None:
-    value = int.from_bytes(keccak256(b"set(string,string,string)")[:4], "big")
-    shift = (value & -value).bit_length() - 1  # trailing zero bits of the selector
-    if shift == 0:
-        pytest.skip("this selector has no trailing zero bit")
-    pushed = (value >> shift).to_bytes(4, "big")
-    code = bytes([0x63]) + pushed + bytes([0x60, 224 + shift, 0x1B])
-    abi = [{"type": "function", "name": "set", "inputs": [{"type": "string"}] * 3, "outputs": []}]
-    with pytest.raises(CompileError, match="shift"):
-        rewrite_hashes(code, get_suite("sm"), abi)
+def test_rewrite_replaces_a_selector_shifted_from_four_bytes() -> None:
+    signature = "ERC721NonexistentToken(uint256)"  # 0x64a0ae92 = 0x32505749 << 1
+    sel = int.from_bytes(keccak256(signature.encode())[:4], "big")
+    assert sel & 1 == 0
+    code = bytes([0x63]) + (sel >> 1).to_bytes(4, "big") + bytes([0x60, 0xE1, 0x1B])  # PUSH4 x PUSH1 225 SHL
+    abi = [{"type": "error", "name": "ERC721NonexistentToken", "inputs": [{"type": "uint256", "name": "tokenId"}]}]
+    rewritten = rewrite_hashes(code, get_suite("sm"), abi)
+    assert rewritten == bytes([0x63]) + get_suite("sm").hash(signature.encode())[:4] + bytes([0x60, 0xE0, 0x1B])
+
+
+def test_rewrite_refuses_a_selector_shifted_from_fewer_bytes() -> None:
+    sel = keccak256(b"Error(string)")[:4]  # 0x08c379a0 = 0x461bcd << 5: solc pushes 3 bytes
+    code = bytes([0x62]) + (int.from_bytes(sel, "big") >> 5).to_bytes(3, "big") + bytes([0x60, 0xE5, 0x1B])
+    with pytest.raises(CompileError, match="Error\\(string\\): its selector is built by a shift from 3 bytes"):
+        rewrite_hashes(code, get_suite("sm"), [])
+
+
+def test_rewrite_refuses_a_topic_pushed_in_31_bytes() -> None:
+    signature = "Received(address,address,uint256,bytes)"  # its Keccak hash starts with 0x00
+    topic = keccak256(signature.encode())
+    assert topic[0] == 0
+    abi = [{"type": "event", "name": "Received", "anonymous": False,
+            "inputs": [{"type": t, "name": f"a{i}"} for i, t in enumerate(["address", "address", "uint256", "bytes"])]}]
+    with pytest.raises(CompileError, match="event Received.*pushed in 31 bytes"):
+        rewrite_hashes(bytes([0x7E]) + topic[1:], get_suite("sm"), abi)
 
 
 def test_missing_file_and_bad_source_are_compile_errors(tmp_path: Path) -> None:
