@@ -126,11 +126,11 @@ def test_rewrite_refuses_an_order_comparison_outside_the_dispatcher() -> None:
 
 
 def test_rewrite_replaces_a_selector_shifted_from_four_bytes() -> None:
-    signature = "ERC721NonexistentToken(uint256)"  # 0x64a0ae92 = 0x32505749 << 1
+    signature = "ERC721InvalidReceiver(address)"  # 0x64a0ae92 = 0x32505749 << 1
     sel = int.from_bytes(keccak256(signature.encode())[:4], "big")
     assert sel & 1 == 0
     code = bytes([0x63]) + (sel >> 1).to_bytes(4, "big") + bytes([0x60, 0xE1, 0x1B])  # PUSH4 x PUSH1 225 SHL
-    abi = [{"type": "error", "name": "ERC721NonexistentToken", "inputs": [{"type": "uint256", "name": "tokenId"}]}]
+    abi = [{"type": "error", "name": "ERC721InvalidReceiver", "inputs": [{"type": "address", "name": "receiver"}]}]
     rewritten = rewrite_hashes(code, get_suite("sm"), abi)
     assert rewritten == bytes([0x63]) + get_suite("sm").hash(signature.encode())[:4] + bytes([0x60, 0xE0, 0x1B])
 
