@@ -3,15 +3,24 @@
 Numbers arrive the FISCO 2.x way — hex strings like ``"0x1a"`` — but decimal strings and JSON
 integers are accepted too, since hand-written curl requests use them. Byte strings are hex with an
 optional ``0x``; hashes and addresses must have their exact length.
+
+Text is read exactly as FISCO BCOS 2.x reads it (``dev::jsToInt`` and ``dev::fromHex``): a number
+is ``0x`` followed by hex digits, or decimal digits only; bytes are hex digits after an optional
+``0x``. Python's own parsers are looser — ``int()`` takes spaces, ``_`` separators and any Unicode
+digit (``"١"`` is 1), ``bytes.fromhex`` skips spaces — so none of them sees text these patterns refuse.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 from chain.rpc.errors import invalid_params
 
 MAX_INT_TEXT = 80  # a 256-bit number is at most 78 decimal digits; longer text is not a number
+HEX_NUMBER = re.compile(r"0x[0-9a-fA-F]+")  # FISCO: only a lower-case 0x, then at least one hex digit
+DECIMAL_NUMBER = re.compile(r"[0-9]+")  # ASCII digits only: no sign, space, "_" or other scripts' digits
+HEX_DIGIT_PAIRS = re.compile(r"(?:[0-9a-fA-F]{2})*")  # whole bytes, nothing between them (after the 0x)
 
 
 def take(params: Sequence[Any], required: int, optional: int = 0, names: str = "") -> list[Any]:
@@ -29,11 +38,10 @@ def as_int(value: Any, what: str, *, minimum: int = 0, maximum: int = (1 << 256)
         raise invalid_params(f"{what} must be a number, got a boolean")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and 0 < len(value) <= MAX_INT_TEXT:
-        try:
-            number = int(value, 16) if value[:2].lower() == "0x" else int(value, 10)
-        except ValueError:
-            raise invalid_params(f"{what} must be a hex (0x...) or decimal number, got {value!r}") from None
+    elif isinstance(value, str) and len(value) <= MAX_INT_TEXT and HEX_NUMBER.fullmatch(value):
+        number = int(value[2:], 16)
+    elif isinstance(value, str) and len(value) <= MAX_INT_TEXT and DECIMAL_NUMBER.fullmatch(value):
+        number = int(value, 10)
     else:
         raise invalid_params(f"{what} must be a hex (0x...) or decimal number, got {_show(value)}")
     if not minimum <= number <= maximum:
@@ -45,13 +53,12 @@ def as_bytes(value: Any, what: str, *, size: int | None = None, max_size: int | 
     """Bytes from hex text (with or without 0x), of an exact size when given."""
     if not isinstance(value, str):
         raise invalid_params(f"{what} must be a hex string, got {_show(value)}")
-    text = value[2:] if value[:2].lower() == "0x" else value
-    if max_size is not None and len(text) > 2 * max_size:
+    digits = value[2:] if value[:2] == "0x" else value
+    if max_size is not None and len(digits) > 2 * max_size:  # before any work on the text
         raise invalid_params(f"{what} is longer than {max_size} bytes")
-    try:
-        data = bytes.fromhex(text)
-    except ValueError:
-        raise invalid_params(f"{what} is not valid hex") from None
+    if HEX_DIGIT_PAIRS.fullmatch(digits) is None:
+        raise invalid_params(f"{what} is not valid hex (an optional 0x, then pairs of hex digits)")
+    data = bytes.fromhex(digits)
     if size is not None and len(data) != size:
         raise invalid_params(f"{what} must be {size} bytes, got {len(data)}")
     return data

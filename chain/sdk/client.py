@@ -22,6 +22,7 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transaction
+from chain.rpc.json_limits import loads_bounded
 from chain.rpc.views import receipt_from_json
 from chain.sdk.account import Account
 from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError
@@ -92,8 +93,8 @@ class Client:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise RpcTransportError(f"cannot reach {self.url}: {type(exc).__name__}: {exc}") from exc
         try:
-            return json.loads(text)
-        except ValueError:
+            return loads_bounded(text)  # a node is a stranger too: its answer's depth is bounded like a request's
+        except (ValueError, RecursionError):
             raise RpcTransportError(f"{self.url} answered HTTP {response.status} with non-JSON: {text[:120]!r}") from None
 
     @staticmethod

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from chain.ledger import codec
+from chain.ledger.status import Status
 from chain.rpc.errors import INVALID_REQUEST, PARSE_ERROR
 from chain.rpc.json_limits import MAX_JSON_DEPTH
 from tests.node.cluster import Cluster
@@ -26,8 +28,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 DEEP = 100_000
 
 
-def _request(params: Any) -> bytes:
-    return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getBlockNumber", "params": params}).encode()
+def _request(params: Any, method: str = "getBlockNumber") -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+
+
+def _deep_rlp(depth: int) -> str:
+    """A "transaction" of depth nested RLP lists, as sendRawTransaction's hex."""
+    prefixes, size = [], 1
+    for _ in range(depth):
+        prefixes.append(codec._prefix(size, 0xC0))
+        size += len(prefixes[-1])
+    return "0x" + (b"".join(reversed(prefixes)) + b"\xc0").hex()
 
 
 # (name, body, expected JSON-RPC error code)
@@ -41,6 +52,8 @@ HOSTILE: list[tuple[str, bytes, int]] = [
     ("one level too deep", b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), PARSE_ERROR),
     ("not UTF-8", b'{"jsonrpc":"2.0","id":1,"method":"\xff\xfe"}', PARSE_ERROR),
     ("truncated", _request([1])[:-3], PARSE_ERROR),
+    ("transaction of RLP lists 100,000 deep", _request([1, _deep_rlp(DEEP)], "sendRawTransaction"),
+     int(Status.MALFORMED_TX)),
     ("array at the depth limit", b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, INVALID_REQUEST),
 ]
 
