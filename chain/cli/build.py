@@ -10,13 +10,16 @@ from chain.crypto.suite import SUITE_NAMES
 from chain.cli.errors import reported
 from chain.node.config import EXECUTOR_KINDS
 from chain.node.builder import BuildOptions, build_chain
+from chain.rpc.exposure import exposure_warning
 
 
 def build(
     nodes: int = typer.Option(4, "--nodes", "-n", help="number of sealers (4 tolerates one faulty node)"),
     suite: str = typer.Option("sm", "--suite", "-s", help=f"crypto suite: {' or '.join(SUITE_NAMES)}"),
     output: Path = typer.Option(Path("nodes"), "--output", "-o", help="directory to create"),
-    ip: str = typer.Option("127.0.0.1", "--ip", help="address every node listens on"),
+    ip: str = typer.Option("127.0.0.1", "--ip", help="address every node listens on for its peers (P2P)"),
+    rpc_ip: str = typer.Option("127.0.0.1", "--rpc-ip",
+                               help="address JSON-RPC listens on; it has no authentication, so loopback unless you mean it"),
     port_base: int = typer.Option(30300, "--port-base", help="P2P port of node0; node i uses base + i"),
     rpc_port_base: int = typer.Option(8545, "--rpc-port-base", help="JSON-RPC port of node0; node i uses base + i"),
     observers: int = typer.Option(0, "--observers", help="extra observer nodes (sync, no vote)"),
@@ -31,14 +34,17 @@ def build(
                     fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     options = BuildOptions(
-        nodes=nodes, suite=suite, ip=ip, port_base=port_base, rpc_port_base=rpc_port_base,
+        nodes=nodes, suite=suite, ip=ip, rpc_ip=rpc_ip, port_base=port_base, rpc_port_base=rpc_port_base,
         observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
     )
     with reported():
         chain = build_chain(output, options)
+    warning = exposure_warning(rpc_ip)
+    if warning is not None:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}")
     for node in chain.nodes:
-        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {ip}:{node.rpc_port:<5}  "
+        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  "
                    f"node id {node.node_id.hex()[:16]}…")
     typer.echo(f"  admin account 0x{chain.admin_address.hex()}  (key: {output / 'sdk' / 'admin.key'})")
     typer.echo(f"start with: bash {output / 'start_all.sh'}   stop with: bash {output / 'stop_all.sh'}")

@@ -14,12 +14,17 @@
       start_all.sh, stop_all.sh
 
 ``n`` sealers come first (node0 … node{n-1}), then ``observers`` observer nodes. Node i listens for
-P2P on ``port_base + i`` and for JSON-RPC on ``rpc_port_base + i``. Every node lists every other as
-a peer. Building into a directory that already holds a chain is refused unless ``force``.
+P2P on ``ip:port_base + i`` and for JSON-RPC on ``rpc_ip:rpc_port_base + i``. Every node lists every
+other as a peer. Building into a directory that already holds a chain is refused unless ``force``.
+
+JSON-RPC has no authentication (as in FISCO BCOS, whose ``jsonrpc_listen_ip`` defaults to
+127.0.0.1), so it listens on loopback unless ``rpc_ip`` says otherwise, whatever ``ip`` the peers
+use. Node, CA and SDK directories hold private keys: they are created owner-only (0700).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import shutil
 import stat
@@ -53,7 +58,8 @@ NODES_FILE = "sdk/nodes.toml"  # the node list client tools read (console, bench
 class BuildOptions:
     nodes: int = 4
     suite: str = "sm"
-    ip: str = "127.0.0.1"
+    ip: str = "127.0.0.1"  # P2P: where peers reach each other
+    rpc_ip: str = "127.0.0.1"  # JSON-RPC: unauthenticated, so loopback unless asked
     port_base: int = 30300
     rpc_port_base: int = 8545
     observers: int = 0
@@ -98,6 +104,11 @@ def _check_options(options: BuildOptions) -> None:
         raise ConfigError("a chain needs at least one sealer (-n 4 tolerates one faulty node)")
     if options.observers < 0:
         raise ConfigError("the number of observers cannot be negative")
+    # JSON-RPC binds this address and client tools dial it: it must be an IP address.
+    try:
+        ipaddress.ip_address(options.rpc_ip)
+    except ValueError:
+        raise ConfigError(f"--rpc-ip must be an IP address (127.0.0.1 by default), got {options.rpc_ip!r}") from None
     if options.suite not in SUITE_NAMES:
         raise ConfigError(f"unknown suite {options.suite!r}; choose from {list(SUITE_NAMES)}")
     total = options.nodes + options.observers
@@ -123,6 +134,19 @@ def _prepare_directory(directory: Path, force: bool) -> None:
             raise ConfigError(f"nodes are still running in {directory} ({running[0].name}); stop them first")
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
+
+
+def _private_dir(path: Path) -> Path:
+    """A new directory only its owner can enter (it will hold private keys)."""
+    path.mkdir(mode=0o700)
+    path.chmod(0o700)  # mkdir's mode is filtered by the umask; the key directories must not be
+    return path
+
+
+def _client_host(options: BuildOptions) -> str:
+    """Where a client on this machine reaches a node's JSON-RPC (a wildcard listen address is not one)."""
+    host = options.ip if options.rpc_ip in ("0.0.0.0", "::") else options.rpc_ip
+    return f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
 
 
 def _write_script(path: Path, text: str) -> None:
@@ -186,15 +210,14 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     (root / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
 
     ca = generate_ca(f"chain CA (chain {options.chain_id})")
-    (root / "ca").mkdir()
+    _private_dir(root / "ca")
     (root / "ca" / "ca.crt").write_bytes(ca.cert_pem)
     write_private(root / "ca" / "ca.key", ca.key_pem)
 
     endpoints = [f"{options.ip}:{options.port_base + i}" for i in range(total)]
     built: list[BuiltNode] = []
     for i, (name, key) in enumerate(zip(names, keys)):
-        node_dir = root / name
-        node_dir.mkdir()
+        node_dir = _private_dir(root / name)
         save_private_key(node_dir / "node.key", key)
         (node_dir / "node.nodeid").write_text(key.public_key.hex() + "\n")
         issued = issue_node_certificate(ca, name, key.public_key, options.ip)
@@ -209,7 +232,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
                 listen_port=options.port_base + i,
                 peers=tuple(e for j, e in enumerate(endpoints) if j != i),
             ),
-            rpc=RpcSection(listen_ip=options.ip, listen_port=options.rpc_port_base + i),
+            rpc=RpcSection(listen_ip=options.rpc_ip, listen_port=options.rpc_port_base + i),
             executor=ExecutorSection(kind=options.executor),
             consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
         )
@@ -221,15 +244,14 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             options.port_base + i, options.rpc_port_base + i,
         ))
 
-    sdk = root / "sdk"
-    sdk.mkdir()
+    sdk = _private_dir(root / "sdk")
     (sdk / "ca.crt").write_bytes(ca.cert_pem)
     save_private_key(sdk / "admin.key", admin)
     (sdk / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
     (root / NODES_FILE).write_text(tomli_w.dumps({
         "nodes": [
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
-             "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{options.ip}:{n.rpc_port}"}
+             "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{_client_host(options)}:{n.rpc_port}"}
             for n in built
         ],
     }), encoding="utf-8")

@@ -21,7 +21,7 @@ relative to the node directory, so a chain directory can be moved or copied to a
     key = "ssl.key"
 
     [rpc]
-    listen_ip = "127.0.0.1"
+    listen_ip = "127.0.0.1"        # no authentication: beyond loopback the node logs a warning
     listen_port = 8545
 
     [storage]

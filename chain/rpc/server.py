@@ -19,6 +19,7 @@ from aiohttp import web
 from chain.rpc.api import NodeApi
 from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
+from chain.rpc.exposure import exposure_warning
 from chain.rpc.json_limits import loads_bounded
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.methods import (
@@ -234,8 +235,12 @@ def make_app(api: NodeApi) -> web.Application:
 async def start_rpc_server(api: NodeApi, host: str, port: int) -> web.AppRunner:
     """Start serving on host:port; call ``await runner.cleanup()`` to stop.
 
-    port 0 picks a free port: read it back with ``bound_port(runner)``.
+    port 0 picks a free port: read it back with ``bound_port(runner)``. A host beyond loopback is
+    logged as a warning: the server has no authentication.
     """
+    warning = exposure_warning(host)
+    if warning is not None:
+        log.warning(warning)
     runner = web.AppRunner(make_app(api), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -147,3 +147,26 @@ def test_config_rejects_bad_values() -> None:
     ):
         with pytest.raises(ConfigError):
             NodeConfig.loads(bad)
+
+
+def test_directories_holding_keys_are_owner_only(built) -> None:  # type: ignore[no-untyped-def]
+    """node*/ hold node.key and ssl.key, ca/ the CA key, sdk/ the admin key: 0700, whatever the umask."""
+    root: Path = built.directory
+    for name in ["ca", "sdk"] + [node.name for node in built.nodes]:
+        assert (root / name).stat().st_mode & 0o777 == 0o700, name
+
+
+def test_rpc_listens_on_loopback_unless_asked(tmp_path: Path) -> None:
+    """`--ip` is where peers meet; unauthenticated JSON-RPC stays on 127.0.0.1 (as FISCO's default)."""
+    spread = build_chain(tmp_path / "a", BuildOptions(nodes=1, suite="standard", ip="10.1.2.3"))
+    config = NodeConfig.load(spread.nodes[0].directory)
+    assert (config.network.listen_ip, config.rpc.listen_ip) == ("10.1.2.3", "127.0.0.1")
+    assert read_nodes(spread.directory)[0].rpc == f"http://127.0.0.1:{spread.nodes[0].rpc_port}"
+
+    exposed = build_chain(tmp_path / "b", BuildOptions(nodes=1, suite="standard", ip="10.1.2.3", rpc_ip="0.0.0.0"))
+    assert NodeConfig.load(exposed.nodes[0].directory).rpc.listen_ip == "0.0.0.0"
+    # A wildcard is not an address to dial: client tools use the node's own address.
+    assert read_nodes(exposed.directory)[0].rpc == f"http://10.1.2.3:{exposed.nodes[0].rpc_port}"
+
+    with pytest.raises(ConfigError, match="--rpc-ip"):
+        build_chain(tmp_path / "c", BuildOptions(nodes=1, suite="standard", rpc_ip="everywhere"))
