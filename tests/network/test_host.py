@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from chain.bench.p2p_flood import IdleFlood
 from chain.crypto.certs import Issued, generate_ca
 from chain.network.framing import encode_frame
 from chain.network.host import KIND_HELLO, KIND_MESSAGE, Host, NetworkConfig
@@ -208,20 +210,132 @@ def test_a_peer_that_hangs_up_after_the_hello_is_not_redialled_in_a_tight_loop(n
     run(scenario)
 
 
+def flooded_host(me: NodeMaterial, members: list[NodeMaterial], peers: tuple[str, ...] = (), port: int = 0,
+                 **limits: Any) -> Host:
+    allowed = {m.key.public_key for m in members}
+    settings: dict[str, Any] = {"handshake_timeout": 2.0, "backoff_initial": 0.05, "backoff_maximum": 0.4, **limits}
+    config = NetworkConfig("127.0.0.1", port, peers, **settings)
+    return Host(key=me.key, identity=IDENTITY, tls=me.tls, config=config,
+                is_admitted=lambda node: node in allowed, on_message=Inbox())
+
+
+async def idle_connection(port: int, source: str = "127.0.0.1") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+
+
+async def closed_by_host(reader: asyncio.StreamReader, within: float) -> bool:
+    try:
+        return await asyncio.wait_for(reader.read(), within) == b""
+    except asyncio.TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_a_silent_connection_is_closed_after_the_first_bytes_deadline(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        async with running(flooded_host(nodes[0], nodes, first_bytes_timeout=0.3)) as a:
+            reader, writer = await idle_connection(a.listen_port)
+            started = asyncio.get_running_loop().time()
+            assert await closed_by_host(reader, 1.5)  # not after the 2 s handshake deadline
+            assert asyncio.get_running_loop().time() - started < 1.0
+            writer.close()
+            assert a.stats["silent"] == 1 and a.pending_handshakes == 0
+
+    run(scenario)
+
+
 def test_idle_connections_cannot_pile_up_in_the_handshake(nodes: list[NodeMaterial]) -> None:
     async def scenario() -> None:
-        config = NetworkConfig("127.0.0.1", 0, (), handshake_timeout=1.0, max_pending_handshakes=2)
-        allowed = {m.key.public_key for m in nodes}
-        async with running(Host(key=nodes[0].key, identity=IDENTITY, tls=nodes[0].tls, config=config,
-                                is_admitted=lambda node: node in allowed, on_message=Inbox())) as a:
-            idle = [await asyncio.open_connection("127.0.0.1", a.listen_port) for _ in range(2)]
-            await asyncio.sleep(0.1)
-            reader, writer = await asyncio.open_connection("127.0.0.1", a.listen_port)
-            assert await asyncio.wait_for(reader.read(), 0.5) == b""  # closed at once, not after 1 s
+        async with running(flooded_host(nodes[0], nodes, max_pending_handshakes=2, first_bytes_timeout=5.0)) as a:
+            idle = [await idle_connection(a.listen_port) for _ in range(2)]
+            reader, writer = await idle_connection(a.listen_port)
+            assert await closed_by_host(reader, 0.15)  # all full of young ones: refused at once
             writer.close()
-            for _, idle_writer in idle:
+            assert a.pending_handshakes == 2 and a.stats["refused"] == 1
+            await asyncio.sleep(0.3)  # past the grace a silent client gets to speak
+            newest = await idle_connection(a.listen_port)
+            assert await closed_by_host(idle[0][0], 0.5)  # the oldest silent one made room
+            assert not await closed_by_host(idle[1][0], 0.1) and not await closed_by_host(newest[0], 0.1)
+            assert a.pending_handshakes == 2 and a.stats["evicted"] == 1
+            for _, idle_writer in idle + [newest]:
                 idle_writer.close()
             async with running(make_host(nodes[1], nodes, peers=(dial(a),))):
                 await until(lambda: a.connected() == [nodes[1].key.public_key])
 
     run(scenario)
+
+
+def test_idle_connections_from_a_peers_own_address_make_way_for_the_peer(nodes: list[NodeMaterial]) -> None:
+    """On loopback an attacker shares the peers' address: its silent connections are replaced."""
+
+    async def scenario() -> None:
+        port_b = free_port_base(1)
+        async with running(flooded_host(nodes[0], nodes, peers=(f"127.0.0.1:{port_b}",), first_bytes_timeout=10.0,
+                                        backoff_initial=5.0)) as a:
+            cap = max(a.config.max_pending_per_source, 2)
+            idle = [await idle_connection(a.listen_port) for _ in range(cap)]
+            await asyncio.sleep(0.3)
+            assert a.pending_handshakes == cap
+            # b dials a (a's own dial to b is waiting out its 5 s back-off); idle sockets would hold 10 s
+            async with running(make_host(nodes[1], nodes, peers=(dial(a),), port=port_b)) as b:
+                await until(lambda: b.connected() == [nodes[0].key.public_key], timeout=1.5)
+            assert a.stats["evicted"] >= 1
+            for _, writer in idle:
+                writer.close()
+
+    run(scenario)
+
+
+def test_strangers_flooding_both_ports_cannot_keep_a_restarted_peer_out(nodes: list[NodeMaterial]) -> None:
+    """100 idle connections per host from 50 other loopback addresses, each reopened at once; one
+    host restarts meanwhile (production back-off: the flood reaches its port before its peer redials)."""
+
+    async def scenario() -> None:
+        port_a = free_port_base(2)
+        port_b = port_a + 1
+        backoff = {"backoff_initial": 0.2, "backoff_maximum": 5.0}
+        a = flooded_host(nodes[0], nodes, peers=(f"127.0.0.1:{port_b}",), port=port_a, **backoff)
+        b = flooded_host(nodes[1], nodes, peers=(f"127.0.0.1:{port_a}",), port=port_b, **backoff)
+        flood = IdleFlood([("127.0.0.1", port_a), ("127.0.0.1", port_b)], per_target=100)
+        async with running(a):
+            await b.start()
+            await until(lambda: a.connected() and b.connected())
+            flood.start()
+            try:
+                await asyncio.sleep(1.0)  # every slot the flood can get is taken
+                await b.stop()
+                await asyncio.sleep(2.0)  # a keeps redialling, backing off
+                b = flooded_host(nodes[1], nodes, peers=(f"127.0.0.1:{port_a}",), port=port_b, **backoff)
+                async with running(b):
+                    await until(lambda: bool(a.connected() and b.connected()), timeout=3.0)
+            finally:
+                stats = flood.stop()
+        assert stats.thrown > 500, stats  # the flood was real
+        assert a.stats["refused"] + a.stats["evicted"] + a.stats["silent"] > 100
+
+    run(scenario)
+
+
+def test_refusals_are_logged_as_counts_not_one_line_each(nodes: list[NodeMaterial], caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        async with running(flooded_host(nodes[0], nodes, max_pending_per_source=1, handshake_timeout=30.0,
+                                        stale_after=30.0, refusal_log_interval=0.5)) as a:
+            held = await idle_connection(a.listen_port, "127.0.0.5")
+            held[1].write(b"\x16")  # the first byte of a TLS record: a handshake under way
+            await until(lambda: a.stats["accepted"] == 1)
+            await asyncio.sleep(0.1)
+            for _ in range(200):  # all refused: the one slot of 127.0.0.5 holds a talking handshake
+                reader, writer = await idle_connection(a.listen_port, "127.0.0.5")
+                assert await closed_by_host(reader, 1.0)
+                writer.close()
+            await asyncio.sleep(0.8)  # the interval ends; the host flushes its counts
+            assert a.stats["refused"] == 200
+            held[1].close()
+
+    with caplog.at_level(logging.WARNING, logger="chain.network"):
+        run(scenario)
+    refused = [r for r in caplog.records if r.getMessage() in ("connection_refused", "connections_refused")]
+    assert [r.getMessage() for r in refused] == ["connection_refused", "connections_refused"]
+    summary = refused[1].fields  # type: ignore[attr-defined]
+    assert summary["source"] == "127.0.0.5" and summary["count"] == 199
