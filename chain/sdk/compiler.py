@@ -168,13 +168,14 @@ def find_openzeppelin(install: bool = True) -> Path:
     return modules
 
 
-def _solc_settings(suite: CryptoSuite) -> dict[str, Any]:
+def _solc_settings(suite: CryptoSuite, units: Sequence[str] = (),
+                   libraries: Mapping[str, str] | None = None) -> dict[str, Any]:
     optimizer: dict[str, Any] = {"enabled": True, "runs": 200}
     if suite.name != "standard":
         # the constant optimiser re-encodes a selector as a shift of fewer bytes (0x08c379a0 as
         # 0x461bcd << 229), leaving no room for the SM3 selector; without it selectors stay PUSH4/PUSH32
         optimizer["details"] = {"constantOptimizer": False}
-    return {
+    settings: dict[str, Any] = {
         "evmVersion": EVM_VERSION,
         "optimizer": optimizer,
         "outputSelection": {
@@ -182,14 +183,18 @@ def _solc_settings(suite: CryptoSuite) -> dict[str, Any]:
                   "": ["ast"]},
         },
     }
+    if libraries:  # deployed libraries by name: solc links their addresses into the code that calls them
+        settings["libraries"] = {unit: dict(libraries) for unit in units}
+    return settings
 
 
-def _run_solc(sources: Mapping[str, str], suite: CryptoSuite) -> dict[str, Any]:
+def _run_solc(sources: Mapping[str, str], suite: CryptoSuite,
+              libraries: Mapping[str, str] | None = None) -> dict[str, Any]:
     package = find_solcjs()
     request = {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sorted(sources.items())},
-        "settings": _solc_settings(suite),
+        "settings": _solc_settings(suite, sorted(sources), libraries),
     }
     text = json.dumps(request, sort_keys=True)
     # solc is deterministic and slow (seconds per contract in wasm): its outputs are kept, by request
@@ -254,14 +259,18 @@ def _solidity_hashes(output: Mapping[str, Any], suite: CryptoSuite) -> HashMap:
 def _code(contract: Mapping[str, Any], key: str, name: str) -> bytes:
     text = contract["evm"][key]["object"]
     if "__$" in text:
-        raise CompileError(f"{name} calls an external library function, which needs linking (not supported); "
-                           "make the library's functions internal")
+        raise CompileError(f"{name} calls a public library function: deploy the library first and name its "
+                           "address (chain compile --library Name=0xADDRESS), or make the function internal")
     return bytes.fromhex(text)
 
 
-def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite) -> dict[str, Artifact]:
-    """Compile Solidity sources {source unit name: text}; every contract with code, by name."""
-    output = _run_solc(sources, suite)
+def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite,
+                     libraries: Mapping[str, str] | None = None) -> dict[str, Artifact]:
+    """Compile Solidity sources {source unit name: text}; every contract with code, by name.
+
+    libraries: {library name: "0x" address} of deployed libraries whose public functions the code calls.
+    """
+    output = _run_solc(sources, suite, libraries)
     compiled = [contract for contracts in output.get("contracts", {}).values() for contract in contracts.items()]
     hashes = _solidity_hashes(output, suite) if suite.name != "standard" else None
     artifacts = {}
@@ -333,7 +342,7 @@ def compile_vyper(name: str, source: str, suite: CryptoSuite) -> Artifact:
     return artifact
 
 
-def compile_file(path: Path, suite: CryptoSuite) -> dict[str, Artifact]:
+def compile_file(path: Path, suite: CryptoSuite, libraries: Mapping[str, str] | None = None) -> dict[str, Artifact]:
     """Compile a .sol or .vy file (a .sol file's imports resolved next to it or in node_modules)."""
     path = Path(path)
     try:
@@ -345,7 +354,7 @@ def compile_file(path: Path, suite: CryptoSuite) -> dict[str, Artifact]:
     if path.suffix == ".sol":
         sources = {path.name: text}
         _collect_imports(path.name, path, text, sources)
-        return compile_solidity(sources, suite)
+        return compile_solidity(sources, suite, libraries)
     raise CompileError(f"{path}: expected a .sol or .vy file")
 
 

@@ -1,0 +1,286 @@
+"""The sm rewrite of optimised solc output: the rebuilt dispatcher, its refusals, the verifier, libraries.
+
+The real cases use solc's own output for OpenZeppelin's ERC721 (shared, cached, with
+test_openzeppelin); they skip only where node/npm are missing. The refusals are checked on that code
+with one thing broken each, or on a few bytes written by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from chain.cli.main import app
+from chain.crypto.hashing import keccak256
+from chain.crypto.keys import KeyPair
+from chain.crypto.suite import get_suite
+from chain.execution.local import LocalChain
+from chain.ledger.status import Status
+from chain.sdk.abi import ContractABI
+from chain.sdk.compiler import (
+    Artifact, CompileError, _collect_imports, _run_solc, compile_file, compile_vyper, find_openzeppelin, find_solcjs,
+    load, save,
+)
+from chain.sdk.evm_code import decode, push
+from chain.sdk.sm_dispatch import DispatchError, Split, find_dispatcher, rebuild
+from chain.sdk.sm_verify import VerifyError, verify
+
+pytestmark = pytest.mark.timeout(300)
+
+SM = get_suite("sm")
+TOKENS = Path(__file__).parent / "openzeppelin" / "Tokens.sol"
+
+
+def sm_selector(signature: str) -> int:
+    return int.from_bytes(SM.hash(signature.encode())[:4], "big")
+
+
+@pytest.fixture(scope="module")
+def card() -> dict[str, Any]:
+    """solc's sm-settings output for Card: the Keccak build the rewrite starts from."""
+    try:
+        find_solcjs()
+        find_openzeppelin()
+    except CompileError as exc:
+        pytest.skip(str(exc))
+    sources = {TOKENS.name: TOKENS.read_text()}
+    _collect_imports(TOKENS.name, TOKENS, sources[TOKENS.name], sources)
+    contract = _run_solc(sources, SM)["contracts"][TOKENS.name]["Card"]
+    runtime = bytes.fromhex(contract["evm"]["deployedBytecode"]["object"])
+    methods = {sig: int(k, 16) for sig, k in contract["evm"]["methodIdentifiers"].items()}
+    return {"runtime": runtime, "methods": methods, "abi": contract["abi"],
+            "sm": compile_file(TOKENS, SM)["Card"]}
+
+
+def rebuilt(runtime: bytes, table: dict[int, int]) -> tuple[bytes, tuple[int, int]]:
+    d = find_dispatcher(runtime)
+    assert d is not None
+    code = bytearray(runtime)
+    code[d.start: d.end] = rebuild(d, table)
+    return bytes(code), (d.start, d.end)
+
+
+def test_rebuilt_dispatcher_is_a_sorted_tree_of_the_sm3_selectors(card: dict[str, Any]) -> None:
+    before = find_dispatcher(card["runtime"])
+    assert before is not None and isinstance(before.root, Split)  # 14 functions: a binary search
+    dest = {entry.selector: entry.dest for entry in before.entries}
+    assert set(dest) == set(card["methods"].values())
+    code, region = rebuilt(card["runtime"], {k: sm_selector(sig) for sig, k in card["methods"].items()})
+    assert len(code) == len(card["runtime"]) and code[region[1]:] == card["runtime"][region[1]:]
+    after = find_dispatcher(code)  # parses again: still a sorted tree (the order is checked)
+    assert after is not None and isinstance(after.root, Split) and (after.start, after.end) == region
+    assert {e.selector: e.dest for e in after.entries} == {sm_selector(sig): dest[k] for sig, k in card["methods"].items()}
+
+
+def test_verifier_accepts_the_sm_build(card: dict[str, Any]) -> None:
+    artifact: Artifact = card["sm"]
+    d = find_dispatcher(card["runtime"])
+    verify(artifact.runtime, artifact.bytecode, artifact.abi, SM, card["runtime"], (d.start, d.end))
+
+
+def test_verifier_refuses_a_function_entered_at_the_wrong_place(card: dict[str, Any]) -> None:
+    table = {k: sm_selector(sig) for sig, k in card["methods"].items()}
+    a, b = card["methods"]["name()"], card["methods"]["symbol()"]
+    table[a], table[b] = table[b], table[a]  # name() now dispatches to symbol() and back
+    code, region = rebuilt(card["runtime"], table)
+    with pytest.raises(VerifyError, match="enters the code at"):
+        verify(code, b"", card["abi"], SM, card["runtime"], region)
+
+
+def test_verifier_refuses_a_keccak_dispatcher(card: dict[str, Any]) -> None:
+    d = find_dispatcher(card["runtime"])
+    with pytest.raises(VerifyError, match="SM3 selector"):
+        verify(card["runtime"], b"", card["abi"], SM, card["runtime"], (d.start, d.end))
+
+
+def test_verifier_refuses_a_keccak_topic_left(card: dict[str, Any]) -> None:
+    artifact: Artifact = card["sm"]
+    signature = "Transfer(address,address,uint256)"
+    assert SM.hash(signature.encode()) in artifact.runtime
+    runtime = artifact.runtime.replace(SM.hash(signature.encode()), keccak256(signature.encode()))
+    with pytest.raises(VerifyError, match="event Transfer"):
+        verify(runtime, b"", artifact.abi, SM)
+
+
+def test_verifier_refuses_a_keccak_error_selector_left(card: dict[str, Any]) -> None:
+    artifact: Artifact = card["sm"]
+    signature = "ERC721NonexistentToken(uint256)"
+    new, old = SM.hash(signature.encode())[:4] + bytes(28), keccak256(signature.encode())[:4] + bytes(28)
+    assert new in artifact.runtime
+    with pytest.raises(VerifyError, match="ERC721NonexistentToken"):
+        verify(artifact.runtime.replace(new, old), b"", artifact.abi, SM)
+
+
+def test_save_refuses_an_sm_artifact_that_fails(card: dict[str, Any], tmp_path: Path) -> None:
+    artifact = replace(card["sm"], runtime=card["runtime"])  # the Keccak code labelled sm
+    with pytest.raises(CompileError, match="sm suite"):
+        save(artifact, tmp_path)
+    assert not list(tmp_path.iterdir())
+    save(card["sm"], tmp_path)
+    assert load(tmp_path / "Card.json") == card["sm"]
+
+
+def test_a_split_block_other_code_jumps_to_is_refused(card: dict[str, Any]) -> None:
+    d = find_dispatcher(card["runtime"])
+    target = next(i.pc for i in decode(card["runtime"]) if d.start <= i.pc < d.end and i.op == 0x5B)  # a split's block
+    outside = next(i for i in decode(card["runtime"]) if i.pc > d.end + 20 and len(i.data) == 2)
+    code = bytearray(card["runtime"])
+    code[outside.pc + 1: outside.pc + 3] = target.to_bytes(2, "big")
+    with pytest.raises(DispatchError, match="refers to the dispatcher block"):
+        find_dispatcher(bytes(code))
+
+
+def test_leaves_that_end_differently_are_refused(card: dict[str, Any]) -> None:
+    d = find_dispatcher(card["runtime"])
+    assert d.not_found == bytes([0x5F, 0x5F, 0xFD])
+    at = card["runtime"].index(d.not_found, d.start)
+    code = bytearray(card["runtime"])
+    code[at + 2] = 0xF3  # this leaf RETURNs where the others REVERT
+    with pytest.raises(DispatchError, match="ends with"):
+        find_dispatcher(bytes(code))
+
+
+def test_a_comparison_with_no_function_of_the_abi_is_refused(card: dict[str, Any]) -> None:
+    d = find_dispatcher(card["runtime"])
+    table = {k: sm_selector(sig) for sig, k in card["methods"].items() if sig != "name()"}
+    with pytest.raises(DispatchError, match=f"0x{card['methods']['name()']:08x}, no function"):
+        rebuild(d, table)
+
+
+# --- written by hand ------------------------------------------------------------------------------------
+
+def tiny(selector: int) -> bytes:
+    """solc's one-function dispatcher: load, compare, fall into `JUMPDEST PUSH0 PUSH0 REVERT`, entry."""
+    head = bytes([0x5F, 0x35, 0x60, 0xE0, 0x1C, 0x80]) + push(selector) + bytes([0x14])
+    entry = len(head) + 3 + 5
+    return head + push(entry, 1) + bytes([0x57, 0x5B, 0x5F, 0x5F, 0xFD, 0x5B, 0x00])
+
+
+def test_a_dispatcher_that_does_not_fit_is_refused() -> None:
+    code = tiny(0x00ABCDEF)  # a Keccak selector with a leading zero byte: pushed in 3 bytes
+    d = find_dispatcher(code)
+    assert d is not None and [e.selector for e in d.entries] == [0x00ABCDEF]
+    assert rebuild(d, {0x00ABCDEF: 0x00123456})  # another short one fits
+    with pytest.raises(DispatchError, match="needs 10 bytes where solc's took 9"):
+        rebuild(d, {0x00ABCDEF: 0x12345678})
+
+
+def test_two_functions_sharing_an_sm3_selector_are_refused() -> None:
+    code = bytes([0x5F, 0x35, 0x60, 0xE0, 0x1C]) + (bytes([0x80]) + push(0x11111111) + bytes([0x14]) + push(30, 1)
+                                                    + bytes([0x57])) + bytes([0x80]) + push(0x22222222) \
+        + bytes([0x14]) + push(30, 1) + bytes([0x57, 0x5B, 0x5F, 0x5F, 0xFD])
+    d = find_dispatcher(code + bytes(30 - len(code)) + bytes([0x5B, 0x00]))
+    with pytest.raises(DispatchError, match="share the selector"):
+        rebuild(d, {0x11111111: 0x33333333, 0x22222222: 0x33333333})
+
+
+# --- the issue's first contract, from the command line -------------------------------------------------
+
+FIVE = """
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+contract Five {
+    uint256 public count;
+    string public label = "five";
+    mapping(address => uint256) public credit;
+    event Counted(address indexed by, uint256 count);
+    error TooMany(uint256 count, uint256 limit);
+    function up() external { if (count >= 3) revert TooMany(count, 3); count += 1; emit Counted(msg.sender, count); }
+    function down() external { require(count > 0, "nothing to count down"); count -= 1; }
+    function give(address to, uint256 amount) external { credit[to] += amount; }
+    function rename(string calldata text) external { label = text; }
+}
+"""
+
+
+def test_the_issues_contract_compiles_for_sm_and_runs_like_standard(tmp_path: Path) -> None:
+    try:
+        find_solcjs()
+    except CompileError as exc:
+        pytest.skip(str(exc))
+    (tmp_path / "Five.sol").write_text(FIVE)
+    result = CliRunner().invoke(app, ["compile", str(tmp_path / "Five.sol"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    outcomes = {}
+    for suite_name in ("standard", "sm"):
+        artifact = load(tmp_path / "out" / suite_name / "Five.json")
+        key = KeyPair(suite_name, 0xF1E)
+        chain = LocalChain(suite_name)
+        abi = ContractABI(chain.suite, artifact.abi)
+        address = chain.deploy(key, artifact).contract_address
+        steps = []
+        for name, *args in (("up",), ("up",), ("give", key.address, 7), ("rename", "six"), ("down",),
+                            ("up",), ("up",), ("up",), ("down",)):
+            receipt = chain.send(key, address, abi.encode_call(name, *args))
+            steps.append((name, int(receipt.status), [e.name for e in abi.decode_logs(receipt.logs)],
+                          abi.decode_error(receipt.output) if receipt.status != Status.SUCCESS else None))
+        for name, *args in (("count",), ("label",), ("credit", key.address)):
+            steps.append((name, abi.decode_output(name, chain.call(address, abi.encode_call(name, *args))[1])))
+        outcomes[suite_name] = steps
+    assert outcomes["sm"] == outcomes["standard"]
+    assert outcomes["standard"][-3:] == [("count", (2,)), ("label", ("six",)), ("credit", (7,))]
+    assert outcomes["standard"][7][3] == ("TooMany", {"count": 3, "limit": 3})
+
+
+# --- libraries --------------------------------------------------------------------------------------------
+
+LIBRARY = """
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+library Maths {
+    struct Box { uint256 v; }
+    function double(uint256 x) public pure returns (uint256) { return 2 * x; }
+    function bump(Box storage b) public { b.v += 1; }
+}
+"""
+
+USER = """
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+import {Maths} from "./Maths.sol";
+contract Uses {
+    Maths.Box box;
+    function twice(uint256 x) external pure returns (uint256) { return Maths.double(x); }
+    function bump() external returns (uint256) { Maths.bump(box); return box.v; }
+}
+"""
+
+
+def test_a_linked_library_is_called_with_sm3_selectors(tmp_path: Path) -> None:
+    try:
+        find_solcjs()
+    except CompileError as exc:
+        pytest.skip(str(exc))
+    (tmp_path / "Maths.sol").write_text(LIBRARY)
+    (tmp_path / "Uses.sol").write_text(USER)
+    with pytest.raises(CompileError, match="library"):
+        compile_file(tmp_path / "Uses.sol", SM)  # unlinked: refused, with what to do
+    for suite_name in ("standard", "sm"):
+        suite = get_suite(suite_name)
+        key = KeyPair(suite_name, 0x11B)
+        chain = LocalChain(suite_name)
+        library = chain.deploy(key, compile_file(tmp_path / "Maths.sol", suite)["Maths"])
+        assert library.status == Status.SUCCESS
+        uses = compile_file(tmp_path / "Uses.sol", suite, {"Maths": "0x" + library.contract_address.hex()})["Uses"]
+        abi = ContractABI(suite, uses.abi)
+        address = chain.deploy(key, uses).contract_address
+        assert abi.decode_output("twice", chain.call(address, abi.encode_call("twice", 21))[1]) == (42,)
+        assert chain.send(key, address, abi.encode_call("bump")).status == Status.SUCCESS
+        assert abi.decode_output("bump", chain.call(address, abi.encode_call("bump"))[1]) == (2,)
+
+
+# --- Vyper ------------------------------------------------------------------------------------------------
+
+def test_vyper_hashes_with_sm3_only_while_it_compiles() -> None:
+    import vyper.utils
+
+    original = vyper.utils.keccak256
+    source = "@external\ndef f() -> uint256:\n    return 1\n\n@external\ndef g() -> uint256:\n    return 2\n"
+    artifact = compile_vyper("Two", source, SM)
+    assert vyper.utils.keccak256 is original
+    assert SM.hash(b"f()")[:4] in artifact.runtime and keccak256(b"f()")[:4] not in artifact.runtime
+    assert compile_vyper("Two", source, get_suite("standard")).runtime != artifact.runtime
