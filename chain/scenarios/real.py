@@ -426,20 +426,22 @@ class RealScript:
 def _sample(chain: RealChain, pool: ThreadPoolExecutor, previous: Sample | None) -> tuple[dict[str, Any], ...]:
     """Every node as the observations read it; a node that cannot answer keeps its last known height."""
     answers = list(pool.map(lambda i: chain.status(i) if chain.answering(i) else None, range(chain.size)))
+    groups = chain.network.groups
+    cut = set(range(chain.size)) - set(groups[0]) if groups else set()
     rows = []
     for i, status in enumerate(answers):
         before = previous.nodes[i] if previous is not None else {"height": -1, "head": None, "view": 0, "role": "sealer"}
         if status is None:
             state = "crashed" if not chain.running(i) else ("paused" if i in chain.paused else "unreachable")
             # what it last said of its chain stands; it leads nothing while it cannot answer
-            rows.append({**before, "role": "sealer", "state": state})
+            rows.append({**before, "role": "sealer", "state": state, "cut": i in cut})
             continue
         leader_id = status.get(f"sealer.{status.get('leaderIndex')}")
         is_leader = chain.index_of_node_id.get(str(leader_id or "").removeprefix("0x")) == i
         rows.append({
             "index": i, "role": "leader" if is_leader else str(status.get("role") or "sealer"),
             "view": int(status.get("currentView") or 0), "height": int(status.get("highestblockNumber", -1)),
-            "head": status.get("highestblockHash"), "state": "ok", "phase": status.get("state"),
+            "head": status.get("highestblockHash"), "state": "ok", "phase": status.get("state"), "cut": i in cut,
         })
     return tuple(rows)
 
@@ -524,7 +526,8 @@ def _resumptions(record: RunRecord) -> list[tuple[str, float | None]]:
         settled = max((int(n.get("height", -1)) for n in record.sample_at(at + IN_FLIGHT_MS).nodes), default=-1)
         agreed = None
         for sample in record.samples:
-            answering = [n for n in sample.nodes if n["state"] == "ok"]
+            # a node cut off by a partition is measured when the heal lets it catch up, not before
+            answering = [n for n in sample.nodes if n["state"] == "ok" and not n.get("cut")]
             heads = {(int(n.get("height", -1)), n.get("head")) for n in answering}
             if sample.t > at and answering and len(heads) == 1 and next(iter(heads))[0] > settled:
                 agreed = (sample.t - at) / 1000

@@ -139,3 +139,88 @@ def test_the_end_state_verdicts_fail_on_what_they_guard() -> None:
     for observation, run in failing.items():
         verdicts = {v.observation: v.held for v in real._process_verdicts([run])}
         assert verdicts[observation] is False, observation
+
+
+class _Links:
+    """A network whose probe reports the given reachability (what a broken partition would show)."""
+
+    def __init__(self, groups: tuple[tuple[int, ...], ...], seen: dict[int, set[int]]) -> None:
+        self.groups, self._seen = groups, seen
+
+    def reachable(self, port: int) -> dict[int, set[int]]:
+        return self._seen
+
+
+class _Chain:
+    def __init__(self, network: _Links) -> None:
+        self.network, self.size = network, 4
+
+
+def test_a_partition_that_did_not_cut_as_planned_stops_the_run() -> None:
+    planned = ((0, 1, 2), (3,))
+    good = real.RealScript(_Chain(_Links(planned, {0: {1, 2}, 1: {0, 2}, 2: {0, 1}, 3: set()})), RunRecord("sm"))  # type: ignore[arg-type]
+    good.verify_links()
+    leaky = real.RealScript(_Chain(_Links(planned, {0: {1, 2, 3}, 1: {0, 2}, 2: {0, 1}, 3: {0}})), RunRecord("sm"))  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match="node 0 reaches"):
+        leaky.verify_links()
+    healed_badly = real.RealScript(_Chain(_Links((), {0: {1, 2}, 1: {0, 2}, 2: {0, 1}, 3: set()})), RunRecord("sm"))  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match="node 0 reaches"):
+        healed_badly.verify_links()
+
+
+class _Answers:
+    """Two nodes whose JSON-RPC answers are given per node (url "n0", "n1")."""
+
+    size = 2
+
+    def __init__(self, statuses: list[dict[str, object] | None]) -> None:
+        self.statuses = statuses
+
+    def url(self, i: int) -> str:
+        return f"n{i}"
+
+    def status(self, i: int) -> dict[str, object] | None:
+        return self.statuses[i]
+
+
+def _receipt(block: str, status: str = "0x0") -> dict[str, str]:
+    return {"status": status, "blockNumber": block}
+
+
+def test_every_successful_receipt_must_be_on_every_node_in_the_same_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    per_node: dict[str, dict[str, object]] = {}
+    monkeypatch.setattr(real, "rpc_batch", lambda url, calls, timeout=5.0: [per_node[url].get(c[1][0]) for c in calls])
+    chain = _Answers([])
+    per_node.update(n0={"0xa": _receipt("0x1"), "0xb": _receipt("0x2")}, n1={"0xa": _receipt("0x1"), "0xb": _receipt("0x2")})
+    assert real._receipts_everywhere(chain, ["0xa", "0xb"]) == ([], 2)  # type: ignore[arg-type]
+    per_node["n1"] = {"0xa": _receipt("0x1")}  # node 1 lacks 0xb
+    assert real._receipts_everywhere(chain, ["0xa", "0xb"])[0] == ["node 1: 0xb…"]  # type: ignore[arg-type]
+    per_node["n1"] = {"0xa": _receipt("0x1"), "0xb": _receipt("0x3")}  # 0xb in another block on node 1
+    assert len(real._receipts_everywhere(chain, ["0xa", "0xb"])[0]) == 2  # type: ignore[arg-type]
+    per_node.update(n0={"0xa": _receipt("0x1", "0x16")}, n1={})  # a failed receipt is not a successful one
+    assert real._receipts_everywhere(chain, ["0xa"]) == ([], 0)  # type: ignore[arg-type]
+
+
+def test_one_head_means_every_node_answers_with_the_same_height_and_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    head = {"highestblockNumber": 5, "highestblockHash": "0xaa"}
+    assert real._same_head(_Answers([head, dict(head)])) == (5, "0xaa")  # type: ignore[arg-type]
+    assert real._same_head(_Answers([head, {**head, "highestblockHash": "0xbb"}])) is None  # type: ignore[arg-type]
+    assert real._same_head(_Answers([head, {**head, "highestblockNumber": 4}])) is None  # type: ignore[arg-type]
+    assert real._same_head(_Answers([head, None])) is None  # type: ignore[arg-type]
+    hashes = {"n0": ["0x0", "0x1", "0x2"], "n1": ["0x0", "0x1", "0xf"]}
+    monkeypatch.setattr(real, "rpc_batch", lambda url, calls, timeout=5.0: hashes[url][:len(calls)])
+    assert real._forks(_Answers([]), 2) == ["height 2: 2 different blocks"]  # type: ignore[arg-type]
+
+
+def test_a_process_that_ends_by_itself_is_reported() -> None:
+    chain = object.__new__(real.RealChain)
+    chain.processes, chain.killed, chain.unexpected_exits = {}, set(), []
+    chain.processes[1] = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    chain.processes[1].wait()
+    chain.processes[0] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        chain.note_exits()
+        assert chain.unexpected_exits == ["node 1 exited with status 3"] and chain.killed == {1}
+    finally:
+        chain.processes[0].kill()
+        chain.processes[0].wait()
