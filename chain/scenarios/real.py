@@ -500,7 +500,7 @@ def run_once(scenario: Scenario, suite: str, root: Path, *,
         real.unexpected_exits = list(chain.unexpected_exits)
         if load is not None:
             real.accepted = len(load.accepted)
-    except BaseException:
+    except Exception:  # a failure shows the nodes' last words; a stop (SIGTERM, Ctrl-C) does not
         if chain is not None:
             for i in range(chain.size):
                 say(f"--- node{i} (last lines) ---\n{chain.log_tail(i)}")
