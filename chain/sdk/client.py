@@ -6,6 +6,14 @@ for scripts, the console and tests. Both speak the FISCO 2.x dialect: params sta
 Sending a transaction is: read the head number, build the 2.x transaction with
 ``blockLimit = head + 500`` (the pool accepts ``head < blockLimit <= head + 1000``), sign, send the
 RLP as hex, then poll ``getTransactionReceipt`` until it is not null.
+
+A node's "accepted" is not durable: its pool lives in memory (as FISCO's does), so a transaction
+it took and had not yet passed on dies with it. ``send_and_wait`` / ``submit_and_wait`` therefore
+keep the signed bytes and send them again — to the next node given in ``fallbacks`` when one stops
+answering, and every ``RESUBMIT_EVERY`` seconds anyway — until one of three definite ends: a receipt
+(committed, once: the same bytes again only get "already known" or "already in chain"),
+``TransactionExpired`` (the chain passed its blockLimit without it: it never will be committed),
+or ``ReceiptTimeout`` (the wall-clock limit came first: not known yet).
 """
 
 from __future__ import annotations
@@ -25,10 +33,14 @@ from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transac
 from chain.rpc.json_limits import loads_bounded
 from chain.rpc.views import receipt_from_json
 from chain.sdk.account import Account
-from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError
+from chain.ledger.status import Status
+from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError, TransactionExpired
 from chain.sdk.proof import checked_header, verify_receipt_proof, verify_transaction_proof
 
 BLOCK_LIMIT_AHEAD = 500  # the transaction stays valid for this many blocks after the head
+RESUBMIT_EVERY = 1.0  # seconds between sending a waiting transaction again (a pool that lost it takes it back)
+# What a node may answer to a transaction sent again that it (or a peer) already took: still fine.
+PENDING_ANSWERS = frozenset({int(Status.ALREADY_KNOWN), int(Status.ALREADY_IN_CHAIN), int(Status.TX_POOL_IS_FULL)})
 ZERO_ADDRESS = bytes(20)
 
 
@@ -56,8 +68,9 @@ class Client:
     """Asynchronous client; use ``async with Client(url, suite) as client``."""
 
     def __init__(self, url: str, suite: CryptoSuite, group_id: int = 1, *, timeout: float = 30.0,
-                 connections: int = 4) -> None:
-        self.url = url
+                 connections: int = 4, fallbacks: Sequence[str] = ()) -> None:
+        self.urls = (url, *fallbacks)  # other nodes of the same chain, tried in turn when one stops answering
+        self._node = 0
         self.suite = suite
         self.group_id = group_id
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -65,6 +78,16 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
         self._chain_id: int | None = None
+
+    @property
+    def url(self) -> str:
+        """The node this client talks to now (it moves on to the next of ``urls`` when one fails)."""
+        return self.urls[self._node]
+
+    def next_node(self) -> str:
+        """Move on to the next node in ``urls`` (round robin); its URL."""
+        self._node = (self._node + 1) % len(self.urls)
+        return self.url
 
     async def __aenter__(self) -> Client:
         return self
@@ -212,7 +235,74 @@ class Client:
 
     async def send_and_wait(self, account: Account, to: bytes, data: bytes, *, timeout: float = 30.0,
                             **options: Any) -> Receipt:
-        return await self.wait_for_receipt(await self.send_transaction(account, to, data, **options), timeout)
+        """Build, sign and submit a transaction, then wait for its receipt (see submit_and_wait)."""
+        for attempt in range(len(self.urls)):
+            try:
+                tx = await self.build_transaction(account, to, data, **options)
+                break
+            except RpcTransportError:
+                if attempt == len(self.urls) - 1:
+                    raise
+                self.next_node()
+        return await self.submit_and_wait(tx, timeout)
+
+    async def submit_and_wait(self, tx: Transaction, timeout: float = 30.0, *,
+                              resubmit_every: float = RESUBMIT_EVERY) -> Receipt:
+        """Submit a signed transaction and wait for its receipt, surviving the node that took it.
+
+        The same bytes are sent again every ``resubmit_every`` seconds, and at once to the next node
+        when the current one stops answering, until: a receipt (returned); the chain passing the
+        transaction's blockLimit without it (TransactionExpired: it will never be committed); or
+        ``timeout`` seconds (ReceiptTimeout: it may still be committed until the blockLimit passes).
+        A node's rejection before any node took the transaction is raised as RpcCallError.
+        """
+        tx_hash = tx.hash(self.suite)
+        raw = _hex(tx.encode())
+        deadline = time.monotonic() + timeout
+        next_send, poll, taken = time.monotonic(), 0.05, False
+        trouble = ""  # why the last step failed, for the timeout's message
+        while True:
+            try:
+                if time.monotonic() >= next_send:
+                    taken = await self._send_again(raw, taken) or taken
+                    next_send = time.monotonic() + resubmit_every
+                    await self._raise_if_expired(tx_hash, tx.block_limit)
+                receipt = await self.receipt(tx_hash)
+                if receipt is not None:
+                    return receipt
+            except RpcTransportError as exc:  # this node is gone (for now): the next one gets the tx at once
+                trouble = f"; last trouble: {exc}"
+                self.next_node()
+                next_send = time.monotonic()
+            if time.monotonic() >= deadline:
+                raise ReceiptTimeout(f"no receipt for 0x{tx_hash.hex()} after {timeout:g} s (blockLimit "
+                                     f"{tx.block_limit} not yet passed, it may still be committed){trouble}")
+            await asyncio.sleep(poll)
+            poll = min(poll * 1.5, 0.5)
+
+    async def _send_again(self, raw_hex: str, taken: bool) -> bool:
+        """Submit raw_hex to the current node; True once some node is known to hold it.
+
+        Once a node took it, "already known", "already in chain" and "pool full" only mean wait; so
+        does a blockLimit refusal (the expiry check that follows decides). Before, a refusal is the
+        caller's to see.
+        """
+        try:
+            await self.group_call("sendRawTransaction", raw_hex)
+            return True
+        except RpcCallError as exc:
+            if exc.code in (int(Status.ALREADY_KNOWN), int(Status.ALREADY_IN_CHAIN)):
+                return True
+            if taken and exc.code in PENDING_ANSWERS | {int(Status.BLOCK_LIMIT_CHECK_FAIL)}:
+                return True
+            raise
+
+    async def _raise_if_expired(self, tx_hash: bytes, block_limit: int) -> None:
+        """TransactionExpired if the chain is past block_limit and the tx is not in it."""
+        head = await self.block_number()
+        # Blocks above block_limit cannot hold it; a receipt asked for after seeing that head is final.
+        if head >= block_limit and await self.receipt_view(tx_hash) is None:
+            raise TransactionExpired(tx_hash, block_limit, head, self.url)
 
     # --- proofs ---------------------------------------------------------------------------------
 

@@ -30,6 +30,24 @@ class ReceiptTimeout(ChainError):
     """No receipt appeared within the time allowed (the transaction may still be committed later)."""
 
 
+class TransactionExpired(ChainError):
+    """The chain passed the transaction's blockLimit without committing it: it never will be.
+
+    Final, unlike ReceiptTimeout: every node refuses the transaction from now on and no block may
+    hold it, so sending a new one (new nonce, new blockLimit) cannot commit the same thing twice.
+    """
+
+    def __init__(self, tx_hash: bytes, block_limit: int, head: int, url: str) -> None:
+        super().__init__(
+            f"transaction 0x{tx_hash.hex()} expired: {url} is at block {head} >= its blockLimit {block_limit} "
+            f"and has no receipt for it, so no block can ever hold it; build and send a new transaction"
+        )
+        self.tx_hash = tx_hash
+        self.block_limit = block_limit
+        self.head = head
+        self.url = url
+
+
 class ContractError(ChainError):
     """A contract call or transaction failed; ``status`` and the decoded revert ``reason`` say why."""
 
