@@ -169,8 +169,9 @@ def run_exercise(*, what: str = "tx", suite: str = "sm", seed: int = 1, block: i
         and lagging_block.transactions == original.transactions
     reasons = sorted({str(r.get("reason")) for r in result.sync_refusals})
     lines = [f"node {lagging} restarts; the network lets it reach node {node} only, for {SYNC_ALONE_MS} ms",
-             f"it asks node {node} for the blocks it lacks and applies those that pass: it reaches height "
-             f"{result.lagging_height_alone}"]
+             f"it asks node {node} for the blocks it lacks and applies only those that pass: "
+             + (f"it stays at height {result.lagging_height_alone}" if result.lagging_height_alone == heights[lagging]
+                else f"it reaches height {result.lagging_height_alone}")]
     lines += [f"it refuses node {node}'s SyncResponse: {reason}" for reason in reasons] or \
              [f"it never refused a block from node {node}"]
     lines.append(f"after the heal it fetches block {block} from an honest node: "
