@@ -31,6 +31,10 @@ def write_node(directory: Path, name: str, ca: Issued, key: KeyPair | None = Non
     return NodeMaterial(key, TlsFiles(directory / "ca.crt", directory / "ssl.crt", directory / "ssl.key"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: starts real node processes on 127.0.0.1 (slower)")
+
+
 @pytest.fixture(scope="module")
 def chain_ca() -> Issued:
     return generate_ca("test chain CA")
