@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from chain.crypto.suite import get_suite
 from chain.scenarios import world
-from chain.scenarios.runner import ScenarioScript
 from chain.scenarios.spec import Scenario
 from chain.web import observe, views
 from chain.web.hub import Hub
 from chain.web.live import LiveChain
+from chain.web.scenario_view import ScenarioWatch
 
 
 def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Scenario | None = None,
@@ -17,14 +17,16 @@ def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20
     spare = world.spare_nodes(scenario) if scenario is not None else 0
     sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, spare_nodes=spare)
     crypto = get_suite(suite)
-    script = ScenarioScript(scenario, sim) if scenario is not None else None
+    # a scenario plays its faults on time, is judged as it goes, and stops at its duration_ms
+    script = ScenarioWatch(scenario, sim) if scenario is not None else None
     sim.sim.trace_digests = True  # the arrows show the digest each vote carries (equivocation twins)
     node_of = {n.node_id: n.index for n in sim.sim.nodes}.get
     return LiveChain(
         # tx_rate=0: the simulator's own seeded client submits the load, deterministically
         sim, hub or Hub(), behaviours=world.behaviours(), tx_rate=0,
         describe=lambda: {"suite": suite, "seed": seed, "tx_rate": tx_rate, "mode": "simulation"
-                          + (f" · scenario {scenario.name}" if scenario is not None else "")},
+                          + (f" · scenario {scenario.name}" if scenario is not None else ""),
+                          **({"scenario": script.describe()} if script is not None else {})},
         blocks=lambda start, end: views.block_summaries(world.best_store(sim), crypto, start, end, node_of),
         block=lambda number: views.block_detail(world.best_store(sim), crypto, number, node_of),
         script=script, nodes=lambda: observe.observe(sim), phase_key=lambda: observe.phase_key(sim),

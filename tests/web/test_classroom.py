@@ -4,6 +4,7 @@ steps that explain themselves, twin digests, node numbers, and the real-mode sto
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from pathlib import Path
 
@@ -225,3 +226,22 @@ def test_one_leader_card_when_a_cut_off_node_still_leads_its_old_view() -> None:
     majority = cards[(leader + 1) % 4]
     assert [c["index"] for c in cards if c["role"] == "leader"] == [majority["leader"]]
     assert cards[leader]["role"] == "sealer" and cards[leader]["height"] < majority["height"]
+
+
+def test_a_scenario_on_the_dashboard_shows_its_text_judges_as_it_goes_and_stops_at_its_duration() -> None:
+    from chain.scenarios.spec import find_scenario
+
+    # the standard suite: the same story, several times faster to simulate than SM2
+    scenario = dataclasses.replace(find_scenario("leader_crash"), suites=("standard",))
+    live = simulated_live_chain(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed,
+                                tx_rate=scenario.tx_rate, scenario=scenario)
+    shown = live.status()["scenario"]
+    assert shown["summary"] and shown["watch"] and shown["title"] == scenario.title
+    assert {x["name"]: x["ok"] for x in shown["expect"]}["view_change"] is None  # not yet: nothing happened
+    for _ in range(scenario.duration_ms // 100 + 50):
+        live.advance(100)
+    assert live.sim.now_ms == scenario.duration_ms  # virtual time stopped at the scenario's end
+    shown = live.status()["scenario"]
+    assert shown["finished"] and [x["name"] for x in shown["expect"]] == list(scenario.expect)
+    assert all(x["ok"] is True for x in shown["expect"]), shown["expect"]
+    assert shown["applied"] and "crash node" in shown["applied"][0]

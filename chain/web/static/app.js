@@ -191,8 +191,9 @@ function renderScenario() {
   if (!sc) { panel.hidden = true; return; }
   panel.hidden = false;
   const checks = (sc.expect || []).map((x) => `<li class="${x.ok === true ? "pass" : x.ok === false ? "fail" : "pending"}" data-testid="expectation">` +
-    `${x.ok === true ? "✔ pass" : x.ok === false ? "✘ FAIL" : "… not yet"} — ${esc(x.name)}${x.detail ? ": " + esc(x.detail) : ""}</li>`).join("");
-  panel.innerHTML = `<b>scenario ${esc(sc.name)}</b> — ${esc(sc.title || "")} <span class="hint">${sc.finished ? "finished" : `until ${sc.duration_ms} ms`}</span>
+    `${x.ok === true ? (sc.finished ? "✔ pass" : "✔ holds so far") : x.ok === false ? "✘ FAIL" : "… not yet"} — ${esc(x.name)}${x.detail ? ": " + esc(x.detail) : ""}</li>`).join("");
+  panel.innerHTML = `<b>scenario ${esc(sc.name)}</b> — ${esc(sc.title || "")} <span class="hint" data-testid="scenario-state">${sc.finished ? `finished at ${sc.duration_ms} ms: virtual time stopped` : `runs until ${sc.duration_ms} ms`}</span>
+    ${(sc.applied || []).length ? `<span class="hint"> · done: ${esc(sc.applied.join("; "))}</span>` : ""}
     <p>${esc(sc.summary || "")}</p>${sc.watch ? `<p><b>Watch:</b> ${esc(sc.watch)}</p>` : ""}<ul>${checks}</ul>`;
 }
 

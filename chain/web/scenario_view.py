@@ -1,0 +1,77 @@
+"""A scenario played on the dashboard: its summary and what to watch on the page, its expected
+observations checked while it runs, and the run stopped at its `duration_ms`.
+
+`chain scenario run NAME` judges a finished run (chain.scenarios.runner); in the browser the
+class watches it happen, so the same checks (chain.scenarios.observations) are run on the record
+so far, sampled like the batch run (every SAMPLE_MS of virtual time). Until the end a check that
+does not hold yet says "not yet" rather than "failed": "progress after the last fault" cannot be
+judged before the last fault. At `duration_ms` every check gets its final pass or FAIL, and
+virtual time stops (the page stays up for the class to look at it; step still works).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chain.scenarios import world
+from chain.scenarios.observations import SAMPLE_MS, RunRecord, Sample, check
+from chain.scenarios.runner import ScenarioScript
+from chain.scenarios.spec import Scenario
+
+JUDGE_EVERY_MS = 4000  # virtual time between two live evaluations (the invariant checker re-reads every chain)
+
+
+class ScenarioWatch:
+    """The scenario's script, sampled and judged as the dashboard advances it (a LiveChain `Script`)."""
+
+    def __init__(self, scenario: Scenario, sim: world.SimChain) -> None:
+        self.scenario = scenario
+        self.sim = sim
+        self.record = RunRecord(suite=scenario.suite)
+        self.record.last_fault_ms = max((e.at_ms for e in scenario.events), default=0)
+        self.script = ScenarioScript(scenario, sim, on_apply=lambda t, text: self.record.applied.append((t, text)))
+        self.record.samples.append(Sample(sim.now_ms, tuple(sim.node_status())))
+        self._judged_at = -JUDGE_EVERY_MS
+        self._judged_final = False
+        self._verdicts: list[dict[str, Any]] = []
+
+    @property
+    def finished(self) -> bool:
+        return self.sim.now_ms >= self.scenario.duration_ms
+
+    def advance_to(self, target_ms: int) -> None:
+        """Play the script up to target_ms — never past duration_ms — sampling every SAMPLE_MS."""
+        target_ms = min(target_ms, self.scenario.duration_ms)
+        while self.sim.now_ms < target_ms:
+            self.script.advance_to(min(self.sim.now_ms + SAMPLE_MS, target_ms))
+            self.record.samples.append(Sample(self.sim.now_ms, tuple(self.sim.node_status())))
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        """Each expected observation: ok True (holds), False (failed, at the end only) or None (not yet)."""
+        if self._judged_final:
+            return self._verdicts
+        if self.finished or self.sim.now_ms - self._judged_at >= JUDGE_EVERY_MS:
+            self._judged_at = self.sim.now_ms
+            self._judged_final = self.finished
+            report = self.sim.sim.check()
+            self.record.violations = list(report.violations)
+            self.record.live, self.record.liveness = report.live, report.liveness_after_gst
+            self.record.signature_sizes = world.signature_sizes(self.sim)
+            self.record.byzantine = frozenset(self.script.byzantine)
+            final = self.finished
+            self._verdicts = []
+            for observation in self.scenario.expect:
+                if observation == "suites_agree":  # the page plays one suite; the batch run plays them all
+                    self._verdicts.append({"name": observation, "ok": None,
+                                           "detail": f"needs every suite: chain scenario run {self.scenario.name}"})
+                    continue
+                verdict = check(observation, [self.record])
+                self._verdicts.append({"name": observation, "detail": verdict.detail,
+                                       "ok": True if verdict.held else (False if final else None)})
+        return self._verdicts
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.scenario.name, "title": self.scenario.title, "summary": " ".join(self.scenario.summary.split()),
+                "watch": " ".join(self.scenario.watch.split()), "duration_ms": self.scenario.duration_ms,
+                "finished": self.finished, "applied": [f"{t} ms: {text}" for t, text in self.record.applied],
+                "expect": self.verdicts()}
