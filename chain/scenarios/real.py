@@ -39,7 +39,7 @@ from chain.errors import ScenarioError
 from chain.execution.kv import encode_kv
 from chain.ledger.transaction import new_transaction
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
-from chain.node.config import NetworkSection, NodeConfig, RpcSection
+from chain.node.config import NodeConfig, RpcSection
 from chain.scenarios.netns import Network, unavailable
 from chain.scenarios.observations import RunRecord, Sample, Verdict, check
 from chain.scenarios.runner import narrate_record
@@ -150,7 +150,6 @@ class RealChain:
                                 peers=tuple(p for j, p in enumerate(peers) if j != i)),
                 rpc=RpcSection(listen_ip=self.network.ctl_ip(i), listen_port=RPC_PORT),
             )
-            assert isinstance(config.network, NetworkSection)
             config.dump(node.directory)
             issued = issue_node_certificate(ca, node.name, node.node_id, self.network.data_ip(i))
             (node.directory / "ssl.crt").write_bytes(issued.cert_pem)
