@@ -38,6 +38,8 @@ class RunRecord:
     byzantine: frozenset[int] = frozenset()  # nodes made Byzantine at some point
     live: bool | None = None  # the checker's liveness after GST (chain.sim.liveness); None: not judged
     liveness: str = ""  # its one-line reason
+    tampered: tuple[tuple[int, int], ...] = ()  # (node, block) edited in a node's store by a tamper event
+    sync_refusals: tuple[tuple[int, int, int | None, str], ...] = ()  # (t, node, sender, reason) of refused SyncResponses
 
     @property
     def final(self) -> Sample:
@@ -164,6 +166,25 @@ def check_sealer_added(record: RunRecord) -> Verdict:
     return Verdict("sealer_added", last > first, f"sealers: {first} at the start, {last} at the end")
 
 
+def check_tamper_detected(record: RunRecord) -> Verdict:
+    """Each tampered store was noticed twice: by a node that refused its blocks over sync, and by the
+    invariant checker, which re-checks every stored block (chain.tamper, lesson 8)."""
+    if not record.tampered:
+        return Verdict("tamper_detected", False, "the scenario tampered with no block")
+    problems, found = [], []
+    for node, number in record.tampered:
+        refused = [r for r in record.sync_refusals if r[2] == node]
+        flagged = [v for v in record.violations if f"node {node} block {number}:" in v]
+        if not refused:
+            problems.append(f"no node refused node {node}'s blocks over sync")
+        if not flagged:
+            problems.append(f"the invariant checker did not flag node {node}'s block {number}")
+        if refused and flagged:
+            found.append(f"node {refused[0][1]} refused node {node}'s block at {refused[0][0]} ms: {refused[0][3]}; "
+                         f"the checker: {flagged[0]}")
+    return Verdict("tamper_detected", not problems, "; ".join(problems or found))
+
+
 CHECKS: dict[str, Callable[[RunRecord], Verdict]] = {
     "progress": check_progress,
     "stall": check_stall,
@@ -172,6 +193,7 @@ CHECKS: dict[str, Callable[[RunRecord], Verdict]] = {
     "no_fork": check_no_fork,
     "safety_violation": check_safety_violation,
     "sealer_added": check_sealer_added,
+    "tamper_detected": check_tamper_detected,
 }
 
 EXPECTED_SIGNATURE_SIZE = {"standard": 65, "sm": 128}

@@ -31,6 +31,7 @@ class ScenarioScript:
         self.pending = list(scenario.events)
         self.on_apply = on_apply or (lambda t, text: None)  # told (virtual ms, what was done) of each event
         self.byzantine: set[int] = set()  # nodes this script made Byzantine
+        self.tampered: list[tuple[int, int]] = []  # (node, block) of each tamper event applied
 
     def advance_to(self, target_ms: int) -> None:
         """Run the simulation to target_ms, stopping at each scripted event to apply it on time."""
@@ -88,6 +89,11 @@ class ScenarioScript:
         if action == "add_sealer":
             node = self.resolve(event.node)
             return world.add_sealer(self.sim, node)
+        if action == "tamper":
+            node = self.resolve(event.node)
+            done = world.tamper(self.sim, node, event.block, event.what)
+            self.tampered.append((node, event.block))
+            return done
         raise ScenarioError(f"unknown action {action!r}")
 
 
@@ -125,6 +131,9 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     record.live, record.liveness = world.liveness(sim)
     record.signature_sizes = world.signature_sizes(sim)
     record.byzantine = frozenset(script.byzantine)
+    record.tampered = tuple(script.tampered)
+    record.sync_refusals = tuple((e["t"], e["node"], e.get("sender"), str(e.get("reason"))) for e in events
+                                 if e.get("ev") == "reject" and e.get("type") == "SYNC_RESPONSE")
     record.wall_seconds = time.perf_counter() - started
     return record
 
@@ -166,6 +175,11 @@ def narrate_record(record: RunRecord) -> list[str]:
             if old.get("role") != new.get("role") and "leader" not in (old.get("role"), new.get("role")):
                 lines.append((sample.t, f"node {i} is now {new.get('role')}"))
         previous = sample
+    told: set[tuple[int, int | None, str]] = set()
+    for t, node, sender, reason in record.sync_refusals:
+        if (node, sender, reason) not in told:  # once per refusal, not per re-sent response
+            told.add((node, sender, reason))
+            lines.append((t, f"node {node} refuses node {sender}'s blocks over sync: {reason}"))
     end = record.final
     if end.t - last_block_at > 2000:
         lines.append((last_block_at, f"last block committed; none in the remaining {end.t - last_block_at} ms"))

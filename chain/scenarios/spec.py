@@ -46,6 +46,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "add_sealer": ("node",),
     "pause": ("node",),  # real processes only (chain.scenarios.real): SIGSTOP
     "resume": (),  # real processes only: SIGCONT to every paused node
+    "tamper": ("node", "block", "what"),  # simulator only: edit a stored block of one node (chain.tamper)
 }
 
 # Observations a scenario can expect; chain.scenarios.observations checks each against the run.
@@ -57,6 +58,7 @@ OBSERVATIONS = (
     "no_fork",  # the invariant checker found no two different blocks at one height
     "safety_violation",  # the invariant checker found two different blocks committed at one height
     "sealer_added",  # the sealer set grew through the Consensus system contract
+    "tamper_detected",  # a node refused a tampered block over sync, and the invariant checker flagged it
     "suites_agree",  # (multi-suite) every suite made progress with no fork, signatures of their own size
 )
 
@@ -73,6 +75,8 @@ class ScenarioEvent:
     groups: tuple[tuple[int, ...], ...] = ()
     behaviour: str | None = None
     count: int = 0
+    block: int = 0  # tamper: the block number to edit
+    what: str = ""  # tamper: which edit (chain.tamper.forge.TAMPERS)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,8 @@ def _parse_event(raw: Any, index: int, nodes: int, duration_ms: int) -> Scenario
         groups=_event_groups(raw, nodes, where) if "groups" in needs else (),
         behaviour=_require(raw, "behaviour", str, where) if "behaviour" in needs else None,
         count=_event_count(raw, where) if "count" in needs else 0,
+        block=_event_block(raw, where) if "block" in needs else 0,
+        what=_event_what(raw, where) if "what" in needs else "",
     )
 
 
@@ -171,6 +177,24 @@ def _event_count(raw: dict[str, Any], where: str) -> int:
     if count <= 0:
         raise ScenarioError(f"{where}: count must be positive")
     return int(count)
+
+
+def _event_block(raw: dict[str, Any], where: str) -> int:
+    block = _require(raw, "block", int, where)
+    # genesis is fixed by the configuration every node shares; a tamper edits a committed block
+    if block < 1:
+        raise ScenarioError(f"{where}: block must be 1 or more")
+    return int(block)
+
+
+def _event_what(raw: dict[str, Any], where: str) -> str:
+    from chain.tamper.forge import TAMPER_KINDS
+
+    what = _require(raw, "what", str, where)
+    # an unknown edit would otherwise be found only when the event fires, mid-run
+    if what not in TAMPER_KINDS:
+        raise ScenarioError(f"{where}: what must be one of {', '.join(TAMPER_KINDS)}, got {what!r}")
+    return str(what)
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:

@@ -121,3 +121,18 @@ def add_sealer(chain: SimChain, node: int) -> str:
     """Promote observer `node` to sealer with a transaction to the Consensus contract (0x1003)."""
     chain.sim.add_sealer(node)
     return f"send addSealer(node {node}, weight 1) to the Consensus system contract 0x1003"
+
+
+def tamper(chain: SimChain, node: int, number: int, what: str) -> str:
+    """Edit block `number` in node `node`'s store the way an attacker with its disk would (chain.tamper)."""
+    from chain.errors import ScenarioError
+    from chain.tamper.forge import TAMPERS, tamper as forge
+    from chain.tamper.node_files import overwrite_block
+
+    store = chain.sim.nodes[node].store
+    block = store.block_by_number(number)
+    # the edit needs the block on that node's disk at the moment the event fires
+    if block is None:
+        raise ScenarioError(f"node {node} has no block {number} yet (its height is {store.head_number()})")
+    overwrite_block(store, forge(block, what, 0, chain.sim.config.suite))
+    return f"tamper with block {number} in node {node}'s store: {TAMPERS[what].says.format(index=0)}"

@@ -119,6 +119,9 @@ TAMPERS: dict[str, Tamper] = {t.name: t for t in (
 )}
 
 
+TAMPER_KINDS = tuple(TAMPERS)
+
+
 def tamper(block: Block, what: str, index: int, suite_name: str) -> Block:
     """Apply the edit named `what` (a key of TAMPERS); TamperError if unknown or impossible."""
     if what not in TAMPERS:
