@@ -152,6 +152,21 @@ def test_rewrite_refuses_a_topic_pushed_in_31_bytes() -> None:
         rewrite_hashes(bytes([0x7E]) + topic[1:], get_suite("sm"), abi)
 
 
+def test_rewrite_refuses_a_selector_with_a_leading_zero_pushed_short() -> None:
+    signature = "supportsInterface(bytes4)"  # 0x01ffc9a7: one zero bit, but a whole zero byte is what is needed
+    abi = [{"type": "function", "name": "f", "inputs": [], "outputs": []}]
+    sel = bytes.fromhex("00abcdef")
+    code = bytes([0x62]) + sel[1:] + bytes([0x14])  # PUSH3 abcdef EQ
+    hashes_abi = abi + [{"type": "error", "name": "E", "inputs": []}]
+    from chain.sdk import sm_rewrite
+
+    hashes = sm_rewrite.hash_map(get_suite("sm"), [hashes_abi])
+    hashes.add_selector(sel, b"\x12\x34\x56\x78", "g()")
+    with pytest.raises(sm_rewrite.RewriteError, match="g\\(\\): selector 0x00abcdef has a leading zero byte"):
+        sm_rewrite.rewrite_constants(code, hashes)
+    assert signature  # (a real selector starting 0x00 is rare: this one is made up)
+
+
 def test_missing_file_and_bad_source_are_compile_errors(tmp_path: Path) -> None:
     with pytest.raises(CompileError):
         compile_file(tmp_path / "nothing.vy", get_suite("sm"))

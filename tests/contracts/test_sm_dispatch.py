@@ -26,7 +26,7 @@ from chain.sdk.compiler import (
     load, save,
 )
 from chain.sdk.evm_code import decode, push
-from chain.sdk.sm_dispatch import DispatchError, Split, find_dispatcher, rebuild
+from chain.sdk.sm_dispatch import Dispatcher, DispatchError, Entry, Leaf, Split, find_dispatcher, rebuild
 from chain.sdk.sm_verify import VerifyError, verify
 
 pytestmark = pytest.mark.timeout(300)
@@ -91,6 +91,26 @@ def test_verifier_refuses_a_function_entered_at_the_wrong_place(card: dict[str, 
         verify(code, b"", card["abi"], SM, card["runtime"], region)
 
 
+def test_verifier_refuses_a_dispatcher_that_still_answers_a_keccak_selector(card: dict[str, Any]) -> None:
+    d = find_dispatcher(card["runtime"])
+    name = card["methods"]["name()"]
+    table = {k: sm_selector(sig) for sig, k in card["methods"].items()}
+    table[0xFFFFFFF0] = name  # one more entry: name()'s Keccak selector, to name()'s entry as well
+    dest = next(e.dest for e in d.entries if e.selector == name)
+    both = Dispatcher(d.start, d.end, Leaf((*d.entries, Entry(0xFFFFFFF0, dest)), None), d.not_found, d.tag_width)
+    code = bytearray(card["runtime"])
+    code[d.start: d.end] = rebuild(both, table)
+    with pytest.raises(VerifyError, match="name\\(\\): the dispatcher still answers its Keccak selector"):
+        verify(bytes(code), b"", card["abi"], SM, card["runtime"], (d.start, d.end))
+
+
+def test_verifier_refuses_a_function_whose_sm3_selector_is_missing(card: dict[str, Any]) -> None:
+    artifact: Artifact = card["sm"]
+    selector = SM.hash(b"tokenURI(uint256)")[:4]
+    with pytest.raises(VerifyError, match="tokenURI\\(uint256\\): its SM3 selector .* is nowhere"):
+        verify(artifact.runtime.replace(selector, b"\x01\x02\x03\x04"), b"", artifact.abi, SM)
+
+
 def test_verifier_refuses_a_keccak_dispatcher(card: dict[str, Any]) -> None:
     d = find_dispatcher(card["runtime"])
     with pytest.raises(VerifyError, match="SM3 selector"):
@@ -144,6 +164,17 @@ def test_leaves_that_end_differently_are_refused(card: dict[str, Any]) -> None:
         find_dispatcher(bytes(code))
 
 
+def test_a_dispatcher_out_of_order_is_refused(card: dict[str, Any]) -> None:
+    d = find_dispatcher(card["runtime"])
+    assert isinstance(d.root, Split)
+    pivot = d.root.pivot.to_bytes(4, "big")
+    at = card["runtime"].index(bytes([0x63]) + pivot, d.start)
+    code = bytearray(card["runtime"])
+    code[at + 1: at + 5] = b"\xff\xff\xff\xff"  # every selector now "below" the root pivot, yet some sit above
+    with pytest.raises(DispatchError, match="outside its dispatcher branch|out of order"):
+        find_dispatcher(bytes(code))
+
+
 def test_a_comparison_with_no_function_of_the_abi_is_refused(card: dict[str, Any]) -> None:
     d = find_dispatcher(card["runtime"])
     table = {k: sm_selector(sig) for sig, k in card["methods"].items() if sig != "name()"}
@@ -167,6 +198,36 @@ def test_a_dispatcher_that_does_not_fit_is_refused() -> None:
     assert rebuild(d, {0x00ABCDEF: 0x00123456})  # another short one fits
     with pytest.raises(DispatchError, match="needs 10 bytes where solc's took 9"):
         rebuild(d, {0x00ABCDEF: 0x12345678})
+
+
+LOAD = bytes([0x5F, 0x35, 0x60, 0xE0, 0x1C])
+
+
+def compare(op: int, value: int, target: int) -> bytes:
+    return bytes([0x80]) + push(value, 4) + bytes([op]) + push(target, 1) + bytes([0x57])
+
+
+def split_dispatcher(gap: bytes) -> bytes:
+    """load; split at 0x80000000 to `low`; high leaf ending in REVERT; gap; low: leaf; not found; entry at 60."""
+    leaf = compare(0x14, 0x90000000, 60) + bytes([0x5F, 0x5F, 0xFD])
+    low_at = len(LOAD) + len(compare(0x11, 0, 0)) + len(leaf) + len(gap)
+    code = LOAD + compare(0x11, 0x80000000, low_at) + leaf + gap + bytes([0x5B]) + compare(0x14, 0x10000000, 60) \
+        + bytes([0x5B, 0x5F, 0x5F, 0xFD])
+    return code + bytes(60 - len(code)) + bytes([0x5B, 0x00])
+
+
+def test_a_dispatcher_in_pieces_is_refused() -> None:
+    with pytest.raises(DispatchError, match="not one contiguous block"):
+        find_dispatcher(split_dispatcher(gap=bytes([0x00])))  # a STOP between the halves: whose is it?
+    d = find_dispatcher(split_dispatcher(gap=b""))
+    assert d is not None and isinstance(d.root, Split) and len(d.entries) == 2
+
+
+def test_a_split_after_comparisons_is_refused() -> None:
+    code = LOAD + compare(0x14, 0x10000000, 40) + compare(0x11, 0x80000000, 30) + bytes([0x5F, 0x5F, 0xFD])
+    code = code + bytes(30 - len(code)) + bytes([0x5B, 0x5F, 0x5F, 0xFD]) + bytes(40 - len(code) - 4) + bytes([0x5B, 0x00])
+    with pytest.raises(DispatchError, match="follows comparisons"):
+        find_dispatcher(code)
 
 
 def test_two_functions_sharing_an_sm3_selector_are_refused() -> None:
@@ -284,3 +345,5 @@ def test_vyper_hashes_with_sm3_only_while_it_compiles() -> None:
     assert vyper.utils.keccak256 is original
     assert SM.hash(b"f()")[:4] in artifact.runtime and keccak256(b"f()")[:4] not in artifact.runtime
     assert compile_vyper("Two", source, get_suite("standard")).runtime != artifact.runtime
+    folded = compile_vyper("Folded", "@external\ndef h() -> bytes32:\n    return keccak256('abc')\n", SM)
+    assert SM.hash(b"abc") in folded.runtime and keccak256(b"abc") not in folded.runtime
