@@ -401,11 +401,9 @@ class RealScript:
             return f"resume node(s) {chain.resume_all()} (SIGCONT)"
         if action == "partition":
             chain.network.partition([list(g) for g in event.groups])
-            self.verify_links()
             return "partition the network into " + " | ".join(str(list(g)) for g in chain.network.groups)
         if action == "heal":
             chain.network.heal()
-            self.verify_links()
             return "heal the network"
         if action == "burst":
             return f"a burst of {event.count} transactions"  # sent by the caller, which owns the load
@@ -473,12 +471,14 @@ def run_once(scenario: Scenario, suite: str, root: Path, *,
             while True:
                 while pending and pending[0].at_ms <= now_ms():
                     event = pending.pop(0)
-                    at = now_ms()
                     text = script.apply(event)
+                    at = now_ms()  # when the fault is in place (cutting links takes a moment)
                     if event.action == "burst":
                         load.send(event.count)
                     record.applied.append((at, text))
                     say(f"{at / 1000:7.3f} s  {text}")
+                    if event.action in ("partition", "heal"):
+                        script.verify_links()
                 chain.note_exits()
                 sample = Sample(now_ms(), _sample(chain, pool, record.samples[-1]))
                 record.samples.append(sample)
