@@ -264,7 +264,8 @@ class Client:
         while True:
             try:
                 if time.monotonic() >= next_send:
-                    taken = await self._send_again(raw, taken) or taken
+                    await self._send_again(raw, taken)
+                    taken = True
                     next_send = time.monotonic() + resubmit_every
                     await self._raise_if_expired(tx_hash, tx.block_limit)
                 receipt = await self.receipt(tx_hash)
@@ -276,25 +277,24 @@ class Client:
                 next_send = time.monotonic()
             if time.monotonic() >= deadline:
                 raise ReceiptTimeout(f"no receipt for 0x{tx_hash.hex()} after {timeout:g} s (blockLimit "
-                                     f"{tx.block_limit} not yet passed, it may still be committed){trouble}")
+                                     f"{tx.block_limit} not seen passed: it may still be committed){trouble}")
             await asyncio.sleep(poll)
             poll = min(poll * 1.5, 0.5)
 
-    async def _send_again(self, raw_hex: str, taken: bool) -> bool:
-        """Submit raw_hex to the current node; True once some node is known to hold it.
+    async def _send_again(self, raw_hex: str, taken: bool) -> None:
+        """Submit raw_hex to the current node; RpcCallError only for a refusal that ends the wait.
 
-        Once a node took it, "already known", "already in chain" and "pool full" only mean wait; so
-        does a blockLimit refusal (the expiry check that follows decides). Before, a refusal is the
-        caller's to see.
+        "Already known" and "already in chain" mean some node holds it. Once a node took it, "pool
+        full" only means wait, and so does a blockLimit refusal (the expiry check that follows
+        decides). Before any node took it, a refusal is the caller's to see.
         """
         try:
             await self.group_call("sendRawTransaction", raw_hex)
-            return True
         except RpcCallError as exc:
             if exc.code in (int(Status.ALREADY_KNOWN), int(Status.ALREADY_IN_CHAIN)):
-                return True
+                return
             if taken and exc.code in PENDING_ANSWERS | {int(Status.BLOCK_LIMIT_CHECK_FAIL)}:
-                return True
+                return
             raise
 
     async def _raise_if_expired(self, tx_hash: bytes, block_limit: int) -> None:
