@@ -677,7 +677,8 @@ def _process_verdicts(runs: list[RealRecord]) -> list[Verdict]:
                       if run.head_s is not None else f"no single head within {CONVERGE_TIMEOUT_S:.0f} s of recovery")))
         verdicts.append(Verdict(
             "receipts_everywhere", same and not run.missing and run.receipts > 0,
-            prefix + (f"{run.receipts} successful receipts (of {run.accepted} accepted transactions) on every node"
+            prefix + ("not judged: the nodes never reached one head" if run.head_s is None
+                      else f"{run.receipts} successful receipts (of {run.accepted} accepted transactions) on every node"
                       if not run.missing else f"{len(run.missing)} missing, e.g. {run.missing[:3]}")))
         forks = run.record.violations
         verdicts.append(Verdict("same_chain", not forks, prefix + ("every height holds one block on every node"
