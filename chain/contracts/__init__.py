@@ -2,8 +2,8 @@
 
 ``sources/`` holds the Solidity sources (``sources/system/`` the interfaces of the system
 contracts at 0x1000-0x100a); ``artifacts/<suite>/<Name>.json`` the compiled contracts, committed so
-that nothing needs a compiler to deploy them. The sm artifacts differ from the standard ones only
-in their selector and topic constants (SM3 instead of Keccak-256; see ``chain.sdk.compiler``).
+that nothing needs a compiler to deploy them. Both suites are optimised; the sm artifacts carry SM3
+selectors, topics and a dispatcher rebuilt for them (see ``chain.sdk.compiler``).
 Regenerate them with ``python -m chain.contracts.build`` (needs node and npm for solc-js).
 """
 

@@ -34,8 +34,11 @@ from chain.crypto.hashing import keccak256
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError
 from chain.sdk.abi import signature_of
-from chain.sdk.sm_rewrite import HashMap, RewriteError, hash_map, rewrite_init, rewrite_runtime
+from chain.sdk.sm_rewrite import SYSTEM_SIGNATURES, HashMap, RewriteError, hash_map, rewrite_init, rewrite_runtime
 from chain.sdk.sm_verify import VerifyError, verify
+
+__all__ = ["SYSTEM_SIGNATURES", "Artifact", "CompileError", "compile_file", "compile_solidity", "compile_vyper",
+           "check_artifact", "find_openzeppelin", "find_solcjs", "load", "rewrite_hashes", "save"]
 
 SOLC_VERSION = "0.8.30"
 OPENZEPPELIN_VERSION = "5.4.0"  # @openzeppelin/contracts, installed next to solc-js on demand

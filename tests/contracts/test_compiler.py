@@ -13,6 +13,7 @@ from chain.crypto.suite import get_suite
 from chain.execution.local import LocalChain
 from chain.ledger.status import Status
 from chain.sdk.abi import ContractABI, decode_revert_reason, encode_call
+from chain.sdk import sm_rewrite
 from chain.sdk.compiler import CompileError, compile_file, find_solcjs, rewrite_hashes
 
 pytestmark = pytest.mark.timeout(120)
@@ -153,18 +154,12 @@ def test_rewrite_refuses_a_topic_pushed_in_31_bytes() -> None:
 
 
 def test_rewrite_refuses_a_selector_with_a_leading_zero_pushed_short() -> None:
-    signature = "supportsInterface(bytes4)"  # 0x01ffc9a7: one zero bit, but a whole zero byte is what is needed
-    abi = [{"type": "function", "name": "f", "inputs": [], "outputs": []}]
-    sel = bytes.fromhex("00abcdef")
-    code = bytes([0x62]) + sel[1:] + bytes([0x14])  # PUSH3 abcdef EQ
-    hashes_abi = abi + [{"type": "error", "name": "E", "inputs": []}]
-    from chain.sdk import sm_rewrite
-
-    hashes = sm_rewrite.hash_map(get_suite("sm"), [hashes_abi])
-    hashes.add_selector(sel, b"\x12\x34\x56\x78", "g()")
+    """A Keccak selector 0x00abcdef is pushed in 3 bytes; an SM3 selector needing 4 has no room there."""
+    hashes = sm_rewrite.hash_map(get_suite("sm"), [])
+    hashes.add_selector(bytes.fromhex("00abcdef"), bytes.fromhex("12345678"), "g()")  # made up: such names are rare
+    code = bytes([0x62, 0xAB, 0xCD, 0xEF, 0x14])  # PUSH3 abcdef EQ
     with pytest.raises(sm_rewrite.RewriteError, match="g\\(\\): selector 0x00abcdef has a leading zero byte"):
         sm_rewrite.rewrite_constants(code, hashes)
-    assert signature  # (a real selector starting 0x00 is rare: this one is made up)
 
 
 def test_missing_file_and_bad_source_are_compile_errors(tmp_path: Path) -> None:
