@@ -151,7 +151,9 @@ class TxPool:
 
     def pending(self, limit: int | None = None) -> list[Transaction]:
         """Pooled transactions, oldest first (in flight or not), for getPendingTransactions."""
-        return [entry.tx for entry in itertools.islice(self._entries.values(), limit)]
+        # One C-level copy first: a node's RPC reads the pool while its replica thread changes it.
+        entries = list(itertools.islice(self._entries.values(), limit))
+        return [entry.tx for entry in entries]
 
     # --- sealing ----------------------------------------------------------------------------
 

@@ -214,3 +214,29 @@ def test_sender_shortcut_matches_verified_sender(chain):
         user = KeyPair(suite_name, 31337)
         fresh = Transaction.decode(kv_tx(user, b"a", b"b", 0).encode())
         assert sender_of(user.suite, fresh) == fresh.sender(user.suite) == user.address
+
+
+def test_a_call_stopped_by_its_time_budget_is_a_clear_error(rpc, chain, monkeypatch):
+    from chain.execution.result import CallOutOfTime
+    from chain.rpc.methods import CALL_OUT_OF_TIME
+
+    def endless(to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
+        raise CallOutOfTime("the call ran out of its time budget before it finished")
+
+    monkeypatch.setattr(chain["node"], "call", endless)
+    code, message = err(rpc("call", [1, {"from": h(chain["user"].address), "to": h(b"\x00" * 20), "data": "0x"}]))
+    assert code == CALL_OUT_OF_TIME and "time budget" in message
+    assert ok(rpc("getBlockNumber", [1])) == hex(chain["node"].store.head_number())  # and the server goes on answering
+
+
+def test_calls_are_run_off_the_loop_but_transactions_are_not():
+    from chain.rpc.methods import runs_off_loop
+
+    call = {"jsonrpc": "2.0", "id": 1, "method": "call", "params": []}
+    number = {"jsonrpc": "2.0", "id": 2, "method": "getBlockNumber", "params": [1]}
+    send = {"jsonrpc": "2.0", "id": 3, "method": "sendRawTransaction", "params": []}
+    assert runs_off_loop(call) and runs_off_loop([number, call])
+    assert not runs_off_loop(number) and not runs_off_loop([number])
+    # A batch with transactions keeps the admission round (and its one gossip message) on the loop.
+    assert not runs_off_loop([call, send])
+    assert not runs_off_loop("call") and not runs_off_loop([1, None])
