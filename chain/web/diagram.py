@@ -16,6 +16,9 @@ from typing import Any
 CONSENSUS_TYPES = {"PRE_PREPARE": "PrePrepare", "PREPARE": "Prepare", "COMMIT": "Commit", "CHECKPOINT": "Checkpoint",
                    "VIEW_CHANGE": "ViewChange", "NEW_VIEW": "NewView"}
 MARK_EVENTS = ("view_change", "new_view", "commit")
+# A client submission names no height: it is filed under the height being decided when it came
+# (the block it will most likely be in), so textbook mode can draw the client's request.
+CLIENT_EVENTS = ("submit",)
 MAX_ARROWS = 1500  # a minutes-long stall re-sends ViewChanges every second: the newest are drawn
 
 
@@ -39,6 +42,8 @@ class HeightIndex:
             self.refused.setdefault(self._last_deliver[0], str(event.get("reason")))
         elif ev in ("timer", "crash", "restart"):
             self._last_deliver = None
+        if ev in CLIENT_EVENTS:
+            self.by_number.setdefault((self.commit_top[-1] if self.commit_top else 0) + 1, []).append(index)
         if not isinstance(number, int):
             return
         if (ev in ("send", "deliver", "drop") and event.get("type") in CONSENSUS_TYPES) or ev in MARK_EVENTS:
@@ -66,9 +71,9 @@ def build(trace: list[dict[str, Any]], index: HeightIndex, number: int, at: int)
     for i in positions:
         e = trace[i]
         ev = e["ev"]
-        if ev in MARK_EVENTS:
+        if ev in MARK_EVENTS or ev in CLIENT_EVENTS:
             marks.append({"id": i, "ev": ev, "t": e["t"], "node": e.get("node"),
-                          "view": e.get("to_view", e.get("view")), "via": e.get("via")})
+                          "view": e.get("to_view", e.get("view")), "via": e.get("via"), "count": e.get("count")})
             continue
         kind = CONSENSUS_TYPES[e["type"]]
         if ev == "send":

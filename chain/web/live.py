@@ -37,7 +37,7 @@ MAX_BURST = 10_000  # transactions per burst
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 STEP_MODES = ("event", "message", "phase", "block")
 MAX_STEP_EVENTS = 20_000  # a step that finds nothing (a chain stalled for good) stops after this many events
-CAPABILITIES = ("pause", "step", "partition", "byzantine", "diagram")
+CAPABILITIES = ("pause", "step", "partition", "byzantine", "diagram", "textbook")
 
 
 class NotFound(DashboardError):
@@ -94,7 +94,8 @@ class LiveChain:
                  blocks: Callable[[int, int], list[dict[str, Any]]] | None = None,
                  block: Callable[[int], dict[str, Any] | None] | None = None,
                  script: Script | None = None, nodes: Callable[[], list[dict[str, Any]]] | None = None,
-                 phase_key: Callable[[], Any] | None = None, capabilities: tuple[str, ...] = CAPABILITIES) -> None:
+                 phase_key: Callable[[], Any] | None = None, capabilities: tuple[str, ...] = CAPABILITIES,
+                 textbook: Callable[[bool], None] | None = None) -> None:
         self.sim = sim
         self.hub = hub
         self.behaviours = behaviours
@@ -111,7 +112,9 @@ class LiveChain:
         self._nodes = nodes or sim.node_status  # each node's card (chain.web.observe for the simulator)
         self._phase_key = phase_key or (lambda: tuple((n.get("view"), n.get("height"), n.get("phase"))
                                                        for n in self._nodes()))
-        self.capabilities = capabilities
+        self.capabilities = capabilities if textbook is not None else tuple(c for c in capabilities if c != "textbook")
+        self._textbook = textbook
+        self.textbook = False
         self.heights = diagram.HeightIndex()
         self.last_step: dict[str, Any] | None = None
         self._published = 0  # trace index up to which the hub has been told
@@ -153,7 +156,8 @@ class LiveChain:
         height = self.now_height(nodes, at)
         shown = self.diagram(height, at)
         stalled = any(n.get("leader_crashed") and n.get("state") != "crashed" for n in nodes)
-        if not shown["arrows"] and not shown["marks"] and height > 1 and not stalled:
+        quiet = not shown["arrows"] and all(m["ev"] in diagram.CLIENT_EVENTS for m in shown["marks"])
+        if quiet and height > 1 and not stalled:
             shown = {**self.diagram(height - 1, at), "just_decided": True}
         return shown
 
@@ -170,6 +174,7 @@ class LiveChain:
             "clients": len(self.hub.clients),
             "dropped_clients": self.hub.dropped_total,
             "capabilities": list(self.capabilities),
+            "textbook": self.textbook,
             "top": self.heights.top_at(len(self.trace)),
             **self._describe(),
         }
@@ -280,6 +285,17 @@ class LiveChain:
         # real processes run in real time on a real network: some controls have no meaning there
         if capability not in self.capabilities:
             raise DashboardError(f"{what} is a simulator control; this chain ({self._describe().get('mode', '?')}) cannot do it")
+
+    def set_textbook(self, on: Any) -> None:
+        """Textbook mode: every link has the same latency and the client sends only what you ask for."""
+        self.require("textbook", "textbook mode")
+        # a switch, not a number or a string
+        if not isinstance(on, bool):
+            raise DashboardError("on must be true or false")
+        assert self._textbook is not None
+        self._textbook(on)
+        self.textbook = on
+        self.publish()
 
     def set_paused(self, paused: bool) -> None:
         self.require("pause", "pause/play")

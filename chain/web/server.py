@@ -140,6 +140,7 @@ CONTROLS: dict[str, Callable[[LiveChain, dict[str, Any]], Any]] = {
     "partition": lambda live, body: live.partition(body.get("groups")),
     "heal": lambda live, body: live.heal(),
     "burst": lambda live, body: live.burst(body.get("count", 100)),
+    "textbook": lambda live, body: live.set_textbook(body.get("on")),
 }
 
 

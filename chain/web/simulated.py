@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Callable
+
 from chain.crypto.suite import get_suite
 from chain.scenarios import world
 from chain.scenarios.spec import Scenario
@@ -9,6 +12,27 @@ from chain.web import observe, views
 from chain.web.hub import Hub
 from chain.web.live import LiveChain
 from chain.web.scenario_view import ScenarioWatch
+
+
+TEXTBOOK_LATENCY_MS = 20  # every message takes exactly this long: the arrows of a phase are parallel
+
+
+def textbook_switch(chain: world.SimChain) -> Callable[[bool], None]:
+    """Turn textbook mode on or off: uniform latency and no background client load (and back).
+
+    Like the Castro–Liskov figure: one client request, then each phase's messages side by side.
+    The simulator draws the same random numbers per message either way; only the run differs.
+    """
+    sim = chain.sim
+    usual = (sim.network.default, sim.config)
+
+    def switch(on: bool) -> None:
+        if on:
+            sim.network.default = dataclasses.replace(usual[0], min_ms=TEXTBOOK_LATENCY_MS, max_ms=TEXTBOOK_LATENCY_MS)
+            sim.config = dataclasses.replace(usual[1], tx_rate=0.0)
+        else:
+            sim.network.default, sim.config = usual
+    return switch
 
 
 def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Scenario | None = None,
@@ -30,4 +54,5 @@ def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20
         blocks=lambda start, end: views.block_summaries(world.best_store(sim), crypto, start, end, node_of),
         block=lambda number: views.block_detail(world.best_store(sim), crypto, number, node_of),
         script=script, nodes=lambda: observe.observe(sim), phase_key=lambda: observe.phase_key(sim),
+        textbook=textbook_switch(sim),
     )

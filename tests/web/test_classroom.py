@@ -245,3 +245,25 @@ def test_a_scenario_on_the_dashboard_shows_its_text_judges_as_it_goes_and_stops_
     assert shown["finished"] and [x["name"] for x in shown["expect"]] == list(scenario.expect)
     assert all(x["ok"] is True for x in shown["expect"]), shown["expect"]
     assert shown["applied"] and "crash node" in shown["applied"][0]
+
+
+def test_textbook_mode_makes_latency_uniform_stops_the_load_and_files_the_request_under_its_height() -> None:
+    live = _running(ticks=20)
+    live.set_textbook(True)
+    for _ in range(30):  # let the blocks already under way finish
+        live.advance(100)
+    start = len(live.trace)
+    live.burst(1)
+    for _ in range(30):
+        live.advance(100)
+    new = live.trace[start:]
+    assert [e["ev"] for e in new if e["ev"] == "submit"] == ["submit"]  # only the one request: no background load
+    sends = [e for e in new if e["ev"] == "send"]
+    assert sends and {e["arrive"] - e["t"] for e in sends} == {20}
+    number = next(e["number"] for e in new if e["ev"] == "commit")
+    marks = live.diagram(number)["marks"]
+    assert [m["ev"] for m in marks].count("submit") == 1
+    with pytest.raises(DashboardError, match="true or false"):
+        live.set_textbook("yes")
+    live.set_textbook(False)
+    assert live.sim.sim.network.default.max_ms > 20 and live.sim.sim.config.tx_rate > 0

@@ -172,6 +172,8 @@ function render() {
   $("clock").textContent = nowMs();
   $("event-index").textContent = state.live ? state.index : `${state.travel ? state.travel.index : "…"} / ${state.index}`;
   $("btn-pause").disabled = s.paused;
+  $("textbook").checked = !!s.textbook;
+  document.body.classList.toggle("textbook", !!s.textbook);
   $("btn-play").disabled = !s.paused;
   $("speed").value = String(s.speed);
   const scrub = $("scrub");
@@ -335,6 +337,7 @@ function renderExplanation() {
 // than GAP_CAP_MS (a view timer running out, a stall) are drawn short, with their real length
 // written in the margin, so one late message cannot squash the rest.
 const LABEL_WIDTH = 96;
+const REPLY_MS = 20;   // drawn length of a reply (the client reads its receipt; not a consensus message)
 const GAP_CAP_MS = 120;
 
 function shownDiagram() {
@@ -343,7 +346,7 @@ function shownDiagram() {
   return state.nowDiagram;
 }
 
-function timeAxis(times, top, bottom) {
+function timeAxis(times, top, bottom, cap = GAP_CAP_MS) {
   const sorted = [...new Set(times)].sort((a, b) => a - b);
   const u = new Map();
   const breaks = [];
@@ -351,8 +354,8 @@ function timeAxis(times, top, bottom) {
   sorted.forEach((t, k) => {
     if (k > 0) {
       const gap = t - sorted[k - 1];
-      if (gap > GAP_CAP_MS * 2) breaks.push({ after: acc, gap });
-      acc += Math.min(gap, GAP_CAP_MS);
+      if (gap > cap * 2) breaks.push({ after: acc, gap });
+      acc += Math.min(gap, cap);
     }
     u.set(t, acc);
   });
@@ -365,7 +368,7 @@ function timeAxis(times, top, bottom) {
     const a = sorted[k - 1], b = sorted[k];
     return top + (u.get(a) + (u.get(b) - u.get(a)) * (t - a) / (b - a)) * scale;
   };
-  return { y, breaks: breaks.map((b) => ({ y: top + (b.after + GAP_CAP_MS / 2) * scale, gap: b.gap })) };
+  return { y, breaks: breaks.map((b) => ({ y: top + (b.after + cap / 2) * scale, gap: b.gap })) };
 }
 
 function renderDiagram() {
@@ -380,24 +383,30 @@ function renderDiagram() {
   if (!nodes.length) { holder.innerHTML = ""; return; }
   if (!d) { holder.innerHTML = `<p class="hint">Loading the messages of block ${number ?? "…"}…</p>`; return; }
   const arrows = d.arrows.filter((a) => a.from !== a.to);
+  // textbook mode adds the client's lifeline (lane -1): its request, and the reply each commit gives it
+  const textbook = !!(state.status && state.status.textbook);
   const live = state.live && state.pinned === null;
   const now = nowMs();
-  if (!arrows.length && !d.marks.length) {
+  if (!arrows.length && !d.marks.some((m) => m.ev !== "submit" || textbook)) {
     const stalled = nodes.find((x) => x.leader_crashed && nodeState(x) !== "crashed");
     const why = stalled ? `: its leader, node ${stalled.leader}, is crashed — nobody proposes; the others wait for their view timers (timer ${timerText(stalled)})`
       : ": the leader waits for transactions (or its seal time)";
     holder.innerHTML = `<p class="hint big-hint" data-testid="diagram-empty">No messages for block ${d.number} yet${why}.</p>`;
     return;
   }
+  const client = textbook ? d.marks.filter((m) => m.ev === "submit") : [];
+  const replies = textbook ? d.marks.filter((m) => m.ev === "commit" && m.via === "consensus") : [];
+  const lanes = nodes.length + (textbook ? 1 : 0), first = textbook ? -1 : 0;
   const n = nodes.length;
-  const width = Math.max(LABEL_WIDTH + 70 * n + 40, holder.clientWidth - 4);
-  const laneX = (i) => LABEL_WIDTH + 20 + (i * (width - LABEL_WIDTH - 60)) / Math.max(1, n - 1);
+  const width = Math.max(LABEL_WIDTH + 70 * lanes + 40, holder.clientWidth - 4);
+  const laneX = (i) => LABEL_WIDTH + 20 + ((i - first) * (width - LABEL_WIDTH - 60)) / Math.max(1, lanes - 1);
   const times = [];
   for (const a of arrows) { times.push(a.t); times.push(a.state === "in-flight" ? Math.max(a.t, Math.min(a.arrive, now)) : a.arrive); if (a.state === "in-flight") times.push(a.arrive); }
-  for (const m of d.marks) times.push(m.t);
+  for (const m of d.marks) if (m.ev !== "submit" || textbook) times.push(m.t);
+  for (const m of replies) times.push(m.t + REPLY_MS);
   if (live) times.push(now);
   const height = Math.max(260, Math.min(560, holder.clientHeight || 420));
-  const axis = timeAxis(times, 44, height - 14);
+  const axis = timeAxis(times, 44, height - 14, textbook ? 30 : GAP_CAP_MS);   // textbook: idle time squeezed harder
   const y = axis.y;
   // equivocation: a view with two proposals (PrePrepares of different digests) draws each proposal
   // in its own colour, and labels every Prepare and Commit of that view with the colour of the digest it votes for
@@ -416,6 +425,10 @@ function renderDiagram() {
   for (const a of arrows) if (a.kind === "PrePrepare" || a.kind === "NewView") {
     if (!proposers.has(a.from)) proposers.set(a.from, []);
     if (a.digest && a.kind === "PrePrepare" && !proposers.get(a.from).includes(a.digest)) proposers.get(a.from).push(a.digest);
+  }
+  if (textbook) {
+    parts.push(`<line x1="${laneX(-1)}" y1="34" x2="${laneX(-1)}" y2="${height - 6}" stroke="#555" stroke-width="3"/>`);
+    parts.push(`<text class="lane" x="${laneX(-1)}" y="16" text-anchor="middle">client</text>`);
   }
   for (let i = 0; i < n; i++) {
     const crashed = nodeState(nodes[i] || {}) === "crashed";
@@ -482,8 +495,18 @@ function renderDiagram() {
       lastLabelY = ya;
     }
   }
+  for (const m of client) {
+    const ym = y(m.t);
+    parts.push(`<g class="arrow" data-kind="Request"><line x1="${laneX(-1)}" y1="${ym}" x2="${laneX(m.node)}" y2="${ym + 8}" stroke="#333" stroke-width="2" marker-end="url(#arrow-hl)"><title>the client sends ${m.count} transaction(s) to node ${m.node}</title></line>` +
+      `<text class="phase" x="4" y="${ym + 4}" fill="#333">Request</text></g>`);
+  }
+  for (const m of replies) {
+    const ya = y(m.t), yb = y(m.t + REPLY_MS);
+    parts.push(`<g class="arrow" data-kind="Reply"><line x1="${laneX(m.node)}" y1="${ya}" x2="${laneX(-1)}" y2="${yb}" stroke="#333" stroke-width="1.4" stroke-dasharray="6 3" marker-end="url(#arrow-hl)"><title>node ${m.node} committed the block: the client can read its receipt (the reply)</title></line></g>`);
+  }
+  if (replies.length) parts.push(`<text class="phase" x="4" y="${y(replies[0].t) + 4}" fill="#333">Reply</text>`);
   // what the nodes did at this height: asked for a view (◆), entered one (■), committed (✔)
-  for (const m of d.marks) {
+  for (const m of d.marks.filter((x) => x.ev !== "submit")) {
     const x = laneX(m.node), ym = y(m.t);
     const [symbol, colour, text] = m.ev === "view_change" ? ["◆", "#b3261e", `asks v${m.view}`]
       : m.ev === "new_view" ? ["■", "#b3261e", `enters v${m.view}`] : ["✔", "#1f8a4c", m.via === "sync" ? "synced" : "committed"];
@@ -528,6 +551,8 @@ function initControls(hello) {
     };
   }
   $("btn-burst").onclick = () => control("burst", { count: 100 });
+  $("btn-request").onclick = () => control("burst", { count: 1 });
+  $("textbook").onchange = (ev) => control("textbook", { on: ev.target.checked });
   $("btn-heal").onclick = () => { state.healed = true; document.querySelectorAll("input.side").forEach((c) => { c.checked = false; }); control("heal"); };
   $("btn-partition").onclick = () => {
     const all = currentNodes().map((n) => n.index);
