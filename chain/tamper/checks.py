@@ -58,7 +58,7 @@ WHY: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Finding:
-    """The verdict of one check on one block: passed, failed (with what was found), or not run."""
+    """The verdict of one check on one block: passed, or failed with what was found."""
 
     number: int
     check: str
@@ -122,7 +122,8 @@ def check_hash_links(suite: CryptoSuite, block: Block, parent: Block | None, chi
     if parent is not None and block.header.parent_hash != parent.hash(suite):
         return f"its parent hash is not the hash of block {parent.number}"
     if child is not None and child.header.parent_hash != block.hash(suite):
-        return f"block {child.number}'s parent hash is {child.header.parent_hash.hex()[:16]}…, not this block's hash {block.hash(suite).hex()[:16]}…"
+        return (f"block {child.number}'s parent hash is {child.header.parent_hash.hex()[:16]}…, "
+                f"not this block's hash {block.hash(suite).hex()[:16]}…")
     return None
 
 
@@ -137,39 +138,49 @@ def check_re_execution(suite: CryptoSuite, executor: BlockExecutor, replay: Stor
 
 # --- the audit ---------------------------------------------------------------------------------------
 
-def stored_blocks(store: Store) -> Iterator[Block | ChainError]:
-    """The store's blocks 0..head in order; a row that does not decode is yielded as its error."""
+Stored = Block | ChainError  # a stored block, or why it cannot be read
+
+
+def stored_blocks(store: Store) -> Iterator[tuple[int, Stored]]:
+    """(number, block) for the store's blocks 0..head in order; a row that does not decode comes as its error."""
     for number in range(store.head_number() + 1):
         try:
             block = store.block_by_number(number)
         except ChainError as exc:
-            yield exc
+            yield number, exc
             continue
-        yield block if block is not None else ChainError(f"block {number} is missing")
+        yield number, block if block is not None else ChainError(f"block {number} is missing")
+
+
+def with_neighbours(blocks: Iterator[tuple[int, Stored]]) -> Iterator[tuple[int, Stored | None, Stored, Stored | None]]:
+    """(number, parent, block, child) for each block, holding three blocks in memory at a time."""
+    parent: Stored | None = None
+    current = next(blocks, None)
+    while current is not None:
+        following = next(blocks, None)
+        yield current[0], parent, current[1], following[1] if following is not None else None
+        parent, current = current[1], following
 
 
 def audit(store: Store, genesis: GenesisConfig, executor: BlockExecutor) -> AuditReport:
     """Replay `store` from genesis as a syncing node would, running every check on every block."""
     suite = get_suite(genesis.suite)
     report = AuditReport(head=store.head_number())
-    blocks = list(stored_blocks(store))
-    expected_genesis = build_genesis(genesis)[0]
-    # The stored chain must start from this genesis, or it is another chain altogether.
-    first = blocks[0] if blocks else ChainError("the store holds no block")
-    if isinstance(first, ChainError) or first.hash(suite) != expected_genesis.hash(suite):
-        report.findings.append(Finding(0, HASH_LINKS, False, "block 0 is not this chain's genesis block"))
-        report.refused_at, report.refusal = 0, "another genesis"
-        return report
+    expected_genesis = build_genesis(genesis)[0].hash(suite)
     replay = open_chain(":memory:", genesis)
     try:
-        for number in range(1, len(blocks)):
-            block = blocks[number]
+        for number, parent, block, child in with_neighbours(stored_blocks(store)):
+            if number == 0:
+                # The stored chain must start from this genesis, or it is another chain altogether.
+                if isinstance(block, ChainError) or block.hash(suite) != expected_genesis:
+                    report.findings.append(Finding(0, HASH_LINKS, False, "block 0 is not this chain's genesis block"))
+                    report.refused_at, report.refusal = 0, "another genesis"
+                    break
+                continue
             if isinstance(block, ChainError):
                 report.findings.append(Finding(number, RE_EXECUTION, False, f"the stored block does not decode: {block}"))
                 report.refused_at, report.refusal = number, str(block)
                 break
-            parent = blocks[number - 1]
-            child = blocks[number + 1] if number + 1 < len(blocks) else None
             nodes = consensus_nodes(replay, number)
             problem_sig = check_signature_list(suite, block, nodes.sealer_ids, nodes.weights)
             problem_run, result = check_re_execution(suite, executor, replay, block)

@@ -124,3 +124,14 @@ def test_impossible_edits_are_refused(simulated: Simulation) -> None:
     with pytest.raises(TamperError, match="unknown tamper"):
         tamper(block, "nosuch", 0, "standard")
     assert set(TAMPERS) == {"tx", "tx-resigned", "tx-and-root", "signature"}
+
+
+def test_a_row_that_does_not_decode_stops_the_replay(node_dir: Path) -> None:
+    import sqlite3
+
+    files = locate(node_dir)
+    with sqlite3.connect(files.store_path) as db:
+        db.execute("UPDATE blocks SET raw = ? WHERE number = ?", (b"\xc1\x80garbage", BLOCK))
+    report = audit_dir(node_dir)
+    assert report.refused_at == BLOCK and "does not decode" in report.failures(BLOCK)[0].detail
+    assert not report.failures(BLOCK - 1)
