@@ -212,6 +212,10 @@ class Network:
 
     def _bridge(self, name: str, net: ipaddress.IPv4Network | None) -> None:
         ip("link", "add", name, "type", "bridge")
+        # Frames between the run's own veths must not meet the host's firewall (a FORWARD policy of
+        # DROP, as Docker sets, would silently cut every link); older kernels lack the knob.
+        ip("link", "set", name, "type", "bridge", "nf_call_iptables", "0", "nf_call_ip6tables", "0",
+           "nf_call_arptables", "0", check=False)
         if net is not None:
             ip("addr", "add", f"{net.network_address + 1}/{net.prefixlen}", "dev", name)
         ip("link", "set", name, "up")
