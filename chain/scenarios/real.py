@@ -55,6 +55,7 @@ CONVERGE_TIMEOUT_S = 90.0  # after recovery, the nodes agree on one head within 
 BLOCK_LIMIT_AHEAD = 500
 IN_FLIGHT_MS = 1000  # a block proposed before a fault lands within this (min seal time 500 ms)
 FRESH_TXS = 8  # committed after the recovery: the chain must still work, and every node must learn of them
+RECEIPT_BATCH = 200  # receipts asked for in one JSON-RPC batch
 GROUP_MS = 1000  # events closer than this are one fault (crash all four, then restart all four)
 REAL_ACTIONS = ("crash", "restart", "pause", "resume", "partition", "heal", "burst")
 REAL_OBSERVATIONS = ("progress", "stall", "view_change", "no_view_change", "no_fork")
@@ -111,6 +112,9 @@ def rpc_batch(url: str, calls: list[tuple[str, list[Any]]], timeout: float = 5.0
     """Results in call order; an error answer becomes None."""
     payload = [{"jsonrpc": "2.0", "id": k, "method": m, "params": [1, *p]} for k, (m, p) in enumerate(calls)]
     answers = post(url, payload, timeout) if payload else []
+    # a whole batch refused (too big, say) must not read as "every answer is null"
+    if not isinstance(answers, list):
+        raise RuntimeError(f"{url} refused a batch of {len(calls)}: {str(answers)[:200]}")
     by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
     return [by_id.get(k, {}).get("result") for k in range(len(calls))]
 
@@ -589,8 +593,8 @@ def _receipts_everywhere(chain: RealChain, accepted: list[str]) -> tuple[list[st
     by_node = []
     for i in range(chain.size):
         answers = []
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start:start + 500]
+        for start in range(0, len(hashes), RECEIPT_BATCH):
+            chunk = hashes[start:start + RECEIPT_BATCH]
             answers.extend(rpc_batch(chain.url(i), [("getTransactionReceipt", [h]) for h in chunk], timeout=20))
         by_node.append(dict(zip(hashes, answers)))
     successful = {h for h in hashes for receipts in by_node
@@ -609,7 +613,9 @@ def _receipts_everywhere(chain: RealChain, accepted: list[str]) -> tuple[list[st
 def _forks(chain: RealChain, top: int) -> list[str]:
     """Heights at which two nodes hold different block hashes (the whole chains, not only the heads)."""
     numbers = list(range(top + 1))
-    per_node = [rpc_batch(chain.url(i), [("getBlockHashByNumber", [hex(n)]) for n in numbers], timeout=20)
+    per_node = [[h for start in range(0, len(numbers), RECEIPT_BATCH)
+                 for h in rpc_batch(chain.url(i), [("getBlockHashByNumber", [hex(n)])
+                                                   for n in numbers[start:start + RECEIPT_BATCH]], timeout=20)]
                 for i in range(chain.size)]
     found = []
     for n in numbers:
