@@ -50,8 +50,9 @@ class IdleFlood:
     """
 
     def __init__(self, targets: list[tuple[str, int]], per_target: int, sources: tuple[str, ...] = ATTACK_SOURCES,
-                 reconnect_delay: float = 0.0, stop_after: int | None = None) -> None:
+                 reconnect_delay: float = 0.0, stop_after: int | None = None, say: bytes = b"") -> None:
         self.targets = targets
+        self.say = say  # sent once right after connecting (b"\x16" looks like a TLS handshake starting)
         self.per_target = per_target
         self.sources = sources
         self.reconnect_delay = reconnect_delay
@@ -117,7 +118,12 @@ class IdleFlood:
         sock.setblocking(False)
         try:
             sock.bind((source, 0))
-            if sock.connect_ex(target) not in (0, errno.EINPROGRESS):
+            if self.say:
+                sock.settimeout(1.0)  # loopback: the connect is done at once, unless the backlog is full
+                sock.connect(target)
+                sock.sendall(self.say)
+                sock.setblocking(False)
+            elif sock.connect_ex(target) not in (0, errno.EINPROGRESS):
                 raise OSError("connect failed")
         except OSError:
             sock.close()

@@ -96,13 +96,13 @@ def test_silent_ones_go_before_older_talking_ones() -> None:
     assert admission.evict is silent and talking in p._pending
 
 
-def test_a_stranger_replaces_a_stranger_never_a_peer() -> None:
+def test_when_all_slots_are_busy_a_stranger_replaces_a_stranger_never_a_peer() -> None:
     p = policy()
-    peers = fill(p, PEER, 4, now=0.0)  # silent, old
-    for i in range(6):
-        fill(p, f"192.0.2.{i}", 1, now=0.0)
+    peers = fill(p, PEER, 4, now=0.0) + fill(p, "10.0.0.2", 2, now=0.0)  # older, silent: the stalest
+    strangers = fill(p, "192.0.2.1", 2, now=1.0) + fill(p, "192.0.2.2", 2, now=1.0)
+    assert p.pending == 10  # the peers use more than the 4 reserved, so the total is what binds
     admission = p.admit("192.0.2.99", 5.0)
-    assert admission.evict is not None and not admission.evict.known
+    assert admission.reason == REFUSED_ALL_FULL and admission.evict in strangers
     assert all(peer in p._pending for peer in peers)
 
 

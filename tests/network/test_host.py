@@ -281,15 +281,42 @@ def test_idle_connections_from_a_peers_own_address_make_way_for_the_peer(nodes: 
             async with running(make_host(nodes[1], nodes, peers=(dial(a),), port=port_b)) as b:
                 await until(lambda: b.connected() == [nodes[0].key.public_key], timeout=1.5)
             assert a.stats["evicted"] >= 1
+            assert await closed_by_host(idle[0][0], 0.5)  # the oldest idle one was closed, not just forgotten
             for _, writer in idle:
                 writer.close()
 
     run(scenario)
 
 
-def test_strangers_flooding_both_ports_cannot_keep_a_restarted_peer_out(nodes: list[NodeMaterial]) -> None:
-    """100 idle connections per host from 50 other loopback addresses, each reopened at once; one
-    host restarts meanwhile (production back-off: the flood reaches its port before its peer redials)."""
+def test_strangers_stalling_in_tls_cannot_take_the_slots_kept_for_the_peers(nodes: list[NodeMaterial]) -> None:
+    """Strangers that start a TLS handshake and stall are not replaced (here: not for 30 s); the
+    two slots kept for the peer list's address are what lets the peer in."""
+
+    async def scenario() -> None:
+        port_b = free_port_base(1)
+        async with running(flooded_host(nodes[0], nodes, peers=(f"127.0.0.1:{port_b}",), max_pending_handshakes=8,
+                                        reserved_for_peers=2, stale_after=30.0, handshake_timeout=30.0,
+                                        backoff_initial=30.0)) as a:  # a's own dial to b waits 30 s
+            strangers = [await idle_connection(a.listen_port, f"127.0.0.{2 + i % 4}") for i in range(8)]
+            for _, writer in strangers:
+                writer.write(b"\x16")  # a TLS record begins... and never goes on
+            await until(lambda: a.stats["accepted"] == 8)
+            await asyncio.sleep(0.2)
+            assert a.pending_handshakes == 6 and a.stats["refused"] == 2  # 8 - 2 kept
+            async with running(make_host(nodes[1], nodes, peers=(dial(a),), port=port_b)) as b:
+                await until(lambda: b.connected() == [nodes[0].key.public_key], timeout=1.5)
+            for _, writer in strangers:
+                writer.close()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("say", [b"", b"\x16"], ids=["silent", "stalling-tls"])
+def test_strangers_flooding_both_ports_cannot_keep_a_restarted_peer_out(nodes: list[NodeMaterial], say: bytes) -> None:
+    """100 connections per host from 50 other loopback addresses, each reopened at once; one host
+    restarts meanwhile (production back-off: the flood reaches its port before its peer redials).
+    Silent ones are replaced after their grace; ones that start TLS and stall are not (for a
+    second), so against those the slots kept for the peer list's addresses are what lets b in."""
 
     async def scenario() -> None:
         port_a = free_port_base(2)
@@ -297,7 +324,7 @@ def test_strangers_flooding_both_ports_cannot_keep_a_restarted_peer_out(nodes: l
         backoff = {"backoff_initial": 0.2, "backoff_maximum": 5.0}
         a = flooded_host(nodes[0], nodes, peers=(f"127.0.0.1:{port_b}",), port=port_a, **backoff)
         b = flooded_host(nodes[1], nodes, peers=(f"127.0.0.1:{port_a}",), port=port_b, **backoff)
-        flood = IdleFlood([("127.0.0.1", port_a), ("127.0.0.1", port_b)], per_target=100)
+        flood = IdleFlood([("127.0.0.1", port_a), ("127.0.0.1", port_b)], per_target=100, say=say)
         async with running(a):
             await b.start()
             await until(lambda: a.connected() and b.connected())
@@ -325,17 +352,23 @@ def test_refusals_are_logged_as_counts_not_one_line_each(nodes: list[NodeMateria
             held[1].write(b"\x16")  # the first byte of a TLS record: a handshake under way
             await until(lambda: a.stats["accepted"] == 1)
             await asyncio.sleep(0.1)
+            started = asyncio.get_running_loop().time()
             for _ in range(200):  # all refused: the one slot of 127.0.0.5 holds a talking handshake
                 reader, writer = await idle_connection(a.listen_port, "127.0.0.5")
                 assert await closed_by_host(reader, 1.0)
                 writer.close()
             await asyncio.sleep(0.8)  # the interval ends; the host flushes its counts
+            elapsed.append(asyncio.get_running_loop().time() - started)
             assert a.stats["refused"] == 200
             held[1].close()
 
+    elapsed: list[float] = []
     with caplog.at_level(logging.WARNING, logger="chain.network"):
         run(scenario)
     refused = [r for r in caplog.records if r.getMessage() in ("connection_refused", "connections_refused")]
-    assert [r.getMessage() for r in refused] == ["connection_refused", "connections_refused"]
-    summary = refused[1].fields  # type: ignore[attr-defined]
-    assert summary["source"] == "127.0.0.5" and summary["count"] == 199
+    # One line in full, then one count per 0.5 s interval at most, adding up to the rest.
+    assert refused[0].getMessage() == "connection_refused"
+    counts = [r.fields for r in refused[1:]]  # type: ignore[attr-defined]
+    assert all(r.getMessage() == "connections_refused" for r in refused[1:])
+    assert 1 <= len(counts) <= 1 + elapsed[0] / 0.5
+    assert all(c["source"] == "127.0.0.5" for c in counts) and sum(c["count"] for c in counts) == 199
