@@ -1,17 +1,18 @@
-"""Check an sm artifact against its ABI before it is written: the selectors and topics are SM3's.
+"""Check an sm artifact against its ABI before it is returned or written: selectors and topics are SM3's.
 
-The check runs the code's dispatch, concretely, on a small EVM interpreter (stack, memory, calldata,
-jumps and arithmetic; no state, so it stops at the first SLOAD/CALL/LOG and the like — by then the
-dispatcher has long chosen):
+Always, on the bytes (init code included, metadata excluded):
 
-* a set of calls with selectors that are *no* function's (the neighbours of each SM3 selector, 0
-  and 0xffffffff) maps the not-found code: every instruction any of them executes;
-* each ABI function, called with its SM3 selector, must leave that map — reach code no unknown
-  selector reaches (its entry) — and two functions must enter at different places; when the Keccak
-  build is given, each function must enter where the Keccak build enters for the Keccak selector;
-* each function's Keccak selector must stay inside the not-found map (the dispatcher ignores it);
-* no Keccak selector of a function or error, and no Keccak topic of an event, is left anywhere in
-  the code (init code included), byte for byte.
+* no Keccak selector of an ABI function or error, and no Keccak topic of an ABI event, is left —
+  neither as a byte string nor as a pushed value (a PUSH31 of a topic starting with 0x00 counts);
+* every ABI function's SM3 selector is in the runtime.
+
+With the Keccak build and the dispatcher's byte range (Solidity, where the rewrite keeps the layout),
+the dispatch itself is *run* on a small EVM interpreter (stack, memory, calldata, jumps, arithmetic;
+no state, so it stops at the first SLOAD/CALL/LOG and the like — the dispatcher has chosen by then):
+
+* each function, called with its SM3 selector, leaves the dispatcher at the entry where the Keccak
+  build arrives with the Keccak selector;
+* each function's Keccak selector leaves it for no function (the not-found path).
 """
 
 from __future__ import annotations
