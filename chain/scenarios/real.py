@@ -299,11 +299,12 @@ class Load:
             if count:
                 self.send(count)
 
-    def send(self, count: int) -> None:
+    def send(self, count: int) -> list[str]:
+        """Sign and submit count transactions to the next answering node; the hashes it accepted."""
         nodes = [i for i in range(self.chain.size) if self.chain.answering(i)]
         if not nodes:
             self.refused += count
-            return
+            return []
         node = nodes[self._sent % len(nodes)]
         genesis = self.chain.chain.genesis
         raws = []
@@ -317,12 +318,11 @@ class Load:
             results = rpc_batch(self.chain.url(node), [("sendRawTransaction", [raw]) for raw in raws], timeout=2.0)
         except (OSError, urllib.error.URLError, ValueError):
             self.refused += count
-            return
-        for result in results:
-            if isinstance(result, str):
-                self.accepted.append(result)
-            else:
-                self.refused += 1
+            return []
+        taken = [result for result in results if isinstance(result, str)]
+        self.accepted.extend(taken)
+        self.refused += len(results) - len(taken)
+        return taken
 
 
 # --- one run ------------------------------------------------------------------------------------------
@@ -338,6 +338,7 @@ class RealRecord:
     converge_s: float | None = None  # recovery to one head hash with every receipt on every node
     head: tuple[int, str] = (-1, "")
     receipts: int = 0  # successful receipts found, each checked on every node
+    fresh: int = 0  # transactions accepted after the recovery, which must be committed everywhere
     accepted: int = 0
     missing: list[str] = field(default_factory=list)
     unexpected_exits: list[str] = field(default_factory=list)
@@ -556,9 +557,9 @@ def _recover(chain: RealChain, real: RealRecord, say: Callable[[str], None], loa
         chain.restart(i)
     everyone = list(range(chain.size))
     chain.wait_answering(everyone)
-    for _ in range(2):
-        load.send(FRESH_TXS // 2)  # to two different nodes, round-robin
-    say(f"recovery: healed, resumed {resumed}, restarted {crashed}, {FRESH_TXS} fresh transactions sent")
+    fresh = [h for _ in range(2) for h in load.send(FRESH_TXS // 2)]  # to two different nodes, round-robin
+    real.fresh = len(fresh)
+    say(f"recovery: healed, resumed {resumed}, restarted {crashed}, {len(fresh)} fresh transactions accepted")
     deadline = t0 + CONVERGE_TIMEOUT_S
     while True:
         chain.note_exits()
@@ -567,9 +568,9 @@ def _recover(chain: RealChain, real: RealRecord, say: Callable[[str], None], loa
             if real.head_s is None:
                 real.head_s = time.monotonic() - t0
             real.head = head
-            missing, found = _receipts_everywhere(chain, load.accepted)
+            missing, found = _receipts_everywhere(chain, load.accepted, fresh)
             real.receipts, real.missing = found, missing
-            if not missing and real.head[0] >= 0:
+            if not missing and real.head[0] >= 0 and fresh:
                 real.converge_s = time.monotonic() - t0
                 return
         if time.monotonic() > deadline:
@@ -587,9 +588,11 @@ def _same_head(chain: RealChain) -> tuple[int, str] | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-def _receipts_everywhere(chain: RealChain, accepted: list[str]) -> tuple[list[str], int]:
-    """(missing "node i: hash", successful receipts found): each one must be on every node, in the same block."""
-    hashes = sorted(set(accepted))
+def _receipts_everywhere(chain: RealChain, accepted: list[str], required: list[str] | tuple[str, ...] = ()
+                         ) -> tuple[list[str], int]:
+    """(missing "node i: hash", successful receipts found): each one must be on every node, in the same
+    block; the required ones (sent after the recovery) must be among them — a halted chain has none."""
+    hashes = sorted(set(accepted) | set(required))
     by_node = []
     for i in range(chain.size):
         answers = []
@@ -598,7 +601,7 @@ def _receipts_everywhere(chain: RealChain, accepted: list[str]) -> tuple[list[st
             answers.extend(rpc_batch(chain.url(i), [("getTransactionReceipt", [h]) for h in chunk], timeout=20))
         by_node.append(dict(zip(hashes, answers)))
     successful = {h for h in hashes for receipts in by_node
-                  if isinstance(receipts.get(h), dict) and receipts[h].get("status") == "0x0"}
+                  if isinstance(receipts.get(h), dict) and receipts[h].get("status") == "0x0"} | set(required)
     missing = []
     for i, receipts in enumerate(by_node):
         for h in sorted(successful):
@@ -679,12 +682,15 @@ def _process_verdicts(runs: list[RealRecord]) -> list[Verdict]:
         same = run.converge_s is not None
         verdicts.append(Verdict(
             "same_head", run.head_s is not None and height >= 0,
-            prefix + (f"all nodes at height {height}, head {head[:18]}…, {run.head_s:.1f} s after recovery began"
+            prefix + (f"one head on all nodes {run.head_s:.1f} s after recovery began; at the end height {height}, "
+                      f"head {head[:18]}…"
                       if run.head_s is not None else f"no single head within {CONVERGE_TIMEOUT_S:.0f} s of recovery")))
         verdicts.append(Verdict(
-            "receipts_everywhere", same and not run.missing and run.receipts > 0,
+            "receipts_everywhere", same and not run.missing and run.receipts > 0 and run.fresh > 0,
             prefix + ("not judged: the nodes never reached one head" if run.head_s is None
-                      else f"{run.receipts} successful receipts (of {run.accepted} accepted transactions) on every node"
+                      else "no fresh transaction was accepted after the recovery" if run.fresh == 0
+                      else f"{run.receipts} successful receipts (of {run.accepted} accepted transactions), "
+                           f"the {run.fresh} sent after the recovery among them, on every node"
                       if not run.missing else f"{len(run.missing)} missing, e.g. {run.missing[:3]}")))
         forks = run.record.violations
         verdicts.append(Verdict("same_chain", not forks, prefix + ("every height holds one block on every node"

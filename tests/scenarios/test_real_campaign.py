@@ -121,7 +121,7 @@ def test_without_root_or_ip_the_cli_says_why_and_starts_nothing(monkeypatch: pyt
 
 def _run(**overrides: object) -> real.RealRecord:
     values: dict[str, object] = {"record": RunRecord(suite="sm"), "restarts": 1, "restarts_in_logs": 1,
-                                 "head_s": 1.5, "converge_s": 2.0, "head": (9, "0xab"), "receipts": 40, "accepted": 40}
+                                 "head_s": 1.5, "converge_s": 2.0, "head": (9, "0xab"), "receipts": 40, "accepted": 40, "fresh": 8}
     values.update(overrides)
     return real.RealRecord(**values)  # type: ignore[arg-type]
 
@@ -132,13 +132,14 @@ def test_the_end_state_verdicts_fail_on_what_they_guard() -> None:
     failing = {
         "same_head": _run(head_s=None, converge_s=None, missing=["node 2: 0x12…"]),
         "receipts_everywhere": _run(missing=["node 1: 0x34…"]),
+        "receipts_everywhere ": _run(fresh=0),  # nothing could be sent after the recovery
         "same_chain": _run(record=RunRecord(suite="sm", violations=["height 3: 2 different blocks"])),
         "no_unexpected_exit": _run(unexpected_exits=["node 0 exited with status 1"]),
         "restarts_logged": _run(restarts_in_logs=0),
     }
     for observation, run in failing.items():
         verdicts = {v.observation: v.held for v in real._process_verdicts([run])}
-        assert verdicts[observation] is False, observation
+        assert verdicts[observation.strip()] is False, observation
 
 
 class _Links:
@@ -199,6 +200,8 @@ def test_every_successful_receipt_must_be_on_every_node_in_the_same_block(monkey
     assert len(real._receipts_everywhere(chain, ["0xa", "0xb"])[0]) == 2  # type: ignore[arg-type]
     per_node.update(n0={"0xa": _receipt("0x1", "0x16")}, n1={})  # a failed receipt is not a successful one
     assert real._receipts_everywhere(chain, ["0xa"]) == ([], 0)  # type: ignore[arg-type]
+    # a transaction sent after the recovery must be committed: on a halted chain it is missing everywhere
+    assert real._receipts_everywhere(chain, ["0xa"], ["0xc"]) == (["node 0: 0xc…", "node 1: 0xc…"], 1)  # type: ignore[arg-type]
 
 
 def test_one_head_means_every_node_answers_with_the_same_height_and_hash(monkeypatch: pytest.MonkeyPatch) -> None:
