@@ -511,7 +511,9 @@ function renderDiagram() {
     const [symbol, colour, text] = m.ev === "view_change" ? ["◆", "#b3261e", `asks v${m.view}`]
       : m.ev === "new_view" ? ["■", "#b3261e", `enters v${m.view}`] : ["✔", "#1f8a4c", m.via === "sync" ? "synced" : "committed"];
     parts.push(`<g class="mark" data-ev="${m.ev}"><text x="${x}" y="${ym + 5}" text-anchor="middle" fill="${colour}" class="markglyph">${symbol}</text>` +
-      `<text x="${x + 9}" y="${ym + 4}" class="marktext" fill="${colour}">${text}</text></g>`);
+      // beside the lifeline, on its left for the rightmost lane so the label is never clipped
+      (m.node === n - 1 ? `<text x="${x - 9}" y="${ym + 4}" text-anchor="end" class="marktext" fill="${colour}">${text}</text></g>`
+        : `<text x="${x + 9}" y="${ym + 4}" class="marktext" fill="${colour}">${text}</text></g>`));
   }
   if (d.truncated) parts.push(`<text class="gap" x="4" y="${height - 4}">(${d.truncated} older messages not drawn)</text>`);
   parts.push("</svg>");
