@@ -534,7 +534,7 @@ function initControls(hello) {
   applyCapabilities(document);
   if (controlsReady) return;
   controlsReady = true;
-  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"], ["two proposals (equivocation)", TWIN_COLOURS[0]]]
+  $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"], ["2 proposals", TWIN_COLOURS[0]]]
     .map(([name, colour]) => `<span class="chip" style="border-color:${colour};color:${colour}">${name}</span>`).join("") +
     `<span class="hint">- - in flight · ✕ lost · ⊘ refused · ◆ asks view · ■ enters view · ✔ committed · ★ proposer</span>`;
   $("show-load").onchange = () => renderEvents();
