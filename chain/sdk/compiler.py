@@ -275,23 +275,34 @@ def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite,
     """
     output = _run_solc(sources, suite, libraries)
     compiled = [contract for contracts in output.get("contracts", {}).values() for contract in contracts.items()]
-    hashes = _solidity_hashes(output, suite) if suite.name != "standard" else None
-    artifacts = {}
-    for name, contract in compiled:
-        bytecode = _code(contract, "bytecode", name)
-        if not bytecode:
-            continue  # an interface or abstract contract
-        runtime = _code(contract, "deployedBytecode", name)
-        if hashes is not None:
-            own = {bytes.fromhex(k): suite.hash(sig.encode())[:4]
-                   for sig, k in contract["evm"].get("methodIdentifiers", {}).items()}
-            with _refusals():
-                new_runtime, dispatcher = rewrite_runtime(runtime, hashes, own)
-                bytecode = rewrite_init(bytecode, runtime, new_runtime, hashes)
-                verify(new_runtime, bytecode, contract["abi"], suite, keccak_runtime=runtime, dispatcher=dispatcher)
-            runtime = new_runtime
-        artifacts[name] = Artifact(name, tuple(contract["abi"]), bytecode, runtime, suite.name, f"solc {SOLC_VERSION}")
-    return artifacts
+    codes = {name: (_code(c, "bytecode", name), _code(c, "deployedBytecode", name)) for name, c in compiled}
+    if suite.name == "standard":
+        return {name: Artifact(name, tuple(c["abi"]), codes[name][0], codes[name][1], suite.name, f"solc {SOLC_VERSION}")
+                for name, c in compiled if codes[name][0]}
+    hashes = _solidity_hashes(output, suite)
+    done: dict[str, Artifact] = {}
+    waiting = [(name, c) for name, c in compiled if codes[name][0]]  # interfaces and abstract contracts have no code
+    while waiting:
+        # a contract that deploys another (`new C()`) carries C's code: rewrite C first, then paste it in
+        ready = [(name, c) for name, c in waiting
+                 if not any(codes[o][0] in codes[name][0] for o, _ in waiting if o != name)]
+        for name, contract in ready or waiting[:1]:
+            done[name] = _sm_solidity(name, contract, codes[name], hashes, suite,
+                                      {codes[o][0]: a.bytecode for o, a in done.items()})
+        waiting = [(name, c) for name, c in waiting if name not in done]
+    return {name: done[name] for name, c in compiled if name in done}
+
+
+def _sm_solidity(name: str, contract: Mapping[str, Any], code: tuple[bytes, bytes], hashes: HashMap,
+                 suite: CryptoSuite, others: Mapping[bytes, bytes]) -> Artifact:
+    """One contract's sm artifact from solc's Keccak output (others: contracts it may carry, already sm)."""
+    bytecode, runtime = code
+    own = {bytes.fromhex(k): suite.hash(sig.encode())[:4] for sig, k in contract["evm"].get("methodIdentifiers", {}).items()}
+    with _refusals():
+        new_runtime, dispatcher = rewrite_runtime(runtime, hashes, own, others)
+        new_bytecode = rewrite_init(bytecode, runtime, new_runtime, hashes, others)
+        verify(new_runtime, new_bytecode, contract["abi"], suite, keccak_runtime=runtime, dispatcher=dispatcher)
+    return Artifact(name, tuple(contract["abi"]), new_bytecode, new_runtime, suite.name, f"solc {SOLC_VERSION}")
 
 
 # --- Vyper, in-process -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ value that is no function of the contract.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Union
+from typing import Mapping, Sequence, Union
 
 from chain.errors import ChainError
 from chain.sdk.evm_code import (
@@ -161,8 +161,11 @@ def _check_order(node: Node, low: int, high: int) -> None:
             raise DispatchError(f"selector 0x{entry.selector:08x} sits outside its dispatcher branch")
 
 
-def find_dispatcher(code: bytes) -> Dispatcher | None:
-    """solc's selector dispatcher in code, or None if it has none (no external functions)."""
+def find_dispatcher(code: bytes, foreign: Sequence[tuple[int, int]] = ()) -> Dispatcher | None:
+    """solc's selector dispatcher in code, or None if it has none (no external functions).
+
+    foreign: byte ranges holding other contracts' code (what `new C()` deploys), whose jumps are their own.
+    """
     instructions = decode(code)
     first = _selector_load(instructions)
     if first is None or first >= len(instructions):
@@ -180,6 +183,8 @@ def find_dispatcher(code: bytes) -> Dispatcher | None:
     _check_order(root, 0, 0xFFFFFFFF)
     inside = {i for i, ins in enumerate(instructions) if start <= ins.pc < end}
     for i, ins in enumerate(instructions):
+        if any(a <= ins.pc < b for a, b in foreign):
+            continue
         if i not in inside and ins.is_push and ins.value in reader.split_targets:
             raise DispatchError(f"code at 0x{ins.pc:x} refers to the dispatcher block at 0x{ins.value:x}")
     return Dispatcher(start, end, root, _not_found(code, reader.terminals, end), max(reader.tag_widths))

@@ -112,9 +112,10 @@ def _shifted(ins: list[Any], position: int) -> tuple[bytes, int] | None:
     return value.to_bytes(32, "big"), len(ins[position].data)
 
 
-def rewrite_constants(code: bytes, hashes: HashMap, skip: tuple[int, int] | None = None,
+def rewrite_constants(code: bytes, hashes: HashMap, skip: Sequence[tuple[int, int]] = (),
                       metadata: bool = True) -> bytes:
-    """code with every Keccak-derived constant replaced (skip: a byte range left as it is, the dispatcher).
+    """code with every Keccak-derived constant replaced (skip: byte ranges left as they are — the
+    dispatcher, other contracts' code embedded for `new`).
 
     metadata: the code may end with solc's CBOR metadata (false for a slice of init code).
     """
@@ -124,7 +125,7 @@ def rewrite_constants(code: bytes, hashes: HashMap, skip: tuple[int, int] | None
     short_words = {int.from_bytes(old, "big"): old for old in hashes.words if old[0] == 0}
     for position, instruction in enumerate(ins):
         pc, size, data = instruction.pc, len(instruction.data), instruction.data
-        if skip is not None and skip[0] <= pc < skip[1]:
+        if any(a <= pc < b for a, b in skip):
             continue
         shifted = _shifted(ins, position)
         if shifted is not None and shifted[0] in hashes.words and ins[position + 1].value != 224:
@@ -152,25 +153,51 @@ def rewrite_constants(code: bytes, hashes: HashMap, skip: tuple[int, int] | None
     return bytes(out)
 
 
-def rewrite_runtime(runtime: bytes, hashes: HashMap, own: Mapping[bytes, bytes]) -> tuple[bytes, tuple[int, int] | None]:
-    """(sm runtime, the dispatcher's byte range) — own: this contract's function selectors {keccak: sm3}."""
+def _embedded(code: bytes, others: Mapping[bytes, bytes]) -> list[tuple[int, int, bytes]]:
+    """(start, end, replacement) of each other contract's original code found in code (`new C()` carries C's init code)."""
+    found = []
+    for old, new in others.items():
+        at = code.find(old)
+        while at >= 0 and old:
+            found.append((at, at + len(old), new))
+            at = code.find(old, at + len(old))
+    return sorted(found)
+
+
+def _paste(code: bytes, pieces: list[tuple[int, int, bytes]]) -> bytes:
+    out = bytearray(code)
+    for start, end, new in pieces:
+        out[start:end] = new  # the rewrite keeps lengths: same size
+    return bytes(out)
+
+
+def rewrite_runtime(runtime: bytes, hashes: HashMap, own: Mapping[bytes, bytes],
+                    others: Mapping[bytes, bytes] | None = None) -> tuple[bytes, tuple[int, int] | None]:
+    """(sm runtime, the dispatcher's byte range) — own: this contract's function selectors {keccak: sm3};
+    others: {original code: sm code} of the contracts compiled alongside, already rewritten."""
+    pieces = _embedded(bytes(runtime), others or {})
+    foreign = [(a, b) for a, b, _ in pieces]
     try:
-        dispatcher = find_dispatcher(bytes(runtime))
-        skip = (dispatcher.start, dispatcher.end) if dispatcher else None
-        out = bytearray(rewrite_constants(runtime, hashes, skip))
+        dispatcher = find_dispatcher(bytes(runtime), foreign)
+        span = (dispatcher.start, dispatcher.end) if dispatcher else None
+        out = bytearray(rewrite_constants(runtime, hashes, foreign + ([span] if span else [])))
         if dispatcher is not None:
             table = {int.from_bytes(k, "big"): int.from_bytes(v, "big") for k, v in own.items()}
             out[dispatcher.start: dispatcher.end] = rebuild(dispatcher, table)
     except DispatchError as exc:
         raise RewriteError(str(exc)) from exc
-    return bytes(out), skip
+    return _paste(bytes(out), pieces), span
 
 
-def rewrite_init(bytecode: bytes, runtime: bytes, new_runtime: bytes, hashes: HashMap) -> bytes:
+def rewrite_init(bytecode: bytes, runtime: bytes, new_runtime: bytes, hashes: HashMap,
+                 others: Mapping[bytes, bytes] | None = None) -> bytes:
     """The init code with its own constants rewritten and the runtime it carries replaced by new_runtime."""
+    def part(code: bytes, metadata: bool) -> bytes:
+        pieces = _embedded(code, others or {})
+        return _paste(rewrite_constants(code, hashes, [(a, b) for a, b, _ in pieces], metadata), pieces)
+
     at = bytes(bytecode).find(bytes(runtime)) if runtime else -1
     if at < 0:
-        return rewrite_constants(bytecode, hashes)
-    head = rewrite_constants(bytecode[:at], hashes, metadata=False)
-    rest = bytecode[at + len(runtime):]
-    return head + new_runtime + (rewrite_constants(rest, hashes, metadata=False) if rest else b"")
+        return part(bytes(bytecode), True)
+    rest = bytes(bytecode[at + len(runtime):])
+    return part(bytes(bytecode[:at]), False) + new_runtime + (part(rest, False) if rest else b"")

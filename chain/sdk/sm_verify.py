@@ -12,7 +12,8 @@ no state, so it stops at the first SLOAD/CALL/LOG and the like — the dispatche
 
 * each function, called with its SM3 selector, leaves the dispatcher at the entry where the Keccak
   build arrives with the Keccak selector;
-* each function's Keccak selector leaves it for no function (the not-found path).
+* each function's Keccak selector leaves it where selectors of no function do (the not-found path:
+  a revert, or the fallback function), never where a function's SM3 selector does.
 """
 
 from __future__ import annotations
@@ -195,13 +196,17 @@ def verify(runtime: bytes, bytecode: bytes, abi: Sequence[Mapping[str, Any]], su
     sm = {s: int.from_bytes(suite.hash(s.encode())[:4], "big") for s in names.functions}
     kc = {s: int.from_bytes(keccak256(s.encode())[:4], "big") for s in names.functions}
     if keccak_runtime is not None and dispatcher is not None:
+        # where calls for no function leave the dispatcher: at its end, or where the not-found code
+        # (say, a fallback function) copied into a leaf jumps; selectors next to the real ones reach every leaf
+        probes = {0, 0xFFFFFFFF} | {(v + d) & 0xFFFFFFFF for v in sm.values() for d in (-1, 1)}
+        not_found = {entry_point(runtime, p, dispatcher) for p in probes - set(sm.values())}
         for signature in names.functions:
             entry = entry_point(runtime, sm[signature], dispatcher)
             expected = entry_point(keccak_runtime, kc[signature], dispatcher)
-            if entry is None or entry != expected:
+            if entry != expected:
                 raise VerifyError(f"{signature}: its SM3 selector 0x{sm[signature]:08x} enters the code at "
                                   f"{_where(entry)}, the Keccak build's at {_where(expected)}")
-            if kc[signature] not in sm.values() and entry_point(runtime, kc[signature], dispatcher) is not None:
+            if kc[signature] not in sm.values() and entry_point(runtime, kc[signature], dispatcher) not in not_found:
                 raise VerifyError(f"{signature}: the dispatcher still answers its Keccak selector 0x{kc[signature]:08x}")
     sm_values = {suite.hash(s.encode()) for s in (*names.functions, *names.errors, *names.events)}
     for code, metadata in ((runtime, True), (bytecode, True)):

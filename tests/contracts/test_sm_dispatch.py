@@ -287,6 +287,48 @@ def test_the_issues_contract_compiles_for_sm_and_runs_like_standard(tmp_path: Pa
     assert outcomes["standard"][7][3] == ("TooMany", {"count": 3, "limit": 3})
 
 
+# --- the rest of the language ------------------------------------------------------------------------------
+
+FEATURES = Path(__file__).parent / "openzeppelin" / "Features.sol"
+
+
+def test_solidity_features_behave_alike_in_both_suites() -> None:
+    """A factory (`new Child`, whose code it carries), immutables, fallback and receive, try/catch on a
+    custom error, .selector, abi.encodeWithSelector, type(I).interfaceId and msg.sig."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Solidity needs node and npm (solc-js)")
+    outcomes = {}
+    for suite_name in ("standard", "sm"):
+        suite = get_suite(suite_name)
+        artifacts = compile_file(FEATURES, suite)
+        factory, child = (ContractABI(suite, artifacts[n].abi) for n in ("Factory", "Child"))
+        key = KeyPair(suite_name, 0xFAC)
+        chain = LocalChain(suite_name)
+        address = chain.deploy(key, artifacts["Factory"]).contract_address
+        made = chain.send(key, address, factory.encode_call("make", 100))
+        child_address = factory.decode_output("make", made.output)[0]
+        got = [[e.name for e in factory.decode_logs(made.logs)], [e.args for e in child.decode_logs(made.logs)]]
+
+        def call(name: str, *args: Any) -> Any:
+            return factory.decode_output(name, chain.call(address, factory.encode_call(name, *args))[1])
+
+        failed = chain.send(key, address, factory.encode_call("callIt", 13))
+        got += [call("callIt", 3), child.decode_error(failed.output), call("tryIt", 3), call("tryIt", 13)]
+        got += [call("encoded", 4)[0] == child.encode_call("ping", 4), call("iid")[0], call("sig")[0]]
+        got += [child.decode_output("pong", chain.call(bytes.fromhex(child_address[2:]), child.encode_call("pong"))[1])]
+        keccak_b1 = keccak256(b"b1()")[:4]  # in sm: no function, so the fallback runs and sets got = 999
+        got += [chain.send(key, address, keccak_b1).status, call("got"), chain.send(key, address, b"").status]
+        outcomes[suite_name] = got
+        selectors = {s: factory.function(s).selector if s != "ping" else child.function("ping").selector
+                     for s in ("ping", "sig")}
+        iid = bytes(a ^ b for a, b in zip(child.function("ping").selector, child.function("pong").selector))
+        assert got[6:10] == [True, iid, selectors["sig"], (selectors["ping"],)], suite_name
+    standard, sm = outcomes["standard"], outcomes["sm"]
+    assert standard[:6] == sm[:6] == [["Made"], [{"x": 100}], (103,), ("Nope", {"code": 13}), (103,), (7,)]
+    assert standard[10:] == [Status.SUCCESS, (0,), Status.SUCCESS]  # b1() itself: does nothing
+    assert sm[10:] == [Status.SUCCESS, (999,), Status.SUCCESS]  # no function: the fallback
+
+
 # --- libraries --------------------------------------------------------------------------------------------
 
 LIBRARY = """
