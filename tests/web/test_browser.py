@@ -229,3 +229,87 @@ def test_browser_real_mode_table_follows_the_head(tmp_path: Path) -> None:
         assert not errors, errors
 
     asyncio.run(main())
+
+
+@pytest.mark.timeout(120)
+def test_browser_scenario_judged_live_node_numbers_after_add_sealer_and_textbook_mode() -> None:
+    import dataclasses
+
+    from playwright.async_api import async_playwright
+
+    from chain.scenarios.spec import find_scenario
+    from chain.web.server import start_dashboard
+    from chain.web.simulated import simulated_live_chain
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    # the standard suite: the same story as the shipped sm one, several times faster to simulate
+    scenario = dataclasses.replace(find_scenario("add_sealer"), suites=("standard",))
+
+    async def main() -> None:
+        live = simulated_live_chain(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed,
+                                    tx_rate=scenario.tx_rate, scenario=scenario)
+        live.speed = 8.0
+        dashboard = await start_dashboard(live)
+        errors: list[str] = []
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = await browser.new_page(viewport=VIEWPORT)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(dashboard.url)
+                panel = page.locator("#scenario")
+                await panel.wait_for()
+                text = await panel.inner_text()
+                assert " ".join(scenario.summary.split())[:60] in text and "Watch:" in text
+                await page.wait_for_function(
+                    "document.querySelector('[data-testid=scenario-state]')?.innerText.startsWith('finished')", timeout=60_000)
+                await page.wait_for_function(
+                    "[...document.querySelectorAll('[data-testid=expectation]')].every(li => li.innerText.startsWith('✔ pass'))"
+                    f" && document.querySelectorAll('[data-testid=expectation]').length === {len(scenario.expect)}")
+                assert live.sim.now_ms == scenario.duration_ms  # stopped at the scenario's end
+                # the new sealer is named by its node number: as a proposer in the table, on its card
+                await page.wait_for_function("[...document.querySelectorAll('#blocks tbody tr td:nth-child(4)')]"
+                                             ".some(td => td.innerText === 'node 4')")
+                card = page.locator("[data-testid=node][data-node='4']")
+                assert await card.get_attribute("data-role") in ("sealer", "leader")
+                position = live.status()["nodes"][4]["sealer_position"]
+                if position != 4:  # the list is sorted by key: its position is a detail
+                    assert f"sealer #{position}" in await card.inner_text()
+                await _shot(page, "8-scenario-judged")
+                await page.close()
+        finally:
+            await dashboard.stop()
+        assert not errors, errors
+
+        # textbook mode: uniform latency, one client request, its block drawn like the figure
+        live = simulated_live_chain(nodes=4, suite="standard", seed=5, tx_rate=20)
+        live.speed = 4.0
+        dashboard = await start_dashboard(live)
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = await browser.new_page(viewport=VIEWPORT)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(dashboard.url)
+                await page.wait_for_function(f"Math.max(...{CARDS}.map(c => +c.dataset.height)) >= 2", timeout=20_000)
+                await page.locator("#textbook").check()
+                await page.wait_for_function(f"{CARDS}.every(c => c.querySelector('[data-testid=timer]')?.innerText === 'off')",
+                                             timeout=20_000)  # the load already sent is committed; nothing waits
+                await page.locator("#btn-request").click()
+                await page.wait_for_function("[...document.querySelectorAll('#blocks tbody tr')]"
+                                             ".some(r => r.children[2].innerText === '1')", timeout=20_000)
+                number = await page.locator("#blocks tbody tr").evaluate_all(
+                    "rs => +rs.find(r => r.children[2].innerText === '1').dataset.number")
+                await page.locator("#open-block").fill(str(number))
+                await page.locator("#open-block").dispatch_event("change")
+                await page.wait_for_selector("svg[data-testid=sequence] [data-kind=Request]")
+                assert await page.locator("svg[data-testid=sequence] [data-kind=Reply]").count() >= 3
+                sends = [e for e in live.trace if e.get("ev") == "send" and e.get("number") == number]
+                assert sends and {e["arrive"] - e["t"] for e in sends} == {20}
+                await _shot(page, "9-textbook")
+                await browser.close()
+        finally:
+            await dashboard.stop()
+        assert not errors, errors
+
+    asyncio.run(main())
