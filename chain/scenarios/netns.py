@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import functools
 import ipaddress
 import itertools
 import os
@@ -59,6 +60,21 @@ def unavailable() -> str | None:
         return "the `ip` command (iproute2) is not installed"
     if not Path("/proc/self/ns/net").exists():
         return "this kernel has no network namespaces"
+    return _probe()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe() -> str | None:
+    """Root in a container may still lack the capabilities: try a namespace and a veth once."""
+    name = f"cx{os.getpid():06x}fprobe"  # a tag like any run's, so a leftover is removed like theirs
+    try:
+        ip("netns", "add", name)
+        ip("link", "add", f"{name[:9]}p", "type", "veth", "peer", "name", "p0", "netns", name)
+    except (NetnsError, OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot create a network namespace and a veth here ({exc})"
+    finally:
+        ip("link", "del", f"{name[:9]}p", check=False)
+        ip("netns", "del", name, check=False)
     return None
 
 
