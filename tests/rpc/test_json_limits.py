@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import inspect
 import subprocess
 import sys
 from typing import Any, Callable
@@ -68,3 +69,18 @@ def test_loading_py_evm_leaves_a_recursion_limit_the_c_stack_can_take() -> None:
     probe = "import sys, chain.execution.executor; print(sys.getrecursionlimit())"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert int(out.stdout) == EVM_RECURSION_LIMIT
+
+
+def test_a_parser_hitting_the_recursion_limit_is_still_a_parse_error() -> None:
+    """Defence in depth: should the stack already be deep when a body is parsed, RecursionError
+    becomes the same ValueError (-32700) as any bad JSON, never an escaping exception."""
+    from chain.rpc.server import parse_body
+
+    body = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + MAX_JSON_DEPTH // 2)  # too shallow for 64 levels
+    try:
+        with pytest.raises(ValueError, match="nested too deeply"):
+            parse_body(body)
+    finally:
+        sys.setrecursionlimit(limit)

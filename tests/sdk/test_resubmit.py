@@ -13,13 +13,18 @@ import time
 from typing import Callable, Iterator
 
 import pytest
+from aiohttp import web
 
 from chain.crypto.keys import KeyPair
+from chain.crypto.suite import get_suite
 from chain.execution.kv import encode_kv
+from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
+from chain.rpc.json_limits import MAX_JSON_DEPTH
+from chain.rpc.server import bound_port
 from chain.sdk.account import Account
 from chain.sdk.client import Client
-from chain.sdk.errors import ReceiptTimeout, TransactionExpired
+from chain.sdk.errors import ReceiptTimeout, RpcCallError, RpcTransportError, TransactionExpired
 from chain.txpool.pool import TxPool
 from tests.rpc.localnode import CHAIN_ID, GROUP_ID, LocalNode, Served
 
@@ -116,5 +121,52 @@ def test_no_node_answering_is_a_timeout_not_an_expiry(two_nodes) -> None:  # typ
             await asyncio.to_thread(served_b.stop)
             with pytest.raises(ReceiptTimeout, match="may still be committed"):
                 await client.submit_and_wait(tx, timeout=1.5, resubmit_every=0.2)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("code, taken, ends_the_wait", [
+    (Status.ALREADY_KNOWN, False, False),       # some node holds it
+    (Status.ALREADY_IN_CHAIN, False, False),    # committed: the receipt is there to fetch
+    (Status.TX_POOL_IS_FULL, True, False),      # taken before: this node is busy, wait
+    (Status.BLOCK_LIMIT_CHECK_FAIL, True, False),  # taken before: the expiry check decides
+    (Status.TX_POOL_IS_FULL, False, True),      # nobody took it: the caller must know
+    (Status.BLOCK_LIMIT_CHECK_FAIL, False, True),
+    (Status.INVALID_SIGNATURE, True, True),     # never fine
+])
+def test_what_a_node_answers_to_a_resent_transaction(code: Status, taken: bool, ends_the_wait: bool) -> None:
+    client = Client("http://127.0.0.1:1/", get_suite("standard"))
+
+    async def refuse(method: str, *params: object) -> None:
+        raise RpcCallError(int(code), code.name, None, method)
+
+    client.group_call = refuse  # type: ignore[method-assign]
+    if ends_the_wait:
+        with pytest.raises(RpcCallError):
+            asyncio.run(client._send_again("0x00", taken))
+    else:
+        asyncio.run(client._send_again("0x00", taken))
+
+
+def test_a_node_answering_json_too_deep_is_a_transport_error() -> None:
+    """The client parses a node's answer with the request bound: a hostile node cannot crash it."""
+    deep = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(text=deep, content_type="application/json")
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        try:
+            async with Client(f"http://127.0.0.1:{bound_port(runner)}/", get_suite("standard")) as client:
+                with pytest.raises(RpcTransportError, match="non-JSON"):
+                    await client.block_number()
+        finally:
+            await runner.cleanup()
 
     asyncio.run(scenario())
