@@ -28,11 +28,10 @@ from chain.ledger.status import Status
 from chain.ledger.transaction import new_transaction, sign_transaction
 from chain.sim.runner import CHAIN_ID, GROUP_ID, SimConfig, Simulation
 from chain.sdk.abi import ContractABI, selector
-from chain.sdk.compiler import Artifact, CompileError, compile_file, find_openzeppelin, find_solcjs
+from chain.sdk.compiler import Artifact
 
 pytestmark = pytest.mark.timeout(600)
 
-SOURCE = Path(__file__).parent / "openzeppelin" / "Tokens.sol"
 ZERO = "0x" + "00" * 20
 
 IERC165 = ["supportsInterface(bytes4)"]
@@ -50,16 +49,6 @@ def interface_id(suite_name: str, signatures: list[str]) -> bytes:
     for signature in signatures:
         value ^= int.from_bytes(selector(get_suite(suite_name), signature), "big")
     return value.to_bytes(4, "big")
-
-
-@pytest.fixture(scope="session")
-def openzeppelin() -> dict[str, dict[str, Artifact]]:
-    """{suite: {contract: artifact}}, compiled once."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Solidity needs node and npm (solc-js, OpenZeppelin's contracts)")
-    find_solcjs()
-    find_openzeppelin()
-    return {suite: compile_file(SOURCE, get_suite(suite)) for suite in ("standard", "sm")}
 
 
 class SimChain:

@@ -23,9 +23,9 @@ from chain.execution.local import LocalChain
 from chain.ledger.status import Status
 from chain.sdk.abi import ContractABI
 from chain.sdk.compiler import (
-    Artifact, CompileError, _collect_imports, _run_solc, compile_file, compile_vyper, find_openzeppelin, find_solcjs,
-    load, save,
+    Artifact, CompileError, _collect_imports, _run_solc, compile_file, compile_vyper, load, save,
 )
+from tests.contracts.conftest import TOKENS
 from chain.sdk.evm_code import decode, push
 from chain.sdk.sm_dispatch import Dispatcher, DispatchError, Entry, Leaf, Split, find_dispatcher, rebuild
 from chain.sdk.sm_verify import VerifyError, verify
@@ -33,7 +33,6 @@ from chain.sdk.sm_verify import VerifyError, verify
 pytestmark = pytest.mark.timeout(300)
 
 SM = get_suite("sm")
-TOKENS = Path(__file__).parent / "openzeppelin" / "Tokens.sol"
 
 
 def sm_selector(signature: str) -> int:
@@ -41,19 +40,14 @@ def sm_selector(signature: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def card() -> dict[str, Any]:
-    """solc's sm-settings output for Card: the Keccak build the rewrite starts from."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Solidity needs node and npm (solc-js, OpenZeppelin's contracts)")
-    find_solcjs()
-    find_openzeppelin()
+def card(openzeppelin: dict[str, dict[str, Artifact]]) -> dict[str, Any]:
+    """solc's sm-settings output for Card (the Keccak build the rewrite starts from) and the sm artifact."""
     sources = {TOKENS.name: TOKENS.read_text()}
     _collect_imports(TOKENS.name, TOKENS, sources[TOKENS.name], sources)
-    contract = _run_solc(sources, SM)["contracts"][TOKENS.name]["Card"]
+    contract = _run_solc(sources, SM)["contracts"][TOKENS.name]["Card"]  # a cache hit: compiled for `openzeppelin`
     runtime = bytes.fromhex(contract["evm"]["deployedBytecode"]["object"])
     methods = {sig: int(k, 16) for sig, k in contract["evm"]["methodIdentifiers"].items()}
-    return {"runtime": runtime, "methods": methods, "abi": contract["abi"],
-            "sm": compile_file(TOKENS, SM)["Card"]}
+    return {"runtime": runtime, "methods": methods, "abi": contract["abi"], "sm": openzeppelin["sm"]["Card"]}
 
 
 def rebuilt(runtime: bytes, table: dict[int, int]) -> tuple[bytes, tuple[int, int]]:
@@ -259,10 +253,8 @@ contract Five {
 
 
 def test_the_issues_contract_compiles_for_sm_and_runs_like_standard(tmp_path: Path) -> None:
-    try:
-        find_solcjs()
-    except CompileError as exc:
-        pytest.skip(str(exc))
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Solidity needs node and npm (solc-js)")
     (tmp_path / "Five.sol").write_text(FIVE)
     result = CliRunner().invoke(app, ["compile", str(tmp_path / "Five.sol"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
@@ -354,10 +346,8 @@ contract Uses {
 
 
 def test_a_linked_library_is_called_with_sm3_selectors(tmp_path: Path) -> None:
-    try:
-        find_solcjs()
-    except CompileError as exc:
-        pytest.skip(str(exc))
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Solidity needs node and npm (solc-js)")
     (tmp_path / "Maths.sol").write_text(LIBRARY)
     (tmp_path / "Uses.sol").write_text(USER)
     with pytest.raises(CompileError, match="library"):
