@@ -154,11 +154,24 @@ def test_browser_view_change_live_time_travel_steps_quorums_and_twins() -> None:
                 assert re.search(r"P \d/3", await card.inner_text())
                 await _shot(page, "5-quorum-counters")
 
-                # --- equivocation: twin PrePrepares in two colours ----------------------------------------
+                # --- the trace reads plainly; a partition's boxes are unticked by heal -------------------------
                 await page.locator(f"[data-testid=node][data-node='{victim}'] button.restart").click()
+                await page.locator("#btn-play").click()
+                await page.wait_for_function("document.querySelector('#events').innerText.includes('old height')", timeout=15_000)
+                trace = await page.locator("#events").inner_text()
+                assert "=null" not in trace
+                assert all("already decided: a late message" in line for line in trace.splitlines() if "reject" in line and "old height" in line)
+                await page.locator(f"[data-testid=node][data-node='{victim}'] input.side").check()
+                await page.locator("#btn-partition").click()
+                await page.wait_for_function(f"{CARDS}.every(c => c.dataset.state === 'partitioned')")
+                assert await page.locator("input.side:checked").count() == 1  # a redraw keeps the tick while split
+                await page.locator("#btn-heal").click()
+                await page.wait_for_function(f"{CARDS}.every(c => c.dataset.state === 'ok')")
+                assert await page.locator("input.side:checked").count() == 0
+
+                # --- equivocation: twin PrePrepares in two colours ----------------------------------------
                 liar = (victim + 1) % 4
                 await page.locator(f"[data-testid=node][data-node='{liar}'] select.behaviour").select_option("equivocate")
-                await page.locator("#btn-play").click()
                 for _ in range(200):
                     if _twin_block(live.trace, liar) is not None:
                         break

@@ -205,55 +205,76 @@ function timerText(n) {
   return `${(left / 1000).toFixed(1)} s`;
 }
 
+// Cards are built once and then updated in place: rebuilding them on every tick detached the
+// button, menu or box a student was clicking (a behaviour menu closed while it was open).
 function renderNodes() {
   const container = $("nodes");
   const nodes = currentNodes();
-  const behaviours = (state.status && state.status.behaviours) || state.behaviours || [];
+  // when a partition ends (heal, from here or from a scenario), its boxes are unticked
   const anyGroup = nodes.some((n) => n.group);
-  // keep the partition ticks across redraws, but not after a heal
-  const ticked = anyGroup || !state.healed ? new Set([...container.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node))) : new Set();
-  if (anyGroup) state.healed = false;
-  container.innerHTML = "";
-  nodes.forEach((n) => {
-    const index = n.index;
-    const st = nodeState(n);
-    const card = document.createElement("div");
-    card.className = "node " + (n.role || "") + (st === "crashed" ? " crashed" : "") + (st.startsWith("Byzantine") ? " byzantine" : "") + (st === "partitioned" ? " partitioned" : "");
-    Object.assign(card.dataset, { testid: "node", node: String(index), role: n.role || "", height: String(n.height ?? ""),
-      view: String(n.view ?? ""), toView: String(n.to_view ?? ""), state: st, leader: String(n.leader ?? "") });
-    const viewText = n.view === null || n.view === undefined ? "—" : (n.to_view !== undefined && n.to_view !== null && n.to_view > n.view ? `${n.view} → ${n.to_view}` : String(n.view));
-    const roleText = n.role || "?";
-    const counts = Object.entries(n.counts || {}).map(([phase, [have, need]]) =>
-      `<span class="count ${have >= need ? "full" : ""}" data-phase="${phase}" title="${phase}s held / needed for a quorum">${SHORT_PHASE[phase] || phase} ${have}/${need}</span>`).join("");
-    const marks = ["pre-prepared", "prepared", "committed", "executed"].map((m) =>
-      `<span class="mark ${(n.marks || []).includes(m) ? "on" : ""}" data-mark="${m}" title="${m}">${m.replace("pre-prepared", "pre-prep.")}</span>`).join("");
-    const position = n.sealer_position !== undefined && n.sealer_position !== null && n.sealer_position !== index ? ` <span class="hint" title="position in the sealer list">(sealer #${n.sealer_position})</span>` : "";
-    const leaderLine = n.leader !== undefined && n.leader !== null
-      ? `<div class="leader-line" title="the node that proposes this height in this node's view">leader: node ${n.leader}${n.leader_crashed ? " <b class=state-bad>(crashed)</b>" : ""}</div>` : "";
-    card.innerHTML = `
-      <h3><span>node ${index}${position}</span><span class="role ${n.role || ""}">${roleText}</span></h3>
+  const healed = state.live && state.partitioned && !anyGroup;
+  if (state.live) state.partitioned = anyGroup;
+  while (container.children.length > nodes.length) container.lastChild.remove();
+  nodes.forEach((n, k) => {
+    let card = container.children[k];
+    if (!card || card.dataset.node !== String(n.index)) {
+      card = makeCard(n.index);
+      container.insertBefore(card, container.children[k] || null);
+    }
+    updateCard(card, n);
+    if (healed) card.querySelector("input.side").checked = false;
+  });
+  applyCapabilities(container);
+}
+
+function makeCard(index) {
+  const card = document.createElement("div");
+  card.dataset.testid = "node";
+  card.dataset.node = String(index);
+  card.innerHTML = `<div class="info"></div>
+      <div class="actions">
+        <button class="crash">crash</button>
+        <select class="behaviour sim-only" data-cap="byzantine" title="Make this node Byzantine"></select>
+        <label class="sim-only" data-cap="partition" title="Put this node on one side of a partition"><input type="checkbox" class="side" data-node="${index}"> side</label>
+      </div>`;
+  const button = card.querySelector("button");
+  button.onclick = () => control(card.dataset.state === "crashed" ? "restart" : "crash", { node: index });
+  card.querySelector("select.behaviour").onchange = (ev) => control("byzantine", { node: index, behaviour: ev.target.value || null });
+  return card;
+}
+
+function updateCard(card, n) {
+  const index = n.index;
+  const st = nodeState(n);
+  card.className = "node " + (n.role || "") + (st === "crashed" ? " crashed" : "") + (st.startsWith("Byzantine") ? " byzantine" : "") + (st === "partitioned" ? " partitioned" : "");
+  Object.assign(card.dataset, { role: n.role || "", height: String(n.height ?? ""), view: String(n.view ?? ""),
+    toView: String(n.to_view ?? ""), state: st, leader: String(n.leader ?? "") });
+  const viewText = n.view === null || n.view === undefined ? "—" : (n.to_view !== undefined && n.to_view !== null && n.to_view > n.view ? `${n.view} → ${n.to_view}` : String(n.view));
+  const counts = Object.entries(n.counts || {}).map(([phase, [have, need]]) =>
+    `<span class="count ${have >= need ? "full" : ""}" data-phase="${phase}" title="${phase}s held / needed for a quorum">${SHORT_PHASE[phase] || phase} ${have}/${need}</span>`).join("");
+  const marks = ["pre-prepared", "prepared", "committed", "executed"].map((m) =>
+    `<span class="mark ${(n.marks || []).includes(m) ? "on" : ""}" data-mark="${m}" title="${m}">${m.replace("pre-prepared", "pre-prep.")}</span>`).join("");
+  const position = n.sealer_position !== undefined && n.sealer_position !== null && n.sealer_position !== index ? ` <span class="hint" title="position in the sealer list">(sealer #${n.sealer_position})</span>` : "";
+  const leaderLine = n.leader !== undefined && n.leader !== null
+    ? `<div class="leader-line" title="the node that proposes this height in this node's view">leader: node ${n.leader}${n.leader_crashed ? " <b class=state-bad>(crashed)</b>" : ""}</div>` : "";
+  card.querySelector(".info").innerHTML = `
+      <h3><span>node ${index}${position}</span><span class="role ${n.role || ""}">${n.role || "?"}</span></h3>
       <div class="state ${st === "ok" ? "state-ok" : "state-bad"}" title="${esc(st)}">${esc(st)}${n.phase ? ` · <span class="phase">${esc(n.phase)}</span>` : ""}</div>
       <div class="figures"><span title="view (→ the view it asks for)">v <b class="view">${viewText}</b></span><span title="height: its newest committed block"># <b class="height">${n.height ?? "—"}</b></span></div>
       ${leaderLine}
       ${n.timer_deadline !== undefined ? `<div class="timer" title="the view timer: when it runs out, this node asks for the next view">timer <b data-testid="timer">${timerText(n)}</b>${n.digest ? ` · <span class="mono digest" title="digest of the proposal it accepted">${n.digest}</span>` : ""}</div>` : ""}
       ${counts ? `<div class="counts">${counts}</div>` : ""}
-      ${n.marks ? `<div class="marks">${marks}</div>` : ""}
-      <div class="actions">
-        ${st === "crashed" ? `<button class="restart">restore</button>` : `<button class="crash">crash</button>`}
-        <select class="behaviour sim-only" data-cap="byzantine" title="Make this node Byzantine">
-          <option value="">honest</option>
-          ${behaviours.map((b) => `<option value="${b}" ${n.behaviour === b ? "selected" : ""}>${b}</option>`).join("")}
-        </select>
-        <label class="sim-only" data-cap="partition" title="Put this node on one side of a partition"><input type="checkbox" class="side" data-node="${index}" ${ticked.has(index) ? "checked" : ""}> side</label>
-      </div>`;
-    if (!state.live) card.querySelectorAll("button, select").forEach((el) => { el.disabled = true; });
-    const crash = card.querySelector("button.crash"), restore = card.querySelector("button.restart");
-    if (crash) crash.onclick = () => control("crash", { node: index });
-    if (restore) restore.onclick = () => control("restart", { node: index });
-    card.querySelector("select.behaviour").onchange = (ev) => control("byzantine", { node: index, behaviour: ev.target.value || null });
-    container.appendChild(card);
-  });
-  applyCapabilities(container);
+      ${n.marks ? `<div class="marks">${marks}</div>` : ""}`;
+  const button = card.querySelector("button");
+  button.textContent = st === "crashed" ? "restore" : "crash";
+  button.className = st === "crashed" ? "restart" : "crash";
+  const select = card.querySelector("select.behaviour");
+  const behaviours = (state.status && state.status.behaviours) || state.behaviours || [];
+  if (select.options.length !== behaviours.length + 1) {
+    select.innerHTML = `<option value="">honest</option>` + behaviours.map((b) => `<option value="${b}">${b}</option>`).join("");
+  }
+  if (document.activeElement !== select) select.value = n.behaviour || "";
+  card.querySelectorAll("button, select").forEach((el) => { el.disabled = !state.live; });
 }
 
 // Newest first; the client load only when asked for.
@@ -555,7 +576,7 @@ function initControls(hello) {
   $("btn-burst").onclick = () => control("burst", { count: 100 });
   $("btn-request").onclick = () => control("burst", { count: 1 });
   $("textbook").onchange = (ev) => control("textbook", { on: ev.target.checked });
-  $("btn-heal").onclick = () => { state.healed = true; document.querySelectorAll("input.side").forEach((c) => { c.checked = false; }); control("heal"); };
+  $("btn-heal").onclick = () => { document.querySelectorAll("input.side").forEach((c) => { c.checked = false; }); control("heal"); };
   $("btn-partition").onclick = () => {
     const all = currentNodes().map((n) => n.index);
     const side = [...document.querySelectorAll("input.side:checked")].map((c) => Number(c.dataset.node));
