@@ -59,6 +59,9 @@ SUBMIT_ROUND_MS = 2  # RPC-submitted transactions are admitted (and gossiped) in
 CALL_BUDGET_S = 2.0  # a read-only `call` stops (with an error) after this long: it is nobody's transaction
 STOPPED_CLOCK_POLL_MS = 100  # while the replica's clock stands still, its timers are looked at this often
 STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its commit is all or nothing)
+# Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
+# loop keeps reading them, where it used to stop; what progress needs is re-sent, principle 7).
+MAX_BACKLOG = 20_000
 
 
 def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
@@ -236,6 +239,9 @@ class Node:
 
     def _on_message(self, sender: bytes, raw: bytes) -> None:
         self._note_peer_height(sender, raw)
+        if self._thread is not None and self._thread.backlog() >= MAX_BACKLOG:
+            event(log, "message_dropped", logging.DEBUG, reason="replica backlog full", peer=sender.hex()[:16])
+            return
         self._post(fx.Deliver(sender, raw))
 
     def _note_peer_height(self, sender: bytes, raw: bytes) -> None:

@@ -104,6 +104,10 @@ class ReplicaThread:
             self._jobs.put((job, future))
         return future
 
+    def backlog(self) -> int:
+        """How many jobs wait (not counting the one running)."""
+        return self._jobs.qsize()
+
     def close(self, timeout_s: float) -> bool:
         """Run no more jobs; wait up to timeout_s for the one running. True if the thread ended."""
         self._closed = True

@@ -149,3 +149,27 @@ def test_the_replica_clock_stands_still_while_a_block_executes() -> None:
     time.sleep(0.1)
     after = clock.now_ms()
     assert 90 <= after - inside <= 250 and inside - before < 50
+
+
+def test_peer_messages_beyond_the_backlog_are_dropped_not_queued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the replica is busy the loop keeps reading frames; a flood must not grow without bound."""
+    import threading
+
+    monkeypatch.setattr(node_module, "MAX_BACKLOG", 3)
+    node_dir = evm_sealer(tmp_path, timeout_ms=3000)
+
+    async def scenario() -> None:
+        node = Node(node_dir)
+        await node.start()
+        try:
+            assert node._thread is not None
+            busy = threading.Event()
+            node._thread.submit(lambda: busy.wait(10))  # the replica is "executing"
+            for _ in range(10):
+                node._on_message(b"\x01" * 64, b"not a message")
+            assert node._thread.backlog() == 3
+            busy.set()
+        finally:
+            await node.stop()
+
+    asyncio.run(scenario())
