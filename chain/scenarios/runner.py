@@ -32,6 +32,13 @@ class ScenarioScript:
         self.on_apply = on_apply or (lambda t, text: None)  # told (virtual ms, what was done) of each event
         self.byzantine: set[int] = set()  # nodes this script made Byzantine
         self.tampered: list[tuple[int, int]] = []  # (node, block) of each tamper event applied
+        self.sync_refusals: list[tuple[int, int, int | None, str]] = []  # (t, node, sender, reason) of refused SyncResponses
+        if any(e.action == "tamper" for e in scenario.events):  # only then: listening makes the simulator build records
+            sim.subscribe(self._note_sync_refusal)
+
+    def _note_sync_refusal(self, record: dict[str, Any]) -> None:
+        if record.get("ev") == "reject" and record.get("type") == "SYNC_RESPONSE":
+            self.sync_refusals.append((int(record["t"]), int(record["node"]), record.get("sender"), str(record.get("reason"))))
 
     def advance_to(self, target_ms: int) -> None:
         """Run the simulation to target_ms, stopping at each scripted event to apply it on time."""
@@ -132,8 +139,7 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     record.signature_sizes = world.signature_sizes(sim)
     record.byzantine = frozenset(script.byzantine)
     record.tampered = tuple(script.tampered)
-    record.sync_refusals = tuple((e["t"], e["node"], e.get("sender"), str(e.get("reason"))) for e in events
-                                 if e.get("ev") == "reject" and e.get("type") == "SYNC_RESPONSE")
+    record.sync_refusals = tuple(script.sync_refusals)
     record.wall_seconds = time.perf_counter() - started
     return record
 

@@ -58,6 +58,7 @@ class ScenarioWatch:
             self.record.live, self.record.liveness = report.live, report.liveness_after_gst
             self.record.signature_sizes = world.signature_sizes(self.sim)
             self.record.byzantine = frozenset(self.script.byzantine)
+            self.record.tampered, self.record.sync_refusals = tuple(self.script.tampered), tuple(self.script.sync_refusals)
             final = self.finished
             self._verdicts = []
             for observation in self.scenario.expect:

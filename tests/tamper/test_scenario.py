@@ -74,3 +74,17 @@ def test_detection_needs_both_the_refusal_and_the_checker() -> None:
     other = ((4553, 3, 1, "sync: …"),)  # a refusal of another node's blocks does not count
     assert not check_tamper_detected(record(tampered=((0, 2),), sync_refusals=other, violations=flagged)).held
     assert not check_tamper_detected(record(sync_refusals=refusal, violations=flagged)).held
+
+
+@pytest.mark.timeout(60)
+def test_the_dashboard_judges_the_tamper_scenario_like_the_terminal() -> None:
+    from chain.scenarios import world
+    from chain.web.scenario_view import ScenarioWatch
+
+    scenario = library()["tamper"]
+    sim = world.make_simulation(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed, tx_rate=scenario.tx_rate)
+    watch = ScenarioWatch(scenario, sim)
+    watch.advance_to(scenario.duration_ms)
+    verdicts = {v["name"]: v for v in watch.verdicts()}
+    assert verdicts["tamper_detected"]["ok"] is True, verdicts
+    assert "node 3 refused node 0's block" in verdicts["tamper_detected"]["detail"]
