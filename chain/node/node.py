@@ -57,6 +57,9 @@ GROUP_NAME = "group0"
 TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
 SUBMIT_ROUND_MS = 2  # RPC-submitted transactions are admitted (and gossiped) in rounds at least this far apart
 CALL_BUDGET_S = 2.0  # a read-only `call` stops (with an error) after this long: it is nobody's transaction
+# Threads for work the RPC server runs off the loop (`call`): few, because they share the GIL with
+# the replica — a flood of calls waits its turn instead of slowing consensus down.
+CALL_WORKERS = 2
 STOPPED_CLOCK_POLL_MS = 100  # while the replica's clock stands still, its timers are looked at this often
 STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its commit is all or nothing)
 # Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
@@ -148,6 +151,8 @@ class Node:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop.set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=CALL_WORKERS, thread_name_prefix=f"{self.node_name}-rpc"))
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
               head=self.store.head_number(), executor=self.config.executor.kind)
         self._thread = ReplicaThread(f"{self.node_name}-replica")
