@@ -3,9 +3,8 @@
 Both compilers hash names with Keccak-256; on an sm chain clients hash them with SM3 (FISCO BCOS
 ships an SM3 build of solc for that). Here:
 
-* **Solidity** is compiled by stock solc-js with the optimiser on in both suites (in the sm suite
-  with solc's constant optimiser off, which would otherwise re-encode selectors as shifts of fewer
-  bytes). Its sm output is then rewritten as an SM3 solc would have written it (`sm_rewrite`): every
+* **Solidity** is compiled by stock solc-js with the optimiser on in both suites (in the sm suite,
+  if solc's constant optimiser re-encoded a selector as a shift of fewer bytes, again without it). Its sm output is then rewritten as an SM3 solc would have written it (`sm_rewrite`): every
   selector, error selector, interface id, event topic and folded ``keccak256("literal")`` replaced in
   place, and the function dispatcher — a binary search over the numeric order of the selectors —
   rebuilt for the SM3 selectors in the bytes it occupies (`sm_dispatch`).
@@ -171,12 +170,10 @@ def find_openzeppelin(install: bool = True) -> Path:
     return modules
 
 
-def _solc_settings(suite: CryptoSuite, units: Sequence[str] = (),
-                   libraries: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _solc_settings(units: Sequence[str] = (), libraries: Mapping[str, str] | None = None,
+                   constant_optimizer: bool = True) -> dict[str, Any]:
     optimizer: dict[str, Any] = {"enabled": True, "runs": 200}
-    if suite.name != "standard":
-        # the constant optimiser re-encodes a selector as a shift of fewer bytes (0x08c379a0 as
-        # 0x461bcd << 229), leaving no room for the SM3 selector; without it selectors stay PUSH4/PUSH32
+    if not constant_optimizer:
         optimizer["details"] = {"constantOptimizer": False}
     settings: dict[str, Any] = {
         "evmVersion": EVM_VERSION,
@@ -191,13 +188,13 @@ def _solc_settings(suite: CryptoSuite, units: Sequence[str] = (),
     return settings
 
 
-def _run_solc(sources: Mapping[str, str], suite: CryptoSuite,
-              libraries: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _run_solc(sources: Mapping[str, str], libraries: Mapping[str, str] | None = None,
+              constant_optimizer: bool = True) -> dict[str, Any]:
     package = find_solcjs()
     request = {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sorted(sources.items())},
-        "settings": _solc_settings(suite, sorted(sources), libraries),
+        "settings": _solc_settings(sorted(sources), libraries, constant_optimizer),
     }
     text = json.dumps(request, sort_keys=True)
     # solc is deterministic and slow (seconds per contract in wasm): its outputs are kept, by request
@@ -273,12 +270,27 @@ def compile_solidity(sources: Mapping[str, str], suite: CryptoSuite,
 
     libraries: {library name: "0x" address} of deployed libraries whose public functions the code calls.
     """
-    output = _run_solc(sources, suite, libraries)
-    compiled = [contract for contracts in output.get("contracts", {}).values() for contract in contracts.items()]
-    codes = {name: (_code(c, "bytecode", name), _code(c, "deployedBytecode", name)) for name, c in compiled}
     if suite.name == "standard":
+        output = _run_solc(sources, libraries)
+        compiled = [contract for contracts in output.get("contracts", {}).values() for contract in contracts.items()]
+        codes = {name: (_code(c, "bytecode", name), _code(c, "deployedBytecode", name)) for name, c in compiled}
         return {name: Artifact(name, tuple(c["abi"]), codes[name][0], codes[name][1], suite.name, f"solc {SOLC_VERSION}")
                 for name, c in compiled if codes[name][0]}
+    try:
+        return _sm_artifacts(_run_solc(sources, libraries), suite)
+    except CompileError as refused:
+        if not isinstance(refused.__cause__, (RewriteError, VerifyError)):
+            raise
+    # solc's constant optimiser re-encodes some selectors as shifts of fewer bytes (0x08c379a0, in
+    # every require with a message, as 0x461bcd << 229), leaving no room for the SM3 selector;
+    # without it every selector is a PUSH4 or a PUSH32 (larger code, the same execution)
+    return _sm_artifacts(_run_solc(sources, libraries, constant_optimizer=False), suite)
+
+
+def _sm_artifacts(output: Mapping[str, Any], suite: CryptoSuite) -> dict[str, Artifact]:
+    """The sm artifacts of a solc output: every contract rewritten and verified."""
+    compiled = [contract for contracts in output.get("contracts", {}).values() for contract in contracts.items()]
+    codes = {name: (_code(c, "bytecode", name), _code(c, "deployedBytecode", name)) for name, c in compiled}
     hashes = _solidity_hashes(output, suite)
     done: dict[str, Artifact] = {}
     waiting = [(name, c) for name, c in compiled if codes[name][0]]  # interfaces and abstract contracts have no code
