@@ -29,8 +29,8 @@ def run(
     index: int = typer.Option(0, help="which transaction (or which signature of the list)"),
     suite: str = typer.Option("sm", help="crypto suite: sm or standard"),
     seed: int = typer.Option(1, help="seed of the simulation: same seed, same story"),
-    save: Optional[Path] = typer.Option(None, help="also write the tampered node's directory here "
-                                                   "(for `chain tamper verify`)"),
+    save: Optional[Path] = typer.Option(None, help="also write two node directories under this one, the "
+                                                   "tampered node's and an untouched node's (for `chain tamper verify`)"),
 ) -> None:
     """On the simulator: build a 4-node chain, tamper with one node's copy of a block, tell who notices."""
     from chain.tamper.exercise import run_exercise

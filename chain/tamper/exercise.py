@@ -79,6 +79,15 @@ def describe_block(sim: Simulation, block: Block) -> list[str]:
     return lines
 
 
+def _signature_change(original: Block, forged: Block) -> list[str]:
+    """The byte an edited Checkpoint signature differs in (too deep in it for the short hex above)."""
+    lines = []
+    for (sealer, before), (_, after) in zip(original.signatures, forged.signatures):
+        changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+        lines += [f"sealer {sealer}'s signature, byte {i}: {before[i]:#04x} -> {after[i]:#04x}" for i in changed]
+    return lines
+
+
 def _sender_note(sim: Simulation, original: Block, forged: Block, index: int) -> list[str]:
     """What the transaction check cannot see by itself: a changed transaction that still yields *a* sender."""
     if index >= len(forged.transactions) or forged.transactions[index] == original.transactions[index]:
@@ -128,6 +137,7 @@ def run_exercise(*, what: str = "tx", suite: str = "sm", seed: int = 1, block: i
     result.steps.append(Step(f"The attacker edits node {node}'s store: {what}", (
         f"in block {block}: " + TAMPERS[what].says.format(index=index),
         *describe_block(sim, forged),
+        *_signature_change(original, forged),
         f"node {node} does not notice: it never re-reads a block it has stored, and keeps committing")))
 
     # 3. the auditor's replay
