@@ -267,3 +267,15 @@ def test_textbook_mode_makes_latency_uniform_stops_the_load_and_files_the_reques
         live.set_textbook("yes")
     live.set_textbook(False)
     assert live.sim.sim.network.default.max_ms > 20 and live.sim.sim.config.tx_rate > 0
+
+
+def test_the_now_view_never_goes_blank_between_healthy_blocks() -> None:
+    live = _running(ticks=10)
+    blank = 0
+    for _ in range(40):
+        live.advance(100)
+        shown = live.now_diagram(live.status()["nodes"])
+        assert shown is not None
+        # the next height has only the client's submissions until its leader seals: show the one just decided
+        blank += not shown["arrows"]
+    assert blank == 0
