@@ -27,7 +27,7 @@ from typing import Mapping, Sequence, Union
 
 from chain.errors import ChainError
 from chain.sdk.evm_code import (
-    CALLDATALOAD, DUP1, ENDS_BLOCK, EQ, GT, HALTS, JUMP, JUMPDEST, JUMPI, PUSH0, PUSH1, SHR, Instruction,
+    CALLDATALOAD, DUP1, ENDS_BLOCK, EQ, GT, JUMP, JUMPDEST, JUMPI, PC, PUSH0, PUSH1, SHR, Instruction,
     decode, push,
 )
 
@@ -201,7 +201,9 @@ def _not_found(code: bytes, terminals: list[bytes | None], end: int) -> bytes | 
         raise DispatchError(f"the dispatcher falls through to 0x{end:x}, which is no JUMPDEST")
     for terminal in halts:
         jumps_there = terminal[-1] == JUMP and int.from_bytes(terminal[1:-1], "big") == end and len(terminal) > 2
-        same_code = terminal[-1] in HALTS and code[end + 1: end + 1 + len(terminal)] == terminal
+        # the same bytes do the same wherever they sit (jumps are absolute), unless they read PC
+        same_code = code[end + 1: end + 1 + len(terminal)] == terminal \
+            and all(i.op != PC for i in decode(terminal, metadata=False))
         if not (jumps_there or same_code):
             raise DispatchError(f"a dispatcher leaf ends with 0x{terminal.hex()}, unlike the not-found code at 0x{end:x}")
     return min(halts, key=len) if halts else None

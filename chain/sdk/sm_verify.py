@@ -96,7 +96,9 @@ def trace(code: bytes, calldata: bytes) -> list[int]:
                 stack.append(int.from_bytes(code[pc: pc + size].ljust(size, b"\x00"), "big"))
                 pc += size
             elif 0x80 <= op <= 0x8F:
-                stack.append(stack[-(op - 0x7F)] if len(stack) >= op - 0x7F else pop())
+                if len(stack) < op - 0x7F:
+                    raise _Stop
+                stack.append(stack[-(op - 0x7F)])
             elif 0x90 <= op <= 0x9F:
                 n = op - 0x8F
                 if len(stack) <= n:
