@@ -363,6 +363,8 @@ const GAP_CAP_MS = 120;
 
 function shownDiagram() {
   if (state.pinned !== null) return state.pinnedDiagram;
+  // paused and stepping: the height of the message just delivered (a late vote may be for the block before)
+  if (state.stepDiagram && state.live && state.status && state.status.paused) return state.stepDiagram;
   if (!state.live && state.travel) return state.travel.diagram;
   return state.nowDiagram;
 }
@@ -398,7 +400,8 @@ function renderDiagram() {
   const d = shownDiagram();
   const number = state.pinned !== null ? state.pinned : (d ? d.number : state.nowHeight);
   $("diagram-block").textContent = number ?? "—";
-  $("diagram-mode").textContent = state.pinned !== null ? "pinned" : d && d.just_decided ? `just decided; block ${d.number + 1} has no messages yet`
+  $("diagram-mode").textContent = state.pinned !== null ? "pinned" : d && d === state.stepDiagram ? "the block of the message just stepped"
+    : d && d.just_decided ? `just decided; block ${d.number + 1} has no messages yet`
     : (state.live ? "being decided now" : "being decided at that moment");
   $("btn-now").hidden = state.pinned === null;
   if (!nodes.length) { holder.innerHTML = ""; return; }
@@ -570,7 +573,13 @@ function initControls(hello) {
   for (const until of ["event", "message", "phase", "block"]) {
     $("step-" + until).onclick = async () => {
       const answer = await control("step", { until });
-      if (answer && answer.step) { state.lastStep = answer.step; render(); }
+      if (answer && answer.step) {
+        state.lastStep = answer.step;
+        const now = state.nowDiagram ? state.nowDiagram.number : null;
+        state.stepDiagram = answer.step.number !== undefined && answer.step.number !== now
+          ? await api(`/api/diagram?number=${answer.step.number}`).catch(() => null) : null;
+        render();
+      }
     };
   }
   $("btn-burst").onclick = () => control("burst", { count: 100 });
