@@ -383,3 +383,39 @@ def test_vyper_hashes_with_sm3_only_while_it_compiles() -> None:
     assert compile_vyper("Two", source, get_suite("standard")).runtime != artifact.runtime
     folded = compile_vyper("Folded", "@external\ndef h() -> bytes32:\n    return keccak256('abc')\n", SM)
     assert SM.hash(b"abc") in folded.runtime and keccak256(b"abc") not in folded.runtime
+
+
+# --- dispatchers of every shape ---------------------------------------------------------------------------
+
+SIZES = (1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 17, 25, 33, 40)
+
+
+def shapes_source() -> str:
+    """One contract per size; function i of contract S<n> returns 1000 * n + i (some view, some payable)."""
+    contracts = []
+    for n in SIZES:
+        body = []
+        for i in range(n):
+            mutability = ("view", "payable", "")[i % 3]
+            reads = "address(this).balance * 0 + " if mutability == "view" else ""
+            body.append(f"    function g{n}x{i}(uint256 a) external {mutability} returns (uint256) "
+                        f"{{ return {reads}{1000 * n + i} + a * 0; }}")
+        contracts.append(f"contract S{n} {{\n" + "\n".join(body) + "\n}")
+    return "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\n" + "\n".join(contracts) + "\n"
+
+
+def test_dispatchers_of_every_shape_reach_every_function(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Solidity needs node and npm (solc-js)")
+    (tmp_path / "Shapes.sol").write_text(shapes_source())
+    artifacts = compile_file(tmp_path / "Shapes.sol", SM)
+    key = KeyPair("sm", 0x5A9E)
+    chain = LocalChain("sm")
+    for n in SIZES:
+        artifact = artifacts[f"S{n}"]
+        abi = ContractABI(SM, artifact.abi)
+        address = chain.deploy(key, artifact).contract_address
+        for i in range(n):
+            status, output = chain.call(address, abi.encode_call(f"g{n}x{i}", 5))
+            assert (status, abi.decode_output(f"g{n}x{i}", output)) == (Status.SUCCESS, (1000 * n + i,)), (n, i)
+            assert chain.call(address, keccak256(f"g{n}x{i}(uint256)".encode())[:4] + bytes(32))[0] != Status.SUCCESS
