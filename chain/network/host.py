@@ -283,11 +283,12 @@ class Host:
             except ConnectionAbortedError:
                 continue  # the client gave up while queued
             except OSError as exc:
+                now = asyncio.get_running_loop().time()
                 if exc.errno not in OUT_OF_RESOURCES:
-                    raise
+                    self._refusals.note("*", now, "accept_failed", str(exc))  # one connection lost; go on
+                    continue
                 # Out of descriptors: the queue must wait, or we would spin on the same error.
-                self._refusals.note("*", asyncio.get_running_loop().time(), "accept_paused",
-                                    f"{exc.strerror}; accepting again in {ACCEPT_RETRY_SECONDS} s")
+                self._refusals.note("*", now, "accept_paused", f"{exc.strerror}; accepting again in {ACCEPT_RETRY_SECONDS} s")
                 self._pause_accepting()
                 return
             self._admit(sock, address)
@@ -353,6 +354,7 @@ class Host:
     ) -> tuple[Link, FrameDecoder, list[bytes]] | None:
         """First bytes, TLS, hello: the link if all pass in time, else None (logged, closed)."""
         writer: asyncio.StreamWriter | None = None
+        tls_started = False  # from then on the TLS transport owns the socket and closes it
         try:
             # In TLS the client speaks first; a silent one is only holding a slot.
             if not await wait_first_bytes(sock, self.config.first_bytes_timeout):
@@ -363,13 +365,14 @@ class Host:
                 return None
             self._admission.mark_talking(pending)
             started = asyncio.get_running_loop().time()
+            tls_started = True
             try:
                 reader, writer = await accept_tls(sock, self._server_ctx, self.config.handshake_timeout)
             except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
                 # Not one of ours: garbage, plain TCP, another CA, no certificate, or too slow.
+                # (asyncio has closed the transport, which closes the socket once its alert is out.)
                 self.stats["rejected_tls"] += 1
                 self._refuse(pending, "tls_rejected", str(exc) or type(exc).__name__)
-                sock.close()
                 return None
             decoder = FrameDecoder(self.config.max_frame_size)
             left = self.config.handshake_timeout - (asyncio.get_running_loop().time() - started)
@@ -387,7 +390,8 @@ class Host:
             # Replaced by a newer connection, or the host is stopping.
             if writer is not None:
                 writer.close()
-            sock.close()
+            elif not tls_started:
+                sock.close()
             raise
 
     async def _dial_loop(self, endpoint: str) -> None:
