@@ -152,6 +152,7 @@ class Host:
         self._endpoint_node: dict[str, bytes] = {}  # what node we last found at each dialed endpoint
         self._changed = asyncio.Event()
         self._listener: socket.socket | None = None
+        self._bound_port = config.listen_port  # the real one once listening (config may say 0)
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
         peer_addresses = [source_address(parse_endpoint(endpoint)[0]) for endpoint in config.peers]
@@ -174,6 +175,7 @@ class Host:
             (self.config.listen_ip, self.config.listen_port), family=family, backlog=LISTEN_BACKLOG
         )
         self._listener.setblocking(False)
+        self._bound_port = int(self._listener.getsockname()[1])
         self._running = True
         asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept_ready)
         _event(logging.INFO, "p2p_listening", address=f"{self.config.listen_ip}:{self.listen_port}")
@@ -183,9 +185,7 @@ class Host:
 
     @property
     def listen_port(self) -> int:
-        if self._listener is None:
-            return self.config.listen_port
-        return int(self._listener.getsockname()[1])
+        return self._bound_port
 
     @property
     def pending_handshakes(self) -> int:
@@ -197,6 +197,7 @@ class Host:
         if self._listener is not None:
             asyncio.get_running_loop().remove_reader(self._listener.fileno())
             self._listener.close()
+            self._listener = None
         for link in list(self._links.values()):
             link.close()
         for task in list(self._tasks):
