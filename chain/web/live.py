@@ -300,6 +300,8 @@ class LiveChain:
     def set_paused(self, paused: bool) -> None:
         self.require("pause", "pause/play")
         self.paused = paused
+        if not paused:
+            self.last_step = None  # the sentence explains a step; once time runs again it is stale
         self.publish()
 
     def step(self, until: Any = "event") -> dict[str, Any] | None:

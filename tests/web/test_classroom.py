@@ -279,3 +279,12 @@ def test_the_now_view_never_goes_blank_between_healthy_blocks() -> None:
         # the next height has only the client's submissions until its leader seals: show the one just decided
         blank += not shown["arrows"]
     assert blank == 0
+
+
+def test_play_clears_the_step_sentence() -> None:
+    live = _running(ticks=10)
+    live.set_paused(True)
+    live.step("message")
+    assert live.last_step is not None and live.last_step["text"]
+    live.set_paused(False)
+    assert live.last_step is None  # a sentence about a step, shown while the chain runs on, would be stale

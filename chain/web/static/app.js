@@ -250,7 +250,8 @@ function updateCard(card, n) {
   Object.assign(card.dataset, { role: n.role || "", height: String(n.height ?? ""), view: String(n.view ?? ""),
     toView: String(n.to_view ?? ""), state: st, leader: String(n.leader ?? "") });
   const viewText = n.view === null || n.view === undefined ? "—" : (n.to_view !== undefined && n.to_view !== null && n.to_view > n.view ? `${n.view} → ${n.to_view}` : String(n.view));
-  const counts = Object.entries(n.counts || {}).map(([phase, [have, need]]) =>
+  // in protocol order (a snapshot from time travel has its keys sorted)
+  const counts = ["Prepare", "Commit", "Checkpoint", "ViewChange"].filter((p) => (n.counts || {})[p]).map((phase) => [phase, n.counts[phase]]).map(([phase, [have, need]]) =>
     `<span class="count ${have >= need ? "full" : ""}" data-phase="${phase}" title="${phase}s held / needed for a quorum">${SHORT_PHASE[phase] || phase} ${have}/${need}</span>`).join("");
   const marks = ["pre-prepared", "prepared", "committed", "executed"].map((m) =>
     `<span class="mark ${(n.marks || []).includes(m) ? "on" : ""}" data-mark="${m}" title="${m}">${m.replace("pre-prepared", "pre-prep.")}</span>`).join("");
