@@ -245,6 +245,19 @@ def test_a_silent_connection_is_closed_after_the_first_bytes_deadline(nodes: lis
     run(scenario)
 
 
+def test_a_tls_handshake_that_stalls_is_closed_after_the_handshake_deadline(nodes: list[NodeMaterial]) -> None:
+    async def scenario() -> None:
+        async with running(flooded_host(nodes[0], nodes, handshake_timeout=0.5, first_bytes_timeout=5.0)) as a:
+            reader, writer = await idle_connection(a.listen_port)
+            writer.write(b"\x16\x03\x01")  # a TLS record header, and then nothing
+            assert await closed_by_host(reader, 2.0)
+            writer.close()
+            await until(lambda: a.stats["rejected_tls"] == 1 and a.pending_handshakes == 0)
+            assert a.stats["silent"] == 0
+
+    run(scenario)
+
+
 def test_idle_connections_cannot_pile_up_in_the_handshake(nodes: list[NodeMaterial]) -> None:
     async def scenario() -> None:
         async with running(flooded_host(nodes[0], nodes, max_pending_handshakes=2, first_bytes_timeout=5.0)) as a:
