@@ -43,6 +43,7 @@ SOLC_VERSION = "0.8.30"
 OPENZEPPELIN_VERSION = "5.4.0"  # @openzeppelin/contracts, installed next to solc-js on demand
 EVM_VERSION = "cancun"
 SOLC_HOME_ENV = "CHAIN_SOLC_DIR"  # a directory holding node_modules/solc (overrides the cache)
+SOLC_OUTPUTS_KEPT = 100  # solc outputs kept in the cache (each up to a few MB with its AST)
 
 
 class CompileError(ChainError):
@@ -201,7 +202,9 @@ def _run_solc(sources: Mapping[str, str], libraries: Mapping[str, str] | None = 
     cached = _solc_home() / "outputs" / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
     if cached.exists():
         try:
-            return json.loads(cached.read_text())
+            output = json.loads(cached.read_text())
+            cached.touch()  # recently used: kept longest
+            return output
         except ValueError:
             pass  # a half-written entry: compile again
     output = _solc(package, text)
@@ -209,6 +212,9 @@ def _run_solc(sources: Mapping[str, str], libraries: Mapping[str, str] | None = 
     partial = cached.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text(json.dumps(output))
     partial.replace(cached)
+    kept = sorted(cached.parent.glob("*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in kept[SOLC_OUTPUTS_KEPT:]:  # the cache stays bounded: the least recently written go
+        old.unlink(missing_ok=True)
     return output
 
 
