@@ -75,6 +75,12 @@ class BlockSync:
         lost request, a lost answer or a peer that lies about its head only delays us. Right after
         start, before any peer has been heard (the driver may not have linked any yet), everyone is
         asked instead, for start_probe_ms at most.
+
+        Only other nodes' messages tell us that we are behind, and an idle chain sends none: a
+        node cut off (or restarted) while the others committed their last blocks would wait for the
+        next transaction to learn of them. So a node that has seen no new block for idle_probe_ms
+        asks everyone once (FISCO's block sync broadcasts its status periodically for the same
+        reason). A peer that is not ahead answers nothing; the request also tells each peer our head.
         """
         ahead = sorted(node_id for node_id, head in self._peer_heads.items() if head >= self.height)
         if ahead:
@@ -83,6 +89,9 @@ class BlockSync:
                 self._sync_turn += 1
         elif not self._heard_from_peer and self.now - self._started_at < self.config.start_probe_ms:
             self._request_sync(None, self.height + self.config.sync_batch - 1)
+        elif self.now - max(self._height_since, self._idle_probed_at) >= self.config.idle_probe_ms:
+            if self._request_sync(None, self.height + self.config.sync_batch - 1):
+                self._idle_probed_at = self.now
 
     def _request_sync(self, peer: bytes | None, to_number: int) -> bool:
         """Ask a peer (or everyone) for the blocks from our height up to to_number; False if too soon."""

@@ -132,3 +132,31 @@ def test_add_sealer_needs_the_evm_executor() -> None:
     sim = Simulation(SimConfig(nodes=4, observers=1, seed=8))
     with pytest.raises(ScenarioError):
         sim.add_sealer(4)
+
+
+@pytest.mark.timeout(60)
+def test_node_cut_off_catches_up_on_an_idle_chain() -> None:
+    """A node that missed blocks learns of them although nothing new is ever proposed again.
+
+    Only consensus messages told a node that it was behind, and an idle chain sends none: a node
+    healed (or restarted) after the others went idle stayed behind until the next transaction
+    (seen on real processes: a node restarted into an idle chain at height 2 while the rest were at 15).
+    """
+    sim = Simulation(SimConfig(nodes=4, seed=25, tx_rate=0))
+    sim.submit_transactions(4)
+    assert sim.run_blocks(1, 20_000) == 1
+    sim.run_until(sim.now_ms + 3000)
+    assert _heights(sim) == [1] * 4  # node 3 holds nothing pending that could make it ask
+    sim.partition([[0, 1, 2], [3]])
+    for _ in range(3):
+        sim.submit_transactions(4, node=0)
+        sim.run_until(sim.now_ms + 3000)
+    behind = sim.nodes[3].store.head_number()
+    ahead = sim.nodes[0].store.head_number()
+    assert ahead >= behind + 2
+    sim.run_until(sim.now_ms + 10_000)  # the chain goes idle: nothing is left to propose
+    sim.heal()
+    sim.run_until(sim.now_ms + 15_000)
+    assert _heights(sim) == [ahead] * 4
+    report = sim.check()
+    assert report.ok, report.violations

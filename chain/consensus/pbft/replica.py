@@ -117,6 +117,7 @@ class ReplicaConfig:
     sync_batch: int = 16  # blocks per sync response
     sync_retry_ms: int = 1000  # an unanswered sync request is retried after this long
     start_probe_ms: int = 10_000  # after start, ask everyone for blocks on each Tick until a peer is heard
+    idle_probe_ms: int = 5000  # with no new block this long, ask everyone once for blocks above our head
     max_future_messages: int = 4096  # messages for heights above ours, kept until we get there
     verified_cache: int = 20_000  # raw envelopes whose signature this replica already checked
     resend_ms: int = 1000  # with work waiting and nothing moving this long, re-send what it signed (on Tick)
@@ -146,6 +147,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._sync_turn = 0  # rotates sync requests over the peers that are ahead
         self._peer_heads: dict[bytes, int] = {}  # node id -> the head its messages claim it has
         self._heard_from_peer = False
+        self._idle_probed_at = -1  # when the last idle probe went out (chain.sync.block_sync)
         self._started_at = 0
         self._height_advanced = False
         self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
