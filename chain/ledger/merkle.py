@@ -1,18 +1,27 @@
-"""Binary Merkle trees over transaction and receipt hashes, with inclusion proofs.
+"""FISCO BCOS 2.x's Merkle tree over transaction and receipt hashes, and its inclusion proofs.
 
-Rules, chosen so that a proof cannot be forged by reinterpreting nodes:
+We build the tree exactly as FISCO 2.x does (``getMerkleProofRoot`` / ``getMerkleProof`` in its
+ParallelMerkleProof.cpp, used by ``Block::calTransactionRoot`` / ``calReceiptRoot``), so that a
+FISCO SDK's proof check accepts our proofs and ``transactionsRoot`` / ``receiptsRoot`` are the
+roots it checks them against:
 
-* a leaf node is hash(0x00 ‖ leaf) and an inner node hash(0x01 ‖ left ‖ right) (as in RFC 6962),
-  so a leaf can never pose as an inner node;
-* on a level with an odd number of nodes the last one is promoted unchanged (no duplication, so two
-  different lists never share a root);
-* the root commits to the number of leaves: root = hash(0x02 ‖ count as 8 bytes ‖ top node), since
-  otherwise a proof could claim a wrong count (index 0 of 3 leaves and of 4 leaves walk the same
-  path when the third leaf is promoted);
-* the root of an empty list is hash(b"").
+* leaf i is not a hash but the bytes ``rlp(i) ‖ hash_i`` (33 to 37 bytes): the position is part of
+  the leaf, so a proof cannot move a transaction to another index;
+* a level is cut into groups of up to 16 consecutive nodes; each group's parent is
+  ``H(node_0 ‖ node_1 ‖ … )`` (plain concatenation, no separator: 16-ary, not binary);
+* this repeats until one node is left, and the root is ``H(that node)`` — so even a block of one
+  transaction has root ``H(rlp(0) ‖ hash_0)``, and the root of no transactions is ``H(b"")``.
 
-A proof records the leaf's index, the number of leaves and the sibling hashes bottom-up; a client
-checks it against the root in a block header and nothing else.
+A proof is the path from the leaf to the root, one *unit* per level: the siblings left of the node
+in its group and those right of it. A client recomputes ``x = H(left… ‖ x ‖ …right)`` unit by
+unit from ``x = rlp(i) ‖ hash`` and compares the result with the root; the last unit (from the top
+node to the root) has no siblings.
+
+FISCO's own check is only that: it does not look at how many siblings a unit has nor at their
+sizes. ``verify_proof`` here is stricter — the number of left siblings at each level must be the
+leaf's position in its group, inner siblings must be hash-sized, and the path must be exactly as
+long as the tree is high — so a proof says where the leaf is, not merely that its bytes occur
+somewhere in some preimage. docs/rpc.md walks through an example.
 """
 
 from __future__ import annotations
@@ -21,77 +30,88 @@ from dataclasses import dataclass
 from typing import Iterable, Protocol, Sequence
 
 from chain.crypto.suite import CryptoSuite
+from chain.ledger import codec
 
-LEAF_PREFIX = b"\x00"
-NODE_PREFIX = b"\x01"
-COUNT_PREFIX = b"\x02"
+FANOUT = 16  # FISCO 2.x: MAX_CHILD_COUNT
+MAX_DEPTH = 16  # 16**16 leaves: far beyond any block; bounds the work a hostile proof can cause
 
 
 @dataclass(frozen=True)
-class MerkleProof:
-    index: int
-    count: int
-    siblings: tuple[bytes, ...]
+class ProofUnit:
+    """One level of a path: the node's siblings in its group, left and right of it (FISCO's MerkleProofUnit)."""
+
+    left: tuple[bytes, ...]
+    right: tuple[bytes, ...]
 
 
-def _leaf(suite: CryptoSuite, leaf: bytes) -> bytes:
-    return suite.hash(LEAF_PREFIX + leaf)
+MerkleProof = tuple[ProofUnit, ...]
 
 
-def _node(suite: CryptoSuite, left: bytes, right: bytes) -> bytes:
-    return suite.hash(NODE_PREFIX + left + right)
+def leaf_bytes(index: int, item_hash: bytes) -> bytes:
+    """The leaf FISCO puts at position index: rlp(index) ‖ hash (rlp(0) is 0x80)."""
+    return codec.encode(index) + item_hash
 
 
-def _seal(suite: CryptoSuite, count: int, top: bytes) -> bytes:
-    return suite.hash(COUNT_PREFIX + count.to_bytes(8, "big") + top)
+def _levels(suite: CryptoSuite, hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level bottom-up, from the leaves to the single top node (the root is H(top))."""
+    levels = [[leaf_bytes(i, h) for i, h in enumerate(hashes)]]
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        levels.append([suite.hash(b"".join(level[i:i + FANOUT])) for i in range(0, len(level), FANOUT)])
+    return levels
 
 
-def _next_level(suite: CryptoSuite, level: Sequence[bytes]) -> list[bytes]:
-    parents = [_node(suite, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-    if len(level) % 2:
-        parents.append(level[-1])  # odd one out is promoted unchanged
-    return parents
-
-
-def merkle_root(suite: CryptoSuite, leaves: Sequence[bytes]) -> bytes:
-    if not leaves:
+def merkle_root(suite: CryptoSuite, hashes: Sequence[bytes]) -> bytes:
+    """FISCO 2.x's root over these transaction (or receipt) hashes, in block order."""
+    if not hashes:
         return suite.hash(b"")
-    level = [_leaf(suite, leaf) for leaf in leaves]
-    while len(level) > 1:
-        level = _next_level(suite, level)
-    return _seal(suite, len(leaves), level[0])
+    return suite.hash(_levels(suite, hashes)[-1][0])
 
 
-def merkle_proof(suite: CryptoSuite, leaves: Sequence[bytes], index: int) -> MerkleProof:
-    if not 0 <= index < len(leaves):
-        raise IndexError(f"leaf index {index} out of range for {len(leaves)} leaves")
-    level = [_leaf(suite, leaf) for leaf in leaves]
-    position, siblings = index, []
-    while len(level) > 1:
-        sibling = position ^ 1
-        if sibling < len(level):
-            siblings.append(level[sibling])
-        level = _next_level(suite, level)
-        position //= 2
-    return MerkleProof(index, len(leaves), tuple(siblings))
+def merkle_proof(suite: CryptoSuite, hashes: Sequence[bytes], index: int) -> MerkleProof:
+    """The path of leaf index, as FISCO's RPC answers it: one unit per level, then the empty top unit."""
+    if not 0 <= index < len(hashes):
+        raise IndexError(f"leaf index {index} out of range for {len(hashes)} leaves")
+    units: list[ProofUnit] = []
+    position = index
+    for level in _levels(suite, hashes)[:-1]:
+        start = position - position % FANOUT
+        group = level[start:start + FANOUT]
+        offset = position - start
+        units.append(ProofUnit(tuple(group[:offset]), tuple(group[offset + 1:])))
+        position //= FANOUT
+    units.append(ProofUnit((), ()))  # top node -> root
+    return tuple(units)
 
 
-def verify_proof(suite: CryptoSuite, leaf: bytes, proof: MerkleProof, root: bytes) -> bool:
-    """True iff leaf is at proof.index among proof.count leaves of the tree whose root is root."""
-    if not 0 <= proof.index < proof.count < 1 << 64:
+def fisco_root_from_proof(suite: CryptoSuite, proof: MerkleProof, leaf: bytes) -> bytes:
+    """What FISCO's SDK computes (java-sdk Merkle.calculateMerkleRoot): fold the units, nothing else."""
+    result = leaf
+    for unit in proof:
+        result = suite.hash(b"".join(unit.left) + result + b"".join(unit.right))
+    return result
+
+
+def verify_proof(suite: CryptoSuite, index: int, item_hash: bytes, proof: MerkleProof, root: bytes) -> bool:
+    """True iff item_hash is the hash at position index of the list whose root is root.
+
+    FISCO's fold, plus the shape checks it lacks (see the module docstring).
+    """
+    if index < 0 or not 1 <= len(proof) <= MAX_DEPTH + 1:
         return False
-    node, position, width = _leaf(suite, leaf), proof.index, proof.count
-    remaining = list(proof.siblings)
-    while width > 1:
-        sibling = position ^ 1
-        if sibling < width:  # otherwise this node was promoted and has no sibling on this level
-            if not remaining:
-                return False
-            other = remaining.pop(0)
-            node = _node(suite, node, other) if position % 2 == 0 else _node(suite, other, node)
-        position //= 2
-        width = (width + 1) // 2
-    return not remaining and _seal(suite, proof.count, node) == root
+    *inner, top = proof
+    if top.left or top.right:
+        return False
+    position = index
+    for level, unit in enumerate(inner):
+        if len(unit.left) != position % FANOUT or len(unit.left) + len(unit.right) >= FANOUT:
+            return False
+        if level > 0 and any(len(node) != len(root) for node in unit.left + unit.right):
+            return False
+        position //= FANOUT
+    if position != 0:  # the path is too short for this index
+        return False
+    return fisco_root_from_proof(suite, proof, leaf_bytes(index, item_hash)) == root
 
 
 class Hashed(Protocol):

@@ -18,7 +18,7 @@ from typing import Any
 from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
 from chain.ledger.block import Block, BlockHeader
-from chain.ledger.merkle import MerkleProof
+from chain.ledger.merkle import FANOUT, MAX_DEPTH, MerkleProof, ProofUnit
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.transaction import Transaction
 
@@ -205,16 +205,24 @@ def header_from_json(view: dict[str, Any]) -> BlockHeader:
 
 # --- Merkle proofs -----------------------------------------------------------------------------
 
-def proof_json(proof: MerkleProof) -> dict[str, Any]:
-    """Our binary-tree proof (leaf index, leaf count, sibling hashes bottom-up), see chain.ledger.merkle."""
-    return {"index": proof.index, "count": proof.count, "siblings": [hex_bytes(s) for s in proof.siblings]}
+MAX_PROOF_UNITS = MAX_DEPTH + 1
+
+
+def proof_json(proof: MerkleProof) -> list[dict[str, list[str]]]:
+    """FISCO 2.x's proof: one {left, right} unit per level, nodes as hex without 0x (see chain.ledger.merkle)."""
+    return [{"left": [node.hex() for node in unit.left], "right": [node.hex() for node in unit.right]} for unit in proof]
 
 
 def proof_from_json(view: Any) -> MerkleProof:
     try:
-        index, count = view["index"], view["count"]
-        if not isinstance(index, int) or not isinstance(count, int) or isinstance(index, bool):
-            raise LedgerError("proof index and count must be integers")
-        return MerkleProof(index, count, tuple(_bytes(s, "proof.sibling") for s in view["siblings"]))
+        if not isinstance(view, list) or len(view) > MAX_PROOF_UNITS:
+            raise LedgerError(f"proof must be a list of at most {MAX_PROOF_UNITS} {{left, right}} units")
+        units = []
+        for unit in view:
+            sides = [unit["left"], unit["right"]]
+            if any(not isinstance(side, list) or len(side) >= FANOUT for side in sides):
+                raise LedgerError(f"a proof unit's left and right are lists of fewer than {FANOUT} nodes")
+            units.append(ProofUnit(*(tuple(_bytes(node, "proof node") for node in side) for side in sides)))
+        return tuple(units)
     except (KeyError, TypeError) as exc:
         raise LedgerError(f"proof is missing or mistypes a field: {exc}") from exc

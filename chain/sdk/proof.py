@@ -1,9 +1,10 @@
 """Checking what a node says about a transaction against the block header, not trusting the node.
 
 A light client holds (or fetches) a block header. getTransactionByHashWithProof gives it the raw
-transaction and a Merkle path; the client hashes the raw bytes itself, checks that the path leads
-from that hash to the header's ``transactionsRoot``, and that the header hashes to the block hash
-the answer names. Receipts work the same way against ``receiptsRoot``.
+transaction and a Merkle path (FISCO 2.x's ``[{left, right}]`` units over its 16-ary tree, see
+chain.ledger.merkle); the client hashes the raw bytes itself, checks that the path leads from
+``rlp(transactionIndex) ‖ hash`` to the header's ``transactionsRoot``, and that the header hashes to
+the block hash the answer names. Receipts work the same way against ``receiptsRoot``.
 
 What this does not check: that the header itself was signed by a quorum of sealers (that needs the
 checkpoint message format and the sealer keys; see chain.consensus).
@@ -30,6 +31,19 @@ def _hex(value: Any, what: str) -> bytes:
         return bytes.fromhex(value[2:] if value.startswith("0x") else value)
     except ValueError:
         raise ProofError(f"{what} is not hex") from None
+
+
+def _index(view: dict[str, Any], what: str) -> int:
+    value = view.get("transactionIndex")
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ProofError(f"{what} has no transactionIndex")
+    try:
+        index = value if isinstance(value, int) else int(value, 16)
+    except ValueError:
+        raise ProofError(f"{what}'s transactionIndex is not a hex number") from None
+    if index < 0:
+        raise ProofError(f"{what}'s transactionIndex is negative")
+    return index
 
 
 def checked_header(suite: CryptoSuite, block_view: dict[str, Any]) -> BlockHeader:
@@ -59,7 +73,7 @@ def verify_transaction_proof(suite: CryptoSuite, answer: dict[str, Any], header:
     if _hex(view.get("blockHash"), "blockHash") != header.hash(suite):
         raise ProofError("the transaction names another block than this header")
     # And the Merkle path must lead from its hash to that block's transactions root.
-    if not verify_proof(suite, tx_hash, proof, header.transactions_root):
+    if not verify_proof(suite, _index(view, "the transaction"), tx_hash, proof, header.transactions_root):
         raise ProofError("Merkle proof does not lead to the header's transactionsRoot")
     return tx
 
@@ -79,6 +93,6 @@ def verify_receipt_proof(suite: CryptoSuite, answer: dict[str, Any], header: Blo
     if receipt.block_number != header.number:
         raise ProofError("the receipt names another block than this header")
     # And the Merkle path must lead from its hash to that block's receipts root.
-    if not verify_proof(suite, receipt.hash(suite), proof, header.receipts_root):
+    if not verify_proof(suite, receipt.transaction_index, receipt.hash(suite), proof, header.receipts_root):
         raise ProofError("Merkle proof does not lead to the header's receiptsRoot")
     return receipt

@@ -29,7 +29,7 @@ def test_every_transaction_and_receipt_of_a_block_verifies(rpc, chain):
     header = checked_header(suite, rpc("getBlockByNumber", [1, "0x1", False])["result"])
     for tx in chain["good"]:
         answer = rpc("getTransactionByHashWithProof", [1, h(tx.hash(suite))])["result"]
-        assert answer["txProof"]["count"] == 3
+        assert [len(u["left"]) + len(u["right"]) for u in answer["txProof"]] == [2, 0]  # 3 leaves, then the top
         assert verify_transaction_proof(suite, answer, header) == tx
         receipt_answer = rpc("getTransactionReceiptByHashWithProof", [1, h(tx.hash(suite))])["result"]
         receipt = verify_receipt_proof(suite, receipt_answer, header)
@@ -41,7 +41,7 @@ def test_a_single_transaction_block_verifies(rpc, chain):
     bad = chain["bad"]
     answer = rpc("getTransactionByHashWithProof", [1, h(bad.hash(suite))])["result"]
     header = checked_header(suite, rpc("getBlockByNumber", [1, "0x2", False])["result"])
-    assert answer["txProof"] == {"index": 0, "count": 1, "siblings": []}
+    assert answer["txProof"] == [{"left": [], "right": []}]  # root = H(rlp(0) ‖ hash)
     assert verify_transaction_proof(suite, answer, header) == bad
 
 
@@ -54,11 +54,13 @@ def test_tampered_sibling_is_caught(proved):
     suite, _, tx_answer, receipt_answer, block_view = proved
     header = checked_header(suite, block_view)
     forged = copy.deepcopy(tx_answer)
-    forged["txProof"]["siblings"][0] = h(b"\x00" * 32)
+    unit = forged["txProof"][0]
+    (unit["left"] or unit["right"])[0] = "80" + "00" * 32
     with pytest.raises(ProofError, match="transactionsRoot"):
         verify_transaction_proof(suite, forged, header)
     forged = copy.deepcopy(receipt_answer)
-    forged["receiptProof"]["index"] = 0
+    unit = forged["receiptProof"][0]  # the same siblings, but the leaf claimed at another place in its group
+    unit["left"], unit["right"] = (unit["left"] + unit["right"][:1], unit["right"][1:]) if unit["right"] else (unit["left"][:-1], unit["left"][-1:])
     with pytest.raises(ProofError, match="receiptsRoot"):
         verify_receipt_proof(suite, forged, header)
 
