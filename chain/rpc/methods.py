@@ -13,7 +13,12 @@ The rest of the parameters have the 2.x meaning in both dialects.
 
 from __future__ import annotations
 
+import base64
+import json
+import time
+import zlib
 from collections import OrderedDict
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -33,7 +38,10 @@ from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
     INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
-from chain.rpc.views import block_json, hex_bytes, hex_int, proof_json, receipt_json, transaction_json
+from chain.rpc.views import (
+    batch_receipt_json, block_json, header_json, hex_bytes, hex_int, proof_json, receipt_json, status_message,
+    transaction_json,
+)
 
 CLIENT_VERSION = "chain 0.1.0 (Python)"
 FISCO_COMPATIBLE_VERSION = "2.9.0"  # the 2.x JSON-RPC shapes this server follows
@@ -47,6 +55,7 @@ BLOCK_CACHE_SIZE = 16  # decoded blocks (and their receipts) kept for repeated l
 # server runs a request of them in a worker thread, so the loop goes on answering everyone else.
 OFF_LOOP_METHODS = frozenset({"call"})
 CALL_OUT_OF_TIME = -32000  # JSON-RPC "server error" range: the call was stopped, not refused
+START_INDEX_OUT_OF_RANGE = -40099  # FISCO 2.x getBatchReceipts: "start index out of range"
 
 
 @dataclass
@@ -214,14 +223,51 @@ def _committed_receipt(ctx: RpcContext, params: list[Any]) -> tuple[Transaction,
 
 # --- node and chain information ----------------------------------------------------------------
 
+def _source_revision() -> tuple[str, str, str]:
+    """(build time, git branch, git commit) of this source tree, read once from its files: FISCO
+    reports what its binary was built from; a Python package is "built" when its files were written.
+    A tree without git metadata says "unknown" rather than guess."""
+    root = Path(__file__).resolve().parents[2]
+    built = time.strftime("%Y%m%d %H:%M:%S", time.gmtime(Path(__file__).stat().st_mtime))
+    branch, commit = "unknown", "unknown"
+    try:
+        head = (root / ".git" / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            branch = ref.rsplit("/", 1)[-1]
+            ref_file = root / ".git" / ref
+            commit = ref_file.read_text().strip() if ref_file.exists() else _packed_ref(root, ref)
+        else:
+            commit = head
+    except OSError:
+        pass
+    return built, branch, commit
+
+
+def _packed_ref(root: Path, ref: str) -> str:
+    try:
+        for line in (root / ".git" / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split(" ", 1)[0]
+    except OSError:
+        pass
+    return "unknown"
+
+
+BUILD_TIME, GIT_BRANCH, GIT_COMMIT = _source_revision()
+
+
 @method("getClientVersion", grouped=False)
 def get_client_version(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
     api = ctx.api
     return {
+        "Build Time": BUILD_TIME,
+        "Build Type": "Python",
         "FISCO-BCOS Version": FISCO_COMPATIBLE_VERSION,
+        "Git Branch": GIT_BRANCH,
+        "Git Commit Hash": GIT_COMMIT,
         "Supported Version": FISCO_COMPATIBLE_VERSION,
         "Client Version": CLIENT_VERSION,
-        "Build Type": "Python",
         "Chain Id": str(api.chain_id),
         "Crypto Suite": api.suite.name,
         "Group Id": str(api.group_id),
@@ -232,7 +278,7 @@ def get_client_version(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
 
 @method("getGroupList", grouped=False)
 def get_group_list(ctx: RpcContext, params: list[Any]) -> list[int]:
-    p.take(params, 0)
+    """No parameters are documented, but python-sdk sends ``[groupId]``: FISCO ignores them, so do we."""
     return [ctx.api.group_id]
 
 
@@ -265,21 +311,44 @@ def get_observer_list(ctx: RpcContext, params: list[Any]) -> list[str]:
     return [node.node_id.hex() for node in _node_list(ctx).observers]
 
 
+PBFT_MODULE, SYNC_MODULE = 8, 9  # FISCO 2.x ProtocolID::PBFT and ::BlockSync
+
+
+def protocol_id(group_id: int, module: int) -> int:
+    """FISCO 2.x ``getGroupProtoclID``: the group in the high byte(s), the module in the low byte."""
+    return (group_id << 8) | module
+
+
 @method("getConsensusStatus")
 def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
-    """2.x shape: [status object, [{nodeId, view}]] — this node only knows its own view."""
+    """2.x shape: [status object, [{nodeId, view} for every sealer]].
+
+    A sealer's view is the one the node reports for it (``peerViews``, from its messages); a node
+    that does not track them shows its own view for each connected sealer, and the sealers it is
+    not connected to are left out of the list, as FISCO leaves out the nodes it has not heard.
+    """
     p.take(params, 0)
     status = ctx.api.consensus_status()
     sealers = list(status.get("sealers", []))
     head = ctx.store.head()
     view = int(status.get("view", 0))
+    own = ctx.api.node_id.hex()
+    connected = {str(peer.get("nodeId")) for peer in ctx.api.peers() if peer.get("connected")}
+    peer_views: dict[str, int] = dict(status.get("peerViews", {}))
+    to_view = int(status.get("toView", view))
     summary: dict[str, Any] = {
-        "nodeId": ctx.api.node_id.hex(),
+        "accountType": 1 if own in sealers else 0,
+        "allowFutureBlocks": True,
+        "cfgErr": False,
+        "connectedNodes": len(connected),
+        "leaderFailed": to_view > view,  # a view change is under way: the leader of `view` failed
+        "protocolId": protocol_id(ctx.api.group_id, PBFT_MODULE),
+        "nodeId": own,
         "node_index": status.get("nodeIndex"),
         "nodeNum": len(sealers),
         "max_faulty_leader": (len(sealers) - 1) // 3 if sealers else 0,
         "currentView": view,
-        "toView": int(status.get("toView", view)),  # the view a view change is heading for
+        "toView": to_view,  # the view a view change is heading for
         "leaderIndex": status.get("leader"),
         "consensusedBlockNumber": int(status.get("height", ctx.store.head_number() + 1)),
         "highestblockNumber": ctx.store.head_number(),
@@ -294,7 +363,11 @@ def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
             summary[extra] = status[extra]
     for index, node in enumerate(sealers):
         summary[f"sealer.{index}"] = node
-    return [summary, [{"nodeId": ctx.api.node_id.hex(), "view": view}]]
+    views = [
+        {"nodeId": node, "view": int(peer_views.get(node, view))}
+        for node in sealers if node == own or node in peer_views or node in connected
+    ]
+    return [summary, views]
 
 
 @method("getSyncStatus")
@@ -302,12 +375,32 @@ def get_sync_status(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     p.take(params, 0)
     status = dict(ctx.api.sync_status())
     genesis = ctx.store.block_hash(0)
+    genesis_hex = hex_bytes(genesis) if genesis else None
     status.setdefault("nodeId", ctx.api.node_id.hex())
-    status.setdefault("genesisHash", hex_bytes(genesis) if genesis else None)
-    status.setdefault("knownLatestHash", status.get("latestHash"))
+    status.setdefault("genesisHash", genesis_hex)
+    status.setdefault("knownLatestHash", _hash_at(ctx, int(status.get("knownHighestNumber", -1))) or status.get("latestHash"))
     status.setdefault("txPoolSize", str(len(ctx.api.txpool)))
-    status.setdefault("peers", [])
+    status["protocolId"] = protocol_id(ctx.api.group_id, SYNC_MODULE)
+    status["peers"] = [_sync_peer(ctx, peer, genesis_hex) for peer in status.get("peers", [])]
     return status
+
+
+def _hash_at(ctx: RpcContext, number: int) -> str | None:
+    found = ctx.store.block_hash(number) if number >= 0 else None
+    return hex_bytes(found) if found else None
+
+
+def _sync_peer(ctx: RpcContext, peer: dict[str, Any], genesis_hex: str | None) -> dict[str, Any]:
+    """FISCO 2.x's ``{nodeId, genesisHash, blockNumber, latestHash}``. A peer shares our genesis (the
+    handshake refuses others); its latest hash is the hash we hold at its height, or, while it is
+    ahead of us, the zero hash (we cannot know it yet)."""
+    number = int(peer.get("blockNumber", 0) or 0)
+    return {
+        "blockNumber": number,
+        "genesisHash": genesis_hex,
+        "latestHash": _hash_at(ctx, number) or "0x" + "00" * 32,
+        "nodeId": str(peer.get("nodeId")),
+    }
 
 
 @method("getPeers")
@@ -318,6 +411,48 @@ def get_peers(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
          "connected": bool(peer.get("connected"))}
         for peer in ctx.api.peers()
     ]
+
+
+@method("getGroupPeers")
+def get_group_peers(ctx: RpcContext, params: list[Any]) -> list[str]:
+    """The group's sealers and observers (FISCO 2.x: both lists, sealers first)."""
+    p.take(params, 0)
+    nodes = _node_list(ctx)
+    return [node.node_id.hex() for node in nodes.sealers] + [node.node_id.hex() for node in nodes.observers]
+
+
+@method("getEpochSealersList")
+def get_epoch_sealers_list(ctx: RpcContext, params: list[Any]) -> list[str]:
+    """rPBFT's sealers of the current epoch; this chain has no epochs, so every sealer takes part."""
+    p.take(params, 0)
+    return [node.node_id.hex() for node in _node_list(ctx).sealers]
+
+
+@method("getNodeInfo", grouped=False)
+def get_node_info(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    """FISCO 2.x: this node's agency, name, P2P endpoint, id and subscribed topics (none here)."""
+    api = ctx.api
+    return {
+        "Agency": str(getattr(api, "agency", "agency")),
+        "IPAndPort": str(getattr(api, "p2p_endpoint", "")),
+        "Node": api.node_name,
+        "NodeID": api.node_id.hex(),
+        "Topic": [],
+    }
+
+
+@method("queryPeers", grouped=False)
+def query_peers(ctx: RpcContext, params: list[Any]) -> list[str]:
+    """The configured P2P endpoints (FISCO: config.ini [p2p] node.N), here every peer's endpoint."""
+    return [str(peer.get("endpoint")) for peer in ctx.api.peers() if peer.get("endpoint")]
+
+
+@method("queryGroupStatus", grouped=False)
+def query_group_status(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
+    """FISCO 2.x's group management status: our one group runs, any other does not exist."""
+    (group,) = p.take(params, 1, names="groupId")
+    number = p.as_int(group, "groupId", minimum=1, maximum=(1 << 15) - 1)
+    return {"code": "0x0", "message": "", "status": "RUNNING" if number == ctx.api.group_id else "INEXISTENT"}
 
 
 @method("getNodeIDList")
@@ -355,13 +490,75 @@ def get_total_transaction_count(ctx: RpcContext, params: list[Any]) -> dict[str,
 @method("getBlockByNumber")
 def get_block_by_number(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     number, include = p.take(params, 1, 1, names="blockNumber, includeTransactions")
-    return block_json(ctx.suite, _block_by_number(ctx, number), p.as_bool(include, "includeTransactions", True))
+    block = _block_by_number(ctx, number)
+    return block_json(ctx.suite, block, p.as_bool(include, "includeTransactions", True), ctx.receipts(block.number))
 
 
 @method("getBlockByHash")
 def get_block_by_hash(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     block_hash, include = p.take(params, 1, 1, names="blockHash, includeTransactions")
-    return block_json(ctx.suite, _block_by_hash(ctx, block_hash), p.as_bool(include, "includeTransactions", True))
+    block = _block_by_hash(ctx, block_hash)
+    return block_json(ctx.suite, block, p.as_bool(include, "includeTransactions", True), ctx.receipts(block.number))
+
+
+@method("getBlockHeaderByNumber")
+def get_block_header_by_number(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    number, signatures = p.take(params, 1, 1, names="blockNumber, includeSignatures")
+    return _header_view(ctx, _block_by_number(ctx, number), p.as_bool(signatures, "includeSignatures", False))
+
+
+@method("getBlockHeaderByHash")
+def get_block_header_by_hash(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    block_hash, signatures = p.take(params, 1, 1, names="blockHash, includeSignatures")
+    return _header_view(ctx, _block_by_hash(ctx, block_hash), p.as_bool(signatures, "includeSignatures", False))
+
+
+def _header_view(ctx: RpcContext, block: Block, signatures: bool) -> dict[str, Any]:
+    """FISCO 2.x: the block's fields without transactions; signatureList only when asked for."""
+    view = header_json(ctx.suite, block, ctx.receipts(block.number))
+    if not signatures:
+        del view["signatureList"]
+    return view
+
+
+@method("getBatchReceiptsByBlockNumberAndRange")
+def get_batch_receipts_by_block_number_and_range(ctx: RpcContext, params: list[Any]) -> Any:
+    number, start, count, compress = p.take(params, 3, 1, names="blockNumber, from, count, compressFlag")
+    return _batch_receipts(ctx, _block_by_number(ctx, number), start, count, compress)
+
+
+@method("getBatchReceiptsByBlockHashAndRange")
+def get_batch_receipts_by_block_hash_and_range(ctx: RpcContext, params: list[Any]) -> Any:
+    block_hash, start, count, compress = p.take(params, 3, 1, names="blockHash, from, count, compressFlag")
+    return _batch_receipts(ctx, _block_by_hash(ctx, block_hash), start, count, compress)
+
+
+def _batch_receipts(ctx: RpcContext, block: Block, start: Any, count: Any, compress: Any) -> Any:
+    """FISCO 2.x ``getBatchReceipts``: receipts [from, from + count) of the block (count "-1": to the
+    end), with the block's summary; compressFlag true answers base64(zlib(the same JSON))."""
+    receipts = ctx.receipts(block.number)
+    first = p.as_int(start, "from", maximum=1 << 32)
+    if first >= len(receipts):
+        raise RpcError(START_INDEX_OUT_OF_RANGE, f"start index out of range, the number of receipt is {len(receipts)}")
+    if count in (-1, "-1"):
+        end = len(receipts)
+    else:
+        end = min(first + p.as_int(count, "count", maximum=1 << 32), len(receipts))
+    view = {
+        "blockInfo": {
+            "blockHash": hex_bytes(block.hash(ctx.suite)),
+            "blockNumber": hex_int(block.number),
+            "receiptRoot": hex_bytes(block.header.receipts_root),
+            "receiptsCount": hex_int(len(receipts)),
+        },
+        "transactionReceipts": [
+            batch_receipt_json(ctx.suite, receipts[i], block.transactions[i], i) for i in range(first, end)
+        ],
+    }
+    if not p.as_bool(compress, "compressFlag", False):
+        return view
+    text = json.dumps(view, separators=(",", ":")).encode()
+    return base64.b64encode(zlib.compress(text)).decode()
 
 
 @method("getBlockHashByNumber")
@@ -382,7 +579,16 @@ def get_transaction_by_hash(ctx: RpcContext, params: list[Any]) -> dict[str, Any
 @method("getTransactionByBlockNumberAndIndex")
 def get_transaction_by_block_number_and_index(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     number, index = p.take(params, 2, names="blockNumber, transactionIndex")
-    block = _block_by_number(ctx, number)
+    return _transaction_at(ctx, _block_by_number(ctx, number), index)
+
+
+@method("getTransactionByBlockHashAndIndex")
+def get_transaction_by_block_hash_and_index(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
+    block_hash, index = p.take(params, 2, names="blockHash, transactionIndex")
+    return _transaction_at(ctx, _block_by_hash(ctx, block_hash), index)
+
+
+def _transaction_at(ctx: RpcContext, block: Block, index: Any) -> dict[str, Any]:
     position = p.as_int(index, "transactionIndex", maximum=1 << 32)
     if position >= len(block.transactions):
         raise RpcError(TX_INDEX_OUT_OF_RANGE, f"TransactionIndex is out of range: block {block.number} has {len(block.transactions)} transactions")
@@ -464,8 +670,12 @@ def call(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
     if request.get("from") in (None, ""):
         raise RpcError(CALL_NEEDS_FROM, "Call needs a 'from' field")
     sender = p.as_address(request["from"], "from")
-    to = p.as_address(request.get("to"), "to")
-    data = p.as_bytes(request.get("data", "0x"), "data", max_size=MAX_RAW_TX_SIZE)
+    # python-sdk sends "value": 0 (a JSON number) and, for a call without a contract, "to": "";
+    # FISCO reads both (toTransactionSkeleton), so they are accepted and checked, not refused.
+    if request.get("value") not in (None, ""):
+        p.as_int(request["value"], "value")
+    to = p.as_address(request["to"], "to") if request.get("to") not in (None, "", "0x") else bytes(20)
+    data = p.as_bytes(request.get("data") or "0x", "data", max_size=MAX_RAW_TX_SIZE)
     head = ctx.store.head_number()
     try:
         status, output = ctx.api.call(to, data, sender)
@@ -490,6 +700,14 @@ def send_raw_transaction(ctx: RpcContext, params: list[Any]) -> str:
     return submission_result(submit_all(ctx.api, [tx])[0])
 
 
+@method("sendRawTransactionAndGetProof")
+def send_raw_transaction_and_get_proof(ctx: RpcContext, params: list[Any]) -> str:
+    """FISCO 2.x answers the hash, as sendRawTransaction; the receipt and its proofs are *pushed* to
+    channel-protocol clients once committed. Over HTTP a client fetches them with
+    getTransactionReceiptByHashWithProof / getTransactionByHashWithProof."""
+    return send_raw_transaction(ctx, params)
+
+
 def raw_transaction_param(params: list[Any]) -> Transaction:
     """sendRawTransaction's one parameter (after the group), decoded; RpcError if malformed."""
     (raw_hex,) = p.take(params, 1, names="rawTransaction")
@@ -497,7 +715,7 @@ def raw_transaction_param(params: list[Any]) -> Transaction:
     try:
         return Transaction.decode(raw)
     except LedgerError as exc:
-        raise RpcError(int(Status.MALFORMED_TX), f"malformed transaction: {exc}") from None
+        raise refusal(int(Status.MALFORMED_TX), f"malformed transaction: {exc}") from None
 
 
 def submit_all(api: NodeApi, txs: Sequence[Transaction]) -> list[bytes | ChainError]:
@@ -524,14 +742,15 @@ def submission_result(outcome: bytes | ChainError) -> str:
         return hex_bytes(outcome)
     status = getattr(outcome, "status", None)  # TxRejected carries the FISCO status code
     if status is None:
-        raise RpcError(int(Status.MALFORMED_TX), f"transaction rejected: {outcome}")
-    raise RpcError(int(status), _status_message(int(status), outcome), {"status": hex_int(int(status))})
+        raise refusal(int(Status.MALFORMED_TX), f"transaction rejected: {outcome}")
+    detail = getattr(outcome, "message", None) or str(outcome)
+    raise refusal(int(status), detail)
 
 
-def _status_message(status: int, exc: Exception) -> str:
-    try:
-        name = Status(status).name
-    except ValueError:
-        name = f"STATUS_{status}"
-    detail = getattr(exc, "message", None) or str(exc)
-    return f"{name}: {detail}" if detail and detail != name else name
+def refusal(status: int, detail: str) -> RpcError:
+    """A refused transaction as FISCO 2.x answers it over HTTP: -32603 (internal error) whose text
+    starts with the status's name ("BlockLimitCheckFail: ..."), the status itself in ``data``
+    (``{"status": "0x10"}``) so a client can act on it without parsing text."""
+    name = status_message(status)
+    message = f"{name}: {detail}" if detail and detail != name else name
+    return RpcError(INTERNAL_ERROR, message, {"status": hex_int(status)})

@@ -5,24 +5,31 @@ it was told (Merkle proofs) rebuilds the records with the ``*_from_json`` functi
 directions in one module is what guarantees they agree.
 
 Conventions, as in FISCO 2.x: numbers are ``0x`` hex strings, byte strings are ``0x`` hex, node ids
-are hex *without* ``0x``. Differences, stated rather than hidden: there is no ``logsBloom`` (the chain
-keeps no bloom filters) and headers carry ``receiptsRoot``, ``signatureList`` and ``extraData`` as
-one hex string, because that is what the block hash covers.
+are hex *without* ``0x``. The field names, types and nesting are FISCO 2.x's (``Rpc.cpp``
+``parseTransactionIntoResponse`` / ``parseReceiptIntoResponse``), since its SDKs deserialise them
+strictly: a block's ``extraData`` is an array of hex strings (one item: our header's one field), a
+contract creation's ``to`` is the zero address, a transaction carries its ``signature`` object.
+Where the chain has no such value the field still appears with the value FISCO itself shows for
+"none" (``dbHash`` is the state root, see header_json). ``logsBloom`` comes from the event-log
+layer (chain.logs.bloom). docs/rpc.md lists each such field.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.merkle import FANOUT, MAX_DEPTH, MerkleProof, ProofUnit
 from chain.ledger.receipt import Log, Receipt
+from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
 
 ZERO_ADDRESS = "0x" + "00" * 20
+BLOOM_BYTES = 256  # FISCO 2.x / Ethereum: a 2048-bit log bloom
+EMPTY_BLOOM = "0x" + "00" * BLOOM_BYTES
 
 
 def hex_int(value: int) -> str:
@@ -89,7 +96,7 @@ def transaction_json(
     view.update(
         hash=hex_bytes(tx.hash(suite)),
         **{"from": hex_bytes(sender_of(suite, tx))},
-        to=hex_bytes(tx.to) if tx.to else None,  # null for a contract creation
+        to=hex_bytes(tx.to) if tx.to else ZERO_ADDRESS,  # FISCO 2.x: the zero address for a contract creation
         gas=hex_int(tx.gas_limit),
         gasPrice=hex_int(tx.gas_price),
         input=hex_bytes(tx.data),
@@ -100,13 +107,41 @@ def transaction_json(
         groupId=hex_int(tx.group_id),
         extraData=hex_bytes(tx.extra_data),
     )
+    if tx.is_signed:
+        view["signature"] = signature_json(suite, tx)
     return view
+
+
+def signature_json(suite: CryptoSuite, tx: Transaction) -> dict[str, str]:
+    """FISCO 2.x's ``signature {r, s, v, signature}``: v is the recovery id (0/1) in the standard
+    suite and the signer's 64-byte public key in the sm suite; ``signature`` is r || s || v."""
+    r, s = tx.r.to_bytes(32, "big"), tx.s.to_bytes(32, "big")
+    if suite.name == "sm":
+        v = hex_bytes(tx.v.to_bytes(64, "big"))
+        joined = r + s + tx.v.to_bytes(64, "big")
+    else:
+        recovery = tx.v - 27 if tx.v in (27, 28) else tx.v
+        v = hex_int(recovery)
+        joined = r + s + bytes([recovery & 0xFF])
+    return {"r": hex_bytes(r), "s": hex_bytes(s), "signature": hex_bytes(joined), "v": v}
 
 
 # --- receipts ----------------------------------------------------------------------------------
 
 def log_json(log: Log) -> dict[str, Any]:
     return {"address": hex_bytes(log.address), "topics": [hex_bytes(t) for t in log.topics], "data": hex_bytes(log.data)}
+
+
+def status_message(status: int) -> str:
+    """FISCO 2.x's ``statusMsg``: the TransactionException's name as its ``operator<<`` prints it
+    ("None" for success, then "OutOfGas", "RevertInstruction", "BlockLimitCheckFail"...)."""
+    try:
+        name = Status(status).name
+    except ValueError:
+        return f"Unknown({status})"
+    if status == Status.SUCCESS:
+        return "None"
+    return "".join(word.capitalize() for word in name.split("_"))
 
 
 def receipt_json(suite: CryptoSuite, receipt: Receipt, tx: Transaction, block: Block) -> dict[str, Any]:
@@ -120,11 +155,30 @@ def receipt_json(suite: CryptoSuite, receipt: Receipt, tx: Transaction, block: B
         "gasUsed": hex_int(receipt.gas_used),
         "input": hex_bytes(tx.data),
         "logs": [log_json(log) for log in receipt.logs],
+        "logsBloom": receipt_bloom(suite, receipt),
         "output": hex_bytes(receipt.output),
+        "remainGas": hex_int(max(tx.gas_limit - receipt.gas_used, 0)),
         "root": hex_bytes(block.header.state_root),
         "status": hex_int(receipt.status),
+        "statusMsg": status_message(receipt.status),
         "transactionHash": hex_bytes(receipt.transaction_hash),
         "transactionIndex": hex_int(receipt.transaction_index),
+    }
+
+
+def batch_receipt_json(suite: CryptoSuite, receipt: Receipt, tx: Transaction, index: int) -> dict[str, Any]:
+    """One receipt of getBatchReceiptsBy...AndRange: FISCO 2.x's shorter receipt (no block fields,
+    input, root or bloom: the batch's blockInfo carries the block)."""
+    return {
+        "contractAddress": hex_bytes(receipt.contract_address) if receipt.contract_address else ZERO_ADDRESS,
+        "from": hex_bytes(sender_of(suite, tx)),
+        "gasUsed": hex_int(receipt.gas_used),
+        "logs": [log_json(log) for log in receipt.logs],
+        "output": hex_bytes(receipt.output),
+        "status": hex_int(receipt.status),
+        "to": hex_bytes(tx.to) if tx.to else ZERO_ADDRESS,
+        "transactionHash": hex_bytes(receipt.transaction_hash),
+        "transactionIndex": hex_int(index),
     }
 
 
@@ -152,7 +206,8 @@ def receipt_from_json(view: dict[str, Any]) -> Receipt:
 
 # --- blocks ------------------------------------------------------------------------------------
 
-def header_json(suite: CryptoSuite, block: Block) -> dict[str, Any]:
+def header_json(suite: CryptoSuite, block: Block, receipts: Sequence[Receipt] = ()) -> dict[str, Any]:
+    """The header fields of a block view; its receipts give ``logsBloom`` (none given: the empty bloom)."""
     header = block.header
     return {
         "hash": hex_bytes(block.hash(suite)),
@@ -166,14 +221,17 @@ def header_json(suite: CryptoSuite, block: Block) -> dict[str, Any]:
         "stateRoot": hex_bytes(header.state_root),
         "gasUsed": hex_int(header.gas_used),
         "gasLimit": "0x0",  # FISCO has no block gas limit; 2.x reports 0x0 too
-        "extraData": hex_bytes(header.extra_data),
+        "extraData": [hex_bytes(header.extra_data)] if header.extra_data else [],
+        "dbHash": hex_bytes(header.state_root),  # FISCO 2.x: the hash of the block's state changes
+        "logsBloom": block_bloom(suite, receipts),
         "signatureList": [{"index": hex_int(i), "signature": hex_bytes(sig)} for i, sig in block.signatures],
     }
 
 
-def block_json(suite: CryptoSuite, block: Block, include_transactions: bool) -> dict[str, Any]:
+def block_json(suite: CryptoSuite, block: Block, include_transactions: bool,
+               receipts: Sequence[Receipt] = ()) -> dict[str, Any]:
     """A block as getBlockByNumber shows it: full transactions or just their hashes."""
-    view = header_json(suite, block)
+    view = header_json(suite, block, receipts)
     block_hash = block.hash(suite)
     if include_transactions:
         view["transactions"] = [
@@ -197,10 +255,42 @@ def header_from_json(view: dict[str, Any]) -> BlockHeader:
             receipts_root=_bytes(view["receiptsRoot"], "receiptsRoot"),
             state_root=_bytes(view["stateRoot"], "stateRoot"),
             gas_used=_int(view["gasUsed"], "gasUsed"),
-            extra_data=_bytes(view["extraData"], "extraData"),
+            extra_data=_extra_data(view["extraData"]),
         )
     except (KeyError, TypeError) as exc:
         raise LedgerError(f"block view is missing or mistypes a field: {exc}") from exc
+
+
+def _extra_data(value: Any) -> bytes:
+    """A header's extraData from its 2.x view (an array of at most one hex string) or a bare hex string."""
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise LedgerError("extraData: this chain's headers hold one extra-data field, got several")
+        return _bytes(value[0], "extraData") if value else b""
+    return _bytes(value, "extraData")
+
+
+# --- log blooms --------------------------------------------------------------------------------
+
+def block_bloom(suite: CryptoSuite, receipts: Sequence[Receipt]) -> str:
+    """The block's ``logsBloom`` (its receipts' blooms OR-ed) from the log layer, chain.logs.bloom;
+    FISCO's empty bloom while that layer is absent."""
+    bloom = _bloom_hook("block_bloom")
+    return hex_bytes(bloom(suite, receipts)) if bloom is not None else EMPTY_BLOOM
+
+
+def receipt_bloom(suite: CryptoSuite, receipt: Receipt) -> str:
+    bloom = _bloom_hook("receipt_bloom")
+    return hex_bytes(bloom(suite, receipt)) if bloom is not None else EMPTY_BLOOM
+
+
+def _bloom_hook(name: str) -> Any:
+    """chain.logs.bloom.<name>(suite, receipt or receipts) -> 256 bytes, if the event-log layer provides it."""
+    try:
+        from chain.logs import bloom  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return getattr(bloom, name, None)
 
 
 # --- Merkle proofs -----------------------------------------------------------------------------

@@ -215,7 +215,7 @@ class Client:
         return account.sign(tx)
 
     async def send_raw(self, tx: Transaction) -> bytes:
-        """Submit a signed transaction; its hash, or RpcCallError with the pool's status code."""
+        """Submit a signed transaction; its hash, or RpcCallError (the pool's status: transaction_status)."""
         return _bytes(await self.group_call("sendRawTransaction", _hex(tx.encode())), "transaction hash")
 
     async def send_transaction(self, account: Account, to: bytes, data: bytes, **options: Any) -> bytes:
@@ -291,9 +291,10 @@ class Client:
         try:
             await self.group_call("sendRawTransaction", raw_hex)
         except RpcCallError as exc:
-            if exc.code in (int(Status.ALREADY_KNOWN), int(Status.ALREADY_IN_CHAIN)):
+            status = transaction_status(exc)
+            if status in (int(Status.ALREADY_KNOWN), int(Status.ALREADY_IN_CHAIN)):
                 return
-            if taken and exc.code in PENDING_ANSWERS | {int(Status.BLOCK_LIMIT_CHECK_FAIL)}:
+            if taken and status in PENDING_ANSWERS | {int(Status.BLOCK_LIMIT_CHECK_FAIL)}:
                 return
             raise
 
@@ -322,6 +323,20 @@ class Client:
         if tx.hash(self.suite) != tx_hash or receipt.transaction_hash != tx_hash:
             raise ProofError("the node proved another transaction than the one asked for")
         return tx, receipt
+
+
+def transaction_status(exc: RpcCallError) -> int | None:
+    """The FISCO transaction status of a refused sendRawTransaction (10000 "already known", 16
+    "blockLimit"...), or None for any other error. FISCO 2.x answers a refusal over HTTP as -32603
+    with the status's name in the text; this node adds the status itself in ``data.status``."""
+    data = exc.data
+    status = data.get("status") if isinstance(data, dict) else None
+    if isinstance(status, str) and status.startswith("0x"):
+        try:
+            return int(status, 16)
+        except ValueError:
+            return None
+    return None
 
 
 class SyncClient:

@@ -54,7 +54,7 @@ def test_a_run_is_one_submission_and_other_methods_split_runs() -> None:
     assert answers[0]["result"] == "0x" + txs[0].hash(node.suite).hex()
     assert answers[1]["result"] == "0x" + txs[1].hash(node.suite).hex()
     assert answers[2]["error"]["code"] == -32602  # not hex: refused before admission
-    assert "ALREADY_KNOWN" in answers[3]["error"]["message"]  # the same tx twice in one run
+    assert answers[3]["error"]["message"].startswith("AlreadyKnown")  # the same tx twice in one run
     assert answers[4]["result"] == "0x" + txs[2].hash(node.suite).hex()
     assert answers[5]["result"] == "0x3"  # sees every transaction sent before it
     assert answers[6]["result"] == "0x" + txs[3].hash(node.suite).hex()
@@ -69,7 +69,7 @@ def test_a_node_without_submit_transactions_gets_them_one_at_a_time() -> None:
     txs = [kv_tx(user, b"k%d" % i, b"v", 0) for i in range(3)]
     answers = handle_body(ctx, json.dumps([send(tx, i) for i, tx in enumerate(txs)] + [send(txs[0], 9)]).encode())
     assert [a.get("result") for a in answers[:3]] == ["0x" + tx.hash(node.suite).hex() for tx in txs]
-    assert "ALREADY_KNOWN" in answers[3]["error"]["message"] and len(node.txpool) == 3
+    assert answers[3]["error"]["message"].startswith("AlreadyKnown") and len(node.txpool) == 3
 
 
 class RoundNode(BatchingNode):
@@ -98,8 +98,8 @@ def test_the_async_server_admits_through_submit_soon() -> None:
         return asyncio.run(handle_body_async(ctx, json.dumps(payload).encode()))
 
     assert ask(send(txs[0], 1))["result"] == "0x" + txs[0].hash(node.suite).hex()  # a lone request
-    assert "ALREADY_KNOWN" in ask(send(txs[0], 2))["error"]["message"]
-    assert ask(send("0x00", 3))["error"]["code"] == int(Status.MALFORMED_TX)  # refused before any round
+    assert ask(send(txs[0], 2))["error"]["message"].startswith("AlreadyKnown")
+    assert ask(send("0x00", 3))["error"]["data"]["status"] == hex(Status.MALFORMED_TX)  # refused before any round
     batch = [send(txs[1], 4), send(txs[2], 5), {"jsonrpc": "2.0", "id": 6, "method": "getPendingTxSize", "params": [1]},
              send(txs[3], 7)]
     answers = ask(batch)

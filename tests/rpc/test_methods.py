@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chain.ledger.status import Status
-from chain.rpc.views import header_from_json
+from chain.rpc.views import header_from_json, status_message
 from tests.rpc.conftest import kv_tx
 
 
@@ -24,6 +24,16 @@ def ok(response: dict[str, Any]) -> Any:
 def err(response: dict[str, Any]) -> tuple[int, str]:
     assert "result" not in response, response
     return response["error"]["code"], response["error"]["message"]
+
+
+def refused(response: dict[str, Any]) -> tuple[int, str]:
+    """(transaction status, message) of a refused sendRawTransaction: FISCO 2.x over HTTP answers
+    -32603 with the status's name first in the text; the status itself is in data."""
+    code, message = err(response)
+    assert code == -32603, response
+    status = int(response["error"]["data"]["status"], 16)
+    assert message.startswith(status_message(status)), response
+    return status, message
 
 
 def test_client_version_and_groups(rpc, chain):
@@ -101,7 +111,9 @@ def test_node_lists_and_consensus(rpc, chain):
     status, views = ok(rpc("getConsensusStatus", [1]))
     assert status["nodeNum"] == 4 and status["max_faulty_leader"] == 1 and status["currentView"] == 3
     assert [status[f"sealer.{i}"] for i in range(4)] == sealers
-    assert status["highestblockNumber"] == 2 and views == [{"nodeId": node.node_id.hex(), "view": 3}]
+    # FISCO 2.x lists every sealer's view (here each connected sealer; this node knows no other view)
+    assert status["highestblockNumber"] == 2 and views == [{"nodeId": s, "view": 3} for s in sealers]
+    assert status["accountType"] == 1 and status["connectedNodes"] == 3 and status["leaderFailed"] is False
     sync = ok(rpc("getSyncStatus", [1]))
     assert sync["blockNumber"] == 2 and sync["isSyncing"] is False and sync["txPoolSize"] == "1"
     assert sync["genesisHash"] == h(node.store.block_hash(0)) and len(sync["peers"]) == 3
@@ -170,36 +182,36 @@ class TestSendRawTransaction:
         node, user = chain["node"], chain["user"]
         tx = kv_tx(user, b"fresh", b"1", node.store.head_number())
         assert ok(rpc("sendRawTransaction", [1, h(tx.encode())])) == h(tx.hash(node.suite))
-        code, message = err(rpc("sendRawTransaction", [1, h(tx.encode())]))
-        assert code == Status.ALREADY_KNOWN and "ALREADY_KNOWN" in message
+        code, message = refused(rpc("sendRawTransaction", [1, h(tx.encode())]))
+        assert code == Status.ALREADY_KNOWN and message.startswith("AlreadyKnown")
         node.seal()
         assert ok(rpc("getTransactionReceipt", [1, h(tx.hash(node.suite))]))["status"] == "0x0"
-        code, _ = err(rpc("sendRawTransaction", [1, h(tx.encode())]))  # replay of a committed tx
+        code, _ = refused(rpc("sendRawTransaction", [1, h(tx.encode())]))  # replay of a committed tx
         assert code in (Status.ALREADY_IN_CHAIN, Status.NONCE_CHECK_FAIL)
         # The same nonce re-signed as another transaction is a replay too.
         again = kv_tx(user, b"fresh", b"2", node.store.head_number(), nonce=tx.nonce)
-        assert err(rpc("sendRawTransaction", [1, h(again.encode())]))[0] in (Status.ALREADY_IN_CHAIN, Status.NONCE_CHECK_FAIL)
+        assert refused(rpc("sendRawTransaction", [1, h(again.encode())]))[0] in (Status.ALREADY_IN_CHAIN, Status.NONCE_CHECK_FAIL)
 
     def test_expired_block_limit(self, rpc, chain):
         node, user = chain["node"], chain["user"]
         head = node.store.head_number()
         expired = kv_tx(user, b"old", b"1", head, block_limit=head)
-        code, message = err(rpc("sendRawTransaction", [1, h(expired.encode())]))
-        assert code == Status.BLOCK_LIMIT_CHECK_FAIL and "BLOCK_LIMIT_CHECK_FAIL" in message
+        code, message = refused(rpc("sendRawTransaction", [1, h(expired.encode())]))
+        assert code == Status.BLOCK_LIMIT_CHECK_FAIL and message.startswith("BlockLimitCheckFail")
         too_far = kv_tx(user, b"far", b"1", head, block_limit=head + 1001)
-        assert err(rpc("sendRawTransaction", [1, h(too_far.encode())]))[0] == Status.BLOCK_LIMIT_CHECK_FAIL
+        assert refused(rpc("sendRawTransaction", [1, h(too_far.encode())]))[0] == Status.BLOCK_LIMIT_CHECK_FAIL
 
     def test_wrong_chain_group_and_signature(self, rpc, chain):
         node, user = chain["node"], chain["user"]
         head = node.store.head_number()
-        assert err(rpc("sendRawTransaction", [1, h(kv_tx(user, b"a", b"1", head, chain_id=8).encode())]))[0] == Status.INVALID_CHAIN_ID
-        assert err(rpc("sendRawTransaction", [1, h(kv_tx(user, b"a", b"1", head, group_id=2).encode())]))[0] == Status.INVALID_GROUP_ID
+        assert refused(rpc("sendRawTransaction", [1, h(kv_tx(user, b"a", b"1", head, chain_id=8).encode())]))[0] == Status.INVALID_CHAIN_ID
+        assert refused(rpc("sendRawTransaction", [1, h(kv_tx(user, b"a", b"1", head, group_id=2).encode())]))[0] == Status.INVALID_GROUP_ID
         forged = replace(kv_tx(user, b"a", b"1", head), data=b"a\x00forged")  # signature over other data
-        assert err(rpc("sendRawTransaction", [1, h(forged.encode())]))[0] == Status.INVALID_SIGNATURE
+        assert refused(rpc("sendRawTransaction", [1, h(forged.encode())]))[0] == Status.INVALID_SIGNATURE
 
     def test_malformed_input(self, rpc):
         assert err(rpc("sendRawTransaction", [1, "0xnothex"]))[0] == -32602
-        code, message = err(rpc("sendRawTransaction", [1, "0xc0"]))  # an empty RLP list
+        code, message = refused(rpc("sendRawTransaction", [1, "0xc0"]))  # an empty RLP list
         assert code == Status.MALFORMED_TX and "malformed" in message
         assert err(rpc("sendRawTransaction", [1]))[0] == -32602
 

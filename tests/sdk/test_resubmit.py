@@ -138,7 +138,7 @@ def test_what_a_node_answers_to_a_resent_transaction(code: Status, taken: bool, 
     client = Client("http://127.0.0.1:1/", get_suite("standard"))
 
     async def refuse(method: str, *params: object) -> None:
-        raise RpcCallError(int(code), code.name, None, method)
+        raise RpcCallError(-32603, code.name, {"status": hex(code)}, method)  # FISCO 2.x's HTTP refusal
 
     client.group_call = refuse  # type: ignore[method-assign]
     if ends_the_wait:
