@@ -22,6 +22,8 @@ def build(
                                help="address JSON-RPC listens on; it has no authentication, so loopback unless you mean it"),
     port_base: int = typer.Option(30300, "--port-base", help="P2P port of node0; node i uses base + i"),
     rpc_port_base: int = typer.Option(8545, "--rpc-port-base", help="JSON-RPC port of node0; node i uses base + i"),
+    channel_port_base: int = typer.Option(20200, "--channel-port-base",
+                                          help="SDK channel port of node0 (FISCO's 20200); node i uses base + i"),
     observers: int = typer.Option(0, "--observers", help="extra observer nodes (sync, no vote)"),
     executor: str = typer.Option("evm", "--executor", help="evm, or kv (the key/value stand-in)"),
     chain_id: int = typer.Option(1, "--chain-id"),
@@ -35,7 +37,7 @@ def build(
         raise typer.Exit(1)
     options = BuildOptions(
         nodes=nodes, suite=suite, ip=ip, rpc_ip=rpc_ip, port_base=port_base, rpc_port_base=rpc_port_base,
-        observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
+        channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
     )
     with reported():
         chain = build_chain(output, options)
@@ -43,8 +45,9 @@ def build(
     if warning is not None:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}")
-    for node in chain.nodes:
-        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  "
+    for i, node in enumerate(chain.nodes):
+        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  channel {channel_port_base + i:<5}  "
                    f"node id {node.node_id.hex()[:16]}…")
+    typer.echo(f"  SDK certificate: {output / 'sdk' / 'sdk.crt'} (+ sdk.key, ca.crt) for the channel ports")
     typer.echo(f"  admin account 0x{chain.admin_address.hex()}  (key: {output / 'sdk' / 'admin.key'})")
     typer.echo(f"start with: bash {output / 'start_all.sh'}   stop with: bash {output / 'stop_all.sh'}")

@@ -73,7 +73,7 @@ def status(path: Path = typer.Argument(..., help="a node directory, or a chain d
             typer.echo(f"{directory.name}: {exc}")
             continue
         pid = read_pid(directory)
-        line = f"{config.node.name:<7} pid {pid or '-':<7} p2p {config.network.listen_port:<5} rpc {config.rpc.listen_port:<5}"
+        line = f"{config.node.name:<7} pid {pid or '-':<7} p2p {config.network.listen_port:<5} rpc {config.rpc.listen_port:<5} channel {config.channel.listen_port or '-':<5}"
         if pid is None:
             typer.echo(f"{line} stopped")
             continue

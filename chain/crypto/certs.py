@@ -185,3 +185,40 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+
+
+CHANNEL_CURVE = ec.SECP256K1()
+
+
+def issue_channel_certificate(ca: Issued, common_name: str) -> Issued:
+    """A TLS key and certificate for FISCO's channel port (the node's side or an SDK's).
+
+    On secp256k1, as FISCO 2.x's ECDSA chains issue them: its SDKs offer only that curve
+    (python-sdk ``ECDH_curve = "secp256k1"``), and a TLS 1.2 server may use only a certificate on a
+    curve the client offered. It names no node id: an SDK certificate can never pass the P2P hello.
+    """
+    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise CertificateError("the chain CA key must be an EC key")
+    ca_cert = ca.certificate
+    key = ec.generate_private_key(CHANNEL_CURVE)
+    start = _now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chain"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=NODE_VALIDITY_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return Issued(_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))

@@ -8,7 +8,8 @@ One ``Host`` per node process. It knows nothing of PBFT: it delivers each receiv
   node id is in the chain's node list (a callback, since the list lives in state). Anything else
   is dropped and logged; a bad peer never stops the host.
 * **Framing.** Every frame is ``kind (1 byte) ‖ body``; kind 0 is the hello (first frame only),
-  kind 1 an engine message. Oversize frames, unknown kinds and a second hello drop the link.
+  kind 1 an engine message, kind 2 an AMOP relay message (to the node's
+  channel server). Oversize frames, unknown kinds and a second hello drop the link.
 * **One link per peer.** Both sides may dial each other at once; then the link dialed by the
   smaller node id wins, on both sides alike. A new link dialed by the same side replaces the old
   one (the old is usually the dead half of a restart).
@@ -45,6 +46,7 @@ from chain.network.tls import TlsFiles, accept_tls, client_context, server_conte
 
 KIND_HELLO = 0
 KIND_MESSAGE = 1
+KIND_RELAY = 2  # an AMOP relay message between nodes' channel servers (chain.channel.amop), not for the engine
 READ_CHUNK = 256 * 1024
 STABLE_LINK_SECONDS = 1.0  # a link that lasted this long resets the reconnect back-off
 LISTEN_BACKLOG = 128
@@ -137,6 +139,7 @@ class Host:
         is_admitted: Callable[[bytes], bool],
         on_message: MessageHandler,
         on_peer: PeerHandler | None = None,
+        on_relay: MessageHandler | None = None,
     ) -> None:
         self.key = key
         self.node_id = key.public_key
@@ -145,6 +148,7 @@ class Host:
         self.is_admitted = is_admitted
         self.on_message = on_message
         self.on_peer = on_peer
+        self.on_relay = on_relay
         self._own_cert_der = tls.own_cert_der()
         self._server_ctx = server_context(tls)
         self._client_ctx = client_context(tls)
@@ -232,11 +236,19 @@ class Host:
             return 0
         return sum(1 for link in list(self._links.values()) if self._write_frame(link, frame))
 
-    def _message_frame(self, payload: bytes) -> bytes | None:
+    def send_relay(self, node_id: bytes, payload: bytes) -> bool:
+        """Queue an AMOP relay message to one peer; False when it is not connected."""
+        link = self._links.get(node_id)
+        if link is None or link.writer.is_closing():
+            return False
+        frame = self._message_frame(payload, KIND_RELAY)
+        return frame is not None and self._write_frame(link, frame)
+
+    def _message_frame(self, payload: bytes, kind: int = KIND_MESSAGE) -> bytes | None:
         """The frame carrying an engine message; None (logged) when it is above the limit every
         receiver enforces, so sending it would only get our links dropped."""
         try:
-            return encode_frame(bytes([KIND_MESSAGE]) + payload, self.config.max_frame_size)
+            return encode_frame(bytes([kind]) + payload, self.config.max_frame_size)
         except FrameTooLarge as exc:
             _event(logging.ERROR, "message_too_large", reason=str(exc))
             return None
@@ -542,6 +554,13 @@ class Host:
 
     def _handle_frame(self, link: Link, frame: bytes) -> None:
         self.stats["frames_in"] += 1
+        # Relay messages go to the channel server, when this node runs one.
+        if frame[:1] == bytes([KIND_RELAY]) and self.on_relay is not None:
+            try:
+                self.on_relay(link.node_id, frame[1:])
+            except ChainError as exc:
+                _event(logging.INFO, "relay_refused", peer=link.node_id.hex()[:16], reason=str(exc))
+            return
         # Only engine messages may follow the hello.
         if frame[:1] != bytes([KIND_MESSAGE]):
             raise NetworkError(f"unexpected frame kind {frame[:1].hex() or 'empty'} after the hello")

@@ -3,19 +3,23 @@
     DIR/
       ca/ca.crt, ca/ca.key        the chain CA (keep ca.key away from the nodes)
       genesis.toml                the chain: ids, suite, sealers and weights, observers, admin
-      sdk/                        what client tools need: ca.crt, admin.key, genesis.toml, nodes.toml
+      sdk/                        what client tools need: ca.crt, admin.key, genesis.toml, nodes.toml,
+                                  sdk.crt + sdk.key (the channel port's client certificate)
       node0/ … nodeN/             one per node:
         config.toml               listen address, peers, ports, storage, executor, log
         genesis.toml              a copy of DIR/genesis.toml (a node directory is self-contained)
         node.key                  consensus key (chain.crypto.keys PEM); its public key is the node id
         node.nodeid               the node id in hex, for people
         ca.crt, ssl.crt, ssl.key  TLS: chain CA, this node's certificate (naming its node id), key
+        channel.crt, channel.key  TLS of the SDK channel port (secp256k1, chain.channel.tls)
         start.sh, stop.sh
       start_all.sh, stop_all.sh
 
 ``n`` sealers come first (node0 … node{n-1}), then ``observers`` observer nodes. Node i listens for
 P2P on ``ip:port_base + i`` and for JSON-RPC on ``rpc_ip:rpc_port_base + i``. Every node lists every
-other as a peer. Building into a directory that already holds a chain is refused unless ``force``.
+other as a peer. SDKs connect to node i's channel port ``rpc_ip:channel_port_base + i`` (FISCO's
+20200; when ``channel_port_base`` is None the OS picks one at start, which programs that build
+throw-away chains use). Building into a directory that already holds a chain is refused unless ``force``.
 
 JSON-RPC has no authentication (as in FISCO BCOS, whose ``jsonrpc_listen_ip`` defaults to
 127.0.0.1), so it listens on loopback unless ``rpc_ip`` says otherwise, whatever ``ip`` the peers
@@ -34,12 +38,13 @@ from pathlib import Path
 
 import tomli_w
 
-from chain.crypto.certs import generate_ca, issue_node_certificate, write_private
+from chain.crypto.certs import generate_ca, issue_channel_certificate, issue_node_certificate, write_private
 from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
 from chain.errors import ConfigError
 from chain.ledger.genesis import GenesisConfig
 from chain.node.config import (
+    ChannelSection,
     ConsensusSection,
     ExecutorSection,
     NetworkSection,
@@ -62,6 +67,7 @@ class BuildOptions:
     rpc_ip: str = "127.0.0.1"  # JSON-RPC: unauthenticated, so loopback unless asked
     port_base: int = 30300
     rpc_port_base: int = 8545
+    channel_port_base: int | None = None  # None: each node's OS picks (the `chain build` command says 20200)
     observers: int = 0
     chain_id: int = 1
     group_id: int = 1
@@ -119,6 +125,13 @@ def _check_options(options: BuildOptions) -> None:
     p2p = set(range(options.port_base, options.port_base + total))
     if p2p & set(range(options.rpc_port_base, options.rpc_port_base + total)):
         raise ConfigError("P2P and RPC port ranges overlap")
+    if options.channel_port_base is not None:
+        channel = set(range(options.channel_port_base, options.channel_port_base + total))
+        # Each node's channel port must be a port of its own.
+        if not 1 <= options.channel_port_base or options.channel_port_base + total > 65536:
+            raise ConfigError(f"channel port base {options.channel_port_base} leaves no room for {total} nodes")
+        if channel & (p2p | set(range(options.rpc_port_base, options.rpc_port_base + total))):
+            raise ConfigError("the channel port range overlaps the P2P or RPC range")
 
 
 def _prepare_directory(directory: Path, force: bool) -> None:
@@ -147,6 +160,10 @@ def _client_host(options: BuildOptions) -> str:
     """Where a client on this machine reaches a node's JSON-RPC (a wildcard listen address is not one)."""
     host = options.ip if options.rpc_ip in ("0.0.0.0", "::") else options.rpc_ip
     return f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
+
+
+def _channel_port(options: BuildOptions, i: int) -> int:
+    return 0 if options.channel_port_base is None else options.channel_port_base + i
 
 
 def _write_script(path: Path, text: str) -> None:
@@ -224,6 +241,9 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
         (node_dir / "ca.crt").write_bytes(ca.cert_pem)
         (node_dir / "ssl.crt").write_bytes(issued.cert_pem)
         write_private(node_dir / "ssl.key", issued.key_pem)
+        channel_cert = issue_channel_certificate(ca, f"{name} channel")
+        (node_dir / "channel.crt").write_bytes(channel_cert.cert_pem)
+        write_private(node_dir / "channel.key", channel_cert.key_pem)
         (node_dir / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
         config = NodeConfig(
             node=NodeSection(name=name),
@@ -233,6 +253,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
                 peers=tuple(e for j, e in enumerate(endpoints) if j != i),
             ),
             rpc=RpcSection(listen_ip=options.rpc_ip, listen_port=options.rpc_port_base + i),
+            channel=ChannelSection(listen_ip=options.rpc_ip, listen_port=_channel_port(options, i)),
             executor=ExecutorSection(kind=options.executor),
             consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
         )
@@ -247,12 +268,17 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     sdk = _private_dir(root / "sdk")
     (sdk / "ca.crt").write_bytes(ca.cert_pem)
     save_private_key(sdk / "admin.key", admin)
+    sdk_cert = issue_channel_certificate(ca, "sdk")
+    (sdk / "sdk.crt").write_bytes(sdk_cert.cert_pem)
+    write_private(sdk / "sdk.key", sdk_cert.key_pem)
     (sdk / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
     (root / NODES_FILE).write_text(tomli_w.dumps({
         "nodes": [
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
-             "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{_client_host(options)}:{n.rpc_port}"}
-            for n in built
+             "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{_client_host(options)}:{n.rpc_port}",
+             **({"channel": f"{_client_host(options)}:{_channel_port(options, i)}"}
+                if options.channel_port_base is not None else {})}
+            for i, n in enumerate(built)
         ],
     }), encoding="utf-8")
 

@@ -24,6 +24,13 @@ relative to the node directory, so a chain directory can be moved or copied to a
     listen_ip = "127.0.0.1"        # no authentication: beyond loopback the node logs a warning
     listen_port = 8545
 
+    [channel]                      # FISCO's channel port for SDKs (chain.channel), mutual TLS
+    listen_ip = "127.0.0.1"
+    listen_port = 20200            # 0: the OS picks one (the node logs it)
+    ca_cert = "ca.crt"
+    cert = "channel.crt"           # secp256k1, as FISCO 2.x SDKs require (chain.channel.tls)
+    key = "channel.key"
+
     [storage]
     path = "data/chain.db"
 
@@ -86,6 +93,15 @@ class RpcSection:
 
 
 @dataclass(frozen=True)
+class ChannelSection:
+    listen_ip: str = "127.0.0.1"
+    listen_port: int = 0
+    ca_cert: str = "ca.crt"
+    cert: str = "channel.crt"
+    key: str = "channel.key"
+
+
+@dataclass(frozen=True)
 class StorageSection:
     path: str = "data/chain.db"
 
@@ -113,6 +129,7 @@ class NodeConfig:
     network: NetworkSection = field(default_factory=NetworkSection)
     tls: TlsSection = field(default_factory=TlsSection)
     rpc: RpcSection = field(default_factory=RpcSection)
+    channel: ChannelSection = field(default_factory=ChannelSection)
     storage: StorageSection = field(default_factory=StorageSection)
     executor: ExecutorSection = field(default_factory=ExecutorSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
@@ -120,7 +137,8 @@ class NodeConfig:
 
     def __post_init__(self) -> None:
         # Ports are TCP ports (0 lets the OS choose, which tests use).
-        for what, port in (("network.listen_port", self.network.listen_port), ("rpc.listen_port", self.rpc.listen_port)):
+        for what, port in (("network.listen_port", self.network.listen_port), ("rpc.listen_port", self.rpc.listen_port),
+                           ("channel.listen_port", self.channel.listen_port)):
             if not 0 <= port < 65536:
                 raise ConfigError(f"{what} must be a TCP port, got {port}")
         # Each peer is dialed, so it must be an address we can parse.
@@ -154,7 +172,7 @@ class NodeConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeConfig:
         sections: dict[str, type] = {
-            "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection,
+            "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection, "channel": ChannelSection,
             "storage": StorageSection, "executor": ExecutorSection, "consensus": ConsensusSection,
             "log": LogSection,
         }

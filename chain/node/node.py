@@ -41,10 +41,13 @@ from chain.execution.result import BlockExecutor
 from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.status import Status
 from chain.ledger.store import Store
+from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
 from chain.network.hello import ChainIdentity
 from chain.network.host import Host, NetworkConfig
 from chain.network.tls import TlsFiles
+from chain.channel.server import ChannelServer
+from chain.channel.tls import channel_server_context
 from chain.node.config import NodeConfig
 from chain.node.logging import event
 from chain.node.replica_thread import ClockStoppingExecutor, ReplicaClock, ReplicaThread
@@ -107,6 +110,7 @@ class Node:
         self.store: Store = open_chain(storage, self.genesis)
         self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id)
+        self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
         self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
         self.clock = ReplicaClock()
         self.replica = Replica(
@@ -134,7 +138,9 @@ class Node:
             is_admitted=self.is_chain_node,
             on_message=self._on_message,
             on_peer=self._on_peer,
+            on_relay=self._on_relay,
         )
+        self.channel: ChannelServer | None = self._make_channel()
         self._timers: dict[str, tuple[asyncio.TimerHandle, int]] = {}  # name -> (handle, deadline on self.clock)
         self._thread: ReplicaThread | None = None  # runs every replica event (start() makes it)
         self._effects: collections.deque[tuple[int, list[fx.Effect]]] = collections.deque()  # (now, effects) to apply
@@ -146,6 +152,22 @@ class Node:
         self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
+
+    def _make_channel(self) -> ChannelServer | None:
+        """The SDK channel port (chain.channel); none for a node directory built without its certificate."""
+        section = self.config.channel
+        cert = self.directory / section.cert
+        if not cert.exists():
+            event(log, "channel_disabled", logging.WARNING, reason=f"no channel certificate {section.cert}")
+            return None
+        context = channel_server_context(self.directory / section.ca_cert, cert, self.directory / section.key)
+        return ChannelServer(self, listen_ip=section.listen_ip, listen_port=section.listen_port, context=context,
+                             group_id=self.group_id, relay_send=self.host.send_relay,
+                             connected_peers=self.host.connected)
+
+    def _on_relay(self, sender: bytes, raw: bytes) -> None:
+        if self.channel is not None:
+            self.channel.on_relay(sender, raw)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -162,19 +184,25 @@ class Node:
         try:
             await self.host.start()
             self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
+            if self.channel is not None:
+                await self.channel.start()
         except OSError as exc:
             # Most often a port another process already holds: say which, rather than a traceback.
+            if self._rpc is not None:
+                await self._rpc.cleanup()
             await self.host.stop()
             await self._close_thread()
             self.store.close()
             raise NetworkError(
                 f"{self.node_name} cannot listen (p2p {self.config.network.listen_ip}:{self.config.network.listen_port}, "
-                f"rpc {self.config.rpc.listen_ip}:{self.config.rpc.listen_port}): {exc}"
+                f"rpc {self.config.rpc.listen_ip}:{self.config.rpc.listen_port}, "
+                f"channel {self.config.channel.listen_ip}:{self.config.channel.listen_port}): {exc}"
             ) from exc
         self.rpc_port = bound_port(self._rpc)
         self._schedule_tick()
         event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
-              rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}")
+              rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}",
+              channel=f"{self.config.channel.listen_ip}:{self.channel.listen_port}" if self.channel else "off")
 
     async def stop(self) -> None:
         event(log, "node_stopping", head=self.store.head_number())
@@ -190,6 +218,8 @@ class Node:
         self._effects.clear()  # nothing more goes out
         if self._rpc is not None:
             await self._rpc.cleanup()
+        if self.channel is not None:
+            await self.channel.stop()
         await self.host.stop()
         self.store.close()
         event(log, "node_stopped")
@@ -269,6 +299,8 @@ class Node:
         # Nothing to do for the replica: on Tick it asks linked peers for blocks until it has heard
         # one, and again whenever peers' messages show they are ahead (chain.consensus.pbft.replica).
         event(log, "peer_linked" if connected else "peer_unlinked", logging.DEBUG, peer=node_id.hex()[:16])
+        if self.channel is not None:  # AMOP: tell the new peer which topics our SDKs listen on
+            self.channel.on_peer(node_id, connected)
 
     def _on_timer(self, name: str, deadline: int) -> None:
         current = self._timers.get(name)
@@ -320,6 +352,9 @@ class Node:
             elif isinstance(effect, fx.BlockCommitted):
                 event(log, "block_committed", number=effect.number, hash=effect.block_hash,
                       txs=effect.tx_count, view=effect.view, via=effect.via)
+                self.log_service.on_commit(effect.number)  # push the block and its logs to subscribers
+                if self.channel is not None:
+                    self.channel.notify_block(effect.number)
             elif isinstance(effect, fx.ViewChangeStarted):
                 event(log, "view_change_started", logging.WARNING, number=effect.number, to_view=effect.to_view)
             elif isinstance(effect, fx.ViewChanged):

@@ -15,7 +15,7 @@ from chain.ledger.genesis import GenesisConfig, build_genesis
 from chain.node.builder import BuildOptions, ListedNode, build_chain, read_nodes
 from chain.node.config import NodeConfig
 
-NODE_FILES = {"config.toml", "genesis.toml", "node.key", "node.nodeid", "ca.crt", "ssl.crt", "ssl.key", "start.sh", "stop.sh"}
+NODE_FILES = {"config.toml", "genesis.toml", "node.key", "node.nodeid", "ca.crt", "ssl.crt", "ssl.key", "start.sh", "stop.sh", "channel.crt", "channel.key"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_layout(built) -> None:  # type: ignore[no-untyped-def]
     ]
     for i in range(5):
         assert {p.name for p in (root / f"node{i}").iterdir()} == NODE_FILES
-    assert {p.name for p in (root / "sdk").iterdir()} == {"ca.crt", "admin.key", "genesis.toml", "nodes.toml"}
+    assert {p.name for p in (root / "sdk").iterdir()} == {"ca.crt", "admin.key", "genesis.toml", "nodes.toml", "sdk.crt", "sdk.key"}
     assert (root / "node0" / "ssl.key").stat().st_mode & 0o077 == 0  # private keys are owner-only
     assert (root / "start_all.sh").stat().st_mode & 0o100
 

@@ -1,0 +1,433 @@
+"""The node's channel port: FISCO 2.x SDKs connect here over mutual TLS and speak ChannelMessages.
+
+What a connection (a *session*) may send, and what the node does:
+
+* ``0x14`` handshake → the protocol version and node version (JSON);
+* ``0x13`` heartbeat → answered at once (``"0"`` → ``"1"``, or ``{"heartBeat":0}`` → ``{"heartBeat":1}``);
+* ``0x12`` a JSON-RPC request → the very answer HTTP would give (``chain.rpc.server``), same seq;
+* ``0x32`` the topics it listens on (replaces the previous list; ``_block_notify_<g>`` is python-sdk's
+  way of asking for block numbers, which every session gets anyway);
+* ``0x30`` an AMOP request on a topic → delivered to one listening SDK, here or behind another node
+  (``chain.channel.amop``); its ``0x31`` answer comes back with the same seq, or the node answers
+  ``0x31`` with FISCO's 100 (nobody listens), 101 (the listener went away) or 102 (timeout);
+* ``0x35`` an AMOP multicast → delivered to every listening SDK at every node, no answer.
+
+On each committed block every session gets ``0x1001`` with ``"<groupId>,<number>"`` and seq zero.
+
+Rules that keep the node at its pace whatever SDKs do: at most ``max_sessions`` sessions; each has
+a bounded queue of messages to send and is dropped when it is full (a slow reader cannot make the
+node buffer without limit, and a block notification never waits for it); a bad frame (length
+below the header or above ``max_message_size``, an unknown type) closes the session; a TLS
+handshake without a chain certificate is refused. Refusals are logged as counts per source
+(``chain.network.refusals``), not one line each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import ssl
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from chain.channel.amop import ADVERTISE_S, BLOCK_NOTIFY_PREFIX, MAX_TOPICS, Relay, decode_relay, parse_topic_report
+from chain.channel.framing import (
+    MAX_MESSAGE_SIZE, SEQ_ZERO, BadFrame, ChannelMessage, ChannelResult, ChannelType, MessageDecoder, unpack_topic,
+)
+from chain.network.refusals import RefusalLog
+from chain.rpc.methods import RpcContext
+from chain.rpc.server import handle_body_async
+
+log = logging.getLogger("chain.channel")
+
+MAX_SESSIONS = 256
+QUEUE_LIMIT = 1024  # messages waiting to be written to one SDK; beyond, it is dropped
+RPC_IN_FLIGHT = 16  # requests of one session being answered at once; beyond, we stop reading it
+HANDSHAKE_TIMEOUT_S = 5.0
+AMOP_TIMEOUT_S = 5.0  # an AMOP request unanswered this long gets 102 (TIMEOUT)
+READ_CHUNK = 256 * 1024
+PROTOCOL_VERSION = 1  # the v1 frames and heartbeats the python-sdk speaks
+NODE_VERSION = "chain 2.x-compatible channel"
+
+RelaySend = Callable[[bytes, bytes], bool]  # (node id, relay bytes) → sent?
+
+
+def _event(level: int, name: str, **fields: object) -> None:
+    log.log(level, name, extra={"fields": fields})
+
+
+class Session:
+    """One SDK connection: its topics and its bounded queue of messages to write."""
+
+    def __init__(self, server: ChannelServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 source: str) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.source = source
+        self.topics: frozenset[str] = frozenset()
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(server.queue_limit)
+        self.in_flight = asyncio.Semaphore(RPC_IN_FLIGHT)
+        self.closed = False
+
+    def push(self, message: ChannelMessage) -> bool:
+        """Queue message for this SDK without waiting; a full queue drops the session."""
+        if self.closed:
+            return False
+        try:
+            self.queue.put_nowait(message.encode())
+            return True
+        except asyncio.QueueFull:
+            # The SDK does not read: drop it rather than buffer for it or slow the node down.
+            self.server.stats["dropped_slow"] += 1
+            _event(logging.WARNING, "sdk_dropped", source=self.source, reason="send queue full")
+            self.close()
+            return False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            pass
+        self.writer.close()
+
+    async def write_loop(self) -> None:
+        try:
+            while True:
+                data = await self.queue.get()
+                if data is None or self.writer.is_closing():
+                    return
+                self.writer.write(data)
+                await self.writer.drain()
+        except (OSError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            self.close()
+
+
+@dataclass
+class PendingAmop:
+    """A unicast AMOP request on its way: who asked (a session here or a peer node) and who was asked."""
+
+    origin_session: Session | None
+    origin_node: bytes | None
+    target_session: Session | None
+    target_node: bytes | None
+    timer: asyncio.TimerHandle | None = field(default=None)
+
+
+class ChannelServer:
+    def __init__(self, api: Any, *, listen_ip: str, listen_port: int, context: ssl.SSLContext, group_id: int,
+                 relay_send: RelaySend | None = None, connected_peers: Callable[[], list[bytes]] = list,
+                 max_message_size: int = MAX_MESSAGE_SIZE, max_sessions: int = MAX_SESSIONS,
+                 queue_limit: int = QUEUE_LIMIT) -> None:
+        self.ctx = RpcContext(api)
+        self.listen_ip = listen_ip
+        self.context = context
+        self.group_id = group_id
+        self.relay_send = relay_send
+        self.connected_peers = connected_peers
+        self.max_message_size = max_message_size
+        self.max_sessions = max_sessions
+        self.queue_limit = queue_limit
+        self._port = listen_port
+        self._server: asyncio.base_events.Server | None = None
+        self.sessions: set[Session] = set()
+        self.peer_topics: dict[bytes, frozenset[str]] = {}
+        self.pending: dict[bytes, PendingAmop] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._refusals = RefusalLog(lambda level, name, fields: log.log(level, name, extra={"fields": fields}))
+        self.stats = {"sessions": 0, "refused": 0, "bad_frames": 0, "dropped_slow": 0, "rpc": 0,
+                      "block_notify": 0, "amop_in": 0, "amop_relayed": 0}
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.listen_ip, self._port, limit=READ_CHUNK)
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        self._spawn(self._advertise_loop())
+        _event(logging.INFO, "channel_listening", address=f"{self.listen_ip}:{self._port}")
+
+    @property
+    def listen_port(self) -> int:
+        return self._port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions):
+            session.close()
+        for pending in self.pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+        self.pending.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._refusals.flush(0.0, force=True)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _refuse(self, source: str, event: str, reason: str) -> None:
+        self.stats["refused"] += 1
+        self._refusals.note(source, asyncio.get_running_loop().time(), event, reason, source=source)
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, tuple) else "?"
+        # A bounded number of SDKs: each holds a queue and a task.
+        if len(self.sessions) >= self.max_sessions:
+            self._refuse(source, "channel_refused", f"{self.max_sessions} sessions already")
+            writer.close()
+            return
+        try:
+            await writer.start_tls(self.context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
+        except (ssl.SSLError, OSError, ConnectionError, asyncio.TimeoutError) as exc:
+            # No certificate of the chain CA, not TLS at all, or too slow: no session.
+            self._refuse(source, "channel_tls_rejected", f"{type(exc).__name__}: {exc}")
+            writer.close()
+            return
+        session = Session(self, reader, writer, source)
+        self.sessions.add(session)
+        self.stats["sessions"] += 1
+        _event(logging.INFO, "sdk_connected", source=source, sessions=len(self.sessions))
+        writing = self._spawn(session.write_loop())
+        try:
+            await self._read_loop(session)
+        finally:
+            self.sessions.discard(session)
+            topics = session.topics
+            session.close()
+            writing.cancel()
+            self._forget_session(session)
+            if topics:
+                self._advertise()
+            _event(logging.INFO, "sdk_disconnected", source=source, sessions=len(self.sessions))
+
+    async def _read_loop(self, session: Session) -> None:
+        decoder = MessageDecoder(self.max_message_size)
+        while not session.closed:
+            try:
+                data = await session.reader.read(READ_CHUNK)
+            except (OSError, ConnectionError, ssl.SSLError):
+                return
+            if not data:
+                return
+            try:
+                for message in decoder.feed(data):
+                    await self._handle(session, message)
+            except BadFrame as exc:
+                self.stats["bad_frames"] += 1
+                self._refuse(session.source, "channel_bad_frame", str(exc))
+                return
+
+    async def _handle(self, session: Session, message: ChannelMessage) -> None:
+        kind = message.type
+        if kind == ChannelType.HEARTBEAT:
+            session.push(message.reply(_heartbeat_answer(message.data)))
+        elif kind == ChannelType.HANDSHAKE:
+            answer = {"protocol": PROTOCOL_VERSION, "nodeVersion": NODE_VERSION}
+            session.push(message.reply(json.dumps(answer).encode()))
+        elif kind == ChannelType.RPC:
+            await session.in_flight.acquire()  # back-pressure: stop reading an SDK with too many open
+            self._spawn(self._rpc(session, message))
+        elif kind == ChannelType.TOPIC_REPORT:
+            self._set_topics(session, parse_topic_report(message.data))
+        elif kind == ChannelType.AMOP_REQUEST:
+            self._amop_request(session, message)
+        elif kind == ChannelType.AMOP_RESPONSE:
+            self._amop_response_from_sdk(session, message)
+        elif kind == ChannelType.AMOP_MULTICAST:
+            self._amop_multicast(session, message)
+        else:
+            # Anything else (including pushes only a node may send) is not a request we know.
+            raise BadFrame(f"unknown channel message type {kind:#x}")
+
+    async def _rpc(self, session: Session, message: ChannelMessage) -> None:
+        try:
+            self.stats["rpc"] += 1
+            answer = await handle_body_async(self.ctx, message.data)
+            body = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
+            session.push(message.reply(body))
+        except Exception:  # a handler bug answers nothing to this request; the session and node go on
+            log.exception("channel RPC failed")
+        finally:
+            session.in_flight.release()
+
+    # --- pushes ------------------------------------------------------------------------------
+
+    def notify_block(self, number: int) -> None:
+        """Tell every connected SDK the new block number (python-sdk parses ``"<group>,<number>"``)."""
+        message = ChannelMessage(ChannelType.BLOCK_NOTIFY, SEQ_ZERO, 0, f"{self.group_id},{number}".encode())
+        for session in list(self.sessions):
+            if session.push(message):
+                self.stats["block_notify"] += 1
+
+    # --- AMOP: topics ------------------------------------------------------------------------
+
+    def _set_topics(self, session: Session, topics: list[str]) -> None:
+        amop = frozenset(t for t in topics if not t.startswith(BLOCK_NOTIFY_PREFIX))
+        changed = amop != session.topics
+        session.topics = amop
+        if changed:
+            self._advertise()
+
+    def local_topics(self) -> frozenset[str]:
+        topics: set[str] = set()
+        for session in self.sessions:
+            topics |= session.topics
+        return frozenset(sorted(topics)[:MAX_TOPICS])
+
+    def _advertise(self, to: bytes | None = None) -> None:
+        if self.relay_send is None:
+            return
+        raw = Relay("topics", topics=tuple(sorted(self.local_topics()))).encode()
+        for node_id in ([to] if to is not None else self.connected_peers()):
+            self.relay_send(node_id, raw)
+
+    async def _advertise_loop(self) -> None:
+        while True:
+            await asyncio.sleep(ADVERTISE_S)
+            self._advertise()  # again and again: a lost advertisement must not hide listeners for good
+            self._refusals.flush(asyncio.get_running_loop().time())
+
+    def on_peer(self, node_id: bytes, connected: bool) -> None:
+        if connected:
+            self._advertise(node_id)
+        else:
+            self.peer_topics.pop(node_id, None)
+            for seq, pending in list(self.pending.items()):
+                if pending.target_node == node_id:
+                    self._answer_failed(seq, ChannelResult.REMOTE_CLIENT_PEER_UNAVAILABLE)
+
+    # --- AMOP: unicast -----------------------------------------------------------------------
+
+    def _amop_request(self, session: Session, message: ChannelMessage) -> None:
+        topic, _ = unpack_topic(message.data)
+        self.stats["amop_in"] += 1
+        # The seq names the request until its answer: two open requests may not share one.
+        if message.seq in self.pending:
+            session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
+            return
+        listeners: list[Session | bytes] = [s for s in self.sessions if topic in s.topics and s is not session]
+        listeners += [node for node, topics in self.peer_topics.items() if topic in topics]
+        if not listeners:  # FISCO: 100, no node has an SDK on this topic
+            session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
+            return
+        target = random.choice(listeners)
+        if isinstance(target, Session):
+            pending = PendingAmop(session, None, target, None)
+            target.push(message)
+        else:
+            pending = PendingAmop(session, None, None, target)
+            assert self.relay_send is not None
+            self.stats["amop_relayed"] += 1
+            if not self.relay_send(target, Relay("request", message.seq, 0, message.data).encode()):
+                session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
+                return
+        self._track(message.seq, pending)
+
+    def _track(self, seq: bytes, pending: PendingAmop) -> None:
+        loop = asyncio.get_running_loop()
+        pending.timer = loop.call_later(AMOP_TIMEOUT_S, self._answer_failed, seq, ChannelResult.TIMEOUT)
+        self.pending[seq] = pending
+
+    def _amop_response_from_sdk(self, session: Session, message: ChannelMessage) -> None:
+        pending = self.pending.get(message.seq)
+        # Only the SDK that was asked may answer: another could not hijack someone else's request.
+        if pending is None or pending.target_session is not session:
+            _event(logging.DEBUG, "amop_response_unexpected", source=session.source)
+            return
+        self._deliver_response(message.seq, message.result, message.data)
+
+    def _deliver_response(self, seq: bytes, result: int, data: bytes) -> None:
+        pending = self.pending.pop(seq)
+        if pending.timer is not None:
+            pending.timer.cancel()
+        answer = ChannelMessage(ChannelType.AMOP_RESPONSE, seq, result, data)
+        if pending.origin_session is not None:
+            pending.origin_session.push(answer)
+        elif pending.origin_node is not None and self.relay_send is not None:
+            self.relay_send(pending.origin_node, Relay("response", seq, result, data).encode())
+
+    def _answer_failed(self, seq: bytes, result: ChannelResult) -> None:
+        if seq in self.pending:
+            self._deliver_response(seq, int(result), b"")
+
+    def _forget_session(self, session: Session) -> None:
+        for seq, pending in list(self.pending.items()):
+            if pending.target_session is session:  # asked, and gone before answering
+                self._answer_failed(seq, ChannelResult.REMOTE_CLIENT_PEER_UNAVAILABLE)
+            elif pending.origin_session is session:  # the asker is gone: nobody to answer
+                pending.origin_session = None
+
+    # --- AMOP: multicast ---------------------------------------------------------------------
+
+    def _amop_multicast(self, session: Session | None, message: ChannelMessage) -> None:
+        topic, _ = unpack_topic(message.data)
+        self.stats["amop_in"] += 1
+        for other in list(self.sessions):
+            if other is not session and topic in other.topics:
+                other.push(message)
+        if session is not None and self.relay_send is not None:  # from an SDK here: on to every node listening
+            raw = Relay("multicast", message.seq, 0, message.data).encode()
+            for node, topics in self.peer_topics.items():
+                if topic in topics:
+                    self.stats["amop_relayed"] += 1
+                    self.relay_send(node, raw)
+
+    # --- AMOP: from peer nodes ---------------------------------------------------------------
+
+    def on_relay(self, sender: bytes, raw: bytes) -> None:
+        """A relay message from a peer node (RelayError when it does not parse; the host logs it)."""
+        relay = decode_relay(raw)
+        if relay.op == "topics":
+            self.peer_topics[sender] = frozenset(relay.topics)
+        elif relay.op == "request":
+            self._relayed_request(sender, relay)
+        elif relay.op == "response":
+            pending = self.pending.get(relay.seq)
+            # Only the node that was asked may answer.
+            if pending is not None and pending.target_node == sender:
+                self._deliver_response(relay.seq, relay.result, relay.data)
+        elif relay.op == "multicast":
+            self._amop_multicast(None, ChannelMessage(ChannelType.AMOP_MULTICAST, relay.seq, 0, relay.data))
+
+    def _relayed_request(self, sender: bytes, relay: Relay) -> None:
+        assert self.relay_send is not None
+        try:
+            topic, _ = unpack_topic(relay.data)
+        except BadFrame:
+            return
+        listeners = [s for s in self.sessions if topic in s.topics]
+        # Asked for a topic our SDKs no longer hold (or a seq already open here): FISCO's 101.
+        if not listeners or relay.seq in self.pending:
+            answer = Relay("response", relay.seq, int(ChannelResult.REMOTE_CLIENT_PEER_UNAVAILABLE))
+            self.relay_send(sender, answer.encode())
+            return
+        target = random.choice(listeners)
+        target.push(ChannelMessage(ChannelType.AMOP_REQUEST, relay.seq, 0, relay.data))
+        self._track(relay.seq, PendingAmop(None, sender, target, None))
+
+
+def _heartbeat_answer(data: bytes) -> bytes:
+    """FISCO answers a v1 heartbeat ``"0"`` with ``"1"``, a v2+ ``{"heartBeat":0}`` with ``{"heartBeat":1}``."""
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return b"1"
+    if isinstance(body, dict) and "heartBeat" in body:
+        return b'{"heartBeat":1}'
+    return b"1"
