@@ -17,6 +17,8 @@ Tables (all keys are raw bytes, all values canonical encodings from ``chain.ledg
 * ``signed_votes``  number, phase, view, digest, evidence — what this node's consensus replica
   signed at the heights it is deciding (``record_vote``); the one write besides ``commit_block``,
   in its own small transaction, so a restarted sealer never signs something conflicting
+* ``log_index``, ``block_blooms`` — the event-log index (``chain.logs.index``), written by
+  ``commit_block`` in the block's own transaction; a store opened without it is caught up on opening
 
 ``path=":memory:"`` gives the same store without a file (tests and the simulator).
 """
@@ -34,6 +36,7 @@ from chain.ledger import codec
 from chain.ledger.block import EMPTY_ROOT, Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import Transaction
+from chain.logs import index as log_index
 
 SCHEMA_VERSION = "1"
 _Record = TypeVar("_Record")
@@ -109,6 +112,7 @@ class Store:
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._setup()
+            log_index.backfill(self._db, suite, self.receipts)
         except sqlite3.DatabaseError as exc:  # not a database, unreadable file, locked...
             raise StoreError(f"cannot open store {self.path!r}: {exc}") from exc
         self._head_number, self._head = self._load_head()
@@ -121,7 +125,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before commit_block returns
         db.execute("PRAGMA foreign_keys=OFF")
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + log_index.SCHEMA)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         if not meta:
             with self._transaction():
@@ -229,6 +233,15 @@ class Store:
             found = self._db.execute("SELECT raw FROM receipts WHERE number = ? ORDER BY idx", (number,)).fetchall()
         return tuple(self._decode(Receipt.decode, raw) for (raw,) in found)
 
+    def receipt_at(self, number: int, index: int) -> Receipt | None:
+        row = self._one("SELECT raw FROM receipts WHERE number = ? AND idx = ?", (number, index))
+        return self._decode(Receipt.decode, row[0]) if row else None
+
+    def select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Rows of a read-only query, for the indexes kept beside the chain (``chain.logs``)."""
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
     def total_transactions(self) -> int:
         row = self._one("SELECT COUNT(*) FROM transactions", ())
         return int(row[0]) if row else 0
@@ -307,6 +320,7 @@ class Store:
                     db.executemany("INSERT OR REPLACE INTO nonces (nonce, number) VALUES (?, ?)", nonces)
                     db.executemany("INSERT OR REPLACE INTO state (tbl, key, value) VALUES (?, ?, ?)", puts)
                     db.executemany("DELETE FROM state WHERE tbl = ? AND key = ?", deletes)
+                    log_index.write_block(db, suite, number, receipts)
                     db.execute("UPDATE meta SET value = ? WHERE key = 'head'", (str(number),))
             except sqlite3.IntegrityError as exc:  # e.g. a transaction already on chain
                 raise StoreError(f"block {number} conflicts with the stored chain: {exc}") from exc

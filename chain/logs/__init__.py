@@ -1,0 +1,1 @@
+"""Event logs: bloom, index, query, filters and subscriptions (see chain.logs.query)."""
