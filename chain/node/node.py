@@ -42,7 +42,6 @@ from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.logs.service import LogService
-from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
 from chain.network.hello import ChainIdentity
 from chain.network.host import Host, NetworkConfig
@@ -111,7 +110,6 @@ class Node:
         self.store: Store = open_chain(storage, self.genesis)
         self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id)
-        self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
         self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
         self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
         self.clock = ReplicaClock()
@@ -354,7 +352,6 @@ class Node:
             elif isinstance(effect, fx.BlockCommitted):
                 event(log, "block_committed", number=effect.number, hash=effect.block_hash,
                       txs=effect.tx_count, view=effect.view, via=effect.via)
-                self.log_service.on_commit(effect.number)  # push the block and its logs to subscribers
                 self.log_service.on_commit(effect.number)  # push the block and its logs to subscribers
                 if self.channel is not None:
                     self.channel.notify_block(effect.number)
