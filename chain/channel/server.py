@@ -5,6 +5,11 @@ What a connection (a *session*) may send, and what the node does:
 * ``0x14`` handshake → the protocol version and node version (JSON);
 * ``0x13`` heartbeat → answered at once (``"0"`` → ``"1"``, or ``{"heartBeat":0}`` → ``{"heartBeat":1}``);
 * ``0x12`` a JSON-RPC request → the very answer HTTP would give (``chain.rpc.server``), same seq;
+  for an accepted ``sendRawTransaction`` the node also pushes ``0x1000`` with the receipt (same seq)
+  once the transaction is committed (the Java SDK waits for that push);
+* ``0x1000`` a ``sendRawTransaction`` request the python-sdk sends this way when it wants the
+  receipt: the only answer is ``0x1000``, with the receipt once committed, or with the JSON-RPC error
+  at once;
 * ``0x32`` the topics it listens on (replaces the previous list; ``_block_notify_<g>`` is python-sdk's
   way of asking for block numbers, which every session gets anyway);
 * ``0x30`` an AMOP request on a topic → delivered to one listening SDK, here or behind another node
@@ -37,7 +42,7 @@ from chain.channel.framing import (
     MAX_MESSAGE_SIZE, SEQ_ZERO, BadFrame, ChannelMessage, ChannelResult, ChannelType, MessageDecoder, unpack_topic,
 )
 from chain.network.refusals import RefusalLog
-from chain.rpc.methods import RpcContext
+from chain.rpc.methods import RpcContext, dispatch
 from chain.rpc.server import handle_body_async
 
 log = logging.getLogger("chain.channel")
@@ -48,6 +53,8 @@ RPC_IN_FLIGHT = 16  # requests of one session being answered at once; beyond, we
 HANDSHAKE_TIMEOUT_S = 5.0
 AMOP_TIMEOUT_S = 5.0  # an AMOP request unanswered this long gets 102 (TIMEOUT)
 READ_CHUNK = 256 * 1024
+MAX_AWAITED = 1024  # transactions one session waits receipts for; beyond, no receipt push is promised
+RECEIPT_HORIZON = 1000  # blocks after which a transaction can no longer commit (its blockLimit is past)
 PROTOCOL_VERSION = 1  # the v1 frames and heartbeats the python-sdk speaks
 NODE_VERSION = "chain 2.x-compatible channel"
 
@@ -70,6 +77,7 @@ class Session:
         self.topics: frozenset[str] = frozenset()
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(server.queue_limit)
         self.in_flight = asyncio.Semaphore(RPC_IN_FLIGHT)
+        self.awaited = 0  # transactions whose receipt this session waits for
         self.closed = False
 
     def push(self, message: ChannelMessage) -> bool:
@@ -140,6 +148,8 @@ class ChannelServer:
         self.sessions: set[Session] = set()
         self.peer_topics: dict[bytes, frozenset[str]] = {}
         self.pending: dict[bytes, PendingAmop] = {}
+        # tx hash (0x-hex) -> (session, seq, block number when submitted): receipts to push on commit
+        self.awaiting: dict[str, list[tuple[Session, bytes, int]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._refusals = RefusalLog(lambda level, name, fields: log.log(level, name, extra={"fields": fields}))
         self.stats = {"sessions": 0, "refused": 0, "bad_frames": 0, "dropped_slow": 0, "rpc": 0,
@@ -240,7 +250,7 @@ class ChannelServer:
         elif kind == ChannelType.HANDSHAKE:
             answer = {"protocol": PROTOCOL_VERSION, "nodeVersion": NODE_VERSION}
             session.push(message.reply(json.dumps(answer).encode()))
-        elif kind == ChannelType.RPC:
+        elif kind in (ChannelType.RPC, ChannelType.TX_COMMITTED):
             await session.in_flight.acquire()  # back-pressure: stop reading an SDK with too many open
             self._spawn(self._rpc(session, message))
         elif kind == ChannelType.TOPIC_REPORT:
@@ -260,7 +270,14 @@ class ChannelServer:
             self.stats["rpc"] += 1
             answer = await handle_body_async(self.ctx, message.data)
             body = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
-            session.push(message.reply(body))
+            tx_hash = _submitted_hash(message.data, answer)
+            if tx_hash is not None and session.awaited < MAX_AWAITED:
+                session.awaited += 1
+                self.awaiting.setdefault(tx_hash, []).append((session, message.seq, self.ctx.api.store.head_number()))
+            elif message.type == ChannelType.TX_COMMITTED:  # refused (or not a transaction): say so now
+                session.push(message.reply(body))
+            if message.type == ChannelType.RPC:
+                session.push(message.reply(body))
         except Exception:  # a handler bug answers nothing to this request; the session and node go on
             log.exception("channel RPC failed")
         finally:
@@ -274,6 +291,36 @@ class ChannelServer:
         for session in list(self.sessions):
             if session.push(message):
                 self.stats["block_notify"] += 1
+        if self.awaiting:
+            try:
+                self._push_receipts(number)
+            except Exception:  # a bug here must not stop the commit path that called us
+                log.exception("pushing receipts failed")
+
+    def _push_receipts(self, number: int) -> None:
+        """``0x1000`` with the receipt, to each session waiting for a transaction of block `number`."""
+        block = dispatch(self.ctx, "getBlockByNumber", [self.group_id, hex(number), False])
+        for tx_hash in (block or {}).get("transactions", []):
+            waiting = self.awaiting.pop(str(tx_hash).lower(), None)
+            if not waiting:
+                continue
+            receipt = dispatch(self.ctx, "getTransactionReceipt", [self.group_id, tx_hash])
+            data = json.dumps(receipt, separators=(",", ":")).encode()
+            for session, seq, _ in waiting:
+                session.awaited -= 1
+                session.push(ChannelMessage(ChannelType.TX_COMMITTED, seq, 0, data))
+        # Past its blockLimit a transaction can no longer commit: stop waiting for it.
+        for tx_hash, waiting in list(self.awaiting.items()):
+            kept = []
+            for entry in waiting:
+                if entry[2] + RECEIPT_HORIZON >= number and not entry[0].closed:
+                    kept.append(entry)
+                else:
+                    entry[0].awaited -= 1
+            if kept:
+                self.awaiting[tx_hash] = kept
+            else:
+                del self.awaiting[tx_hash]
 
     # --- AMOP: topics ------------------------------------------------------------------------
 
@@ -420,6 +467,19 @@ class ChannelServer:
         target = random.choice(listeners)
         target.push(ChannelMessage(ChannelType.AMOP_REQUEST, relay.seq, 0, relay.data))
         self._track(relay.seq, PendingAmop(None, sender, target, None))
+
+
+def _submitted_hash(request_body: bytes, answer: Any) -> str | None:
+    """The hash of the transaction a single sendRawTransaction request got admitted, else None."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("result"), str):
+        return None
+    try:
+        request = json.loads(request_body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(request, dict) or request.get("method") != "sendRawTransaction":
+        return None
+    return str(answer["result"]).lower()
 
 
 def _heartbeat_answer(data: bytes) -> bytes:

@@ -156,3 +156,26 @@ def test_certificate_of_another_ca_is_refused(cluster: ChannelCluster, tmp_path:
     still_serves(cluster, 1)
     log = (cluster.chain.nodes[1].directory / "stdout.log").read_text()
     assert "channel_tls_rejected" in log
+
+
+def test_transaction_over_channel_gets_its_receipt_pushed(cluster: ChannelCluster) -> None:
+    """python-sdk's sendRawTransactionGetReceipt: type 0x1000 in, the receipt as 0x1000 out (same seq)."""
+    account = Account.generate("standard")
+    http = SyncClient(cluster.url(0), account.suite, timeout=10)
+    try:
+        raw_tx = http.build_transaction(account, bytes(20), encode_kv(b"via-channel", b"v")).encode()
+    finally:
+        http.close()
+    sock = ff.connect("127.0.0.1", cluster.channel_port(0), cluster.sdk_dir)
+    try:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "sendRawTransaction", "params": [1, "0x" + raw_tx.hex()]}
+        sock.sendall(ff.pack(0x1000, json.dumps(body).encode(), seq=b"t" * 32))
+        _, seq, result, data = ff.read_message(sock, 0x1000)
+        receipt = json.loads(data)
+        assert (seq, result, receipt["status"]) == (b"t" * 32, 0, "0x0")
+        assert cluster.rpc(0, "getTransactionReceipt", [receipt["transactionHash"]])["blockNumber"] == receipt["blockNumber"]
+        sock.sendall(ff.pack(0x1000, json.dumps(body).encode(), seq=b"u" * 32))  # the same again: refused at once
+        _, seq, _, data = ff.read_message(sock, 0x1000)
+        assert seq == b"u" * 32 and "error" in json.loads(data)
+    finally:
+        sock.close()
