@@ -324,6 +324,33 @@ def cmd_receipt(console: Console, args: list[str]) -> str:
     return text
 
 
+def _log_words(args: list[str]) -> tuple[bytes | None, list[bytes | None]]:
+    """[address|-] [topic|- ...] → (address or None, topics with None as a wildcard)."""
+    address = None if not args or args[0] == "-" else hex_bytes(args[0])
+    if args and args[0] != "-" and (address is None or len(address) != 20):
+        raise UsageError(f"address must be 20 bytes of hex (or - for any), got {args[0]!r}")
+    topics = [None if word == "-" else _hex32(word, "topic") for word in args[1:]]
+    return address, topics
+
+
+@command("getLogs", "getLogs <fromBlock|latest> <toBlock|latest> [address|-] [topic|- ...]",
+         "event logs in a block range (at most 10000 blocks), by emitter and topics")
+def cmd_get_logs(console: Console, args: list[str]) -> str:
+    _arity(args, 2, 7)
+    ends = [None if word == "latest" else _number(word, "block number") for word in args[:2]]
+    address, topics = _log_words(args[2:])
+    return pretty(console.client.logs(from_block=ends[0], to_block=ends[1], address=address, topics=topics))
+
+
+@command("subscribeLogs", "subscribeLogs [address|-] [topic|- ...]",
+         "wait for new event logs pushed by the node (up to 10 logs or 30 s)")
+def cmd_subscribe_logs(console: Console, args: list[str]) -> str:
+    _arity(args, 0, 5)
+    address, topics = _log_words(args)
+    found = console.client.wait_for_logs(10, 30.0, address=address, topics=topics)
+    return pretty(found) if found else "no logs within 30 s"
+
+
 def _node_ids(console: Console, args: list[str], method: str) -> str:
     _arity(args, 0)
     return "\n".join(console.client.group_call(method)) or "(none)"

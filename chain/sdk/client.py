@@ -22,7 +22,7 @@ import asyncio
 import itertools
 import json
 import time
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 import aiohttp
 
@@ -305,6 +305,57 @@ class Client:
         if head >= block_limit and await self.receipt_view(tx_hash) is None:
             raise TransactionExpired(tx_hash, block_limit, head, self.url)
 
+    # --- event logs (chain.logs on the node) ----------------------------------------------------
+
+    async def logs(self, *, from_block: int | str | None = None, to_block: int | str | None = None,
+                   address: bytes | Sequence[bytes] | None = None,
+                   topics: Sequence[bytes | Sequence[bytes] | None] = (),
+                   block_hash: bytes | None = None) -> list[dict[str, Any]]:
+        """getLogs: matching logs as the node's JSON (FISCO 3.x semantics; None means "latest")."""
+        return await self.group_call("getLogs", log_filter_json(from_block, to_block, address, topics, block_hash))  # type: ignore[no-any-return]
+
+    async def subscribe_logs(self, *, address: bytes | Sequence[bytes] | None = None,
+                             topics: Sequence[bytes | Sequence[bytes] | None] = (),
+                             from_block: int | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Logs pushed by the node over its WebSocket route (``/ws``) as blocks commit, forever.
+
+        Past logs come first when from_block is at or below the head. RpcTransportError if the node
+        closes the subscription (e.g. this client read too slowly and its queue filled).
+        """
+        flt = log_filter_json(from_block, None, address, topics, None)
+        ws_url = self.url.rstrip("/") + "/ws"
+        try:
+            async with self._get_session().ws_connect(ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=5.0)) as ws:
+                await ws.send_json({"jsonrpc": "2.0", "id": next(self._ids), "method": "subscribe", "params": ["logs", flt]})
+                sub_id = self._result(await ws.receive_json(), "subscribe")
+                async for message in ws:
+                    if message.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    note = loads_bounded(message.data)
+                    params = note.get("params") if isinstance(note, dict) else None
+                    if not isinstance(params, dict) or params.get("subscription") != sub_id:
+                        continue
+                    if note.get("method") == "subscriptionClosed":
+                        raise RpcTransportError(f"{ws_url} closed the subscription: {params.get('reason')}")
+                    yield params.get("result")
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            raise RpcTransportError(f"subscription at {ws_url} failed: {type(exc).__name__}: {exc}") from exc
+
+    async def wait_for_logs(self, count: int, timeout: float, **filter_options: Any) -> list[dict[str, Any]]:
+        """Up to count pushed logs, or those that came within timeout seconds (for consoles and scripts)."""
+        found: list[dict[str, Any]] = []
+
+        async def gather() -> None:
+            async for item in self.subscribe_logs(**filter_options):
+                found.append(item)
+                if len(found) >= count:
+                    return
+        try:
+            await asyncio.wait_for(gather(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        return found
+
     # --- proofs ---------------------------------------------------------------------------------
 
     async def verified_transaction(self, tx_hash: bytes) -> tuple[Transaction, Receipt]:
@@ -323,6 +374,22 @@ class Client:
         if tx.hash(self.suite) != tx_hash or receipt.transaction_hash != tx_hash:
             raise ProofError("the node proved another transaction than the one asked for")
         return tx, receipt
+
+
+def log_filter_json(from_block: int | str | None, to_block: int | str | None,
+                    address: bytes | Sequence[bytes] | None, topics: Sequence[bytes | Sequence[bytes] | None],
+                    block_hash: bytes | None) -> dict[str, Any]:
+    """The JSON filter object of getLogs/newFilter/subscribe from Python values."""
+    def block(value: int | str | None) -> str:
+        return "latest" if value is None else value if isinstance(value, str) else hex(value)
+
+    flt: dict[str, Any] = {"fromBlock": block(from_block), "toBlock": block(to_block)}
+    if address is not None:
+        flt["address"] = _hex(address) if isinstance(address, bytes) else [_hex(a) for a in address]
+    flt["topics"] = [None if t is None else _hex(t) if isinstance(t, bytes) else [_hex(x) for x in t] for t in topics]
+    if block_hash is not None:
+        flt = {"blockHash": _hex(block_hash), "address": flt.get("address"), "topics": flt["topics"]}
+    return flt
 
 
 def transaction_status(exc: RpcCallError) -> int | None:

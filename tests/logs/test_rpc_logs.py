@@ -100,3 +100,33 @@ def test_websocket_pushes_blocks_and_logs_and_drops_a_client_that_falls_behind()
             await runner.cleanup()
 
     asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_sdk_client_and_console_read_and_follow_logs() -> None:
+    from chain.cli.console import COMMANDS
+    from chain.sdk.client import Client
+
+    async def run() -> None:
+        store = Store(":memory:", SUITE)
+        commit(store, [])
+        commit(store, [[Log(EMITTER, (A,), b"1")], [Log(OTHER, (A,), b"2")]])
+        app = make_app(Api(store))  # type: ignore[arg-type]
+        runner = aiohttp.web.AppRunner(app)
+        await runner.setup()
+        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        service = service_of(app[CONTEXT_KEY])
+        try:
+            async with Client(f"http://127.0.0.1:{runner.addresses[0][1]}/", SUITE) as client:
+                assert [x["data"] for x in await client.logs(from_block=0, topics=[A])] == ["0x31", "0x32"]
+                assert [x["data"] for x in await client.logs(from_block=0, address=OTHER)] == ["0x32"]
+                waiting = asyncio.create_task(client.wait_for_logs(2, 10.0, address=EMITTER, from_block=1))
+                await asyncio.sleep(0.3)
+                commit(store, [[Log(EMITTER, (A,), b"3")]])
+                service.on_commit(2)
+                assert [x["data"] for x in await waiting] == ["0x31", "0x33"]  # the past one, then the new one
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(asyncio.wait_for(run(), 30))
+    assert {"getLogs", "subscribeLogs"} <= set(COMMANDS)
