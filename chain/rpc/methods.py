@@ -136,6 +136,9 @@ def _is_number_text(value: str) -> bool:
         return False
 
 
+is_number_text = _is_number_text
+
+
 def split_group(api: NodeApi, params: Sequence[Any]) -> list[Any]:
     """Check the group selector (2.x or 3.x dialect) and return the parameters after it."""
     if not params:
@@ -165,7 +168,17 @@ def positional(params: Any) -> list[Any]:
 
 
 def dispatch(ctx: RpcContext, name: Any, params: Any) -> Any:
-    """Run one call; RpcError for anything the client got wrong."""
+    """Run one call; RpcError for anything the client got wrong.
+
+    A request in FISCO 3.x's dialect goes to chain.rpc.dialect3 first, for the methods whose
+    parameters or answer differ there; everything else is served by this module's table.
+    """
+    from chain.rpc import dialect3  # imports this module: loaded on first use
+
+    if isinstance(name, str):
+        served, result = dialect3.dispatch3(ctx, name, positional(params))
+        if served:
+            return result
     if not isinstance(name, str) or name not in METHODS:
         raise RpcError(METHOD_NOT_FOUND, f"method not found: {name!r}")
     entry = METHODS[name]
