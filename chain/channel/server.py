@@ -190,7 +190,7 @@ class ChannelServer:
 
     def _refuse(self, source: str, event: str, reason: str) -> None:
         self.stats["refused"] += 1
-        self._refusals.note(source, asyncio.get_running_loop().time(), event, reason, source=source)
+        self._refusals.note(source, asyncio.get_running_loop().time(), event, reason, address=source)
 
     # --- sessions ----------------------------------------------------------------------------
 
