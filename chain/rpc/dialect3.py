@@ -381,12 +381,41 @@ def get_sync_status(ctx: m.RpcContext, params: list[Any]) -> str:
         "knownLatestHash": bare(status["knownLatestHash"]),
         "latestHash": bare(status["latestHash"]),
         "nodeID": status["nodeId"],
-        "peers": [{"blockNumber": peer["blockNumber"], "genesisHash": bare(peer["genesisHash"]),
+        "peers": [{"archivedBlockNumber": 0, "blockNumber": peer["blockNumber"], "genesisHash": bare(peer["genesisHash"]),
                    "latestHash": bare(peer["latestHash"]), "nodeID": peer["nodeId"]} for peer in status["peers"]],
-        "protocolId": status["protocolId"],
-        "txPoolSize": status["txPoolSize"],
     }
     return json.dumps(view, separators=(",", ":"))
+
+
+@method3("getConsensusStatus")
+def get_consensus_status(ctx: m.RpcContext, params: list[Any]) -> str:
+    """3.x answers a JSON *string* (PBFTConfig's status): quorum sizes, the sealers with weights."""
+    p.take(params, 0)
+    status = ctx.api.consensus_status()
+    nodes = m._node_list(ctx).sealers
+    own = ctx.api.node_id.hex()
+    count = len(nodes)
+    faulty = (count - 1) // 3 if count else 0
+    head = ctx.store.head()
+    view = int(status.get("view", 0))
+    index = status.get("nodeIndex")
+    answer = {
+        "blockNumber": ctx.store.head_number(),
+        "changeCycle": 0,
+        "connectedNodeList": sum(1 for peer in ctx.api.peers() if peer.get("connected")) + 1,
+        "consensusNodeList": [{"index": i, "nodeID": n.node_id.hex(), "weight": n.weight} for i, n in enumerate(nodes)],
+        "consensusNodesNum": count,
+        "hash": head.hash(ctx.suite).hex() if head else "",
+        "index": int(index) if isinstance(index, int) else -1,
+        "isConsensusNode": any(n.node_id.hex() == own for n in nodes),
+        "leaderIndex": int(status.get("leader", 0) or 0),
+        "maxFaultyQuorum": faulty,
+        "minRequiredQuorum": count - faulty,
+        "nodeID": own,
+        "timeout": int(status.get("toView", view)) > view,
+        "view": view,
+    }
+    return json.dumps(answer, separators=(",", ":"))
 
 
 def dispatch3(ctx: m.RpcContext, name: str, params: list[Any]) -> tuple[bool, Any]:
