@@ -8,7 +8,9 @@ agree on the chain only if they agree on this file. Everything that defines the 
 * the consensus node list — sealers with their weights, observers — as the ``s_consensus`` row;
 * the initial system configuration as ``s_config`` rows (defaults for every key not given);
 * the governance accounts as ``s_admin`` rows (key = 20-byte address, value = b"\\x01");
-* a fixed timestamp (from the file, default 0), never the clock, so the hash is reproducible.
+* a fixed timestamp in Unix epoch ms (from the file, default 0), never the node's clock, so the hash
+  is reproducible: ``chain build`` writes the time it built the chain into the file, the simulator
+  its fixed genesis epoch.
 
 Every row is enabled from block 0. Block 0 has no transactions; its state root is the state rule
 (`next_state_root`) applied to the empty root and these rows.

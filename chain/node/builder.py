@@ -33,6 +33,7 @@ import shlex
 import shutil
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,7 @@ class BuildOptions:
     timeout_ms: int = 3000
     min_seal_time_ms: int = 500
     force: bool = False
+    genesis_time_ms: int | None = None  # the genesis block's timestamp (Unix epoch ms); None: now
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,10 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
         sealers=tuple((key.public_key, 1) for key in keys[: options.nodes]),
         observers=tuple(key.public_key for key in keys[options.nodes :]),
         admins=(admin.address,),
+        # Chosen once, here, and written into the genesis file: every node derives the same genesis
+        # hash from it, and the chain's first block time is when it was built (FISCO's build_chain.sh
+        # does the same with its [group].timestamp).
+        timestamp=int(time.time() * 1000) if options.genesis_time_ms is None else options.genesis_time_ms,
     )
     genesis_text = genesis.dumps()
     (root / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")

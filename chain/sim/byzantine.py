@@ -280,7 +280,7 @@ class LieViewChange(Rewriter):
         replica = node.replica
         assert isinstance(vc, ViewChange) and replica is not None
         fake_header = replace(replica.head.header, number=vc.number, parent_hash=vc.committed_hash,
-                              timestamp=replica.now, transactions_root=_random_hash(sim))
+                              timestamp=replica.wall_now(), transactions_root=_random_hash(sim))
         fake = replica.sign(MsgType.PRE_PREPARE, PrePrepare(max(0, vc.view - 1), vc.number, fake_header, ()))
         vote = replica.sign(MsgType.PREPARE, Vote(max(0, vc.view - 1), vc.number, fake_header.hash(replica.suite)))
         return [_resigned(node, effect, replace(vc, prepared=PreparedProof(fake.raw, (vote.raw,))))]

@@ -49,6 +49,9 @@ from chain.txpool.pool import TxPool
 CHAIN_ID = 1
 GROUP_ID = 1
 CLIENT_INTERVAL_MS = 100
+# The simulated chain's genesis time (2026-01-01T00:00:00Z): blocks are stamped with this plus
+# virtual time, so they carry epoch milliseconds like a real chain's and every run is the same.
+GENESIS_EPOCH_MS = 1_767_225_600_000
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ class Simulation:
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
             system_config={TX_COUNT_LIMIT: str(config.tx_count_limit), LEADER_PERIOD: str(config.leader_period)},
-            admins=(self.admin_key.address,),
+            admins=(self.admin_key.address,), timestamp=GENESIS_EPOCH_MS,
         )
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
@@ -214,12 +217,17 @@ class Simulation:
             self.now_ms = max(self.now_ms, deadline)
         return self.checker.highest - start
 
+    def wall_ms(self) -> int:
+        """The simulated wall clock (Unix epoch ms) blocks are stamped with: deterministic, like virtual time."""
+        return GENESIS_EPOCH_MS + self.now_ms
+
     # --- nodes ----------------------------------------------------------------------------------
 
     def _boot(self, node: SimNode) -> None:
         pool = TxPool(self.suite, node.store, chain_id=CHAIN_ID, group_id=GROUP_ID)
         node.replica = Replica(self.suite, node.key.secret, node.store, pool, self._executor_factory(self.suite),
                                self.replica_config)
+        node.replica.wall_clock = self.wall_ms  # block timestamps: the genesis epoch plus virtual time
         node.incarnation += 1
         self._apply(node, node.replica.start(self.now_ms))
         self._push(self.config.tick_ms, "tick", (node.index, node.incarnation))

@@ -8,12 +8,20 @@ accepts it only if every header rule and every transaction holds; a replica lack
 transactions asks the proposer for them (TxRequest) and takes the proposal up again when they come.
 Accepting it is the replica's Prepare (chain.consensus.pbft.prepare_commit).
 
+Two clocks (DESIGN principle 8). The replica's ``now`` is a monotonic clock for its timers; what
+goes into a block is wall-clock Unix epoch milliseconds, as FISCO writes it, read from
+``wall_clock`` — a callable the driver sets (a node: ``time.time()``; the simulator: a fixed
+genesis epoch plus virtual time, so runs stay deterministic). Without one, ``now`` stands in.
+A proposal's time must not be before its parent's, nor more than ``MAX_FUTURE_MS`` ahead of the
+receiver's wall clock.
+
 ``ProposalPhase`` holds these handlers; it is mixed into ``Replica``, whose state they use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from chain.consensus.pbft.effects import SEAL_TIMER
 from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, TxRequest
@@ -23,6 +31,14 @@ from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import block_gas, over_block_gas_limit
 from chain.ledger.transaction import Transaction
+
+# How far a proposal's timestamp may run ahead of the receiver's wall clock. Honest sealers with
+# NTP agree within milliseconds, so a minute leaves room for a badly set clock plus message delay
+# without view-changing an honest leader away. It is also the most a Byzantine leader can push block
+# time into the future: since time may not run backwards along the chain, every later block would
+# have to carry at least that time, so the bound caps how long block time can be frozen ahead of
+# the truth. (FISCO itself stamps utcTime() when sealing; its sources we read check no bound.)
+MAX_FUTURE_MS = 60_000
 
 
 @dataclass
@@ -38,6 +54,12 @@ class Proposal:
 class ProposalPhase:
     """Sealing a proposal as leader (``propose``), and checking one from the leader (``on_pre_prepare``)."""
 
+    wall_clock: Callable[[], int] | None = None  # Unix epoch ms, set by the driver (see the module docstring)
+
+    def wall_now(self) -> int:
+        """Wall-clock epoch ms for block timestamps (``now`` when the driver gave no wall clock)."""
+        return self.wall_clock() if self.wall_clock is not None else self.now
+
     # --- sealing, as leader -------------------------------------------------------------------
 
     def _new_proposal(self, view: int) -> PrePrepare | None:
@@ -47,7 +69,7 @@ class ProposalPhase:
         assert self.my_index is not None
         tx_hashes = tuple(tx.hash(self.suite) for tx in txs)
         header = BlockHeader(
-            parent_hash=self.head_hash, number=self.height, timestamp=max(self.now, self.head.header.timestamp),
+            parent_hash=self.head_hash, number=self.height, timestamp=max(self.wall_now(), self.head.header.timestamp),
             sealer=self.my_index, sealer_list=self.sealer_ids, transactions_root=merkle_root(self.suite, list(tx_hashes)),
         )
         return PrePrepare(view, self.height, header, tx_hashes)
@@ -178,6 +200,10 @@ class ProposalPhase:
         # Time does not run backwards along the chain.
         if header.timestamp < self.head.header.timestamp:  # rule: header_timestamp
             raise ConsensusError("proposal timestamp is before its parent's")
+        # Nor runs far ahead of ours: block time must stay near wall-clock time.
+        if header.timestamp > self.wall_now() + MAX_FUTURE_MS:  # rule: header_timestamp_not_future
+            raise ConsensusError(f"proposal timestamp {header.timestamp} is more than {MAX_FUTURE_MS} ms "
+                                 f"ahead of this node's clock ({self.wall_now()})")
         # A proposal carries no execution result yet: that is what the Checkpoint phase agrees on.
         if (header.receipts_root, header.state_root, header.gas_used) != (EMPTY_ROOT, EMPTY_ROOT, 0):  # rule: header_no_result
             raise ConsensusError("proposal already carries execution results")
