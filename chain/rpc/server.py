@@ -229,8 +229,8 @@ def make_app(api: NodeApi) -> web.Application:
     app[CONTEXT_KEY] = RpcContext(api)
     app.router.add_post("/", _post)
     app.router.add_get("/", _get)
-    from chain.rpc.ws import websocket_handler  # here: ws imports this module
-    app.router.add_get("/ws", websocket_handler)  # subscriptions to blocks and logs (chain.rpc.ws)
+    from chain.rpc.ws import install_websocket  # here: ws imports this module
+    install_websocket(app)  # GET /ws: subscriptions to blocks and logs (chain.rpc.ws)
     return app
 
 

@@ -150,9 +150,34 @@ class _Connection:
         self.subs.clear()
 
 
+SOCKETS_KEY = web.AppKey("websockets", set)
+GOING_AWAY = 1001  # WebSocket close code: the server is shutting down
+
+
+def install_websocket(app: web.Application) -> None:
+    """Serve GET /ws on app, and close its sockets when the app shuts down.
+
+    Why the shutdown hook: aiohttp waits for open handlers when a runner is cleaned up (up to a
+    minute), so a node with a subscriber connected would take that long to stop.
+    """
+    app[SOCKETS_KEY] = set()
+    app.router.add_get("/ws", websocket_handler)
+    app.on_shutdown.append(_close_sockets)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in list(app[SOCKETS_KEY]):
+        try:
+            await asyncio.wait_for(ws.close(code=GOING_AWAY, message=b"server shutdown"), CLOSE_WAIT_S)
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            pass
+
+
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_BODY_SIZE, heartbeat=30.0)
     await ws.prepare(request)
+    sockets = request.app.get(SOCKETS_KEY, set())
+    sockets.add(ws)
     conn = _Connection(request, ws)
     writer = asyncio.create_task(conn.writer())
     try:
@@ -163,6 +188,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
             if answer is not None and not ws.closed:
                 await ws.send_str(json.dumps(answer, separators=(",", ":")))
     finally:
+        sockets.discard(ws)
         conn.close()
         writer.cancel()
         try:

@@ -130,3 +130,23 @@ def test_sdk_client_and_console_read_and_follow_logs() -> None:
 
     asyncio.run(asyncio.wait_for(run(), 30))
     assert {"getLogs", "subscribeLogs"} <= set(COMMANDS)
+
+
+def test_a_connected_subscriber_does_not_hold_up_the_server_stopping() -> None:
+    async def run() -> None:
+        store = Store(":memory:", SUITE)
+        commit(store, [])
+        runner = aiohttp.web.AppRunner(make_app(Api(store)))  # type: ignore[arg-type]
+        await runner.setup()
+        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"http://127.0.0.1:{runner.addresses[0][1]}/ws") as ws:
+                await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": ["blocks"]})
+                assert (await ws.receive_json(timeout=5))["result"] == "0x1"
+                stopping = asyncio.create_task(runner.cleanup())
+                closing = await ws.receive(timeout=5)
+                assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 1001  # "going away"
+                await asyncio.wait_for(stopping, 5)  # aiohttp alone would wait up to a minute for the handler
+
+    asyncio.run(asyncio.wait_for(run(), 30))
