@@ -406,8 +406,10 @@ def _hash_at(ctx: RpcContext, number: int) -> str | None:
 def _sync_peer(ctx: RpcContext, peer: dict[str, Any], genesis_hex: str | None) -> dict[str, Any]:
     """FISCO 2.x's ``{nodeId, genesisHash, blockNumber, latestHash}``. A peer shares our genesis (the
     handshake refuses others); its latest hash is the hash we hold at its height, or, while it is
-    ahead of us, the zero hash (we cannot know it yet)."""
-    number = int(peer.get("blockNumber", 0) or 0)
+    ahead of us, the zero hash (we cannot know it yet). A node that does not report a peer's height
+    gets -1 there (unknown), never a height the peer did not claim."""
+    claimed = peer.get("blockNumber")
+    number = claimed if isinstance(claimed, int) and not isinstance(claimed, bool) else -1
     return {
         "blockNumber": number,
         "genesisHash": genesis_hex,
