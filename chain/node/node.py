@@ -151,6 +151,7 @@ class Node:
         self._thread: ReplicaThread | None = None  # runs every replica event (start() makes it)
         self._effects: collections.deque[tuple[int, list[fx.Effect]]] = collections.deque()  # (now, effects) to apply
         self._tick_queued = False
+        self._drain_scheduled = False  # a _drain_effects call is on its way to the loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
@@ -186,7 +187,7 @@ class Node:
         self._thread = ReplicaThread(f"{self.node_name}-replica")
         # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).
         # (The first job of the replica thread: before any peer's message can be handed to it.)
-        self._thread.submit(self._start_replica)
+        self._thread.post(self._start_replica)
         try:
             await self.host.start()
             self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
@@ -241,13 +242,10 @@ class Node:
 
     # --- events into the replica (run in the replica thread) -------------------------------
 
-    def _post(self, ev: fx.Event) -> concurrent.futures.Future[list[fx.Effect]]:
+    def _post(self, ev: fx.Event) -> None:
         """Hand ev to the replica thread; its effects are carried out on the loop, in order."""
-        if self._thread is None:  # stopped
-            future: concurrent.futures.Future[list[fx.Effect]] = concurrent.futures.Future()
-            future.cancel()
-            return future
-        return self._thread.submit(lambda: self._step(ev))
+        if self._thread is not None:  # else stopped
+            self._thread.post(lambda: self._step(ev))
 
     def _step(self, ev: fx.Event) -> list[fx.Effect]:
         """In the replica thread: one event, on the replica's clock; queue its effects for the loop."""
@@ -265,8 +263,9 @@ class Node:
             return
         self._effects.append((now, effects))
         loop = self._loop
-        if loop is None:
-            return
+        if loop is None or self._drain_scheduled:
+            return  # the loop will find these with the ones before them
+        self._drain_scheduled = True
         try:
             loop.call_soon_threadsafe(self._drain_effects)
         except RuntimeError:  # the loop is closed: the node has stopped
@@ -274,6 +273,7 @@ class Node:
 
     def _drain_effects(self) -> None:
         """On the loop: carry out every queued effect, oldest first."""
+        self._drain_scheduled = False  # first: effects queued from now on schedule another drain
         while self._effects:
             now, effects = self._effects.popleft()
             self._apply(effects, now)
@@ -328,13 +328,13 @@ class Node:
             # One Tick waiting is enough: a replica busy executing must not find a pile of them after.
             if not self._tick_queued and self._thread is not None:
                 self._tick_queued = True
-                self._thread.submit(self._tick_step)
+                self._thread.post(self._tick_step)
         finally:
             self._schedule_tick()
 
-    def _tick_step(self) -> list[fx.Effect]:
+    def _tick_step(self) -> None:
         self._tick_queued = False
-        return self._step(fx.Tick())
+        self._step(fx.Tick())
 
     # --- effects out of the replica --------------------------------------------------------
 

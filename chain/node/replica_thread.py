@@ -91,7 +91,7 @@ class ReplicaThread:
     """
 
     def __init__(self, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any] | None] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
         self._thread.start()
@@ -103,6 +103,11 @@ class ReplicaThread:
         else:
             self._jobs.put((job, future))
         return future
+
+    def post(self, job: Callable[[], Any]) -> None:
+        """Run job in turn, with nobody waiting for its result (cheaper than ``submit``)."""
+        if not self._closed:
+            self._jobs.put((job, None))
 
     def backlog(self) -> int:
         """How many jobs wait (not counting the one running)."""
@@ -121,6 +126,13 @@ class ReplicaThread:
             if item is None:
                 break
             job, future = item
+            if future is None:
+                if not self._closed:
+                    try:
+                        job()
+                    except Exception:  # noqa: BLE001 - nobody waits for it: say it, and go on
+                        log.exception("a replica job failed")
+                continue
             if self._closed:
                 future.cancel()
                 continue
@@ -136,5 +148,5 @@ class ReplicaThread:
                 item = self._jobs.get_nowait()
             except queue.Empty:
                 return
-            if item is not None:
+            if item is not None and item[1] is not None:
                 item[1].cancel()
