@@ -150,3 +150,35 @@ def test_a_connected_subscriber_does_not_hold_up_the_server_stopping() -> None:
                 await asyncio.wait_for(stopping, 5)  # aiohttp alone would wait up to a minute for the handler
 
     asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_websocket_refuses_bad_subscriptions_and_caps_them_per_connection() -> None:
+    from chain.rpc.ws import MAX_SUBSCRIPTIONS_PER_CONNECTION
+
+    async def run() -> None:
+        store = Store(":memory:", SUITE)
+        commit(store, [])
+        runner = aiohttp.web.AppRunner(make_app(Api(store)))  # type: ignore[arg-type]
+        await runner.setup()
+        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(f"http://127.0.0.1:{runner.addresses[0][1]}/ws") as ws:
+                    async def ask(params: Any, method: str = "subscribe") -> dict[str, Any]:
+                        await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+                        return await ws.receive_json(timeout=5)  # type: ignore[no-any-return]
+
+                    await ws.send_str("{not json")
+                    assert (await ws.receive_json(timeout=5))["error"]["code"] == -32700
+                    for bad in (None, [], ["heads"], ["blocks", 1], ["logs", {"topics": "x"}], ["logs", {}, {}]):
+                        assert (await ask(bad))["error"]["code"] == -32602, bad
+                    assert (await ask(["0x99"], "unsubscribe"))["result"] is False
+                    ids = [(await ask(["blocks"]))["result"] for _ in range(MAX_SUBSCRIPTIONS_PER_CONNECTION)]
+                    assert "at most" in (await ask(["blocks"]))["error"]["message"]
+                    assert (await ask([ids[0]], "unsubscribe"))["result"] is True
+                    assert "result" in await ask(["blocks"])
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(asyncio.wait_for(run(), 30))
