@@ -96,3 +96,16 @@ def test_a_slow_subscriber_is_dropped_and_the_others_keep_receiving() -> None:
         fast.take()
     assert slow.closed and slow.close_reason == SLOW_CLIENT and slow.pending() == 0
     assert not fast.closed and len(hub) == 1 and hub.dropped == 1
+
+
+def test_a_subscription_catch_up_is_bounded_like_get_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = fresh()
+    for data in (b"1", b"2"):
+        commit(store, [[Log(EMITTER, (A,), data)]])
+    hub = SubscriptionHub(store, SUITE, max_queue=1)
+    with pytest.raises(LogQueryError, match="exceed the subscription queue"):
+        hub.subscribe_logs(LogFilter(1, None))
+    monkeypatch.setattr("chain.logs.subscriptions.MAX_BLOCK_RANGE", 1)
+    with pytest.raises(LogQueryError, match="more than 1 blocks back"):
+        hub.subscribe_logs(LogFilter(1, None))
+    assert len(hub) == 0 and len(hub.subscribe_logs(LogFilter(2, None)).take()) == 1
