@@ -53,6 +53,7 @@ class ChannelClient:
         self._ids = itertools.count(1)
         self.blocks: queue.Queue[int] = queue.Queue()  # block numbers pushed by the node
         self.amop: queue.Queue[ChannelMessage] = queue.Queue()  # AMOP requests/multicasts for our topics
+        self.event_logs: queue.Queue[dict[str, Any]] = queue.Queue()  # 0x1002 pushes: {filterID, result, logs}
         self.closed = threading.Event()
         self._reader = threading.Thread(target=self._read, name="channel-reader", daemon=True)
         self._reader.start()
@@ -97,6 +98,8 @@ class ChannelClient:
                         self.blocks.put(int(message.data.decode().split(",")[1]))
                     elif message.type in (ChannelType.AMOP_REQUEST, ChannelType.AMOP_MULTICAST):
                         self.amop.put(message)
+                    elif message.type == ChannelType.EVENT_LOG_PUSH:
+                        self.event_logs.put(json.loads(message.data))
         except (OSError, ValueError, IndexError, BadFrame):
             return
         finally:
@@ -149,6 +152,19 @@ class ChannelClient:
         if answer.result != 0:
             raise ChannelError(f"AMOP {topic!r}: result {answer.result}", answer.result)
         return answer.data
+
+    def register_event_log(self, *, from_block: str = "latest", to_block: str = "latest",
+                           addresses: list[str] | None = None, topics: list[Any] | None = None,
+                           group_id: int = 1) -> str:
+        """Ask the node to push matching event logs (FISCO's 0x15); the filter id pushes carry."""
+        filter_id = uuid.uuid4().hex
+        request = {"fromBlock": from_block, "toBlock": to_block, "addresses": addresses or [],
+                   "topics": topics or [], "groupID": str(group_id), "filterID": filter_id}
+        answer = self.request(ChannelType.REGISTER_EVENT_LOG, b"\x01" + json.dumps(request).encode())
+        body = json.loads(answer.data[answer.data[0]:]) if answer.data else {}
+        if body.get("result") != 0:
+            raise ChannelError(f"event-log filter refused: {body}", int(body.get("result", -1)))
+        return filter_id
 
     def multicast(self, topic: str, content: bytes) -> None:
         self.send(ChannelMessage(ChannelType.AMOP_MULTICAST, new_seq(), 0, pack_topic(topic, content)))

@@ -15,7 +15,12 @@ What a connection (a *session*) may send, and what the node does:
 * ``0x30`` an AMOP request on a topic → delivered to one listening SDK, here or behind another node
   (``chain.channel.amop``); its ``0x31`` answer comes back with the same seq, or the node answers
   ``0x31`` with FISCO's 100 (nobody listens), 101 (the listener went away) or 102 (timeout);
-* ``0x35`` an AMOP multicast → delivered to every listening SDK at every node, no answer.
+* ``0x35`` an AMOP multicast → delivered to every listening SDK at every node, no answer;
+* ``0x15`` an event-log filter (python-sdk ``register_eventlog_filter``: an AMOP-style payload with
+  an empty topic, then JSON ``{fromBlock, toBlock, addresses, topics, groupID, filterID}``) →
+  ``0x15`` with ``{"filterID", "result"}`` (0, or FISCO's -41000 for bad parameters), then ``0x1002``
+  ``{"filterID", "result": 0, "logs": [...]}`` for the matching logs of each committed block (past
+  ones first when fromBlock is behind the head), fed by the node's subscription hub (``chain.logs``).
 
 On each committed block every session gets ``0x1001`` with ``"<groupId>,<number>"`` and seq zero.
 
@@ -41,6 +46,8 @@ from chain.channel.amop import ADVERTISE_S, BLOCK_NOTIFY_PREFIX, MAX_TOPICS, Rel
 from chain.channel.framing import (
     MAX_MESSAGE_SIZE, SEQ_ZERO, BadFrame, ChannelMessage, ChannelResult, ChannelType, MessageDecoder, unpack_topic,
 )
+from chain.errors import ChainError
+from chain.logs.query import filter_from_json, log_json
 from chain.network.refusals import RefusalLog
 from chain.rpc.methods import RpcContext, dispatch
 from chain.rpc.server import handle_body_async
@@ -53,6 +60,8 @@ RPC_IN_FLIGHT = 16  # requests of one session being answered at once; beyond, we
 HANDSHAKE_TIMEOUT_S = 5.0
 AMOP_TIMEOUT_S = 5.0  # an AMOP request unanswered this long gets 102 (TIMEOUT)
 READ_CHUNK = 256 * 1024
+MAX_FILTERS = 32  # event-log filters per session
+EVENT_LOG_OK, EVENT_LOG_INVALID_PARAMS = 0, -41000  # FISCO 2.x EventLogFilter response codes
 MAX_AWAITED = 1024  # transactions one session waits receipts for; beyond, no receipt push is promised
 RECEIPT_HORIZON = 1000  # blocks after which a transaction can no longer commit (its blockLimit is past)
 PROTOCOL_VERSION = 1  # the v1 frames and heartbeats the python-sdk speaks
@@ -78,6 +87,8 @@ class Session:
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(server.queue_limit)
         self.in_flight = asyncio.Semaphore(RPC_IN_FLIGHT)
         self.awaited = 0  # transactions whose receipt this session waits for
+        self.filters: dict[str, tuple[Any, bytes]] = {}  # filterID -> (chain.logs Subscription, registration seq)
+        self.flush_queued = False
         self.closed = False
 
     def push(self, message: ChannelMessage) -> bool:
@@ -222,6 +233,7 @@ class ChannelServer:
             session.close()
             writing.cancel()
             self._forget_session(session)
+            self._drop_filters(session)
             if topics:
                 self._advertise()
             _event(logging.INFO, "sdk_disconnected", source=source, sessions=len(self.sessions))
@@ -261,6 +273,8 @@ class ChannelServer:
             self._amop_response_from_sdk(session, message)
         elif kind == ChannelType.AMOP_MULTICAST:
             self._amop_multicast(session, message)
+        elif kind == ChannelType.REGISTER_EVENT_LOG:
+            self._register_event_log(session, message)
         else:
             # Anything else (including pushes only a node may send) is not a request we know.
             raise BadFrame(f"unknown channel message type {kind:#x}")
@@ -321,6 +335,70 @@ class ChannelServer:
                 self.awaiting[tx_hash] = kept
             else:
                 del self.awaiting[tx_hash]
+
+    # --- event-log push ----------------------------------------------------------------------
+
+    def _register_event_log(self, session: Session, message: ChannelMessage) -> None:
+        data = message.data
+        # python-sdk wraps the JSON in an AMOP payload with an empty topic: header byte, topic, JSON.
+        if not data or not 1 <= data[0] <= len(data):
+            raise BadFrame("event-log registration without its header byte")
+        filter_id, code, reason = "", EVENT_LOG_INVALID_PARAMS, ""
+        try:
+            request = json.loads(data[data[0]:])
+            if not isinstance(request, dict):
+                raise ValueError("not a JSON object")
+            filter_id = request.get("filterID")
+            # The SDK dispatches pushes by this id: a short string, unique in this session.
+            if not isinstance(filter_id, str) or not 0 < len(filter_id) <= 64 or filter_id in session.filters:
+                raise ValueError("filterID must be a new string of 1 to 64 characters")
+            if len(session.filters) >= MAX_FILTERS:
+                raise ValueError(f"at most {MAX_FILTERS} filters per connection")
+            service = getattr(self.ctx.api, "log_service", None)
+            if service is None:
+                raise ValueError("this node keeps no log index")
+            flt = filter_from_json({"fromBlock": request.get("fromBlock"), "toBlock": request.get("toBlock"),
+                                    "address": request.get("addresses") or None, "topics": request.get("topics") or []})
+            loop = asyncio.get_running_loop()
+            subscription = service.hub.subscribe_logs(flt, notify=lambda: self._wake(loop, session))
+            session.filters[filter_id] = (subscription, message.seq)
+            code = EVENT_LOG_OK
+        except (ValueError, UnicodeDecodeError, ChainError) as exc:
+            reason = str(exc)
+        answer = {"filterID": filter_id if isinstance(filter_id, str) else "", "result": code}
+        if reason:
+            answer["message"] = reason
+        session.push(message.reply(b"\x01" + json.dumps(answer).encode()))
+        if code == EVENT_LOG_OK:
+            self._flush_filters(session)  # the past logs, when fromBlock is behind the head
+
+    def _wake(self, loop: asyncio.AbstractEventLoop, session: Session) -> None:
+        """The hub has logs for this session (called in the publishing thread): flush on the loop, once."""
+        if session.flush_queued:
+            return
+        session.flush_queued = True
+        try:
+            loop.call_soon_threadsafe(self._flush_filters, session)
+        except RuntimeError:  # the loop is closed
+            pass
+
+    def _flush_filters(self, session: Session) -> None:
+        session.flush_queued = False
+        for filter_id, (subscription, seq) in list(session.filters.items()):
+            if subscription.closed:  # the hub dropped it (its queue filled): so do we
+                del session.filters[filter_id]
+                continue
+            logs = [log_json(event) for event in subscription.take()]
+            if logs and not session.closed:
+                body = {"filterID": filter_id, "result": EVENT_LOG_OK, "logs": logs}
+                session.push(ChannelMessage(ChannelType.EVENT_LOG_PUSH, seq, 0, json.dumps(body).encode()))
+
+    def _drop_filters(self, session: Session) -> None:
+        service = getattr(self.ctx.api, "log_service", None)
+        for subscription, _ in session.filters.values():
+            if service is not None:
+                service.hub.unsubscribe(subscription.id)
+        session.filters.clear()
 
     # --- AMOP: topics ------------------------------------------------------------------------
 

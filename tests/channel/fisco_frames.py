@@ -56,3 +56,8 @@ def _read_exactly(sock: ssl.SSLSocket, n: int) -> bytes:
 
 def amop(topic: str, content: bytes) -> bytes:
     return struct.pack("!B", len(topic) + 1) + topic.encode() + content
+
+
+def amop_empty_topic(content: bytes) -> bytes:
+    """python-sdk's event-log registration payload: pack_amop_topic_message("", json)."""
+    return struct.pack("!b", 1) + content
