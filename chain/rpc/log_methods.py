@@ -16,7 +16,7 @@ The work is done by ``chain.logs``; this module only reads parameters and shapes
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from chain.logs.filters import Change
 from chain.logs.query import LogQueryError, MatchedLog, filter_from_json, log_json
@@ -25,6 +25,7 @@ from chain.rpc import params as p
 from chain.rpc.errors import invalid_params
 from chain.rpc.methods import RpcContext, method
 
+T = TypeVar("T")
 SERVICE_ATTRIBUTE = "log_service"  # a node offers its LogService under this name (chain.node.node)
 
 
@@ -47,63 +48,48 @@ def _change_json(change: Change) -> Any:
     return log_json(change) if isinstance(change, MatchedLog) else "0x" + change.hex()
 
 
-class _Query:
-    """LogQueryError → invalid params, with the query's own message."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, LogQueryError):
-            raise invalid_params(str(exc)) from exc
+def _answer(compute: Callable[[], T]) -> T:
+    """compute(), with a LogQueryError answered as invalid params carrying its message."""
+    try:
+        return compute()
+    except LogQueryError as exc:
+        raise invalid_params(str(exc)) from exc
 
 
 @method("getLogs")
 def get_logs(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
     (obj,) = p.take(params, 0, 1, "filter")
-    with _Query():
-        return [log_json(m) for m in service_of(ctx).get_logs(filter_from_json(obj))]
-    raise AssertionError("unreachable")
+    return _answer(lambda: [log_json(m) for m in service_of(ctx).get_logs(filter_from_json(obj))])
 
 
 @method("newFilter")
 def new_filter(ctx: RpcContext, params: list[Any]) -> str:
     (obj,) = p.take(params, 0, 1, "filter")
-    with _Query():
-        return hex(service_of(ctx).filters.new_filter(filter_from_json(obj)))
-    raise AssertionError("unreachable")
+    return _answer(lambda: hex(service_of(ctx).filters.new_filter(filter_from_json(obj))))
 
 
 @method("newBlockFilter")
 def new_block_filter(ctx: RpcContext, params: list[Any]) -> str:
     p.take(params, 0)
-    with _Query():
-        return hex(service_of(ctx).filters.new_block_filter())
-    raise AssertionError("unreachable")
+    return _answer(lambda: hex(service_of(ctx).filters.new_block_filter()))
 
 
 @method("newPendingTransactionFilter")
 def new_pending_transaction_filter(ctx: RpcContext, params: list[Any]) -> str:
     p.take(params, 0)
-    with _Query():
-        return hex(service_of(ctx).filters.new_pending_transaction_filter())
-    raise AssertionError("unreachable")
+    return _answer(lambda: hex(service_of(ctx).filters.new_pending_transaction_filter()))
 
 
 @method("getFilterChanges")
 def get_filter_changes(ctx: RpcContext, params: list[Any]) -> list[Any]:
     (raw_id,) = p.take(params, 1, 0, "filter id")
-    with _Query():
-        return [_change_json(c) for c in service_of(ctx).filters.changes(_filter_id(raw_id))]
-    raise AssertionError("unreachable")
+    return _answer(lambda: [_change_json(c) for c in service_of(ctx).filters.changes(_filter_id(raw_id))])
 
 
 @method("getFilterLogs")
 def get_filter_logs(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
     (raw_id,) = p.take(params, 1, 0, "filter id")
-    with _Query():
-        return [log_json(m) for m in service_of(ctx).filters.logs(_filter_id(raw_id))]
-    raise AssertionError("unreachable")
+    return _answer(lambda: [log_json(m) for m in service_of(ctx).filters.logs(_filter_id(raw_id))])
 
 
 @method("uninstallFilter")
