@@ -43,7 +43,7 @@ MAX_BLOCK_RANGE = 10_000  # blocks one getLogs may scan (toBlock - fromBlock + 1
 MAX_RESULTS = 10_000  # logs one getLogs may return
 MAX_ADDRESSES = 100  # alternatives in "address"
 MAX_TOPIC_ALTERNATIVES = 100  # alternatives at one topic position
-LATEST = "latest"
+LATEST_TAGS = ("latest", "pending", "safe", "finalized")  # FISCO getBlockNumberByTag: all the head (PBFT is final)
 
 
 class LogQueryError(ChainError):
@@ -115,8 +115,8 @@ def _hex_bytes(value: Any, what: str, size: int) -> bytes:
 
 
 def _block_param(value: Any, what: str) -> int | None:
-    """A block number (JSON number, 0x-hex or decimal text) or "latest" (None); absent = latest."""
-    if value is None or value == LATEST:
+    """A block number (JSON number, 0x-hex or decimal text), "earliest" (0) or a head tag (None); absent = latest."""
+    if value is None or value in LATEST_TAGS:
         return None
     if value == "earliest":
         return 0

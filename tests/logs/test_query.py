@@ -77,6 +77,8 @@ def test_filter_json() -> None:
                             "topics": [None, ["0x" + A.hex(), B.hex()]]})
     assert flt == LogFilter(1, None, frozenset({EMITTER}), (frozenset(), frozenset({A, B})))
     assert filter_from_json({"address": ["0x" + OTHER.hex()], "fromBlock": 3, "toBlock": "7"}).to_block == 7
+    assert filter_from_json({"fromBlock": "earliest", "toBlock": "finalized"}) == LogFilter(0, None)
+    assert filter_from_json({"fromBlock": "pending", "toBlock": "safe"}) == LogFilter(None, None)
     for bad, why in [({"topics": [None] * 5}, "exceed max topics"), ({"address": "0x12"}, "20 bytes"),
                      ({"fromBlock": "0x5", "toBlock": "0x4"}, "invalid block range"), ({"fromBlock": -1}, "out of range"),
                      ({"topics": "0x00"}, "array"), ([], "JSON object"), ({"fromBlock": "soon"}, "block number"),
