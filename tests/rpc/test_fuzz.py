@@ -7,6 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chain.rpc.dialect3 import METHODS3
 from chain.rpc.methods import METHODS
 from chain.rpc.server import handle_body
 
@@ -20,7 +21,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
 grouped = st.builds(lambda group, rest: group + rest,
                     st.sampled_from([[1], ["0x1"], ["group0", ""], ["group0", "node0"]]), st.lists(values, max_size=3))
 requests = st.fixed_dictionaries(
-    {"jsonrpc": st.sampled_from(["2.0", "2.0", "1.0"]), "method": st.sampled_from(sorted(METHODS) + ["nope"]),
+    {"jsonrpc": st.sampled_from(["2.0", "2.0", "1.0"]), "method": st.sampled_from(sorted(set(METHODS) | set(METHODS3)) + ["nope"]),
      "params": st.one_of(grouped, grouped, st.lists(values, max_size=4), values)},
     optional={"id": st.one_of(st.integers(), st.text(max_size=5), st.none())},
 )
