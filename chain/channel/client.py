@@ -14,6 +14,7 @@ import queue
 import socket
 import ssl
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,71 @@ class ChannelClient:
     def respond(self, request: ChannelMessage, content: bytes) -> None:
         """Answer an AMOP request we received (same seq, type 0x31)."""
         self.send(request.reply(content, type=ChannelType.AMOP_RESPONSE))
+
+
+# --- what the console's channel commands do (subscribeBlocks, subscribeTopic, publish) -------------
+
+class ChannelEndpoint:
+    """Where a tool reaches a node's channel port, and the SDK certificate it shows there."""
+
+    def __init__(self, host: str, port: int, sdk_dir: Path) -> None:
+        self.host, self.port, self.sdk_dir = host, port, Path(sdk_dir)
+
+    @classmethod
+    def of_chain(cls, directory: str | Path, index: int = 0) -> ChannelEndpoint | None:
+        """Node `index`'s channel port as DIR/sdk/nodes.toml lists it; None if the build fixed none."""
+        from chain.node.builder import read_nodes
+
+        listed = read_nodes(directory)[index].channel
+        if listed is None:
+            return None
+        host, _, port = listed.rpartition(":")
+        return cls(host.strip("[]"), int(port), Path(directory) / "sdk")
+
+    def connect(self) -> ChannelClient:
+        return ChannelClient(self.host, self.port, ca_cert=self.sdk_dir / "ca.crt", cert=self.sdk_dir / "sdk.crt",
+                             key=self.sdk_dir / "sdk.key")
+
+
+def watch_blocks(endpoint: ChannelEndpoint, count: int, seconds: float) -> list[int]:
+    """The block numbers the node pushes, until `count` of them or `seconds` have passed."""
+    numbers: list[int] = []
+    with endpoint.connect() as client:
+        client.subscribe([])
+        deadline = time.monotonic() + seconds
+        while len(numbers) < count and (left := deadline - time.monotonic()) > 0:
+            try:
+                numbers.append(client.blocks.get(timeout=left))
+            except queue.Empty:
+                break
+    return numbers
+
+
+def watch_topic(endpoint: ChannelEndpoint, topic: str, count: int, seconds: float,
+                reply: bytes = b"received") -> list[tuple[str, bytes]]:
+    """Listen on an AMOP topic: ("request"|"multicast", content) per message; requests get `reply`."""
+    got: list[tuple[str, bytes]] = []
+    with endpoint.connect() as client:
+        client.subscribe([topic])
+        deadline = time.monotonic() + seconds
+        while len(got) < count and (left := deadline - time.monotonic()) > 0:
+            try:
+                message, _, content = client.next_amop(timeout=left)
+            except queue.Empty:
+                break
+            if message.type == ChannelType.AMOP_REQUEST:
+                client.respond(message, reply)
+                got.append(("request", content))
+            else:
+                got.append(("multicast", content))
+    return got
+
+
+def publish_once(endpoint: ChannelEndpoint, topic: str, content: bytes, multicast: bool = False) -> bytes | None:
+    """Send one AMOP message; the listener's answer (None for a multicast, which has none)."""
+    with endpoint.connect() as client:
+        if multicast:
+            client.multicast(topic, content)
+            client.heartbeat()  # answered after the multicast was read: it has left before we hang up
+            return None
+        return client.publish(topic, content)

@@ -186,6 +186,7 @@ class Console:
         self.contracts = dict(contracts)
         self.deployed: dict[str, list[bytes]] = {}
         self.finished = False
+        self.channel: Any = None  # chain.channel.client.ChannelEndpoint of the node, when known (--dir)
 
     def execute(self, line: str) -> str:
         try:
@@ -349,6 +350,56 @@ def cmd_subscribe_logs(console: Console, args: list[str]) -> str:
     address, topics = _log_words(args)
     found = console.client.wait_for_logs(10, 30.0, address=address, topics=topics)
     return pretty(found) if found else "no logs within 30 s"
+
+
+def _channel(console: Console) -> Any:
+    if console.channel is None:
+        raise UsageError("no channel port known: start the console with --dir CHAIN (a chain built by `chain build`)")
+    return console.channel
+
+
+@command("subscribeBlocks", "subscribeBlocks [count] [seconds]",
+         "block numbers the node pushes over the channel port (default: 3 blocks or 30 s)")
+def cmd_subscribe_blocks(console: Console, args: list[str]) -> str:
+    from chain.channel.client import watch_blocks
+
+    _arity(args, 0, 2)
+    count = _number(args[0], "count") if args else 3
+    seconds = _number(args[1], "seconds") if len(args) > 1 else 30
+    numbers = watch_blocks(_channel(console), count, seconds)
+    return "\n".join(f"block {n}" for n in numbers) or f"no block within {seconds} s"
+
+
+@command("subscribeTopic", "subscribeTopic TOPIC [count] [seconds]",
+         "listen on an AMOP topic and answer each request (default: 1 message or 30 s)")
+def cmd_subscribe_topic(console: Console, args: list[str]) -> str:
+    from chain.channel.client import watch_topic
+
+    _arity(args, 1, 3)
+    count = _number(args[1], "count") if len(args) > 1 else 1
+    seconds = _number(args[2], "seconds") if len(args) > 2 else 30
+    got = watch_topic(_channel(console), args[0], count, seconds)
+    lines = [f"{kind} on {args[0]}: {content.decode(errors='replace')}" for kind, content in got]
+    return "\n".join(lines) or f"nothing on {args[0]} within {seconds} s"
+
+
+@command("publish", "publish TOPIC MESSAGE [multicast]",
+         "send an AMOP message to one SDK listening on TOPIC (at any node), or to all with multicast")
+def cmd_publish(console: Console, args: list[str]) -> str:
+    from chain.channel.client import ChannelError, publish_once
+    from chain.channel.framing import ChannelResult
+
+    _arity(args, 2, 3)
+    multicast = len(args) == 3
+    if multicast and args[2] != "multicast":
+        raise UsageError(f"the third word can only be multicast, got {args[2]!r}")
+    try:
+        answer = publish_once(_channel(console), args[0], args[1].encode(), multicast)
+    except ChannelError as exc:
+        if exc.result == ChannelResult.REMOTE_PEER_UNAVAILABLE:
+            return f"no SDK listens on {args[0]} at any node (FISCO result 100)"
+        raise
+    return "sent to every listener" if answer is None else f"answer: {answer.decode(errors='replace')}"
 
 
 def _node_ids(console: Console, args: list[str], method: str) -> str:
@@ -569,6 +620,10 @@ def console(
             raise UsageError(f"the key is a {account.suite.name} key but the chain uses {suite}")
         client = SyncClient(rpc, get_suite(suite), group)
     shell = Console(client, account, load_artifacts(default_contract_dirs(suite) + list(contracts)))
+    if chain_dir is not None:  # the channel commands (subscribeBlocks, subscribeTopic, publish) use node0's port
+        from chain.channel.client import ChannelEndpoint
+
+        shell.channel = ChannelEndpoint.of_chain(chain_dir)
     typer.echo(f"connected to {rpc} ({suite} suite); account: "
                f"{'0x' + account.address.hex() if account else 'none (read-only: pass --key to send transactions)'}")
     typer.echo("type help for the commands, Tab to complete, quit to leave")

@@ -96,6 +96,7 @@ class ListedNode:
     name: str
     rpc: str  # "http://ip:port"
     role: str = "sealer"  # or "observer"
+    channel: str | None = None  # "ip:port" of its SDK channel port (chain.channel), when the build fixed one
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ def read_nodes(directory: str | Path) -> tuple[ListedNode, ...]:
     path = Path(directory) / NODES_FILE
     try:
         rows = tomllib.loads(path.read_text(encoding="utf-8"))["nodes"]
-        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer")) for row in rows)
+        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer"), row.get("channel")) for row in rows)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{directory} is not a chain built by `chain build` ({NODES_FILE}: {exc})") from exc
     # A node list without nodes gives a client nothing to talk to.

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.channel.client import ChannelClient, ChannelError
+from chain.channel.client import ChannelClient, ChannelEndpoint, ChannelError
+from chain.cli.console import Console
 from chain.channel.framing import ChannelResult
 from chain.crypto.certs import generate_ca, issue_channel_certificate
 from chain.execution.kv import encode_kv
@@ -179,3 +180,41 @@ def test_transaction_over_channel_gets_its_receipt_pushed(cluster: ChannelCluste
         assert seq == b"u" * 32 and "error" in json.loads(data)
     finally:
         sock.close()
+
+
+def console_at(cluster: ChannelCluster, i: int) -> Console:
+    shell = Console(None, None, {})  # type: ignore[arg-type]  # the channel commands need no RPC client
+    shell.channel = ChannelEndpoint("127.0.0.1", cluster.channel_port(i), cluster.sdk_dir)
+    return shell
+
+
+def test_console_publish_reaches_subscribe_topic_at_another_node(cluster: ChannelCluster) -> None:
+    assert ChannelEndpoint.of_chain(cluster.chain.directory, 2).port == cluster.channel_port(2)  # type: ignore[union-attr]
+    listener, sender = console_at(cluster, 2), console_at(cluster, 0)
+    heard: list[str] = []
+    thread = threading.Thread(target=lambda: heard.append(listener.execute("subscribeTopic lesson 1 20")), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while (answer := sender.execute("publish lesson 'hello from node0'")).startswith("no SDK listens"):
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.3)
+    thread.join(10)
+    assert answer == "answer: received"
+    assert heard == ["request on lesson: hello from node0"]
+    assert sender.execute("publish nobody-there x") == "no SDK listens on nobody-there at any node (FISCO result 100)"
+
+
+def test_console_subscribe_blocks(cluster: ChannelCluster) -> None:
+    shell = console_at(cluster, 1)
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(shell.execute("subscribeBlocks 1 20")), daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    account = Account.generate("standard")
+    sdk = SyncClient(cluster.url(1), account.suite, timeout=10)
+    try:
+        sdk.send_transaction(account, bytes(20), encode_kv(b"console-blocks", b"v"))
+    finally:
+        sdk.close()
+    thread.join(20)
+    assert result and result[0].startswith("block ") and int(result[0].split()[1]) >= 1
