@@ -361,7 +361,7 @@ def get_peers(ctx: m.RpcContext, params: list[Any]) -> dict[str, Any]:
     def entry(endpoint: str, node: str) -> dict[str, Any]:
         return {"endPoint": endpoint, "groupNodeIDInfo": [{"group": group, "nodeIDList": [node]}], "p2pNodeID": node}
 
-    own = entry(str(getattr(api, "p2p_endpoint", "")), api.node_id.hex())
+    own = entry(m.p2p_endpoint(api), api.node_id.hex())
     own["peers"] = [entry(str(peer.get("endpoint")), str(peer.get("nodeId")))
                     for peer in api.peers() if peer.get("connected")]
     return own

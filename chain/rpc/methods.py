@@ -449,11 +449,22 @@ def get_node_info(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     api = ctx.api
     return {
         "Agency": str(getattr(api, "agency", "agency")),
-        "IPAndPort": str(getattr(api, "p2p_endpoint", "")),
+        "IPAndPort": p2p_endpoint(api),
         "Node": api.node_name,
         "NodeID": api.node_id.hex(),
         "Topic": [],
     }
+
+
+def p2p_endpoint(api: NodeApi) -> str:
+    """This node's P2P listening "ip:port": a node's ``p2p_endpoint`` if it has one, else its
+    config's network section (chain.node), else "" (an in-process test node listens nowhere)."""
+    endpoint = getattr(api, "p2p_endpoint", None)
+    if isinstance(endpoint, str):
+        return endpoint
+    network = getattr(getattr(api, "config", None), "network", None)
+    ip, port = getattr(network, "listen_ip", None), getattr(network, "listen_port", None)
+    return f"{ip}:{port}" if ip is not None and port is not None else ""
 
 
 @method("queryPeers", grouped=False)

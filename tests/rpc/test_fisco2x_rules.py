@@ -137,3 +137,15 @@ def test_added_2x_methods(chain, rpc):
     assert ok(rpc("sendRawTransactionAndGetProof", [1, h(tx.encode())])) == h(tx.hash(node.suite))
     refused = rpc("sendRawTransactionAndGetProof", [1, h(tx.encode())])["error"]  # the same refusals
     assert refused["code"] == -32603 and refused["data"]["status"] == hex(Status.ALREADY_KNOWN)
+
+
+def test_node_info_endpoint_from_the_node_config(chain, rpc, monkeypatch):
+    """A real node's P2P endpoint comes from its config's [network] section."""
+    from types import SimpleNamespace
+
+    node = chain["node"]
+    assert ok(rpc("getNodeInfo"))["IPAndPort"] == ""  # the in-process node listens nowhere
+    monkeypatch.setattr(node, "config", SimpleNamespace(network=SimpleNamespace(listen_ip="127.0.0.1", listen_port=30300)),
+                        raising=False)
+    assert ok(rpc("getNodeInfo"))["IPAndPort"] == "127.0.0.1:30300"
+    assert ok(rpc("getPeers", ["group0", ""]))["endPoint"] == "127.0.0.1:30300"
