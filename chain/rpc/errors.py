@@ -1,8 +1,9 @@
 """JSON-RPC error codes: the JSON-RPC 2.0 standard ones and FISCO BCOS 2.x's own (-400xx).
 
 A handler raises ``RpcError``; the server turns it into the response's ``error`` member and keeps
-serving. Transaction-pool rejections use the FISCO transaction status as the code (e.g. 10000
-"already known"), exactly as the pool reported it.
+serving. Transaction-pool rejections are answered as FISCO 2.x answers them over HTTP: -32603
+(INTERNAL_ERROR) with the status's name in the message and the FISCO transaction status in ``data``
+(``{"status": "0x2710"}`` for 10000 "already known"); see chain.rpc.methods.refusal.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ apart by the type of the first parameter (see ``split_group``):
 * FISCO 3.x: ``[groupName, nodeName, ...]`` where groupName is text that is not a number
   (``"group0"``) and nodeName is this node's name or ``""`` (any node).
 
-The rest of the parameters have the 2.x meaning in both dialects.
+Called 3.x style, the methods whose 3.x parameters or answers differ are served by
+chain.rpc.dialect3 (see ``dispatch``); the others keep the 2.x meaning and shape in both dialects.
 """
 
 from __future__ import annotations
