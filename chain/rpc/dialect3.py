@@ -63,6 +63,7 @@ def called_3x(params: Sequence[Any]) -> bool:
 
 
 GROUP_ONLY = frozenset({"getGroupInfo", "getGroupPeers"})  # FISCO 3.x: [groupName], no node name
+NO_PARAMS_3X = frozenset({"getPeers"})  # java-sdk 3.x sends getPeers [] (a node's peers span groups)
 
 
 def split_3x(api: NodeApi, params: Sequence[Any], group_only: bool = False) -> list[Any]:
@@ -424,6 +425,8 @@ def dispatch3(ctx: m.RpcContext, name: str, params: list[Any]) -> tuple[bool, An
     if entry is None:
         return False, None
     if entry.grouped:
+        if not params and name in NO_PARAMS_3X:  # 2.x requires the group, so [] can only be 3.x
+            return True, entry.handler(ctx, [])
         if not called_3x(params):
             return False, None
         return True, entry.handler(ctx, split_3x(ctx.api, params, name in GROUP_ONLY))

@@ -133,3 +133,9 @@ def test_group_and_abi(chain, rpc):
     assert rpc("getGroupNodeInfo", G)["result"]["name"] == "node0"
     assert rpc("getABI", G + [h(KV_ADDRESS)])["result"] == ""
     assert rpc("getGroupInfo", ["group9"])["error"]["code"] == -40001
+
+
+def test_get_peers_without_params_is_3x(rpc):
+    """java-sdk 3.x sends getPeers []; 2.x's getPeers needs the group, so [] can only mean 3.x."""
+    assert rpc("getPeers", [])["result"] == rpc("getPeers", G)["result"]
+    assert isinstance(rpc("getPeers", [1])["result"], list)  # 2.x's answer
