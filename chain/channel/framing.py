@@ -48,6 +48,7 @@ class ChannelResult(IntEnum):
     REMOTE_PEER_UNAVAILABLE = 100  # no node has an SDK listening on the topic
     REMOTE_CLIENT_PEER_UNAVAILABLE = 101  # the chosen node's SDK went away
     TIMEOUT = 102  # the listening SDK did not answer in time
+    REJECT_AMOP_REQ_FOR_OVER_BANDWIDTHLIMIT = 103  # the node holds too many open requests already
 
 
 class BadFrame(NetworkError):

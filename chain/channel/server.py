@@ -58,7 +58,8 @@ MAX_SESSIONS = 256
 QUEUE_LIMIT = 1024  # messages waiting to be written to one SDK; beyond, it is dropped
 RPC_IN_FLIGHT = 16  # requests of one session being answered at once; beyond, we stop reading it
 HANDSHAKE_TIMEOUT_S = 5.0
-AMOP_TIMEOUT_S = 5.0  # an AMOP request unanswered this long gets 102 (TIMEOUT)
+AMOP_TIMEOUT_S = 5.0
+MAX_PENDING_AMOP = 4096  # unicast requests awaiting an answer at this node; beyond, FISCO's 103  # an AMOP request unanswered this long gets 102 (TIMEOUT)
 READ_CHUNK = 256 * 1024
 MAX_FILTERS = 32  # event-log filters per session
 EVENT_LOG_OK, EVENT_LOG_INVALID_PARAMS = 0, -41000  # FISCO 2.x EventLogFilter response codes
@@ -254,6 +255,9 @@ class ChannelServer:
                 self.stats["bad_frames"] += 1
                 self._refuse(session.source, "channel_bad_frame", str(exc))
                 return
+            except Exception:  # a bug: this session ends, the node and the other sessions go on
+                log.exception("channel session failed")
+                return
 
     async def _handle(self, session: Session, message: ChannelMessage) -> None:
         kind = message.type
@@ -442,6 +446,11 @@ class ChannelServer:
     def _amop_request(self, session: Session, message: ChannelMessage) -> None:
         topic, _ = unpack_topic(message.data)
         self.stats["amop_in"] += 1
+        # Each open request holds a timer and an entry until answered: a bounded number of them.
+        if len(self.pending) >= MAX_PENDING_AMOP:
+            session.push(message.reply(b"", ChannelResult.REJECT_AMOP_REQ_FOR_OVER_BANDWIDTHLIMIT,
+                                       ChannelType.AMOP_RESPONSE))
+            return
         # The seq names the request until its answer: two open requests may not share one.
         if message.seq in self.pending:
             session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
@@ -538,7 +547,7 @@ class ChannelServer:
             return
         listeners = [s for s in self.sessions if topic in s.topics]
         # Asked for a topic our SDKs no longer hold (or a seq already open here): FISCO's 101.
-        if not listeners or relay.seq in self.pending:
+        if not listeners or relay.seq in self.pending or len(self.pending) >= MAX_PENDING_AMOP:
             answer = Relay("response", relay.seq, int(ChannelResult.REMOTE_CLIENT_PEER_UNAVAILABLE))
             self.relay_send(sender, answer.encode())
             return

@@ -192,3 +192,22 @@ def test_bad_frames_are_logged_as_counts_and_sessions_are_bounded(pki: Path, cap
     assert len(lines) == 1  # the first in full; the other 19 in one count line
     counted = [r for r in caplog.records if r.getMessage() == "connections_refused"]
     assert sum(r.fields["count"] for r in counted if r.fields["kind"] == "channel_bad_frame") == 19  # type: ignore[attr-defined]
+
+
+def test_open_amop_requests_are_bounded_with_fiscos_103(pki: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("chain.channel.server.MAX_PENDING_AMOP", 3)
+
+    async def run() -> None:
+        server = make_server(pki)
+        await server.start()
+        try:
+            asker, listener = await Sdk.connect(pki, server), await Sdk.connect(pki, server)
+            await listener.send(ChannelMessage(ChannelType.TOPIC_REPORT, SEQ, 0, b'["jobs"]'))
+            for i in range(4):  # the listener never answers: three stay open, the fourth is refused
+                await asker.send(ChannelMessage(ChannelType.AMOP_REQUEST, b"%032d" % i, 0, pack_topic("jobs", b"x")))
+            answer = await asker.next()
+            assert (answer.seq, answer.result) == (b"%032d" % 3, 103)
+            assert len(server.pending) == 3
+        finally:
+            await server.stop()
+    asyncio.run(run())
