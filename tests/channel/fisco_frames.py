@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 import uuid
+import warnings
 from pathlib import Path
 
 FMT = "!IH32sI"
@@ -23,13 +24,16 @@ def pack(type_: int, data: bytes, seq: bytes | None = None, result: int = 0) -> 
 
 
 def connect(host: str, port: int, sdk_dir: Path, cert: Path | None = None, key: Path | None = None) -> ssl.SSLSocket:
-    """As the python-sdk does: TLS 1.2, ECDH secp256k1, the chain CA, the SDK certificate."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    """As the python-sdk does (client/ssl_sock_wrap.py SSLSockWrap): TLS 1.2, ECDH secp256k1, the chain
+    CA, the SDK certificate, CERT_REQUIRED, no host name check."""
+    with warnings.catch_warnings():  # PROTOCOL_TLSv1_2 is deprecated, and exactly what python-sdk uses
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
     context.check_hostname = False
     context.load_verify_locations(str(sdk_dir / "ca.crt"))
     context.load_cert_chain(str(cert or sdk_dir / "sdk.crt"), str(key or sdk_dir / "sdk.key"))
     context.set_ecdh_curve("secp256k1")
+    context.verify_mode = ssl.CERT_REQUIRED
     sock = context.wrap_socket(socket.create_connection((host, port), timeout=10))
     return sock
 
