@@ -553,7 +553,9 @@ class Node:
             "latestHash": "0x" + (head.hash(self.suite).hex() if head else ""),
             "knownHighestNumber": known,
             "isSyncing": known > number,
-            "peers": [p for p in self.peers() if p["connected"]],
+            # each peer with the height it last claimed (-1: none yet), for getSyncStatus's peers
+            "peers": [{**p, "blockNumber": self._peer_heights.get(bytes.fromhex(str(p["nodeId"])), -1)}
+                      for p in self.peers() if p["connected"]],
         }
 
     def peers(self) -> list[dict[str, Any]]:
