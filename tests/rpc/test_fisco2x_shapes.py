@@ -22,7 +22,7 @@ from tests.rpc.shapes import shape_differences
 FIXTURES = Path(__file__).parent / "fixtures" / "fisco2x"
 
 # Keys our answers add to FISCO's documented examples. FISCO's SDKs ignore unknown keys (java-sdk's
-# model classes are Jackson beans without FAIL_ON_UNKNOWN_PROPERTIES; python-sdk reads dicts).
+# ObjectMapperFactory turns Jackson's FAIL_ON_UNKNOWN_PROPERTIES off; python-sdk reads dicts).
 EXTRA_FIELDS: dict[str, frozenset[str]] = {
     # "Chain Id" and "Supported Version" are in api.md's field list, not in its (2.0.0) example
     "getClientVersion": frozenset({"Chain Id", "Supported Version", "Client Version", "Crypto Suite",
