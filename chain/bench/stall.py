@@ -13,7 +13,7 @@ While that transaction is pending and executing it measures, on every node:
 * **view changes** — ``view_change_started`` lines in the nodes' logs.
 
 It stops by itself once the heavy transaction is committed (or after ``--max-s``) and prints the
-figures. The nodes run whatever ``chain`` package Python imports, so the same command measures an
+figures, after the rate (Mgas/s) at which this EVM runs such loops in-process, on this machine. The nodes run whatever ``chain`` package Python imports, so the same command measures an
 older checkout with ``PYTHONPATH=<that checkout>``.
 """
 
@@ -33,6 +33,12 @@ from chain.errors import ChainError
 from chain.ledger.transaction import new_transaction, sign_transaction
 
 DEPLOY_LOOP = bytes.fromhex("635b600056600052600460" "1c" "f3")  # PUSH4 <loop>; PUSH1 0; MSTORE; RETURN 4 bytes
+# Loops that run until their gas is gone: the cheapest instructions per unit of gas, so the slowest
+# gas this EVM executes (a real contract's SSTOREs and hashes cost far more gas per microsecond).
+LOOPS = {
+    "JUMPDEST PUSH1 JUMP": bytes.fromhex("5b600056"),
+    "JUMPDEST PUSH1 ADD PUSH1 JUMP": bytes.fromhex("60005b600101600256"),
+}
 PROBE_S = 0.1  # getBlockNumber is asked this often on every node
 SMALL_GAS = 100_000
 
@@ -59,6 +65,24 @@ class StallReport:
             f"view changes started: {sum(self.view_changes)} (" + ", ".join(
                 f"node{i} {n}" for i, n in enumerate(self.view_changes)) + ")",
         ]
+
+
+def loop_gas_rates(suite: str, gas: int = 2_000_000) -> dict[str, float]:
+    """Mgas/s at which one in-process executor runs each of LOOPS to the end of `gas`."""
+    from chain.execution.local import LocalChain
+
+    chain = LocalChain(suite)
+    key = KeyPair.generate(suite)
+    rates: dict[str, float] = {}
+    for name, runtime in LOOPS.items():
+        n = len(runtime)
+        init = bytes([0x60 + n - 1]) + runtime + bytes.fromhex("600052") + bytes([0x60, n, 0x60, 32 - n, 0xF3])
+        address = chain.send(key, b"", init).contract_address
+        tx = chain.transaction(key, address, b"", gas_limit=gas)
+        started = time.perf_counter()
+        receipt = chain.run_block([tx]).receipts[0]
+        rates[name] = receipt.gas_used / (time.perf_counter() - started) / 1e6
+    return rates
 
 
 async def _rpc(session: aiohttp.ClientSession, url: str, method: str, params: list[Any]) -> Any:
@@ -150,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--suite", default="standard", choices=["standard", "sm"])
     parser.add_argument("--max-s", type=float, default=900.0, help="give up waiting for the heavy transaction after this long")
     args = parser.parse_args(argv)
+    for name, rate in loop_gas_rates(args.suite).items():
+        print(f"in-process EVM ({args.suite}), loop {name}: {rate:.2f} Mgas/s")
     cluster = build_cluster(args.suite, "evm", args.nodes)
     try:
         asyncio.run(wait_until_serving(cluster))
