@@ -17,11 +17,11 @@ in its group and those right of it. A client recomputes ``x = H(left… ‖ x �
 unit from ``x = rlp(i) ‖ hash`` and compares the result with the root; the last unit (from the top
 node to the root) has no siblings.
 
-FISCO's own check is only that: it does not look at how many siblings a unit has nor at their
-sizes. ``verify_proof`` here is stricter — the number of left siblings at each level must be the
-leaf's position in its group, inner siblings must be hash-sized, and the path must be exactly as
-long as the tree is high — so a proof says where the leaf is, not merely that its bytes occur
-somewhere in some preimage. docs/rpc.md walks through an example.
+FISCO's own check is only that: it does not look at how a unit's bytes are cut into siblings, so
+the leaf's bytes may sit anywhere in its group's concatenation. ``verify_proof`` here also checks
+that the bottom siblings are whole leaves of their own positions; then the leaf can only be at its
+own place (above it every node is a 32-byte hash whose preimage the prover cannot choose).
+docs/merkle.md walks through an example.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from chain.crypto.suite import CryptoSuite
 from chain.ledger import codec
 
 FANOUT = 16  # FISCO 2.x: MAX_CHILD_COUNT
-MAX_DEPTH = 16  # 16**16 leaves: far beyond any block; bounds the work a hostile proof can cause
+MAX_DEPTH = 16  # 16**16 leaves, far beyond any block: proofs read from JSON have at most MAX_DEPTH + 1 units
 
 
 @dataclass(frozen=True)
@@ -95,23 +95,35 @@ def fisco_root_from_proof(suite: CryptoSuite, proof: MerkleProof, leaf: bytes) -
 def verify_proof(suite: CryptoSuite, index: int, item_hash: bytes, proof: MerkleProof, root: bytes) -> bool:
     """True iff item_hash is the hash at position index of the list whose root is root.
 
-    FISCO's fold, plus the shape checks it lacks (see the module docstring).
+    FISCO's fold, after checking that the bottom siblings are whole leaves of their own positions
+    (see the module docstring): then every node of the path is where the tree has it.
     """
-    if index < 0 or not 1 <= len(proof) <= MAX_DEPTH + 1:
+    if index < 0:
         return False
-    *inner, top = proof
-    if top.left or top.right:
-        return False
-    position = index
-    for level, unit in enumerate(inner):
-        if len(unit.left) != position % FANOUT or len(unit.left) + len(unit.right) >= FANOUT:
-            return False
-        if level > 0 and any(len(node) != len(root) for node in unit.left + unit.right):
-            return False
-        position //= FANOUT
-    if position != 0:  # the path is too short for this index
+    if proof and not _siblings_are_leaves(index, proof[0], len(root)):
         return False
     return fisco_root_from_proof(suite, proof, leaf_bytes(index, item_hash)) == root
+
+
+def _siblings_are_leaves(index: int, unit: ProofUnit, hash_size: int) -> bool:
+    """Each bottom sibling is leaf_bytes(j, some hash) for its own position j.
+
+    FISCO's fold alone lets the leaf sit at any byte offset of its group's concatenation: a run of
+    33 bytes inside two neighbouring leaves then "proves" a hash that is no transaction's, and the
+    last bytes of a long rlp(index) make a real transaction appear at a smaller index (at 257,
+    rlp is 0x82 0x01 0x01, so ``0x01 ‖ hash`` — index 1 — occurs in it). Whole leaves at their
+    own positions leave the leaf one place to be: its own.
+    """
+    first = index - len(unit.left)
+    siblings = list(unit.left) + list(unit.right)
+    positions = list(range(first, index)) + list(range(index + 1, index + 1 + len(unit.right)))
+    for position, node in zip(positions, siblings):
+        if position < 0:
+            return False
+        prefix = codec.encode(position)
+        if len(node) != len(prefix) + hash_size or not node.startswith(prefix):
+            return False
+    return True
 
 
 class Hashed(Protocol):

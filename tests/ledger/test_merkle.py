@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from chain.crypto.suite import get_suite
 from chain.ledger.merkle import (
-    FANOUT, ProofUnit, fisco_root_from_proof, leaf_bytes, merkle_proof, merkle_root, verify_proof,
+    ProofUnit, fisco_root_from_proof, leaf_bytes, merkle_proof, merkle_root, verify_proof,
 )
 
 SUITES = [get_suite("standard"), get_suite("sm")]
@@ -56,24 +56,47 @@ def test_every_proof_verifies_and_no_altered_proof_does(hashes: list[bytes], dat
     assert not verify_proof(suite, index, hashes[index], proof + (ProofUnit((), ()),), root)
 
 
-def test_a_proof_that_fisco_accepts_with_a_misleading_shape_is_refused_here() -> None:
-    """FISCO's fold checks only that the leaf's bytes sit in the right preimage; ours also checks the shape.
+def _fold_accepts(suite, index: int, item_hash: bytes, proof, root: bytes) -> bool:
+    """FISCO's check (java-sdk MerkleProofUtility): fold from rlp(index) ‖ hash, compare with the root."""
+    return fisco_root_from_proof(suite, proof, leaf_bytes(index, item_hash)) == root
 
-    Cutting a sibling in two keeps the concatenation, so FISCO's fold still reaches the root, but
-    the unit now claims two nodes left of the leaf where there is one.
-    """
+
+def test_fiscos_fold_proves_a_hash_that_is_in_no_transaction_ours_does_not() -> None:
+    """The leaf may be cut out of the middle of two neighbouring leaves: any byte 1..127 reads as rlp(index)."""
     for suite in SUITES:
-        hashes = [bytes([i]) * 32 for i in range(1, 5)]
+        hashes = [suite.hash(bytes([i])) for i in range(4)]
         root = merkle_root(suite, hashes)
-        proof = merkle_proof(suite, hashes, 1)
-        (sibling,) = proof[0].left
-        cut = (ProofUnit((sibling[:10], sibling[10:]), proof[0].right),) + proof[1:]
-        assert fisco_root_from_proof(suite, cut, leaf_bytes(1, hashes[1])) == root
-        assert verify_proof(suite, 1, hashes[1], proof, root)
-        assert not verify_proof(suite, 1, hashes[1], cut, root)
-        wide = (ProofUnit(proof[0].left, proof[0].right + (b"",) * FANOUT),) + proof[1:]
-        assert fisco_root_from_proof(suite, wide, leaf_bytes(1, hashes[1])) == root
-        assert not verify_proof(suite, 1, hashes[1], wide, root)
+        joined = b"".join(leaf_bytes(i, h) for i, h in enumerate(hashes))
+        boundaries = {33 * i for i in range(4)}
+        start = next(at for at in range(len(joined) - 33) if 0 < joined[at] < 0x80 and at not in boundaries)
+        index, forged = joined[start], joined[start + 1:start + 33]
+        proof = (ProofUnit((joined[:start],), (joined[start + 33:],)), ProofUnit((), ()))
+        assert forged not in hashes
+        assert _fold_accepts(suite, index, forged, proof, root)
+        assert not verify_proof(suite, index, forged, proof, root)
+
+
+def test_fiscos_fold_moves_a_real_transaction_to_another_index_ours_does_not() -> None:
+    """At index 257 the leaf is 0x82 0x01 0x01 ‖ hash: its tail 0x01 ‖ hash is the leaf of index 1."""
+    suite = SUITES[1]
+    hashes = [suite.hash(i.to_bytes(2, "big")) for i in range(258)]
+    root = merkle_root(suite, hashes)
+    real = merkle_proof(suite, hashes, 257)
+    assert verify_proof(suite, 257, hashes[257], real, root)
+    group = leaf_bytes(256, hashes[256]) + leaf_bytes(257, hashes[257])
+    cut = (ProofUnit((group[:37],), ()),) + real[1:]  # 35 bytes of leaf 256, then 0x82 0x01
+    assert _fold_accepts(suite, 1, hashes[257], cut, root)
+    assert not verify_proof(suite, 1, hashes[257], cut, root)
+
+
+def test_a_negative_position_is_refused_not_an_error() -> None:
+    suite = SUITES[0]
+    hashes = [bytes([i]) * 32 for i in range(1, 5)]
+    proof = merkle_proof(suite, hashes, 2)
+    padded = (ProofUnit((leaf_bytes(0, hashes[0]),) + proof[0].left, proof[0].right),) + proof[1:]
+    assert not verify_proof(suite, 2, hashes[2], padded, merkle_root(suite, hashes))
+    single = hashes[:1]  # its proof is the empty top unit alone: nothing but the index to check
+    assert not verify_proof(suite, -1, single[0], merkle_proof(suite, single, 0), merkle_root(suite, single))
 
 
 @settings(max_examples=30, deadline=None)
