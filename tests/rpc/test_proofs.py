@@ -89,3 +89,17 @@ def test_proof_against_another_block_is_caught(proved, rpc):
     other = checked_header(suite, rpc("getBlockByNumber", [1, "0x2", False])["result"])
     with pytest.raises(ProofError, match="another block"):
         verify_transaction_proof(suite, tx_answer, other)
+
+
+def test_a_proof_of_absurd_size_is_refused_before_hashing(proved):
+    """At most 17 units (16 levels cover 16**16 leaves) of fewer than 16 siblings a side."""
+    suite, _, tx_answer, _, block_view = proved
+    header = checked_header(suite, block_view)
+    deep = dict(tx_answer, txProof=[{"left": [], "right": []}] * 18)
+    with pytest.raises(ProofError, match="at most 17"):
+        verify_transaction_proof(suite, deep, header)
+    wide = dict(tx_answer, txProof=[{"left": ["00"] * 16, "right": []}])
+    with pytest.raises(ProofError, match="fewer than 16"):
+        verify_transaction_proof(suite, wide, header)
+    with pytest.raises(ProofError, match="units"):
+        verify_transaction_proof(suite, dict(tx_answer, txProof={"index": 0}), header)
