@@ -46,12 +46,15 @@ from chain.execution.evm import (
 from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
 from chain.execution.result import CallOutOfTime, ExecutionResult, block_result
+from chain.ledger import codec
 from chain.ledger.block import Block
+from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
 from chain.ledger.status import Status
 from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
+from chain.txpool.eth_rules import ACCOUNT_TABLE as ETH_ACCOUNT_TABLE, account_nonce
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +116,15 @@ class EVMExecutor:
         overlay = StateOverlay(state)
         receipts: list[Receipt] = []
         for index, tx in enumerate(block.transactions):
-            tx_overlay = overlay.child()
-            outcome = self.apply_transaction(tx, tx_overlay, context, gas_cap)
-            if outcome.ok:
-                tx_overlay.merge()  # a failed transaction's overlay is simply dropped
+            # An Ethereum transaction uses its sender's next nonce first, kept even if it then fails.
+            refused = self.use_eth_nonce(tx, overlay) if isinstance(tx, EthTransaction) else None
+            if refused is not None:
+                outcome = refused
+            else:
+                tx_overlay = overlay.child()
+                outcome = self.apply_transaction(tx, tx_overlay, context, gas_cap)
+                if outcome.ok:
+                    tx_overlay.merge()  # a failed transaction's overlay is simply dropped
             receipts.append(Receipt(
                 status=int(outcome.status), output=outcome.output, contract_address=outcome.contract_address,
                 gas_used=outcome.gas_used, logs=outcome.logs, block_number=number,
@@ -148,6 +156,26 @@ class EVMExecutor:
         if outcome.ok:
             journal.flush_into(base)
         return outcome
+
+    def use_eth_nonce(self, tx: EthTransaction, overlay: StateOverlay) -> Outcome | None:
+        """Raise the sender's account nonce if tx carries exactly it; else the failed Outcome.
+
+        This is Ethereum's replay protection (the pool checks it too, but a block from a faulty
+        leader may still carry a used or future nonce): a transaction whose nonce is not the
+        account's runs nothing and changes nothing.
+        """
+        try:
+            sender = tx.sender(self.suite)
+        except ChainError as exc:
+            return Outcome(Status.INVALID_SIGNATURE, output=str(exc).encode())
+        nonce = account_nonce(overlay, sender)
+        # only the account's next nonce may run: lower ones were used, higher ones leave a gap
+        if tx.nonce != nonce:
+            return Outcome(Status.NONCE_CHECK_FAIL, output=f"nonce {tx.nonce}, account nonce {nonce}".encode())
+        raw = overlay.get(ETH_ACCOUNT_TABLE, sender)
+        balance = codec.as_int(codec.decode_list(raw, "evm account", 2)[1], "evm account balance") if raw else 0
+        overlay.set(ETH_ACCOUNT_TABLE, sender, codec.encode([nonce + 1, balance]))
+        return None
 
     # --- read-only queries ---
 

@@ -69,8 +69,18 @@ class Transaction:
 
     @classmethod
     def decode(cls, raw: bytes) -> Transaction:
-        """Parse a raw transaction, refusing anything malformed with a LedgerError."""
-        items = codec.decode_list(raw, "transaction", len(FIELD_NAMES))
+        """Parse a raw transaction, refusing anything malformed with a LedgerError.
+
+        An Ethereum encoding (typed envelope, or a 9-item legacy list) is an ``EthTransaction``:
+        blocks, the store, the pool and gossip all decode through here and get the right kind.
+        """
+        raw = bytes(raw)
+        if raw[:1] and raw[0] < 0xC0:
+            return _ethereum(raw)
+        items = codec.decode_list(raw, "transaction")
+        if len(items) == 9:
+            return _ethereum(raw)
+        items = codec.as_list(items, "transaction", len(FIELD_NAMES))
         to = codec.as_bytes(items[4], "transaction.to")
         if len(to) not in (0, 20):  # an address, or empty for contract creation
             raise LedgerError(f"transaction.to: expected 20 bytes or empty, got {len(to)}")
@@ -136,6 +146,12 @@ class Transaction:
     def sender(self, suite: CryptoSuite) -> bytes:
         """The sender's 20-byte address."""
         return suite.address(self.sender_public_key(suite))
+
+
+def _ethereum(raw: bytes) -> Transaction:
+    from chain.ledger.eth_transaction import EthTransaction  # it subclasses Transaction
+
+    return EthTransaction.decode(raw)
 
 
 def encode_v(v: int) -> bytes:

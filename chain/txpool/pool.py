@@ -27,14 +27,18 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from chain.crypto.suite import CryptoSuite
-from chain.errors import TxRejected
+from chain.errors import ChainError, TxRejected
 from chain.ledger.block import Block
+from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.status import Status
 from chain.ledger.system import claimed_gas, tx_gas_limit
 from chain.ledger.transaction import Transaction
 from chain.txpool.rules import (
     MAX_TX_SIZE, ChainView, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
     check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_sender_quota, check_signature, check_size,
+)
+from chain.txpool.eth_rules import (
+    account_nonce, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit
@@ -63,6 +67,7 @@ class TxPool:
         capacity: int = DEFAULT_CAPACITY,
         max_tx_size: int = MAX_TX_SIZE,
         sender_quota: int = DEFAULT_SENDER_QUOTA,
+        eth_chain_id: int | None = None,
     ) -> None:
         self.suite = suite
         self.chain = store
@@ -71,6 +76,8 @@ class TxPool:
         self.capacity = capacity
         self.max_tx_size = max_tx_size
         self.sender_quota = sender_quota
+        self.eth_chain_id = eth_chain_id  # None: Ethereum transactions are refused
+        self._eth_nonces: dict[bytes, dict[int, bytes]] = {}  # sender -> pooled Ethereum nonce -> hash
         self._per_sender: dict[bytes, int] = {}  # sender address -> how many of its transactions are pooled
         self._entries: dict[bytes, _Entry] = {}  # hash -> entry, in arrival order
         self._by_nonce: dict[int, bytes] = {}  # nonce -> hash
@@ -92,6 +99,8 @@ class TxPool:
         if tx_hash in self._entries:
             raise TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
         head = self.chain.head_number()
+        if isinstance(tx, EthTransaction):
+            return self._submit_ethereum(tx, tx_hash, head)
         check_size(tx, self.max_tx_size)
         check_signature(tx, self.suite)
         check_chain_id(tx, self.chain_id)
@@ -101,6 +110,25 @@ class TxPool:
         check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
         check_gas_limit(tx, self._gas_limit(head + 1))
         sender = tx.sender(self.suite)  # known since the signature check
+        check_sender_quota(sender, self._per_sender.get(sender, 0), self.sender_quota)
+        check_capacity(len(self._entries), self.capacity)
+        self._add(tx, tx_hash, sender)
+        return tx_hash
+
+    def _submit_ethereum(self, tx: EthTransaction, tx_hash: bytes, head: int) -> bytes:
+        """Ethereum's rules in place of FISCO's blockLimit/randomid ones (``chain.txpool.eth_rules``)."""
+        check_eth_size(tx)
+        if self.eth_chain_id is None:  # a chain without the web3 endpoint configured takes none
+            raise TxRejected(Status.TRANSACTION_REFUSED, "ethereum transactions are not enabled on this node")
+        check_eth_chain_id(tx, self.eth_chain_id)
+        check_signature(tx, self.suite)
+        check_no_value(tx)
+        # The same transaction committed before: "nonce too low" would be true but less helpful.
+        if self.chain.transaction(tx_hash) is not None:
+            raise TxRejected(Status.ALREADY_IN_CHAIN, "already known: transaction already on chain")
+        sender = tx.sender(self.suite)
+        check_eth_nonce(tx, sender, account_nonce(self.chain, sender), self._eth_nonces.get(sender, {}))
+        check_gas_limit(tx, self._gas_limit(head + 1))
         check_sender_quota(sender, self._per_sender.get(sender, 0), self.sender_quota)
         check_capacity(len(self._entries), self.capacity)
         self._add(tx, tx_hash, sender)
@@ -118,10 +146,13 @@ class TxPool:
         self._seq += 1
         self._entries[tx_hash] = _Entry(tx, tx_hash, sender, self._seq)
         self._per_sender[sender] = self._per_sender.get(sender, 0) + 1
-        self._by_nonce[tx.nonce] = tx_hash
+        if isinstance(tx, EthTransaction):  # per-sender nonces; no blockLimit, so it waits until committed
+            self._eth_nonces.setdefault(sender, {})[tx.nonce] = tx_hash
+        else:
+            self._by_nonce[tx.nonce] = tx_hash
+            heapq.heappush(self._expiry, (tx.block_limit, self._seq, tx_hash))
         self._by_raw[tx.encode()] = tx_hash
         heapq.heappush(self._ready, (self._seq, tx_hash))
-        heapq.heappush(self._expiry, (tx.block_limit, self._seq, tx_hash))
 
     # --- lookups ----------------------------------------------------------------------------
 
@@ -202,9 +233,13 @@ class TxPool:
         """
         head = number - 1
         nonces: set[int] = set()
+        eth_hashes: set[bytes] = set()
         for tx in txs:
             tx_hash = tx.hash(self.suite)
             pooled = self._entries.get(tx_hash)
+            if isinstance(tx, EthTransaction):
+                self._verify_ethereum(tx, tx_hash, pooled is not None, eth_hashes, number)
+                continue
             # A transaction in our pool was verified on admission; the same hash is the same bytes.
             if pooled is None:
                 check_size(tx, self.max_tx_size)
@@ -219,17 +254,47 @@ class TxPool:
             check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
             check_gas_limit(tx, self._gas_limit(number))
 
+    def _verify_ethereum(
+        self, tx: EthTransaction, tx_hash: bytes, pooled: bool, seen: set[bytes], number: int
+    ) -> None:
+        """The pool-independent Ethereum rules; the nonce order is the executor's to judge (state)."""
+        if not pooled:
+            check_eth_size(tx)
+            check_signature(tx, self.suite)
+        if self.eth_chain_id is None:
+            raise TxRejected(Status.TRANSACTION_REFUSED, "ethereum transactions are not enabled on this node")
+        check_eth_chain_id(tx, self.eth_chain_id)
+        check_no_value(tx)
+        # One transaction, one place on chain: a repeat would make its hash name two transactions.
+        if tx_hash in seen or self.chain.transaction(tx_hash) is not None:
+            raise TxRejected(Status.ALREADY_IN_CHAIN, "ethereum transaction already in the chain or the proposal")
+        seen.add(tx_hash)
+        check_gas_limit(tx, self._gas_limit(number))
+
     # --- after a commit ---------------------------------------------------------------------
 
     def remove_committed(self, block: Block) -> None:
         """Forget block's transactions (and any pooled rival of their nonces), then drop expired ones."""
         for tx in block.transactions:
             self._remove(tx.hash(self.suite))
+            if isinstance(tx, EthTransaction):
+                self._drop_used_eth_nonces(tx)
+                continue
             rival = self._by_nonce.get(tx.nonce)
             if rival is not None:  # same nonce, other bytes: can never be committed now
                 self._remove(rival)
         self.drop_expired(block.number)
         self.drop_over_gas_limit(block.number + 1)
+
+    def _drop_used_eth_nonces(self, tx: EthTransaction) -> None:
+        """Pooled Ethereum transactions of tx's sender at or below its nonce can never be committed now."""
+        try:
+            sender = tx.sender(self.suite)
+        except ChainError:  # a committed tx with a bad signature failed; it used no nonce
+            return
+        for nonce, rival in sorted(self._eth_nonces.get(sender, {}).items()):
+            if nonce <= tx.nonce:
+                self._remove(rival)
 
     def drop_over_gas_limit(self, number: int) -> int:
         """Drop transactions whose gas limit exceeds tx_gas_limit at block `number`; return how many.
@@ -269,6 +334,11 @@ class TxPool:
             del self._per_sender[entry.sender]
         if self._by_nonce.get(entry.tx.nonce) == tx_hash:
             del self._by_nonce[entry.tx.nonce]
+        pending = self._eth_nonces.get(entry.sender)
+        if pending is not None and pending.get(entry.tx.nonce) == tx_hash:
+            del pending[entry.tx.nonce]
+            if not pending:
+                del self._eth_nonces[entry.sender]
         self._by_raw.pop(entry.tx.encode(), None)
         if entry.in_flight:
             self._in_flight -= 1
@@ -278,5 +348,6 @@ class TxPool:
             self._ready = [(e.seq, h) for h, e in self._entries.items() if not e.in_flight]
             heapq.heapify(self._ready)
         if len(self._expiry) > 2 * len(self._entries) + 64:
-            self._expiry = [(e.tx.block_limit, e.seq, h) for h, e in self._entries.items()]
+            self._expiry = [(e.tx.block_limit, e.seq, h) for h, e in self._entries.items()
+                            if not isinstance(e.tx, EthTransaction)]
             heapq.heapify(self._expiry)
