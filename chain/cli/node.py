@@ -74,6 +74,8 @@ def status(path: Path = typer.Argument(..., help="a node directory, or a chain d
             continue
         pid = read_pid(directory)
         line = f"{config.node.name:<7} pid {pid or '-':<7} p2p {config.network.listen_port:<5} rpc {config.rpc.listen_port:<5} channel {config.channel.listen_port or '-':<5}"
+        if config.web3_rpc.enabled:
+            line += f" web3 {config.web3_rpc.listen_port:<5} (chain id {config.web3_rpc.chain_id})"
         if pid is None:
             typer.echo(f"{line} stopped")
             continue

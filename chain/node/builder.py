@@ -52,6 +52,7 @@ from chain.node.config import (
     NodeConfig,
     NodeSection,
     RpcSection,
+    Web3RpcSection,
 )
 from chain.node.process import PID_FILE, read_pid
 from chain.tomlcompat import tomllib
@@ -69,6 +70,8 @@ class BuildOptions:
     port_base: int = 30300
     rpc_port_base: int = 8545
     channel_port_base: int | None = None  # None: each node's OS picks (the `chain build` command says 20200)
+    web3_port_base: int | None = None  # the Ethereum JSON-RPC endpoint (chain.web3): None = off
+    web3_chain_id: int = 20200  # what eth_chainId answers and Ethereum transactions must be signed for
     observers: int = 0
     chain_id: int = 1
     group_id: int = 1
@@ -97,6 +100,7 @@ class ListedNode:
     rpc: str  # "http://ip:port"
     role: str = "sealer"  # or "observer"
     channel: str | None = None  # "ip:port" of its SDK channel port (chain.channel), when the build fixed one
+    web3: str | None = None  # "http://ip:port" of its Ethereum JSON-RPC endpoint (chain.web3), when enabled
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,11 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             ),
             rpc=RpcSection(listen_ip=options.rpc_ip, listen_port=options.rpc_port_base + i),
             channel=ChannelSection(listen_ip=options.rpc_ip, listen_port=_channel_port(options, i)),
+            web3_rpc=Web3RpcSection(
+                enabled=options.web3_port_base is not None, listen_ip=options.rpc_ip,
+                listen_port=8545 if options.web3_port_base is None else options.web3_port_base + i,
+                chain_id=options.web3_chain_id,
+            ),
             executor=ExecutorSection(kind=options.executor),
             consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
         )
@@ -284,7 +293,9 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
              "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{_client_host(options)}:{n.rpc_port}",
              **({"channel": f"{_client_host(options)}:{_channel_port(options, i)}"}
-                if options.channel_port_base is not None else {})}
+                if options.channel_port_base is not None else {}),
+             **({"web3": f"http://{_client_host(options)}:{options.web3_port_base + i}"}
+                if options.web3_port_base is not None else {})}
             for i, n in enumerate(built)
         ],
     }), encoding="utf-8")
@@ -300,7 +311,7 @@ def read_nodes(directory: str | Path) -> tuple[ListedNode, ...]:
     path = Path(directory) / NODES_FILE
     try:
         rows = tomllib.loads(path.read_text(encoding="utf-8"))["nodes"]
-        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer"), row.get("channel")) for row in rows)
+        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer"), row.get("channel"), row.get("web3")) for row in rows)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{directory} is not a chain built by `chain build` ({NODES_FILE}: {exc})") from exc
     # A node list without nodes gives a client nothing to talk to.

@@ -93,6 +93,16 @@ class RpcSection:
 
 
 @dataclass(frozen=True)
+class Web3RpcSection:
+    """The Ethereum JSON-RPC endpoint (chain.web3), FISCO 3.x's [web3_rpc]; off unless enabled."""
+
+    enabled: bool = False
+    listen_ip: str = "127.0.0.1"
+    listen_port: int = 8545
+    chain_id: int = 20200  # FISCO 3.x's default web3_chain_id; what eth_chainId answers and txs must carry
+
+
+@dataclass(frozen=True)
 class ChannelSection:
     listen_ip: str = "127.0.0.1"
     listen_port: int = 0
@@ -130,6 +140,7 @@ class NodeConfig:
     tls: TlsSection = field(default_factory=TlsSection)
     rpc: RpcSection = field(default_factory=RpcSection)
     channel: ChannelSection = field(default_factory=ChannelSection)
+    web3_rpc: Web3RpcSection = field(default_factory=Web3RpcSection)
     storage: StorageSection = field(default_factory=StorageSection)
     executor: ExecutorSection = field(default_factory=ExecutorSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
@@ -138,7 +149,8 @@ class NodeConfig:
     def __post_init__(self) -> None:
         # Ports are TCP ports (0 lets the OS choose, which tests use).
         for what, port in (("network.listen_port", self.network.listen_port), ("rpc.listen_port", self.rpc.listen_port),
-                           ("channel.listen_port", self.channel.listen_port)):
+                           ("channel.listen_port", self.channel.listen_port),
+                           ("web3_rpc.listen_port", self.web3_rpc.listen_port)):
             if not 0 <= port < 65536:
                 raise ConfigError(f"{what} must be a TCP port, got {port}")
         # Each peer is dialed, so it must be an address we can parse.
@@ -147,6 +159,9 @@ class NodeConfig:
                 parse_endpoint(peer)  # the very rule the host dials by
             except NetworkError:
                 raise ConfigError(f"network.peers: {peer!r} is not ip:port") from None
+        # An EIP-155 chain id must fit the 64 bits clients sign it in, and 0 means "no chain".
+        if not 0 < self.web3_rpc.chain_id < 1 << 64:
+            raise ConfigError(f"web3_rpc.chain_id must be in 1 .. 2^64-1, got {self.web3_rpc.chain_id}")
         # Frames above 64 MiB would let one peer pin a lot of memory; below 1 KiB nothing fits.
         if not 1024 <= self.network.max_frame_bytes <= 64 * 1024 * 1024:
             raise ConfigError("network.max_frame_bytes must be between 1 KiB and 64 MiB")
@@ -173,6 +188,7 @@ class NodeConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> NodeConfig:
         sections: dict[str, type] = {
             "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection, "channel": ChannelSection,
+            "web3_rpc": Web3RpcSection,
             "storage": StorageSection, "executor": ExecutorSection, "consensus": ConsensusSection,
             "log": LogSection,
         }
@@ -197,6 +213,8 @@ class NodeConfig:
                     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
                         raise ConfigError("network.peers must be a list of \"ip:port\" strings")
                     value = tuple(value)
+                elif expected in ("bool", bool) and not isinstance(value, bool):
+                    raise ConfigError(f"{name}.{key} must be true or false")
                 elif expected in ("int", int) and (not isinstance(value, int) or isinstance(value, bool)):
                     raise ConfigError(f"{name}.{key} must be an integer")
                 elif expected in ("str", str) and not isinstance(value, str):

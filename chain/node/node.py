@@ -114,7 +114,8 @@ class Node:
         storage.parent.mkdir(parents=True, exist_ok=True)
         self.store: Store = open_chain(storage, self.genesis)
         self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
-        self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id)
+        self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id,
+                             eth_chain_id=self.config.web3_rpc.chain_id)  # Ethereum txs (chain.web3) too
         self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
         self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
         self.clock = ReplicaClock()
@@ -159,6 +160,8 @@ class Node:
         self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
+        self._web3: web.AppRunner | None = None
+        self.web3_port: int | None = None  # the Ethereum JSON-RPC endpoint, when [web3_rpc] enabled
 
     def _make_channel(self) -> ChannelServer | None:
         """The SDK channel port (chain.channel); none for a node directory built without its certificate."""
@@ -171,6 +174,16 @@ class Node:
         return ChannelServer(self, listen_ip=section.listen_ip, listen_port=section.listen_port, context=context,
                              group_id=self.group_id, relay_send=self.host.send_relay,
                              connected_peers=self.host.connected)
+
+    async def _start_web3(self) -> web.AppRunner | None:
+        """The Ethereum JSON-RPC endpoint (chain.web3) if [web3_rpc] enables it; sm chains refuse to start it."""
+        section = self.config.web3_rpc
+        if not section.enabled:
+            return None
+        from chain.web3.methods import Web3Context
+        from chain.web3.server import start_web3_server
+        return await start_web3_server(Web3Context(self, section.chain_id, self.log_service),
+                                       section.listen_ip, section.listen_port)
 
     def _on_relay(self, sender: bytes, raw: bytes) -> None:
         if self.channel is not None:
@@ -193,23 +206,30 @@ class Node:
             self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
             if self.channel is not None:
                 await self.channel.start()
-        except OSError as exc:
+            self._web3 = await self._start_web3()
+        except (OSError, ChainError) as exc:
             # Most often a port another process already holds: say which, rather than a traceback.
             if self._rpc is not None:
                 await self._rpc.cleanup()
+            if self.channel is not None:
+                await self.channel.stop()
             await self.host.stop()
             await self._close_thread()
             self.store.close()
+            if not isinstance(exc, OSError):
+                raise
             raise NetworkError(
-                f"{self.node_name} cannot listen (p2p {self.config.network.listen_ip}:{self.config.network.listen_port}, "
+                f"{self.node_name} cannot listen (web3 {self.config.web3_rpc.listen_ip}:{self.config.web3_rpc.listen_port}, p2p {self.config.network.listen_ip}:{self.config.network.listen_port}, "
                 f"rpc {self.config.rpc.listen_ip}:{self.config.rpc.listen_port}, "
                 f"channel {self.config.channel.listen_ip}:{self.config.channel.listen_port}): {exc}"
             ) from exc
         self.rpc_port = bound_port(self._rpc)
+        self.web3_port = bound_port(self._web3) if self._web3 is not None else None
         self._schedule_tick()
         event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
               rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}",
-              channel=f"{self.config.channel.listen_ip}:{self.channel.listen_port}" if self.channel else "off")
+              channel=f"{self.config.channel.listen_ip}:{self.channel.listen_port}" if self.channel else "off",
+              web3=f"{self.config.web3_rpc.listen_ip}:{self.web3_port}" if self.web3_port else "off")
 
     async def stop(self) -> None:
         event(log, "node_stopping", head=self.store.head_number())
@@ -225,6 +245,8 @@ class Node:
         self._effects.clear()  # nothing more goes out
         if self._rpc is not None:
             await self._rpc.cleanup()
+        if self._web3 is not None:
+            await self._web3.cleanup()
         if self.channel is not None:
             await self.channel.stop()
         await self.host.stop()

@@ -160,6 +160,14 @@ class TxPool:
         entry = self._entries.get(tx_hash)
         return entry.tx if entry else None
 
+    def eth_next_nonce(self, sender: bytes) -> int:
+        """One past the sender's highest pooled Ethereum nonce (0 if none): eth_getTransactionCount "pending"."""
+        pending = self._eth_nonces.get(sender)
+        try:
+            return max(pending) + 1 if pending else 0
+        except (ValueError, RuntimeError):  # emptied or changed by the replica thread meanwhile
+            return 0
+
     def holds_encoded(self, raw: bytes) -> bool:
         """True if exactly these transaction bytes are pooled: a repeated gossip is answered without decoding it."""
         return raw in self._by_raw
