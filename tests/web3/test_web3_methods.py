@@ -73,6 +73,8 @@ def test_quantities_are_minimal_hex_and_tags_name_the_head(chain: Any) -> None:
     for tag in ("latest", "pending", "safe", "finalized"):
         assert call(ctx, "eth_getBlockByNumber", tag, False)["number"] == head
     assert call(ctx, "eth_getBlockByNumber", "earliest", False)["number"] == "0x0"
+    # seconds since the epoch (headers hold FISCO's milliseconds): 1.7e9 here, not 1.7e12
+    assert 1_600_000_000 < int(call(ctx, "eth_getBlockByNumber", "latest", False)["timestamp"], 16) < 10_000_000_000
     assert call(ctx, "eth_getBlockByNumber", "0x999", False) is None
     history = call(ctx, "eth_feeHistory", "0x2", "latest", [50])
     assert history["baseFeePerGas"] == ["0x0"] * 3 and history["reward"] == [["0x0"], ["0x0"]]
