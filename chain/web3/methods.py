@@ -336,24 +336,39 @@ def eth_estimate_gas(ctx: Web3Context, params: list[Any]) -> str:
 
 # --- transactions ----------------------------------------------------------------------------
 
-@method("eth_sendRawTransaction")
-def eth_send_raw_transaction(ctx: Web3Context, params: list[Any]) -> str:
+def raw_transaction(params: Any) -> EthTransaction:
+    """The Ethereum transaction of eth_sendRawTransaction's params, or the Web3Error saying why not."""
+    if not isinstance(params, list) or len(params) != 1:
+        raise Web3Error(INVALID_PARAMS, "invalid params: expected [\"0x<signed transaction>\"]")
     text = params[0]
     if isinstance(text, str) and len(text) > MAX_RAW_TX_HEX:
         raise Web3Error(SERVER_ERROR, f"oversized data: {len(text) // 2 - 1} bytes")
     raw = hex_bytes(text, "raw transaction")
     try:
-        tx = EthTransaction.decode(raw)
+        return EthTransaction.decode(raw)
     except LedgerError as exc:
         raise Web3Error(SERVER_ERROR, f"invalid transaction: {exc}") from exc
+
+
+def submission_answer(outcome: bytes | ChainError) -> str:
+    """The pool's verdict as Ethereum answers it: the hash, or -32000 with go-ethereum's text."""
+    if isinstance(outcome, bytes):
+        return v.data(outcome)
+    if isinstance(outcome, TxRejected) and outcome.status == Status.ALREADY_KNOWN:
+        raise Web3Error(SERVER_ERROR, "already known")
+    if isinstance(outcome, TxRejected) and outcome.status == Status.INVALID_SIGNATURE:
+        raise Web3Error(SERVER_ERROR, f"invalid sender: {outcome}")
+    raise Web3Error(SERVER_ERROR, str(outcome))
+
+
+@method("eth_sendRawTransaction")
+def eth_send_raw_transaction(ctx: Web3Context, params: list[Any]) -> str:
+    """(The server sends these through the node's batched admission round when it has one.)"""
+    tx = raw_transaction(params)
     try:
-        return v.data(ctx.api.submit_transaction(tx))
+        return submission_answer(ctx.api.submit_transaction(tx))
     except TxRejected as exc:
-        if exc.status == Status.ALREADY_KNOWN:
-            raise Web3Error(SERVER_ERROR, "already known") from exc
-        if exc.status == Status.INVALID_SIGNATURE:
-            raise Web3Error(SERVER_ERROR, f"invalid sender: {exc}") from exc
-        raise Web3Error(SERVER_ERROR, str(exc)) from exc
+        return submission_answer(exc)
 
 
 def _located(ctx: Web3Context, tx_hash: bytes) -> tuple[Any, int, int, bytes] | None:
