@@ -218,3 +218,28 @@ def load_artifact_system() -> list[dict[str, Any]]:
     return [{"type": "function", "name": "setValueByKey", "stateMutability": "nonpayable",
              "inputs": [{"name": "key", "type": "string"}, {"name": "value", "type": "string"}],
              "outputs": [{"name": "", "type": "int32"}]}]
+
+
+def test_mangled_ethereum_encodings_are_refused_cleanly() -> None:
+    """Whatever bytes arrive (RPC, gossip, a block), decoding ends in a transaction or a LedgerError."""
+    import random
+    rng = random.Random(15)
+    samples = [signed().encode(), signed(type=1).encode(), signed(type=2).encode()]
+    for _ in range(600):
+        raw = bytearray(rng.choice(samples))
+        for _ in range(rng.randint(1, 4)):
+            choice = rng.random() if raw else 1.0
+            if choice < 0.5:
+                raw[rng.randrange(len(raw))] = rng.randrange(256)
+            elif choice < 0.75:
+                del raw[rng.randrange(len(raw)):]
+            else:
+                raw.insert(rng.randrange(len(raw) + 1), rng.randrange(256))
+        try:
+            tx = Transaction.decode(bytes(raw))
+        except LedgerError:
+            continue
+        try:
+            tx.sender(SUITE)
+        except InvalidSignature:
+            pass

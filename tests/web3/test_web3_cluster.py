@@ -110,6 +110,9 @@ def test_web3py_deploys_transacts_calls_and_reads_events(cluster: Web3Cluster) -
     wait_until(lambda: cluster.height(2) >= set_receipt["blockNumber"], 30, "node2 catches up")
     fisco_receipt = cluster.rpc(2, "getTransactionReceipt", [set_hash.to_0x_hex()])
     assert fisco_receipt["status"] == "0x0" and fisco_receipt["from"].lower() == account.address.lower()
+    fisco_call = cluster.rpc(2, "call", [{"from": account.address.lower(), "to": receipt["contractAddress"].lower(),
+                                          "value": "0x0", "data": hello.encode_abi("get")}])
+    assert hello.w3.codec.decode(["string"], bytes.fromhex(fisco_call["output"][2:])) == ("from web3.py",)
     other = Web3(Web3.HTTPProvider(cluster.web3_url(3)))
     assert other.eth.contract(address=receipt["contractAddress"], abi=artifact.abi).functions.get().call() == "from web3.py"
 
