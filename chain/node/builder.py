@@ -139,6 +139,19 @@ def _check_options(options: BuildOptions) -> None:
             raise ConfigError(f"channel port base {options.channel_port_base} leaves no room for {total} nodes")
         if channel & (p2p | set(range(options.rpc_port_base, options.rpc_port_base + total))):
             raise ConfigError("the channel port range overlaps the P2P or RPC range")
+    if options.web3_port_base is not None:
+        # Ethereum tools sign secp256k1 and hash keccak: an sm chain could verify nothing they send.
+        if options.suite != "standard":
+            raise ConfigError("--web3 needs --suite standard: Ethereum tools cannot sign or hash for an sm chain")
+        web3 = set(range(options.web3_port_base, options.web3_port_base + total))
+        # Each node's web3 port must be a port of its own.
+        if not 1 <= options.web3_port_base or options.web3_port_base + total > 65536:
+            raise ConfigError(f"web3 port base {options.web3_port_base} leaves no room for {total} nodes")
+        taken = p2p | set(range(options.rpc_port_base, options.rpc_port_base + total))
+        if options.channel_port_base is not None:
+            taken |= set(range(options.channel_port_base, options.channel_port_base + total))
+        if web3 & taken:
+            raise ConfigError("the web3 port range overlaps the P2P, RPC or channel range")
 
 
 def _prepare_directory(directory: Path, force: bool) -> None:
