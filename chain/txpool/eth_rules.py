@@ -9,12 +9,16 @@ recognise; the status is still FISCO's so the FISCO RPC reports these refusals t
 
 from __future__ import annotations
 
+from typing import Container
+
 from chain.errors import LedgerError, TxRejected
 from chain.ledger import codec
 from chain.ledger.eth_transaction import MAX_ETH_TX_SIZE, EthTransaction
 from chain.ledger.state import StateReader
 from chain.ledger.status import Status
 
+MAX_NONCE_AHEAD = 64  # a future nonce may wait at most this far ahead (go-ethereum's per-account queue)
+MAX_PARKED = 4096  # future-nonce transactions waiting in one pool, all senders together
 ACCOUNT_TABLE = "evm_account"  # chain.execution.evm's table: key = address, value = RLP [nonce, balance]
 
 
@@ -51,8 +55,11 @@ def check_no_value(tx: EthTransaction) -> None:
         )
 
 
-def check_eth_nonce(tx: EthTransaction, sender: bytes, state_nonce: int, pooled: dict[int, bytes]) -> None:
-    """The nonce must be the next one after the account's state nonce and its pooled transactions."""
+def check_eth_nonce(
+    tx: EthTransaction, sender: bytes, state_nonce: int, pooled: dict[int, bytes], parked: Container[int] = (),
+) -> bool:
+    """True if the nonce is a future one that must wait for the gap below it to fill; False if it
+    is the next one after the account's state nonce and its pooled transactions; else TxRejected."""
     # Used already: committed nonces can never be used again (this is the replay protection).
     if tx.nonce < state_nonce:
         raise TxRejected(
@@ -60,12 +67,14 @@ def check_eth_nonce(tx: EthTransaction, sender: bytes, state_nonce: int, pooled:
             f"nonce too low: address 0x{sender.hex()}, tx: {tx.nonce} state: {state_nonce}",
         )
     # Another pending transaction holds this nonce: only one of them can ever be committed.
-    if tx.nonce in pooled:
+    if tx.nonce in pooled or tx.nonce in parked:
         raise TxRejected(Status.NONCE_CHECK_FAIL, "replacement transaction underpriced: nonce already pending")
-    # A gap could never be filled in order by this pool (it seals by arrival): refuse it.
     expected = max([state_nonce, *[n + 1 for n in pooled]])
-    if tx.nonce > expected:
+    # Far ahead is more likely a client's mistake than a gap about to fill; and waiting costs memory.
+    if tx.nonce >= expected + MAX_NONCE_AHEAD:
         raise TxRejected(
             Status.NONCE_CHECK_FAIL,
-            f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} next: {expected} (nonce gaps are refused)",
+            f"nonce too high: address 0x{sender.hex()}, tx: {tx.nonce} next: {expected} "
+            f"(a future nonce may wait at most {MAX_NONCE_AHEAD - 1} ahead)",
         )
+    return tx.nonce > expected

@@ -38,7 +38,7 @@ from chain.txpool.rules import (
     check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_sender_quota, check_signature, check_size,
 )
 from chain.txpool.eth_rules import (
-    account_nonce, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
+    MAX_PARKED, account_nonce, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit
@@ -78,6 +78,10 @@ class TxPool:
         self.sender_quota = sender_quota
         self.eth_chain_id = eth_chain_id  # None: Ethereum transactions are refused
         self._eth_nonces: dict[bytes, dict[int, bytes]] = {}  # sender -> pooled Ethereum nonce -> hash
+        # Ethereum transactions with a future nonce wait here, outside the pool proper (never
+        # selected, not counted as ready) until the gap below them fills: sender -> nonce -> (tx, hash).
+        self._eth_parked: dict[bytes, dict[int, tuple[EthTransaction, bytes]]] = {}
+        self._parked_hashes: set[bytes] = set()
         self._per_sender: dict[bytes, int] = {}  # sender address -> how many of its transactions are pooled
         self._entries: dict[bytes, _Entry] = {}  # hash -> entry, in arrival order
         self._by_nonce: dict[int, bytes] = {}  # nonce -> hash
@@ -96,7 +100,7 @@ class TxPool:
         tx_hash = tx.hash(self.suite)
         # The very same bytes are already pooled: every rule below would answer exactly as it did
         # when they were admitted, ending in ALREADY_KNOWN, so say it without re-verifying.
-        if tx_hash in self._entries:
+        if tx_hash in self._entries or tx_hash in self._parked_hashes:
             raise TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
         head = self.chain.head_number()
         if isinstance(tx, EthTransaction):
@@ -127,12 +131,43 @@ class TxPool:
         if self.chain.transaction(tx_hash) is not None:
             raise TxRejected(Status.ALREADY_IN_CHAIN, "already known: transaction already on chain")
         sender = tx.sender(self.suite)
-        check_eth_nonce(tx, sender, account_nonce(self.chain, sender), self._eth_nonces.get(sender, {}))
+        parked = self._eth_parked.get(sender, {})
+        future = check_eth_nonce(tx, sender, account_nonce(self.chain, sender), self._eth_nonces.get(sender, {}), parked)
         check_gas_limit(tx, self._gas_limit(head + 1))
-        check_sender_quota(sender, self._per_sender.get(sender, 0), self.sender_quota)
+        check_sender_quota(sender, self._per_sender.get(sender, 0) + len(parked), self.sender_quota)
+        if future:  # a gap below it: it waits, as an Ethereum client's queue holds it
+            check_capacity(len(self._parked_hashes), MAX_PARKED)
+            self._eth_parked.setdefault(sender, {})[tx.nonce] = (tx, tx_hash)
+            self._parked_hashes.add(tx_hash)
+            return tx_hash
         check_capacity(len(self._entries), self.capacity)
         self._add(tx, tx_hash, sender)
+        self._promote(sender)
         return tx_hash
+
+    def _promote(self, sender: bytes) -> None:
+        """Move the sender's waiting transactions whose gap has filled into the pool, in nonce order."""
+        parked = self._eth_parked.get(sender)
+        if not parked:
+            return
+        state_nonce = account_nonce(self.chain, sender)
+        for nonce in [n for n in parked if n < state_nonce]:  # used meanwhile (committed from elsewhere)
+            self._parked_hashes.discard(parked.pop(nonce)[1])
+        while parked:
+            expected = max(state_nonce, self.eth_next_nonce(sender))
+            item = parked.pop(expected, None)
+            if item is None:
+                break
+            tx, tx_hash = item
+            self._parked_hashes.discard(tx_hash)
+            try:  # what may have changed while it waited; its other rules were checked on arrival
+                check_gas_limit(tx, self._gas_limit(self.chain.head_number() + 1))
+                check_capacity(len(self._entries), self.capacity)
+            except TxRejected:
+                break  # the nonces above it wait on; this one is dropped
+            self._add(tx, tx_hash, sender)
+        if not parked:
+            del self._eth_parked[sender]
 
     def _gas_limit(self, number: int) -> int:
         """tx_gas_limit for block `number`, read once per (head, number) rather than per transaction:
@@ -303,6 +338,7 @@ class TxPool:
         for nonce, rival in sorted(self._eth_nonces.get(sender, {}).items()):
             if nonce <= tx.nonce:
                 self._remove(rival)
+        self._promote(sender)  # the committed nonce may have filled a gap
 
     def drop_over_gas_limit(self, number: int) -> int:
         """Drop transactions whose gas limit exceeds tx_gas_limit at block `number`; return how many.

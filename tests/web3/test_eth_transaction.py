@@ -150,13 +150,29 @@ def test_pool_refuses_gas_over_tx_gas_limit(store: Store) -> None:
 
 def test_pool_nonce_gap_pending_duplicate_and_too_low(store: Store) -> None:
     pool = pool_for(store)
-    assert "nonce too high" in str(refusal(pool, signed(nonce=1)))  # gap over state nonce 0
-    pool.submit(signed(nonce=0))
+    assert "nonce too high" in str(refusal(pool, signed(nonce=64)))  # too far ahead of state nonce 0
+    waiting = signed(nonce=1)
+    assert pool.submit(waiting) == waiting.hash(SUITE)  # a gap: it waits, outside the pool proper
+    assert len(pool) == 0 and pool.ready == 0 and pool.select(10) == []
+    assert "already pending" in str(refusal(pool, signed(nonce=1, data=b"\x09")))
+    assert refusal(pool, waiting).status == Status.ALREADY_KNOWN
+    pool.submit(signed(nonce=0))  # fills the gap: both are now in the pool, in nonce order
+    assert [tx.nonce for tx in pool.select(10)] == [0, 1]
     assert "already pending" in str(refusal(pool, signed(nonce=0, data=b"\x02")))
     # the account's nonce in state is 5: nonce 4 was used
     extend(store, changes={("evm_account", bytes.fromhex(ACCOUNT.address[2:])): rlp.encode([5, 0])})
     assert account_nonce(store, bytes.fromhex(ACCOUNT.address[2:])) == 5
     assert "nonce too low" in str(refusal(pool_for(store), signed(nonce=4)))
+
+
+def test_a_waiting_nonce_enters_the_pool_when_a_commit_fills_its_gap(store: Store) -> None:
+    pool = pool_for(store)
+    first, waiting = signed(nonce=0), signed(nonce=1)
+    pool.submit(waiting)
+    assert len(pool) == 0
+    sender = bytes.fromhex(ACCOUNT.address[2:])
+    pool.remove_committed(extend(store, [first], changes={("evm_account", sender): rlp.encode([1, 0])}))
+    assert pool.pending() == [waiting]
 
 
 def test_pool_forgets_committed_and_lower_nonces(store: Store) -> None:

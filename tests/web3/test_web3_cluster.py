@@ -136,7 +136,8 @@ def test_bad_input_gets_ethereum_errors_and_the_node_keeps_serving(cluster: Web3
     assert "invalid chain id" in error(send(chainId=1))
     assert "no native coin" in error(send(value=1))
     assert "oversized data" in error(send(data=b"\x01" * 200_000, gas=5_000_000))
-    assert "nonce too high" in error(send(nonce=3))
+    assert "nonce too high" in error(send(nonce=100))
+    assert "result" in send(nonce=1)  # a gap: it waits for nonce 0, sent below
     raw = bytes(account.sign_transaction({"nonce": 0, "gasPrice": 0, "gas": 100_000, "to": to, "value": 0,
                                           "chainId": CHAIN_ID}).raw_transaction)
     fields = rlp.decode(raw)
@@ -146,6 +147,8 @@ def test_bad_input_gets_ethereum_errors_and_the_node_keeps_serving(cluster: Web3
     first = send(nonce=0)
     assert "result" in first, first
     wait_until(lambda: raw_rpc(url, "eth_getTransactionReceipt", [first["result"]])["result"] is not None, 60, "receipt")
+    wait_until(lambda: raw_rpc(url, "eth_getTransactionCount", [account.address, "latest"])["result"] == "0x2", 60,
+               "the waiting nonce 1 committed after nonce 0")
     assert "nonce too low" in error(send(nonce=0, data=b"\x01"))
     unknown = raw_rpc(url, "eth_noSuchMethod", [])
     assert unknown["error"]["code"] == -32601 and "eth_noSuchMethod" in unknown["error"]["message"]
