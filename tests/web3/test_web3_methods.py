@@ -174,3 +174,21 @@ def test_eth_subscribe_new_heads_and_logs_over_websocket(chain: Any) -> None:
     by_kind = {("number" in m["params"]["result"]): m["params"]["result"] for m in messages}
     assert by_kind[True]["number"] == hex(node.store.head_number()) and "transactions" not in by_kind[True]
     assert by_kind[False]["address"] == address and by_kind[False]["logIndex"] == "0x0"
+
+
+@pytest.mark.parametrize("body, code", [
+    (b"{not json", -32700),
+    (b"[]", -32600),
+    (json.dumps([{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(101)]).encode(), -32600),
+    (b'"a string"', -32600),
+    (b'{"jsonrpc": "2.0", "id": true, "method": "eth_chainId"}', -32600),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": {"a": 1}}', -32602),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": []}', -32602),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getCode", "params": ["0x12", "latest"]}', -32602),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": ["0xzz"]}', -32602),
+])
+def test_hostile_bodies_get_json_rpc_errors(chain: Any, body: bytes, code: int) -> None:
+    from chain.web3.server import handle_body
+    _, ctx, _, _ = chain
+    answer = handle_body(ctx, body)
+    assert answer["error"]["code"] == code, answer
