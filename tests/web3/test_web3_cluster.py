@@ -2,7 +2,8 @@
 
 One chain for the module: a local eth-account signer middleware deploys HelloWorld with
 ``constructor().transact()``, transacts, calls back, reads the event through get_logs and a
-filter, waits on receipts; the same contract is read through the FISCO methods; bad input is
+filter, waits on receipts; the same contract is read through the FISCO methods and written with the
+project's SDK (a FISCO transaction web3.py then reads back); bad input is
 refused with Ethereum's error texts while the node keeps serving.
 """
 
@@ -25,6 +26,9 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from chain.contracts import load_artifact
 from chain.node.builder import BuildOptions, build_chain
 from chain.node.ports import free_port_base
+from chain.sdk.account import Account as SdkAccount
+from chain.sdk.client import SyncClient
+from chain.sdk.contract import SyncContract
 from tests.node.cluster import Cluster, wait_until
 
 CHAIN_ID = 20200
@@ -114,7 +118,23 @@ def test_web3py_deploys_transacts_calls_and_reads_events(cluster: Web3Cluster) -
                                           "value": "0x0", "data": hello.encode_abi("get")}])
     assert hello.w3.codec.decode(["string"], bytes.fromhex(fisco_call["output"][2:])) == ("from web3.py",)
     other = Web3(Web3.HTTPProvider(cluster.web3_url(3)))
-    assert other.eth.contract(address=receipt["contractAddress"], abi=artifact.abi).functions.get().call() == "from web3.py"
+    other_hello = other.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    assert other_hello.functions.get().call() == "from web3.py"
+
+    # ...and the project's own SDK, with a FISCO transaction, writes what web3.py then reads
+    admin = SdkAccount.from_key_file(cluster.chain.directory / "sdk" / "admin.key")
+    client = SyncClient(cluster.url(1), admin.suite, timeout=30)
+    try:
+        sdk_hello = SyncContract.at(client, artifact.abi, bytes.fromhex(receipt["contractAddress"][2:]), admin)
+        assert sdk_hello.call("get") == "from web3.py"
+        result = sdk_hello.transact("set", "from chain.sdk")
+        assert result.receipt.ok and [e.name for e in result.events] == ["NameChanged"]
+    finally:
+        client.close()
+    wait_until(lambda: cluster.height(3) >= result.receipt.block_number, 30, "node3 catches up")
+    assert other_hello.functions.get().call() == "from chain.sdk"
+    fisco_tx = other.eth.get_transaction(result.transaction_hash)  # a FISCO transaction, seen as Ethereum's
+    assert fisco_tx["blockNumber"] == result.receipt.block_number
 
 
 def test_bad_input_gets_ethereum_errors_and_the_node_keeps_serving(cluster: Web3Cluster) -> None:
