@@ -71,9 +71,9 @@ class _Connection:
 
     # --- requests ----------------------------------------------------------------------------
 
-    async def answer(self, text: str) -> Any:
+    async def answer(self, raw: bytes) -> Any:
         try:
-            request = parse_body(text.encode())
+            request = parse_body(raw)
         except ValueError as exc:
             return {"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": f"parse error: {exc}"}}
         if isinstance(request, dict) and request.get("method") in ("subscribe", "unsubscribe"):
@@ -84,7 +84,7 @@ class _Connection:
             except RpcError as exc:
                 return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
             return {"jsonrpc": "2.0", "id": request_id, "result": result}
-        return await handle_body_async(self.ctx, text.encode())
+        return await handle_body_async(self.ctx, raw)
 
     def subscribe(self, params: Any) -> str:
         if not isinstance(params, list) or not params:
@@ -182,9 +182,10 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     writer = asyncio.create_task(conn.writer())
     try:
         async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                continue  # binary frames carry nothing we read; close/error frames end the loop
-            answer = await conn.answer(message.data)
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue  # close/error frames end the loop
+            # web3.py's WebSocketProvider (and others) send requests as binary frames of UTF-8 JSON
+            answer = await conn.answer(message.data if isinstance(message.data, bytes) else message.data.encode())
             if answer is not None and not ws.closed:
                 await ws.send_str(json.dumps(answer, separators=(",", ":")))
     finally:

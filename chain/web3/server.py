@@ -127,9 +127,9 @@ class _Connection:
         except RuntimeError:  # the loop is closed
             pass
 
-    async def answer(self, text: str) -> Any:
+    async def answer(self, raw: bytes) -> Any:
         try:
-            request = loads_bounded(text.encode())
+            request = loads_bounded(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(-32700, f"parse error: {exc}")
         if isinstance(request, dict) and request.get("method") in ("eth_subscribe", "eth_unsubscribe"):
@@ -140,7 +140,7 @@ class _Connection:
             except Web3Error as exc:
                 return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
             return {"jsonrpc": "2.0", "id": request_id, "result": result}
-        return await handle_async(self.ctx, text.encode())
+        return await handle_async(self.ctx, raw)
 
     def subscribe(self, params: Any) -> str:
         if not isinstance(params, list) or not params:
@@ -222,9 +222,10 @@ async def _get(request: web.Request) -> web.StreamResponse:
     writer = asyncio.create_task(conn.writer())
     try:
         async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                continue
-            answer = await conn.answer(message.data)
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue  # close/error frames end the loop
+            # web3.py's WebSocketProvider sends its requests as binary frames of UTF-8 JSON
+            answer = await conn.answer(message.data if isinstance(message.data, bytes) else message.data.encode())
             if not ws.closed:
                 await ws.send_str(json.dumps(answer, separators=(",", ":")))
     finally:

@@ -19,6 +19,7 @@ import pytest
 import rlp
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
@@ -173,3 +174,43 @@ def test_bad_input_gets_ethereum_errors_and_the_node_keeps_serving(cluster: Web3
     unknown = raw_rpc(url, "eth_noSuchMethod", [])
     assert unknown["error"]["code"] == -32601 and "eth_noSuchMethod" in unknown["error"]["message"]
     assert raw_rpc(url, "eth_blockNumber", [])["result"].startswith("0x")
+
+
+def test_web3py_subscribes_to_new_heads_and_logs_over_a_websocket(cluster: Web3Cluster) -> None:
+    """eth_subscribe through web3.py's own WebSocketProvider, pushed by a real node as blocks commit."""
+    import asyncio
+
+    from web3 import AsyncWeb3, WebSocketProvider
+
+    artifact = load_artifact("HelloWorld", "standard")
+    w3 = Web3(Web3.HTTPProvider(cluster.web3_url(1), request_kwargs={"timeout": 30}))
+    account = Account.create()
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
+    w3.eth.default_account = account.address
+    deployed = w3.eth.wait_for_transaction_receipt(
+        w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor().transact(), timeout=60, poll_latency=0.2)
+    hello = w3.eth.contract(address=deployed["contractAddress"], abi=artifact.abi)
+    topic = hello.events.NameChanged().topic
+
+    async def watch() -> tuple[list[int], list[Any]]:
+        ws_url = cluster.web3_url(2).replace("http://", "ws://")
+        async with AsyncWeb3(WebSocketProvider(ws_url)) as aw3:
+            heads_id = await aw3.eth.subscribe("newHeads")
+            logs_id = await aw3.eth.subscribe("logs", {"address": deployed["contractAddress"], "topics": [topic]})
+            sent = await asyncio.to_thread(hello.functions.set("pushed").transact)
+            heads: list[int] = []
+            logs: list[Any] = []
+            async for message in aw3.socket.process_subscriptions():
+                if message["subscription"] == heads_id:
+                    heads.append(message["result"]["number"])
+                elif message["subscription"] == logs_id:
+                    logs.append(message["result"])
+                    assert message["result"]["transactionHash"] == sent
+                if logs and heads and heads[-1] >= logs[0]["blockNumber"]:
+                    return heads, logs
+        raise AssertionError("the subscription ended")
+
+    heads, logs = asyncio.run(asyncio.wait_for(watch(), 60))
+    assert heads == sorted(heads) and len(logs) == 1
+    assert logs[0]["address"].lower() == deployed["contractAddress"].lower()  # pushed raw, as the node sent it
+    assert HexBytes(logs[0]["topics"][0]) == HexBytes(topic)
