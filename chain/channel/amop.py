@@ -9,9 +9,12 @@ and the peers that advertise the topic; its response travels back the same way, 
 Relay messages ride P2P frames of their own kind (``chain.network.host.KIND_RELAY``), as JSON:
 
     {"op": "topics",    "topics": [...]}                         my SDKs listen on these
-    {"op": "request",   "seq": hex, "data": hex}                 deliver to one of your SDKs (0x30)
+    {"op": "request",   "seq": hex, "data": hex[, "to": t]}      deliver to one of your SDKs (0x30)
     {"op": "response",  "seq": hex, "result": int, "data": hex}  its answer (0x31)
-    {"op": "multicast", "seq": hex, "data": hex}                 deliver to all of your SDKs (0x35)
+    {"op": "multicast", "seq": hex, "data": hex[, "to": t]}      deliver to all of your SDKs (0x35)
+
+``to`` names the challenge topic of the one subscriber a private-topic message (or its challenge)
+is for (chain.channel.private_topic): only an SDK listening on it gets the message.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Relay:
     result: int = 0
     data: bytes = b""
     topics: tuple[str, ...] = ()
+    to: str = ""
 
     def encode(self) -> bytes:
         body: dict[str, Any] = {"op": self.op}
@@ -49,6 +53,8 @@ class Relay:
             body.update(seq=self.seq.hex(), data=self.data.hex())
             if self.op == "response":
                 body["result"] = self.result
+            if self.to:
+                body["to"] = self.to
         return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -80,7 +86,10 @@ def decode_relay(raw: bytes) -> Relay:
     result = body.get("result", 0)
     if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result < 2**31:
         raise RelayError("relay result must be a non-negative integer")
-    return Relay(op, seq, result, data)
+    to = body.get("to", "")
+    if to != "" and not valid_topic(to):
+        raise RelayError("relay 'to' must be a topic")
+    return Relay(op, seq, result, data, to=to)
 
 
 def valid_topic(topic: object) -> bool:

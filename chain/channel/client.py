@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from chain.channel.framing import BadFrame, ChannelMessage, ChannelType, MessageDecoder, pack_topic, unpack_topic
+from chain.channel.private_topic import (
+    VERIFY_CHANNEL, VERIFY_FAILED, VERIFY_OK, cert_prefix, private_name, push_channel,
+)
 from chain.channel.tls import channel_client_context
+from chain.crypto.keys import KeyPair
+from chain.crypto.suite import get_suite
 from chain.errors import ChainError
 
 TIMEOUT_S = 10.0
@@ -56,6 +61,11 @@ class ChannelClient:
         self.amop: queue.Queue[ChannelMessage] = queue.Queue()  # AMOP requests/multicasts for our topics
         self.event_logs: queue.Queue[dict[str, Any]] = queue.Queue()  # 0x1002 pushes: {filterID, result, logs}
         self.closed = threading.Event()
+        self._group_id = 1
+        self._public_topics: list[str] = []
+        self._signing: dict[str, KeyPair] = {}  # our challenge topic -> the key we prove ourselves with
+        self._deciding: dict[str, tuple[str, list[bytes]]] = {}  # private topic we publish -> (suite, allowed keys)
+        self.verdicts: queue.Queue[tuple[str, str, bool]] = queue.Queue()  # (topic, nodeId, approved) we sent
         self._reader = threading.Thread(target=self._read, name="channel-reader", daemon=True)
         self._reader.start()
 
@@ -97,6 +107,11 @@ class ChannelClient:
                         future.set_result(message)
                     elif message.type == ChannelType.BLOCK_NOTIFY:
                         self.blocks.put(int(message.data.decode().split(",")[1]))
+                    elif message.type == ChannelType.AMOP_REQUEST and self._answer_challenge(message):
+                        pass
+                    elif message.type == ChannelType.REQUEST_TOPIC_CERT:
+                        threading.Thread(target=self._judge, args=(message,), name="channel-verify",
+                                         daemon=True).start()
                     elif message.type in (ChannelType.AMOP_REQUEST, ChannelType.AMOP_MULTICAST):
                         self.amop.put(message)
                     elif message.type == ChannelType.EVENT_LOG_PUSH:
@@ -143,8 +158,71 @@ class ChannelClient:
 
     def subscribe(self, topics: list[str], group_id: int = 1) -> None:
         """Listen on these AMOP topics (and ask for block numbers, as the python-sdk does)."""
-        self.send(ChannelMessage(ChannelType.TOPIC_REPORT, new_seq(), 0,
-                                 json.dumps([f"_block_notify_{group_id}", *topics]).encode()))
+        self._public_topics, self._group_id = list(topics), group_id
+        self._report_topics()
+
+    def _report_topics(self) -> None:
+        private: list[str] = []
+        for topic in self._deciding:
+            private += [topic, push_channel(topic)]
+        for cert_topic in self._signing:
+            private += [cert_topic[len(VERIFY_CHANNEL):].rsplit("_", 1)[0], cert_topic]
+        topics = [f"_block_notify_{self._group_id}", *self._public_topics, *dict.fromkeys(private)]
+        self.send(ChannelMessage(ChannelType.TOPIC_REPORT, new_seq(), 0, json.dumps(topics).encode()))
+
+    # --- private topics (chain.channel.private_topic) ----------------------------------------
+
+    def subscribe_private(self, name: str, key: KeyPair) -> str:
+        """Listen on private topic `name`, proving we hold `key` to each publisher that asks; its full name."""
+        topic = private_name(name)
+        self._signing[cert_prefix(topic) + uuid.uuid4().hex] = key
+        self._report_topics()
+        return topic
+
+    def publish_private_topic(self, name: str, public_keys: list[bytes], suite: str = "standard") -> str:
+        """Declare private topic `name`: only subscribers holding one of these keys get our messages on it."""
+        topic = private_name(name)
+        self._deciding[topic] = (suite, [bytes(k) for k in public_keys])
+        self._report_topics()
+        return topic
+
+    def _answer_challenge(self, message: ChannelMessage) -> bool:
+        """A publisher's random value on one of our challenge topics: answer with our signature of it."""
+        try:
+            topic, value = unpack_topic(message.data)
+        except BadFrame:
+            return False
+        key = self._signing.get(topic)
+        if key is None:
+            return False
+        signature = key.sign(key.suite.hash(value))
+        self.send(message.reply(pack_topic(topic, signature), type=ChannelType.AMOP_RESPONSE))
+        return True
+
+    def _judge(self, message: ChannelMessage) -> None:
+        """The node asks (0x37) about a subscriber: challenge it, check its signature, tell the node (0x38)."""
+        try:
+            self.send(message.reply(b""))  # FISCO's SDKs acknowledge first
+            request = json.loads(message.data)
+            topic, node_id, cert_topic = request["topic"], request["nodeId"], request["topicForCert"]
+            if topic not in self._deciding:
+                return
+            suite_name, allowed = self._deciding[topic]
+            value = uuid.uuid4().hex.encode()  # a fresh random value: an old signature proves nothing
+            approved = False
+            try:
+                answer = self.request(ChannelType.AMOP_REQUEST, pack_topic(cert_topic, value))
+                signature = _amop_content(answer.data, cert_topic)
+                suite = get_suite(suite_name)
+                digest = suite.hash(value)
+                approved = answer.result == 0 and any(_verifies(suite, key, digest, signature) for key in allowed)
+            except ChannelError:
+                approved = False
+            verdict = {"checkResult": VERIFY_OK if approved else VERIFY_FAILED, "nodeId": node_id, "topic": topic}
+            self.send(ChannelMessage(ChannelType.UPDATE_TOPIC_STATUS, new_seq(), 0, json.dumps(verdict).encode()))
+            self.verdicts.put((topic, node_id, approved))
+        except (OSError, ValueError, KeyError, TypeError):
+            return
 
     def publish(self, topic: str, content: bytes) -> bytes:
         """A unicast AMOP request: the answer of the one SDK that got it; ChannelError with FISCO's
@@ -178,6 +256,22 @@ class ChannelClient:
     def respond(self, request: ChannelMessage, content: bytes) -> None:
         """Answer an AMOP request we received (same seq, type 0x31)."""
         self.send(request.reply(content, type=ChannelType.AMOP_RESPONSE))
+
+
+def _amop_content(data: bytes, topic: str) -> bytes:
+    """An AMOP answer's content: java-sdk wraps it in the topic header, others send it bare."""
+    try:
+        got, content = unpack_topic(data)
+    except BadFrame:
+        return data
+    return content if got == topic else data
+
+
+def _verifies(suite: Any, public_key: bytes, digest: bytes, signature: bytes) -> bool:
+    try:
+        return bool(suite.verify(public_key, digest, signature))
+    except (ValueError, ChainError):  # a malformed key or signature verifies nothing
+        return False
 
 
 # --- what the console's channel commands do (subscribeBlocks, subscribeTopic, publish) -------------

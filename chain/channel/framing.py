@@ -36,6 +36,8 @@ class ChannelType(IntEnum):
     AMOP_RESPONSE = 0x31
     TOPIC_REPORT = 0x32
     AMOP_MULTICAST = 0x35
+    REQUEST_TOPIC_CERT = 0x37  # node → publisher: verify this subscriber of a private topic (and its empty ack)
+    UPDATE_TOPIC_STATUS = 0x38  # publisher → node: the verdict {checkResult, nodeId, topic}
     TX_COMMITTED = 0x1000
     BLOCK_NOTIFY = 0x1001
     EVENT_LOG_PUSH = 0x1002

@@ -16,6 +16,9 @@ What a connection (a *session*) may send, and what the node does:
   (``chain.channel.amop``); its ``0x31`` answer comes back with the same seq, or the node answers
   ``0x31`` with FISCO's 100 (nobody listens), 101 (the listener went away) or 102 (timeout);
 * ``0x35`` an AMOP multicast → delivered to every listening SDK at every node, no answer;
+* private topics (``#!$TopicNeedVerify_…``, ``chain.channel.private_topic``): the node asks each
+  publisher (``0x37``) about each subscriber, takes its verdict (``0x38``) only from the publisher it
+  asked, and routes that publisher's messages on the topic only to the subscribers it approved;
 * ``0x15`` an event-log filter (python-sdk ``register_eventlog_filter``: an AMOP-style payload with
   an empty topic, then JSON ``{fromBlock, toBlock, addresses, topics, groupID, filterID}``) →
   ``0x15`` with ``{"filterID", "result"}`` (0, or FISCO's -41000 for bad parameters), then ``0x1002``
@@ -39,10 +42,15 @@ import json
 import logging
 import random
 import ssl
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chain.channel.amop import ADVERTISE_S, BLOCK_NOTIFY_PREFIX, MAX_TOPICS, Relay, decode_relay, parse_topic_report
+from chain.channel.private_topic import (
+    CHALLENGE_S, VERIFY_CHANNEL, VERIFY_OK, cert_topics, is_private, parse_topic_status, published_private_topics,
+    verify_request,
+)
 from chain.channel.framing import (
     MAX_MESSAGE_SIZE, SEQ_ZERO, BadFrame, ChannelMessage, ChannelResult, ChannelType, MessageDecoder, unpack_topic,
 )
@@ -130,6 +138,18 @@ class Session:
             self.close()
 
 
+Location = Session | bytes  # a subscriber's place: a session here, or the id of the node it is behind
+
+
+@dataclass
+class Challenge:
+    """A subscriber a publisher was asked about (0x37) and has not judged yet."""
+
+    location: Location
+    cert_topic: str
+    deadline: float
+
+
 @dataclass
 class PendingAmop:
     """A unicast AMOP request on its way: who asked (a session here or a peer node) and who was asked."""
@@ -145,8 +165,9 @@ class ChannelServer:
     def __init__(self, api: Any, *, listen_ip: str, listen_port: int, context: ssl.SSLContext, group_id: int,
                  relay_send: RelaySend | None = None, connected_peers: Callable[[], list[bytes]] = list,
                  max_message_size: int = MAX_MESSAGE_SIZE, max_sessions: int = MAX_SESSIONS,
-                 queue_limit: int = QUEUE_LIMIT) -> None:
+                 queue_limit: int = QUEUE_LIMIT, node_id: bytes | None = None) -> None:
         self.ctx = RpcContext(api)
+        self.node_id = node_id if node_id is not None else bytes(getattr(api, "node_id", b""))
         self.listen_ip = listen_ip
         self.context = context
         self.group_id = group_id
@@ -160,12 +181,17 @@ class ChannelServer:
         self.sessions: set[Session] = set()
         self.peer_topics: dict[bytes, frozenset[str]] = {}
         self.pending: dict[bytes, PendingAmop] = {}
+        # Private topics: publisher session -> {(topic, subscriber location, its challenge topic): approved?}
+        self.approvals: dict[Session, dict[tuple[str, Location, str], bool]] = {}
+        # (publisher session, subscriber's node id in hex, topic) -> the one open challenge
+        self.challenges: dict[tuple[Session, str, str], Challenge] = {}
         # tx hash (0x-hex) -> (session, seq, block number when submitted): receipts to push on commit
         self.awaiting: dict[str, list[tuple[Session, bytes, int]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._refusals = RefusalLog(lambda level, name, fields: log.log(level, name, extra={"fields": fields}))
         self.stats = {"sessions": 0, "refused": 0, "bad_frames": 0, "dropped_slow": 0, "rpc": 0,
-                      "block_notify": 0, "amop_in": 0, "amop_relayed": 0}
+                      "block_notify": 0, "amop_in": 0, "amop_relayed": 0, "verify_requests": 0,
+                      "verify_ignored": 0}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -235,8 +261,10 @@ class ChannelServer:
             writing.cancel()
             self._forget_session(session)
             self._drop_filters(session)
+            self.approvals.pop(session, None)
             if topics:
                 self._advertise()
+                self._verify_round()
             _event(logging.INFO, "sdk_disconnected", source=source, sessions=len(self.sessions))
 
     async def _read_loop(self, session: Session) -> None:
@@ -279,6 +307,10 @@ class ChannelServer:
             self._amop_multicast(session, message)
         elif kind == ChannelType.REGISTER_EVENT_LOG:
             self._register_event_log(session, message)
+        elif kind == ChannelType.REQUEST_TOPIC_CERT:
+            pass  # a publisher's empty acknowledgement of our 0x37: its verdict comes as 0x38
+        elif kind == ChannelType.UPDATE_TOPIC_STATUS:
+            self._topic_status(session, message)
         else:
             # Anything else (including pushes only a node may send) is not a request we know.
             raise BadFrame(f"unknown channel message type {kind:#x}")
@@ -412,6 +444,7 @@ class ChannelServer:
         session.topics = amop
         if changed:
             self._advertise()
+            self._verify_round()
 
     def local_topics(self) -> frozenset[str]:
         topics: set[str] = set()
@@ -430,6 +463,7 @@ class ChannelServer:
         while True:
             await asyncio.sleep(ADVERTISE_S)
             self._advertise()  # again and again: a lost advertisement must not hide listeners for good
+            self._verify_round()  # and challenges that timed out count as failed
             self._refusals.flush(asyncio.get_running_loop().time())
 
     def on_peer(self, node_id: bytes, connected: bool) -> None:
@@ -437,6 +471,7 @@ class ChannelServer:
             self._advertise(node_id)
         else:
             self.peer_topics.pop(node_id, None)
+            self._verify_round()
             for seq, pending in list(self.pending.items()):
                 if pending.target_node == node_id:
                     self._answer_failed(seq, ChannelResult.REMOTE_CLIENT_PEER_UNAVAILABLE)
@@ -455,12 +490,11 @@ class ChannelServer:
         if message.seq in self.pending:
             session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
             return
-        listeners: list[Session | bytes] = [s for s in self.sessions if topic in s.topics and s is not session]
-        listeners += [node for node, topics in self.peer_topics.items() if topic in topics]
+        listeners = self._listeners(session, topic)
         if not listeners:  # FISCO: 100, no node has an SDK on this topic
             session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
             return
-        target = random.choice(listeners)
+        target, to = random.choice(listeners)
         if isinstance(target, Session):
             pending = PendingAmop(session, None, target, None)
             target.push(message)
@@ -468,10 +502,24 @@ class ChannelServer:
             pending = PendingAmop(session, None, None, target)
             assert self.relay_send is not None
             self.stats["amop_relayed"] += 1
-            if not self.relay_send(target, Relay("request", message.seq, 0, message.data).encode()):
+            if not self.relay_send(target, Relay("request", message.seq, 0, message.data, to=to).encode()):
                 session.push(message.reply(b"", ChannelResult.REMOTE_PEER_UNAVAILABLE, ChannelType.AMOP_RESPONSE))
                 return
         self._track(message.seq, pending)
+
+    def _listeners(self, session: Session, topic: str) -> list[tuple[Location, str]]:
+        """Where `session`'s message on `topic` may go: (location, challenge topic a relay names or "")."""
+        if is_private(topic):  # only to the subscribers this very publisher approved
+            return self._approved(session, topic)
+        if topic.startswith(VERIFY_CHANNEL):
+            # A publisher's challenge goes to the subscriber under test, not to whoever listens on its name.
+            for (publisher, _, _), challenge in self.challenges.items():
+                if publisher is session and challenge.cert_topic == topic:
+                    return [(challenge.location, topic)]
+        listeners: list[tuple[Location, str]] = [
+            (s, "") for s in self.sessions if topic in s.topics and s is not session]
+        listeners += [(node, "") for node, topics in self.peer_topics.items() if topic in topics]
+        return listeners
 
     def _track(self, seq: bytes, pending: PendingAmop) -> None:
         loop = asyncio.get_running_loop()
@@ -509,9 +557,12 @@ class ChannelServer:
 
     # --- AMOP: multicast ---------------------------------------------------------------------
 
-    def _amop_multicast(self, session: Session | None, message: ChannelMessage) -> None:
+    def _amop_multicast(self, session: Session | None, message: ChannelMessage, to: str = "") -> None:
         topic, _ = unpack_topic(message.data)
         self.stats["amop_in"] += 1
+        if is_private(topic):
+            self._private_multicast(session, message, topic, to)
+            return
         for other in list(self.sessions):
             if other is not session and topic in other.topics:
                 other.push(message)
@@ -522,6 +573,85 @@ class ChannelServer:
                     self.stats["amop_relayed"] += 1
                     self.relay_send(node, raw)
 
+    def _private_multicast(self, session: Session | None, message: ChannelMessage, topic: str, to: str) -> None:
+        if session is None:  # relayed: only the one subscriber the sending node approved
+            for other in self._holders(topic, to):
+                other.push(message)
+            return
+        for location, cert_topic in self._approved(session, topic):
+            if isinstance(location, Session):
+                location.push(message)
+            elif self.relay_send is not None:
+                self.stats["amop_relayed"] += 1
+                self.relay_send(location, Relay("multicast", message.seq, 0, message.data, to=cert_topic).encode())
+
+    def _holders(self, topic: str, to: str) -> list[Session]:
+        """The sessions here a relayed message for challenge topic `to` may reach (none without one)."""
+        if not to:
+            return []
+        return [s for s in self.sessions if to in s.topics and topic in s.topics]
+
+    # --- AMOP: private topics ----------------------------------------------------------------
+
+    def _candidates(self, topic: str) -> list[tuple[Location, str]]:
+        """Every subscriber of private `topic` anywhere: (its session here or its node, its challenge topic)."""
+        found: list[tuple[Location, str]] = [(s, c) for s in self.sessions for c in cert_topics(s.topics, topic)]
+        found += [(node, c) for node, topics in self.peer_topics.items() for c in cert_topics(topics, topic)]
+        return found
+
+    def _node_hex(self, location: Location) -> str:
+        return self.node_id.hex() if isinstance(location, Session) else location.hex()
+
+    def _approved(self, publisher: Session, topic: str) -> list[tuple[Location, str]]:
+        present = set(self._candidates(topic))
+        return [(loc, cert) for (t, loc, cert), ok in self.approvals.get(publisher, {}).items()
+                if ok and t == topic and (loc, cert) in present]
+
+    def _verify_round(self) -> None:
+        """Ask each publisher about each subscriber it has not judged; forget what is gone; time out."""
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            return
+        for key, challenge in list(self.challenges.items()):
+            publisher, _, topic = key
+            gone = publisher not in self.sessions or \
+                (challenge.location, challenge.cert_topic) not in self._candidates(topic)
+            if gone or challenge.deadline < now:
+                del self.challenges[key]
+                if not gone:  # no verdict in time: not approved (a new challenge topic may try again)
+                    self.approvals.setdefault(publisher, {})[(topic, challenge.location, challenge.cert_topic)] = False
+        for publisher in list(self.sessions):
+            judged = self.approvals.setdefault(publisher, {})
+            for topic in published_private_topics(publisher.topics):
+                present = self._candidates(topic)
+                for stale in [k for k in judged if k[0] == topic and (k[1], k[2]) not in present]:
+                    del judged[stale]  # that subscriber left: a newcomer with its name must prove itself again
+                for location, cert_topic in present:
+                    node_hex = self._node_hex(location)
+                    if location is publisher or (topic, location, cert_topic) in judged \
+                            or (publisher, node_hex, topic) in self.challenges:
+                        continue
+                    self.challenges[(publisher, node_hex, topic)] = Challenge(location, cert_topic, now + CHALLENGE_S)
+                    self.stats["verify_requests"] += 1
+                    publisher.push(ChannelMessage(ChannelType.REQUEST_TOPIC_CERT, new_seq(), 0,
+                                                  verify_request(node_hex, topic, cert_topic)))
+
+    def _topic_status(self, session: Session, message: ChannelMessage) -> None:
+        status = parse_topic_status(message.data)
+        challenge = self.challenges.pop((session, status.node_id, status.topic), None)
+        # Only the publisher we asked may judge, and only the subscriber we asked about: a subscriber
+        # cannot approve itself, and one publisher's verdict opens nothing for another.
+        if challenge is None:
+            self.stats["verify_ignored"] += 1
+            _event(logging.INFO, "topic_status_ignored", source=session.source, topic=status.topic)
+            return
+        key = (status.topic, challenge.location, challenge.cert_topic)
+        self.approvals.setdefault(session, {})[key] = status.check_result == VERIFY_OK
+        _event(logging.INFO, "private_topic_verified", topic=status.topic, node=status.node_id,
+               approved=status.check_result == VERIFY_OK)
+        self._verify_round()  # the next subscriber behind that node, if any
+
     # --- AMOP: from peer nodes ---------------------------------------------------------------
 
     def on_relay(self, sender: bytes, raw: bytes) -> None:
@@ -529,6 +659,7 @@ class ChannelServer:
         relay = decode_relay(raw)
         if relay.op == "topics":
             self.peer_topics[sender] = frozenset(relay.topics)
+            self._verify_round()
         elif relay.op == "request":
             self._relayed_request(sender, relay)
         elif relay.op == "response":
@@ -537,7 +668,7 @@ class ChannelServer:
             if pending is not None and pending.target_node == sender:
                 self._deliver_response(relay.seq, relay.result, relay.data)
         elif relay.op == "multicast":
-            self._amop_multicast(None, ChannelMessage(ChannelType.AMOP_MULTICAST, relay.seq, 0, relay.data))
+            self._amop_multicast(None, ChannelMessage(ChannelType.AMOP_MULTICAST, relay.seq, 0, relay.data), relay.to)
 
     def _relayed_request(self, sender: bytes, relay: Relay) -> None:
         assert self.relay_send is not None
@@ -545,7 +676,10 @@ class ChannelServer:
             topic, _ = unpack_topic(relay.data)
         except BadFrame:
             return
-        listeners = [s for s in self.sessions if topic in s.topics]
+        if relay.to or is_private(topic):  # for one approved subscriber, or a challenge for one
+            listeners = self._holders(topic, relay.to)
+        else:
+            listeners = [s for s in self.sessions if topic in s.topics]
         # Asked for a topic our SDKs no longer hold (or a seq already open here): FISCO's 101.
         if not listeners or relay.seq in self.pending or len(self.pending) >= MAX_PENDING_AMOP:
             answer = Relay("response", relay.seq, int(ChannelResult.REMOTE_CLIENT_PEER_UNAVAILABLE))
@@ -554,6 +688,10 @@ class ChannelServer:
         target = random.choice(listeners)
         target.push(ChannelMessage(ChannelType.AMOP_REQUEST, relay.seq, 0, relay.data))
         self._track(relay.seq, PendingAmop(None, sender, target, None))
+
+
+def new_seq() -> bytes:
+    return uuid.uuid4().hex.encode()
 
 
 def _submitted_hash(request_body: bytes, answer: Any) -> str | None:
