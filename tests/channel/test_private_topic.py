@@ -229,3 +229,22 @@ def test_a_subscriber_cannot_approve_itself(nodes: TwoNodes) -> None:
     finally:
         publisher.close()
         intruder.close()
+
+
+def test_sm_keys_sign_the_challenge_on_an_sm_chain(nodes: TwoNodes) -> None:
+    allowed, other = KeyPair.generate("sm"), KeyPair.generate("sm")
+    publisher, good, bad = nodes.sdk(nodes.a), nodes.sdk(nodes.b), nodes.sdk(nodes.a)
+    try:
+        seen_good: list[bytes] = []
+        seen_bad: list[bytes] = []
+        answering(good, b"good", seen_good)
+        answering(bad, b"bad", seen_bad)
+        good.subscribe_private("grades", allowed)
+        bad.subscribe_private("grades", other)
+        topic = publisher.publish_private_topic("grades", [allowed.public_key], suite="sm")
+        assert sorted(approved for _, _, approved in verdicts(publisher, 2)) == [False, True]
+        assert {publisher.publish(topic, b"q%d" % i) for i in range(4)} == {b"good"}
+        assert seen_bad == []
+    finally:
+        for client in (publisher, good, bad):
+            client.close()
