@@ -11,6 +11,7 @@ from chain.cli import console
 from chain.cli import demo, scenario
 from chain.cli import sim as sim_command
 from chain.cli import tamper
+from chain.cli import amop
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
@@ -23,6 +24,7 @@ app.command("demo")(demo.demo)
 app.add_typer(scenario.app, name="scenario")
 app.command("sim")(sim_command.sim)
 app.add_typer(tamper.app, name="tamper")
+app.add_typer(amop.app, name="amop")
 
 
 if __name__ == "__main__":
