@@ -59,6 +59,7 @@ from chain.logs.query import filter_from_json, log_json
 from chain.network.refusals import RefusalLog
 from chain.rpc.methods import RpcContext, dispatch
 from chain.rpc.server import handle_body_async
+import chain.channel.status  # noqa: F401,E402  registers getChannelStatus wherever a node can serve it
 
 log = logging.getLogger("chain.channel")
 

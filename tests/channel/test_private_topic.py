@@ -248,3 +248,27 @@ def test_sm_keys_sign_the_challenge_on_an_sm_chain(nodes: TwoNodes) -> None:
     finally:
         for client in (publisher, good, bad):
             client.close()
+
+
+def test_channel_status_lists_sessions_and_topics_without_challenge_suffixes(nodes: TwoNodes) -> None:
+    from types import SimpleNamespace
+
+    from chain.rpc.methods import RpcContext, dispatch
+
+    listener, subscriber = nodes.sdk(nodes.a), nodes.sdk(nodes.a)
+    try:
+        listener.subscribe(["orders"])
+        subscriber.subscribe_private("payroll", KeyPair.generate("standard"))
+        context = RpcContext(SimpleNamespace(channel=nodes.a))
+        assert until(lambda: len(dispatch(context, "getChannelStatus", [])["sessions"]) == 2
+                     and len(dispatch(context, "getChannelStatus", [])["topics"]) == 3)
+        status = dispatch(context, "getChannelStatus", [])
+        assert status["port"] == nodes.a.listen_port
+        assert status["topics"] == sorted(["orders", private_name("payroll"),
+                                           "#!$VerifyChannel_" + private_name("payroll") + "_…"])
+        assert all(len(s["topics"]) <= 2 for s in status["sessions"])
+        assert until(lambda: "orders" in dispatch(RpcContext(SimpleNamespace(channel=nodes.b)), "getChannelStatus",
+                                                  [])["peerTopics"].get(NODE_A.hex(), []))
+    finally:
+        listener.close()
+        subscriber.close()
