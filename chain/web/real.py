@@ -153,6 +153,7 @@ class RealChain:
     async def poll(self) -> None:
         """Ask every node for its consensus status (getConsensusStatus) and note what changed."""
         answers = await asyncio.gather(*(self._poll_node(i) for i in range(len(self.status))))
+        channels = await asyncio.gather(*(self._poll_channel(i) for i in range(len(self.status))))
         leaders = set()
         for i, answer in enumerate(answers):
             old = self.status[i]
@@ -165,6 +166,9 @@ class RealChain:
             height, view = summary.get("highestblockNumber"), summary.get("currentView")
             new = {**old, "state": "ok", "height": height, "view": view, "head": summary.get("highestblockHash"),
                    "role": "sealer" if summary.get("node_index") is not None else "observer"}
+            if channels[i] is not None:  # its SDK connections (chain.channel.status), for the card's channel line
+                new["channel"] = {"port": channels[i].get("port"), "sdks": len(channels[i].get("sessions", [])),
+                                  "topics": channels[i].get("topics", [])}
             if summary.get("leaderIndex") is not None:
                 leaders.add(summary["leaderIndex"])
             if old.get("height") is not None and height is not None and height > old["height"]:
@@ -182,6 +186,13 @@ class RealChain:
         """Node i's getConsensusStatus answer, or None if it does not answer in time."""
         try:
             return await asyncio.wait_for(self.clients[i].group_call("getConsensusStatus"), POLL_TIMEOUT_S)
+        except (ChainError, asyncio.TimeoutError):
+            return None
+
+    async def _poll_channel(self, i: int) -> Any:
+        """Node i's getChannelStatus (its SDK sessions and topics), or None."""
+        try:
+            return await asyncio.wait_for(self.clients[i].request("getChannelStatus"), POLL_TIMEOUT_S)
         except (ChainError, asyncio.TimeoutError):
             return None
 

@@ -232,6 +232,9 @@ def test_browser_real_mode_table_follows_the_head(tmp_path: Path) -> None:
                 assert await page.locator("[data-testid=node] select.behaviour").first.is_hidden()
                 proposer = await page.locator("#blocks tbody tr td:nth-child(4)").first.inner_text()
                 assert re.fullmatch(r"node [0-3]", proposer), proposer
+                # each card says how many SDKs its channel port serves (none here)
+                await page.wait_for_function("document.querySelectorAll('[data-testid=channel]').length === 4", timeout=10_000)
+                assert (await page.locator("[data-testid=channel]").first.inner_text()).startswith("SDKs 0")
                 await _shot(page, "7-real-table-follows-head")
                 response = await page.request.post(dashboard.url + "/api/control/pause", data="{}")
                 assert response.status == 400

@@ -44,6 +44,16 @@ def test_real_processes_commit_and_survive_a_crash(tmp_path: Path) -> None:
                 async with session.get(url + "/api/blocks/1") as response:
                     block = await response.json()
                 assert response.status == 200 and len(block["signatures"]) >= 3 and block["number"] == 1
+                # an SDK on node 0's channel port shows on its card, with its AMOP topic (chain.channel.status)
+                from chain.channel.client import ChannelClient
+                port = status["nodes"][0]["channel"]["port"]
+                sdk = await asyncio.to_thread(ChannelClient.from_chain_dir, real.built.directory, "127.0.0.1", port)
+                try:
+                    await asyncio.to_thread(sdk.subscribe, ["lesson"])
+                    await _wait(session, url, lambda s: s["nodes"][0]["channel"]["sdks"] == 1
+                                and s["nodes"][0]["channel"]["topics"] == ["lesson"], 10)
+                finally:
+                    await asyncio.to_thread(sdk.close)
                 victim = next(i for i, n in enumerate(status["nodes"]) if n["role"] != "leader")
                 async with session.post(url + "/api/control/crash", json={"node": victim}) as response:
                     assert response.status == 200

@@ -263,6 +263,7 @@ function updateCard(card, n) {
       <div class="state ${st === "ok" ? "state-ok" : "state-bad"}" title="${esc(st)}">${esc(st)}${n.phase ? ` · <span class="phase">${esc(n.phase)}</span>` : ""}</div>
       <div class="figures"><span title="view (→ the view it asks for)">v <b class="view">${viewText}</b></span><span title="height: its newest committed block"># <b class="height">${n.height ?? "—"}</b></span></div>
       ${leaderLine}
+      ${n.channel ? `<div class="channel" data-testid="channel" title="SDKs connected to this node's channel port (port ${n.channel.port}) and the AMOP topics they listen on">SDKs <b class="sdks">${n.channel.sdks}</b>${n.channel.topics.length ? " · topics " + n.channel.topics.map((t) => `<span class="mono">${esc(t)}</span>`).join(", ") : ""}</div>` : ""}
       ${n.timer_deadline !== undefined ? `<div class="timer" title="the view timer: when it runs out, this node asks for the next view">timer <b data-testid="timer">${timerText(n)}</b>${n.digest ? ` · <span class="mono digest" title="digest of the proposal it accepted">${n.digest}</span>` : ""}</div>` : ""}
       ${counts ? `<div class="counts">${counts}</div>` : ""}
       ${n.marks ? `<div class="marks">${marks}</div>` : ""}`;
