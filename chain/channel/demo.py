@@ -162,7 +162,7 @@ def run_demo(nodes: int = 3, suite: str = "standard") -> DemoResult:
         shop.client.publish_private_topic("payroll", [allowed.public_key], suite)
         result.say(f"shop declares private topic {topic!r} allowing warehouse's key only; warehouse and audit "
                    "subscribe, each with its own key.")
-        verdicts = {}
+        verdicts: dict[str, bool] = {}
         deadline = time.monotonic() + ROUTE_TIMEOUT_S
         while len(verdicts) < 2 and time.monotonic() < deadline:
             try:
