@@ -380,7 +380,8 @@ class ChannelServer:
         # python-sdk wraps the JSON in an AMOP payload with an empty topic: header byte, topic, JSON.
         if not data or not 1 <= data[0] <= len(data):
             raise BadFrame("event-log registration without its header byte")
-        filter_id, code, reason = "", EVENT_LOG_INVALID_PARAMS, ""
+        filter_id: Any = ""  # what the SDK sent, checked below
+        code, reason = EVENT_LOG_INVALID_PARAMS, ""
         try:
             request = json.loads(data[data[0]:])
             if not isinstance(request, dict):
