@@ -615,10 +615,16 @@ class ChannelServer:
             now = asyncio.get_running_loop().time()
         except RuntimeError:
             return
+        present: dict[str, set[tuple[Location, str]]] = {}  # topic -> its subscribers, computed once a round
+
+        def subscribers(topic: str) -> set[tuple[Location, str]]:
+            if topic not in present:
+                present[topic] = set(self._candidates(topic))
+            return present[topic]
+
         for key, challenge in list(self.challenges.items()):
             publisher, _, topic = key
-            gone = publisher not in self.sessions or \
-                (challenge.location, challenge.cert_topic) not in self._candidates(topic)
+            gone = publisher not in self.sessions or (challenge.location, challenge.cert_topic) not in subscribers(topic)
             if gone or challenge.deadline < now:
                 del self.challenges[key]
                 if not gone:  # no verdict in time: not approved (a new challenge topic may try again)
@@ -626,10 +632,10 @@ class ChannelServer:
         for publisher in list(self.sessions):
             judged = self.approvals.setdefault(publisher, {})
             for topic in published_private_topics(publisher.topics):
-                present = self._candidates(topic)
-                for stale in [k for k in judged if k[0] == topic and (k[1], k[2]) not in present]:
+                here = subscribers(topic)
+                for stale in [k for k in judged if k[0] == topic and (k[1], k[2]) not in here]:
                     del judged[stale]  # that subscriber left: a newcomer with its name must prove itself again
-                for location, cert_topic in present:
+                for location, cert_topic in sorted(here, key=lambda c: c[1]):
                     node_hex = self._node_hex(location)
                     if location is publisher or (topic, location, cert_topic) in judged \
                             or (publisher, node_hex, topic) in self.challenges:
