@@ -149,6 +149,7 @@ class _Links:
         self.groups, self._seen = groups, seen
 
     def reachable(self, port: int) -> dict[int, set[int]]:
+        self.probes = getattr(self, "probes", 0) + 1
         return self._seen
 
 
@@ -163,10 +164,27 @@ def test_a_partition_that_did_not_cut_as_planned_stops_the_run() -> None:
     good.verify_links()
     leaky = real.RealScript(_Chain(_Links(planned, {0: {1, 2, 3}, 1: {0, 2}, 2: {0, 1}, 3: {0}})), RunRecord("sm"))  # type: ignore[arg-type]
     with pytest.raises(ScenarioError, match="node 0 reaches"):
-        leaky.verify_links()
+        leaky.verify_links(settle_s=0.6)
+    assert leaky.chain.network.probes >= 2  # probed again before giving up
     healed_badly = real.RealScript(_Chain(_Links((), {0: {1, 2}, 1: {0, 2}, 2: {0, 1}, 3: set()})), RunRecord("sm"))  # type: ignore[arg-type]
     with pytest.raises(ScenarioError, match="node 0 reaches"):
-        healed_badly.verify_links()
+        healed_badly.verify_links(settle_s=0.0)
+
+
+class _Settling(_Links):
+    """A link that answers only from the second probe on (a heal still settling)."""
+
+    def reachable(self, port: int) -> dict[int, set[int]]:
+        first = getattr(self, "probes", 0) == 0
+        seen = super().reachable(port)
+        return {**seen, 1: seen[1] - {3}} if first else seen
+
+
+def test_links_still_settling_are_probed_again() -> None:
+    everyone = {i: {0, 1, 2, 3} - {i} for i in range(4)}
+    settling = real.RealScript(_Chain(_Settling((), everyone)), RunRecord("sm"))  # type: ignore[arg-type]
+    settling.verify_links()
+    assert settling.chain.network.probes == 2
 
 
 class _Answers:
