@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -166,19 +166,33 @@ def install_websocket(app: web.Application) -> None:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    for ws in list(app[SOCKETS_KEY]):
+    await close_sockets(app[SOCKETS_KEY])
+
+
+async def close_sockets(sockets: set[web.WebSocketResponse]) -> None:
+    """Close every open socket with "going away" (each gets CLOSE_WAIT_S at most)."""
+    for ws in list(sockets):
         try:
             await asyncio.wait_for(ws.close(code=GOING_AWAY, message=b"server shutdown"), CLOSE_WAIT_S)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             pass
 
 
-async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(max_msg_size=MAX_BODY_SIZE, heartbeat=30.0)
-    await ws.prepare(request)
-    sockets = request.app.get(SOCKETS_KEY, set())
+class SocketConnection(Protocol):
+    """One socket's side of a server: answers its requests, and pushes what it subscribed to."""
+
+    async def answer(self, raw: bytes) -> Any: ...
+    async def writer(self) -> None: ...
+    def close(self) -> None: ...
+
+
+async def serve_socket(ws: web.WebSocketResponse, sockets: set[web.WebSocketResponse],
+                       conn: SocketConnection) -> web.WebSocketResponse:
+    """Answer each request on a prepared socket while conn's writer pushes; tidy up on any exit.
+
+    Shared by this server's /ws and the web3 endpoint, so both read frames the same way.
+    """
     sockets.add(ws)
-    conn = _Connection(request, ws)
     writer = asyncio.create_task(conn.writer())
     try:
         async for message in ws:
@@ -197,3 +211,9 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
         except (asyncio.CancelledError, Exception):
             pass
     return ws
+
+
+async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=MAX_BODY_SIZE, heartbeat=30.0)
+    await ws.prepare(request)
+    return await serve_socket(ws, request.app.get(SOCKETS_KEY, set()), _Connection(request, ws))

@@ -15,12 +15,13 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from chain.errors import ChainError
 from chain.logs.query import LogQueryError, MatchedLog, filter_from_json
 from chain.logs.subscriptions import BlockEvent, Subscription
 from chain.rpc.json_limits import loads_bounded
+from chain.rpc.ws import close_sockets, serve_socket
 from chain.web3 import views as v
 from chain.web3.methods import (
     INTERNAL_ERROR, INVALID_PARAMS, LogShaper, Web3Context, Web3Error, dispatch, quantity_param, raw_transaction,
@@ -34,7 +35,6 @@ MAX_BATCH = 100
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 32
 CONTEXT_KEY = web.AppKey("web3_context", Web3Context)
 SOCKETS_KEY = web.AppKey("web3_sockets", set)
-CLOSE_WAIT_S = 2.0
 
 
 def _error(code: int, message: str, request_id: Any = None) -> dict[str, Any]:
@@ -216,35 +216,11 @@ async def _get(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         return web.json_response(_error(-32600, "POST a JSON-RPC request, or open a WebSocket"), status=405)
     await ws.prepare(request)
-    sockets = request.app[SOCKETS_KEY]
-    sockets.add(ws)
-    conn = _Connection(request.app[CONTEXT_KEY], ws)
-    writer = asyncio.create_task(conn.writer())
-    try:
-        async for message in ws:
-            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                continue  # close/error frames end the loop
-            # web3.py's WebSocketProvider sends its requests as binary frames of UTF-8 JSON
-            answer = await conn.answer(message.data if isinstance(message.data, bytes) else message.data.encode())
-            if not ws.closed:
-                await ws.send_str(json.dumps(answer, separators=(",", ":")))
-    finally:
-        sockets.discard(ws)
-        conn.close()
-        writer.cancel()
-        try:
-            await writer
-        except (asyncio.CancelledError, Exception):
-            pass
-    return ws
+    return await serve_socket(ws, request.app[SOCKETS_KEY], _Connection(request.app[CONTEXT_KEY], ws))
 
 
 async def _close_sockets(app: web.Application) -> None:
-    for ws in list(app[SOCKETS_KEY]):
-        try:
-            await asyncio.wait_for(ws.close(code=1001, message=b"server shutdown"), CLOSE_WAIT_S)
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-            pass
+    await close_sockets(app[SOCKETS_KEY])
 
 
 def make_app(ctx: Web3Context) -> web.Application:
