@@ -88,16 +88,45 @@ def generate_ca(common_name: str = "chain CA") -> Issued:
     return Issued(_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _ca_signer(ca: Issued) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise CertificateError("the chain CA key must be an EC key")
+    return ca_key, ca.certificate
+
+
+def _leaf_builder(ca_cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, common_name: str) -> x509.CertificateBuilder:
+    """What every certificate the chain CA issues has: its name, validity, not a CA, client and server use.
+
+    Every holder is both a TLS server and a TLS client (nodes accept and dial links; the channel
+    port's certificate pair serves the node and the SDK alike).
+    """
+    start = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chain"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=NODE_VALIDITY_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+    )
+
+
 def issue_node_certificate(ca: Issued, node_name: str, node_id: bytes, ip: str = "127.0.0.1") -> Issued:
     """A TLS key and certificate for one node, signed by the chain CA and naming its node id."""
     if len(node_id) != NODE_ID_SIZE:
         raise CertificateError(f"a node id is a {NODE_ID_SIZE}-byte public key, got {len(node_id)} bytes")
-    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
-    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        raise CertificateError("the chain CA key must be an EC key")
-    ca_cert = ca.certificate
+    ca_key, ca_cert = _ca_signer(ca)
     key = ec.generate_private_key(TLS_CURVE)
-    start = _now()
     alt_names: list[x509.GeneralName] = [
         x509.UniformResourceIdentifier(NODE_ID_URI_PREFIX + node_id.hex()),
         x509.DNSName(node_name),
@@ -107,23 +136,8 @@ def issue_node_certificate(ca: Issued, node_name: str, node_id: bytes, ip: str =
     except ValueError:
         alt_names.append(x509.DNSName(ip))
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chain"),
-            x509.NameAttribute(NameOID.COMMON_NAME, node_name),
-        ]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=NODE_VALIDITY_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _leaf_builder(ca_cert, key, node_name)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        # Every node is both a TLS server (accepts links) and a TLS client (dials links).
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-            critical=False,
-        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
             critical=False,
@@ -197,28 +211,7 @@ def issue_channel_certificate(ca: Issued, common_name: str) -> Issued:
     (python-sdk ``ECDH_curve = "secp256k1"``), and a TLS 1.2 server may use only a certificate on a
     curve the client offered. It names no node id: an SDK certificate can never pass the P2P hello.
     """
-    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
-    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        raise CertificateError("the chain CA key must be an EC key")
-    ca_cert = ca.certificate
+    ca_key, ca_cert = _ca_signer(ca)
     key = ec.generate_private_key(CHANNEL_CURVE)
-    start = _now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chain"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=NODE_VALIDITY_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    cert = _leaf_builder(ca_cert, key, common_name).sign(ca_key, hashes.SHA256())
     return Issued(_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))
