@@ -13,7 +13,10 @@ import cProfile
 import logging
 import os
 import signal
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from chain.errors import ConfigError
 from chain.node.config import NodeConfig
@@ -90,3 +93,21 @@ def run_node(node_dir: str | Path, *, stderr: bool = True) -> None:
             profiler.dump_stats(str(Path(profile_dir) / f"{config.node.name}.prof"))  # type: ignore[arg-type]
         if read_pid(directory) == os.getpid():
             pid_file.unlink(missing_ok=True)
+
+
+def terminate_all(processes: Iterable[subprocess.Popen[Any]], timeout_s: float = 10.0) -> None:
+    """SIGTERM every node process still running, then wait; one that does not stop in time is killed.
+
+    All are signalled before any is waited for, so N nodes stop in one node's shutdown time.
+    """
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+

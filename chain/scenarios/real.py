@@ -40,6 +40,7 @@ from chain.execution.kv import encode_kv
 from chain.ledger.transaction import new_transaction
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.config import NodeConfig, RpcSection
+from chain.node.process import terminate_all
 from chain.scenarios.netns import Network, unavailable
 from chain.scenarios.observations import RunRecord, Sample, Verdict, check
 from chain.scenarios.runner import narrate_record
@@ -217,15 +218,7 @@ class RealChain:
 
     def stop_all(self) -> None:
         self.resume_all()  # a stopped process cannot act on SIGTERM
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate_all(self.processes.values())
         self.processes.clear()
 
     def status(self, i: int) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from chain.errors import ChainError, DashboardError
 from chain.ledger.store import Store
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.ports import free_port_bases
+from chain.node.process import terminate_all
 from chain.sdk.account import Account
 from chain.sdk.client import Client
 from chain.web import views
@@ -90,14 +91,7 @@ class RealChain:
             self.start_node(i)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        terminate_all(self.processes.values())
 
     # --- the control surface ----------------------------------------------------------------------
 
