@@ -89,7 +89,7 @@ class BlockSync:
                 self._sync_turn += 1
         elif not self._heard_from_peer and self.now - self._started_at < self.config.start_probe_ms:
             self._request_sync(None, self.height + self.config.sync_batch - 1)
-        elif self.now - max(self._height_since, self._idle_probed_at) >= self.config.idle_probe_ms:
+        elif self.now - max(self.current.since, self._idle_probed_at) >= self.config.idle_probe_ms:
             if self._request_sync(None, self.height + self.config.sync_batch - 1):
                 self._idle_probed_at = self.now
 

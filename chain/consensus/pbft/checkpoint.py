@@ -11,6 +11,7 @@ whose state they use.
 
 from __future__ import annotations
 
+from chain.consensus.pbft.height import Step
 from chain.consensus.pbft.messages import Checkpoint, Envelope, MsgType
 from chain.consensus.pbft.quorum import VoteSet, quorum
 from chain.crypto.suite import CryptoSuite
@@ -50,9 +51,10 @@ class CheckpointPhase:
     """Executing the ordered block, signing its result, and counting the others' (``on_checkpoint``)."""
 
     def _execute_and_checkpoint(self) -> None:
-        assert self.committed is not None
-        result = self.executor.execute(self.committed.block, self.store, self.store.state_root())
-        self.executed = result
+        assert self.current.committed is not None
+        result = self.executor.execute(self.current.committed.block, self.store, self.store.state_root())
+        self.current.executed = result
+        self.current.advance(Step.EXECUTED)
         block_hash = result.block.hash(self.suite)
         envelope = self._sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(self.height, block_hash)) if self.is_sealer else None
         if envelope is not None:
@@ -62,14 +64,14 @@ class CheckpointPhase:
         self._check_checkpoint()
 
     def _checkpoint_votes(self, block_hash: bytes) -> VoteSet[bytes]:
-        if block_hash not in self.checkpoints:
-            self.checkpoints[block_hash] = VoteSet(self.weights)
-        return self.checkpoints[block_hash]
+        if block_hash not in self.current.checkpoints:
+            self.current.checkpoints[block_hash] = VoteSet(self.weights)
+        return self.current.checkpoints[block_hash]
 
     def on_checkpoint(self, envelope: Envelope, checkpoint: Checkpoint) -> None:
         if not self._at_height(envelope, checkpoint.number):
             return
-        first = self._checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
+        first = self.current.checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
         # A sealer vouches for one execution result per height.
         if first != checkpoint.block_hash:  # rule: checkpoint_one_result
             raise ConsensusError(f"sealer {envelope.sender} signed two execution results at height {checkpoint.number}")
@@ -79,15 +81,15 @@ class CheckpointPhase:
         self._check_checkpoint()
 
     def _check_checkpoint(self) -> None:
-        if self.executed is None:
+        if self.current.executed is None:
             return
-        block_hash = self.executed.block.hash(self.suite)
+        block_hash = self.current.executed.block.hash(self.suite)
         votes = self._checkpoint_votes(block_hash)
         if not votes.reached(self.quorum):  # rule: checkpoint_quorum
-            for other, other_votes in self.checkpoints.items():
+            for other, other_votes in self.current.checkpoints.items():
                 if other != block_hash and other_votes.reached(self.quorum):
                     self._reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)
             return
-        block = self.executed.block.with_signatures(votes.votes.items())
+        block = self.current.executed.block.with_signatures(votes.votes.items())
         view = self.view
-        self._commit(block, self.executed, "consensus", view)
+        self._commit(block, self.current.executed, "consensus", view)

@@ -20,10 +20,10 @@ receiver's wall clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from chain.consensus.pbft.effects import SEAL_TIMER
+from chain.consensus.pbft.height import Proposal, Step
 from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, TxRequest
 from chain.errors import ChainError, ConsensusError, LedgerError, TxRejected
 from chain.ledger import codec
@@ -39,16 +39,6 @@ from chain.ledger.transaction import Transaction
 # have to carry at least that time, so the bound caps how long block time can be frozen ahead of
 # the truth. (FISCO itself stamps utcTime() when sealing; its sources we read check no bound.)
 MAX_FUTURE_MS = 60_000
-
-
-@dataclass
-class Proposal:
-    """A PrePrepare this replica accepted in one view, with its transactions."""
-
-    envelope: Envelope
-    pre_prepare: PrePrepare
-    digest: bytes
-    block: Block
 
 
 class ProposalPhase:
@@ -91,7 +81,7 @@ class ProposalPhase:
 
     def _known_transaction(self, tx_hash: bytes) -> Transaction | None:
         """A transaction from our pool, or one of a proposal seen at this height (kept durably with our vote)."""
-        return self.pool.get(tx_hash) or self._kept_txs.get(tx_hash)
+        return self.pool.get(tx_hash) or self.current.kept_txs.get(tx_hash)
 
     def _transactions_evidence(self, tx_hashes: tuple[bytes, ...]) -> bytes:
         """The proposal's transactions, to be stored with the vote on it.
@@ -106,8 +96,8 @@ class ProposalPhase:
 
     def _may_propose(self) -> bool:
         """Leader of the view we are in, not leaving it, and not proposed in it yet (before a restart included)."""
-        return (self.is_leader() and self.to_view == self.view and self.view not in self.proposals
-                and (int(MsgType.PRE_PREPARE), self.view) not in self._signed)
+        return (self.is_leader() and self.to_view == self.view and self.view not in self.current.proposals
+                and (int(MsgType.PRE_PREPARE), self.view) not in self.current.signed)
 
     def _maybe_seal(self) -> None:
         if not self._may_propose() or self.pool.ready == 0:
@@ -119,7 +109,7 @@ class ProposalPhase:
 
     def _release_own_proposals(self) -> None:
         """Transactions of our proposals that were not decided go back to the pool's ready queue."""
-        for proposal in self.proposals.values():
+        for proposal in self.current.proposals.values():
             if proposal.envelope.sender == self.my_index:
                 self.pool.release(proposal.pre_prepare.tx_hashes)
 
@@ -137,16 +127,16 @@ class ProposalPhase:
         # A higher view is entered through a NewView — unless this replica has not voted at this
         # height at all, in which case it has promised nothing and may simply join (after a restart
         # or a sync): no quorum can be built from such replicas alone.
-        if pp.view > self.view and not reproposal and (self._voted_at_height or self.to_view > pp.view):  # rule: pp_higher_view_needs_new_view
+        if pp.view > self.view and not reproposal and (self.current.voted or self.to_view > pp.view):  # rule: pp_higher_view_needs_new_view
             raise ConsensusError(f"view {pp.view} has not been entered here (no NewView); this node is in view {self.view}")
         # A view joined on the others' word (not through its NewView) takes proposals only via a NewView.
-        if pp.view == self._joined_view and not reproposal:  # rule: pp_not_in_joined_view
+        if pp.view == self.current.joined_view and not reproposal:  # rule: pp_not_in_joined_view
             raise ConsensusError(f"view {pp.view} was joined without its NewView: its proposal at this height is not known")
         # Only the leader of (height, view) proposes.
         if envelope.sender != self.leader(pp.view):  # rule: pp_from_leader
             raise ConsensusError(f"sender {envelope.sender} is not the leader of view {pp.view}")
         digest = pp.header.hash(self.suite)
-        known = self.proposals.get(pp.view)
+        known = self.current.proposals.get(pp.view)
         if known is not None:
             # One view, one proposal: a second, different one is equivocation.
             if known.digest != digest:  # rule: pp_one_per_view
@@ -155,7 +145,7 @@ class ProposalPhase:
         self._check_proposal_header(pp, envelope.sender, reproposal)
         txs = self._collect_transactions(pp, envelope, reproposal)
         if txs is None:
-            self._waiting.append((envelope, reproposal))
+            self.current.waiting.append((envelope, reproposal))
             return
         # Together they may claim no more gas than the block gas limit: it bounds how long the
         # block can take to execute on every node (a block of one transaction is bounded by tx_gas_limit).
@@ -170,15 +160,16 @@ class ProposalPhase:
         proposal = Proposal(envelope, pp, digest, Block(pp.header, tuple(txs)))
         if pp.view > self.view:
             self._enter_view(pp.view)
-        self.proposals[pp.view] = proposal
+        self.current.proposals[pp.view] = proposal
+        self.current.advance(Step.PRE_PREPARED)
         for tx_hash, tx in zip(pp.tx_hashes, txs):
-            self._kept_txs[tx_hash] = tx
+            self.current.kept_txs[tx_hash] = tx
         if envelope.sender == self.my_index:
-            self._voted_at_height = True  # its own proposal binds it like a vote
+            self.current.voted = True  # its own proposal binds it like a vote
         self._cancel_timer(SEAL_TIMER)
-        prepares = self._votes(self.prepares, pp.view, digest)
+        prepares = self._votes(self.current.prepares, pp.view, digest)
         prepares.add(envelope.sender, envelope)  # the PrePrepare is the leader's Prepare
-        if self.is_sealer and envelope.sender != self.my_index and (MsgType.PREPARE, pp.view) not in self._sent:
+        if self.is_sealer and envelope.sender != self.my_index and (MsgType.PREPARE, pp.view) not in self.current.sent:
             self._vote(MsgType.PREPARE, pp.view, digest, prepares, evidence=_encode_transactions(txs))
         self._check_prepared(pp.view)
         self._check_committed(pp.view)
@@ -240,9 +231,9 @@ class ProposalPhase:
                 txs.append(tx)
         if not missing:
             return txs
-        unasked = tuple(h for h in missing if h not in self._tx_request_sent)
+        unasked = tuple(h for h in missing if h not in self.current.tx_request_sent)
         if unasked and self.my_index is not None:
-            self._tx_request_sent.update(unasked)
+            self.current.tx_request_sent.update(unasked)
             request = self.sign(MsgType.TX_REQUEST, TxRequest(pp.number, unasked))
             if reproposal or envelope.sender == self.my_index:
                 self._broadcast(request, pp.number, pp.view)
@@ -251,11 +242,11 @@ class ProposalPhase:
         return None
 
     def _retry_waiting(self) -> None:
-        waiting, self._waiting = self._waiting, []
+        waiting, self.current.waiting = self.current.waiting, []
         for envelope, reproposal in waiting:
             pp = envelope.body()
             assert isinstance(pp, PrePrepare)
-            if pp.number != self.height or pp.view in self.proposals:
+            if pp.number != self.height or pp.view in self.current.proposals:
                 continue
             try:
                 self._accept_pre_prepare(envelope, pp, reproposal)

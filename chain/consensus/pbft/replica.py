@@ -24,8 +24,11 @@ Every rule a message must pass is one check in the handler of that message, with
 message that breaks one is answered by a ``Rejected`` effect and changes nothing.
 
 This module holds the replica's state and what every phase shares: signing (once per slot),
-receiving (decode, cheap checks, signature, dispatch to ``on_<message>``), messages kept for a
-later height, committing a decided block, and timers. The handlers of each protocol concept live
+receiving (decode, cheap checks, signature, then one ``match`` on the message type that calls its
+``on_<message>`` handler), messages kept for a later height, committing a decided block, and timers.
+What belongs to the height being decided lives in ``self.current``, a
+``chain.consensus.pbft.height.HeightState`` made fresh for each height and dropped once the block
+is decided, with its explicit ``Step``; what outlives a height (view, node list, timers) is here. The handlers of each protocol concept live
 in the module named after it, as a part of ``Replica`` that the class is assembled from:
 
 ===============================================  ==============================================
@@ -46,12 +49,14 @@ from typing import Any, Iterable, Protocol, Sequence
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.checkpoint import CheckpointPhase
 from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
+from chain.consensus.pbft.height import STEP_NAMES, HeightState, Proposal, Step
+from chain.consensus.pbft.ids import Digest, View
 from chain.consensus.pbft.messages import (
-    SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, TxRequest,
-    ViewChange, Vote, decode_envelope, sign_message,
+    SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse,
+    TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message,
 )
 from chain.consensus.pbft.prepare_commit import PrepareCommitPhases
-from chain.consensus.pbft.proposal import Proposal, ProposalPhase
+from chain.consensus.pbft.proposal import ProposalPhase
 from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, quorum
 from chain.consensus.pbft.tx_relay import TxRelay
 from chain.consensus.pbft.view_change import ViewChangePhase
@@ -67,15 +72,6 @@ from chain.ledger.system import (
 )
 from chain.ledger.transaction import Transaction
 from chain.sync.block_sync import BlockSync
-
-# The handler of each message type (one method per message, named after it).
-_HANDLERS: dict[MsgType, str] = {
-    MsgType.PRE_PREPARE: "on_pre_prepare", MsgType.PREPARE: "on_prepare", MsgType.COMMIT: "on_commit",
-    MsgType.CHECKPOINT: "on_checkpoint", MsgType.VIEW_CHANGE: "on_view_change", MsgType.NEW_VIEW: "on_new_view",
-    MsgType.TX_GOSSIP: "on_tx_gossip", MsgType.TX_REQUEST: "on_tx_request", MsgType.TX_RESPONSE: "on_tx_response",
-    MsgType.SYNC_REQUEST: "on_sync_request", MsgType.SYNC_RESPONSE: "on_sync_response",
-}
-
 
 class ChainStore(Protocol):
     """What the replica needs from chain.ledger.store.Store."""
@@ -153,7 +149,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
         self._resent_at = 0
         self._load_chain_config()
-        self._reset_height()
+        self._new_height()
         self._restore_signed()
 
     # --- node list and config in force at `height` ------------------------------------------
@@ -179,30 +175,43 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self.tx_gas_cap = tx_gas_limit(self.store, self.height)
         self.block_gas_limit = get_config_int(self.store, BLOCK_GAS_LIMIT, self.height)
 
-    def _reset_height(self) -> None:
-        """Forget everything about the height just decided; start on the next one."""
-        self.proposals: dict[int, Proposal] = {}  # view -> accepted proposal
-        self.prepares: dict[tuple[int, bytes], VoteSet[Envelope]] = {}
-        self.commits: dict[tuple[int, bytes], VoteSet[Envelope]] = {}
-        self._first_vote: dict[tuple[MsgType, int, int], bytes] = {}  # (type, view, sender) -> digest
-        self.prepared: tuple[int, PreparedProof] | None = None  # (view, proof), highest view
-        self._sent: set[tuple[MsgType, int]] = set()  # (type, view) this replica already voted
-        self.committed: Proposal | None = None  # the proposal a commit quorum ordered
-        self.executed: ExecutionResult | None = None
-        self.checkpoints: dict[bytes, VoteSet[bytes]] = {}  # executed hash -> sealer signatures
-        self._checkpoint_of: dict[int, bytes] = {}  # sender -> hash it signed
-        self.view_changes: dict[int, VoteSet[Envelope]] = {}  # to view -> signed ViewChanges
-        self._requested_views: dict[int, int] = {}  # sender -> highest view asked for
-        self._new_view_sent: set[int] = set()
-        self._waiting: list[tuple[Envelope, bool]] = []  # PrePrepares waiting for transactions
-        self._tx_request_sent: set[bytes] = set()
-        self._voted_at_height = False
-        self._signed: dict[tuple[int, int], bytes] = {}  # (phase, view) -> what this node signed (durable)
-        self._sent_raw: dict[tuple[int, int], bytes] = {}  # (phase, view) -> the envelope it sent (to re-send)
-        self._kept_txs: dict[bytes, Transaction] = {}  # transactions of proposals seen here (durable with our vote)
-        self._views_seen: dict[int, int] = {}  # sealer -> highest view it acts in at this height
-        self._joined_view: int | None = None  # a view joined on others' word, not through a NewView
-        self._height_since = self.now  # when this height began to be decided (re-sending waits resend_ms)
+    def _new_height(self) -> None:
+        """Start on the height after the head with a fresh HeightState; the old one, decided, is dropped."""
+        self.current = HeightState(self.height, since=self.now)
+
+    # --- the height being decided, for readers outside the package (dashboard, simulator, tests) ---
+
+    @property
+    def proposals(self) -> dict[View, Proposal]:
+        return self.current.proposals
+
+    @property
+    def prepares(self) -> dict[tuple[View, Digest], VoteSet[Envelope]]:
+        return self.current.prepares
+
+    @property
+    def commits(self) -> dict[tuple[View, Digest], VoteSet[Envelope]]:
+        return self.current.commits
+
+    @property
+    def prepared(self) -> tuple[View, PreparedProof] | None:
+        return self.current.prepared
+
+    @property
+    def committed(self) -> Proposal | None:
+        return self.current.committed
+
+    @property
+    def executed(self) -> ExecutionResult | None:
+        return self.current.executed
+
+    @property
+    def checkpoints(self) -> dict[Digest, VoteSet[bytes]]:
+        return self.current.checkpoints
+
+    @property
+    def view_changes(self) -> dict[View, VoteSet[Envelope]]:
+        return self.current.view_changes
 
     # --- identity and signing ---------------------------------------------------------------
 
@@ -232,7 +241,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         crashes: after a restart the replica reads it back (``_restore_signed``).
         """
         slot = (int(msg_type), view)
-        earlier = self._signed.get(slot)
+        earlier = self.current.signed.get(slot)
         # One proposal, vote or result per slot, ever: a second, different one is equivocation.
         if earlier is not None and earlier != digest:  # rule: sign_once_per_slot
             self._reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
@@ -240,9 +249,9 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             return None
         if earlier is None:
             self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
-            self._signed[slot] = digest
+            self.current.signed[slot] = digest
         envelope = self.sign(msg_type, body)
-        self._sent_raw[slot] = envelope.raw
+        self.current.sent_raw[slot] = envelope.raw
         return envelope
 
     def _restore_signed(self) -> None:
@@ -261,15 +270,17 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         for number, phase, view, digest, evidence in rows:
             if number != self.height:
                 continue
-            self._signed[(phase, view)] = digest
-            self._voted_at_height = True
+            self.current.signed[(phase, view)] = digest
+            self.current.voted = True
             if phase == MsgType.VIEW_CHANGE:
                 self.to_view = max(self.to_view, view)
-            elif phase == MsgType.COMMIT and evidence and (self.prepared is None or self.prepared[0] < view):
-                self.prepared = (view, PreparedProof.decode(evidence))
+            elif phase == MsgType.COMMIT and evidence and (self.current.prepared is None or self.current.prepared[0] < view):
+                self.current.prepared = (view, PreparedProof.decode(evidence))
             elif phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and evidence:
                 self._restore_transactions(evidence)
         self.to_view = max(self.to_view, self.view)
+        if self.current.prepared is not None and self.current.prepared[0] == self.view:
+            self.current.advance(Step.PREPARED)  # prepared in the view it is in, before the restart
 
     def _restore_transactions(self, evidence: bytes) -> None:
         """Take back the transactions kept with a vote; ones the pool refuses now are still kept for proposals."""
@@ -279,7 +290,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         except (LedgerError, ChainError):
             return  # a store this node wrote itself; unreadable rows only cost the chance to re-propose
         for tx in txs:
-            self._kept_txs[tx.hash(self.suite)] = tx
+            self.current.kept_txs[tx.hash(self.suite)] = tx
             try:
                 self.pool.submit(tx)
             except ChainError:
@@ -294,17 +305,12 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         }
 
     def _state_name(self) -> str:
+        """The step of the height being decided; asking for a view change overrides it, and NEW says whether work waits."""
         if self.to_view > self.view:
             return "view-changing"
-        if self.executed is not None:
-            return "checkpointing"
-        if self.committed is not None:
-            return "committed"
-        if self.prepared is not None and self.prepared[0] == self.view:
-            return "prepared"
-        if self.view in self.proposals:
-            return "pre-prepared"
-        return "idle" if len(self.pool) == 0 else "waiting"
+        if self.current.step == Step.NEW:
+            return "idle" if len(self.pool) == 0 else "waiting"
+        return STEP_NAMES[self.current.step]
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -433,9 +439,9 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if number > self.height or envelope.type not in (MsgType.PREPARE, MsgType.COMMIT):
             return False
         view: int = body.view  # type: ignore[union-attr]
-        if self.committed is not None and view <= self.committed.pre_prepare.view:
+        if self.current.committed is not None and view <= self.current.committed.pre_prepare.view:
             return True  # the block is ordered in that view: more of its Prepares and Commits add nothing
-        return envelope.type == MsgType.PREPARE and self.prepared is not None and view <= self.prepared[0]
+        return envelope.type == MsgType.PREPARE and self.current.prepared is not None and view <= self.current.prepared[0]
 
     def _note_peer(self, envelope: Envelope) -> None:
         """Learn from a message its handler took how far its sender is: its head, and its view at our height."""
@@ -454,14 +460,39 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if head > self._peer_heads.get(node_id, -1):
             self._peer_heads[node_id] = head
         if isinstance(body, (PrePrepare, Vote, NewView)) and body.number == self.height and envelope.sender < len(self.sealer_ids):
-            if body.view > self._views_seen.get(envelope.sender, -1):
-                self._views_seen[envelope.sender] = body.view
+            if body.view > self.current.views_seen.get(envelope.sender, -1):
+                self.current.views_seen[envelope.sender] = body.view
                 self._maybe_join_view()
 
 
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
+        """Hand a checked message to the handler of its type (one handler per message type, named after it)."""
         try:
-            getattr(self, _HANDLERS[envelope.type])(envelope, envelope.body())
+            match envelope.type, envelope.body():
+                case MsgType.PRE_PREPARE, PrePrepare() as pp:
+                    self.on_pre_prepare(envelope, pp)
+                case MsgType.PREPARE, Vote() as vote:
+                    self.on_prepare(envelope, vote)
+                case MsgType.COMMIT, Vote() as vote:
+                    self.on_commit(envelope, vote)
+                case MsgType.CHECKPOINT, Checkpoint() as checkpoint:
+                    self.on_checkpoint(envelope, checkpoint)
+                case MsgType.VIEW_CHANGE, ViewChange() as vc:
+                    self.on_view_change(envelope, vc)
+                case MsgType.NEW_VIEW, NewView() as nv:
+                    self.on_new_view(envelope, nv)
+                case MsgType.TX_GOSSIP, TxList() as txs:
+                    self.on_tx_gossip(envelope, txs)
+                case MsgType.TX_REQUEST, TxRequest() as request:
+                    self.on_tx_request(envelope, request)
+                case MsgType.TX_RESPONSE, TxList() as txs:
+                    self.on_tx_response(envelope, txs)
+                case MsgType.SYNC_REQUEST, SyncRequest() as sync_request:
+                    self.on_sync_request(envelope, sync_request)
+                case MsgType.SYNC_RESPONSE, SyncResponse() as sync_response:
+                    self.on_sync_response(envelope, sync_response)
+                case msg_type, body:  # the codec pairs each type with its body: this is a bug, not a peer's fault
+                    raise AssertionError(f"no handler for {msg_type.name} with a {type(body).__name__} body")
         except ChainError as exc:
             self._reject(str(exc), envelope.type.name, envelope.sender)
             return
@@ -505,7 +536,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._release_own_proposals()
         self._out.append(fx.BlockCommitted(block.number, block.hash(self.suite), len(block.transactions), view, via))
         self._load_chain_config()
-        self._reset_height()
+        self._new_height()
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0
         self._cancel_timer(VIEW_TIMER)
@@ -518,7 +549,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
 
     def pool_has_work(self) -> bool:
         """Transactions wait, or a block is in flight at this height (also one prepared before a restart)."""
-        return len(self.pool) > 0 or bool(self.proposals) or self.committed is not None or self.prepared is not None
+        return len(self.pool) > 0 or bool(self.current.proposals) or self.current.committed is not None or self.current.prepared is not None
 
     def _on_timer(self, name: str) -> None:
         deadline = self._timers.get(name)
@@ -542,8 +573,8 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             self._maybe_seal()
 
     def _on_tick(self) -> None:
-        if self._waiting:
-            self._tx_request_sent.clear()  # ask again: the first request or its answer may be lost
+        if self.current.waiting:
+            self.current.tx_request_sent.clear()  # ask again: the first request or its answer may be lost
             self._retry_waiting()
         self._retry_sync()
         self._resend_if_stuck()
@@ -566,7 +597,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         """
         if self.my_index is None or not self.pool_has_work():
             return
-        if self.now - self._height_since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
+        if self.now - self.current.since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
             return
         self._resent_at = self.now
         # Transactions were gossiped once; if that was lost, the sealers that must propose them never heard of them.
@@ -577,7 +608,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if self.to_view > self.view:
             slots.append((int(MsgType.VIEW_CHANGE), self.to_view))
         else:
-            proposal = MsgType.NEW_VIEW if (int(MsgType.NEW_VIEW), self.view) in self._sent_raw else MsgType.PRE_PREPARE
+            proposal = MsgType.NEW_VIEW if (int(MsgType.NEW_VIEW), self.view) in self.current.sent_raw else MsgType.PRE_PREPARE
             slots += [(int(proposal), self.view), (int(MsgType.PREPARE), self.view), (int(MsgType.COMMIT), self.view)]
         slots.append((int(MsgType.CHECKPOINT), 0))
         for phase, view in slots:
@@ -585,7 +616,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
 
     def _resend(self, phase: int, view: int) -> bool:
         """Broadcast again the envelope this replica sent in slot (phase, view) at this height, if it has it."""
-        raw = self._sent_raw.get((phase, view))
+        raw = self.current.sent_raw.get((phase, view))
         if raw is not None:
             self._out.append(fx.Broadcast(raw, MsgType(phase), self.height, view))
         return raw is not None

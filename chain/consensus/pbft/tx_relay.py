@@ -90,6 +90,6 @@ class TxRelay:
             except LedgerError:
                 continue
             tx_hash = tx.hash(self.suite)
-            if tx_hash not in accepted and tx_hash in self._tx_request_sent:
-                self._kept_txs[tx_hash] = tx
+            if tx_hash not in accepted and tx_hash in self.current.tx_request_sent:
+                self.current.kept_txs[tx_hash] = tx
         self._retry_waiting()

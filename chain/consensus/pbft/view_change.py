@@ -132,13 +132,13 @@ class ViewChangePhase:
         self._start_view_change(max(self.view, self.to_view) + 1)
 
     def _quorum_asked(self, view: int) -> bool:
-        weight = sum(self.weights[s] for s, asked in self._requested_views.items() if asked >= view)
+        weight = sum(self.weights[s] for s, asked in self.current.requested_views.items() if asked >= view)
         return weight >= self.quorum
 
     def _start_view_change(self, to_view: int) -> None:
         if not self.is_sealer or to_view <= self.to_view:
             return
-        proof = self.prepared[1] if self.prepared is not None else None
+        proof = self.current.prepared[1] if self.current.prepared is not None else None
         digest = b"" if proof is None else self.suite.hash(proof.pre_prepare)
         envelope = self._sign_once(MsgType.VIEW_CHANGE, to_view, digest, ViewChange(to_view, self.height, self.head_hash, proof))
         if envelope is None:
@@ -148,17 +148,17 @@ class ViewChangePhase:
         self._cancel_timer(SEAL_TIMER)
         assert self.my_index is not None
         self._view_change_votes(to_view).add(self.my_index, envelope)
-        self._requested_views[self.my_index] = to_view
-        self._voted_at_height = True
+        self.current.requested_views[self.my_index] = to_view
+        self.current.voted = True
         self._out.append(fx.ViewChangeStarted(self.height, to_view))
         self._broadcast(envelope, self.height, to_view)
         self._set_timer(VIEW_TIMER, self._timeout())
         self._check_new_view(to_view)
 
     def _view_change_votes(self, view: int) -> VoteSet[Envelope]:
-        if view not in self.view_changes:
-            self.view_changes[view] = VoteSet(self.weights)
-        return self.view_changes[view]
+        if view not in self.current.view_changes:
+            self.current.view_changes[view] = VoteSet(self.weights)
+        return self.current.view_changes[view]
 
     def _validate_proof(self, proof: PreparedProof, before_view: int) -> ProvenProposal:
         return validate_prepared_proof(
@@ -191,16 +191,16 @@ class ViewChangePhase:
         # A repeated ViewChange adds nothing.
         if not self._view_change_votes(vc.view).add(envelope.sender, envelope):  # rule: vc_counted_once
             raise ConsensusError("duplicate ViewChange")
-        self._requested_views[envelope.sender] = max(vc.view, self._requested_views.get(envelope.sender, 0))
+        self.current.requested_views[envelope.sender] = max(vc.view, self.current.requested_views.get(envelope.sender, 0))
         # More than f weight wants a higher view: at least one honest sealer does, so join it.
-        target = view_change_target(self._requested_views, self.weights, self.to_view, self.f)
+        target = view_change_target(self.current.requested_views, self.weights, self.to_view, self.f)
         if target is not None:
             self._start_view_change(target)
         self._check_new_view(vc.view)
 
     def _check_new_view(self, view: int) -> None:
         """As leader of `view`, announce it once a quorum asked for it."""
-        if not self.is_leader(view) or view in self._new_view_sent or view <= self.view:
+        if not self.is_leader(view) or view in self.current.new_view_sent or view <= self.view:
             return
         votes = self._view_change_votes(view)
         if not votes.reached(self.quorum):  # rule: leader_waits_for_quorum
@@ -230,7 +230,7 @@ class ViewChangePhase:
         envelope = self._sign_once(MsgType.NEW_VIEW, view, b"", NewView(view, self.height, view_changes, pre_prepare))
         if envelope is None:
             return
-        self._new_view_sent.add(view)
+        self.current.new_view_sent.add(view)
         self._broadcast(envelope, self.height, view)
         self._install_new_view(view, pre_prepare, chosen is not None)
 
@@ -239,7 +239,7 @@ class ViewChangePhase:
             return
         # Entering a view we are in (or past) again changes nothing — unless we joined it on the
         # others' word and lack exactly this: the NewView that says what the view proposes.
-        if nv.view < self.view or (nv.view == self.view and self._joined_view != nv.view):  # rule: nv_old_view
+        if nv.view < self.view or (nv.view == self.view and self.current.joined_view != nv.view):  # rule: nv_old_view
             raise ConsensusError(f"old view {nv.view}: this node is in view {self.view}")
         # Having asked for a higher view, we do not go back (our ViewChange promised that).
         if nv.view < self.to_view:  # rule: nv_not_below_asked
@@ -289,8 +289,8 @@ class ViewChangePhase:
         self._install_new_view(nv.view, nv.pre_prepare, chosen is not None)
 
     def _install_new_view(self, view: int, pre_prepare: bytes, reproposal: bool) -> None:
-        if view == self._joined_view:
-            self._joined_view = None  # now it knows what the view proposes
+        if view == self.current.joined_view:
+            self.current.joined_view = None  # now it knows what the view proposes
         else:
             self._change_view(view)
         if pre_prepare:
@@ -309,6 +309,7 @@ class ViewChangePhase:
     def _enter_view(self, view: int) -> None:
         self._release_own_proposals()
         self.view = view
+        self.current.enter_view()
         self.to_view = max(self.to_view, view)
         self.consecutive_view_changes = 0
 
@@ -331,8 +332,8 @@ class ViewChangePhase:
         PrePrepare of that view at this height; it votes again from the next height or NewView.
         A view below one it asked for is never joined (its ViewChange promised not to act there).
         """
-        target = view_change_target(self._views_seen, self.weights, max(self.view, self.to_view - 1), self.f)
+        target = view_change_target(self.current.views_seen, self.weights, max(self.view, self.to_view - 1), self.f)
         if target is None:
             return
         self._change_view(target)
-        self._joined_view = target
+        self.current.joined_view = target
