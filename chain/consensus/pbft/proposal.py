@@ -44,12 +44,6 @@ MAX_FUTURE_MS = 60_000
 class ProposalPhase:
     """Sealing a proposal as leader (``propose``), and checking one from the leader (``on_pre_prepare``)."""
 
-    wall_clock: Callable[[], int] | None = None  # Unix epoch ms, set by the driver (see the module docstring)
-
-    def wall_now(self) -> int:
-        """Wall-clock epoch ms for block timestamps (``now`` when the driver gave no wall clock)."""
-        return self.wall_clock() if self.wall_clock is not None else self.now
-
     # --- sealing, as leader -------------------------------------------------------------------
 
     def _new_proposal(self, view: int) -> PrePrepare | None:

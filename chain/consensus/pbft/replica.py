@@ -44,7 +44,7 @@ chain.sync.block_sync (BlockSync)                ``on_sync_request``, ``on_sync_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.checkpoint import CheckpointPhase
@@ -57,7 +57,7 @@ from chain.consensus.pbft.messages import (
 )
 from chain.consensus.pbft.prepare_commit import PrepareCommitPhases
 from chain.consensus.pbft.proposal import ProposalPhase
-from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, quorum
+from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, next_timeout_ms, quorum
 from chain.consensus.pbft.tx_relay import TxRelay
 from chain.consensus.pbft.view_change import ViewChangePhase
 from chain.crypto.suite import CryptoSuite
@@ -148,6 +148,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._height_advanced = False
         self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
         self._resent_at = 0
+        self.wall_clock: Callable[[], int] | None = None  # Unix epoch ms, set by the driver (chain.consensus.pbft.proposal says why)
         self._load_chain_config()
         self._new_height()
         self._restore_signed()
@@ -372,6 +373,14 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._check_signature(envelope)
         return envelope
 
+    def _verify_sealer_message(self, raw: bytes) -> Envelope:
+        """Decode and check a message embedded in another (a proof's votes, a NewView's ViewChanges)."""
+        envelope = self._verify(raw)
+        # Embedded votes must come from sealers too.
+        if envelope.sender >= len(self.sealer_ids):
+            raise ConsensusError("embedded message from a non-sealer")
+        return envelope
+
     def _check_sender(self, envelope: Envelope) -> None:
         # The sender index must name a node of the list in force.
         if envelope.sender >= len(self.node_ids):  # rule: sender_known
@@ -545,7 +554,15 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if self.pool_has_work():
             self._set_timer(VIEW_TIMER, self._timeout())
 
-    # --- timers and ticks ---------------------------------------------------------------------
+    # --- clocks, timers and ticks ------------------------------------------------------------
+
+    def wall_now(self) -> int:
+        """Wall-clock epoch ms for block timestamps (``now`` when the driver gave no wall clock)."""
+        return self.wall_clock() if self.wall_clock is not None else self.now
+
+    def _timeout(self) -> int:
+        """The view timer now: the base, grown by each consecutive view change (bounded)."""
+        return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
 
     def pool_has_work(self) -> bool:
         """Transactions wait, or a block is in flight at this height (also one prepared before a restart)."""

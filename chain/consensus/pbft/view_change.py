@@ -113,9 +113,6 @@ def check_view_change_matches(vc: ViewChange, number: int, head_hash: bytes) -> 
 class ViewChangePhase:
     """Asking for a new view, announcing it as its leader, and entering it (also one missed)."""
 
-    def _timeout(self) -> int:
-        return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
-
     def _on_view_timeout(self) -> None:
         """The view timer expired: ask for the next view — unless no quorum wants the one we asked for yet.
 
@@ -165,13 +162,6 @@ class ViewChangePhase:
             proof, suite=self.suite, number=self.height, before_view=before_view, leader_period=self.leader_period,
             weights=self.weights, needed=self.quorum, verify=self._verify_sealer_message,
         )
-
-    def _verify_sealer_message(self, raw: bytes) -> Envelope:
-        envelope = self._verify(raw)
-        # Embedded votes must come from sealers too.
-        if envelope.sender >= len(self.sealer_ids):
-            raise ConsensusError("embedded message from a non-sealer")
-        return envelope
 
     def on_view_change(self, envelope: Envelope, vc: ViewChange) -> None:
         if vc.number < self.height:
