@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.checkpoint import CheckpointPhase
 from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
 from chain.consensus.pbft.height import STEP_NAMES, HeightState, Proposal, Step
 from chain.consensus.pbft.ids import Digest, View
@@ -55,11 +54,7 @@ from chain.consensus.pbft.messages import (
     SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse,
     TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message,
 )
-from chain.consensus.pbft.prepare_commit import PrepareCommitPhases
-from chain.consensus.pbft.proposal import ProposalPhase
 from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, next_timeout_ms, quorum
-from chain.consensus.pbft.tx_relay import TxRelay
-from chain.consensus.pbft.view_change import ViewChangePhase
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, ConsensusError, CryptoError, LedgerError
 from chain.ledger import codec
@@ -71,7 +66,12 @@ from chain.ledger.system import (
     BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int, tx_gas_limit,
 )
 from chain.ledger.transaction import Transaction
-from chain.sync.block_sync import BlockSync
+from chain.consensus.pbft import checkpoint as checkpointing
+from chain.consensus.pbft import prepare_commit
+from chain.consensus.pbft import proposal as proposing
+from chain.consensus.pbft import tx_relay
+from chain.consensus.pbft import view_change
+from chain.sync import block_sync
 
 class ChainStore(Protocol):
     """What the replica needs from chain.ledger.store.Store."""
@@ -119,8 +119,8 @@ class ReplicaConfig:
     resend_ms: int = 1000  # with work waiting and nothing moving this long, re-send what it signed (on Tick)
 
 
-class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePhase, TxRelay, BlockSync):
-    """One node's PBFT state; each phase's handlers live in the module of that phase (see above)."""
+class Replica:
+    """One node's PBFT state; each phase's handlers are functions over it in the module of that phase (see above)."""
 
     def __init__(self, suite: CryptoSuite, secret: int, store: ChainStore, pool: Pool, executor: BlockExecutor,
                  config: ReplicaConfig | None = None) -> None:
@@ -320,7 +320,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self.now = now_ms
         self._out = []
         self._started_at = now_ms
-        self._request_sync(None, self.height + self.config.sync_batch - 1)
+        block_sync.request_sync(self, None, self.height + self.config.sync_batch - 1)
         self._update_timers()
         return self._out
 
@@ -334,7 +334,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             elif isinstance(event, fx.TimerFired):
                 self._on_timer(event.name)
             elif isinstance(event, fx.SubmitTransactions):
-                self._on_submit(event.txs)
+                tx_relay.on_submit(self, event.txs)
             elif isinstance(event, fx.Tick):
                 self._on_tick()
             self._replay_future()
@@ -471,7 +471,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if isinstance(body, (PrePrepare, Vote, NewView)) and body.number == self.height and envelope.sender < len(self.sealer_ids):
             if body.view > self.current.views_seen.get(envelope.sender, -1):
                 self.current.views_seen[envelope.sender] = body.view
-                self._maybe_join_view()
+                view_change.maybe_join_view(self)
 
 
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
@@ -479,27 +479,27 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         try:
             match envelope.type, envelope.body():
                 case MsgType.PRE_PREPARE, PrePrepare() as pp:
-                    self.on_pre_prepare(envelope, pp)
+                    proposing.on_pre_prepare(self, envelope, pp)
                 case MsgType.PREPARE, Vote() as vote:
-                    self.on_prepare(envelope, vote)
+                    prepare_commit.on_prepare(self, envelope, vote)
                 case MsgType.COMMIT, Vote() as vote:
-                    self.on_commit(envelope, vote)
+                    prepare_commit.on_commit(self, envelope, vote)
                 case MsgType.CHECKPOINT, Checkpoint() as checkpoint:
-                    self.on_checkpoint(envelope, checkpoint)
+                    checkpointing.on_checkpoint(self, envelope, checkpoint)
                 case MsgType.VIEW_CHANGE, ViewChange() as vc:
-                    self.on_view_change(envelope, vc)
+                    view_change.on_view_change(self, envelope, vc)
                 case MsgType.NEW_VIEW, NewView() as nv:
-                    self.on_new_view(envelope, nv)
+                    view_change.on_new_view(self, envelope, nv)
                 case MsgType.TX_GOSSIP, TxList() as txs:
-                    self.on_tx_gossip(envelope, txs)
+                    tx_relay.on_tx_gossip(self, envelope, txs)
                 case MsgType.TX_REQUEST, TxRequest() as request:
-                    self.on_tx_request(envelope, request)
+                    tx_relay.on_tx_request(self, envelope, request)
                 case MsgType.TX_RESPONSE, TxList() as txs:
-                    self.on_tx_response(envelope, txs)
+                    tx_relay.on_tx_response(self, envelope, txs)
                 case MsgType.SYNC_REQUEST, SyncRequest() as sync_request:
-                    self.on_sync_request(envelope, sync_request)
+                    block_sync.on_sync_request(self, envelope, sync_request)
                 case MsgType.SYNC_RESPONSE, SyncResponse() as sync_response:
-                    self.on_sync_response(envelope, sync_response)
+                    block_sync.on_sync_response(self, envelope, sync_response)
                 case msg_type, body:  # the codec pairs each type with its body: this is a bug, not a peer's fault
                     raise AssertionError(f"no handler for {msg_type.name} with a {type(body).__name__} body")
         except ChainError as exc:
@@ -517,7 +517,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if len(self._future) >= self.config.max_future_messages:
             self._future.pop(0)
         self._future.append(envelope)
-        self._request_sync(self.node_ids[envelope.sender], number - 1)
+        block_sync.request_sync(self, self.node_ids[envelope.sender], number - 1)
         return False
 
     def _replay_future(self) -> None:
@@ -542,7 +542,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
     def _commit(self, block: Block, result: ExecutionResult, via: str, view: int) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
         self.pool.remove_committed(block)
-        self._release_own_proposals()
+        proposing.release_own_proposals(self)
         self._out.append(fx.BlockCommitted(block.number, block.hash(self.suite), len(block.transactions), view, via))
         self._load_chain_config()
         self._new_height()
@@ -575,10 +575,10 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             return
         del self._timers[name]
         if name == SEAL_TIMER:
-            self.propose()
+            proposing.propose(self)
         elif name == VIEW_TIMER:
             if self.is_sealer and self.pool_has_work():
-                self._on_view_timeout()
+                view_change.on_view_timeout(self)
 
     def _update_timers(self) -> None:
         """The view timer runs only while there is work; the leader seals when transactions wait."""
@@ -587,13 +587,13 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
                 self._set_timer(VIEW_TIMER, self._timeout())
             elif not self.pool_has_work() and VIEW_TIMER in self._timers and self.to_view == self.view:
                 self._cancel_timer(VIEW_TIMER)
-            self._maybe_seal()
+            proposing.maybe_seal(self)
 
     def _on_tick(self) -> None:
         if self.current.waiting:
             self.current.tx_request_sent.clear()  # ask again: the first request or its answer may be lost
-            self._retry_waiting()
-        self._retry_sync()
+            proposing.retry_waiting(self)
+        block_sync.retry_sync(self)
         self._resend_if_stuck()
 
     # --- re-sending -----------------------------------------------------------------------------
@@ -618,7 +618,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             return
         self._resent_at = self.now
         # Transactions were gossiped once; if that was lost, the sealers that must propose them never heard of them.
-        self._regossip_client_transactions()
+        tx_relay.regossip_client_transactions(self)
         if not self.is_sealer:
             return
         slots: list[tuple[int, int]] = []
