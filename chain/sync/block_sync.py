@@ -6,8 +6,9 @@ in a response is trusted: each block must extend our head, carry the signatures 
 the sealers in force at its height (chain.consensus.pbft.checkpoint), and re-executing it here
 must give exactly the header those sealers signed. Only then is it committed.
 
-The rules are free functions; ``BlockSync`` holds the replica's handlers (``on_sync_request``,
-``on_sync_response``) and is mixed into ``Replica``, whose state they use.
+The rules are free functions of their inputs. Then the replica's part: fetching blocks above our head
+from peers that have them, and serving ours to peers below (``on_sync_request``, ``on_sync_response``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Protocol, TYPE_CHECKING
 
 from chain.consensus.pbft.checkpoint import verify_block_signatures
+from chain.consensus.pbft.ids import Height, NodeId, NodeIndex
 from chain.consensus.pbft.messages import Envelope, MsgType, SyncRequest, SyncResponse
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError, LedgerError
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 class BlockSource(Protocol):
     def head_number(self) -> int: ...
-    def block_by_number(self, number: int) -> Block | None: ...
+    def block_by_number(self, number: Height) -> Block | None: ...
 
 
 class ChainState(StateReader, Protocol):
@@ -36,7 +38,7 @@ class ChainState(StateReader, Protocol):
     def state_root(self) -> bytes: ...
 
 
-def blocks_for(store: BlockSource, from_number: int, to_number: int, batch: int) -> tuple[bytes, ...]:
+def blocks_for(store: BlockSource, from_number: Height, to_number: Height, batch: int) -> tuple[bytes, ...]:
     """Raw committed blocks from_number..to_number (at most `batch`, never past our head)."""
     last = min(to_number, store.head_number(), from_number + batch - 1)
     found = []
@@ -68,7 +70,9 @@ def re_execute(suite: CryptoSuite, executor: BlockExecutor, store: ChainState, b
     return result
 
 
-# --- Fetching blocks above our head from peers that have them, and serving ours to peers below. ---
+# --- the replica's part ------------------------------------------------------------------------
+
+
 def retry_sync(r: Replica) -> None:
     """On each Tick: while peers claim blocks we lack, ask one of them (in turn) for the next ones.
 
@@ -95,7 +99,7 @@ def retry_sync(r: Replica) -> None:
             r._idle_probed_at = r.now
 
 
-def request_sync(r: Replica, peer: bytes | None, to_number: int) -> bool:
+def request_sync(r: Replica, peer: NodeId | None, to_number: Height) -> bool:
     """Ask a peer (or everyone) for the blocks from our height up to to_number; False if too soon."""
     if r.now < r._sync_in_flight_until or r.my_index is None:
         return False
@@ -109,7 +113,7 @@ def request_sync(r: Replica, peer: bytes | None, to_number: int) -> bool:
     return True
 
 
-def _send_blocks(r: Replica, to: int, from_number: int, to_number: int) -> None:
+def _send_blocks(r: Replica, to: NodeIndex, from_number: Height, to_number: Height) -> None:
     """Send node `to` our committed blocks from_number..to_number (one batch at most), if we hold any."""
     blocks = blocks_for(r.store, from_number, to_number, r.config.sync_batch)
     if blocks and r.my_index is not None:
@@ -117,7 +121,7 @@ def _send_blocks(r: Replica, to: int, from_number: int, to_number: int) -> None:
         r._send(r.node_ids[to], response, from_number, r.view)
 
 
-def help_lagging(r: Replica, sender: int, number: int) -> None:
+def help_lagging(r: Replica, sender: NodeIndex, number: Height) -> None:
     """A peer still works on a height we have passed: send it what it lacks, unasked."""
     _send_blocks(r, sender, number, r.height - 1)
 

@@ -5,8 +5,8 @@ the executed header (receipts root, state root, gas used filled in). A quorum of
 becomes the block's signature list: anyone holding the node list can check that a quorum of
 sealers vouched for this exact result, which is how a lagging node trusts blocks it fetches.
 
-``CheckpointPhase`` holds the replica's handlers for this phase; it is mixed into ``Replica``,
-whose state they use.
+Here: executing the ordered block, signing its result, and counting the others' (``on_checkpoint``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chain.consensus.pbft.height import Step
+from chain.consensus.pbft.ids import Digest
 from chain.consensus.pbft.messages import Checkpoint, Envelope, MsgType
 from chain.consensus.pbft.quorum import VoteSet, quorum
 from chain.crypto.suite import CryptoSuite
@@ -52,7 +53,6 @@ def verify_block_signatures(suite: CryptoSuite, block: Block, sealer_ids: tuple[
         raise ConsensusError(f"block {block.number}: signatures weigh {weight}, a quorum needs {needed}")
 
 
-# --- Executing the ordered block, signing its result, and counting the others' (``on_checkpoint``). ---
 def execute_and_checkpoint(r: Replica) -> None:
     assert r.current.committed is not None
     result = r.executor.execute(r.current.committed.block, r.store, r.store.state_root())
@@ -67,7 +67,7 @@ def execute_and_checkpoint(r: Replica) -> None:
     _check_checkpoint(r)
 
 
-def _checkpoint_votes(r: Replica, block_hash: bytes) -> VoteSet[bytes]:
+def _checkpoint_votes(r: Replica, block_hash: Digest) -> VoteSet[bytes]:
     if block_hash not in r.current.checkpoints:
         r.current.checkpoints[block_hash] = VoteSet(r.weights)
     return r.current.checkpoints[block_hash]

@@ -78,7 +78,8 @@ class HeightState:
     voted: bool = False  # this replica voted (or proposed, or asked for a view) at this height
     signed: dict[tuple[int, View], Digest] = field(default_factory=dict)  # (phase, view) -> what this node signed (durable)
     sent_raw: dict[tuple[int, View], bytes] = field(default_factory=dict)  # (phase, view) -> the envelope it sent (to re-send)
-    kept_txs: dict[Digest, Transaction] = field(default_factory=dict)  # transactions of proposals seen here (durable with our vote)
+    # Transactions of proposals seen here (kept durably with our vote on them).
+    kept_txs: dict[Digest, Transaction] = field(default_factory=dict)
     views_seen: dict[NodeIndex, View] = field(default_factory=dict)  # sealer -> highest view it acts in at this height
     joined_view: View | None = None  # a view joined on others' word, not through a NewView
 

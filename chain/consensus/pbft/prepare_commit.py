@@ -7,33 +7,34 @@ sends Commit; a quorum of Commits orders the block, which then goes to the Check
 (chain.consensus.pbft.checkpoint). A sealer votes for one proposal per view: a second, different
 vote is double voting and refused.
 
-``PrepareCommitPhases`` holds these handlers; it is mixed into ``Replica``, whose state they use.
+Here: counting Prepares and Commits (``on_prepare``, ``on_commit``) and casting this sealer's own.
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chain.consensus.pbft import checkpoint as checkpointing
+from chain.consensus.pbft import view_change
 from chain.consensus.pbft.height import Step
+from chain.consensus.pbft.ids import Digest, View
 from chain.consensus.pbft.messages import Envelope, MsgType, PreparedProof, Vote
 from chain.consensus.pbft.quorum import VoteSet
 from chain.errors import ConsensusError
-from chain.consensus.pbft import checkpoint as checkpointing
-from chain.consensus.pbft import view_change
 
 if TYPE_CHECKING:
     from chain.consensus.pbft.replica import Replica
 
 
-# --- Counting Prepares and Commits (``on_prepare``, ``on_commit``) and casting this sealer's own. ---
-def vote_set(r: Replica, table: dict[tuple[int, bytes], VoteSet[Envelope]], view: int, digest: bytes) -> VoteSet[Envelope]:
+def vote_set(r: Replica, table: dict[tuple[int, bytes], VoteSet[Envelope]], view: View, digest: Digest) -> VoteSet[Envelope]:
     key = (view, digest)
     if key not in table:
         table[key] = VoteSet(r.weights)
     return table[key]
 
 
-def cast_vote(r: Replica, msg_type: MsgType, view: int, digest: bytes, votes: VoteSet[Envelope], evidence: bytes = b"") -> None:
+def cast_vote(r: Replica, msg_type: MsgType, view: View, digest: Digest, votes: VoteSet[Envelope], evidence: bytes = b"") -> None:
     envelope = r._sign_once(msg_type, view, digest, Vote(view, r.height, digest), evidence)
     if envelope is None:
         return
@@ -73,7 +74,7 @@ def on_commit(r: Replica, envelope: Envelope, vote: Vote) -> None:
         check_committed(r, vote.view)
 
 
-def check_prepared(r: Replica, view: int) -> None:
+def check_prepared(r: Replica, view: View) -> None:
     proposal = r.current.proposals.get(view)
     if proposal is None or view != r.view or r.to_view > r.view:  # rule: no_prepare_while_leaving_view | replace: or r.to_view > r.view =>
         return
@@ -86,11 +87,11 @@ def check_prepared(r: Replica, view: int) -> None:
     if r.is_sealer and (MsgType.COMMIT, view) not in r.current.sent:
         # The proof is kept with the Commit: after a restart it must still go into our ViewChanges.
         cast_vote(r, MsgType.COMMIT, view, proposal.digest, vote_set(r, r.current.commits, view, proposal.digest),
-                   evidence=r.current.prepared[1].encode())
+                  evidence=r.current.prepared[1].encode())
     check_committed(r, view)
 
 
-def check_committed(r: Replica, view: int) -> None:
+def check_committed(r: Replica, view: View) -> None:
     """A commit quorum orders the block: it includes more than f honest sealers who saw it prepared."""
     proposal = r.current.proposals.get(view)
     if proposal is None or r.current.committed is not None:

@@ -15,15 +15,19 @@ genesis epoch plus virtual time, so runs stay deterministic). Without one, ``now
 A proposal's time must not be before its parent's, nor more than ``MAX_FUTURE_MS`` ahead of the
 receiver's wall clock.
 
-``ProposalPhase`` holds these handlers; it is mixed into ``Replica``, whose state they use.
+Here: sealing a proposal as leader (``propose``), and checking one from the leader (``on_pre_prepare``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
 
-from typing import Callable, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
+from chain.consensus.pbft import prepare_commit
+from chain.consensus.pbft import view_change
 from chain.consensus.pbft.effects import SEAL_TIMER
 from chain.consensus.pbft.height import Proposal, Step
+from chain.consensus.pbft.ids import NodeIndex, View
 from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, TxRequest
 from chain.errors import ChainError, ConsensusError, LedgerError, TxRejected
 from chain.ledger import codec
@@ -31,8 +35,6 @@ from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import block_gas, over_block_gas_limit
 from chain.ledger.transaction import Transaction
-from chain.consensus.pbft import prepare_commit
-from chain.consensus.pbft import view_change
 
 if TYPE_CHECKING:
     from chain.consensus.pbft.replica import Replica
@@ -46,11 +48,9 @@ if TYPE_CHECKING:
 MAX_FUTURE_MS = 60_000
 
 
-# --- Sealing a proposal as leader (``propose``), and checking one from the leader (``on_pre_prepare``). ---
 # --- sealing, as leader -------------------------------------------------------------------
 
-
-def new_proposal(r: Replica, view: int) -> PrePrepare | None:
+def new_proposal(r: Replica, view: View) -> PrePrepare | None:
     txs = r.pool.select(r.tx_count_limit, r.block_gas_limit)
     if not txs:
         return None
@@ -71,7 +71,7 @@ def propose(r: Replica) -> None:
     if pp is None:
         return
     envelope = r._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(r.suite), pp,
-                               transactions_evidence(r, pp.tx_hashes))
+                            transactions_evidence(r, pp.tx_hashes))
     if envelope is None:
         r.pool.release(pp.tx_hashes)
         return
@@ -119,7 +119,6 @@ def release_own_proposals(r: Replica) -> None:
 
 
 # --- receiving a proposal -----------------------------------------------------------------
-
 
 def on_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare) -> None:
     if not r._at_height(envelope, pp.number):
@@ -182,7 +181,7 @@ def accept_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare, reproposa
     prepare_commit.check_committed(r, pp.view)
 
 
-def _check_proposal_header(r: Replica, pp: PrePrepare, sender: int, reproposal: bool) -> None:
+def _check_proposal_header(r: Replica, pp: PrePrepare, sender: NodeIndex, reproposal: bool) -> None:
     header = pp.header
     # The header must be for the height the message names.
     if header.number != pp.number:  # rule: header_number

@@ -28,16 +28,18 @@ receiving (decode, cheap checks, signature, then one ``match`` on the message ty
 ``on_<message>`` handler), messages kept for a later height, committing a decided block, and timers.
 What belongs to the height being decided lives in ``self.current``, a
 ``chain.consensus.pbft.height.HeightState`` made fresh for each height and dropped once the block
-is decided, with its explicit ``Step``; what outlives a height (view, node list, timers) is here. The handlers of each protocol concept live
-in the module named after it, as a part of ``Replica`` that the class is assembled from:
+is decided, with its explicit ``Step``; what outlives a height (view, node list, timers) is here.
+
+The handlers of each protocol concept are functions over the replica (``f(r, ...)``) in the module
+named after it; ``_dispatch`` names the one each message type goes to:
 
 ===============================================  ==============================================
-chain.consensus.pbft.proposal (ProposalPhase)    sealing as leader; ``on_pre_prepare``
+chain.consensus.pbft.proposal                    sealing as leader; ``on_pre_prepare``
 chain.consensus.pbft.prepare_commit              ``on_prepare``, ``on_commit``; prepared, ordered
 chain.consensus.pbft.checkpoint                  executing, ``on_checkpoint``; the signature list
 chain.consensus.pbft.view_change                 ``on_view_change``, ``on_new_view``; joining a view
-chain.consensus.pbft.tx_relay (TxRelay)          ``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``
-chain.sync.block_sync (BlockSync)                ``on_sync_request``, ``on_sync_response``
+chain.consensus.pbft.tx_relay                    ``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``
+chain.sync.block_sync                            ``on_sync_request``, ``on_sync_response``
 ===============================================  ==============================================
 """
 
@@ -49,7 +51,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
 from chain.consensus.pbft.height import STEP_NAMES, HeightState, Proposal, Step
-from chain.consensus.pbft.ids import Digest, View
+from chain.consensus.pbft.ids import Digest, Height, NodeId, NodeIndex, View
 from chain.consensus.pbft.messages import (
     SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse,
     TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message,
@@ -62,6 +64,7 @@ from chain.execution.result import BlockExecutor, ExecutionResult
 from chain.ledger.block import Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import Changes
+from chain.ledger.store import SignedVote
 from chain.ledger.system import (
     BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int, tx_gas_limit,
 )
@@ -81,13 +84,13 @@ class ChainStore(Protocol):
     def get(self, table: str, key: bytes) -> bytes | None: ...
     def head_number(self) -> int: ...
     def head(self) -> Block | None: ...
-    def block_by_number(self, number: int) -> Block | None: ...
+    def block_by_number(self, number: Height) -> Block | None: ...
     def has_transaction(self, tx_hash: bytes) -> bool: ...
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, int, int] | None: ...
     def state_root(self) -> bytes: ...
     def commit_block(self, block: Block, receipts: Sequence[Receipt], changes: Changes) -> None: ...
-    def record_vote(self, number: int, phase: int, view: int, digest: bytes, evidence: bytes = b"") -> None: ...
-    def signed_votes(self) -> list[tuple[int, int, int, bytes, bytes]]: ...
+    def record_vote(self, number: Height, phase: int, view: View, digest: Digest, evidence: bytes = b"") -> None: ...
+    def signed_votes(self) -> list[SignedVote]: ...
 
 
 class Pool(Protocol):
@@ -101,7 +104,7 @@ class Pool(Protocol):
     def ready(self) -> int: ...
     def select(self, limit: int, gas_limit: int | None = None) -> list[Transaction]: ...
     def release(self, tx_hashes: Iterable[bytes]) -> None: ...
-    def verify_proposal(self, txs: Sequence[Transaction], number: int) -> None: ...
+    def verify_proposal(self, txs: Sequence[Transaction], number: Height) -> None: ...
     def remove_committed(self, block: Block) -> None: ...
 
 
@@ -148,7 +151,8 @@ class Replica:
         self._height_advanced = False
         self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
         self._resent_at = 0
-        self.wall_clock: Callable[[], int] | None = None  # Unix epoch ms, set by the driver (chain.consensus.pbft.proposal says why)
+        # Unix epoch ms for block timestamps, set by the driver (chain.consensus.pbft.proposal says why).
+        self.wall_clock: Callable[[], int] | None = None
         self._load_chain_config()
         self._new_height()
         self._restore_signed()
@@ -169,7 +173,7 @@ class Replica:
         self.total_weight = sum(self.weights)
         self.quorum = quorum(self.total_weight)
         self.f = max_faulty(self.total_weight)
-        self.my_index: int | None = self.node_ids.index(self.node_id) if self.node_id in self.node_ids else None
+        self.my_index: NodeIndex | None = self.node_ids.index(self.node_id) if self.node_id in self.node_ids else None
         self.is_sealer = self.my_index is not None and self.my_index < len(self.sealer_ids)
         self.leader_period = get_config_int(self.store, LEADER_PERIOD, self.height)
         self.tx_count_limit = get_config_int(self.store, TX_COUNT_LIMIT, self.height)
@@ -220,10 +224,10 @@ class Replica:
     def role(self) -> str:
         return "sealer" if self.is_sealer else "observer" if self.my_index is not None else "outsider"
 
-    def leader(self, view: int | None = None) -> int:
+    def leader(self, view: View | None = None) -> NodeIndex:
         return leader_index(self.height, self.view if view is None else view, self.leader_period, len(self.sealer_ids))
 
-    def is_leader(self, view: int | None = None) -> bool:
+    def is_leader(self, view: View | None = None) -> bool:
         return self.is_sealer and self.leader(view) == self.my_index
 
     def sign(self, msg_type: MsgType, body: Body) -> Envelope:
@@ -234,7 +238,7 @@ class Replica:
         self._verified[envelope.raw] = self.node_id
         return envelope
 
-    def _sign_once(self, msg_type: MsgType, view: int, digest: bytes, body: Body, evidence: bytes = b"") -> Envelope | None:
+    def _sign_once(self, msg_type: MsgType, view: View, digest: Digest, body: Body, evidence: bytes = b"") -> Envelope | None:
         """Sign a consensus message unless this node already signed something else in its slot.
 
         A slot is (height, phase, view) — (height, Checkpoint) for the execution result. What is
@@ -265,20 +269,21 @@ class Replica:
         with its PrePrepare or Prepare come back too (into the pool, and kept for re-proposals and
         for peers that ask): a block prepared before every sealer crashed can still be decided.
         """
-        rows = self.store.signed_votes()
-        acted = [view for _, phase, view, _, _ in rows if phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
+        votes = self.store.signed_votes()
+        acted = [vote.view for vote in votes if vote.phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
         self.view = max([self.view, *acted])
-        for number, phase, view, digest, evidence in rows:
-            if number != self.height:
+        height = self.current
+        for vote in votes:
+            if vote.number != self.height:
                 continue
-            self.current.signed[(phase, view)] = digest
-            self.current.voted = True
-            if phase == MsgType.VIEW_CHANGE:
-                self.to_view = max(self.to_view, view)
-            elif phase == MsgType.COMMIT and evidence and (self.current.prepared is None or self.current.prepared[0] < view):
-                self.current.prepared = (view, PreparedProof.decode(evidence))
-            elif phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and evidence:
-                self._restore_transactions(evidence)
+            height.signed[(vote.phase, vote.view)] = vote.digest
+            height.voted = True
+            if vote.phase == MsgType.VIEW_CHANGE:
+                self.to_view = max(self.to_view, vote.view)
+            elif vote.phase == MsgType.COMMIT and vote.evidence and (height.prepared is None or height.prepared[0] < vote.view):
+                height.prepared = (vote.view, PreparedProof.decode(vote.evidence))
+            elif vote.phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and vote.evidence:
+                self._restore_transactions(vote.evidence)
         self.to_view = max(self.to_view, self.view)
         if self.current.prepared is not None and self.current.prepared[0] == self.view:
             self.current.advance(Step.PREPARED)  # prepared in the view it is in, before the restart
@@ -347,13 +352,13 @@ class Replica:
 
     # --- effects helpers --------------------------------------------------------------------
 
-    def _reject(self, reason: str, msg_type: str, sender: int | None) -> None:
+    def _reject(self, reason: str, msg_type: str, sender: NodeIndex | None) -> None:
         self._out.append(fx.Rejected(reason, msg_type, sender))
 
-    def _broadcast(self, envelope: Envelope, number: int, view: int) -> None:
+    def _broadcast(self, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Broadcast(envelope.raw, envelope.type, number, view))
 
-    def _send(self, to: bytes, envelope: Envelope, number: int, view: int) -> None:
+    def _send(self, to: NodeId, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Send(to, envelope.raw, envelope.type, number, view))
 
     def _set_timer(self, name: str, delay_ms: int) -> None:
@@ -507,7 +512,7 @@ class Replica:
             return
         self._note_peer(envelope)
 
-    def _at_height(self, envelope: Envelope, number: int) -> bool:
+    def _at_height(self, envelope: Envelope, number: Height) -> bool:
         """True if the message is for the height being decided; otherwise file it or refuse it."""
         if number == self.height:
             return True
@@ -539,7 +544,7 @@ class Replica:
 
     # --- a decided block ----------------------------------------------------------------------
 
-    def _commit(self, block: Block, result: ExecutionResult, via: str, view: int) -> None:
+    def _commit(self, block: Block, result: ExecutionResult, via: str, view: View) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
         self.pool.remove_committed(block)
         proposing.release_own_proposals(self)
@@ -566,7 +571,8 @@ class Replica:
 
     def pool_has_work(self) -> bool:
         """Transactions wait, or a block is in flight at this height (also one prepared before a restart)."""
-        return len(self.pool) > 0 or bool(self.current.proposals) or self.current.committed is not None or self.current.prepared is not None
+        height = self.current
+        return len(self.pool) > 0 or bool(height.proposals) or height.committed is not None or height.prepared is not None
 
     def _on_timer(self, name: str) -> None:
         deadline = self._timers.get(name)
@@ -631,7 +637,7 @@ class Replica:
         for phase, view in slots:
             self._resend(phase, view)
 
-    def _resend(self, phase: int, view: int) -> bool:
+    def _resend(self, phase: int, view: View) -> bool:
         """Broadcast again the envelope this replica sent in slot (phase, view) at this height, if it has it."""
         raw = self.current.sent_raw.get((phase, view))
         if raw is not None:

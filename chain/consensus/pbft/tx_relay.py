@@ -4,7 +4,8 @@ A replica gossips the transactions its clients submit once (TxGossip); a replica
 proposal that names transactions it lacks asks the proposer for them (TxRequest / TxResponse).
 What comes in goes through the pool's admission rules like a client's transaction.
 
-``TxRelay`` holds these handlers; it is mixed into ``Replica``, whose state they use.
+Here: admitting transactions from clients and peers (``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from __future__ import annotations
 from typing import Sequence, TYPE_CHECKING
 
 from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft import proposal as proposing
 from chain.consensus.pbft.messages import Envelope, MsgType, TxList, TxRequest
 from chain.errors import LedgerError, TxRejected
 from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
-from chain.consensus.pbft import proposal as proposing
 
 if TYPE_CHECKING:
     from chain.consensus.pbft.replica import Replica
 
 
-# --- Admitting transactions from clients and peers (``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``). ---
 def _admit(r: Replica, txs: Sequence[Transaction | bytes]) -> list[Transaction]:
     accepted: list[Transaction] = []
     for item in txs:

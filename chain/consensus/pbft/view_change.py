@@ -8,23 +8,25 @@ view must be re-proposed. Because a committed block was prepared by a quorum and
 share an honest sealer, that block always shows up in the NewView's quorum — so it is re-proposed,
 never replaced. Every replica re-checks the NewView instead of trusting the new leader.
 
-The rules are free functions; ``ViewChangePhase`` holds the replica's handlers (``on_view_change``,
-``on_new_view``) and is mixed into ``Replica``, whose state they use.
+The rules are free functions of their inputs. Then the replica's part: asking for a new view, announcing it
+as its leader, and entering it (also one missed) — ``on_view_change``, ``on_new_view``.
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft import prepare_commit
+from chain.consensus.pbft import proposal as proposing
 from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
+from chain.consensus.pbft.ids import Height, View
 from chain.consensus.pbft.messages import Envelope, MsgType, NewView, PrePrepare, PreparedProof, ViewChange, Vote
 from chain.consensus.pbft.quorum import VoteSet, leader_index, next_timeout_ms
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, ConsensusError
-from chain.consensus.pbft import prepare_commit
-from chain.consensus.pbft import proposal as proposing
 from chain.sync import block_sync
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ class ProvenProposal:
     pre_prepare: Envelope
 
 
-def validate_prepared_proof(proof: PreparedProof, *, suite: CryptoSuite, number: int, before_view: int,
+def validate_prepared_proof(proof: PreparedProof, *, suite: CryptoSuite, number: Height, before_view: View,
                             leader_period: int, weights: tuple[int, ...], needed: int,
                             verify: Verifier) -> ProvenProposal:
     """Check a prepared proof for height `number`; ConsensusError says what is wrong with it."""
@@ -91,7 +93,7 @@ def highest_proposal(proposals: list[ProvenProposal]) -> ProvenProposal | None:
     return max(proposals, key=lambda p: (p.view, p.digest))  # rule: highest_prepared_view | replace: max( => min(
 
 
-def view_change_target(requested: dict[int, int], weights: tuple[int, ...], current: int, f: int) -> int | None:
+def view_change_target(requested: dict[int, int], weights: tuple[int, ...], current: View, f: int) -> int | None:
     """The view to join when sealers of more than f weight ask for views above `current`.
 
     `requested` maps a sealer to the highest view it asked for. More than f weight includes an
@@ -107,7 +109,7 @@ def view_change_target(requested: dict[int, int], weights: tuple[int, ...], curr
     return None
 
 
-def check_view_change_matches(vc: ViewChange, number: int, head_hash: bytes) -> None:
+def check_view_change_matches(vc: ViewChange, number: Height, head_hash: bytes) -> None:
     # A ViewChange is about the height being decided…
     if vc.number != number:  # rule: vc_same_height
         raise ConsensusError(f"ViewChange for height {vc.number}, not {number}")
@@ -116,7 +118,9 @@ def check_view_change_matches(vc: ViewChange, number: int, head_hash: bytes) -> 
         raise ConsensusError("ViewChange from a node whose head differs from ours at the same height")
 
 
-# --- Asking for a new view, announcing it as its leader, and entering it (also one missed). -------
+# --- the replica's part ------------------------------------------------------------------------
+
+
 def on_view_timeout(r: Replica) -> None:
     """The view timer expired: ask for the next view — unless no quorum wants the one we asked for yet.
 
@@ -133,12 +137,12 @@ def on_view_timeout(r: Replica) -> None:
     _start_view_change(r, max(r.view, r.to_view) + 1)
 
 
-def _quorum_asked(r: Replica, view: int) -> bool:
+def _quorum_asked(r: Replica, view: View) -> bool:
     weight = sum(r.weights[s] for s, asked in r.current.requested_views.items() if asked >= view)
     return weight >= r.quorum
 
 
-def _start_view_change(r: Replica, to_view: int) -> None:
+def _start_view_change(r: Replica, to_view: View) -> None:
     if not r.is_sealer or to_view <= r.to_view:
         return
     proof = r.current.prepared[1] if r.current.prepared is not None else None
@@ -159,13 +163,13 @@ def _start_view_change(r: Replica, to_view: int) -> None:
     _check_new_view(r, to_view)
 
 
-def _view_change_votes(r: Replica, view: int) -> VoteSet[Envelope]:
+def _view_change_votes(r: Replica, view: View) -> VoteSet[Envelope]:
     if view not in r.current.view_changes:
         r.current.view_changes[view] = VoteSet(r.weights)
     return r.current.view_changes[view]
 
 
-def _validate_proof(r: Replica, proof: PreparedProof, before_view: int) -> ProvenProposal:
+def _validate_proof(r: Replica, proof: PreparedProof, before_view: View) -> ProvenProposal:
     return validate_prepared_proof(
         proof, suite=r.suite, number=r.height, before_view=before_view, leader_period=r.leader_period,
         weights=r.weights, needed=r.quorum, verify=r._verify_sealer_message,
@@ -198,7 +202,7 @@ def on_view_change(r: Replica, envelope: Envelope, vc: ViewChange) -> None:
     _check_new_view(r, vc.view)
 
 
-def _check_new_view(r: Replica, view: int) -> None:
+def _check_new_view(r: Replica, view: View) -> None:
     """As leader of `view`, announce it once a quorum asked for it."""
     if not r.is_leader(view) or view in r.current.new_view_sent or view <= r.view:
         return
@@ -222,7 +226,7 @@ def _check_new_view(r: Replica, view: int) -> None:
         proposal_body = proposing.new_proposal(r, view)
     if proposal_body is not None:
         signed = r._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(r.suite), proposal_body,
-                                 proposing.transactions_evidence(r, proposal_body.tx_hashes))
+                              proposing.transactions_evidence(r, proposal_body.tx_hashes))
         if signed is None:
             return  # it proposed something else in this view before a restart; the next view change moves on
         pre_prepare = signed.raw
@@ -290,7 +294,7 @@ def on_new_view(r: Replica, envelope: Envelope, nv: NewView) -> None:
     _install_new_view(r, nv.view, nv.pre_prepare, chosen is not None)
 
 
-def _install_new_view(r: Replica, view: int, pre_prepare: bytes, reproposal: bool) -> None:
+def _install_new_view(r: Replica, view: View, pre_prepare: bytes, reproposal: bool) -> None:
     if view == r.current.joined_view:
         r.current.joined_view = None  # now it knows what the view proposes
     else:
@@ -309,7 +313,7 @@ def _install_new_view(r: Replica, view: int, pre_prepare: bytes, reproposal: boo
     prepare_commit.check_committed(r, view)
 
 
-def enter_view(r: Replica, view: int) -> None:
+def enter_view(r: Replica, view: View) -> None:
     proposing.release_own_proposals(r)
     r.view = view
     r.current.enter_view()
@@ -317,7 +321,7 @@ def enter_view(r: Replica, view: int) -> None:
     r.consecutive_view_changes = 0
 
 
-def _change_view(r: Replica, view: int) -> None:
+def _change_view(r: Replica, view: View) -> None:
     """Enter `view` as the outcome of a view change: say so, and restart the view timer if work waits."""
     enter_view(r, view)
     r._out.append(fx.ViewChanged(r.height, view))
