@@ -107,9 +107,9 @@ def request_sync(r: Replica, peer: NodeId | None, to_number: Height) -> bool:
     to_number = min(to_number, r.height + r.config.sync_batch - 1)
     request = r.sign(MsgType.SYNC_REQUEST, SyncRequest(r.height, max(to_number, r.height)))
     if peer is None:
-        r._broadcast(request, r.height, r.view)
+        r.broadcast(request, r.height, r.view)
     else:
-        r._send(peer, request, r.height, r.view)
+        r.send(peer, request, r.height, r.view)
     return True
 
 
@@ -118,7 +118,7 @@ def _send_blocks(r: Replica, to: NodeIndex, from_number: Height, to_number: Heig
     blocks = blocks_for(r.store, from_number, to_number, r.config.sync_batch)
     if blocks and r.my_index is not None:
         response = r.sign(MsgType.SYNC_RESPONSE, SyncResponse(blocks))
-        r._send(r.node_ids[to], response, from_number, r.view)
+        r.send(r.node_ids[to], response, from_number, r.view)
 
 
 def help_lagging(r: Replica, sender: NodeIndex, number: Height) -> None:
@@ -144,7 +144,7 @@ def on_sync_response(r: Replica, envelope: Envelope, response: SyncResponse) -> 
             break
         verify_block_signatures(r.suite, block, r.sealer_ids, r.weights)  # rule: sync_quorum_signatures | delete
         result = re_execute(r.suite, r.executor, r.store, block)
-        r._commit(result.block.with_signatures(block.signatures), result, "sync", r.view)
+        r.commit_block(result.block.with_signatures(block.signatures), result, "sync", r.view)
         applied += 1
     if applied:
         r._sync_in_flight_until = -1

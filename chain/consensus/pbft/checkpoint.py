@@ -59,11 +59,11 @@ def execute_and_checkpoint(r: Replica) -> None:
     r.current.executed = result
     r.current.advance(Step.EXECUTED)
     block_hash = result.block.hash(r.suite)
-    envelope = r._sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(r.height, block_hash)) if r.is_sealer else None
+    envelope = r.sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(r.height, block_hash)) if r.is_sealer else None
     if envelope is not None:
         assert r.my_index is not None
         _checkpoint_votes(r, block_hash).add(r.my_index, envelope.signature)
-        r._broadcast(envelope, r.height, r.view)
+        r.broadcast(envelope, r.height, r.view)
     _check_checkpoint(r)
 
 
@@ -74,7 +74,7 @@ def _checkpoint_votes(r: Replica, block_hash: Digest) -> VoteSet[bytes]:
 
 
 def on_checkpoint(r: Replica, envelope: Envelope, checkpoint: Checkpoint) -> None:
-    if not r._at_height(envelope, checkpoint.number):
+    if not r.at_height(envelope, checkpoint.number):
         return
     first = r.current.checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
     # A sealer vouches for one execution result per height.
@@ -94,8 +94,8 @@ def _check_checkpoint(r: Replica) -> None:
     if not votes.reached(r.quorum):  # rule: checkpoint_quorum
         for other, other_votes in r.current.checkpoints.items():
             if other != block_hash and other_votes.reached(r.quorum):
-                r._reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)
+                r.reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)
         return
     block = r.current.executed.block.with_signatures(votes.votes.items())
     view = r.view
-    r._commit(block, r.current.executed, "consensus", view)
+    r.commit_block(block, r.current.executed, "consensus", view)

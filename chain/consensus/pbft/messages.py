@@ -260,7 +260,7 @@ def decode_envelope(raw: bytes) -> Envelope:
     Decoding is a pure function of the bytes and an Envelope is immutable (its memo holds only
     values derived from the bytes), so the last few thousand results are shared: in the simulator
     every receiver of a broadcast gets the very same bytes, and each of them used to decode and
-    hash them again. Each receiver still checks the signature itself (Replica._verify).
+    hash them again. Each receiver still checks the signature itself (Replica.verify).
     """
     if not isinstance(raw, (bytes, bytearray)):
         raise ConsensusError("message: expected bytes")

@@ -35,18 +35,18 @@ def vote_set(r: Replica, table: dict[tuple[int, bytes], VoteSet[Envelope]], view
 
 
 def cast_vote(r: Replica, msg_type: MsgType, view: View, digest: Digest, votes: VoteSet[Envelope], evidence: bytes = b"") -> None:
-    envelope = r._sign_once(msg_type, view, digest, Vote(view, r.height, digest), evidence)
+    envelope = r.sign_once(msg_type, view, digest, Vote(view, r.height, digest), evidence)
     if envelope is None:
         return
     assert r.my_index is not None
     votes.add(r.my_index, envelope)
     r.current.sent.add((msg_type, view))
     r.current.voted = True
-    r._broadcast(envelope, r.height, view)
+    r.broadcast(envelope, r.height, view)
 
 
 def _record_vote(r: Replica, envelope: Envelope, vote: Vote, table: dict[tuple[int, bytes], VoteSet[Envelope]]) -> bool:
-    if not r._at_height(envelope, vote.number):
+    if not r.at_height(envelope, vote.number):
         return False
     # Votes of views we left are void.
     if vote.view < r.view:  # rule: vote_old_view

@@ -70,12 +70,12 @@ def propose(r: Replica) -> None:
     pp = new_proposal(r, r.view)
     if pp is None:
         return
-    envelope = r._sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(r.suite), pp,
+    envelope = r.sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(r.suite), pp,
                             transactions_evidence(r, pp.tx_hashes))
     if envelope is None:
         r.pool.release(pp.tx_hashes)
         return
-    r._broadcast(envelope, pp.number, pp.view)
+    r.broadcast(envelope, pp.number, pp.view)
     accept_pre_prepare(r, envelope, pp, reproposal=False)
 
 
@@ -108,7 +108,7 @@ def maybe_seal(r: Replica) -> None:
     if r.pool.ready >= r.tx_count_limit:
         propose(r)
     elif SEAL_TIMER not in r._timers:
-        r._set_timer(SEAL_TIMER, r.config.min_seal_time_ms)
+        r.set_timer(SEAL_TIMER, r.config.min_seal_time_ms)
 
 
 def release_own_proposals(r: Replica) -> None:
@@ -121,7 +121,7 @@ def release_own_proposals(r: Replica) -> None:
 # --- receiving a proposal -----------------------------------------------------------------
 
 def on_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare) -> None:
-    if not r._at_height(envelope, pp.number):
+    if not r.at_height(envelope, pp.number):
         return
     accept_pre_prepare(r, envelope, pp, reproposal=False)
 
@@ -172,7 +172,7 @@ def accept_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare, reproposa
         r.current.kept_txs[tx_hash] = tx
     if envelope.sender == r.my_index:
         r.current.voted = True  # its own proposal binds it like a vote
-    r._cancel_timer(SEAL_TIMER)
+    r.cancel_timer(SEAL_TIMER)
     prepares = prepare_commit.vote_set(r, r.current.prepares, pp.view, digest)
     prepares.add(envelope.sender, envelope)  # the PrePrepare is the leader's Prepare
     if r.is_sealer and envelope.sender != r.my_index and (MsgType.PREPARE, pp.view) not in r.current.sent:
@@ -244,9 +244,9 @@ def _collect_transactions(r: Replica, pp: PrePrepare, envelope: Envelope, reprop
         r.current.tx_request_sent.update(unasked)
         request = r.sign(MsgType.TX_REQUEST, TxRequest(pp.number, unasked))
         if reproposal or envelope.sender == r.my_index:
-            r._broadcast(request, pp.number, pp.view)
+            r.broadcast(request, pp.number, pp.view)
         else:
-            r._send(r.node_ids[envelope.sender], request, pp.number, pp.view)
+            r.send(r.node_ids[envelope.sender], request, pp.number, pp.view)
     return None
 
 
@@ -260,7 +260,7 @@ def retry_waiting(r: Replica) -> None:
         try:
             accept_pre_prepare(r, envelope, pp, reproposal)
         except ChainError as exc:
-            r._reject(str(exc), envelope.type.name, envelope.sender)
+            r.reject(str(exc), envelope.type.name, envelope.sender)
 
 
 def _encode_transactions(txs: list[Transaction]) -> bytes:

@@ -238,7 +238,7 @@ class Replica:
         self._verified[envelope.raw] = self.node_id
         return envelope
 
-    def _sign_once(self, msg_type: MsgType, view: View, digest: Digest, body: Body, evidence: bytes = b"") -> Envelope | None:
+    def sign_once(self, msg_type: MsgType, view: View, digest: Digest, body: Body, evidence: bytes = b"") -> Envelope | None:
         """Sign a consensus message unless this node already signed something else in its slot.
 
         A slot is (height, phase, view) — (height, Checkpoint) for the execution result. What is
@@ -249,7 +249,7 @@ class Replica:
         earlier = self.current.signed.get(slot)
         # One proposal, vote or result per slot, ever: a second, different one is equivocation.
         if earlier is not None and earlier != digest:  # rule: sign_once_per_slot
-            self._reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
+            self.reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
                          "signed a different one before", msg_type.name, self.my_index)
             return None
         if earlier is None:
@@ -345,42 +345,46 @@ class Replica:
             self._replay_future()
             self._update_timers()
         except ChainError as exc:
-            self._reject(str(exc), "?", None)
+            self.reject(str(exc), "?", None)
         except Exception as exc:  # a bug must not take the node down; it is reported, loudly
-            self._reject(f"internal error: {type(exc).__name__}: {exc}", "?", None)
+            self.reject(f"internal error: {type(exc).__name__}: {exc}", "?", None)
         return self._out
 
     # --- effects helpers --------------------------------------------------------------------
 
-    def _reject(self, reason: str, msg_type: str, sender: NodeIndex | None) -> None:
+    def emit(self, effect: fx.Effect) -> None:
+        """Add an effect to what the event being handled returns to the driver."""
+        self._out.append(effect)
+
+    def reject(self, reason: str, msg_type: str, sender: NodeIndex | None) -> None:
         self._out.append(fx.Rejected(reason, msg_type, sender))
 
-    def _broadcast(self, envelope: Envelope, number: Height, view: View) -> None:
+    def broadcast(self, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Broadcast(envelope.raw, envelope.type, number, view))
 
-    def _send(self, to: NodeId, envelope: Envelope, number: Height, view: View) -> None:
+    def send(self, to: NodeId, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Send(to, envelope.raw, envelope.type, number, view))
 
-    def _set_timer(self, name: str, delay_ms: int) -> None:
+    def set_timer(self, name: str, delay_ms: int) -> None:
         self._timers[name] = self.now + delay_ms
         self._out.append(fx.SetTimer(name, delay_ms))
 
-    def _cancel_timer(self, name: str) -> None:
+    def cancel_timer(self, name: str) -> None:
         if self._timers.pop(name, None) is not None:
             self._out.append(fx.CancelTimer(name))
 
     # --- receiving --------------------------------------------------------------------------
 
-    def _verify(self, raw: bytes) -> Envelope:
+    def verify(self, raw: bytes) -> Envelope:
         """Decode an envelope and check who signed it; each raw message is verified once."""
         envelope = decode_envelope(raw)
         self._check_sender(envelope)
         self._check_signature(envelope)
         return envelope
 
-    def _verify_sealer_message(self, raw: bytes) -> Envelope:
+    def verify_sealer_message(self, raw: bytes) -> Envelope:
         """Decode and check a message embedded in another (a proof's votes, a NewView's ViewChanges)."""
-        envelope = self._verify(raw)
+        envelope = self.verify(raw)
         # Embedded votes must come from sealers too.
         if envelope.sender >= len(self.sealer_ids):
             raise ConsensusError("embedded message from a non-sealer")
@@ -413,7 +417,7 @@ class Replica:
         try:
             envelope = decode_envelope(raw)
         except ChainError as exc:
-            self._reject(str(exc), "?", None)
+            self.reject(str(exc), "?", None)
             return
         try:
             self._check_sender(envelope)
@@ -422,11 +426,11 @@ class Replica:
                 return
             self._check_signature(envelope)
         except ChainError as exc:
-            self._reject(str(exc), envelope.type.name, None)  # the sender is not proven: not named
+            self.reject(str(exc), envelope.type.name, None)  # the sender is not proven: not named
             return
         # A node never needs its own messages back; a copy is a replay.
         if envelope.sender == self.my_index:  # rule: not_own_copy
-            self._reject("a copy of this node's own message", envelope.type.name, envelope.sender)
+            self.reject("a copy of this node's own message", envelope.type.name, envelope.sender)
             return
         self._dispatch(envelope, peer)
 
@@ -508,11 +512,11 @@ class Replica:
                 case msg_type, body:  # the codec pairs each type with its body: this is a bug, not a peer's fault
                     raise AssertionError(f"no handler for {msg_type.name} with a {type(body).__name__} body")
         except ChainError as exc:
-            self._reject(str(exc), envelope.type.name, envelope.sender)
+            self.reject(str(exc), envelope.type.name, envelope.sender)
             return
         self._note_peer(envelope)
 
-    def _at_height(self, envelope: Envelope, number: Height) -> bool:
+    def at_height(self, envelope: Envelope, number: Height) -> bool:
         """True if the message is for the height being decided; otherwise file it or refuse it."""
         if number == self.height:
             return True
@@ -536,15 +540,15 @@ class Replica:
                     continue
                 try:
                     # The node list may have changed at this height: check the signer again.
-                    checked = self._verify(envelope.raw)
+                    checked = self.verify(envelope.raw)
                 except ChainError as exc:
-                    self._reject(str(exc), envelope.type.name, envelope.sender)
+                    self.reject(str(exc), envelope.type.name, envelope.sender)
                     continue
                 self._dispatch(checked, self.node_ids[checked.sender])
 
     # --- a decided block ----------------------------------------------------------------------
 
-    def _commit(self, block: Block, result: ExecutionResult, via: str, view: View) -> None:
+    def commit_block(self, block: Block, result: ExecutionResult, via: str, view: View) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
         self.pool.remove_committed(block)
         proposing.release_own_proposals(self)
@@ -553,11 +557,11 @@ class Replica:
         self._new_height()
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0
-        self._cancel_timer(VIEW_TIMER)
-        self._cancel_timer(SEAL_TIMER)
+        self.cancel_timer(VIEW_TIMER)
+        self.cancel_timer(SEAL_TIMER)
         self._height_advanced = True
         if self.pool_has_work():
-            self._set_timer(VIEW_TIMER, self._timeout())
+            self.set_timer(VIEW_TIMER, self.timeout())
 
     # --- clocks, timers and ticks ------------------------------------------------------------
 
@@ -565,7 +569,7 @@ class Replica:
         """Wall-clock epoch ms for block timestamps (``now`` when the driver gave no wall clock)."""
         return self.wall_clock() if self.wall_clock is not None else self.now
 
-    def _timeout(self) -> int:
+    def timeout(self) -> int:
         """The view timer now: the base, grown by each consecutive view change (bounded)."""
         return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
 
@@ -590,9 +594,9 @@ class Replica:
         """The view timer runs only while there is work; the leader seals when transactions wait."""
         if self.is_sealer:
             if self.pool_has_work() and VIEW_TIMER not in self._timers:
-                self._set_timer(VIEW_TIMER, self._timeout())
+                self.set_timer(VIEW_TIMER, self.timeout())
             elif not self.pool_has_work() and VIEW_TIMER in self._timers and self.to_view == self.view:
-                self._cancel_timer(VIEW_TIMER)
+                self.cancel_timer(VIEW_TIMER)
             proposing.maybe_seal(self)
 
     def _on_tick(self) -> None:
@@ -635,9 +639,9 @@ class Replica:
             slots += [(int(proposal), self.view), (int(MsgType.PREPARE), self.view), (int(MsgType.COMMIT), self.view)]
         slots.append((int(MsgType.CHECKPOINT), 0))
         for phase, view in slots:
-            self._resend(phase, view)
+            self.resend(phase, view)
 
-    def _resend(self, phase: int, view: View) -> bool:
+    def resend(self, phase: int, view: View) -> bool:
         """Broadcast again the envelope this replica sent in slot (phase, view) at this height, if it has it."""
         raw = self.current.sent_raw.get((phase, view))
         if raw is not None:

@@ -34,20 +34,20 @@ def _admit(r: Replica, txs: Sequence[Transaction | bytes]) -> list[Transaction]:
             accepted.append(tx)
         except TxRejected as exc:
             if exc.status not in (Status.ALREADY_KNOWN, Status.ALREADY_IN_CHAIN):
-                r._reject(f"transaction refused: {exc}", "TX", None)
+                r.reject(f"transaction refused: {exc}", "TX", None)
         except LedgerError as exc:
-            r._reject(f"transaction refused: {exc}", "TX", None)
+            r.reject(f"transaction refused: {exc}", "TX", None)
     return accepted
 
 
 def on_submit(r: Replica, txs: Sequence[Transaction | bytes]) -> None:
     accepted = _admit(r, txs)
-    r._out.append(fx.TxsAccepted(tuple(tx.hash(r.suite) for tx in accepted), len(txs) - len(accepted)))
+    r.emit(fx.TxsAccepted(tuple(tx.hash(r.suite) for tx in accepted), len(txs) - len(accepted)))
     for tx in accepted:
         r._client_txs[tx.hash(r.suite)] = r.now
     if accepted and r.my_index is not None:
         gossip = r.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in accepted)))
-        r._broadcast(gossip, r.height, r.view)
+        r.broadcast(gossip, r.height, r.view)
 
 
 def regossip_client_transactions(r: Replica) -> None:
@@ -62,18 +62,18 @@ def regossip_client_transactions(r: Replica) -> None:
         tx = r.pool.get(tx_hash)
         if tx is None:
             del r._client_txs[tx_hash]  # committed, expired or replaced: nothing to re-send
-        elif r.now - gossiped_at >= r._timeout() and len(pending) < r.tx_count_limit:
+        elif r.now - gossiped_at >= r.timeout() and len(pending) < r.tx_count_limit:
             pending.append(tx)
             r._client_txs[tx_hash] = r.now
     if pending and r.my_index is not None:
         gossip = r.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in pending)))
-        r._broadcast(gossip, r.height, r.view)
+        r.broadcast(gossip, r.height, r.view)
 
 
 def on_tx_gossip(r: Replica, envelope: Envelope, body: TxList) -> None:
     accepted = _admit(r, body.txs)
     if accepted:
-        r._out.append(fx.TxsAccepted(tuple(tx.hash(r.suite) for tx in accepted), len(body.txs) - len(accepted)))
+        r.emit(fx.TxsAccepted(tuple(tx.hash(r.suite) for tx in accepted), len(body.txs) - len(accepted)))
 
 
 def on_tx_request(r: Replica, envelope: Envelope, request: TxRequest) -> None:
@@ -84,7 +84,7 @@ def on_tx_request(r: Replica, envelope: Envelope, request: TxRequest) -> None:
             found.append(tx.encode())
     if found and r.my_index is not None:
         response = r.sign(MsgType.TX_RESPONSE, TxList(tuple(found)))
-        r._send(r.node_ids[envelope.sender], response, request.number, r.view)
+        r.send(r.node_ids[envelope.sender], response, request.number, r.view)
 
 
 def on_tx_response(r: Replica, envelope: Envelope, body: TxList) -> None:

@@ -131,8 +131,8 @@ def on_view_timeout(r: Replica) -> None:
     weight asked for v or higher; until then each timeout sends its ViewChange(v) again.
     """
     if r.to_view > r.view and not _quorum_asked(r, r.to_view):
-        if r._resend(int(MsgType.VIEW_CHANGE), r.to_view):
-            r._set_timer(VIEW_TIMER, r._timeout())
+        if r.resend(int(MsgType.VIEW_CHANGE), r.to_view):
+            r.set_timer(VIEW_TIMER, r.timeout())
             return
     _start_view_change(r, max(r.view, r.to_view) + 1)
 
@@ -147,19 +147,19 @@ def _start_view_change(r: Replica, to_view: View) -> None:
         return
     proof = r.current.prepared[1] if r.current.prepared is not None else None
     digest = b"" if proof is None else r.suite.hash(proof.pre_prepare)
-    envelope = r._sign_once(MsgType.VIEW_CHANGE, to_view, digest, ViewChange(to_view, r.height, r.head_hash, proof))
+    envelope = r.sign_once(MsgType.VIEW_CHANGE, to_view, digest, ViewChange(to_view, r.height, r.head_hash, proof))
     if envelope is None:
         return
     r.to_view = to_view
     r.consecutive_view_changes += 1
-    r._cancel_timer(SEAL_TIMER)
+    r.cancel_timer(SEAL_TIMER)
     assert r.my_index is not None
     _view_change_votes(r, to_view).add(r.my_index, envelope)
     r.current.requested_views[r.my_index] = to_view
     r.current.voted = True
-    r._out.append(fx.ViewChangeStarted(r.height, to_view))
-    r._broadcast(envelope, r.height, to_view)
-    r._set_timer(VIEW_TIMER, r._timeout())
+    r.emit(fx.ViewChangeStarted(r.height, to_view))
+    r.broadcast(envelope, r.height, to_view)
+    r.set_timer(VIEW_TIMER, r.timeout())
     _check_new_view(r, to_view)
 
 
@@ -172,14 +172,14 @@ def _view_change_votes(r: Replica, view: View) -> VoteSet[Envelope]:
 def _validate_proof(r: Replica, proof: PreparedProof, before_view: View) -> ProvenProposal:
     return validate_prepared_proof(
         proof, suite=r.suite, number=r.height, before_view=before_view, leader_period=r.leader_period,
-        weights=r.weights, needed=r.quorum, verify=r._verify_sealer_message,
+        weights=r.weights, needed=r.quorum, verify=r.verify_sealer_message,
     )
 
 
 def on_view_change(r: Replica, envelope: Envelope, vc: ViewChange) -> None:
     if vc.number < r.height:
         block_sync.help_lagging(r, envelope.sender, vc.number)
-    if not r._at_height(envelope, vc.number):
+    if not r.at_height(envelope, vc.number):
         return
     check_view_change_matches(vc, r.height, r.head_hash)
     # Asking for a view we are already in (or past) changes nothing.
@@ -225,22 +225,22 @@ def _check_new_view(r: Replica, view: View) -> None:
     elif r.pool.ready > 0:
         proposal_body = proposing.new_proposal(r, view)
     if proposal_body is not None:
-        signed = r._sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(r.suite), proposal_body,
+        signed = r.sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(r.suite), proposal_body,
                               proposing.transactions_evidence(r, proposal_body.tx_hashes))
         if signed is None:
             return  # it proposed something else in this view before a restart; the next view change moves on
         pre_prepare = signed.raw
     view_changes = tuple(e.raw for _, e in sorted(votes.votes.items()))
-    envelope = r._sign_once(MsgType.NEW_VIEW, view, b"", NewView(view, r.height, view_changes, pre_prepare))
+    envelope = r.sign_once(MsgType.NEW_VIEW, view, b"", NewView(view, r.height, view_changes, pre_prepare))
     if envelope is None:
         return
     r.current.new_view_sent.add(view)
-    r._broadcast(envelope, r.height, view)
+    r.broadcast(envelope, r.height, view)
     _install_new_view(r, view, pre_prepare, chosen is not None)
 
 
 def on_new_view(r: Replica, envelope: Envelope, nv: NewView) -> None:
-    if not r._at_height(envelope, nv.number):
+    if not r.at_height(envelope, nv.number):
         return
     # Entering a view we are in (or past) again changes nothing — unless we joined it on the
     # others' word and lack exactly this: the NewView that says what the view proposes.
@@ -255,7 +255,7 @@ def on_new_view(r: Replica, envelope: Envelope, nv: NewView) -> None:
     votes: VoteSet[Envelope] = VoteSet(r.weights)
     proven = []
     for raw in nv.view_changes:
-        vc_envelope = r._verify_sealer_message(raw)
+        vc_envelope = r.verify_sealer_message(raw)
         # A NewView is justified by ViewChanges only.
         if vc_envelope.type != MsgType.VIEW_CHANGE:  # rule: nv_holds_view_changes
             raise ConsensusError("NewView holds a message that is not a ViewChange")
@@ -276,7 +276,7 @@ def on_new_view(r: Replica, envelope: Envelope, nv: NewView) -> None:
     chosen = highest_proposal(proven)
     pp: PrePrepare | None = None
     if nv.pre_prepare:
-        pp_envelope = r._verify_sealer_message(nv.pre_prepare)
+        pp_envelope = r.verify_sealer_message(nv.pre_prepare)
         body = pp_envelope.body()
         # The proposal must be a PrePrepare of the new leader for this view and height.
         if pp_envelope.type != MsgType.PRE_PREPARE or pp_envelope.sender != envelope.sender:  # rule: nv_proposal_of_leader
@@ -300,7 +300,7 @@ def _install_new_view(r: Replica, view: View, pre_prepare: bytes, reproposal: bo
     else:
         _change_view(r, view)
     if pre_prepare:
-        envelope = r._verify(pre_prepare)
+        envelope = r.verify(pre_prepare)
         pp = envelope.body()
         assert isinstance(pp, PrePrepare)
         # Also the new leader's own: it travels inside the NewView, and a re-proposed block's
@@ -308,7 +308,7 @@ def _install_new_view(r: Replica, view: View, pre_prepare: bytes, reproposal: bo
         try:
             proposing.accept_pre_prepare(r, envelope, pp, reproposal=reproposal)
         except ChainError as exc:
-            r._reject(str(exc), envelope.type.name, envelope.sender)
+            r.reject(str(exc), envelope.type.name, envelope.sender)
     prepare_commit.check_prepared(r, view)
     prepare_commit.check_committed(r, view)
 
@@ -324,11 +324,11 @@ def enter_view(r: Replica, view: View) -> None:
 def _change_view(r: Replica, view: View) -> None:
     """Enter `view` as the outcome of a view change: say so, and restart the view timer if work waits."""
     enter_view(r, view)
-    r._out.append(fx.ViewChanged(r.height, view))
+    r.emit(fx.ViewChanged(r.height, view))
     if r.pool_has_work():
-        r._set_timer(VIEW_TIMER, r._timeout())
+        r.set_timer(VIEW_TIMER, r.timeout())
     else:
-        r._cancel_timer(VIEW_TIMER)
+        r.cancel_timer(VIEW_TIMER)
 
 
 def maybe_join_view(r: Replica) -> None:
