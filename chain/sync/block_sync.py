@@ -6,9 +6,10 @@ in a response is trusted: each block must extend our head, carry the signatures 
 the sealers in force at its height (chain.consensus.pbft.checkpoint), and re-executing it here
 must give exactly the header those sealers signed. Only then is it committed.
 
-The rules are free functions of their inputs. Then the replica's part: fetching blocks above our head
-from peers that have them, and serving ours to peers below (``on_sync_request``, ``on_sync_response``).
-Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
+The rules are free functions of their inputs. Then the replica's part: fetching blocks above our
+head from peers that have them, and serving ours to peers below (``on_sync_request``, ``on_sync_response``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ the executed header (receipts root, state root, gas used filled in). A quorum of
 becomes the block's signature list: anyone holding the node list can check that a quorum of
 sealers vouched for this exact result, which is how a lagging node trusts blocks it fetches.
 
-Here: executing the ordered block, signing its result, and counting the others' (``on_checkpoint``).
-Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
+Here: executing the ordered block, signing its result, and counting the others'
+(``on_checkpoint``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ sends Commit; a quorum of Commits orders the block, which then goes to the Check
 vote is double voting and refused.
 
 Here: counting Prepares and Commits (``on_prepare``, ``on_commit``) and casting this sealer's own.
-Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations

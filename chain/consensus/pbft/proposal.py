@@ -15,8 +15,10 @@ genesis epoch plus virtual time, so runs stay deterministic). Without one, ``now
 A proposal's time must not be before its parent's, nor more than ``MAX_FUTURE_MS`` ahead of the
 receiver's wall clock.
 
-Here: sealing a proposal as leader (``propose``), and checking one from the leader (``on_pre_prepare``).
-Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
+Here: sealing a proposal as leader (``propose``), and checking one from the leader
+(``on_pre_prepare``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ MAX_FUTURE_MS = 60_000
 
 # --- sealing, as leader -------------------------------------------------------------------
 
+
 def new_proposal(r: Replica, view: View) -> PrePrepare | None:
     txs = r.pool.select(r.tx_count_limit, r.block_gas_limit)
     if not txs:
@@ -71,7 +74,7 @@ def propose(r: Replica) -> None:
     if pp is None:
         return
     envelope = r.sign_once(MsgType.PRE_PREPARE, pp.view, pp.header.hash(r.suite), pp,
-                            transactions_evidence(r, pp.tx_hashes))
+                           transactions_evidence(r, pp.tx_hashes))
     if envelope is None:
         r.pool.release(pp.tx_hashes)
         return
@@ -119,6 +122,7 @@ def release_own_proposals(r: Replica) -> None:
 
 
 # --- receiving a proposal -----------------------------------------------------------------
+
 
 def on_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare) -> None:
     if not r.at_height(envelope, pp.number):

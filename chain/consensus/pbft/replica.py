@@ -250,7 +250,7 @@ class Replica:
         # One proposal, vote or result per slot, ever: a second, different one is equivocation.
         if earlier is not None and earlier != digest:  # rule: sign_once_per_slot
             self.reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
-                         "signed a different one before", msg_type.name, self.my_index)
+                        "signed a different one before", msg_type.name, self.my_index)
             return None
         if earlier is None:
             self.store.record_vote(self.height, int(msg_type), view, digest, evidence)

@@ -4,13 +4,15 @@ A replica gossips the transactions its clients submit once (TxGossip); a replica
 proposal that names transactions it lacks asks the proposer for them (TxRequest / TxResponse).
 What comes in goes through the pool's admission rules like a client's transaction.
 
-Here: admitting transactions from clients and peers (``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``).
-Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
+Here: admitting transactions from clients and peers (``on_tx_gossip``, ``on_tx_request``,
+``on_tx_response``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft import proposal as proposing

@@ -8,9 +8,10 @@ view must be re-proposed. Because a committed block was prepared by a quorum and
 share an honest sealer, that block always shows up in the NewView's quorum — so it is re-proposed,
 never replaced. Every replica re-checks the NewView instead of trusting the new leader.
 
-The rules are free functions of their inputs. Then the replica's part: asking for a new view, announcing it
-as its leader, and entering it (also one missed) — ``on_view_change``, ``on_new_view``.
-Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the ``on_*`` ones from its dispatch.
+The rules are free functions of their inputs. Then the replica's part: asking for a new view,
+announcing it as its leader, and entering it (also one missed) — ``on_view_change``, ``on_new_view``.
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ def _check_new_view(r: Replica, view: View) -> None:
         proposal_body = proposing.new_proposal(r, view)
     if proposal_body is not None:
         signed = r.sign_once(MsgType.PRE_PREPARE, view, proposal_body.header.hash(r.suite), proposal_body,
-                              proposing.transactions_evidence(r, proposal_body.tx_hashes))
+                             proposing.transactions_evidence(r, proposal_body.tx_hashes))
         if signed is None:
             return  # it proposed something else in this view before a restart; the next view change moves on
         pre_prepare = signed.raw
