@@ -211,13 +211,15 @@ class Envelope:
                 self._memo[key] = self.body().block_hash  # type: ignore[union-attr]
             else:
                 self._memo[key] = suite.hash(codec.encode([int(self.type), self.sender, self.payload]))
-        return self._memo[key]
+        signed: bytes = self._memo[key]
+        return signed
 
     def body(self) -> Body:
         """The decoded body (decoded once per envelope)."""
         if "body" not in self._memo:
             self._memo["body"] = decode_body(self)
-        return self._memo["body"]
+        body: Body = self._memo["body"]
+        return body
 
 
 def _body_type_check(msg_type: MsgType, body: Body) -> None:
