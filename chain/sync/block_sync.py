@@ -14,7 +14,8 @@ Each function takes the replica ``r`` whose state it reads and changes; ``Replic
 
 from __future__ import annotations
 
-from typing import Protocol, TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from chain.consensus.pbft.checkpoint import verify_block_signatures
 from chain.consensus.pbft.ids import Height, NodeId, NodeIndex
@@ -27,6 +28,18 @@ from chain.ledger.state import StateReader
 
 if TYPE_CHECKING:
     from chain.consensus.pbft.replica import Replica
+
+
+@dataclass
+class SyncState:
+    """What block sync keeps across heights: how far peers claim to be, and when we last asked."""
+
+    in_flight_until: int = -1  # no new request before this (ms): an unanswered one is retried after sync_retry_ms
+    turn: int = 0  # rotates sync requests over the peers that are ahead
+    peer_heads: dict[NodeId, Height] = field(default_factory=dict)  # node id -> the head its messages claim it has
+    heard_from_peer: bool = False  # any peer's message taken since start (until then, everyone is asked)
+    idle_probed_at: int = -1  # when the last idle probe went out
+    started_at: int = 0  # when the replica (re)started
 
 
 class BlockSource(Protocol):
@@ -88,23 +101,23 @@ def retry_sync(r: Replica) -> None:
     asks everyone once (FISCO's block sync broadcasts its status periodically for the same
     reason). A peer that is not ahead answers nothing; the request also tells each peer our head.
     """
-    ahead = sorted(node_id for node_id, head in r._peer_heads.items() if head >= r.height)
+    ahead = sorted(node_id for node_id, head in r.sync.peer_heads.items() if head >= r.height)
     if ahead:
-        peer = ahead[r._sync_turn % len(ahead)]
-        if request_sync(r, peer, r._peer_heads[peer]):
-            r._sync_turn += 1
-    elif not r._heard_from_peer and r.now - r._started_at < r.config.start_probe_ms:
+        peer = ahead[r.sync.turn % len(ahead)]
+        if request_sync(r, peer, r.sync.peer_heads[peer]):
+            r.sync.turn += 1
+    elif not r.sync.heard_from_peer and r.now - r.sync.started_at < r.config.start_probe_ms:
         request_sync(r, None, r.height + r.config.sync_batch - 1)
-    elif r.now - max(r.current.since, r._idle_probed_at) >= r.config.idle_probe_ms:
+    elif r.now - max(r.current.since, r.sync.idle_probed_at) >= r.config.idle_probe_ms:
         if request_sync(r, None, r.height + r.config.sync_batch - 1):
-            r._idle_probed_at = r.now
+            r.sync.idle_probed_at = r.now
 
 
 def request_sync(r: Replica, peer: NodeId | None, to_number: Height) -> bool:
     """Ask a peer (or everyone) for the blocks from our height up to to_number; False if too soon."""
-    if r.now < r._sync_in_flight_until or r.my_index is None:
+    if r.now < r.sync.in_flight_until or r.my_index is None:
         return False
-    r._sync_in_flight_until = r.now + r.config.sync_retry_ms
+    r.sync.in_flight_until = r.now + r.config.sync_retry_ms
     to_number = min(to_number, r.height + r.config.sync_batch - 1)
     request = r.sign(MsgType.SYNC_REQUEST, SyncRequest(r.height, max(to_number, r.height)))
     if peer is None:
@@ -148,7 +161,7 @@ def on_sync_response(r: Replica, envelope: Envelope, response: SyncResponse) -> 
         r.commit_block(result.block.with_signatures(block.signatures), result, "sync", r.view)
         applied += 1
     if applied:
-        r._sync_in_flight_until = -1
+        r.sync.in_flight_until = -1
         last = decode_block(response.blocks[-1]).number
         if last >= r.height:
             request_sync(r, r.node_ids[envelope.sender], last)

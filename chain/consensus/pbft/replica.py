@@ -142,12 +142,7 @@ class Replica:
         self._verified: dict[bytes, bytes] = {}  # raw envelope -> signer node id
         self._future: list[Envelope] = []
         self._timers: dict[str, int] = {}  # name -> deadline (ms)
-        self._sync_in_flight_until = -1
-        self._sync_turn = 0  # rotates sync requests over the peers that are ahead
-        self._peer_heads: dict[bytes, int] = {}  # node id -> the head its messages claim it has
-        self._heard_from_peer = False
-        self._idle_probed_at = -1  # when the last idle probe went out (chain.sync.block_sync)
-        self._started_at = 0
+        self.sync = block_sync.SyncState()  # who is ahead of us, and when we last asked
         self._height_advanced = False
         self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
         self._resent_at = 0
@@ -324,7 +319,7 @@ class Replica:
         """After (re)start: ask the peers whether they have blocks we lack."""
         self.now = now_ms
         self._out = []
-        self._started_at = now_ms
+        self.sync.started_at = now_ms
         block_sync.request_sync(self, None, self.height + self.config.sync_batch - 1)
         self._update_timers()
         return self._out
@@ -463,7 +458,7 @@ class Replica:
 
     def _note_peer(self, envelope: Envelope) -> None:
         """Learn from a message its handler took how far its sender is: its head, and its view at our height."""
-        self._heard_from_peer = True
+        self.sync.heard_from_peer = True
         try:
             body = envelope.body()
         except ChainError:
@@ -475,8 +470,8 @@ class Replica:
         else:
             return
         node_id = self.node_ids[envelope.sender]
-        if head > self._peer_heads.get(node_id, -1):
-            self._peer_heads[node_id] = head
+        if head > self.sync.peer_heads.get(node_id, -1):
+            self.sync.peer_heads[node_id] = head
         if isinstance(body, (PrePrepare, Vote, NewView)) and body.number == self.height and envelope.sender < len(self.sealer_ids):
             if body.view > self.current.views_seen.get(envelope.sender, -1):
                 self.current.views_seen[envelope.sender] = body.view
