@@ -28,7 +28,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import Callable, Iterator, Mapping, NamedTuple, Sequence, TypeVar
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError, StoreError
@@ -98,6 +98,16 @@ def nonce_key(nonce: int) -> bytes:
 
 def encode_signatures(signatures: Sequence[tuple[int, bytes]]) -> bytes:
     return codec.encode([[index, signature] for index, signature in signatures])
+
+
+class SignedVote(NamedTuple):
+    """One thing this node signed at a height, as recorded before it was sent (``Store.record_vote``)."""
+
+    number: int  # the height
+    phase: int  # the message type (chain.consensus.pbft.messages.MsgType) of the slot
+    view: int  # 0 for a Checkpoint
+    digest: bytes  # what it signed
+    evidence: bytes  # kept with the vote: the proposal's transactions, or the prepared proof of a Commit
 
 
 class Store:
@@ -350,13 +360,13 @@ class Store:
             except sqlite3.Error as exc:  # disk full, I/O error: the vote must not be sent
                 raise StoreError(f"could not record a vote at height {number}: {exc}") from exc
 
-    def signed_votes(self) -> list[tuple[int, int, int, bytes, bytes]]:
-        """Every recorded (number, phase, view, digest, evidence), lowest first."""
+    def signed_votes(self) -> list[SignedVote]:
+        """Every recorded vote, lowest first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT number, phase, view, digest, evidence FROM signed_votes ORDER BY number, phase, view"
             ).fetchall()
-        return [(int(n), int(p), int(v), bytes(d), bytes(e)) for n, p, v, d, e in rows]
+        return [SignedVote(int(n), int(p), int(v), bytes(d), bytes(e)) for n, p, v, d, e in rows]
 
 
 class _Transaction:

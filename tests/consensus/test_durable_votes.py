@@ -64,8 +64,8 @@ def test_a_restarted_sealer_refuses_to_sign_a_second_vote_in_a_slot() -> None:
     replica = sim.nodes[0].replica
     assert replica is not None
     replica._out = []
-    assert replica._sign_once(MsgType.COMMIT, view, b"\x09" * 32, Vote(view, height, b"\x09" * 32)) is None
+    assert replica.sign_once(MsgType.COMMIT, view, b"\x09" * 32, Vote(view, height, b"\x09" * 32)) is None
     assert any(isinstance(e, fx.Rejected) and "not signing a second COMMIT" in e.reason for e in replica._out)
     # The same vote again is fine: it is not a conflict.
-    digest = replica._signed[(int(MsgType.COMMIT), view)]
-    assert replica._sign_once(MsgType.COMMIT, view, digest, Vote(view, height, digest)) is not None
+    digest = replica.current.signed[(int(MsgType.COMMIT), view)]
+    assert replica.sign_once(MsgType.COMMIT, view, digest, Vote(view, height, digest)) is not None

@@ -98,8 +98,8 @@ def test_a_stuck_sealer_resends_the_same_bytes_only_after_resend_ms_without_a_bl
     sim, height = _prepared_node(seed=44)
     replica = sim.nodes[0].replica
     assert replica is not None
-    sent_commit = replica._sent_raw[(int(MsgType.COMMIT), replica.view)]
-    due = replica._height_since + replica.config.resend_ms  # this height began to be decided then
+    sent_commit = replica.current.sent_raw[(int(MsgType.COMMIT), replica.view)]
+    due = replica.current.since + replica.config.resend_ms  # this height began to be decided then
     assert sim.now_ms < due
     # Less than resend_ms without a block: a Tick re-sends nothing.
     early = replica.handle(fx.Tick(), due - 1)

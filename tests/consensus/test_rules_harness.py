@@ -351,9 +351,9 @@ def snapshot(replica: Replica) -> Any:
         replica.height, replica.view, replica.to_view, replica.head_hash, sorted(replica.proposals),
         {k: sorted(v.votes) for k, v in replica.prepares.items()}, {k: sorted(v.votes) for k, v in replica.commits.items()},
         {k: sorted(v.votes) for k, v in replica.checkpoints.items()},
-        {k: sorted(v.votes) for k, v in replica.view_changes.items()}, dict(replica._requested_views),
-        replica.prepared, replica.committed is not None, replica.executed is not None, dict(replica._signed),
-        replica._joined_view, dict(replica._views_seen), len(replica._future), len(replica._waiting),
+        {k: sorted(v.votes) for k, v in replica.view_changes.items()}, dict(replica.current.requested_views),
+        replica.prepared, replica.committed is not None, replica.executed is not None, dict(replica.current.signed),
+        replica.current.joined_view, dict(replica.current.views_seen), len(replica._future), len(replica.current.waiting),
         replica.store.head_number(),
     )
 

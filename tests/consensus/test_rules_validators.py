@@ -111,7 +111,7 @@ def test_validate_prepared_proof(case: str, make: Callable[[Harness], PreparedPr
 
     def check() -> ProvenProposal:
         return validate_prepared_proof(proof, suite=h.suite, number=1, before_view=before_view, leader_period=1,
-                                       weights=(1, 1, 1, 1), needed=3, verify=h.replica._verify_sealer_message)
+                                       weights=(1, 1, 1, 1), needed=3, verify=h.replica.verify_sealer_message)
 
     if reason is None:
         proven = check()
@@ -127,7 +127,7 @@ def test_a_proof_weighs_its_signers_by_their_weights() -> None:
     weights = (1, 1, 1, 3)  # total 6, quorum 5: the leader (1) and the heavy sealer (3) weigh 4
     with pytest.raises(ConsensusError, match="votes weigh 4, a quorum needs 5"):
         validate_prepared_proof(proof, suite=h.suite, number=1, before_view=1, leader_period=1, weights=weights,
-                                needed=quorum(6), verify=h.replica._verify_sealer_message)
+                                needed=quorum(6), verify=h.replica.verify_sealer_message)
 
 
 # --- check_view_change_matches (rules vc_same_height, vc_same_head) ----------------------------------

@@ -5,17 +5,26 @@ the executed header (receipts root, state root, gas used filled in). A quorum of
 becomes the block's signature list: anyone holding the node list can check that a quorum of
 sealers vouched for this exact result, which is how a lagging node trusts blocks it fetches.
 
-``CheckpointPhase`` holds the replica's handlers for this phase; it is mixed into ``Replica``,
-whose state they use.
+Here: executing the ordered block, signing its result, and counting the others'
+(``on_checkpoint``).
+Each function takes the replica ``r`` whose state it reads and changes; ``Replica`` calls the
+``on_*`` ones from its dispatch.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from chain.consensus.pbft.height import Step
+from chain.consensus.pbft.ids import Digest
 from chain.consensus.pbft.messages import Checkpoint, Envelope, MsgType
 from chain.consensus.pbft.quorum import VoteSet, quorum
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError, CryptoError
 from chain.ledger.block import Block
+
+if TYPE_CHECKING:
+    from chain.consensus.pbft.replica import Replica
 
 
 def verify_block_signatures(suite: CryptoSuite, block: Block, sealer_ids: tuple[bytes, ...],
@@ -46,48 +55,49 @@ def verify_block_signatures(suite: CryptoSuite, block: Block, sealer_ids: tuple[
         raise ConsensusError(f"block {block.number}: signatures weigh {weight}, a quorum needs {needed}")
 
 
-class CheckpointPhase:
-    """Executing the ordered block, signing its result, and counting the others' (``on_checkpoint``)."""
+def execute_and_checkpoint(r: Replica) -> None:
+    assert r.current.committed is not None
+    result = r.executor.execute(r.current.committed.block, r.store, r.store.state_root())
+    r.current.executed = result
+    r.current.advance(Step.EXECUTED)
+    block_hash = result.block.hash(r.suite)
+    envelope = r.sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(r.height, block_hash)) if r.is_sealer else None
+    if envelope is not None:
+        assert r.my_index is not None
+        _checkpoint_votes(r, block_hash).add(r.my_index, envelope.signature)
+        r.broadcast(envelope, r.height, r.view)
+    _check_checkpoint(r)
 
-    def _execute_and_checkpoint(self) -> None:
-        assert self.committed is not None
-        result = self.executor.execute(self.committed.block, self.store, self.store.state_root())
-        self.executed = result
-        block_hash = result.block.hash(self.suite)
-        envelope = self._sign_once(MsgType.CHECKPOINT, 0, block_hash, Checkpoint(self.height, block_hash)) if self.is_sealer else None
-        if envelope is not None:
-            assert self.my_index is not None
-            self._checkpoint_votes(block_hash).add(self.my_index, envelope.signature)
-            self._broadcast(envelope, self.height, self.view)
-        self._check_checkpoint()
 
-    def _checkpoint_votes(self, block_hash: bytes) -> VoteSet[bytes]:
-        if block_hash not in self.checkpoints:
-            self.checkpoints[block_hash] = VoteSet(self.weights)
-        return self.checkpoints[block_hash]
+def _checkpoint_votes(r: Replica, block_hash: Digest) -> VoteSet[bytes]:
+    if block_hash not in r.current.checkpoints:
+        r.current.checkpoints[block_hash] = VoteSet(r.weights)
+    return r.current.checkpoints[block_hash]
 
-    def on_checkpoint(self, envelope: Envelope, checkpoint: Checkpoint) -> None:
-        if not self._at_height(envelope, checkpoint.number):
-            return
-        first = self._checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
-        # A sealer vouches for one execution result per height.
-        if first != checkpoint.block_hash:  # rule: checkpoint_one_result
-            raise ConsensusError(f"sealer {envelope.sender} signed two execution results at height {checkpoint.number}")
-        # A repeated signature adds nothing.
-        if not self._checkpoint_votes(checkpoint.block_hash).add(envelope.sender, envelope.signature):  # rule: checkpoint_counted_once
-            raise ConsensusError("duplicate Checkpoint")
-        self._check_checkpoint()
 
-    def _check_checkpoint(self) -> None:
-        if self.executed is None:
-            return
-        block_hash = self.executed.block.hash(self.suite)
-        votes = self._checkpoint_votes(block_hash)
-        if not votes.reached(self.quorum):  # rule: checkpoint_quorum
-            for other, other_votes in self.checkpoints.items():
-                if other != block_hash and other_votes.reached(self.quorum):
-                    self._reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)
-            return
-        block = self.executed.block.with_signatures(votes.votes.items())
-        view = self.view
-        self._commit(block, self.executed, "consensus", view)
+def on_checkpoint(r: Replica, envelope: Envelope, checkpoint: Checkpoint) -> None:
+    if not r.at_height(envelope, checkpoint.number):
+        return
+    first = r.current.checkpoint_of.setdefault(envelope.sender, checkpoint.block_hash)
+    # A sealer vouches for one execution result per height.
+    if first != checkpoint.block_hash:  # rule: checkpoint_one_result
+        raise ConsensusError(f"sealer {envelope.sender} signed two execution results at height {checkpoint.number}")
+    # A repeated signature adds nothing.
+    if not _checkpoint_votes(r, checkpoint.block_hash).add(envelope.sender, envelope.signature):  # rule: checkpoint_counted_once
+        raise ConsensusError("duplicate Checkpoint")
+    _check_checkpoint(r)
+
+
+def _check_checkpoint(r: Replica) -> None:
+    if r.current.executed is None:
+        return
+    block_hash = r.current.executed.block.hash(r.suite)
+    votes = _checkpoint_votes(r, block_hash)
+    if not votes.reached(r.quorum):  # rule: checkpoint_quorum
+        for other, other_votes in r.current.checkpoints.items():
+            if other != block_hash and other_votes.reached(r.quorum):
+                r.reject("a quorum signed an execution result that differs from ours", "CHECKPOINT", None)
+        return
+    block = r.current.executed.block.with_signatures(votes.votes.items())
+    view = r.view
+    r.commit_block(block, r.current.executed, "consensus", view)

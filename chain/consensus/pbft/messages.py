@@ -211,13 +211,15 @@ class Envelope:
                 self._memo[key] = self.body().block_hash  # type: ignore[union-attr]
             else:
                 self._memo[key] = suite.hash(codec.encode([int(self.type), self.sender, self.payload]))
-        return self._memo[key]
+        signed: bytes = self._memo[key]
+        return signed
 
     def body(self) -> Body:
         """The decoded body (decoded once per envelope)."""
         if "body" not in self._memo:
             self._memo["body"] = decode_body(self)
-        return self._memo["body"]
+        body: Body = self._memo["body"]
+        return body
 
 
 def _body_type_check(msg_type: MsgType, body: Body) -> None:
@@ -260,7 +262,7 @@ def decode_envelope(raw: bytes) -> Envelope:
     Decoding is a pure function of the bytes and an Envelope is immutable (its memo holds only
     values derived from the bytes), so the last few thousand results are shared: in the simulator
     every receiver of a broadcast gets the very same bytes, and each of them used to decode and
-    hash them again. Each receiver still checks the signature itself (Replica._verify).
+    hash them again. Each receiver still checks the signature itself (Replica.verify).
     """
     if not isinstance(raw, (bytes, bytearray)):
         raise ConsensusError("message: expected bytes")

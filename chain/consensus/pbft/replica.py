@@ -24,37 +24,39 @@ Every rule a message must pass is one check in the handler of that message, with
 message that breaks one is answered by a ``Rejected`` effect and changes nothing.
 
 This module holds the replica's state and what every phase shares: signing (once per slot),
-receiving (decode, cheap checks, signature, dispatch to ``on_<message>``), messages kept for a
-later height, committing a decided block, and timers. The handlers of each protocol concept live
-in the module named after it, as a part of ``Replica`` that the class is assembled from:
+receiving (decode, cheap checks, signature, then one ``match`` on the message type that calls its
+``on_<message>`` handler), messages kept for a later height, committing a decided block, and timers.
+What belongs to the height being decided lives in ``self.current``, a
+``chain.consensus.pbft.height.HeightState`` made fresh for each height and dropped once the block
+is decided, with its explicit ``Step``; what outlives a height (view, node list, timers) is here.
+
+The handlers of each protocol concept are functions over the replica (``f(r, ...)``) in the module
+named after it; ``_dispatch`` names the one each message type goes to:
 
 ===============================================  ==============================================
-chain.consensus.pbft.proposal (ProposalPhase)    sealing as leader; ``on_pre_prepare``
+chain.consensus.pbft.proposal                    sealing as leader; ``on_pre_prepare``
 chain.consensus.pbft.prepare_commit              ``on_prepare``, ``on_commit``; prepared, ordered
 chain.consensus.pbft.checkpoint                  executing, ``on_checkpoint``; the signature list
 chain.consensus.pbft.view_change                 ``on_view_change``, ``on_new_view``; joining a view
-chain.consensus.pbft.tx_relay (TxRelay)          ``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``
-chain.sync.block_sync (BlockSync)                ``on_sync_request``, ``on_sync_response``
+chain.consensus.pbft.tx_relay                    ``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``
+chain.sync.block_sync                            ``on_sync_request``, ``on_sync_response``
 ===============================================  ==============================================
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.checkpoint import CheckpointPhase
 from chain.consensus.pbft.effects import SEAL_TIMER, VIEW_TIMER
+from chain.consensus.pbft.height import STEP_NAMES, HeightState, Proposal, Step
+from chain.consensus.pbft.ids import Digest, Height, NodeId, NodeIndex, View
 from chain.consensus.pbft.messages import (
-    SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, TxRequest,
-    ViewChange, Vote, decode_envelope, sign_message,
+    SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse,
+    TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message,
 )
-from chain.consensus.pbft.prepare_commit import PrepareCommitPhases
-from chain.consensus.pbft.proposal import Proposal, ProposalPhase
-from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, quorum
-from chain.consensus.pbft.tx_relay import TxRelay
-from chain.consensus.pbft.view_change import ViewChangePhase
+from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, next_timeout_ms, quorum
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, ConsensusError, CryptoError, LedgerError
 from chain.ledger import codec
@@ -62,20 +64,17 @@ from chain.execution.result import BlockExecutor, ExecutionResult
 from chain.ledger.block import Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import Changes
+from chain.ledger.store import SignedVote
 from chain.ledger.system import (
     BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int, tx_gas_limit,
 )
 from chain.ledger.transaction import Transaction
-from chain.sync.block_sync import BlockSync
-
-# The handler of each message type (one method per message, named after it).
-_HANDLERS: dict[MsgType, str] = {
-    MsgType.PRE_PREPARE: "on_pre_prepare", MsgType.PREPARE: "on_prepare", MsgType.COMMIT: "on_commit",
-    MsgType.CHECKPOINT: "on_checkpoint", MsgType.VIEW_CHANGE: "on_view_change", MsgType.NEW_VIEW: "on_new_view",
-    MsgType.TX_GOSSIP: "on_tx_gossip", MsgType.TX_REQUEST: "on_tx_request", MsgType.TX_RESPONSE: "on_tx_response",
-    MsgType.SYNC_REQUEST: "on_sync_request", MsgType.SYNC_RESPONSE: "on_sync_response",
-}
-
+from chain.consensus.pbft import checkpoint as checkpointing
+from chain.consensus.pbft import prepare_commit
+from chain.consensus.pbft import proposal as proposing
+from chain.consensus.pbft import tx_relay
+from chain.consensus.pbft import view_change
+from chain.sync import block_sync
 
 class ChainStore(Protocol):
     """What the replica needs from chain.ledger.store.Store."""
@@ -85,13 +84,13 @@ class ChainStore(Protocol):
     def get(self, table: str, key: bytes) -> bytes | None: ...
     def head_number(self) -> int: ...
     def head(self) -> Block | None: ...
-    def block_by_number(self, number: int) -> Block | None: ...
+    def block_by_number(self, number: Height) -> Block | None: ...
     def has_transaction(self, tx_hash: bytes) -> bool: ...
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, int, int] | None: ...
     def state_root(self) -> bytes: ...
     def commit_block(self, block: Block, receipts: Sequence[Receipt], changes: Changes) -> None: ...
-    def record_vote(self, number: int, phase: int, view: int, digest: bytes, evidence: bytes = b"") -> None: ...
-    def signed_votes(self) -> list[tuple[int, int, int, bytes, bytes]]: ...
+    def record_vote(self, number: Height, phase: int, view: View, digest: Digest, evidence: bytes = b"") -> None: ...
+    def signed_votes(self) -> list[SignedVote]: ...
 
 
 class Pool(Protocol):
@@ -105,7 +104,7 @@ class Pool(Protocol):
     def ready(self) -> int: ...
     def select(self, limit: int, gas_limit: int | None = None) -> list[Transaction]: ...
     def release(self, tx_hashes: Iterable[bytes]) -> None: ...
-    def verify_proposal(self, txs: Sequence[Transaction], number: int) -> None: ...
+    def verify_proposal(self, txs: Sequence[Transaction], number: Height) -> None: ...
     def remove_committed(self, block: Block) -> None: ...
 
 
@@ -123,8 +122,8 @@ class ReplicaConfig:
     resend_ms: int = 1000  # with work waiting and nothing moving this long, re-send what it signed (on Tick)
 
 
-class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePhase, TxRelay, BlockSync):
-    """One node's PBFT state; each phase's handlers live in the module of that phase (see above)."""
+class Replica:
+    """One node's PBFT state; each phase's handlers are functions over it in the module of that phase (see above)."""
 
     def __init__(self, suite: CryptoSuite, secret: int, store: ChainStore, pool: Pool, executor: BlockExecutor,
                  config: ReplicaConfig | None = None) -> None:
@@ -143,17 +142,14 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._verified: dict[bytes, bytes] = {}  # raw envelope -> signer node id
         self._future: list[Envelope] = []
         self._timers: dict[str, int] = {}  # name -> deadline (ms)
-        self._sync_in_flight_until = -1
-        self._sync_turn = 0  # rotates sync requests over the peers that are ahead
-        self._peer_heads: dict[bytes, int] = {}  # node id -> the head its messages claim it has
-        self._heard_from_peer = False
-        self._idle_probed_at = -1  # when the last idle probe went out (chain.sync.block_sync)
-        self._started_at = 0
+        self.sync = block_sync.SyncState()  # who is ahead of us, and when we last asked
         self._height_advanced = False
         self._client_txs: dict[bytes, int] = {}  # our clients' transactions until committed -> when last gossiped
         self._resent_at = 0
+        # Unix epoch ms for block timestamps, set by the driver (chain.consensus.pbft.proposal says why).
+        self.wall_clock: Callable[[], int] | None = None
         self._load_chain_config()
-        self._reset_height()
+        self._new_height()
         self._restore_signed()
 
     # --- node list and config in force at `height` ------------------------------------------
@@ -172,37 +168,50 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self.total_weight = sum(self.weights)
         self.quorum = quorum(self.total_weight)
         self.f = max_faulty(self.total_weight)
-        self.my_index: int | None = self.node_ids.index(self.node_id) if self.node_id in self.node_ids else None
+        self.my_index: NodeIndex | None = self.node_ids.index(self.node_id) if self.node_id in self.node_ids else None
         self.is_sealer = self.my_index is not None and self.my_index < len(self.sealer_ids)
         self.leader_period = get_config_int(self.store, LEADER_PERIOD, self.height)
         self.tx_count_limit = get_config_int(self.store, TX_COUNT_LIMIT, self.height)
         self.tx_gas_cap = tx_gas_limit(self.store, self.height)
         self.block_gas_limit = get_config_int(self.store, BLOCK_GAS_LIMIT, self.height)
 
-    def _reset_height(self) -> None:
-        """Forget everything about the height just decided; start on the next one."""
-        self.proposals: dict[int, Proposal] = {}  # view -> accepted proposal
-        self.prepares: dict[tuple[int, bytes], VoteSet[Envelope]] = {}
-        self.commits: dict[tuple[int, bytes], VoteSet[Envelope]] = {}
-        self._first_vote: dict[tuple[MsgType, int, int], bytes] = {}  # (type, view, sender) -> digest
-        self.prepared: tuple[int, PreparedProof] | None = None  # (view, proof), highest view
-        self._sent: set[tuple[MsgType, int]] = set()  # (type, view) this replica already voted
-        self.committed: Proposal | None = None  # the proposal a commit quorum ordered
-        self.executed: ExecutionResult | None = None
-        self.checkpoints: dict[bytes, VoteSet[bytes]] = {}  # executed hash -> sealer signatures
-        self._checkpoint_of: dict[int, bytes] = {}  # sender -> hash it signed
-        self.view_changes: dict[int, VoteSet[Envelope]] = {}  # to view -> signed ViewChanges
-        self._requested_views: dict[int, int] = {}  # sender -> highest view asked for
-        self._new_view_sent: set[int] = set()
-        self._waiting: list[tuple[Envelope, bool]] = []  # PrePrepares waiting for transactions
-        self._tx_request_sent: set[bytes] = set()
-        self._voted_at_height = False
-        self._signed: dict[tuple[int, int], bytes] = {}  # (phase, view) -> what this node signed (durable)
-        self._sent_raw: dict[tuple[int, int], bytes] = {}  # (phase, view) -> the envelope it sent (to re-send)
-        self._kept_txs: dict[bytes, Transaction] = {}  # transactions of proposals seen here (durable with our vote)
-        self._views_seen: dict[int, int] = {}  # sealer -> highest view it acts in at this height
-        self._joined_view: int | None = None  # a view joined on others' word, not through a NewView
-        self._height_since = self.now  # when this height began to be decided (re-sending waits resend_ms)
+    def _new_height(self) -> None:
+        """Start on the height after the head with a fresh HeightState; the old one, decided, is dropped."""
+        self.current = HeightState(self.height, since=self.now)
+
+    # --- the height being decided, for readers outside the package (dashboard, simulator, tests) ---
+
+    @property
+    def proposals(self) -> dict[View, Proposal]:
+        return self.current.proposals
+
+    @property
+    def prepares(self) -> dict[tuple[View, Digest], VoteSet[Envelope]]:
+        return self.current.prepares
+
+    @property
+    def commits(self) -> dict[tuple[View, Digest], VoteSet[Envelope]]:
+        return self.current.commits
+
+    @property
+    def prepared(self) -> tuple[View, PreparedProof] | None:
+        return self.current.prepared
+
+    @property
+    def committed(self) -> Proposal | None:
+        return self.current.committed
+
+    @property
+    def executed(self) -> ExecutionResult | None:
+        return self.current.executed
+
+    @property
+    def checkpoints(self) -> dict[Digest, VoteSet[bytes]]:
+        return self.current.checkpoints
+
+    @property
+    def view_changes(self) -> dict[View, VoteSet[Envelope]]:
+        return self.current.view_changes
 
     # --- identity and signing ---------------------------------------------------------------
 
@@ -210,10 +219,10 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
     def role(self) -> str:
         return "sealer" if self.is_sealer else "observer" if self.my_index is not None else "outsider"
 
-    def leader(self, view: int | None = None) -> int:
+    def leader(self, view: View | None = None) -> NodeIndex:
         return leader_index(self.height, self.view if view is None else view, self.leader_period, len(self.sealer_ids))
 
-    def is_leader(self, view: int | None = None) -> bool:
+    def is_leader(self, view: View | None = None) -> bool:
         return self.is_sealer and self.leader(view) == self.my_index
 
     def sign(self, msg_type: MsgType, body: Body) -> Envelope:
@@ -224,7 +233,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         self._verified[envelope.raw] = self.node_id
         return envelope
 
-    def _sign_once(self, msg_type: MsgType, view: int, digest: bytes, body: Body, evidence: bytes = b"") -> Envelope | None:
+    def sign_once(self, msg_type: MsgType, view: View, digest: Digest, body: Body, evidence: bytes = b"") -> Envelope | None:
         """Sign a consensus message unless this node already signed something else in its slot.
 
         A slot is (height, phase, view) — (height, Checkpoint) for the execution result. What is
@@ -232,17 +241,17 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         crashes: after a restart the replica reads it back (``_restore_signed``).
         """
         slot = (int(msg_type), view)
-        earlier = self._signed.get(slot)
+        earlier = self.current.signed.get(slot)
         # One proposal, vote or result per slot, ever: a second, different one is equivocation.
         if earlier is not None and earlier != digest:  # rule: sign_once_per_slot
-            self._reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
-                         "signed a different one before", msg_type.name, self.my_index)
+            self.reject(f"not signing a second {msg_type.name} at height {self.height}, view {view}: this node "
+                        "signed a different one before", msg_type.name, self.my_index)
             return None
         if earlier is None:
             self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
-            self._signed[slot] = digest
+            self.current.signed[slot] = digest
         envelope = self.sign(msg_type, body)
-        self._sent_raw[slot] = envelope.raw
+        self.current.sent_raw[slot] = envelope.raw
         return envelope
 
     def _restore_signed(self) -> None:
@@ -255,21 +264,24 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         with its PrePrepare or Prepare come back too (into the pool, and kept for re-proposals and
         for peers that ask): a block prepared before every sealer crashed can still be decided.
         """
-        rows = self.store.signed_votes()
-        acted = [view for _, phase, view, _, _ in rows if phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
+        votes = self.store.signed_votes()
+        acted = [vote.view for vote in votes if vote.phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
         self.view = max([self.view, *acted])
-        for number, phase, view, digest, evidence in rows:
-            if number != self.height:
+        height = self.current
+        for vote in votes:
+            if vote.number != self.height:
                 continue
-            self._signed[(phase, view)] = digest
-            self._voted_at_height = True
-            if phase == MsgType.VIEW_CHANGE:
-                self.to_view = max(self.to_view, view)
-            elif phase == MsgType.COMMIT and evidence and (self.prepared is None or self.prepared[0] < view):
-                self.prepared = (view, PreparedProof.decode(evidence))
-            elif phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and evidence:
-                self._restore_transactions(evidence)
+            height.signed[(vote.phase, vote.view)] = vote.digest
+            height.voted = True
+            if vote.phase == MsgType.VIEW_CHANGE:
+                self.to_view = max(self.to_view, vote.view)
+            elif vote.phase == MsgType.COMMIT and vote.evidence and (height.prepared is None or height.prepared[0] < vote.view):
+                height.prepared = (vote.view, PreparedProof.decode(vote.evidence))
+            elif vote.phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and vote.evidence:
+                self._restore_transactions(vote.evidence)
         self.to_view = max(self.to_view, self.view)
+        if self.current.prepared is not None and self.current.prepared[0] == self.view:
+            self.current.advance(Step.PREPARED)  # prepared in the view it is in, before the restart
 
     def _restore_transactions(self, evidence: bytes) -> None:
         """Take back the transactions kept with a vote; ones the pool refuses now are still kept for proposals."""
@@ -279,7 +291,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         except (LedgerError, ChainError):
             return  # a store this node wrote itself; unreadable rows only cost the chance to re-propose
         for tx in txs:
-            self._kept_txs[tx.hash(self.suite)] = tx
+            self.current.kept_txs[tx.hash(self.suite)] = tx
             try:
                 self.pool.submit(tx)
             except ChainError:
@@ -294,17 +306,12 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         }
 
     def _state_name(self) -> str:
+        """The step of the height being decided; asking for a view change overrides it, and NEW says whether work waits."""
         if self.to_view > self.view:
             return "view-changing"
-        if self.executed is not None:
-            return "checkpointing"
-        if self.committed is not None:
-            return "committed"
-        if self.prepared is not None and self.prepared[0] == self.view:
-            return "prepared"
-        if self.view in self.proposals:
-            return "pre-prepared"
-        return "idle" if len(self.pool) == 0 else "waiting"
+        if self.current.step == Step.NEW:
+            return "idle" if len(self.pool) == 0 else "waiting"
+        return STEP_NAMES[self.current.step]
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -312,8 +319,8 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         """After (re)start: ask the peers whether they have blocks we lack."""
         self.now = now_ms
         self._out = []
-        self._started_at = now_ms
-        self._request_sync(None, self.height + self.config.sync_batch - 1)
+        self.sync.started_at = now_ms
+        block_sync.request_sync(self, None, self.height + self.config.sync_batch - 1)
         self._update_timers()
         return self._out
 
@@ -327,43 +334,55 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             elif isinstance(event, fx.TimerFired):
                 self._on_timer(event.name)
             elif isinstance(event, fx.SubmitTransactions):
-                self._on_submit(event.txs)
+                tx_relay.on_submit(self, event.txs)
             elif isinstance(event, fx.Tick):
                 self._on_tick()
             self._replay_future()
             self._update_timers()
         except ChainError as exc:
-            self._reject(str(exc), "?", None)
+            self.reject(str(exc), "?", None)
         except Exception as exc:  # a bug must not take the node down; it is reported, loudly
-            self._reject(f"internal error: {type(exc).__name__}: {exc}", "?", None)
+            self.reject(f"internal error: {type(exc).__name__}: {exc}", "?", None)
         return self._out
 
     # --- effects helpers --------------------------------------------------------------------
 
-    def _reject(self, reason: str, msg_type: str, sender: int | None) -> None:
+    def emit(self, effect: fx.Effect) -> None:
+        """Add an effect to what the event being handled returns to the driver."""
+        self._out.append(effect)
+
+    def reject(self, reason: str, msg_type: str, sender: NodeIndex | None) -> None:
         self._out.append(fx.Rejected(reason, msg_type, sender))
 
-    def _broadcast(self, envelope: Envelope, number: int, view: int) -> None:
+    def broadcast(self, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Broadcast(envelope.raw, envelope.type, number, view))
 
-    def _send(self, to: bytes, envelope: Envelope, number: int, view: int) -> None:
+    def send(self, to: NodeId, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Send(to, envelope.raw, envelope.type, number, view))
 
-    def _set_timer(self, name: str, delay_ms: int) -> None:
+    def set_timer(self, name: str, delay_ms: int) -> None:
         self._timers[name] = self.now + delay_ms
         self._out.append(fx.SetTimer(name, delay_ms))
 
-    def _cancel_timer(self, name: str) -> None:
+    def cancel_timer(self, name: str) -> None:
         if self._timers.pop(name, None) is not None:
             self._out.append(fx.CancelTimer(name))
 
     # --- receiving --------------------------------------------------------------------------
 
-    def _verify(self, raw: bytes) -> Envelope:
+    def verify(self, raw: bytes) -> Envelope:
         """Decode an envelope and check who signed it; each raw message is verified once."""
         envelope = decode_envelope(raw)
         self._check_sender(envelope)
         self._check_signature(envelope)
+        return envelope
+
+    def verify_sealer_message(self, raw: bytes) -> Envelope:
+        """Decode and check a message embedded in another (a proof's votes, a NewView's ViewChanges)."""
+        envelope = self.verify(raw)
+        # Embedded votes must come from sealers too.
+        if envelope.sender >= len(self.sealer_ids):
+            raise ConsensusError("embedded message from a non-sealer")
         return envelope
 
     def _check_sender(self, envelope: Envelope) -> None:
@@ -393,7 +412,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         try:
             envelope = decode_envelope(raw)
         except ChainError as exc:
-            self._reject(str(exc), "?", None)
+            self.reject(str(exc), "?", None)
             return
         try:
             self._check_sender(envelope)
@@ -402,11 +421,11 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
                 return
             self._check_signature(envelope)
         except ChainError as exc:
-            self._reject(str(exc), envelope.type.name, None)  # the sender is not proven: not named
+            self.reject(str(exc), envelope.type.name, None)  # the sender is not proven: not named
             return
         # A node never needs its own messages back; a copy is a replay.
         if envelope.sender == self.my_index:  # rule: not_own_copy
-            self._reject("a copy of this node's own message", envelope.type.name, envelope.sender)
+            self.reject("a copy of this node's own message", envelope.type.name, envelope.sender)
             return
         self._dispatch(envelope, peer)
 
@@ -433,13 +452,13 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if number > self.height or envelope.type not in (MsgType.PREPARE, MsgType.COMMIT):
             return False
         view: int = body.view  # type: ignore[union-attr]
-        if self.committed is not None and view <= self.committed.pre_prepare.view:
+        if self.current.committed is not None and view <= self.current.committed.pre_prepare.view:
             return True  # the block is ordered in that view: more of its Prepares and Commits add nothing
-        return envelope.type == MsgType.PREPARE and self.prepared is not None and view <= self.prepared[0]
+        return envelope.type == MsgType.PREPARE and self.current.prepared is not None and view <= self.current.prepared[0]
 
     def _note_peer(self, envelope: Envelope) -> None:
         """Learn from a message its handler took how far its sender is: its head, and its view at our height."""
-        self._heard_from_peer = True
+        self.sync.heard_from_peer = True
         try:
             body = envelope.body()
         except ChainError:
@@ -451,23 +470,48 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         else:
             return
         node_id = self.node_ids[envelope.sender]
-        if head > self._peer_heads.get(node_id, -1):
-            self._peer_heads[node_id] = head
+        if head > self.sync.peer_heads.get(node_id, -1):
+            self.sync.peer_heads[node_id] = head
         if isinstance(body, (PrePrepare, Vote, NewView)) and body.number == self.height and envelope.sender < len(self.sealer_ids):
-            if body.view > self._views_seen.get(envelope.sender, -1):
-                self._views_seen[envelope.sender] = body.view
-                self._maybe_join_view()
+            if body.view > self.current.views_seen.get(envelope.sender, -1):
+                self.current.views_seen[envelope.sender] = body.view
+                view_change.maybe_join_view(self)
 
 
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
+        """Hand a checked message to the handler of its type (one handler per message type, named after it)."""
         try:
-            getattr(self, _HANDLERS[envelope.type])(envelope, envelope.body())
+            match envelope.type, envelope.body():
+                case MsgType.PRE_PREPARE, PrePrepare() as pp:
+                    proposing.on_pre_prepare(self, envelope, pp)
+                case MsgType.PREPARE, Vote() as vote:
+                    prepare_commit.on_prepare(self, envelope, vote)
+                case MsgType.COMMIT, Vote() as vote:
+                    prepare_commit.on_commit(self, envelope, vote)
+                case MsgType.CHECKPOINT, Checkpoint() as checkpoint:
+                    checkpointing.on_checkpoint(self, envelope, checkpoint)
+                case MsgType.VIEW_CHANGE, ViewChange() as vc:
+                    view_change.on_view_change(self, envelope, vc)
+                case MsgType.NEW_VIEW, NewView() as nv:
+                    view_change.on_new_view(self, envelope, nv)
+                case MsgType.TX_GOSSIP, TxList() as txs:
+                    tx_relay.on_tx_gossip(self, envelope, txs)
+                case MsgType.TX_REQUEST, TxRequest() as request:
+                    tx_relay.on_tx_request(self, envelope, request)
+                case MsgType.TX_RESPONSE, TxList() as txs:
+                    tx_relay.on_tx_response(self, envelope, txs)
+                case MsgType.SYNC_REQUEST, SyncRequest() as sync_request:
+                    block_sync.on_sync_request(self, envelope, sync_request)
+                case MsgType.SYNC_RESPONSE, SyncResponse() as sync_response:
+                    block_sync.on_sync_response(self, envelope, sync_response)
+                case msg_type, body:  # the codec pairs each type with its body: this is a bug, not a peer's fault
+                    raise AssertionError(f"no handler for {msg_type.name} with a {type(body).__name__} body")
         except ChainError as exc:
-            self._reject(str(exc), envelope.type.name, envelope.sender)
+            self.reject(str(exc), envelope.type.name, envelope.sender)
             return
         self._note_peer(envelope)
 
-    def _at_height(self, envelope: Envelope, number: int) -> bool:
+    def at_height(self, envelope: Envelope, number: Height) -> bool:
         """True if the message is for the height being decided; otherwise file it or refuse it."""
         if number == self.height:
             return True
@@ -477,7 +521,7 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         if len(self._future) >= self.config.max_future_messages:
             self._future.pop(0)
         self._future.append(envelope)
-        self._request_sync(self.node_ids[envelope.sender], number - 1)
+        block_sync.request_sync(self, self.node_ids[envelope.sender], number - 1)
         return False
 
     def _replay_future(self) -> None:
@@ -491,34 +535,43 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
                     continue
                 try:
                     # The node list may have changed at this height: check the signer again.
-                    checked = self._verify(envelope.raw)
+                    checked = self.verify(envelope.raw)
                 except ChainError as exc:
-                    self._reject(str(exc), envelope.type.name, envelope.sender)
+                    self.reject(str(exc), envelope.type.name, envelope.sender)
                     continue
                 self._dispatch(checked, self.node_ids[checked.sender])
 
     # --- a decided block ----------------------------------------------------------------------
 
-    def _commit(self, block: Block, result: ExecutionResult, via: str, view: int) -> None:
+    def commit_block(self, block: Block, result: ExecutionResult, via: str, view: View) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
         self.pool.remove_committed(block)
-        self._release_own_proposals()
+        proposing.release_own_proposals(self)
         self._out.append(fx.BlockCommitted(block.number, block.hash(self.suite), len(block.transactions), view, via))
         self._load_chain_config()
-        self._reset_height()
+        self._new_height()
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0
-        self._cancel_timer(VIEW_TIMER)
-        self._cancel_timer(SEAL_TIMER)
+        self.cancel_timer(VIEW_TIMER)
+        self.cancel_timer(SEAL_TIMER)
         self._height_advanced = True
         if self.pool_has_work():
-            self._set_timer(VIEW_TIMER, self._timeout())
+            self.set_timer(VIEW_TIMER, self.timeout())
 
-    # --- timers and ticks ---------------------------------------------------------------------
+    # --- clocks, timers and ticks ------------------------------------------------------------
+
+    def wall_now(self) -> int:
+        """Wall-clock epoch ms for block timestamps (``now`` when the driver gave no wall clock)."""
+        return self.wall_clock() if self.wall_clock is not None else self.now
+
+    def timeout(self) -> int:
+        """The view timer now: the base, grown by each consecutive view change (bounded)."""
+        return next_timeout_ms(self.config.timeout_ms, self.consecutive_view_changes, self.config.max_timeout_exponent)
 
     def pool_has_work(self) -> bool:
         """Transactions wait, or a block is in flight at this height (also one prepared before a restart)."""
-        return len(self.pool) > 0 or bool(self.proposals) or self.committed is not None or self.prepared is not None
+        height = self.current
+        return len(self.pool) > 0 or bool(height.proposals) or height.committed is not None or height.prepared is not None
 
     def _on_timer(self, name: str) -> None:
         deadline = self._timers.get(name)
@@ -527,25 +580,25 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
             return
         del self._timers[name]
         if name == SEAL_TIMER:
-            self.propose()
+            proposing.propose(self)
         elif name == VIEW_TIMER:
             if self.is_sealer and self.pool_has_work():
-                self._on_view_timeout()
+                view_change.on_view_timeout(self)
 
     def _update_timers(self) -> None:
         """The view timer runs only while there is work; the leader seals when transactions wait."""
         if self.is_sealer:
             if self.pool_has_work() and VIEW_TIMER not in self._timers:
-                self._set_timer(VIEW_TIMER, self._timeout())
+                self.set_timer(VIEW_TIMER, self.timeout())
             elif not self.pool_has_work() and VIEW_TIMER in self._timers and self.to_view == self.view:
-                self._cancel_timer(VIEW_TIMER)
-            self._maybe_seal()
+                self.cancel_timer(VIEW_TIMER)
+            proposing.maybe_seal(self)
 
     def _on_tick(self) -> None:
-        if self._waiting:
-            self._tx_request_sent.clear()  # ask again: the first request or its answer may be lost
-            self._retry_waiting()
-        self._retry_sync()
+        if self.current.waiting:
+            self.current.tx_request_sent.clear()  # ask again: the first request or its answer may be lost
+            proposing.retry_waiting(self)
+        block_sync.retry_sync(self)
         self._resend_if_stuck()
 
     # --- re-sending -----------------------------------------------------------------------------
@@ -566,26 +619,26 @@ class Replica(ProposalPhase, PrepareCommitPhases, CheckpointPhase, ViewChangePha
         """
         if self.my_index is None or not self.pool_has_work():
             return
-        if self.now - self._height_since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
+        if self.now - self.current.since < self.config.resend_ms or self.now - self._resent_at < self.config.resend_ms:
             return
         self._resent_at = self.now
         # Transactions were gossiped once; if that was lost, the sealers that must propose them never heard of them.
-        self._regossip_client_transactions()
+        tx_relay.regossip_client_transactions(self)
         if not self.is_sealer:
             return
         slots: list[tuple[int, int]] = []
         if self.to_view > self.view:
             slots.append((int(MsgType.VIEW_CHANGE), self.to_view))
         else:
-            proposal = MsgType.NEW_VIEW if (int(MsgType.NEW_VIEW), self.view) in self._sent_raw else MsgType.PRE_PREPARE
+            proposal = MsgType.NEW_VIEW if (int(MsgType.NEW_VIEW), self.view) in self.current.sent_raw else MsgType.PRE_PREPARE
             slots += [(int(proposal), self.view), (int(MsgType.PREPARE), self.view), (int(MsgType.COMMIT), self.view)]
         slots.append((int(MsgType.CHECKPOINT), 0))
         for phase, view in slots:
-            self._resend(phase, view)
+            self.resend(phase, view)
 
-    def _resend(self, phase: int, view: int) -> bool:
+    def resend(self, phase: int, view: View) -> bool:
         """Broadcast again the envelope this replica sent in slot (phase, view) at this height, if it has it."""
-        raw = self._sent_raw.get((phase, view))
+        raw = self.current.sent_raw.get((phase, view))
         if raw is not None:
             self._out.append(fx.Broadcast(raw, MsgType(phase), self.height, view))
         return raw is not None
