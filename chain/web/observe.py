@@ -123,7 +123,7 @@ def _details(chain: ObservedChain, node: SimNode) -> dict[str, Any]:
         "to_view": replica.to_view,
         "leader": leader,
         "leader_crashed": leader_node is not None and leader_node.replica is None,
-        "timer_deadline": replica._timers.get(VIEW_TIMER),  # absolute virtual ms; the page counts down
+        "timer_deadline": replica.timer_deadline(VIEW_TIMER),  # absolute virtual ms; the page counts down
         "counts": counts(replica) if replica.is_sealer else {},
         "marks": marks(replica),
         "deciding": replica.height,

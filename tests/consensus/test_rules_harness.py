@@ -264,7 +264,7 @@ class Harness:
 
     def fire(self, timer: str) -> list[fx.Effect]:
         """Let time run to the timer's deadline and fire it."""
-        deadline = self.replica._timers.get(timer)
+        deadline = self.replica.timer_deadline(timer)
         assert deadline is not None, f"timer {timer!r} is not running"
         self.now = max(self.now, deadline)
         return self.replica.handle(fx.TimerFired(timer), self.now)

@@ -368,6 +368,10 @@ class Replica:
         if self._timers.pop(name, None) is not None:
             self._out.append(fx.CancelTimer(name))
 
+    def timer_deadline(self, name: str) -> int | None:
+        """When the named timer fires (ms on this replica's clock), or None if it is not set: for observers."""
+        return self._timers.get(name)
+
     # --- receiving --------------------------------------------------------------------------
 
     def verify(self, raw: bytes) -> Envelope:
