@@ -47,6 +47,7 @@ async function api(path, body) {
   return data;
 }
 
+let textbookPending = false;  // a textbook toggle sent and not yet answered
 function control(action, body = {}) { return api("/api/control/" + action, body).catch(() => null); }
 
 function showError(message) {
@@ -172,7 +173,8 @@ function render() {
   $("clock").textContent = nowMs();
   $("event-index").textContent = state.live ? state.index : `${state.travel ? state.travel.index : "…"} / ${state.index}`;
   $("btn-pause").disabled = s.paused;
-  $("textbook").checked = !!s.textbook;
+  // while the user's own change is on its way to the server, a status sent before it must not undo the tick
+  if (!textbookPending) $("textbook").checked = !!s.textbook;
   document.body.classList.toggle("textbook", !!s.textbook);
   $("btn-play").disabled = !s.paused;
   $("speed").value = String(s.speed);
@@ -586,7 +588,10 @@ function initControls(hello) {
   }
   $("btn-burst").onclick = () => control("burst", { count: 100 });
   $("btn-request").onclick = () => control("burst", { count: 1 });
-  $("textbook").onchange = (ev) => control("textbook", { on: ev.target.checked });
+  $("textbook").onchange = (ev) => {
+    textbookPending = true;
+    control("textbook", { on: ev.target.checked }).finally(() => { textbookPending = false; });
+  };
   $("btn-heal").onclick = () => { document.querySelectorAll("input.side").forEach((c) => { c.checked = false; }); control("heal"); };
   $("btn-partition").onclick = () => {
     const all = currentNodes().map((n) => n.index);
