@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from chain.abi.codec import ContractABI, encode_call
 from chain.contracts import load_artifact
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite
@@ -29,7 +30,6 @@ from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import transactions_root
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
-from chain.sdk.abi import ContractABI, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import Client
 

@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import typer
 
+from chain.abi.artifact import Artifact
+from chain.abi.codec import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.errors import ChainError, KeyFileError
-from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from chain.sdk.contract import Contract, SyncContract, status_name
@@ -43,13 +44,6 @@ class UsageError(ChainError):
 
 
 # --- the contract library ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Artifact:
-    name: str
-    abi: tuple[Mapping[str, Any], ...]
-    bytecode: bytes
-
 
 def load_artifacts(directories: Iterable[Path]) -> dict[str, Artifact]:
     """Every compiled contract found in the directories (later directories win on a name clash)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from chain.abi.artifact import Artifact
+from chain.abi.codec import ContractABI
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.execution.executor import EVMExecutor
@@ -19,8 +21,6 @@ from chain.ledger.merkle import transactions_root
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import MemoryState
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
-from chain.sdk.abi import ContractABI
-from chain.sdk.compiler import Artifact
 
 
 class LocalChain:

@@ -24,10 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from chain.abi.codec import ERROR_SIGNATURE, PANIC_SIGNATURE, signature_of
 from chain.crypto.hashing import keccak256
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.sdk.abi import ERROR_SIGNATURE, PANIC_SIGNATURE, signature_of
 from chain.sdk.evm_code import LT, GT, SGT, SHL, SLT, PUSH1, decode, push
 from chain.sdk.sm_dispatch import DispatchError, find_dispatcher, rebuild
 

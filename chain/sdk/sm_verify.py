@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from chain.abi.codec import signature_of
 from chain.crypto.hashing import keccak256
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.sdk.abi import signature_of
 from chain.sdk.evm_code import JUMPDEST, PUSH0, PUSH1, PUSH32, code_end, decode
 
 MAX_STEPS = 4000

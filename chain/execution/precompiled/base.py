@@ -17,12 +17,12 @@ from typing import Any, Callable, ClassVar
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
 
+from chain.abi.codec import ABIError, decode_args, encode_args, encode_error, selector, split_signature
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
 from chain.execution.journal import TableJournal
 from chain.ledger.genesis import is_admin  # table s_admin: key = 20-byte address, value = b"\x01"
 from chain.ledger.status import Status
-from chain.sdk.abi import ABIError, decode_args, encode_args, encode_error, selector, split_signature
 
 
 def system_address(number: int) -> bytes:
