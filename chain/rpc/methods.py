@@ -39,7 +39,7 @@ from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
     INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
-from chain.rpc.views import (
+from chain.wire.views import (
     batch_receipt_json, block_json, header_json, hex_bytes, hex_int, proof_json, receipt_json, status_message,
     transaction_json,
 )

@@ -1,7 +1,7 @@
 """The JSON-RPC 2.0 transport: HTTP POST on ``/`` (aiohttp), single and batch requests.
 
 Whatever a client sends, the answer is a JSON-RPC response and the server keeps serving: bad JSON
-is -32700 (so is JSON nested deeper than ``chain.rpc.json_limits.MAX_JSON_DEPTH``, refused before it is
+is -32700 (so is JSON nested deeper than ``chain.wire.json_limits.MAX_JSON_DEPTH``, refused before it is
 parsed), a request object of the wrong shape -32600, an unknown method -32601, wrong parameters
 -32602, and a body over ``MAX_BODY_SIZE`` an HTTP 413 carrying a JSON-RPC error. A bug in a handler
 is logged and answered -32603; it never becomes an HTTP 500.
@@ -20,11 +20,11 @@ from chain.rpc.api import NodeApi
 from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
 from chain.rpc.exposure import exposure_warning
-from chain.rpc.json_limits import loads_bounded
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.methods import (
     RpcContext, dispatch, positional, raw_transaction_param, runs_off_loop, split_group, submission_result, submit_all,
 )
+from chain.wire.json_limits import loads_bounded
 
 log = logging.getLogger("chain.rpc")
 

@@ -30,12 +30,12 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transaction
-from chain.rpc.json_limits import loads_bounded
-from chain.rpc.views import receipt_from_json
 from chain.sdk.account import Account
 from chain.ledger.status import Status
 from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError, TransactionExpired
 from chain.sdk.proof import checked_header, verify_receipt_proof, verify_transaction_proof
+from chain.wire.json_limits import loads_bounded
+from chain.wire.views import receipt_from_json
 
 BLOCK_LIMIT_AHEAD = 500  # the transaction stays valid for this many blocks after the head
 RESUBMIT_EVERY = 1.0  # seconds between sending a waiting transaction again (a pool that lost it takes it back)

@@ -20,13 +20,13 @@ from aiohttp import web
 from chain.errors import ChainError
 from chain.logs.query import LogQueryError, MatchedLog, filter_from_json
 from chain.logs.subscriptions import BlockEvent, Subscription
-from chain.rpc.json_limits import loads_bounded
 from chain.rpc.ws import close_sockets, serve_socket
 from chain.web3 import views as v
 from chain.web3.methods import (
     INTERNAL_ERROR, INVALID_PARAMS, LogShaper, Web3Context, Web3Error, dispatch, quantity_param, raw_transaction,
     submission_answer,
 )
+from chain.wire.json_limits import loads_bounded
 
 log = logging.getLogger("chain.web3")
 

@@ -36,7 +36,7 @@ def test_console_get_logs_finds_an_sm_event_by_its_sm3_topic() -> None:
             assert [(x["address"], x["topics"][0]) for x in found] == [(address, sm3_topic)]
             assert json.loads(console.execute(f"getLogs 0 latest - {keccak_topic}")) == []
             block = client.block_by_number(int(found[0]["blockNumber"], 16), False)
-            bloom = bytes.fromhex(block["logsBloom"][2:])  # the header's bloom (chain.rpc.views) holds the SM3 topic
+            bloom = bytes.fromhex(block["logsBloom"][2:])  # the header's bloom (chain.wire.views) holds the SM3 topic
             assert may_contain(suite, bloom, suite.hash(SIGNATURE)) and may_contain(suite, bloom, bytes.fromhex(address[2:]))
             assert "invalid block range params" in console.execute("getLogs 5 2")
     finally:
