@@ -17,7 +17,7 @@ Tables (all keys are raw bytes, all values canonical encodings from ``chain.ledg
 * ``signed_votes``  number, phase, view, digest, evidence — what this node's consensus replica
   signed at the heights it is deciding (``record_vote``); the one write besides ``commit_block``,
   in its own small transaction, so a restarted sealer never signs something conflicting
-* ``log_index``, ``block_blooms`` — the event-log index (``chain.logs.index``), written by
+* ``log_index``, ``block_blooms`` — the event-log index (``chain.ledger.log_index``), written by
   ``commit_block`` in the block's own transaction; a store opened without it is caught up on opening
 
 ``path=":memory:"`` gives the same store without a file (tests and the simulator).
@@ -36,7 +36,7 @@ from chain.ledger import codec
 from chain.ledger.block import EMPTY_ROOT, Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import Transaction
-from chain.logs import index as log_index
+from chain.ledger import log_index
 
 SCHEMA_VERSION = "1"
 _Record = TypeVar("_Record")

@@ -11,7 +11,7 @@ from eth_utils import keccak
 from chain.cli.console import Console, default_contract_dirs, load_artifacts
 from chain.crypto.suite import get_suite
 from chain.execution.executor import EVMExecutor
-from chain.logs.bloom import may_contain
+from chain.ledger.bloom import may_contain
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from tests.rpc.localnode import AutoSealer, LocalNode, serve
