@@ -41,7 +41,8 @@ from eth.vm.message import Message
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.execution import gas
+from chain.abi.codec import encode_error
+from chain.execution import auth_rules, gas
 from chain.execution.evm import (
     BudgetedTransactionContext, ChainState, contract_address, execution_context, state_class,
 )
@@ -49,7 +50,9 @@ from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
 from chain.execution.result import CallOutOfTime, ExecutionResult, block_result
 from chain.ledger import codec
+from chain.ledger import permissions
 from chain.ledger.block import Block
+from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
@@ -154,8 +157,15 @@ class EVMExecutor:
             return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
         journal = TableJournal(base)
         to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
+        auth = is_auth_chain(base)
+        if auth:  # an auth chain's permissions (chain.execution.auth_rules)
+            refused = auth_rules.refusal(base, sender, to, tx.data, tx.is_create)
+            if refused is not None:
+                return Outcome(refused[0], output=encode_error(self.suite, refused[1]))
         outcome = self._run(journal, context, sender, to, tx.data, gas_limit, intrinsic, create=tx.is_create)
         if outcome.ok:
+            if auth and tx.is_create:  # the deployer administers the contract's method ACLs
+                permissions.set_contract_admin(journal, to, sender)
             journal.flush_into(base)
         return outcome
 
@@ -200,6 +210,10 @@ class EVMExecutor:
             return int(Status.CALL_ADDRESS_ERROR), b""
         context = self._context(state, block_number, 0)
         gas_limit = context.gas_limit if gas is None else min(gas, context.gas_limit)
+        if is_auth_chain(state):  # what a transaction from `sender` would be refused, a call is too
+            refused = auth_rules.refusal(state, sender, to, data, False)
+            if refused is not None:
+                return int(refused[0]), encode_error(self.suite, refused[1])
         journal = TableJournal(state)
         if deadline is None:
             outcome = self._run(journal, context, sender, to, data, gas_limit, 0, create=False)
