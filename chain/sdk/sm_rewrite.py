@@ -40,6 +40,7 @@ SYSTEM_SIGNATURES = (
     "forceAddObserver(string)", "forceRemove(string)",
     "createKVTable(string,string,string)", "set(string,string,string)", "get(string,string)",
     "sm3(bytes)", "keccak256Hash(bytes)", "sm2Verify(bytes32,bytes,bytes32,bytes32)",
+    "curve25519VRFVerify(bytes,bytes,bytes)",
     # auth chains: CommitteeManager 0x10001 (with its Committee and ProposalManager views)
     "createUpdateGovernorProposal(address,uint32,uint256)", "createSetRateProposal(uint8,uint8,uint256)",
     "createSetDeployAuthTypeProposal(uint8,uint256)", "createModifyDeployAuthProposal(address,bool,uint256)",
