@@ -547,6 +547,12 @@ class Node:
         return caller(self.store, to, data, sender, self.store.head_number() + 1,  # type: ignore[no-any-return]
                       deadline=time.monotonic() + CALL_BUDGET_S)
 
+    def code_at(self, address: bytes) -> bytes:
+        """Runtime code on the head state: the EVM keeps it in its own table (none on a key/value chain)."""
+        from chain.execution.evm import CODE_TABLE  # py-evm loads only when code is asked for
+
+        return self.store.get(CODE_TABLE, address) or b""
+
     def consensus_status(self) -> dict[str, Any]:
         replica = self.replica
         sealer_count = len(replica.sealer_ids)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, Generator
+from typing import Any, Awaitable, Callable, Generator, Sequence
 
 from aiohttp import web
 
-from chain.rpc.api import NodeApi
+from chain.rpc.api import NodeApi, SubmitsInRounds
 from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
 from chain.rpc.exposure import exposure_warning
@@ -75,7 +75,7 @@ def _respond(request: dict[str, Any], compute: Callable[[], Any]) -> dict[str, A
     return None if "id" not in request else response
 
 
-Outcomes = list[bytes | ChainError]  # what the node said to each transaction of a run: its hash, or why not
+Outcomes = Sequence[bytes | ChainError]  # what the node said to each transaction of a run: its hash, or why not
 BatchSteps = Generator[list[Transaction], Outcomes, list[dict[str, Any]]]
 
 
@@ -97,7 +97,7 @@ def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
 
 
 async def handle_batch_async(
-    ctx: RpcContext, requests: list[Any], submit_soon: Callable[[list[Transaction]], Awaitable[Outcomes]]
+    ctx: RpcContext, requests: list[Any], submit_soon: Callable[[Sequence[Transaction]], Awaitable[Outcomes]]
 ) -> list[dict[str, Any]]:
     """handle_batch, with each run of transactions joining the node's next admission round."""
     steps = batch_steps(ctx, requests)
@@ -172,7 +172,7 @@ async def handle_body_async(ctx: RpcContext, body: bytes) -> Any:
     round (from any connection) together and gossips them as one signed message, so clients that
     send one transaction per request (most SDKs) cost the chain what batching clients cost.
     """
-    submit_soon = getattr(ctx.api, "submit_soon", None)
+    submit_soon = ctx.api.submit_soon if isinstance(ctx.api, SubmitsInRounds) else None
     try:
         request = parse_body(body)
     except ValueError as exc:

@@ -253,7 +253,7 @@ def eth_get_transaction_count(ctx: Web3Context, params: list[Any]) -> str:
 def eth_get_code(ctx: Web3Context, params: list[Any]) -> str:
     address = address_param(params[0])
     head_state_block(ctx, arg(params, 1, "latest"))
-    return v.data(ctx.store.get("evm_code", address) or b"")
+    return v.data(ctx.api.code_at(address))
 
 
 @method("eth_getStorageAt")
