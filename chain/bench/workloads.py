@@ -103,7 +103,7 @@ def kv_workload(facts: ChainFacts, count: int, head: int) -> Workload:
 
         txs = [_sign(facts, senders[i % SENDERS], bytes(20), encode_kv(b"key-%08d" % i, b"value-%d" % i), head + 900)
                for i in range(count)]
-        executor = KVExecutor(facts.suite)
+        executor: BlockExecutor = KVExecutor(facts.suite)
         return Workload(txs, executor, _replaying(facts, executor, ()))
     from chain.execution.executor import EVMExecutor
     from chain.execution.precompiled import KV_TABLE_ADDRESS, TABLE_MANAGER_ADDRESS

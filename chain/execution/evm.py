@@ -329,8 +329,8 @@ class OutOfTime(VMError):
 class BudgetedTransactionContext(CancunTransactionContext):
     """The transaction context of a read-only call: also carries the call's deadline (monotonic s)."""
 
-    def __init__(self, *, origin: Address, deadline: float) -> None:  # noqa: D107
-        super().__init__(gas_price=0, origin=origin)
+    def __init__(self, *, origin: bytes, deadline: float) -> None:  # noqa: D107
+        super().__init__(gas_price=0, origin=Address(origin))
         self.deadline = deadline
 
 

@@ -199,10 +199,10 @@ def get_logs(store: Store, flt: LogFilter, *, max_range: int = MAX_BLOCK_RANGE,
     """
     if blocks is None:
         if flt.block_hash is not None:
-            number = store.block_number_of(flt.block_hash)
-            if number is None:
+            hashed = store.block_number_of(flt.block_hash)
+            if hashed is None:
                 raise LogQueryError("unknown block")  # FISCO's text
-            blocks = range(number, number + 1)
+            blocks = range(hashed, hashed + 1)
         else:
             blocks = resolve_range(flt, store.head_number(), max_range)
     if not blocks:

@@ -192,5 +192,7 @@ class SubscriptionHub:
     def _bloom(self, number: int) -> bytes:
         rows = self.store.select("SELECT bloom FROM block_blooms WHERE number = ?", (number,))
         if rows:
-            return bytes(rows[0][0])  # type: ignore[arg-type]
+            bloom = rows[0][0]
+            assert isinstance(bloom, bytes)  # a BLOB column
+            return bloom
         return block_bloom(self.suite, self.store.receipts(number))

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import tomli_w
 
@@ -58,6 +58,9 @@ from chain.errors import ConfigError, NetworkError
 from chain.network.framing import MAX_FRAME_SIZE
 from chain.network.host import parse_endpoint
 from chain.tomlcompat import tomllib
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance  # a class with __dataclass_fields__
 
 CONFIG_FILE = "config.toml"
 EXECUTOR_KINDS = ("evm", "kv")
@@ -186,7 +189,7 @@ class NodeConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeConfig:
-        sections: dict[str, type] = {
+        sections: dict[str, type[DataclassInstance]] = {
             "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection, "channel": ChannelSection,
             "web3_rpc": Web3RpcSection,
             "storage": StorageSection, "executor": ExecutorSection, "consensus": ConsensusSection,
