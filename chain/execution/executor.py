@@ -52,6 +52,7 @@ from chain.execution.result import CallOutOfTime, ExecutionResult, block_result
 from chain.ledger import codec
 from chain.ledger import permissions
 from chain.ledger.block import Block
+from chain.ledger.accounts import ACCOUNT_TABLE as ETH_ACCOUNT_TABLE, account_nonce
 from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
@@ -59,7 +60,6 @@ from chain.ledger.state import Changes, StateOverlay, StateReader
 from chain.ledger.status import Status
 from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
-from chain.txpool.eth_rules import ACCOUNT_TABLE as ETH_ACCOUNT_TABLE, account_nonce
 
 log = logging.getLogger(__name__)
 

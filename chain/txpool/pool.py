@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, TxRejected
+from chain.ledger.accounts import account_nonce
 from chain.ledger.block import Block
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.status import Status
@@ -38,7 +39,7 @@ from chain.txpool.rules import (
     check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_sender_quota, check_signature, check_size,
 )
 from chain.txpool.eth_rules import (
-    MAX_PARKED, account_nonce, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
+    MAX_PARKED, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit

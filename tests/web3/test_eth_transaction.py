@@ -15,6 +15,7 @@ from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.errors import InvalidSignature, LedgerError, TxRejected
 from chain.execution.local import LocalChain
+from chain.ledger.accounts import account_nonce
 from chain.ledger.block import Block
 from chain.ledger.eth_transaction import MAX_ETH_TX_SIZE, EthTransaction
 from chain.ledger.genesis import GenesisConfig, open_chain
@@ -22,7 +23,6 @@ from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
 from chain.txpool import TxPool
-from chain.txpool.eth_rules import account_nonce
 from tests.ledger.builders import extend
 
 CHAIN_ID = 20200
