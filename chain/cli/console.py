@@ -615,9 +615,9 @@ def console(
         client = SyncClient(rpc, get_suite(suite), group)
     shell = Console(client, account, load_artifacts(default_contract_dirs(suite) + list(contracts)))
     if chain_dir is not None:  # the channel commands (subscribeBlocks, subscribeTopic, publish) use node0's port
-        from chain.channel.client import ChannelEndpoint
+        from chain.node.builder import channel_endpoint
 
-        shell.channel = ChannelEndpoint.of_chain(chain_dir)
+        shell.channel = channel_endpoint(chain_dir)
     typer.echo(f"connected to {rpc} ({suite} suite); account: "
                f"{'0x' + account.address.hex() if account else 'none (read-only: pass --key to send transactions)'}")
     typer.echo("type help for the commands, Tab to complete, quit to leave")

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import tomli_w
 
+from chain.channel.client import ChannelEndpoint
 from chain.crypto.certs import generate_ca, issue_channel_certificate, issue_node_certificate, write_private
 from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
@@ -316,6 +317,16 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     _write_script(root / "start_all.sh", _all_script(names, "start"))
     _write_script(root / "stop_all.sh", _all_script(names, "stop"))
     return BuiltChain(root, genesis, tuple(built), admin.address)
+
+
+def channel_endpoint(directory: str | Path, index: int = 0) -> ChannelEndpoint | None:
+    """Node `index`'s channel port as DIR/sdk/nodes.toml lists it, with the SDK certificate the build
+    wrote; None if the build fixed no channel port."""
+    listed = read_nodes(directory)[index].channel
+    if listed is None:
+        return None
+    host, _, port = listed.rpartition(":")
+    return ChannelEndpoint(host.strip("[]"), int(port), Path(directory) / "sdk")
 
 
 def read_nodes(directory: str | Path) -> tuple[ListedNode, ...]:
