@@ -4,6 +4,7 @@
 
 interface Cell:
     def add(by: uint256) -> uint256: nonpayable
+    def add_via(other: address, by: uint256) -> uint256: nonpayable
 
 KV_TABLE: constant(address) = 0x0000000000000000000000000000000000001009
 SYSTEM_CONFIG: constant(address) = 0x0000000000000000000000000000000000001000
@@ -30,6 +31,13 @@ def add_via(other: address, by: uint256) -> uint256:
     total: uint256 = extcall Cell(other).add(by)
     self.calls += total
     return total
+
+
+@external
+def relay(first: address, second: address, by: uint256) -> uint256:
+    # first calls second; then this frame calls second too (already warm: EIP-2929)
+    extcall Cell(first).add_via(second, by)
+    return extcall Cell(second).add(by)
 
 
 @external

@@ -103,14 +103,15 @@ def test_a_failed_call_undoes_what_its_callees_wrote_on_other_executors(world: W
     assert summary(result) == summary(execute(world.local, world.local.executor, txs))
 
 
-def test_reentrant_call_sees_warm_addresses_so_gas_equals_serial(world: World) -> None:
-    """1 -> 2 -> 1 again: what the transaction warmed travels with its calls (EIP-2929)."""
-    c1, c2 = world.cells[:2]
+def test_warm_addresses_travel_with_calls_and_results_so_gas_equals_serial(world: World) -> None:
+    """What a transaction warmed (EIP-2929) goes with its calls and comes back with their results:
+    1 -> 2 -> 1 finds 1 warm; 1 -> 2 -> 3, then 1 -> 3 finds 3 warm."""
+    c1, c2, c3 = world.cells[:3]
     a = world.admin
-    txs = [world.tx(a, c1, "try_call", c2, world.data("add_via", c1, 3))]
-    result = execute(world.local, DMCExecutor(world.local.suite, executors=2), txs)
-    assert result.receipts[0].ok
-    assert summary(result) == summary(execute(world.local, world.local.executor, txs))
+    for tx in (world.tx(a, c1, "try_call", c2, world.data("add_via", c1, 3)), world.tx(a, c1, "relay", c2, c3, 4)):
+        result = execute(world.local, DMCExecutor(world.local.suite, executors=3), [tx])
+        assert result.receipts[0].ok
+        assert summary(result) == summary(execute(world.local, world.local.executor, [tx]))
 
 
 def test_system_contracts_run_on_one_executor_and_keep_their_permissions(world: World) -> None:
