@@ -52,6 +52,16 @@ def test_a_governor_votes_once(suite_name: str, governors: list[KeyPair]) -> Non
     assert proposal_status(chain, 1) == ProposalStatus.NOT_ENOUGH_VOTES
 
 
+def test_a_passed_proposal_takes_no_more_votes(suite_name: str, governors: list[KeyPair]) -> None:
+    chain = make_auth_chain(suite_name, governors)  # rates 0: the proposer's vote passes it
+    assert committee_call(chain, governors[0], SET_CONFIG, "tx_count_limit", "7", 10).status == Status.SUCCESS
+    assert proposal_status(chain, 1) == ProposalStatus.FINISHED
+    row = chain.state.get(system.CONFIG_TABLE, b"tx_count_limit")
+    late = committee_call(chain, governors[1], VOTE, 1, True)
+    assert late.status == Status.PRECOMPILED_ERROR and "not votable" in reason(chain, late) and not late.logs
+    assert chain.state.get(system.CONFIG_TABLE, b"tx_count_limit") == row  # not executed a second time
+
+
 def test_below_participation_nothing_is_executed(suite_name: str, governors: list[KeyPair]) -> None:
     chain = make_auth_chain(suite_name, governors, participates=70)
     committee_call(chain, governors[0], SET_CONFIG, "tx_count_limit", "7", 10)
