@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import tomli_w
 
 from chain.errors import ConfigError, NetworkError
+from chain.execution.kinds import EXECUTOR_KINDS
 from chain.network.framing import MAX_FRAME_SIZE
 from chain.network.host import parse_endpoint
 from chain.tomlcompat import tomllib
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance  # a class with __dataclass_fields__
 
 CONFIG_FILE = "config.toml"
-EXECUTOR_KINDS = ("evm", "kv")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

@@ -37,7 +37,7 @@ from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError, NetworkError, TxRejected
-from chain.execution.result import BlockExecutor
+from chain.execution.kinds import make_executor
 from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.status import Status
 from chain.ledger.store import Store
@@ -68,19 +68,6 @@ STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its 
 # Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
 # loop keeps reading them, where it used to stop; what progress needs is re-sent, principle 7).
 MAX_BACKLOG = 20_000
-
-
-def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
-    """The block executor named in config.toml; every node of a chain must use the same kind."""
-    if kind == "kv":
-        from chain.execution.kv import KVExecutor
-
-        return KVExecutor(suite)
-    if kind == "evm":
-        from chain.execution.executor import EVMExecutor
-
-        return EVMExecutor(suite, chain_id=chain_id)
-    raise ConfigError(f"unknown executor kind {kind!r}")
 
 
 def monotonic_ms() -> int:

@@ -33,7 +33,8 @@ from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ScenarioError
-from chain.execution.kv import KVExecutor, encode_kv
+from chain.execution.kinds import EXECUTOR_KINDS, make_executor
+from chain.execution.kv import encode_kv
 from chain.execution.result import BlockExecutor
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.store import Store
@@ -80,8 +81,8 @@ class SimConfig:
             if not 0 <= index < self.nodes + self.observers:
                 raise ScenarioError(f"byzantine node {index} does not exist")
             make_behaviour(name)  # unknown names fail here, before anything runs
-        if self.executor not in ("kv", "evm"):
-            raise ScenarioError(f"unknown executor {self.executor!r}; choose kv or evm")
+        if self.executor not in EXECUTOR_KINDS:
+            raise ScenarioError(f"unknown executor {self.executor!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,6 @@ class SimNode:
     @property
     def alive(self) -> bool:
         return self.replica is not None
-
-
-def _evm_executor(suite: CryptoSuite) -> BlockExecutor:
-    from chain.execution.executor import EVMExecutor
-
-    return EVMExecutor(suite, chain_id=CHAIN_ID)
 
 
 def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPair]:
@@ -158,7 +153,7 @@ class Simulation:
         self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._timer_generation: dict[tuple[int, str], int] = {}
-        self._executor_factory = executor_factory or (KVExecutor if config.executor == "kv" else _evm_executor)
+        self._executor_factory = executor_factory or (lambda suite: make_executor(config.executor, suite, CHAIN_ID))
         self.replica_config = replica_config(config)
         sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
         observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
