@@ -86,7 +86,14 @@ class TableJournal:
 
     def revert(self, checkpoint: int) -> None:
         """Undo every write and mark made since checkpoint."""
-        length = self._checkpoints.pop(checkpoint)
+        self.truncate(self._checkpoints.pop(checkpoint))
+
+    def length(self) -> int:
+        """How many undo entries the journal holds: a position to truncate back to."""
+        return len(self._undo)
+
+    def truncate(self, length: int) -> None:
+        """Undo every write and mark made after the journal had `length` entries."""
         while len(self._undo) > length:
             entry = self._undo.pop()
             if entry[0] == "mark":

@@ -20,6 +20,7 @@ from eth.exceptions import VMError
 from chain.abi.codec import ABIError, decode_args, encode_args, encode_error, selector, split_signature
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
+from chain.execution.evm import ChainState
 from chain.execution.journal import TableJournal
 from chain.ledger.committee import is_auth_chain
 from chain.ledger.genesis import is_admin  # table s_admin: key = 20-byte address, value = b"\x01"
@@ -136,8 +137,10 @@ class SystemContract:
             raise PrecompiledFailure(Status.PRECOMPILED_ERROR, f"{self.name}: unknown method 0x{data[:4].hex()}")
         spec, inputs, fn = entry
         computation.consume_gas(spec.gas, reason=f"{self.name}.{spec.signature}")
+        state = computation.state
+        assert isinstance(state, ChainState)  # system contracts are installed only in the chain's own state class
         context = CallContext(
-            journal=computation.state.journal,
+            journal=state.journal,
             suite=self.suite,
             block_number=computation.state.block_number,
             sender=bytes(computation.msg.sender),
