@@ -423,9 +423,20 @@ def cmd_get_config(console: Console, args: list[str]) -> str:
     return console.client.system_config(args[0])
 
 
+def committee_governs(console: Console, proposal: str) -> str | None:
+    """On an auth chain (built with --auth) the admin commands are closed: say which proposal to make."""
+    if console.client.system_config("auth_check_status") != "1":
+        return None
+    return (f"this chain is governed by its committee (built with --auth): a governor proposes it with {proposal}, "
+            "the others vote with voteProposal <id> (getCommitteeInfo lists the governors)")
+
+
 @command("setSystemConfigByKey", "setSystemConfigByKey <key> <value>", "change a system config value (admin; from the next block)")
 def cmd_set_config(console: Console, args: list[str]) -> str:
     _arity(args, 2)
+    closed = committee_governs(console, f"setSysConfigProposal {args[0]} {args[1]}")
+    if closed:
+        return closed
     return console.system_transaction(SYSTEM_CONFIG, "setValueByKey(string,string)", args[0], args[1])
 
 
@@ -433,18 +444,27 @@ def cmd_set_config(console: Console, args: list[str]) -> str:
 def cmd_add_sealer(console: Console, args: list[str]) -> str:
     _arity(args, 1, 2)
     weight = _number(args[1], "weight") if len(args) == 2 else 1
+    closed = committee_governs(console, f"addSealerProposal <nodeId> {weight}")
+    if closed:
+        return closed
     return console.system_transaction(CONSENSUS, "addSealer(string,uint256)", args[0], weight)
 
 
 @command("addObserver", "addObserver <nodeId>", "make a node an observer (admin; from the next block)")
 def cmd_add_observer(console: Console, args: list[str]) -> str:
     _arity(args, 1)
+    closed = committee_governs(console, "addObserverProposal <nodeId>")
+    if closed:
+        return closed
     return console.system_transaction(CONSENSUS, "addObserver(string)", args[0])
 
 
 @command("removeNode", "removeNode <nodeId>", "remove a node from the consensus list (admin)")
 def cmd_remove_node(console: Console, args: list[str]) -> str:
     _arity(args, 1)
+    closed = committee_governs(console, "removeNodeProposal <nodeId>")
+    if closed:
+        return closed
     return console.system_transaction(CONSENSUS, "remove(string)", args[0])
 
 
@@ -625,3 +645,8 @@ def console(
         run_interactive(shell)
     finally:
         client.close()
+
+
+# The permission-governance commands of auth chains (getCommitteeInfo, voteProposal, ...) register
+# themselves in COMMANDS; imported last because they use the helpers above.
+from chain.cli import console_governance  # noqa: E402,F401
