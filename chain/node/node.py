@@ -531,7 +531,7 @@ class Node:
         # The key/value stand-in has no contracts to call.
         if caller is None:
             return int(Status.CALL_ADDRESS_ERROR), b""
-        return caller(self.store, to, data, sender, self.store.head_number() + 1,  # type: ignore[no-any-return]
+        return caller(self.store, to, data, sender, self.store.head_number() + 1,
                       deadline=time.monotonic() + CALL_BUDGET_S)
 
     def code_at(self, address: bytes) -> bytes:

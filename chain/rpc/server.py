@@ -93,7 +93,7 @@ def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
         while True:
             run = steps.send(submit_all(ctx.api, run))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 async def handle_batch_async(
@@ -106,7 +106,7 @@ async def handle_batch_async(
         while True:
             run = steps.send(await submit_soon(run))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:

@@ -312,7 +312,9 @@ class Client:
                    topics: Sequence[bytes | Sequence[bytes] | None] = (),
                    block_hash: bytes | None = None) -> list[dict[str, Any]]:
         """getLogs: matching logs as the node's JSON (FISCO 3.x semantics; None means "latest")."""
-        return await self.group_call("getLogs", log_filter_json(from_block, to_block, address, topics, block_hash))  # type: ignore[no-any-return]
+        logs: list[dict[str, Any]] = await self.group_call(
+            "getLogs", log_filter_json(from_block, to_block, address, topics, block_hash))
+        return logs
 
     async def subscribe_logs(self, *, address: bytes | Sequence[bytes] | None = None,
                              topics: Sequence[bytes | Sequence[bytes] | None] = (),
@@ -337,7 +339,9 @@ class Client:
                         continue
                     if note.get("method") == "subscriptionClosed":
                         raise RpcTransportError(f"{ws_url} closed the subscription: {params.get('reason')}")
-                    yield params.get("result")
+                    log = params.get("result")
+                    if isinstance(log, dict):  # a log is a JSON object; anything else is not one to hand on
+                        yield log
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
             raise RpcTransportError(f"subscription at {ws_url} failed: {type(exc).__name__}: {exc}") from exc
 
