@@ -47,9 +47,14 @@ def measure_vrf(seconds: float) -> list[tuple[str, dict[str, float]]]:
     for label, scheme, secret in [("curve25519 VRF (FISCO/WeDPR, Ristretto255)", vrf, vrf.secret_from_node_key(0x5EED)),
                                   ("ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381)", ecvrf, bytes(range(32)))]:
         public, proof = scheme.public_key(secret), scheme.prove(secret, alpha)
+
+        def verify_afresh() -> None:
+            vrf.forget_verifications()  # chain.crypto.vrf remembers answers: measure the work, not the memory
+            scheme.verify(public, proof, alpha)
+
         rows.append((label, {
             "prove/s": ops_per_second(lambda: scheme.prove(secret, alpha), seconds),
-            "verify/s": ops_per_second(lambda: scheme.verify(public, proof, alpha), seconds),
+            "verify/s": ops_per_second(verify_afresh, seconds),
         }))
     return rows
 

@@ -94,7 +94,7 @@ def verify(public: bytes, proof: bytes, alpha: bytes) -> bytes | None:
         return None
     h_point = encode_to_curve(public, alpha)
     u = ed.subtract(ed.multiply_base(s), ed.multiply(c, y_point))
-    v = ed.subtract(ed.multiply(s, h_point), ed.multiply(c, gamma))
+    v = ed.multiply_double(s, h_point, c, ed.negate(gamma))
     # the challenge recomputed from U = s·B − c·Y and V = s·H − c·Gamma must be the proof's own
     if _challenge(y_point, h_point, gamma, u, v) != c:
         return None

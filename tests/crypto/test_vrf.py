@@ -146,3 +146,11 @@ def test_proof_to_hash_refuses_what_is_not_a_proof() -> None:
         vrf.proof_to_hash(b"\x00" * 95)
     with pytest.raises(ValueError):
         vrf.proof_to_hash(b"\xff" * 96)
+
+
+def test_a_remembered_verification_gives_the_same_answers(proof: bytes) -> None:
+    public = vrf.public_key(SECRET)
+    vrf.forget_verifications()
+    first = vrf.verify(public, proof, ALPHA), vrf.verify(public, proof, b"other")
+    assert first == (vrf.verify(public, proof, ALPHA), vrf.verify(public, proof, b"other"))
+    assert first[0] is not None and first[1] is None

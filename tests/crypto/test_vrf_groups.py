@@ -159,3 +159,11 @@ def test_edwards_decode_refuses_a_y_without_x() -> None:
     y = next(y for y in range(2, 100) if ed._recover_x(y, 0) is None)
     assert ed.decode(y.to_bytes(32, "little")) is None
     assert ed.decode(b"\x01" * 31) is None  # wrong length
+
+
+def test_multiply_double_is_the_sum_of_two_products() -> None:
+    h = ristretto.from_uniform_bytes(bytes(range(64)))
+    for a, b in [(0, 0), (1, 0), (0, 5), (ed.L - 1, 2**255 - 19), (3 * ed.L + 7, 12345)]:
+        expected = ed.add(ed.multiply(a, ed.BASE), ed.multiply(b, h))
+        assert ed.equal(ed.multiply_double(a, ed.BASE, b, h), expected)
+    assert ed.equal(ed.multiply_double(2, h, 3, h), ed.multiply(5, h))
