@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first. A name is a package (or top-level module) of chain/, or a dotted module inside one
 # that sits in another layer than its package (the longest name that matches wins).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "recursion", "tomlcompat"),  # shared helpers, no chain imports
+    ("errors", "recursion", "stats", "tomlcompat"),  # shared helpers, no chain imports
     ("crypto",),  # hashes, signatures, keys, certificates
     ("ledger", "abi"),  # the records and their store; the contract ABI
     ("execution", "logs", "wire"),  # running blocks; reading event logs; the JSON the server and SDK share
