@@ -36,10 +36,10 @@ from chain.errors import ChainError, ScenarioError
 from chain.execution.kinds import EXECUTOR_KINDS, make_executor
 from chain.execution.kv import encode_kv
 from chain.execution.result import BlockExecutor
-from chain.ledger.genesis import GenesisConfig, open_chain
+from chain.ledger.genesis import AuthGenesis, GenesisConfig, open_chain
 from chain.ledger.store import Store
 from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT
-from chain.ledger.transaction import new_transaction, sign_transaction
+from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
 from chain.sim.byzantine import Behaviour, make_behaviour
 from chain.sim.checker import CheckReport, Checker
 from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
@@ -73,6 +73,7 @@ class SimConfig:
     tick_ms: int = 1000
     executor: str = "kv"  # "kv" (chain.execution.kv) or "evm" (contracts and system contracts: add_sealer)
     record_trace_hashes: bool | None = None  # None: only when the suite's signatures are deterministic
+    auth_governors: int = 0  # > 0: an auth chain (--auth) governed by this many committee members (weight 1)
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.observers < 0:
@@ -158,11 +159,14 @@ class Simulation:
         sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
         observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
         self.admin_key = derive_keys(config.suite, config.seed, 1, "admin")[0]  # the governance account
+        self.governor_keys = derive_keys(config.suite, config.seed, config.auth_governors, "governor")
         self.genesis = GenesisConfig(
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
             system_config={TX_COUNT_LIMIT: str(config.tx_count_limit), LEADER_PERIOD: str(config.leader_period)},
             admins=(self.admin_key.address,), timestamp=GENESIS_EPOCH_MS,
+            auth=AuthGenesis(governors=tuple((k.address, 1) for k in self.governor_keys), participates_rate=51,
+                             win_rate=51) if self.governor_keys else None,
         )
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
@@ -363,6 +367,18 @@ class Simulation:
         if target.alive:
             self._handle(target, fx.SubmitTransactions(tuple(txs)))
         return count
+
+    def submit_signed(self, txs: Iterable[Transaction], node: int | None = None) -> int:
+        """Hand signed transactions (e.g. governance ones) to one live node, chosen by the RNG if not given."""
+        live = [n for n in self.nodes if n.alive]
+        batch = tuple(txs)
+        if not live or not batch:
+            return 0
+        target = self._node(node) if node is not None else live[self.rng.randrange(len(live))]
+        self._emit({"ev": "submit", "node": target.index, "count": len(batch)})
+        if target.alive:
+            self._handle(target, fx.SubmitTransactions(batch))
+        return len(batch)
 
     def _on_client(self) -> int | None:
         self._client_credit += self.config.tx_rate * CLIENT_INTERVAL_MS / 1000
