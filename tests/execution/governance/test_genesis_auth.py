@@ -62,3 +62,21 @@ def test_auth_check_status_follows_the_auth_table() -> None:
                       system_config={"auth_check_status": "1"})
     with pytest.raises(ConfigError, match="unknown genesis auth fields"):
         GenesisConfig.from_dict({**config().to_dict(), "auth": {"governors": [], "quorum": 3}})
+
+
+def test_chain_build_auth_writes_a_committee(tmp_path: Any) -> None:
+    from chain.crypto.keys import load_private_key
+    from chain.node.builder import BuildOptions, build_chain
+
+    built = build_chain(tmp_path / "nodes", BuildOptions(
+        nodes=1, suite="standard", auth=True, governor_weights=(2, 1), participates_rate=60, win_rate=50,
+        proposal_lifetime=30, genesis_time_ms=0, port_base=41000, rpc_port_base=42000))
+    auth = built.genesis.auth
+    assert auth is not None and [w for _, w in auth.governors] == [2, 1] and built.genesis.admins == ()
+    assert (auth.participates_rate, auth.win_rate, auth.proposal_lifetime) == (60, 50, 30)
+    keys = [tmp_path / "nodes" / "sdk" / name for name in ("admin.key", "governor1.key")]
+    assert [load_private_key(k).address for k in keys] == [a for a, _ in auth.governors]
+    assert GenesisConfig.load(tmp_path / "nodes" / "node0" / "genesis.toml") == built.genesis
+    with pytest.raises(ConfigError, match="win_rate"):
+        build_chain(tmp_path / "bad", BuildOptions(nodes=1, suite="standard", auth=True, win_rate=101))
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
