@@ -39,6 +39,7 @@ from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
     INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
+from chain.txpool.rules import MAX_TX_SIZE
 from chain.wire.views import (
     batch_receipt_json, block_json, header_json, hex_bytes, hex_int, proof_json, receipt_json, status_message,
     transaction_json,
@@ -46,7 +47,7 @@ from chain.wire.views import (
 
 CLIENT_VERSION = "chain 0.1.0 (Python)"
 FISCO_COMPATIBLE_VERSION = "2.9.0"  # the 2.x JSON-RPC shapes this server follows
-MAX_RAW_TX_SIZE = 1 << 20  # bytes of RLP: the pool refuses larger transactions anyway (chain.txpool.rules)
+MAX_RAW_TX_SIZE = MAX_TX_SIZE  # bytes of RLP: what the pool would refuse anyway is refused before decoding
 MAX_PENDING_LISTED = 1000  # getPendingTransactions lists at most this many
 
 
