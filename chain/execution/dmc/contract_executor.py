@@ -89,6 +89,24 @@ class DmcJournal(TableJournal):
         super().__init__(base)
         self._shared = shared  # the block's starting state: other contracts' code and accounts
         self.frame: Frame | None = None  # the frame running now (one at a time per transaction)
+        self.calls: list[tuple[int, int]] = []  # (journal length, callee seq) of each call sent out
+        self.undo_from: int | None = None  # the first callee seq of calls undone by a local revert
+
+    def revert(self, checkpoint: int) -> None:
+        """py-evm undoes a failed call made inside the frame; callees it reached elsewhere must follow.
+
+        A call to another contract made after the checkpoint ran on other executors: their writes
+        are not in this journal. Remember the first such callee; the frame's next reply carries it
+        and the scheduler has the other executors undo everything from it on.
+        """
+        at = self._checkpoints.get(checkpoint)
+        if at is not None:
+            undone = [seq for length, seq in self.calls if length >= at]
+            if undone:
+                first = min(undone)
+                self.undo_from = first if self.undo_from is None else min(self.undo_from, first)
+                self.calls = [(length, seq) for length, seq in self.calls if length < at]
+        super().revert(checkpoint)
 
     def _own(self, table: str, key: bytes) -> bool:
         frame = self.frame
@@ -134,6 +152,7 @@ class DmcJournal(TableJournal):
                 self._writes[item] = previous  # type: ignore[index,assignment]
         for later in [c for c, at in self._checkpoints.items() if at > length]:
             del self._checkpoints[later]
+        self.calls = [(at, seq) for at, seq in self.calls if at < length]
 
     def marks(self) -> Marks:
         return frozenset(self._marks)
@@ -191,9 +210,12 @@ class Frame:
         more): this frame's journal takes them in, so gas is what one EVM running it all would charge.
         """
         assert self.fiber is not None
-        result, marks = self.fiber.pause(("call", call))
+        journal = self.state.journal
+        at = journal.length()
+        result, marks, callee_seq = self.fiber.pause(("call", call))
         assert isinstance(result, FrameResult)
-        self.state.journal.install_marks(marks)
+        journal.calls.append((at, callee_seq))
+        journal.install_marks(marks)
         return result
 
 
@@ -360,7 +382,7 @@ class ContractExecutor:
             frame.state.journal.frame = frame
             assert frame.fiber is not None
             if request.kind is RequestKind.RESUME:
-                event = frame.fiber.resume((request.result, request.marks))
+                event = frame.fiber.resume((request.result, request.marks, request.callee_seq))
             else:
                 event = frame.fiber.resume(request.kind)
         frame.state.journal.frame = None
@@ -371,13 +393,14 @@ class ContractExecutor:
         frame.touched = set()
         journal = frame.state.journal
         marks = journal.marks()
+        undo_from, journal.undo_from = journal.undo_from, None
         if is_done(event):
             result, outcome = done_value(event)
             kind = ReplyKind.FINISHED if result.ok else ReplyKind.FAILED
             if frame.seq == 0:
                 keys = ()  # the transaction ends here and now: nothing of it stays locked
             replies.append(Reply(kind, frame.context, frame.seq, frame.contract, keys=keys, marks=marks,
-                                 result=result, outcome=outcome))
+                                 result=result, outcome=outcome, undo_from=undo_from))
             if frame.seq == 0:
                 # the transaction is over: its rows here are final (other executors hear it next
                 # round), so this contract's next frames may use them at once
@@ -393,10 +416,10 @@ class ContractExecutor:
         flow.held.update((row, frame.context) for row in keys)  # FISCO: lastKeyLocks
         if what == "call":
             replies.append(Reply(ReplyKind.CALL_OUT, frame.context, frame.seq, frame.contract, keys=keys,
-                                 marks=marks, call=detail))
+                                 marks=marks, call=detail, undo_from=undo_from))
         else:
             replies.append(Reply(ReplyKind.KEY_LOCK, frame.context, frame.seq, frame.contract, keys=keys,
-                                 marks=marks, wait_row=detail))
+                                 marks=marks, wait_row=detail, undo_from=undo_from))
 
     # --- the EVM message of one frame (runs on the frame's fiber) ---
 

@@ -84,7 +84,8 @@ class Request:
     marks: Marks = frozenset()
     message: CallMessage | None = None  # START and CALL
     result: FrameResult | None = None  # RESUME
-    origin: bytes = b""  # START: the transaction's sender (tx.origin)
+    origin: bytes = b""  # START and CALL: the transaction's sender (tx.origin)
+    callee_seq: int = 0  # RESUME: the seq the callee ran as
     intrinsic: int = 0  # START: intrinsic gas already charged
     tx_index: int = 0
 
@@ -108,6 +109,7 @@ class Reply:
     wait_row: Row | None = None  # KEY_LOCK
     result: FrameResult | None = None  # FINISHED / FAILED
     outcome: TxOutcome | None = None  # FINISHED / FAILED of seq 0
+    undo_from: int | None = None  # a call inside this frame failed after its callee (this seq on) ran elsewhere
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,10 @@ class Scheduler:
         tx.executors.add(executor)
         if reply.keys:
             locks.hold(reply.context, reply.keys)
+        if reply.undo_from is not None:
+            # a call that failed inside the frame had callees elsewhere: their writes go too
+            for other in sorted(tx.executors - {executor}):
+                notices[other].undo.append((reply.context, reply.undo_from))
         if reply.kind is ReplyKind.KEY_LOCK:
             assert reply.wait_row is not None
             waits[reply.context] = (reply.contract, reply.seq, reply.wait_row)
@@ -178,6 +182,7 @@ class Scheduler:
         caller_seq, caller_contract = tx.stack[-1]
         pending[caller_contract].append(Request(
             RequestKind.RESUME, reply.context, caller_seq, caller_contract, marks=reply.marks, result=reply.result,
+            callee_seq=reply.seq,
         ))
 
     @staticmethod
