@@ -29,7 +29,8 @@ def build(
     web3_port_base: int = typer.Option(8645, "--web3-port-base", help="with --web3: web3 port of node0; node i uses base + i"),
     web3_chain_id: int = typer.Option(20200, "--web3-chain-id", help="with --web3: the Ethereum chain id (eth_chainId)"),
     observers: int = typer.Option(0, "--observers", help="extra observer nodes (sync, no vote)"),
-    executor: str = typer.Option("evm", "--executor", help="evm, or kv (the key/value stand-in)"),
+    executor: str = typer.Option("evm", "--executor", help="evm, kv (the key/value stand-in) or dmc (parallel contracts)"),
+    executor_workers: int = typer.Option(0, "--executor-workers", help="with --executor dmc: worker processes per node"),
     chain_id: int = typer.Option(1, "--chain-id"),
     group_id: int = typer.Option(1, "--group-id"),
     force: bool = typer.Option(False, "--force", help="replace a chain already built in the directory"),
@@ -55,7 +56,8 @@ def build(
         raise typer.Exit(1) from None
     options = BuildOptions(
         nodes=nodes, suite=suite, ip=ip, rpc_ip=rpc_ip, port_base=port_base, rpc_port_base=rpc_port_base,
-        channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
+        channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor,
+        executor_workers=executor_workers, force=force,
         web3_port_base=web3_port_base if web3 else None, web3_chain_id=web3_chain_id,
         auth=auth, governor_weights=weights, participates_rate=participates_rate, win_rate=win_rate,
         proposal_lifetime=proposal_lifetime,

@@ -14,27 +14,38 @@ from chain.errors import ConfigError
 from chain.execution.result import BlockExecutor
 
 
-def _evm(suite: CryptoSuite, chain_id: int) -> BlockExecutor:
+def _evm(suite: CryptoSuite, chain_id: int, workers: int) -> BlockExecutor:
     from chain.execution.executor import EVMExecutor
 
     return EVMExecutor(suite, chain_id=chain_id)
 
 
-def _kv(suite: CryptoSuite, chain_id: int) -> BlockExecutor:
+def _kv(suite: CryptoSuite, chain_id: int, workers: int) -> BlockExecutor:
     from chain.execution.kv import KVExecutor
 
     return KVExecutor(suite)  # the key/value stand-in has no chain id to check
 
 
-EXECUTORS: dict[str, Callable[[CryptoSuite, int], BlockExecutor]] = {
+def _dmc(suite: CryptoSuite, chain_id: int, workers: int) -> BlockExecutor:
+    from chain.execution.dmc import DMCExecutor
+
+    return DMCExecutor(suite, chain_id=chain_id, workers=workers)  # workers=0: executors in this process
+
+
+# builder(suite, chain_id, workers): workers is how many processes a parallel executor may use
+EXECUTORS: dict[str, Callable[[CryptoSuite, int, int], BlockExecutor]] = {
     "evm": _evm,  # contracts (py-evm) and the system contracts
     "kv": _kv,  # key/value writes only: the lessons' and the simulator's default, no contracts
+    "dmc": _dmc,  # the evm executor's contracts, run by FISCO's DMC scheduler on several cores
 }
 EXECUTOR_KINDS: tuple[str, ...] = tuple(EXECUTORS)
 
 
-def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
-    """The executor named `kind`; ConfigError for a name not in EXECUTORS."""
+def make_executor(kind: str, suite: CryptoSuite, chain_id: int, *, workers: int = 0) -> BlockExecutor:
+    """The executor named `kind`; ConfigError for a name not in EXECUTORS.
+
+    workers: worker processes of the dmc executor (0: its contract executors run in this process).
+    """
     if kind not in EXECUTORS:
         raise ConfigError(f"unknown executor kind {kind!r}; one of {', '.join(EXECUTOR_KINDS)}")
-    return EXECUTORS[kind](suite, chain_id)
+    return EXECUTORS[kind](suite, chain_id, workers)

@@ -78,6 +78,7 @@ class BuildOptions:
     chain_id: int = 1
     group_id: int = 1
     executor: str = "evm"
+    executor_workers: int = 0  # dmc: worker processes per node
     timeout_ms: int = 3000
     min_seal_time_ms: int = 500
     force: bool = False
@@ -301,7 +302,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
                 listen_port=8545 if options.web3_port_base is None else options.web3_port_base + i,
                 chain_id=options.web3_chain_id,
             ),
-            executor=ExecutorSection(kind=options.executor),
+            executor=ExecutorSection(kind=options.executor, workers=options.executor_workers),
             consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
         )
         config.dump(node_dir)

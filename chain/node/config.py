@@ -35,7 +35,8 @@ relative to the node directory, so a chain directory can be moved or copied to a
     path = "data/chain.db"
 
     [executor]
-    kind = "evm"                   # or "kv", the key/value stand-in
+    kind = "evm"                   # or "kv", the key/value stand-in, or "dmc" (parallel contracts)
+    workers = 0                    # dmc: worker processes (0: in the node's process)
 
     [consensus]
     timeout_ms = 3000
@@ -122,6 +123,7 @@ class StorageSection:
 @dataclass(frozen=True)
 class ExecutorSection:
     kind: str = "evm"
+    workers: int = 0  # dmc only: worker processes running contracts in parallel (0: none, in-process)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,9 @@ class NodeConfig:
         # The executor decides every state root: all nodes of a chain must run the same one.
         if self.executor.kind not in EXECUTOR_KINDS:
             raise ConfigError(f"executor.kind must be one of {list(EXECUTOR_KINDS)}, got {self.executor.kind!r}")
+        # each worker is a process with its own interpreter: a handful per core is the most that helps
+        if not 0 <= self.executor.workers <= 64:
+            raise ConfigError(f"executor.workers must be between 0 and 64, got {self.executor.workers}")
         if self.log.level not in LOG_LEVELS:
             raise ConfigError(f"log.level must be one of {list(LOG_LEVELS)}, got {self.log.level!r}")
         # A PBFT round needs some time; zero would spin view changes.

@@ -290,8 +290,8 @@ class Simulation:
         from chain.execution.governance import add_sealer_tx
 
         node = self._node(index)
-        if self.config.executor != "evm":
-            raise ScenarioError("add_sealer needs SimConfig(executor='evm'): the kv executor runs no system contracts")
+        if self.config.executor not in ("evm", "dmc"):
+            raise ScenarioError("add_sealer needs SimConfig(executor='evm' or 'dmc'): the kv executor runs no system contracts")
         live = [n for n in self.nodes if n.alive]
         if not live:
             raise ScenarioError("no live node to send the governance transaction to")
