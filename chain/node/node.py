@@ -104,7 +104,8 @@ class Node:
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id,
                              eth_chain_id=self.config.web3_rpc.chain_id)  # Ethereum txs (chain.web3) too
         self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
-        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
+        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id,
+                                      workers=self.config.executor.workers)
         self.clock = ReplicaClock()
         self.replica = Replica(
             self.suite, self.key.secret, self.store, self.txpool, ClockStoppingExecutor(self.executor, self.clock),
