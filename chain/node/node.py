@@ -44,7 +44,7 @@ from chain.ledger.store import Store
 from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
 from chain.network.hello import ChainIdentity
-from chain.network.host import Host, NetworkConfig
+from chain.network.host import Host, NetworkConfig, PeerInfo
 from chain.network.tls import TlsFiles
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
@@ -570,9 +570,10 @@ class Node:
             "knownHighestNumber": known,
             "isSyncing": known > number,
             # each peer with the height it last claimed (-1: none yet), for getSyncStatus's peers
-            "peers": [{**p, "blockNumber": self._peer_heights.get(bytes.fromhex(str(p["nodeId"])), -1)}
-                      for p in self.peers() if p["connected"]],
+            "peers": [{"nodeId": p.node_id.hex(), "endpoint": p.endpoint, "connected": True,
+                       "blockNumber": self._peer_heights.get(p.node_id, -1)}
+                      for p in self.peers() if p.connected and p.node_id is not None],
         }
 
-    def peers(self) -> list[dict[str, Any]]:
+    def peers(self) -> list[PeerInfo]:
         return self.host.peer_info()
