@@ -33,6 +33,7 @@ from eth.exceptions import (
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
 from eth.vm.message import Message
+from eth_typing import Address
 
 from chain.crypto.suite import CryptoSuite
 from chain.execution.dmc.fiber import Fiber, FiberPool, done_value, is_done
@@ -266,7 +267,7 @@ def dmc_state_class(suite: CryptoSuite) -> type[ChainState]:
     """The serial executor's state class, with the computation that sends cross-contract calls out."""
     base = state_class(suite, system_contracts(suite))
     computation = type(f"DmcComputation[{suite.name}]", (DmcComputationMixin, base.computation_class), {})
-    return base.configure(__name__=f"DmcState[{suite.name}]", computation_class=computation)  # type: ignore[return-value]
+    return base.configure(__name__=f"DmcState[{suite.name}]", computation_class=computation)
 
 
 # --- per-contract flow and the executor ------------------------------------------------------------
@@ -429,27 +430,28 @@ class ContractExecutor:
         vm_state = frame.state.vm_state
         computation_class: Any = vm_state.computation_class
         root = request.kind is RequestKind.START
-        tx_context = CancunTransactionContext(gas_price=0, origin=frame.state.origin)
+        tx_context = CancunTransactionContext(gas_price=0, origin=Address(frame.state.origin))
         full_gas = message.gas + request.intrinsic
         try:
             if root:
                 # EIP-2929: the sender and the target start warm
-                vm_state.mark_address_warm(message.sender)
-                vm_state.mark_address_warm(message.to)
+                vm_state.mark_address_warm(Address(message.sender))
+                vm_state.mark_address_warm(Address(message.to))
                 # a deploy must not land on an existing contract
-                if message.create and vm_state.has_code_or_nonce(message.to):
+                if message.create and vm_state.has_code_or_nonce(Address(message.to)):
                     return self._failed(Status.ADDRESS_ALREADY_USED, message.gas, full_gas)
             if message.create:
                 evm_message = Message(
-                    gas=message.gas, to=evm_constants.CREATE_CONTRACT_ADDRESS, sender=message.sender, value=0,
-                    data=b"", code=message.init_code, create_address=message.to, depth=message.depth,
+                    gas=message.gas, to=evm_constants.CREATE_CONTRACT_ADDRESS, sender=Address(message.sender), value=0,
+                    data=b"", code=message.init_code, create_address=Address(message.to), depth=message.depth,
                     is_static=message.is_static,
                 )
                 computation = computation_class.apply_create_message(vm_state, evm_message, tx_context)
             else:
                 evm_message = Message(
-                    gas=message.gas, to=message.to, sender=message.sender, value=0, data=message.data,
-                    code=vm_state.get_code(message.to), depth=message.depth, is_static=message.is_static,
+                    gas=message.gas, to=Address(message.to), sender=Address(message.sender), value=0,
+                    data=message.data, code=vm_state.get_code(Address(message.to)), depth=message.depth,
+                    is_static=message.is_static,
                 )
                 computation = computation_class.apply_message(vm_state, evm_message, tx_context)
         except VMError as error:  # raised before the computation started
