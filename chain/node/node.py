@@ -439,14 +439,20 @@ class Node:
         """In the replica thread: admit txs in one replica event; for each, its hash or its refusal."""
         effects = self._step(fx.SubmitTransactions(tuple(txs)))
         accepted = {h for e in effects if isinstance(e, fx.TxsAccepted) for h in e.hashes}
+        refused: dict[bytes, collections.deque[fx.TxRefused]] = collections.defaultdict(collections.deque)
+        for refusal in (r for e in effects if isinstance(e, fx.TxsAccepted) for r in e.refused):
+            refused[refusal.tx_hash].append(refusal)  # in submission order, per transaction
         outcomes: list[bytes | TxRejected] = []
         for tx in txs:
             tx_hash = tx.hash(self.suite)
             if tx_hash in accepted:
                 accepted.discard(tx_hash)  # the same tx twice in one batch: the second is known
                 outcomes.append(tx_hash)
-            else:
-                outcomes.append(self._refusal(tx, tx_hash))
+            elif refused[tx_hash]:
+                refusal = refused[tx_hash].popleft()
+                outcomes.append(TxRejected(refusal.status, refusal.reason))
+            else:  # not reached: the replica accounts for every transaction it is given
+                outcomes.append(TxRejected(Status.MALFORMED_TX, "the replica neither admitted nor refused it"))
         return outcomes
 
     def submit_soon(self, txs: Sequence[Transaction]) -> asyncio.Future[list[bytes | TxRejected]]:
@@ -506,20 +512,6 @@ class Node:
             if not future.done():  # the client may have gone away
                 future.set_result(outcomes[start:start + len(txs)])
             start += len(txs)
-
-    def _refusal(self, tx: Transaction, tx_hash: bytes) -> bytes | TxRejected:
-        """Why the pool refused tx. The replica only counts refusals; the pool's rules are
-        deterministic and the state has not changed since, so submitting again raises the very
-        same TxRejected (already pooled: ALREADY_KNOWN, without any work)."""
-        if tx_hash in self.txpool:
-            return TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
-        try:
-            self.txpool.submit(tx)
-        except TxRejected as exc:
-            return exc
-        except ChainError as exc:  # e.g. a malformed field the pool's rules trip over
-            return TxRejected(Status.MALFORMED_TX, str(exc))
-        return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         """A read-only call on the head state, as the next block's transactions would see it.
