@@ -188,6 +188,34 @@ def governance_summary(chain: SimChain) -> dict[str, Any]:
             "frozen_at": frozen_at, "client_txs_after_freeze": after, "refused_in_blocks": refused}
 
 
+def proposals_view(chain: SimChain, limit: int = 8) -> list[dict[str, Any]]:
+    """The newest proposals as the dashboard shows them: who proposed, who voted which way, their
+    status (as the next block would see it) and deadline; governors named by their index."""
+    from chain.ledger import committee
+
+    store = best_store(chain)
+    if not committee.is_auth_chain(store):
+        return []
+    governor = {k.address: i for i, k in enumerate(chain.sim.governor_keys)}
+
+    def name(address: bytes) -> str:
+        return f"governor {governor[address]}" if address in governor else "0x" + address.hex()[:8]
+
+    head, shown = store.head_number(), []
+    for proposal_id in range(committee.proposal_count(store), 0, -1):
+        p = committee.get_proposal(store, proposal_id)
+        if p is None:
+            continue
+        status = p.status_at(head + 1)
+        shown.append({"id": p.id, "type": committee.TYPE_NAMES.get(committee.ProposalType(p.type), str(p.type)),
+                      "status": committee.STATUS_NAMES[status], "open": status == committee.ProposalStatus.NOT_ENOUGH_VOTES,
+                      "deadline": p.deadline, "proposer": name(p.proposer),
+                      "agree": [name(a) for a in p.agree], "against": [name(a) for a in p.against]})
+        if len(shown) >= limit:
+            break
+    return shown
+
+
 ACCOUNT_MANAGER = (0x10003).to_bytes(20, "big")
 ACCOUNT_FROZEN = 31  # chain.ledger.status.Status.ACCOUNT_FROZEN
 

@@ -43,3 +43,21 @@ def test_the_governance_observations_can_fail() -> None:
     assert check_account_frozen(record(client_status=1, frozen_at=4, client_txs_after_freeze=0)).held
     assert not check_account_frozen(record(client_status=1, frozen_at=4, client_txs_after_freeze=1)).held
     assert not check_account_frozen(record(client_status=0, frozen_at=None, client_txs_after_freeze=0)).held
+
+
+@pytest.mark.timeout(120)
+def test_the_dashboard_shows_the_committee_s_proposals() -> None:
+    from chain.web.simulated import simulated_live_chain
+
+    scenario = library()["committee_adds_sealer"]
+    live = simulated_live_chain(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed,
+                                tx_rate=scenario.tx_rate, scenario=scenario)
+    live.advance(2700)  # the proposal (1.5 s) is committed: open, the proposer's yes only
+    [opened] = live.status()["proposals"]
+    assert (opened["status"], opened["open"], opened["agree"], opened["against"]) == (
+        "notEnoughVotes", True, ["governor 0"], [])
+    live.advance(1500)  # governor 1's no (3 s) passes it
+    [passed] = live.status()["proposals"]
+    assert (passed["type"], passed["status"], passed["agree"], passed["against"]) == (
+        "setNodeWeight", "finished", ["governor 0"], ["governor 1"])
+    assert "proposals" not in simulated_live_chain(nodes=4, suite="standard", seed=1).status()
