@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.execution import gas
+from chain.abi.codec import encode_error
+from chain.execution import auth_rules, gas
 from chain.execution.dmc.contract_executor import ContractExecutor
 from chain.execution.dmc.messages import CallMessage, Request, RequestKind, RoundBatch, RoundReplies, TxOutcome
 from chain.execution.dmc.ownership import contract_key
@@ -27,7 +28,9 @@ from chain.execution.dmc.scheduler import Scheduler, Stage
 from chain.execution.evm import contract_address, execution_context
 from chain.execution.executor import EVMExecutor, Outcome, net_changes
 from chain.execution.result import ExecutionResult, block_result
+from chain.ledger import permissions
 from chain.ledger.block import Block
+from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
@@ -77,12 +80,13 @@ class DMCExecutor:
         gas_cap = tx_gas_limit(state, number)
         context = execution_context(block_number=number, timestamp=block.header.timestamp, gas_limit=gas_cap,
                                     chain_id=self.chain_id)
-        overlay = StateOverlay(state)  # the scheduler's rows: Ethereum account nonces
+        overlay = StateOverlay(state)  # the scheduler's rows: Ethereum account nonces, deployers' admin rights
+        auth = is_auth_chain(state)
         outcomes: dict[int, Outcome | TxOutcome] = {}
         starts: list[Request] = []
         for index, tx in enumerate(block.transactions):
             refused = self._serial.use_eth_nonce(tx, overlay) if isinstance(tx, EthTransaction) else None
-            start = self._start(index, tx, gas_cap) if refused is None else refused
+            start = self._start(index, tx, gas_cap, overlay, auth) if refused is None else refused
             if isinstance(start, Request):
                 starts.append(start)
                 self._assign(start.contract)
@@ -98,6 +102,11 @@ class DMCExecutor:
             outcomes.update(scheduler.run(starts))
         finally:
             self.last_stages = scheduler.stages
+        if auth:  # the deployer administers the contract's method ACLs (as the serial executor records)
+            for index, outcome in sorted(outcomes.items()):
+                if isinstance(outcome, TxOutcome) and outcome.status == 0 and outcome.contract_address:
+                    permissions.set_contract_admin(overlay, outcome.contract_address,
+                                                   block.transactions[index].sender(self.suite))
         changes: Changes = dict(overlay.changes())
         parts = self._pool.end_block() if self._pool is not None else [e.end_block() for e in self._local]
         for part in parts:
@@ -115,7 +124,7 @@ class DMCExecutor:
 
     # --- before the scheduler ---
 
-    def _start(self, index: int, tx: Transaction, gas_cap: int) -> Request | Outcome:
+    def _start(self, index: int, tx: Transaction, gas_cap: int, state: StateReader, auth: bool) -> Request | Outcome:
         """The serial executor's checks before code runs; the transaction's START message if it passes."""
         try:
             sender = tx.sender(self.suite)
@@ -130,6 +139,10 @@ class DMCExecutor:
         if gas_limit < intrinsic:
             return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
         to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
+        if auth:  # an auth chain's permissions (chain.execution.auth_rules), on the block's starting state
+            refused = auth_rules.refusal(state, sender, to, tx.data, tx.is_create)
+            if refused is not None:
+                return Outcome(refused[0], output=encode_error(self.suite, refused[1]))
         message = CallMessage(sender=sender, to=to, data=b"" if tx.is_create else tx.data, gas=gas_limit - intrinsic,
                               depth=0, create=tx.is_create, init_code=tx.data if tx.is_create else b"")
         return Request(RequestKind.START, index, 0, contract_key(to), message=message, origin=sender,
