@@ -205,7 +205,21 @@ class Simulation:
             return None
         time_ms, _, kind, data = heapq.heappop(self._queue)
         self.now_ms = time_ms
-        node = getattr(self, f"_on_{kind}")(*data)
+        node: int | None
+        match kind:  # one visible switch: "find usages" of each handler lands here
+            case "deliver":
+                node = self._on_deliver(*data)
+            case "timer":
+                node = self._on_timer(*data)
+            case "tick":
+                node = self._on_tick(*data)
+            case "client":
+                node = self._on_client()
+            case "control":
+                self._on_control(*data)
+                node = None
+            case _:
+                raise AssertionError(f"no handler for queued event kind {kind!r}")
         return SimEvent(time_ms, kind, node)
 
     def run_until(self, time_ms: int) -> None:
