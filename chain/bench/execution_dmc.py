@@ -9,15 +9,17 @@ are outside the timing, as in ``chain.bench.execution``):
   Asset — every transaction pauses once at the cross-contract call, and a contract runs one of its
   own transactions per two rounds (FISCO's stack flow: none starts while one is paused).
 
-Each configuration executes each block twice on the same parent state and the second run is
-timed: the first fills the worker processes' row caches, which on a node stay filled from block to
-block (``chain.execution.dmc.pool``). The machine's load average is printed with the figures:
-other work on the same cores changes them, the ratio between columns measured together less.
+Each configuration first executes each block once on the parent state (untimed but shown: it
+fills the worker processes' row caches, which on a node stay filled from block to block, see
+``chain.execution.dmc.pool``); then the configurations take turns, ``reps`` times, and the median
+run is reported — taking turns, so that other work on the machine slows them alike. The machine's
+load average is printed with the figures.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -53,8 +55,9 @@ class Figure:
     workload: str
     executor: str  # "evm" (serial) or "dmc-N" (N worker processes; dmc-0: in-process)
     transactions: int
-    seconds: float  # the timed (second) run
+    seconds: float  # the median timed run
     first_seconds: float  # the first run (cold row caches in the workers)
+    best_seconds: float  # the fastest timed run
     rounds: int  # DMC rounds (sync points); 0 for the serial executor
 
     @property
@@ -113,7 +116,8 @@ def _timed(executor: BlockExecutor, chain: LocalChain, block: Block) -> tuple[fl
     return time.perf_counter() - start, result
 
 
-def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tuple[list[Figure], tuple[float, float]]:
+def measure(suite_name: str, count: int, executors: list[tuple[str, int]],
+            reps: int = 3) -> tuple[list[Figure], tuple[float, float]]:
     """Figures for each (kind, workers) on both blocks; and the load average before and after."""
     blocks = build_blocks(suite_name, count)
     chain = blocks.chain
@@ -129,9 +133,11 @@ def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tu
         for workload, txs in (("independent", blocks.independent), ("cross", blocks.cross)):
             block = _block(chain, txs)
             reference: tuple[bytes, bytes] | None = None
+            firsts: dict[str, float] = {}
+            runs: dict[str, list[float]] = {name: [] for name, _ in instances}
+            rounds: dict[str, int] = {}
             for name, executor in instances:
-                first, _ = _timed(executor, chain, block)
-                seconds, result = _timed(executor, chain, block)
+                firsts[name], result = _timed(executor, chain, block)
                 failed = sorted({r.status for r in result.receipts if not r.ok})
                 if failed:
                     raise RuntimeError(f"{name}: {workload} transactions failed with statuses {failed}")
@@ -140,8 +146,13 @@ def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tu
                     if reference is not None and roots != reference:
                         raise RuntimeError(f"{name} disagrees with the other DMC runs on the {workload} block")
                     reference = roots
-                rounds = len(executor.last_stages) if isinstance(executor, DMCExecutor) else 0
-                figures.append(Figure(workload, name, len(txs), seconds, first, rounds))
+                rounds[name] = len(executor.last_stages) if isinstance(executor, DMCExecutor) else 0
+            for _ in range(reps):  # taking turns: load from elsewhere falls on every configuration
+                for name, executor in instances:
+                    runs[name].append(_timed(executor, chain, block)[0])
+            for name, _ in instances:
+                figures.append(Figure(workload, name, len(txs), statistics.median(runs[name]), firsts[name],
+                                      min(runs[name]), rounds[name]))
     finally:
         for _, executor in instances:
             if isinstance(executor, DMCExecutor):
@@ -149,20 +160,21 @@ def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tu
     return figures, (load_before, os.getloadavg()[0])
 
 
-def run(suite_name: str = "standard", count: int = 2000, executors: list[tuple[str, int]] | None = None) -> list[Figure]:
+def run(suite_name: str = "standard", count: int = 2000, executors: list[tuple[str, int]] | None = None,
+        reps: int = 3) -> list[Figure]:
     from rich.console import Console
     from rich.table import Table
 
     chosen = executors or [("evm", 0), ("dmc", 1), ("dmc", 2)]
-    figures, (before, after) = measure(suite_name, count, chosen)
+    figures, (before, after) = measure(suite_name, count, chosen, reps)
     table = Table(title=f"one block of {count} Asset transfers over {CONTRACTS} contracts ({suite_name} suite, "
                         f"{os.cpu_count()} cores, load average {before:.1f} before, {after:.1f} after)")
-    for column in ("block", "executor", "s (2nd run)", "s (1st run)", "tx / s", "× serial", "DMC rounds"):
+    for column in ("block", "executor", "s (median)", "s (best)", "s (1st run)", "tx / s", "× serial", "DMC rounds"):
         table.add_column(column, justify="left" if column in ("block", "executor") else "right")
     serial = {f.workload: f.seconds for f in figures if f.executor == "evm"}
     for f in figures:
         ratio = f"{serial[f.workload] / f.seconds:.2f}" if f.workload in serial else "-"
-        table.add_row(f.workload, f.executor, f"{f.seconds:.2f}", f"{f.first_seconds:.2f}", f"{f.per_second:,.0f}",
-                      ratio, str(f.rounds) if f.rounds else "-")
+        table.add_row(f.workload, f.executor, f"{f.seconds:.2f}", f"{f.best_seconds:.2f}", f"{f.first_seconds:.2f}",
+                      f"{f.per_second:,.0f}", ratio, str(f.rounds) if f.rounds else "-")
     Console().print(table)
     return figures
