@@ -17,6 +17,7 @@ later blocks (its cache of their rows stays useful). The assignment never change
 from __future__ import annotations
 
 import logging
+import time
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
 from chain.abi.codec import encode_error
@@ -55,6 +56,10 @@ class DMCExecutor:
         self._assignment: dict[bytes, int] = {}
         self._load: list[int] = []
         self.last_stages: list[Stage] = []  # the last block's rounds, for lessons and the dashboard
+        # the last block's CPU seconds: this process, the slowest worker of each round summed over
+        # the rounds (the parallel part's critical path), all workers together
+        self.last_cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._critical_cpu = self._total_cpu = 0.0
         if workers > 0:
             from chain.execution.dmc.pool import WorkerPool
 
@@ -76,6 +81,8 @@ class DMCExecutor:
     # --- the BlockExecutor contract ---
 
     def execute(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
+        started = time.process_time()
+        self._critical_cpu = self._total_cpu = 0.0
         number = block.number
         gas_cap = tx_gas_limit(state, number)
         context = execution_context(block_number=number, timestamp=block.header.timestamp, gas_limit=gas_cap,
@@ -115,6 +122,7 @@ class DMCExecutor:
         result = block_result(self.suite, block, receipts, net_changes(state, changes), parent_state_root)
         if self._pool is not None:
             self._pool.block_done(result.block.header.state_root, result.changes)
+        self.last_cpu = (time.process_time() - started, self._critical_cpu, self._total_cpu)
         return result
 
     def call(self, state: StateReader, to: bytes, data: bytes, sender: bytes = b"\x00" * 20, block_number: int = 0,
@@ -162,7 +170,11 @@ class DMCExecutor:
 
     def _run_round(self, batches: dict[int, RoundBatch]) -> dict[int, RoundReplies]:
         if self._pool is not None:
-            return self._pool.run_round(batches)
+            replies = self._pool.run_round(batches)
+            cpu = [r.cpu_seconds for r in replies.values()]
+            self._critical_cpu += max(cpu, default=0.0)
+            self._total_cpu += sum(cpu)
+            return replies
         return {index: self._local[index].run_round(batch) for index, batch in sorted(batches.items())}
 
     def _receipt(self, block: Block, index: int, tx: Transaction, outcome: Outcome | TxOutcome) -> Receipt:

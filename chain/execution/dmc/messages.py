@@ -135,3 +135,4 @@ class RoundReplies:
     """An executor's replies to one batch, per contract in contract order, each in the order made."""
 
     replies: tuple[tuple[bytes, tuple[Reply, ...]], ...] = field(default=())
+    cpu_seconds: float = 0.0  # CPU time the executor's process spent on the round (for benchmarks)
