@@ -16,6 +16,7 @@ pre-analysis, pre-execution or retries. See docs/execution.md ("DMC").
 | ``fiber`` | pausing py-evm mid-transaction |
 | ``pool`` | executors in worker processes |
 | ``executor`` | ``DMCExecutor``, the BlockExecutor |
+| ``example`` | FISCO's worked example, serial vs DAG-style vs DMC (lesson 11) |
 """
 
 from chain.execution.dmc.executor import DMCExecutor
