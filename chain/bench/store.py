@@ -14,6 +14,7 @@ from pathlib import Path
 
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
+from chain.execution.kv import KV_ADDRESS
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import receipts_root, transactions_root
@@ -32,7 +33,7 @@ def _genesis(suite_name: str) -> GenesisConfig:
 def _signed(suite_name: str, count: int, block_limit: int = 900) -> list[Transaction]:
     key = KeyPair(suite_name, 0xBEEF)
     return [
-        sign_transaction(new_transaction(to=b"\x10" * 20, data=b"\x01" * 68, block_limit=block_limit), key)
+        sign_transaction(new_transaction(to=KV_ADDRESS, data=b"\x01" * 68, block_limit=block_limit), key)
         for _ in range(count)
     ]
 

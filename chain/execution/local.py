@@ -20,7 +20,7 @@ from chain.ledger.genesis import AuthGenesis, GenesisConfig, build_genesis
 from chain.ledger.merkle import transactions_root
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import MemoryState
-from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
+from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, Transaction, new_transaction, sign_transaction
 
 
 class LocalChain:
@@ -50,7 +50,7 @@ class LocalChain:
 
     def transaction(self, key: KeyPair, to: bytes, data: bytes, **fields: Any) -> Transaction:
         """A signed transaction valid for the next blocks."""
-        tx = new_transaction(to=to, data=data, block_limit=self.number + 500, chain_id=self.chain_id,
+        tx = new_transaction(to=to, data=data, block_limit=self.number + BLOCK_LIMIT_AHEAD, chain_id=self.chain_id,
                              group_id=self.group_id, **fields)
         return sign_transaction(tx, key)
 

@@ -29,6 +29,9 @@ FIELD_NAMES = (
 )
 MAX_DATA_SIZE = 1 << 20  # 1 MiB of call data / init code is more than any sample needs
 DEFAULT_GAS_LIMIT = 300_000_000
+# How far past the head a client sets blockLimit: half the pool's window (BLOCK_LIMIT_WINDOW, 1000),
+# so a transaction signed now is still valid if the head moves while it travels.
+BLOCK_LIMIT_AHEAD = 500
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator
 from chain.crypto.certs import Issued, issue_node_certificate, write_private
 from chain.errors import ScenarioError
 from chain.execution.kv import encode_kv
-from chain.ledger.transaction import new_transaction
+from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, new_transaction
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.config import NodeConfig, RpcSection
 from chain.node.process import terminate_all
@@ -53,7 +53,6 @@ SAMPLE_S = 0.25  # wall time between two samples of every node
 RPC_TIMEOUT_S = 0.5  # a paused or cut-off node must not hold the sampler up
 START_TIMEOUT_S = 60.0  # a node process answers RPC within this after it is started
 CONVERGE_TIMEOUT_S = 90.0  # after recovery, the nodes agree on one head within this
-BLOCK_LIMIT_AHEAD = 500
 IN_FLIGHT_MS = 1000  # a block proposed before a fault lands within this (min seal time 500 ms)
 FRESH_TXS = 8  # committed after the recovery: the chain must still work, and every node must learn of them
 RECEIPT_BATCH = 200  # receipts asked for in one JSON-RPC batch

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from chain.ledger.store import Store
 from chain.ledger.system import consensus_nodes
+from chain.ledger.transaction import BLOCK_LIMIT_AHEAD
 from chain.scenarios.spec import Scenario
 from chain.sim import SimConfig, Simulation
 from chain.sim.byzantine import BEHAVIOURS
@@ -132,7 +133,7 @@ def _governor_tx(chain: SimChain, governor: int, build: Callable[..., Any], *arg
     from chain.ledger.transaction import sign_transaction
 
     head = max(n.store.head_number() for n in chain.sim.nodes)
-    tx = build(chain.sim.suite, *args, block_limit=head + 500, nonce=chain.sim.rng.getrandbits(250))
+    tx = build(chain.sim.suite, *args, block_limit=head + BLOCK_LIMIT_AHEAD, nonce=chain.sim.rng.getrandbits(250))
     chain.sim.submit_signed([sign_transaction(tx, chain.sim.governor_keys[governor])])
 
 

@@ -29,7 +29,7 @@ import aiohttp
 from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
 from chain.ledger.receipt import Receipt
-from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transaction
+from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, DEFAULT_GAS_LIMIT, Transaction, new_transaction
 from chain.sdk.account import Account
 from chain.ledger.status import Status
 from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError, TransactionExpired
@@ -37,7 +37,6 @@ from chain.sdk.proof import checked_header, verify_receipt_proof, verify_transac
 from chain.wire.json_limits import loads_bounded
 from chain.wire.views import receipt_from_json
 
-BLOCK_LIMIT_AHEAD = 500  # the transaction stays valid for this many blocks after the head
 RESUBMIT_EVERY = 1.0  # seconds between sending a waiting transaction again (a pool that lost it takes it back)
 # What a node may answer to a transaction sent again that it (or a peer) already took: still fine.
 PENDING_ANSWERS = frozenset({int(Status.ALREADY_KNOWN), int(Status.ALREADY_IN_CHAIN), int(Status.TX_POOL_IS_FULL)})

@@ -34,12 +34,12 @@ from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ScenarioError
 from chain.execution.kinds import EXECUTOR_KINDS, make_executor
-from chain.execution.kv import encode_kv
+from chain.execution.kv import KV_ADDRESS, encode_kv
 from chain.execution.result import BlockExecutor
 from chain.ledger.genesis import AuthGenesis, GenesisConfig, open_chain
 from chain.ledger.store import Store
 from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT
-from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
+from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, Transaction, new_transaction, sign_transaction
 from chain.sim.byzantine import Behaviour, make_behaviour
 from chain.sim.checker import CheckReport, Checker
 from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
@@ -316,7 +316,7 @@ class Simulation:
         if not live:
             raise ScenarioError("no live node to send the governance transaction to")
         head = max(n.store.head_number() for n in self.nodes)
-        tx = add_sealer_tx(self.suite, node.node_id, weight, block_limit=head + 500, chain_id=CHAIN_ID,
+        tx = add_sealer_tx(self.suite, node.node_id, weight, block_limit=head + BLOCK_LIMIT_AHEAD, chain_id=CHAIN_ID,
                            group_id=GROUP_ID, nonce=self.rng.getrandbits(250))
         signed = sign_transaction(tx, self.admin_key)
         self._emit({"ev": "add_sealer", "node": index, "weight": weight})
@@ -376,7 +376,7 @@ class Simulation:
             self._client_counter += 1
             key = f"k{self._client_counter % 64}".encode()
             tx = new_transaction(
-                to=b"\x10" * 20, data=encode_kv(key, str(self._client_counter).encode()), block_limit=head + 500,
+                to=KV_ADDRESS, data=encode_kv(key, str(self._client_counter).encode()), block_limit=head + BLOCK_LIMIT_AHEAD,
                 chain_id=CHAIN_ID, group_id=GROUP_ID, nonce=self.rng.getrandbits(250),
             )
             txs.append(sign_transaction(tx, self.client_key))

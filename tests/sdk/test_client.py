@@ -10,7 +10,8 @@ from chain.crypto.keys import KeyPair, save_private_key
 from chain.execution.kv import encode_kv
 from chain.ledger.status import Status
 from chain.sdk.account import Account
-from chain.sdk.client import BLOCK_LIMIT_AHEAD, Client, SyncClient, transaction_status
+from chain.ledger.transaction import BLOCK_LIMIT_AHEAD
+from chain.sdk.client import Client, SyncClient, transaction_status
 from chain.sdk.errors import ReceiptTimeout, RpcCallError, RpcTransportError
 from tests.rpc.localnode import AutoSealer, LocalNode
 
