@@ -124,7 +124,8 @@ class ExecutorSection:
 @dataclass(frozen=True)
 class ConsensusSection:
     timeout_ms: int = 3000
-    min_seal_time_ms: int = 500
+    min_seal_time_ms: int = 500  # only while a block is in flight, unless seal_when_idle is false
+    seal_when_idle: bool = True
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class SimConfig:
     tx_rate: float = 20.0  # client transactions per virtual second (0: only submit_transactions)
     timeout_ms: int = 3000
     min_seal_time_ms: int = 500
+    seal_when_idle: bool = True  # False: the leader always waits min_seal_time (chain.consensus.pbft.proposal)
     tx_count_limit: int = 1000
     leader_period: int = 1
     tick_ms: int = 1000
@@ -130,7 +131,8 @@ def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPa
 
 def replica_config(config: SimConfig) -> ReplicaConfig:
     """The replicas' settings a simulation config implies."""
-    return ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms)
+    return ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms,
+                         seal_when_idle=config.seal_when_idle)
 
 
 def sim_recovery_bound_ms(config: SimConfig) -> int:
