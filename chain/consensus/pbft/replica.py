@@ -240,6 +240,12 @@ class Replica:
         A slot is (height, phase, view) — (height, Checkpoint) for the execution result. What is
         signed is recorded in the store before the envelope exists, so the rule holds across
         crashes: after a restart the replica reads it back (``_restore_signed``).
+
+        A Checkpoint is not recorded (one fsync less per block; docs/consensus.md, "What is
+        written to disk, and why"): it signs the result of executing the block ordered at this
+        height, and both are fixed — PBFT orders one block per height, whose Prepare and Commit
+        *are* recorded, and execution is deterministic — so whatever this node signs there after
+        a restart is the very same hash. The in-memory rule still refuses a second, different one.
         """
         slot = (int(msg_type), view)
         earlier = self.current.signed.get(slot)
@@ -249,7 +255,8 @@ class Replica:
                         "signed a different one before", msg_type.name, self.my_index)
             return None
         if earlier is None:
-            self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
+            if msg_type != MsgType.CHECKPOINT:
+                self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
             self.current.signed[slot] = digest
         envelope = self.sign(msg_type, body)
         self.current.sent_raw[slot] = envelope.raw
