@@ -40,7 +40,7 @@ def blocks_for(nodes: int, blocks: int) -> int:
 
 
 def run(sizes: tuple[int, ...] = DEFAULT_SIZES, suites: tuple[str, ...] = ("standard", "sm"), blocks: int = 100,
-        echo: Callable[[str], None] = print) -> list[dict[str, float]]:
+        echo: Callable[[str], None] = print) -> list[dict[str, float | str]]:
     from rich.console import Console
     from rich.table import Table
 
@@ -48,11 +48,11 @@ def run(sizes: tuple[int, ...] = DEFAULT_SIZES, suites: tuple[str, ...] = ("stan
     for column in ("suite", "n", "blocks", "wall s", "cpu s", "msgs/block", "consensus msgs/block", "sim-s per wall-s",
                    "blocks per sim-s", "p50 latency ms", "safe"):
         table.add_column(column, justify="left" if column == "suite" else "right")
-    rows = []
+    rows: list[dict[str, float | str]] = []
     for suite in suites:
         for nodes in sizes:
             row = measure(nodes, suite, blocks_for(nodes, blocks))
-            rows.append(row | {"suite": suite})  # type: ignore[operator]
+            rows.append({**row, "suite": suite})
             table.add_row(suite, str(nodes), str(int(row["blocks"])), f"{row['wall_s']:.2f}", f"{row['cpu_s']:.2f}",
                           f"{row['messages_per_block']:.0f}", f"{row['consensus_messages_per_block']:.0f}",
                           f"{row['sim_s_per_wall_s']:.2f}", f"{row['blocks_per_sim_s']:.2f}",

@@ -7,10 +7,10 @@ using an admin key (an ``s_admin`` account), or the receipt will say PERMISSION_
 
 from __future__ import annotations
 
+from chain.abi.codec import encode_call
 from chain.crypto.suite import CryptoSuite
 from chain.execution.precompiled import CONSENSUS_ADDRESS, SYSTEM_CONFIG_ADDRESS
 from chain.ledger.transaction import Transaction, new_transaction
-from chain.sdk.abi import encode_call
 
 
 def node_id_text(node_id: bytes) -> str:

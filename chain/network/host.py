@@ -33,7 +33,7 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Coroutine
 
 from chain.crypto.certs import load_certificate, node_id_of
 from chain.crypto.keys import KeyPair
@@ -210,8 +210,8 @@ class Host:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._refusals.flush(asyncio.get_running_loop().time(), force=True)
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

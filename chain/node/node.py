@@ -37,7 +37,7 @@ from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError, NetworkError, TxRejected
-from chain.execution.result import BlockExecutor
+from chain.execution.kinds import make_executor
 from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.status import Status
 from chain.ledger.store import Store
@@ -68,19 +68,6 @@ STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its 
 # Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
 # loop keeps reading them, where it used to stop; what progress needs is re-sent, principle 7).
 MAX_BACKLOG = 20_000
-
-
-def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
-    """The block executor named in config.toml; every node of a chain must use the same kind."""
-    if kind == "kv":
-        from chain.execution.kv import KVExecutor
-
-        return KVExecutor(suite)
-    if kind == "evm":
-        from chain.execution.executor import EVMExecutor
-
-        return EVMExecutor(suite, chain_id=chain_id)
-    raise ConfigError(f"unknown executor kind {kind!r}")
 
 
 def monotonic_ms() -> int:
@@ -117,7 +104,8 @@ class Node:
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id,
                              eth_chain_id=self.config.web3_rpc.chain_id)  # Ethereum txs (chain.web3) too
         self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
-        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
+        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id,
+                                      workers=self.config.executor.workers)
         self.clock = ReplicaClock()
         self.replica = Replica(
             self.suite, self.key.secret, self.store, self.txpool, ClockStoppingExecutor(self.executor, self.clock),
@@ -545,8 +533,14 @@ class Node:
         # The key/value stand-in has no contracts to call.
         if caller is None:
             return int(Status.CALL_ADDRESS_ERROR), b""
-        return caller(self.store, to, data, sender, self.store.head_number() + 1,  # type: ignore[no-any-return]
+        return caller(self.store, to, data, sender, self.store.head_number() + 1,
                       deadline=time.monotonic() + CALL_BUDGET_S)
+
+    def code_at(self, address: bytes) -> bytes:
+        """Runtime code on the head state: the EVM keeps it in its own table (none on a key/value chain)."""
+        from chain.execution.evm import CODE_TABLE  # py-evm loads only when code is asked for
+
+        return self.store.get(CODE_TABLE, address) or b""
 
     def consensus_status(self) -> dict[str, Any]:
         replica = self.replica

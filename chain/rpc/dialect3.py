@@ -33,7 +33,7 @@ from chain.rpc import methods as m
 from chain.rpc import params as p
 from chain.rpc.api import NodeApi
 from chain.rpc.errors import CALL_NEEDS_FROM, GROUP_NOT_FOUND, RpcError, invalid_params
-from chain.rpc.views import hex_bytes, log_json, sender_of, status_message
+from chain.wire.views import hex_bytes, log_json, sender_of, status_message
 
 BLOCK_VERSION = 0  # FISCO 3.x writes its compatibility version here; this chain's records have one layout
 NODE_TYPE_NAMES = {system.SEALER: "consensus_sealer", system.OBSERVER: "consensus_observer"}

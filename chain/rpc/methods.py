@@ -34,19 +34,20 @@ from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
 from chain.rpc import params as p
-from chain.rpc.api import NodeApi
+from chain.rpc.api import NodeApi, SubmitsBatches
 from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
     INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
-from chain.rpc.views import (
+from chain.txpool.rules import MAX_TX_SIZE
+from chain.wire.views import (
     batch_receipt_json, block_json, header_json, hex_bytes, hex_int, proof_json, receipt_json, status_message,
     transaction_json,
 )
 
 CLIENT_VERSION = "chain 0.1.0 (Python)"
 FISCO_COMPATIBLE_VERSION = "2.9.0"  # the 2.x JSON-RPC shapes this server follows
-MAX_RAW_TX_SIZE = 1 << 20  # bytes of RLP: the pool refuses larger transactions anyway (chain.txpool.rules)
+MAX_RAW_TX_SIZE = MAX_TX_SIZE  # bytes of RLP: what the pool would refuse anyway is refused before decoding
 MAX_PENDING_LISTED = 1000  # getPendingTransactions lists at most this many
 
 
@@ -679,14 +680,7 @@ def get_pending_tx_size(ctx: RpcContext, params: list[Any]) -> str:
 @method("getCode")
 def get_code(ctx: RpcContext, params: list[Any]) -> str:
     (address,) = p.take(params, 1, names="address")
-    return hex_bytes(_code_of(ctx, p.as_address(address)))
-
-
-def _code_of(ctx: RpcContext, address: bytes) -> bytes:
-    """Contract code at address on the head state; b"" for an account without code."""
-    from chain.execution.evm import CODE_TABLE  # the EVM keeps runtime code in this table
-
-    return ctx.store.get(CODE_TABLE, address) or b""
+    return hex_bytes(ctx.api.code_at(p.as_address(address)))
 
 
 @method("call")
@@ -751,9 +745,8 @@ def submit_all(api: NodeApi, txs: Sequence[Transaction]) -> list[bytes | ChainEr
     A node that can take them in one go (``submit_transactions``) gossips them in one message;
     otherwise they go one at a time.
     """
-    many = getattr(api, "submit_transactions", None)
-    if many is not None:
-        return list(many(txs))
+    if isinstance(api, SubmitsBatches):
+        return list(api.submit_transactions(txs))
     outcomes: list[bytes | ChainError] = []
     for tx in txs:
         try:

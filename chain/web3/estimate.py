@@ -14,8 +14,8 @@ from chain.execution.evm import BudgetedTransactionContext, contract_address
 from chain.execution.executor import EVMExecutor
 from chain.execution.journal import TableJournal
 from chain.execution.result import CallOutOfTime
+from chain.ledger.accounts import account_nonce
 from chain.ledger.state import StateReader
-from chain.txpool.eth_rules import account_nonce
 
 
 def run_message(

@@ -85,6 +85,11 @@ class LocalNode:
     def node_ids(self) -> list[bytes]:
         return [k.public_key for k in self.sealer_keys] + [self.observer_key.public_key]
 
+    def code_at(self, address: bytes) -> bytes:
+        from chain.execution.evm import CODE_TABLE
+
+        return self.store.get(CODE_TABLE, address) or b""
+
     # --- playing consensus ------------------------------------------------------------------
 
     def seal(self, limit: int = 1000) -> Block:

@@ -14,7 +14,7 @@ from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.ledger.status import Status
 from chain.ledger.transaction import new_transaction, sign_transaction
-from chain.rpc.views import EMPTY_BLOOM, ZERO_ADDRESS, header_from_json, transaction_json
+from chain.wire.views import EMPTY_BLOOM, ZERO_ADDRESS, header_from_json, transaction_json
 from tests.rpc.conftest import KV_ADDRESS, kv_tx
 
 

@@ -8,7 +8,7 @@ receipts are read and decoded (``chain.logs.query``); tests/logs/test_index_scal
   successful receipt (FISCO's LogMatcher skips failed receipts; a reverted call emits nothing
   anyway). Indexed by (address, number) and (topicN, number), so a query by address or by any
   topic position is an index range scan over [fromBlock, toBlock].
-* ``block_blooms`` (number, bloom): each block's 2048-bit logsBloom (``chain.logs.bloom``), so
+* ``block_blooms`` (number, bloom): each block's 2048-bit logsBloom (``chain.ledger.bloom``), so
   ``logsBloom`` can be answered and checked without decoding receipts; it also marks which
   blocks are indexed, which is how a store written before this index is caught up (``backfill``).
 
@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.ledger.receipt import Receipt
-from chain.logs.bloom import block_bloom
+from chain.ledger.bloom import block_bloom
 
 MAX_TOPICS = 4
 
