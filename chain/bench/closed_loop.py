@@ -121,7 +121,8 @@ async def drive_closed_loop(cluster: Cluster, workload: Workload, clients: int) 
                     run, commits)
             for i in range(clients) if txs[i::clients]
         )))
-        await asyncio.wait([senders, watcher], return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [senders, watcher]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if not senders.done():  # the watcher ended first: the socket closed or the subscription failed
             senders.cancel()
             watcher.result()
