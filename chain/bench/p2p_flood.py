@@ -107,7 +107,8 @@ class IdleFlood:
                     waiting.append((time.monotonic() + self.reconnect_delay, n))
         finally:
             for key in list(selector.get_map().values()):
-                key.fileobj.close()  # type: ignore[union-attr]
+                if isinstance(key.fileobj, socket.socket):  # all of them: only sockets are registered
+                    key.fileobj.close()
             self.stats.open_now = 0
             selector.close()
 

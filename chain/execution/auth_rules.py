@@ -4,14 +4,18 @@ Only on a chain built with ``--auth`` (``chain.ledger.committee.is_auth_chain``)
 executor never calls this. The rules read the rows of ``chain.ledger.permissions`` as the
 transaction's own state sees them, so a change made earlier in the same block is already in force.
 
-They judge the transaction's sender and its target, at the top level: a contract that calls
-another contract is not checked again for the inner call (FISCO checks every call frame against
-tx.origin; here the inner frames would need a hook inside py-evm's message loop).
+The executor asks ``refusal`` before a transaction's own frame runs (about its sender); the EVM
+asks ``frame_error`` before every frame a contract opens — a call or a CREATE — about the
+transaction's origin, as FISCO checks each call frame against tx.origin. A refused inner frame fails
+like a reverted call: the calling contract sees the failure (Solidity then usually reverts too).
 """
 
 from __future__ import annotations
 
+from eth.exceptions import VMError
+
 from chain.ledger import permissions
+from chain.ledger.committee import is_auth_chain
 from chain.ledger.permissions import ContractStatus
 from chain.ledger.state import StateReader
 from chain.ledger.status import Status
@@ -34,3 +38,15 @@ def refusal(state: StateReader, sender: bytes, to: bytes, data: bytes, create: b
     if not permissions.method_allowed(state, to, data[:4], sender):
         return Status.NO_CALL_PERMISSION, f"account 0x{sender.hex()} may not call method 0x{data[:4].hex()} of 0x{to.hex()}"
     return None
+
+
+def frame_error(state: StateReader, origin: bytes, to: bytes, data: bytes, create: bool) -> VMError | None:
+    """The error an inner EVM frame fails with on an auth chain (None: it may run)."""
+    if not is_auth_chain(state):
+        return None
+    refused = refusal(state, origin, to, data, create)
+    if refused is None:
+        return None
+    from chain.execution.precompiled.base import PrecompiledFailure
+
+    return PrecompiledFailure(refused[0], refused[1])

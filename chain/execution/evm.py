@@ -321,6 +321,42 @@ class ChainComputation(PragueComputation):
         super().__init__(state, message, transaction_context)
         self.code = AnalysedCodeStream(message.code)
 
+    # An auth chain's rules (chain.execution.auth_rules) for the frames a contract opens: the
+    # transaction's own frame is checked by the executor before it starts.
+
+    @classmethod
+    def apply_message(cls, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI,
+                      parent_computation: ComputationAPI | None = None) -> ComputationAPI:
+        refused = cls._inner_refusal(state, message, transaction_context, create=False)
+        if refused is not None:
+            return refused
+        return super().apply_message(state, message, transaction_context, parent_computation=parent_computation)
+
+    @classmethod
+    def apply_create_message(cls, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI,
+                             parent_computation: ComputationAPI | None = None) -> ComputationAPI:
+        refused = cls._inner_refusal(state, message, transaction_context, create=True)
+        if refused is not None:
+            return refused
+        return super().apply_create_message(state, message, transaction_context, parent_computation=parent_computation)
+
+    @classmethod
+    def _inner_refusal(cls, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI,
+                       *, create: bool) -> ComputationAPI | None:
+        """A failed computation if an auth chain refuses this inner frame, else None (run it)."""
+        if message.depth == 0:
+            return None
+        from chain.execution.auth_rules import frame_error  # at call time: auth_rules imports the system contracts
+
+        error = frame_error(getattr(state, "journal"), bytes(transaction_context.origin), bytes(message.storage_address),
+                            bytes(message.data) if not create else b"", create)
+        if error is None:
+            return None
+        computation = cls(state, message, transaction_context)
+        with computation:  # records the error as the frame's failure, as any VM error is
+            raise error
+        return computation
+
 
 class OutOfTime(VMError):
     """A read-only call ran past its wall-clock budget (never raised while executing a block)."""

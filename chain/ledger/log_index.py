@@ -57,8 +57,9 @@ def index_rows(number: int, receipts: Sequence[Receipt]) -> list[Row]:
         if not receipt.ok:  # as FISCO's LogMatcher: only a successful receipt's logs are events
             continue
         for log_idx, log in enumerate(receipt.logs):
-            topics = list(log.topics[:MAX_TOPICS]) + [None] * (MAX_TOPICS - len(log.topics))
-            rows.append((number, receipt.transaction_index, log_idx, log.address, *topics))  # type: ignore[arg-type]
+            padded: list[bytes | None] = [*log.topics[:MAX_TOPICS], *[None] * (MAX_TOPICS - len(log.topics))]
+            topic0, topic1, topic2, topic3 = padded  # MAX_TOPICS of them
+            rows.append((number, receipt.transaction_index, log_idx, log.address, topic0, topic1, topic2, topic3))
     return rows
 
 

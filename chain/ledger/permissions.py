@@ -65,6 +65,8 @@ class ContractStatus(IntEnum):
 
 
 _MODE_PREFIX = {AuthType.WHITE_LIST: b"w", AuthType.BLACK_LIST: b"b"}
+_AUTH_TYPES = frozenset(AuthType)
+_ACCOUNT_STATUSES = frozenset(AccountStatus)
 
 
 def _byte(raw: bytes | None) -> int:
@@ -75,7 +77,7 @@ def _byte(raw: bytes | None) -> int:
 
 def deploy_type(state: StateReader) -> AuthType:
     value = _byte(state.get(DEPLOY_AUTH_TABLE, DEPLOY_TYPE_KEY))
-    return AuthType(value) if value in set(AuthType) else AuthType.NONE
+    return AuthType(value) if value in _AUTH_TYPES else AuthType.NONE
 
 
 def set_deploy_type(rows: Rows, auth_type: AuthType) -> None:
@@ -121,7 +123,7 @@ def set_contract_status(rows: Rows, contract: bytes, status: ContractStatus) -> 
 
 def method_auth_type(state: StateReader, contract: bytes, selector: bytes) -> AuthType:
     value = _byte(state.get(METHOD_AUTH_TYPE_TABLE, contract + selector))
-    return AuthType(value) if value in set(AuthType) else AuthType.NONE
+    return AuthType(value) if value in _AUTH_TYPES else AuthType.NONE
 
 
 def set_method_auth_type(rows: Rows, contract: bytes, selector: bytes, auth_type: AuthType) -> None:
@@ -155,7 +157,7 @@ def method_allowed(state: StateReader, contract: bytes, selector: bytes, account
 
 def account_status(state: StateReader, account: bytes) -> AccountStatus:
     value = _byte(state.get(ACCOUNT_STATUS_TABLE, account))
-    return AccountStatus(value) if value in set(AccountStatus) else AccountStatus.NORMAL
+    return AccountStatus(value) if value in _ACCOUNT_STATUSES else AccountStatus.NORMAL
 
 
 def set_account_status(rows: Rows, account: bytes, status: AccountStatus) -> None:

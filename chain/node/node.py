@@ -31,7 +31,6 @@ from typing import Any, Sequence
 from aiohttp import web
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.messages import MsgType, decode_envelope
 from chain.consensus.pbft.quorum import next_timeout_ms
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
@@ -44,7 +43,7 @@ from chain.ledger.store import Store
 from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
 from chain.network.hello import ChainIdentity
-from chain.network.host import Host, NetworkConfig
+from chain.network.host import Host, NetworkConfig, PeerInfo
 from chain.network.tls import TlsFiles
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
@@ -146,7 +145,6 @@ class Node:
         self._tick: asyncio.TimerHandle | None = None
         self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
         self._last_round = 0.0  # loop.time() of the last admission round of submit_soon
-        self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
         self._web3: web.AppRunner | None = None
@@ -290,27 +288,10 @@ class Node:
             self._apply(effects, now)
 
     def _on_message(self, sender: bytes, raw: bytes) -> None:
-        self._note_peer_height(sender, raw)
         if self._thread is not None and self._thread.backlog() >= MAX_BACKLOG:
             event(log, "message_dropped", logging.DEBUG, reason="replica backlog full", peer=sender.hex()[:16])
             return
         self._post(fx.Deliver(sender, raw))
-
-    def _note_peer_height(self, sender: bytes, raw: bytes) -> None:
-        """Remember how far a peer claims to be, for sync_status only (the replica decides alone).
-
-        A Commit or Checkpoint for block n means its sender has at least block n − 1. The claim is
-        not verified here, so it only ever feeds the knownHighestNumber a user is shown.
-        """
-        try:
-            envelope = decode_envelope(raw)
-            if envelope.type not in (MsgType.COMMIT, MsgType.CHECKPOINT):
-                return
-            number = int(envelope.body().number)  # type: ignore[union-attr]
-        except ChainError:
-            return  # the replica will say what is wrong with it
-        if number - 1 > self._peer_heights.get(sender, -1):
-            self._peer_heights[sender] = number - 1
 
     def _on_peer(self, node_id: bytes, connected: bool) -> None:
         # Nothing to do for the replica: on Tick it asks linked peers for blocks until it has heard
@@ -440,14 +421,20 @@ class Node:
         """In the replica thread: admit txs in one replica event; for each, its hash or its refusal."""
         effects = self._step(fx.SubmitTransactions(tuple(txs)))
         accepted = {h for e in effects if isinstance(e, fx.TxsAccepted) for h in e.hashes}
+        refused: dict[bytes, collections.deque[fx.TxRefused]] = collections.defaultdict(collections.deque)
+        for refusal in (r for e in effects if isinstance(e, fx.TxsAccepted) for r in e.refused):
+            refused[refusal.tx_hash].append(refusal)  # in submission order, per transaction
         outcomes: list[bytes | TxRejected] = []
         for tx in txs:
             tx_hash = tx.hash(self.suite)
             if tx_hash in accepted:
                 accepted.discard(tx_hash)  # the same tx twice in one batch: the second is known
                 outcomes.append(tx_hash)
-            else:
-                outcomes.append(self._refusal(tx, tx_hash))
+            elif refused[tx_hash]:
+                refusal = refused[tx_hash].popleft()
+                outcomes.append(TxRejected(refusal.status, refusal.reason))
+            else:  # not reached: the replica accounts for every transaction it is given
+                outcomes.append(TxRejected(Status.MALFORMED_TX, "the replica neither admitted nor refused it"))
         return outcomes
 
     def submit_soon(self, txs: Sequence[Transaction]) -> asyncio.Future[list[bytes | TxRejected]]:
@@ -508,20 +495,6 @@ class Node:
                 future.set_result(outcomes[start:start + len(txs)])
             start += len(txs)
 
-    def _refusal(self, tx: Transaction, tx_hash: bytes) -> bytes | TxRejected:
-        """Why the pool refused tx. The replica only counts refusals; the pool's rules are
-        deterministic and the state has not changed since, so submitting again raises the very
-        same TxRejected (already pooled: ALREADY_KNOWN, without any work)."""
-        if tx_hash in self.txpool:
-            return TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
-        try:
-            self.txpool.submit(tx)
-        except TxRejected as exc:
-            return exc
-        except ChainError as exc:  # e.g. a malformed field the pool's rules trip over
-            return TxRejected(Status.MALFORMED_TX, str(exc))
-        return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
-
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         """A read-only call on the head state, as the next block's transactions would see it.
 
@@ -564,16 +537,19 @@ class Node:
         head = self.store.head()
         number = self.store.head_number()
         linked = set(self.host.connected())
-        known = max([number] + [h for peer, h in self._peer_heights.items() if peer in linked])
+        # The heads peers' checked messages showed the replica (a copy: the replica thread updates them).
+        heads = dict(self.replica.sync.peer_heads)
+        known = max([number] + [h for peer, h in heads.items() if peer in linked])
         return {
             "blockNumber": number,
             "latestHash": "0x" + (head.hash(self.suite).hex() if head else ""),
             "knownHighestNumber": known,
             "isSyncing": known > number,
             # each peer with the height it last claimed (-1: none yet), for getSyncStatus's peers
-            "peers": [{**p, "blockNumber": self._peer_heights.get(bytes.fromhex(str(p["nodeId"])), -1)}
-                      for p in self.peers() if p["connected"]],
+            "peers": [{"nodeId": p.node_id.hex(), "endpoint": p.endpoint, "connected": True,
+                       "blockNumber": heads.get(p.node_id, -1)}
+                      for p in self.peers() if p.connected and p.node_id is not None],
         }
 
-    def peers(self) -> list[dict[str, Any]]:
+    def peers(self) -> list[PeerInfo]:
         return self.host.peer_info()

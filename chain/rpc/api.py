@@ -14,6 +14,7 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import TxRejected
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
+from chain.network.host import PeerInfo
 from chain.txpool.pool import TxPool
 
 
@@ -43,8 +44,8 @@ class NodeApi(Protocol):
         """{"blockNumber", "latestHash", "knownHighestNumber", "isSyncing", "peers": [...]}"""
         ...
 
-    def peers(self) -> list[dict]:
-        """[{"nodeId": hex, "endpoint": "ip:port", "connected": bool}]"""
+    def peers(self) -> list[PeerInfo]:
+        """Every configured endpoint and linked node (the RPC methods spell them in JSON)."""
         ...
 
     def node_ids(self) -> list[bytes]:

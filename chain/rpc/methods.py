@@ -348,7 +348,7 @@ def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
     head = ctx.store.head()
     view = int(status.get("view", 0))
     own = ctx.api.node_id.hex()
-    connected = {str(peer.get("nodeId")) for peer in ctx.api.peers() if peer.get("connected")}
+    connected = {node_hex(peer.node_id) for peer in ctx.api.peers() if peer.connected}
     peer_views: dict[str, int] = dict(status.get("peerViews", {}))
     to_view = int(status.get("toView", view))
     summary: dict[str, Any] = {
@@ -424,8 +424,7 @@ def _sync_peer(ctx: RpcContext, peer: dict[str, Any], genesis_hex: str | None) -
 def get_peers(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
     p.take(params, 0)
     return [
-        {"IPAndPort": peer.get("endpoint"), "nodeId": peer.get("nodeId"), "Topic": [],
-         "connected": bool(peer.get("connected"))}
+        {"IPAndPort": peer.endpoint, "nodeId": node_hex(peer.node_id), "Topic": [], "connected": peer.connected}
         for peer in ctx.api.peers()
     ]
 
@@ -458,6 +457,11 @@ def get_node_info(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     }
 
 
+def node_hex(node_id: bytes | None) -> str:
+    """A node id as FISCO's JSON writes it: hex without 0x; "" for a peer not yet linked."""
+    return node_id.hex() if node_id else ""
+
+
 def p2p_endpoint(api: NodeApi) -> str:
     """This node's P2P listening "ip:port": a node's ``p2p_endpoint`` if it has one, else its
     config's network section (chain.node), else "" (an in-process test node listens nowhere)."""
@@ -472,7 +476,7 @@ def p2p_endpoint(api: NodeApi) -> str:
 @method("queryPeers", grouped=False)
 def query_peers(ctx: RpcContext, params: list[Any]) -> list[str]:
     """The configured P2P endpoints (FISCO: config.ini [p2p] node.N), here every peer's endpoint."""
-    return [str(peer.get("endpoint")) for peer in ctx.api.peers() if peer.get("endpoint")]
+    return [peer.endpoint for peer in ctx.api.peers() if peer.endpoint]
 
 
 @method("queryGroupStatus", grouped=False)

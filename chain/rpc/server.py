@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from functools import partial
 from typing import Any, Awaitable, Callable, Generator, Sequence
 
 from aiohttp import web
@@ -117,7 +118,7 @@ def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
 
     def answer(outcomes: Outcomes) -> None:
         for (slot, request, _), outcome in zip(run, outcomes):
-            slots[slot] = _respond(request, lambda outcome=outcome: submission_result(outcome))  # type: ignore[misc]
+            slots[slot] = _respond(request, partial(submission_result, outcome))
         run.clear()
 
     for item in requests:

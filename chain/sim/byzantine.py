@@ -169,13 +169,13 @@ class Equivocate(Rewriter):
             sender = sim._index_of.get(event.peer)
             if envelope is not None and sender is not None and envelope.type in (MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
                 body = envelope.body()
-                digest = body.block_hash if isinstance(body, Checkpoint) else body.digest  # type: ignore[union-attr]
-                view = getattr(body, "view", 0)
+                assert isinstance(body, (Vote, Checkpoint))  # what those three types decode to
+                digest, view = (body.block_hash, 0) if isinstance(body, Checkpoint) else (body.digest, body.view)
                 key = (sender, int(envelope.type), view, digest)
-                if key not in self._echoed and getattr(body, "number", -1) == node.replica.height:
+                if key not in self._echoed and body.number == node.replica.height:
                     self._echoed.add(key)
                     echo = node.replica.sign(envelope.type, body)
-                    extra.append(_send_to(sim.nodes[sender], echo, body.number, view))  # type: ignore[union-attr]
+                    extra.append(_send_to(sim.nodes[sender], echo, body.number, view))
         return event, extra
 
 
@@ -503,8 +503,8 @@ class WeakSync(Behaviour):
         if made is None:
             return None
         header, hashes = made
-        txs = tuple(replica.pool.get(h) for h in hashes)
-        result = replica.executor.execute(Block(header, txs), replica.store, replica.store.state_root())  # type: ignore[arg-type]
+        txs = tuple(tx for h in hashes if (tx := replica.pool.get(h)) is not None)  # all: _own_block just read them
+        result = replica.executor.execute(Block(header, txs), replica.store, replica.store.state_root())
         block_hash = result.block.hash(replica.suite)
         signatures, weight = [], 0
         for other in sim.nodes:  # itself and the other weak_sync sealers, up to f weight: never a quorum

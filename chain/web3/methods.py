@@ -173,7 +173,7 @@ def net_listening(ctx: Web3Context, params: list[Any]) -> bool:
 
 @method("net_peerCount")
 def net_peer_count(ctx: Web3Context, params: list[Any]) -> str:
-    return v.quantity(sum(1 for peer in ctx.api.peers() if peer.get("connected")))
+    return v.quantity(sum(1 for peer in ctx.api.peers() if peer.connected))
 
 
 @method("eth_chainId")

@@ -457,13 +457,15 @@ class Replica:
         if envelope.type not in (MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
             return False
         body = envelope.body()
-        number: int = body.number  # type: ignore[union-attr]
+        assert isinstance(body, (PrePrepare, Vote, Checkpoint))  # what those four types decode to
+        number = body.number
         # Proposals and votes for a height this node has decided change nothing.
         if number < self.height:  # rule: old_height_before_signature
             raise ConsensusError(f"old height {number}: this node is at {self.height}")
         if number > self.height or envelope.type not in (MsgType.PREPARE, MsgType.COMMIT):
             return False
-        view: int = body.view  # type: ignore[union-attr]
+        assert isinstance(body, Vote)  # a Prepare or a Commit
+        view = body.view
         if self.current.committed is not None and view <= self.current.committed.pre_prepare.view:
             return True  # the block is ordered in that view: more of its Prepares and Commits add nothing
         return envelope.type == MsgType.PREPARE and self.current.prepared is not None and view <= self.current.prepared[0]

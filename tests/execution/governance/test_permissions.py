@@ -176,3 +176,26 @@ def test_without_auth_nothing_is_enforced(suite_name: str, user: KeyPair, admin:
         chain.suite, "setAccountStatus(address,uint8)", user.address, 1)).status == Status.PRECOMPILED_ERROR
     assert auth_call(chain, user, "setContractStatus(address,bool)", contract, True).status == Status.PERMISSION_DENIED
     assert set_greeting(chain, user, contract).status == Status.SUCCESS
+
+
+def proxy_code(target: bytes) -> bytes:
+    """Init code of a contract that forwards its call data to `target` and reverts if that call fails."""
+    runtime = bytes.fromhex("366000600037" "600060003660006000" "73") + target + bytes.fromhex("5af115602b57005b60006000fd")
+    assert len(runtime) == 0x31
+    return bytes.fromhex("6031600c60003960316000f3") + runtime
+
+
+def test_rules_hold_for_calls_made_by_contracts(auth_chain: LocalChain, user: KeyPair) -> None:
+    """A contract calling a frozen or ACL-protected contract is refused too, against tx.origin (FISCO's rule)."""
+    chain = auth_chain
+    contract = deploy_hello(chain, user).contract_address
+    proxy = chain.send(user, b"", proxy_code(contract)).contract_address
+    assert set_greeting(chain, user, proxy, "via proxy").status == Status.SUCCESS
+    assert auth_call(chain, user, "setContractStatus(address,bool)", contract, True).status == 0
+    assert set_greeting(chain, user, proxy).status == Status.REVERT_INSTRUCTION  # the inner frame was refused
+    assert auth_call(chain, user, "setContractStatus(address,bool)", contract, False).status == 0
+    func = encode_call(chain.suite, "set(string)", "")[:4]
+    assert auth_call(chain, user, "setMethodAuthType(address,bytes4,uint8)", contract, func, 1).status == 0
+    assert set_greeting(chain, user, proxy).status == Status.REVERT_INSTRUCTION  # user is not on the white list
+    assert auth_call(chain, user, "openMethodAuth(address,bytes4,address)", contract, func, user.address).status == 0
+    assert set_greeting(chain, user, proxy).status == Status.SUCCESS
