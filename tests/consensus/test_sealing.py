@@ -35,7 +35,7 @@ def test_a_lesson_can_bring_back_the_seal_wait() -> None:
 
 @pytest.mark.timeout(60)
 def test_under_load_blocks_still_batch_what_arrives_while_one_is_decided() -> None:
-    sim = Simulation(SimConfig(nodes=4, seed=4, tx_rate=200, latency_ms=(10, 30), suite="standard"))
+    sim = Simulation(SimConfig(nodes=4, seed=4, tx_rate=200, latency_ms=(10, 30), suite="standard", seal_when_idle=True))
     sim.run_until(5000)
     store = sim.nodes[0].store
     sizes = [len(store.block_by_number(n).transactions) for n in range(1, store.head_number() + 1)]
