@@ -371,6 +371,18 @@ class Report:
     rejected: dict[str, int]
     cpu: CpuUse | None = None
     offered_seconds: float = 0.0  # first send -> last submission acknowledged
+    closed_loop_clients: int = 0  # > 0: that many clients each waited for its commit before sending again
+
+    @property
+    def node_cpu_ms_per_block(self) -> float:
+        """CPU the node processes spent per committed block, per node (0.0 if not measured).
+
+        With one closed-loop client every block holds one transaction, so this is the fixed cost
+        of deciding a block (votes, signatures, fsyncs, messages) plus one transaction's work.
+        """
+        if self.cpu is None or not self.blocks or not self.nodes:
+            return 0.0
+        return self.cpu.node_seconds / self.blocks / self.nodes * 1e3
 
     @property
     def node_cpu_us(self) -> float:
@@ -385,11 +397,16 @@ class Report:
 
     def lines(self) -> list[str]:
         c = self.costs
+        closed = self.closed_loop_clients
+        mode = (f"closed loop: {closed} client(s), each waits for its commit before sending the next" if closed
+                else "open loop: offered without waiting for commits")
         out = [
             f"workload      {self.kind} ({self.suite} suite), {self.count} pre-signed transactions, {self.nodes} nodes",
+            f"mode          {mode}",
             f"accepted      {self.accepted} in {self.offered_seconds:.2f} s   committed {self.committed} in {self.blocks} blocks",
-            f"throughput    {self.tps:.0f} TPS over {self.seconds:.2f} s (first send -> last commit seen)",
-            f"latency       p50 {self.latency_p50_ms:.0f} ms   p99 {self.latency_p99_ms:.0f} ms (send acknowledged -> commit seen)",
+            f"throughput    {self.tps:.1f} tx/s over {self.seconds:.2f} s (first send -> last commit seen)",
+            f"latency       p50 {self.latency_p50_ms:.0f} ms   p99 {self.latency_p99_ms:.0f} ms "
+            + ("(send -> commit seen)" if closed else "(send acknowledged -> commit seen)"),
             f"cost per tx   verify {c.verify_us:.0f} us + execute {c.execute_us:.0f} us + store {c.store_us:.0f} us "
             f"= {c.total_us:.0f} us per node",
             f"CPU bound     {self.cores} cores / ({self.nodes} nodes x {c.total_us:.0f} us) = {self.bound_tps:.0f} TPS"
@@ -402,12 +419,14 @@ class Report:
                 f"{c.total_us / self.node_cpu_us:.0%} of it)   cores used: nodes {cpu.cores(cpu.node_seconds):.2f}, "
                 f"this client {cpu.cores(cpu.client_seconds):.2f}, other processes {cpu.cores(cpu.other_seconds):.2f}"
             )
+            out.append(f"node CPU      {self.node_cpu_ms_per_block:.2f} ms per block per node "
+                       f"({self.committed / max(self.blocks, 1):.1f} tx per block)")
         for message, n in sorted(self.rejected.items(), key=lambda item: -item[1]):
             out.append(f"rejected      {n} x {message}")
         return out
 
 
-def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: int) -> Report:
+def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: int, closed_loop_clients: int = 0) -> Report:
     committed = [h for h in run.sent_at if h in run.committed_at]
     latencies = [(run.committed_at[h] - run.sent_at[h]) * 1000 for h in committed]
     last = max((run.committed_at[h] for h in committed), default=run.first_send)
@@ -416,16 +435,19 @@ def summarize(kind: str, suite: str, count: int, run: Run, costs: Costs, nodes: 
     return Report(kind, suite, count, len(run.sent_at), len(committed), run.blocks, seconds,
                   len(committed) / seconds if committed else 0.0,
                   percentile(latencies, 0.5), percentile(latencies, 0.99), costs, nodes, os.cpu_count() or 1,
-                  dict(run.rejected), run.cpu, offered)
+                  dict(run.rejected), run.cpu, offered, closed_loop_clients)
 
 
 def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, connections: int, batch: int = 50,
         timeout: float = 120.0, echo: Callable[[str], None] = print, executor: str | None = None,
-        rate: float = 0.0) -> Report:
+        rate: float = 0.0, closed_loop_clients: int = 0) -> Report:
     """Run the benchmark against a chain directory (nodes running) or a freshly built one.
 
     rate 0 offers every transaction at once (throughput; latency is then mostly queueing); a rate
     offers that many per second (latency at that load, if the chain keeps up).
+
+    closed_loop_clients > 0 runs that many clients that each wait for their transaction's commit
+    before sending the next (``chain.bench.closed_loop``); connections, batch and rate do not apply.
 
     A built chain uses the KV stand-in executor for kind kv and the EVM for asset, unless
     `executor` says otherwise (kv on an EVM chain sets rows of a KVTable through 0x1009).
@@ -438,6 +460,8 @@ def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, 
         raise ConfigError(f"unknown executor {executor!r}; choose kv or evm")
     if rate < 0:
         raise ConfigError("--rate must be 0 (all at once) or a positive number of transactions per second")
+    if closed_loop_clients < 0 or (closed_loop_clients and rate):
+        raise ConfigError("--closed-loop takes a positive --clients and no --rate (each client's rate is its latency)")
     if directory is None:  # exactly when building (checked above)
         cluster = build_cluster(suite, executor or ("kv" if kind == "kv" else "evm"))
     else:
@@ -449,15 +473,21 @@ def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, 
         head = asyncio.run(_head(cluster))
         echo(f"signing {count} transactions...")
         workload = make_workload(cluster, kind, count, head)
-        pace = f" at {rate:g} tx/s" if rate else ""
-        echo(f"sending over {connections} connections to {len(cluster.rpc_urls)} nodes{pace}...")
-        result = asyncio.run(drive(cluster, workload, connections, batch, timeout, rate))
+        if closed_loop_clients:
+            from chain.bench.closed_loop import drive_closed_loop
+
+            echo(f"{closed_loop_clients} closed-loop client(s) over {len(cluster.rpc_urls)} nodes...")
+            result = asyncio.run(drive_closed_loop(cluster, workload, closed_loop_clients))
+        else:
+            pace = f" at {rate:g} tx/s" if rate else ""
+            echo(f"sending over {connections} connections to {len(cluster.rpc_urls)} nodes{pace}...")
+            result = asyncio.run(drive(cluster, workload, connections, batch, timeout, rate))
         echo("measuring primitive costs in-process...")
         costs = measure_costs(cluster.suite, workload)
     finally:
         cluster.stop()
     report = summarize(f"{kind} on the {cluster.executor} executor", cluster.suite.name, count, result, costs,
-                       len(cluster.rpc_urls))
+                       len(cluster.rpc_urls), closed_loop_clients)
     for line in report.lines():
         echo(line)
     return report

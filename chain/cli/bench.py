@@ -52,13 +52,16 @@ def tps(
     batch: int = typer.Option(50, "--batch", help="transactions per JSON-RPC batch request"),
     executor: str | None = typer.Option(None, "--executor", help="executor of a --build chain: kv or evm (default: kv for kv, evm for asset)"),
     rate: float = typer.Option(0.0, "--rate", help="offered load in tx/s (0: everything at once)"),
+    closed_loop: bool = typer.Option(False, "--closed-loop", help="each client waits for its commit before sending the next"),
+    clients: int = typer.Option(1, "--clients", help="closed-loop clients (with --closed-loop)"),
 ) -> None:
     """Load a local 4-node cluster with pre-signed transactions: TPS, commit latency, and the CPU bound."""
     from chain.bench.tps import run as run_tps
     from chain.cli.errors import reported
 
     with reported():
-        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo, executor=executor, rate=rate)
+        run_tps(directory, build, suite, kind, count, connections, batch, echo=typer.echo, executor=executor, rate=rate,
+                closed_loop_clients=clients if closed_loop else 0)
 
 
 @app.command("store")

@@ -43,7 +43,10 @@ class BlockHeader:
         ]
 
     def encode(self) -> bytes:
-        return codec.encode(self.to_rlp())
+        if "raw" not in self._memo:  # hashed, stored and sent: encoded once
+            self._memo["raw"] = codec.encode(self.to_rlp())
+        raw: bytes = self._memo["raw"]
+        return raw
 
     @classmethod
     def from_rlp(cls, items: Any) -> BlockHeader:

@@ -40,7 +40,8 @@ relative to the node directory, so a chain directory can be moved or copied to a
 
     [consensus]
     timeout_ms = 3000
-    min_seal_time_ms = 500
+    min_seal_time_ms = 500         # only while a block is in flight
+    seal_when_idle = true          # false: always wait min_seal_time (a lesson)
 
     [log]
     level = "info"
@@ -129,7 +130,8 @@ class ExecutorSection:
 @dataclass(frozen=True)
 class ConsensusSection:
     timeout_ms: int = 3000
-    min_seal_time_ms: int = 500
+    min_seal_time_ms: int = 500  # only while a block is in flight, unless seal_when_idle is false
+    seal_when_idle: bool = True
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,7 @@ class Node:
             ReplicaConfig(
                 timeout_ms=self.config.consensus.timeout_ms,
                 min_seal_time_ms=self.config.consensus.min_seal_time_ms,
+                seal_when_idle=self.config.consensus.seal_when_idle,
             ),
         )
         self.replica.wall_clock = wall_ms  # proposals are stamped with wall-clock time, timers stay monotonic

@@ -47,6 +47,10 @@ SEED = 7
 OTHER_HASH = b"\x0b" * 32  # "some other hash": a parent, root or digest that is not the right one
 SETUP_TX = 100  # transactions 100 + n are those of the setup block n (already on chain)
 
+# A leader seals only when a table says "fire seal": with sealing at once on an idle chain, a
+# leader's replica would propose while it is being built, before the table could look at it.
+HARNESS_CONFIG = ReplicaConfig(seal_when_idle=False)
+
 
 @dataclass(frozen=True)
 class Proposed:
@@ -92,7 +96,7 @@ class Harness:
         pool = self._pool()
         for number in range(1, height):
             self._commit_setup_block(number)
-        self.replica = Replica(self.suite, self.keys[me].secret, self.store, pool, self.executor, ReplicaConfig())
+        self.replica = Replica(self.suite, self.keys[me].secret, self.store, pool, self.executor, HARNESS_CONFIG)
         self.replica.start(self.now)
 
     # --- the state ----------------------------------------------------------------------------
@@ -124,7 +128,7 @@ class Harness:
     def restart(self) -> None:
         """The node crashes and starts again: a new replica and pool on the same store (its disk)."""
         self.replica = Replica(self.suite, self.keys[self.me].secret, self.store, self._pool(), self.executor,
-                               ReplicaConfig())
+                               HARNESS_CONFIG)
         self.replica.start(self.now)
 
     # --- blocks ---------------------------------------------------------------------------------

@@ -103,3 +103,22 @@ def test_evm_workloads_are_valid_transactions_and_their_costs_measure(tmp_path, 
     assert len(receipts) == 40 and all(r.ok for r in receipts)
     costs = measure_costs(node.suite, workload, sample=40)
     assert costs.verify_us > 0 and costs.execute_us > 0 and costs.store_us > 0
+
+
+@pytest.mark.timeout(120)
+def test_a_closed_loop_client_waits_for_each_commit():
+    # One client that waits for each commit before sending the next never has two transactions
+    # in one block: as many blocks as transactions, and each latency is one whole round.
+    lines: list[str] = []
+    report = run(None, True, "sm", "kv", 8, 1, echo=lines.append, closed_loop_clients=1)
+    assert report.committed == report.accepted == 8 and report.rejected == {}
+    assert report.blocks == 8 and report.closed_loop_clients == 1
+    assert report.seconds * 1000 >= 8 * report.latency_p50_ms * 0.5  # sequential: rate ~ 1 / latency
+    assert report.node_cpu_ms_per_block > 0
+    assert any("closed loop: 1 client" in line for line in lines)
+    assert any("ms per block per node" in line for line in lines)
+
+
+def test_closed_loop_options_are_checked():
+    with pytest.raises(ConfigError, match="closed-loop"):
+        run(None, True, "sm", "kv", 10, 1, echo=lambda _: None, rate=5, closed_loop_clients=2)

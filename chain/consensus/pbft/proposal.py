@@ -106,9 +106,20 @@ def _may_propose(r: Replica) -> bool:
 
 
 def maybe_seal(r: Replica) -> None:
+    """Seal now if a block is full or the chain is idle; otherwise gather transactions for ``min_seal_time_ms``.
+
+    Waiting only pays while a block is in flight: the transactions that arrive meanwhile could
+    not be decided before it anyway, so they go into the next block together. When nothing is in
+    flight — and a replica deciding one height at a time has nothing in flight once it may
+    propose — waiting only adds ``min_seal_time_ms`` to every commit: one client waiting for
+    each commit got 7.5 tx/s at 131 ms p50 with a 100 ms seal time (issue 18). Under load the
+    batching comes by itself: what arrives while a block is being decided is sealed together
+    when it is done. ``seal_when_idle = False`` brings the wait back for a lesson.
+    """
     if not _may_propose(r) or r.pool.ready == 0:
         return
-    if r.pool.ready >= r.tx_count_limit:
+    # A full block waits for nothing; an idle chain neither (nothing in flight to batch behind).
+    if r.pool.ready >= r.tx_count_limit or r.config.seal_when_idle:
         propose(r)
     elif SEAL_TIMER not in r._timers:
         r.set_timer(SEAL_TIMER, r.config.min_seal_time_ms)

@@ -112,7 +112,8 @@ class Pool(Protocol):
 class ReplicaConfig:
     timeout_ms: int = 3000  # view timer base (FISCO BCOS default)
     max_timeout_exponent: int = 6  # the timer grows ×1.5 per consecutive view change, at most 1.5^6
-    min_seal_time_ms: int = 500  # a leader waits this long for more transactions before sealing
+    min_seal_time_ms: int = 500  # a leader waits this long for more transactions, only while a block is in flight
+    seal_when_idle: bool = True  # False: always wait min_seal_time (a lesson that shows the leader gathering)
     sync_batch: int = 16  # blocks per sync response
     sync_retry_ms: int = 1000  # an unanswered sync request is retried after this long
     start_probe_ms: int = 10_000  # after start, ask everyone for blocks on each Tick until a peer is heard
@@ -239,6 +240,12 @@ class Replica:
         A slot is (height, phase, view) — (height, Checkpoint) for the execution result. What is
         signed is recorded in the store before the envelope exists, so the rule holds across
         crashes: after a restart the replica reads it back (``_restore_signed``).
+
+        A Checkpoint is not recorded (one fsync less per block; docs/consensus.md, "What is
+        written to disk, and why"): it signs the result of executing the block ordered at this
+        height, and both are fixed — PBFT orders one block per height, whose Prepare and Commit
+        *are* recorded, and execution is deterministic — so whatever this node signs there after
+        a restart is the very same hash. The in-memory rule still refuses a second, different one.
         """
         slot = (int(msg_type), view)
         earlier = self.current.signed.get(slot)
@@ -248,7 +255,8 @@ class Replica:
                         "signed a different one before", msg_type.name, self.my_index)
             return None
         if earlier is None:
-            self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
+            if msg_type != MsgType.CHECKPOINT:
+                self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
             self.current.signed[slot] = digest
         envelope = self.sign(msg_type, body)
         self.current.sent_raw[slot] = envelope.raw
