@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from eth import constants as evm_constants
 from eth.abc import ComputationAPI, MessageAPI
@@ -140,21 +140,9 @@ class DmcJournal(TableJournal):
             self.frame.access((table, key))
         super().set(table, key, value)
 
-    def length(self) -> int:
-        return len(self._undo)
-
     def truncate(self, length: int) -> None:
-        """Undo every write and mark made after the journal had `length` entries."""
-        while len(self._undo) > length:
-            kind, item, previous = self._undo.pop()
-            if kind == "mark":
-                self._marks.discard(item)
-            elif previous is _missing():
-                del self._writes[item]  # type: ignore[arg-type]
-            else:
-                self._writes[item] = previous  # type: ignore[index,assignment]
-        for later in [c for c, at in self._checkpoints.items() if at > length]:
-            del self._checkpoints[later]
+        """Undo as the table journal does; calls sent out after that point are forgotten with it."""
+        super().truncate(length)
         self.calls = [(at, seq) for at, seq in self.calls if at < length]
 
     def marks(self) -> Marks:
@@ -163,11 +151,6 @@ class DmcJournal(TableJournal):
     def install_marks(self, marks: Marks) -> None:
         for mark in marks:
             self.add_mark(mark)  # journaled: a reverted call takes back what it warmed
-
-
-def _missing() -> object:
-    from chain.execution.journal import MISSING
-    return MISSING
 
 
 # --- frames ---------------------------------------------------------------------------------------
@@ -233,7 +216,8 @@ class DmcComputationMixin:
         # same contract (or DELEGATECALL/CALLCODE, which keep the caller's storage) and stateless
         # precompiles run here, inside the calling frame
         if frame is None or runs_in_caller(child_msg.code_address) or contract_key(target) == frame.contract:
-            return super().apply_child_computation(child_msg)  # type: ignore[misc,no-any-return]
+            # a mixin: mypy cannot see the py-evm computation class super() reaches at run time
+            return cast(ComputationAPI, super().apply_child_computation(child_msg))  # type: ignore[misc]
         call = CallMessage(
             sender=child_msg.sender, to=target, data=bytes(child_msg.data), gas=child_msg.gas,
             depth=child_msg.depth, is_static=child_msg.is_static, create=child_msg.is_create,
@@ -261,7 +245,7 @@ def remote_child(parent: Any, child_msg: MessageAPI, result: FrameResult) -> Com
     else:
         child._error = error_for(result)
     child._output = result.output
-    return child  # type: ignore[no-any-return]
+    return cast(ComputationAPI, child)
 
 
 @lru_cache(maxsize=None)
