@@ -403,7 +403,7 @@ class Replica:
         """Decode and check a message embedded in another (a proof's votes, a NewView's ViewChanges)."""
         envelope = self.verify(raw)
         # Embedded votes must come from sealers too (the epoch's working sealers in rPBFT).
-        if envelope.sender not in self.voters:  # rule: embedded_from_voter
+        if envelope.sender not in self.voters:
             raise ConsensusError("embedded message from a non-sealer")
         return envelope
 
