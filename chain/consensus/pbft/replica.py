@@ -571,7 +571,10 @@ class Replica:
         self.pool.remove_committed(block)
         proposing.release_own_proposals(self)
         self._out.append(fx.BlockCommitted(block.number, block.hash(self.suite), len(block.transactions), view, via))
+        before = self.epoch
         self._load_chain_config()
+        if self.epoch is not None and (before is None or before.working != self.epoch.working):
+            tx_relay.regossip_client_transactions(self, force=True)  # rPBFT: the new working set must hear of them
         self._new_height()
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chain.consensus.pbft.messages import MsgType
 from chain.crypto.suite import CryptoSuite
@@ -56,9 +56,14 @@ from chain.ledger.system import (
 )
 
 
-# Sent to the working sealers only: a follower has no use for them (it orders a block on the
-# Commits and commits it on the Checkpoints, which go to every node with the proposal and NewView).
-WORKING_SET_ONLY = frozenset({MsgType.PREPARE, MsgType.VIEW_CHANGE})
+# What only the working sealers use goes to them alone: ordering a block, changing views, and the
+# transactions they propose. Checkpoints (and sync) still go to every node: see follow_decided.
+WORKING_SET_ONLY = frozenset({MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.VIEW_CHANGE,
+                              MsgType.NEW_VIEW, MsgType.TX_GOSSIP})
+
+
+if TYPE_CHECKING:
+    from chain.consensus.pbft.replica import Replica
 
 
 class BlockHashes(StateReader, Protocol):
@@ -147,3 +152,27 @@ def weights_in_force(suite: CryptoSuite, store: BlockHashes, number: int, nodes:
     """
     epoch = epoch_at(suite, store, number, nodes)
     return nodes.weights if epoch is None else working_weights(nodes.weights, epoch.working)
+
+
+# --- following: resting sealers and observers --------------------------------------------------
+
+def follow_decided(r: Replica, sender: int) -> None:
+    """A node outside the working set learns that its height is decided and fetches the block.
+
+    Followers get no proposals, votes or transactions, only each working sealer's Checkpoint: a
+    quorum of them on one execution result means the block is decided (FISCO 2.x: "the verifying
+    nodes sync the blocks the working sealers produce, and check them"). The follower asks the
+    sender of that Checkpoint for the block, and block sync checks its signature list against the
+    working set and re-executes it before committing — transactions are not verified one by one,
+    the quorum vouched for them. A working sealer that missed the proposal does the same.
+    """
+    from chain.sync import block_sync  # here, not at the top: block_sync imports checkpoint, which imports this
+
+    if r.epoch is None or r.current.executed is not None or not 0 <= sender < len(r.node_ids):
+        return
+    if not any(votes.reached(r.quorum) for votes in r.current.checkpoints.values()):
+        return
+    peer = r.node_ids[sender]
+    # The sender signed the decided result: it holds the block now or in a moment; retried on Ticks.
+    r.sync.peer_heads[peer] = max(r.sync.peer_heads.get(peer, -1), r.height)
+    block_sync.request_sync(r, peer, r.height)
