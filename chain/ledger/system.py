@@ -20,6 +20,7 @@ later height is ignored until then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from chain.errors import LedgerError
@@ -115,7 +116,9 @@ def encode_node_list(nodes: Iterable[ConsensusNode]) -> bytes:
     return codec.encode([[n.node_id, n.type.encode(), n.weight, n.enable_number] for n in ordered])
 
 
+@lru_cache(maxsize=16)
 def decode_node_list(raw: bytes) -> tuple[ConsensusNode, ...]:
+    """The entries of an s_consensus row (cached: every block reads it again, the same bytes, on every node)."""
     nodes = []
     for entry in codec.decode_list(raw, "s_consensus row"):
         items = codec.as_list(entry, "s_consensus entry [node id, type, weight, enable_number]", 4)

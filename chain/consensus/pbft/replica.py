@@ -568,6 +568,7 @@ class Replica:
 
     def commit_block(self, block: Block, result: ExecutionResult, via: str, view: View) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
+        rpbft.push_to_followers(self, block)  # rPBFT: the followers this working sealer serves get the block
         self.pool.remove_committed(block)
         proposing.release_own_proposals(self)
         self._out.append(fx.BlockCommitted(block.number, block.hash(self.suite), len(block.transactions), view, via))

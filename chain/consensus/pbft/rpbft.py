@@ -48,18 +48,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
-from chain.consensus.pbft.messages import MsgType
+from chain.consensus.pbft.messages import MsgType, SyncResponse
 from chain.crypto.suite import CryptoSuite
+from chain.ledger.block import Block
 from chain.ledger.state import StateReader
 from chain.ledger.system import (
     FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, ConsensusNodes, config_entry,
 )
 
 
-# What only the working sealers use goes to them alone: ordering a block, changing views, and the
-# transactions they propose. Checkpoints (and sync) still go to every node: see follow_decided.
-WORKING_SET_ONLY = frozenset({MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.VIEW_CHANGE,
-                              MsgType.NEW_VIEW, MsgType.TX_GOSSIP})
+# What only the working sealers use goes to them alone: every consensus message, and the
+# transactions they propose. Followers get each decided block pushed to them (push_to_followers).
+WORKING_SET_ONLY = frozenset({MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT,
+                              MsgType.VIEW_CHANGE, MsgType.NEW_VIEW, MsgType.TX_GOSSIP})
 
 
 if TYPE_CHECKING:
@@ -156,15 +157,37 @@ def weights_in_force(suite: CryptoSuite, store: BlockHashes, number: int, nodes:
 
 # --- following: resting sealers and observers --------------------------------------------------
 
-def follow_decided(r: Replica, sender: int) -> None:
-    """A node outside the working set learns that its height is decided and fetches the block.
+def push_to_followers(r: Replica, block: Block) -> None:
+    """A working sealer that committed a block sends it, unasked, to the followers it serves.
 
-    Followers get no proposals, votes or transactions, only each working sealer's Checkpoint: a
-    quorum of them on one execution result means the block is decided (FISCO 2.x: "the verifying
-    nodes sync the blocks the working sealers produce, and check them"). The follower asks the
-    sender of that Checkpoint for the block, and block sync checks its signature list against the
-    working set and re-executes it before committing — transactions are not verified one by one,
-    the quorum vouched for them. A working sealer that missed the proposal does the same.
+    Followers (resting sealers and observers) get no consensus message at all: each decided block
+    comes to them from one working sealer, chosen per height — follower i is served by working
+    sealer ``working[(i + number) mod K]`` — so the K share the n − K pushes and a silent one only
+    delays every K-th block of its followers. The block travels as a SyncResponse: the follower
+    checks its signature list against the working set and re-executes it before committing
+    (chain.sync.block_sync), so the pusher is not trusted; its transactions are not verified one
+    by one, the quorum vouched for them. A follower that misses a push (loss, a silent pusher)
+    asks everyone for what it lacks after idle_probe_ms without a block. FISCO 2.x's verifying
+    nodes also follow by block sync, there after a status broadcast (tree-shaped) tells them
+    a new block exists.
+    """
+    if r.epoch is None or not r.is_sealer:
+        return
+    number, working = r.height, r.working
+    voters = r.voters
+    served = [i for i in range(len(r.node_ids)) if i not in voters and working[(i + number) % len(working)] == r.my_index]
+    if not served:
+        return
+    envelope = r.sign(MsgType.SYNC_RESPONSE, SyncResponse((block.encode(),)))  # one signature for every follower
+    for index in served:
+        r.send(r.node_ids[index], envelope, number, r.view)
+
+
+def follow_decided(r: Replica, sender: int) -> None:
+    """A working sealer that missed the proposal learns from a quorum of Checkpoints that its height is decided.
+
+    It fetches the block from the sender of that Checkpoint: block sync checks the signature list
+    and re-executes the block before committing it.
     """
     from chain.sync import block_sync  # here, not at the top: block_sync imports checkpoint, which imports this
 
