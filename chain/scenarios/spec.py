@@ -94,6 +94,9 @@ class Scenario:
     watch: str = ""
     summary: str = ""
     source: str = field(default="", compare=False)
+    consensus: str = "pbft"  # or "rpbft" (chain.consensus.pbft.rpbft), with:
+    epoch_sealers: int = 4  # K, working sealers per epoch
+    epoch_blocks: int = 1000  # B, blocks per epoch
 
     @property
     def suite(self) -> str:
@@ -205,7 +208,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     where = source
     known = {"name", "title", "family", "summary", "nodes", "suite", "suites", "seed", "duration_ms",
-             "tx_rate", "expect", "watch", "event"}
+             "tx_rate", "expect", "watch", "event", "consensus", "epoch_sealers", "epoch_blocks"}
     unknown = set(raw) - known
     # top-level typos ("node = 4", "expected = ...") must not silently fall back to defaults
     if unknown:
@@ -232,6 +235,12 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     if isinstance(seed, bool) or not isinstance(seed, int) or isinstance(tx_rate, bool) \
             or not isinstance(tx_rate, int) or tx_rate < 0 or seed < 0:
         raise ScenarioError(f"{where}: seed and tx_rate must be non-negative integers")
+    consensus = raw.get("consensus", "pbft")
+    epoch_sealers, epoch_blocks = raw.get("epoch_sealers", 4), raw.get("epoch_blocks", 1000)
+    # rPBFT needs whole, positive epoch settings; anything else must not silently run plain PBFT
+    if consensus not in ("pbft", "rpbft") or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                                                 for v in (epoch_sealers, epoch_blocks)):
+        raise ScenarioError(f"{where}: consensus must be pbft or rpbft, epoch_sealers and epoch_blocks positive integers")
     raw_events = raw.get("event", [])
     if not isinstance(raw_events, list):
         raise ScenarioError(f"{where}: [[event]] must be an array of tables")
@@ -259,6 +268,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         watch=str(raw.get("watch", "")).strip(),
         summary=str(raw.get("summary", "")).strip(),
         source=source,
+        consensus=consensus,
+        epoch_sealers=epoch_sealers,
+        epoch_blocks=epoch_blocks,
     )
 
 

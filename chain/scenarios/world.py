@@ -79,9 +79,11 @@ def spare_nodes(scenario: Scenario) -> int:
     return max((n - scenario.nodes + 1 for n in wanted), default=0)
 
 
-def make_simulation(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, spare_nodes: int = 0) -> SimChain:
+def make_simulation(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, spare_nodes: int = 0,
+                    consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> SimChain:
     config = SimConfig(nodes=nodes, suite=suite, seed=seed, observers=spare_nodes, tx_rate=float(tx_rate),
-                       executor="evm" if spare_nodes else "kv")  # promoting a sealer needs the system contracts
+                       executor="evm" if spare_nodes else "kv",  # promoting a sealer needs the system contracts
+                       consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
     return SimChain(Simulation(config))
 
 
