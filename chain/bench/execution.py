@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from chain.abi.codec import ContractABI, encode_call
 from chain.contracts import load_artifact
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import SUITE_NAMES
 from chain.execution.local import LocalChain
 from chain.execution.precompiled import KV_TABLE_ADDRESS, TABLE_MANAGER_ADDRESS
 from chain.ledger.transaction import Transaction
-from chain.sdk.abi import ContractABI, encode_call
 
 
 @dataclass(frozen=True)

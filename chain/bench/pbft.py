@@ -29,13 +29,13 @@ def measure(nodes: int, suite: str, blocks: int, seed: int = 1, tx_rate: float =
     committed = sim.run_blocks(blocks, 3_600_000)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     report = sim.check()
-    consensus = sum(count for name, count in sim.messages_by_type.items() if name in
+    consensus_messages = sum(count for name, count in sim.messages_by_type.items() if name in
                     ("PRE_PREPARE", "PREPARE", "COMMIT", "CHECKPOINT", "VIEW_CHANGE", "NEW_VIEW"))
     return {
         "nodes": nodes, "blocks": committed, "wall_s": wall, "cpu_s": cpu, "sim_s": sim.now_ms / 1000,
         "cpu_s_per_block": cpu / max(committed, 1),
         "messages_per_block": sum(sim.messages_by_type.values()) / max(committed, 1),
-        "consensus_messages_per_block": consensus / max(committed, 1),
+        "consensus_messages_per_block": consensus_messages / max(committed, 1),
         "sim_s_per_wall_s": sim.now_ms / 1000 / max(wall, 1e-9), "blocks_per_sim_s": report.blocks_per_second,
         "latency_p50_ms": report.latency_p50_ms or 0.0, "ok": float(report.ok),
     }
@@ -48,7 +48,7 @@ def blocks_for(nodes: int, blocks: int, consensus: str = "pbft") -> int:
 
 def run(sizes: tuple[int, ...] = DEFAULT_SIZES, suites: tuple[str, ...] = ("standard", "sm"), blocks: int = 100,
         echo: Callable[[str], None] = print, consensus: tuple[str, ...] = ("pbft",),
-        epoch_sealers: int = 4) -> list[dict[str, float]]:
+        epoch_sealers: int = 4) -> list[dict[str, float | str]]:
     from rich.console import Console
     from rich.table import Table
 
@@ -57,12 +57,12 @@ def run(sizes: tuple[int, ...] = DEFAULT_SIZES, suites: tuple[str, ...] = ("stan
     for column in ("consensus", "suite", "n", "blocks", "wall s", "cpu s", "cpu s/block", "msgs/block",
                    "consensus msgs/block", "sim-s per wall-s", "blocks per sim-s", "p50 latency ms", "safe"):
         table.add_column(column, justify="left" if column in ("consensus", "suite") else "right")
-    rows = []
+    rows: list[dict[str, float | str]] = []
     for suite in suites:
         for nodes in sizes:
             for kind in consensus:
                 row = measure(nodes, suite, blocks_for(nodes, blocks, kind), consensus=kind, epoch_sealers=epoch_sealers)
-                rows.append(row | {"suite": suite, "consensus": kind})  # type: ignore[operator]
+                rows.append({**row, "suite": suite, "consensus": kind})
                 _add_row(table, kind, suite, row)
     Console(width=180).print(table)
     return rows

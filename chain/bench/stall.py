@@ -108,7 +108,7 @@ class _Client:
         while time.monotonic() < until:
             receipt = await _rpc(self.session, url, "getTransactionReceipt", [self.group, tx_hash])
             if receipt is not None:
-                return receipt  # type: ignore[no-any-return]
+                return receipt
             await asyncio.sleep(0.2)
         return None
 

@@ -89,9 +89,11 @@ def measure_pool(suite_name: str, count: int) -> dict[str, float]:
         pool.submit(Transaction.decode(raw))
     submit_elapsed = time.perf_counter() - start
     start = time.perf_counter()
+    head = store.head()
+    assert head is not None  # the genesis block is committed above
     while len(pool):
         chosen = pool.select(1000)
-        pool.remove_committed(Block(store.head().header, tuple(chosen)))  # type: ignore[union-attr]
+        pool.remove_committed(Block(head.header, tuple(chosen)))
     cycle_elapsed = time.perf_counter() - start
     store.close()
     return {"submit/s": count / submit_elapsed, "select+remove/s": count / cycle_elapsed}

@@ -24,7 +24,6 @@ contract between accounts (EVM).
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import shutil
 import signal
@@ -38,6 +37,7 @@ from typing import Any, Callable, Sequence
 
 import aiohttp
 
+from chain import stats
 from chain.bench.workloads import ChainFacts, Workload, asset_workload, kv_workload, next_block
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError
@@ -52,12 +52,8 @@ KINDS = ("kv", "asset")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
-    """The value below which `fraction` of values fall (nearest rank); 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = math.ceil(fraction * len(ordered))  # nearest rank: the smallest value with >= fraction at or below it
-    return ordered[max(0, min(len(ordered), rank) - 1)]
+    """chain.stats.percentile (nearest rank); 0.0 for no values, so a report always prints a number."""
+    return stats.percentile(values, fraction) or 0.0
 
 
 # --- the cluster -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from chain.abi.codec import ContractABI, encode_call
 from chain.contracts import load_artifact
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite
@@ -29,7 +30,6 @@ from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import transactions_root
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
-from chain.sdk.abi import ContractABI, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import Client
 
@@ -103,7 +103,7 @@ def kv_workload(facts: ChainFacts, count: int, head: int) -> Workload:
 
         txs = [_sign(facts, senders[i % SENDERS], bytes(20), encode_kv(b"key-%08d" % i, b"value-%d" % i), head + 900)
                for i in range(count)]
-        executor = KVExecutor(facts.suite)
+        executor: BlockExecutor = KVExecutor(facts.suite)
         return Workload(txs, executor, _replaying(facts, executor, ()))
     from chain.execution.executor import EVMExecutor
     from chain.execution.precompiled import KV_TABLE_ADDRESS, TABLE_MANAGER_ADDRESS

@@ -282,17 +282,6 @@ class ChannelEndpoint:
     def __init__(self, host: str, port: int, sdk_dir: Path) -> None:
         self.host, self.port, self.sdk_dir = host, port, Path(sdk_dir)
 
-    @classmethod
-    def of_chain(cls, directory: str | Path, index: int = 0) -> ChannelEndpoint | None:
-        """Node `index`'s channel port as DIR/sdk/nodes.toml lists it; None if the build fixed none."""
-        from chain.node.builder import read_nodes
-
-        listed = read_nodes(directory)[index].channel
-        if listed is None:
-            return None
-        host, _, port = listed.rpartition(":")
-        return cls(host.strip("[]"), int(port), Path(directory) / "sdk")
-
     def connect(self) -> ChannelClient:
         return ChannelClient(self.host, self.port, ca_cert=self.sdk_dir / "ca.crt", cert=self.sdk_dir / "sdk.crt",
                              key=self.sdk_dir / "sdk.key")

@@ -18,11 +18,26 @@ def crypto(seconds: float = typer.Option(0.5, help="time spent measuring each op
 
 
 @app.command("execution")
-def execution(count: int = typer.Option(200, "--count", help="transactions per measured block")) -> None:
-    """Execution cost per transaction (µs): KV set, asset transfer, deploy — in each suite."""
-    from chain.bench.execution import run
+def execution(
+    count: int = typer.Option(200, "--count", help="transactions per measured block"),
+    executor: str | None = typer.Option(None, "--executor", help="evm or dmc: time one 16-contract block of Asset "
+                                        "transfers and one of cross-contract calls (dmc runs beside serial evm)"),
+    workers: list[int] = typer.Option([], "--workers", help="DMC worker processes (repeat to compare: --workers 1 --workers 2)"),
+    suite: str = typer.Option("standard", "--suite", help="crypto suite of the --executor blocks"),
+) -> None:
+    """Execution cost per transaction (µs): KV set, asset transfer, deploy — in each suite; or serial vs DMC."""
+    if executor is None:
+        from chain.bench.execution import run
 
-    run(count)
+        run(count)
+        return
+    if executor not in ("evm", "dmc"):
+        typer.secho(f"error: --executor must be evm or dmc, got {executor!r}", err=True, fg="red")
+        raise typer.Exit(2)
+    from chain.bench.execution_dmc import run as run_dmc
+
+    chosen = [("evm", 0)] + ([("dmc", w) for w in (workers or [2])] if executor == "dmc" else [])
+    run_dmc(suite, count, chosen)
 
 
 @app.command("tps")

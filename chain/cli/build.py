@@ -8,7 +8,8 @@ import typer
 
 from chain.crypto.suite import SUITE_NAMES
 from chain.cli.errors import reported
-from chain.node.config import EXECUTOR_KINDS
+from chain.ledger.committee import DEFAULT_PROPOSAL_LIFETIME
+from chain.execution.kinds import EXECUTOR_KINDS
 from chain.node.builder import BuildOptions, build_chain
 from chain.rpc.exposure import exposure_warning
 
@@ -28,20 +29,38 @@ def build(
     web3_port_base: int = typer.Option(8645, "--web3-port-base", help="with --web3: web3 port of node0; node i uses base + i"),
     web3_chain_id: int = typer.Option(20200, "--web3-chain-id", help="with --web3: the Ethereum chain id (eth_chainId)"),
     observers: int = typer.Option(0, "--observers", help="extra observer nodes (sync, no vote)"),
-    executor: str = typer.Option("evm", "--executor", help="evm, or kv (the key/value stand-in)"),
+    executor: str = typer.Option("evm", "--executor", help="evm, kv (the key/value stand-in) or dmc (parallel contracts)"),
+    executor_workers: int = typer.Option(0, "--executor-workers", help="with --executor dmc: worker processes per node"),
     chain_id: int = typer.Option(1, "--chain-id"),
     group_id: int = typer.Option(1, "--group-id"),
     force: bool = typer.Option(False, "--force", help="replace a chain already built in the directory"),
+    auth: bool = typer.Option(False, "--auth", "-A",
+                              help="governance by a committee (FISCO 3.x -A): proposals and votes, deploy/method ACLs, freezing"),
+    governor_weights: str = typer.Option("1", "--governor-weights",
+                                         help="with --auth: one weight per governor, e.g. 2,1,1 (governor 0 is sdk/admin.key)"),
+    participates_rate: int = typer.Option(0, "--participates-rate", help="with --auth: percent of the committee's weight that must vote"),
+    win_rate: int = typer.Option(0, "--win-rate", help="with --auth: percent of the voted weight that must agree"),
+    proposal_lifetime: int = typer.Option(DEFAULT_PROPOSAL_LIFETIME, "--proposal-lifetime",
+                                          help="with --auth: blocks a proposal stays open (the clients' default)"),
 ) -> None:
     """Build a chain: CA, node keys and certificates, genesis, configs and start/stop scripts."""
     if executor not in EXECUTOR_KINDS:  # checked before anything is written, so no half-built directory is left
         typer.secho(f"error: --executor must be one of {', '.join(EXECUTOR_KINDS)}, got {executor!r}",
                     fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+    try:
+        weights = tuple(int(w) for w in governor_weights.split(","))
+    except ValueError:
+        typer.secho(f"error: --governor-weights must be integers separated by commas, got {governor_weights!r}",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
     options = BuildOptions(
         nodes=nodes, suite=suite, ip=ip, rpc_ip=rpc_ip, port_base=port_base, rpc_port_base=rpc_port_base,
-        channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor, force=force,
+        channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor,
+        executor_workers=executor_workers, force=force,
         web3_port_base=web3_port_base if web3 else None, web3_chain_id=web3_chain_id,
+        auth=auth, governor_weights=weights, participates_rate=participates_rate, win_rate=win_rate,
+        proposal_lifetime=proposal_lifetime,
     )
     with reported():
         chain = build_chain(output, options)
@@ -54,5 +73,12 @@ def build(
                    + (f"web3 {rpc_ip}:{web3_port_base + i:<5}  " if web3 else "")
                    + f"node id {node.node_id.hex()[:16]}…")
     typer.echo(f"  SDK certificate: {output / 'sdk' / 'sdk.crt'} (+ sdk.key, ca.crt) for the channel ports")
-    typer.echo(f"  admin account 0x{chain.admin_address.hex()}  (key: {output / 'sdk' / 'admin.key'})")
+    if chain.genesis.auth is not None:
+        rates = f"participatesRate {participates_rate}%, winRate {win_rate}%"
+        for i, (address, weight) in enumerate(chain.genesis.auth.governors):
+            key = output / "sdk" / ("admin.key" if i == 0 else f"governor{i}.key")
+            typer.echo(f"  governor 0x{address.hex()}  weight {weight}  (key: {key})")
+        typer.echo(f"  auth mode: a committee governs ({rates}); node and config changes go through proposals")
+    else:
+        typer.echo(f"  admin account 0x{chain.admin_address.hex()}  (key: {output / 'sdk' / 'admin.key'})")
     typer.echo(f"start with: bash {output / 'start_all.sh'}   stop with: bash {output / 'stop_all.sh'}")

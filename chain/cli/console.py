@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import typer
 
+from chain.abi.artifact import Artifact
+from chain.abi.codec import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.errors import ChainError, KeyFileError
-from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason, encode_call
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from chain.sdk.contract import Contract, SyncContract, status_name
@@ -43,13 +44,6 @@ class UsageError(ChainError):
 
 
 # --- the contract library ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Artifact:
-    name: str
-    abi: tuple[Mapping[str, Any], ...]
-    bytecode: bytes
-
 
 def load_artifacts(directories: Iterable[Path]) -> dict[str, Artifact]:
     """Every compiled contract found in the directories (later directories win on a name clash)."""
@@ -429,9 +423,20 @@ def cmd_get_config(console: Console, args: list[str]) -> str:
     return console.client.system_config(args[0])
 
 
+def committee_governs(console: Console, proposal: str) -> str | None:
+    """On an auth chain (built with --auth) the admin commands are closed: say which proposal to make."""
+    if console.client.system_config("auth_check_status") != "1":
+        return None
+    return (f"this chain is governed by its committee (built with --auth): a governor proposes it with {proposal}, "
+            "the others vote with voteProposal <id> (getCommitteeInfo lists the governors)")
+
+
 @command("setSystemConfigByKey", "setSystemConfigByKey <key> <value>", "change a system config value (admin; from the next block)")
 def cmd_set_config(console: Console, args: list[str]) -> str:
     _arity(args, 2)
+    closed = committee_governs(console, f"setSysConfigProposal {args[0]} {args[1]}")
+    if closed:
+        return closed
     return console.system_transaction(SYSTEM_CONFIG, "setValueByKey(string,string)", args[0], args[1])
 
 
@@ -439,18 +444,27 @@ def cmd_set_config(console: Console, args: list[str]) -> str:
 def cmd_add_sealer(console: Console, args: list[str]) -> str:
     _arity(args, 1, 2)
     weight = _number(args[1], "weight") if len(args) == 2 else 1
+    closed = committee_governs(console, f"addSealerProposal <nodeId> {weight}")
+    if closed:
+        return closed
     return console.system_transaction(CONSENSUS, "addSealer(string,uint256)", args[0], weight)
 
 
 @command("addObserver", "addObserver <nodeId>", "make a node an observer (admin; from the next block)")
 def cmd_add_observer(console: Console, args: list[str]) -> str:
     _arity(args, 1)
+    closed = committee_governs(console, "addObserverProposal <nodeId>")
+    if closed:
+        return closed
     return console.system_transaction(CONSENSUS, "addObserver(string)", args[0])
 
 
 @command("removeNode", "removeNode <nodeId>", "remove a node from the consensus list (admin)")
 def cmd_remove_node(console: Console, args: list[str]) -> str:
     _arity(args, 1)
+    closed = committee_governs(console, "removeNodeProposal <nodeId>")
+    if closed:
+        return closed
     return console.system_transaction(CONSENSUS, "remove(string)", args[0])
 
 
@@ -621,9 +635,9 @@ def console(
         client = SyncClient(rpc, get_suite(suite), group)
     shell = Console(client, account, load_artifacts(default_contract_dirs(suite) + list(contracts)))
     if chain_dir is not None:  # the channel commands (subscribeBlocks, subscribeTopic, publish) use node0's port
-        from chain.channel.client import ChannelEndpoint
+        from chain.node.builder import channel_endpoint
 
-        shell.channel = ChannelEndpoint.of_chain(chain_dir)
+        shell.channel = channel_endpoint(chain_dir)
     typer.echo(f"connected to {rpc} ({suite} suite); account: "
                f"{'0x' + account.address.hex() if account else 'none (read-only: pass --key to send transactions)'}")
     typer.echo("type help for the commands, Tab to complete, quit to leave")
@@ -631,3 +645,8 @@ def console(
         run_interactive(shell)
     finally:
         client.close()
+
+
+# The permission-governance commands of auth chains (getCommitteeInfo, voteProposal, ...) register
+# themselves in COMMANDS; imported last because they use the helpers above.
+from chain.cli import console_governance  # noqa: E402,F401

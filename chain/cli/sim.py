@@ -33,6 +33,7 @@ def sim(
     loss: float = typer.Option(0.0, "--loss", help="probability a message is lost"),
     duplicate: float = typer.Option(0.0, "--duplicate", help="probability a message arrives twice"),
     tx_rate: float = typer.Option(20.0, "--tx-rate", help="client transactions per virtual second"),
+    executor: str = typer.Option("kv", "--executor", help="kv, evm, or dmc (DMC's scheduler, executors in-process)"),
     trace: Path | None = typer.Option(None, "--trace", help="write every event as JSON lines here"),
     sweep: int = typer.Option(0, "--sweep", help="run this many random fault schedules, seeds --seed, --seed + 1, … "
                                                 "(each seed draws its own chain: --nodes and the like are not used)"),
@@ -68,7 +69,8 @@ def sim(
     try:
         config = SimConfig(nodes=nodes, observers=observers, suite=suite, seed=seed, loss=loss, duplicate=duplicate,
                            tx_rate=tx_rate, byzantine={i: behaviour for i in liar_indices(nodes, byzantine)},
-                           consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
+                           executor=executor, consensus=consensus, epoch_sealers=epoch_sealers,
+                           epoch_blocks=epoch_blocks)
         simulation = Simulation(config)
     except ChainError as exc:
         _fail(str(exc))

@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from chain.sdk.compiler import Artifact, load
+from chain.abi.artifact import Artifact
+from chain.sdk.compiler import load
 
 HERE = Path(__file__).parent
 SOURCES = HERE / "sources"

@@ -14,7 +14,7 @@ from chain.errors import CryptoError
 BLOCK_SIZE = 16
 
 
-def _cipher(algorithm: CipherAlgorithm, iv: bytes) -> Cipher:
+def _cipher(algorithm: CipherAlgorithm, iv: bytes) -> Cipher[modes.CBC]:
     # the IV is one block; anything else is a malformed input, not a crash
     if len(iv) != BLOCK_SIZE:
         raise CryptoError(f"CBC IV must be {BLOCK_SIZE} bytes, got {len(iv)}")

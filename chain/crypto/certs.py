@@ -139,7 +139,7 @@ def issue_node_certificate(ca: Issued, node_name: str, node_id: bytes, ip: str =
         _leaf_builder(ca_cert, key, node_name)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # the key that signs it
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())

@@ -16,10 +16,14 @@ from __future__ import annotations
 import os
 import secrets
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from chain.crypto.hashing import sm3
 from chain.errors import CryptoError
+
+if TYPE_CHECKING:  # imported for real inside the backend, which is unavailable without the library
+    from gmssl.sm2 import CryptSM2
+    from tongsuopy.crypto.asymciphers.ec import EllipticCurvePrivateKey, EllipticCurvePublicKey
 
 # The recommended curve sm2p256v1 (GB/T 32918.5).
 P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
@@ -109,11 +113,11 @@ class TongsuoBackend:
         self._decode_dss, self._encode_dss = decode_dss_signature, encode_dss_signature
 
     @lru_cache(maxsize=1024)
-    def _private(self, secret: int):  # type: ignore[no-untyped-def]
+    def _private(self, secret: int) -> EllipticCurvePrivateKey:
         return self._ec.derive_private_key(secret, self._ec.SM2())
 
     @lru_cache(maxsize=4096)
-    def _public(self, public_key: bytes):  # type: ignore[no-untyped-def]
+    def _public(self, public_key: bytes) -> EllipticCurvePublicKey:
         x = int.from_bytes(public_key[:32], "big")
         y = int.from_bytes(public_key[32:], "big")
         return self._ec.EllipticCurvePublicNumbers(x, y, self._ec.SM2()).public_key()
@@ -144,13 +148,16 @@ class GmsslBackend:
 
         self._sm2 = sm2
 
-    def _crypt(self, secret: int | None, public_key: bytes):  # type: ignore[no-untyped-def]
+    def _crypt(self, secret: int | None, public_key: bytes) -> CryptSM2:
         private_hex = f"{secret:064x}" if secret is not None else ""
         return self._sm2.CryptSM2(private_key=private_hex, public_key=bytes(public_key).hex())
 
     def public_key(self, secret: int) -> bytes:
         crypt = self._sm2.CryptSM2(private_key=f"{secret:064x}", public_key="")
         point = crypt._kg(secret, crypt.ecc_table["g"])  # scalar multiplication d·G
+        # d·G is the point at infinity only for d = 0 mod n, which no private key is
+        if point is None:
+            raise CryptoError("SM2 private key is a multiple of the curve order")
         return bytes.fromhex(point)
 
     def sign_with_nonce(self, secret: int, public_key: bytes, message: bytes, k: int) -> tuple[int, int] | None:
@@ -179,7 +186,7 @@ class GmsslBackend:
             return False
 
 
-_BACKENDS: dict[str, type] = {"tongsuo": TongsuoBackend, "gmssl": GmsslBackend}
+_BACKENDS: dict[str, Callable[[], SM2Backend]] = {"tongsuo": TongsuoBackend, "gmssl": GmsslBackend}
 
 
 def available_backends() -> list[str]:

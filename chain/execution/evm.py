@@ -24,15 +24,20 @@ import time
 from functools import lru_cache
 from typing import Callable, Mapping
 
+from eth_typing import Address, BlockNumber, Hash32
+
 from eth import constants
 from eth._utils.numeric import ceil32, int_to_bytes32
-from eth.abc import AccountDatabaseAPI, ComputationAPI, MessageAPI, MetaWitnessAPI, StateAPI, TransactionContextAPI
+from eth.abc import (
+    AccountDatabaseAPI, ComputationAPI, MessageAPI, MetaWitnessAPI, OpcodeAPI, StateAPI, TransactionContextAPI,
+)
 from eth.vm import mnemonics, opcode_values
 from eth.vm.code_stream import CodeStream
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueState
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.exceptions import VMError
+from eth.typing import JournalDBCheckpoint
 from eth.vm.forks.cancun.transaction_context import CancunTransactionContext
 from eth.vm.forks.prague.opcodes import PRAGUE_OPCODES
 from eth.vm.forks.shanghai.logic import Create2EIP3860, CreateEIP3860
@@ -54,6 +59,7 @@ ZERO_ADDRESS = b"\x00" * 20
 ADDRESS_SIZE = 20
 
 Precompile = Callable[[ComputationAPI], ComputationAPI]
+Instruction = Callable[[ComputationAPI], None]  # py-evm runs a plain function as an opcode too (see charging)
 
 
 def contract_address(suite: CryptoSuite, sender: bytes, nonce: int) -> bytes:
@@ -88,11 +94,11 @@ class TableAccountDB(AccountDatabaseAPI):
     # py-evm asks for a trie root around snapshots; the chain's state root is computed per block
     # by the executor from the change set, so here it is an opaque constant.
     @property
-    def state_root(self) -> bytes:
+    def state_root(self) -> Hash32:
         return self._root
 
     @state_root.setter
-    def state_root(self, value: bytes) -> None:
+    def state_root(self, value: Hash32) -> None:
         self._root = value
 
     def has_root(self, state_root: bytes) -> bool:
@@ -163,7 +169,7 @@ class TableAccountDB(AccountDatabaseAPI):
     def get_code(self, address: bytes) -> bytes:
         return self.journal.get(CODE_TABLE, address) or b""
 
-    def get_code_hash(self, address: bytes) -> bytes:
+    def get_code_hash(self, address: bytes) -> Hash32:
         return _code_hash(self._suite, self.get_code(address))
 
     def delete_code(self, address: bytes) -> None:
@@ -196,19 +202,19 @@ class TableAccountDB(AccountDatabaseAPI):
 
     # --- checkpoints ---
 
-    def record(self) -> int:  # type: ignore[override]
-        return self.journal.checkpoint()
+    def record(self) -> JournalDBCheckpoint:
+        return JournalDBCheckpoint(self.journal.checkpoint())
 
-    def discard(self, checkpoint: int) -> None:  # type: ignore[override]
+    def discard(self, checkpoint: JournalDBCheckpoint) -> None:
         self.journal.revert(checkpoint)
 
-    def commit(self, checkpoint: int) -> None:  # type: ignore[override]
+    def commit(self, checkpoint: JournalDBCheckpoint) -> None:
         self.journal.commit(checkpoint)
 
     def lock_changes(self) -> None:
         """Nothing to do: each transaction has its own journal."""
 
-    def make_state_root(self) -> bytes:
+    def make_state_root(self) -> Hash32:
         return self._root
 
     def persist(self) -> MetaWitnessAPI:  # pragma: no cover - the executor commits rows, never a trie
@@ -216,13 +222,13 @@ class TableAccountDB(AccountDatabaseAPI):
 
 
 @lru_cache(maxsize=4096)
-def _code_hash(suite: CryptoSuite, code: bytes) -> bytes:
-    return suite.hash(code)
+def _code_hash(suite: CryptoSuite, code: bytes) -> Hash32:
+    return Hash32(suite.hash(code))
 
 
 # --- sm suite opcodes ----------------------------------------------------------------------------
 
-def _hash_opcode(suite: CryptoSuite) -> Callable[[ComputationAPI], None]:
+def _hash_opcode(suite: CryptoSuite) -> Instruction:
     """KECCAK256 (0x20) with the suite's hash: SM3 in the sm suite. Same gas as Keccak-256."""
 
     def hash_op(computation: ComputationAPI) -> None:
@@ -235,27 +241,27 @@ def _hash_opcode(suite: CryptoSuite) -> Callable[[ComputationAPI], None]:
     return hash_op
 
 
-def _create_opcodes(suite: CryptoSuite) -> dict[int, object]:
+def _create_opcodes(suite: CryptoSuite) -> dict[int, OpcodeAPI]:
     """CREATE and CREATE2 deriving addresses with the suite's hash (otherwise Shanghai+ rules)."""
 
     class SuiteCreate(CreateEIP3860):
         def generate_contract_address(
             self, stack_data: CreateOpcodeStackData, call_data: bytes, computation: ComputationAPI
-        ) -> bytes:
+        ) -> Address:
             creator = computation.msg.storage_address
             nonce = computation.state.get_nonce(creator)
             computation.state.increment_nonce(creator)
-            address = contract_address(suite, creator, nonce)
+            address = Address(contract_address(suite, creator, nonce))
             computation.state.mark_address_warm(address)
             return address
 
     class SuiteCreate2(Create2EIP3860):
         def generate_contract_address(
             self, stack_data: CreateOpcodeStackData, call_data: bytes, computation: ComputationAPI
-        ) -> bytes:
+        ) -> Address:
             creator = computation.msg.storage_address
             computation.state.increment_nonce(creator)
-            address = create2_address(suite, creator, stack_data.salt or 0, bytes(call_data))
+            address = Address(create2_address(suite, creator, stack_data.salt or 0, bytes(call_data)))
             computation.state.mark_address_warm(address)
             return address
 
@@ -315,6 +321,42 @@ class ChainComputation(PragueComputation):
         super().__init__(state, message, transaction_context)
         self.code = AnalysedCodeStream(message.code)
 
+    # An auth chain's rules (chain.execution.auth_rules) for the frames a contract opens: the
+    # transaction's own frame is checked by the executor before it starts.
+
+    @classmethod
+    def apply_message(cls, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI,
+                      parent_computation: ComputationAPI | None = None) -> ComputationAPI:
+        refused = cls._inner_refusal(state, message, transaction_context, create=False)
+        if refused is not None:
+            return refused
+        return super().apply_message(state, message, transaction_context, parent_computation=parent_computation)
+
+    @classmethod
+    def apply_create_message(cls, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI,
+                             parent_computation: ComputationAPI | None = None) -> ComputationAPI:
+        refused = cls._inner_refusal(state, message, transaction_context, create=True)
+        if refused is not None:
+            return refused
+        return super().apply_create_message(state, message, transaction_context, parent_computation=parent_computation)
+
+    @classmethod
+    def _inner_refusal(cls, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI,
+                       *, create: bool) -> ComputationAPI | None:
+        """A failed computation if an auth chain refuses this inner frame, else None (run it)."""
+        if message.depth == 0:
+            return None
+        from chain.execution.auth_rules import frame_error  # at call time: auth_rules imports the system contracts
+
+        error = frame_error(getattr(state, "journal"), bytes(transaction_context.origin), bytes(message.storage_address),
+                            bytes(message.data) if not create else b"", create)
+        if error is None:
+            return None
+        computation = cls(state, message, transaction_context)
+        with computation:  # records the error as the frame's failure, as any VM error is
+            raise error
+        return computation
+
 
 class OutOfTime(VMError):
     """A read-only call ran past its wall-clock budget (never raised while executing a block)."""
@@ -324,7 +366,7 @@ class BudgetedTransactionContext(CancunTransactionContext):
     """The transaction context of a read-only call: also carries the call's deadline (monotonic s)."""
 
     def __init__(self, *, origin: bytes, deadline: float) -> None:  # noqa: D107
-        super().__init__(gas_price=0, origin=origin)
+        super().__init__(gas_price=0, origin=Address(origin))
         self.deadline = deadline
 
 
@@ -370,7 +412,7 @@ class ChainState(PragueState):
 
     def __init__(self, journal: TableJournal, execution_context: ExecutionContext) -> None:  # noqa: D107
         # BaseState.__init__ would build a trie-backed AccountDB; ours is table rows.
-        self._db = None
+        self._db = None  # type: ignore[assignment]  # no trie database under this state: py-evm never reads it
         self.execution_context = execution_context
         self._account_db = TableAccountDB(journal, self.suite)
         self.journal = journal
@@ -379,7 +421,7 @@ class ChainState(PragueState):
         """No EIP-4788/2935 system contracts: a consortium chain has no beacon chain."""
 
 
-def charging(logic_fn: Callable[[ComputationAPI], None], gas_cost: int, mnemonic: str) -> Callable[[ComputationAPI], None]:
+def charging(logic_fn: Instruction, gas_cost: int, mnemonic: str) -> Instruction:
     """An instruction with a fixed gas cost as one function: charge the gas, run the logic.
 
     Why: py-evm's _FastOpcode does exactly this through an extra call per instruction
@@ -388,11 +430,11 @@ def charging(logic_fn: Callable[[ComputationAPI], None], gas_cost: int, mnemonic
     """
 
     def instruction(computation: ComputationAPI) -> None:
-        computation._gas_meter.consume_gas(gas_cost, mnemonic)  # type: ignore[attr-defined]
+        computation._gas_meter.consume_gas(gas_cost, mnemonic)
         return logic_fn(computation)
 
     instruction.mnemonic = mnemonic  # type: ignore[attr-defined]  # what py-evm's debug log prints
-    instruction.gas_cost = gas_cost  # type: ignore[attr-defined]
+    instruction.gas_cost = gas_cost  # type: ignore[attr-defined]  # and what OpcodeAPI offers beside it
     return instruction
 
 
@@ -406,17 +448,20 @@ def state_class(suite: CryptoSuite, precompiles: Mapping[bytes, Precompile], *, 
         opcodes[opcode_values.SHA3] = as_opcode(
             logic_fn=_hash_opcode(suite), mnemonic=mnemonics.SHA3, gas_cost=constants.GAS_SHA3
         )
-        opcodes.update(_create_opcodes(suite))  # type: ignore[arg-type]
-    opcodes = {  # fixed-cost instructions charge the gas meter directly (the others are classes: kept)
+        opcodes.update(_create_opcodes(suite))
+    # fixed-cost instructions charge the gas meter directly (the others are classes: kept)
+    table: dict[int, OpcodeAPI | Instruction] = {
         value: charging(op.logic_fn, op.gas_cost, op.mnemonic) if type(op) is _FastOpcode else op
         for value, op in opcodes.items()
     }
-    all_precompiles = dict(PragueComputation.get_precompiles())
+    all_precompiles: dict[bytes, Callable[[ComputationAPI], object]] = {  # keyed by py-evm's Address: a bytes
+        address: precompile for address, precompile in PragueComputation.get_precompiles().items()
+    }
     all_precompiles.update(precompiles)
     computation = (BudgetedComputation if budgeted else ChainComputation).configure(
-        __name__=f"ChainComputation[{suite.name}]", opcodes=opcodes, _precompiles=all_precompiles
+        __name__=f"ChainComputation[{suite.name}]", opcodes=table, _precompiles=all_precompiles
     )
-    return ChainState.configure(  # type: ignore[return-value]
+    return ChainState.configure(
         __name__=f"ChainState[{suite.name}]", computation_class=computation, suite=suite
     )
 
@@ -424,11 +469,11 @@ def state_class(suite: CryptoSuite, precompiles: Mapping[bytes, Precompile], *, 
 def execution_context(*, block_number: int, timestamp: int, gas_limit: int, chain_id: int) -> ExecutionContext:
     """What the block-level opcodes see. BLOCKHASH returns zero (no ancestor hashes are passed in)."""
     return ExecutionContext(
-        coinbase=ZERO_ADDRESS,
+        coinbase=Address(ZERO_ADDRESS),
         timestamp=timestamp,
-        block_number=block_number,
+        block_number=BlockNumber(block_number),
         difficulty=0,
-        mix_hash=b"\x00" * 32,
+        mix_hash=Hash32(b"\x00" * 32),
         gas_limit=gas_limit,
         prev_hashes=(),
         chain_id=chain_id,

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Mapping
 
+from eth_typing import Address
+
 from eth import constants as evm_constants
 from eth.abc import ComputationAPI
 from eth.exceptions import (
@@ -39,7 +41,8 @@ from eth.vm.message import Message
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.execution import gas
+from chain.abi.codec import encode_error
+from chain.execution import auth_rules, gas
 from chain.execution.evm import (
     BudgetedTransactionContext, ChainState, contract_address, execution_context, state_class,
 )
@@ -47,14 +50,16 @@ from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
 from chain.execution.result import CallOutOfTime, ExecutionResult, block_result
 from chain.ledger import codec
+from chain.ledger import permissions
 from chain.ledger.block import Block
+from chain.ledger.accounts import ACCOUNT_TABLE as ETH_ACCOUNT_TABLE, account_nonce
+from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
 from chain.ledger.status import Status
 from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
-from chain.txpool.eth_rules import ACCOUNT_TABLE as ETH_ACCOUNT_TABLE, account_nonce
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +157,15 @@ class EVMExecutor:
             return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
         journal = TableJournal(base)
         to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
+        auth = is_auth_chain(base)
+        if auth:  # an auth chain's permissions (chain.execution.auth_rules)
+            refused = auth_rules.refusal(base, sender, to, tx.data, tx.is_create)
+            if refused is not None:
+                return Outcome(refused[0], output=encode_error(self.suite, refused[1]))
         outcome = self._run(journal, context, sender, to, tx.data, gas_limit, intrinsic, create=tx.is_create)
         if outcome.ok:
+            if auth and tx.is_create:  # the deployer administers the contract's method ACLs
+                permissions.set_contract_admin(journal, to, sender)
             journal.flush_into(base)
         return outcome
 
@@ -198,13 +210,17 @@ class EVMExecutor:
             return int(Status.CALL_ADDRESS_ERROR), b""
         context = self._context(state, block_number, 0)
         gas_limit = context.gas_limit if gas is None else min(gas, context.gas_limit)
+        if is_auth_chain(state):  # what a transaction from `sender` would be refused, a call is too
+            refused = auth_rules.refusal(state, sender, to, data, False)
+            if refused is not None:
+                return int(refused[0]), encode_error(self.suite, refused[1])
         journal = TableJournal(state)
         if deadline is None:
             outcome = self._run(journal, context, sender, to, data, gas_limit, 0, create=False)
         else:
             outcome = self._run(journal, context, sender, to, data, gas_limit, 0, create=False,
                                 state_cls=self._call_state_class,
-                                transaction_context=BudgetedTransactionContext(origin=sender, deadline=deadline))
+                                transaction_context=BudgetedTransactionContext(origin=Address(sender), deadline=deadline))
             # A frame stopped by the clock fails, and so does every frame above it as it reaches its
             # next jump: a failed call past its deadline is one the budget stopped.
             if not outcome.ok and time.monotonic() > deadline:
@@ -225,25 +241,26 @@ class EVMExecutor:
     ) -> Outcome:
         vm_state: ChainState = (state_cls or self._state_class)(journal, context)
         computation_class = vm_state.computation_class
+        origin, target = Address(sender), Address(to)  # py-evm's name for 20 bytes
         # EIP-2929: the sender and the target start warm (system and Ethereum precompiles always are)
-        vm_state.mark_address_warm(sender)
-        vm_state.mark_address_warm(to)
+        vm_state.mark_address_warm(origin)
+        vm_state.mark_address_warm(target)
         if transaction_context is None:
-            transaction_context = CancunTransactionContext(gas_price=0, origin=sender)
+            transaction_context = CancunTransactionContext(gas_price=0, origin=origin)
         message_gas = gas_limit - intrinsic
         try:
             if create:
                 # a deploy must not land on an existing contract (the randomid makes this a replay)
-                if vm_state.has_code_or_nonce(to):
+                if vm_state.has_code_or_nonce(target):
                     return Outcome(Status.ADDRESS_ALREADY_USED, gas_used=gas_limit)
                 message = Message(
-                    gas=message_gas, to=evm_constants.CREATE_CONTRACT_ADDRESS, sender=sender, value=0,
-                    data=b"", code=data, create_address=to,
+                    gas=message_gas, to=evm_constants.CREATE_CONTRACT_ADDRESS, sender=origin, value=0,
+                    data=b"", code=data, create_address=target,
                 )
                 computation = computation_class.apply_create_message(vm_state, message, transaction_context)
             else:
                 message = Message(
-                    gas=message_gas, to=to, sender=sender, value=0, data=data, code=vm_state.get_code(to),
+                    gas=message_gas, to=target, sender=origin, value=0, data=data, code=vm_state.get_code(target),
                 )
                 computation = computation_class.apply_message(vm_state, message, transaction_context)
         except VMError as error:  # raised before the computation started, e.g. stack depth

@@ -2,15 +2,19 @@
 
 The consensus engine, the CLI and lessons build these instead of hand-encoding call data. Each
 function returns an unsigned transaction; sign it with ``chain.ledger.transaction.sign_transaction``
-using an admin key (an ``s_admin`` account), or the receipt will say PERMISSION_DENIED.
+using an admin key (an ``s_admin`` account), or the receipt will say PERMISSION_DENIED. On a chain
+built with ``--auth`` a committee governs instead: a governor signs the proposal and vote
+transactions at the end of this module.
 """
 
 from __future__ import annotations
 
+from chain.abi.codec import encode_call
 from chain.crypto.suite import CryptoSuite
-from chain.execution.precompiled import CONSENSUS_ADDRESS, SYSTEM_CONFIG_ADDRESS
+from chain.execution.precompiled import (
+    ACCOUNT_MANAGER_ADDRESS, COMMITTEE_MANAGER_ADDRESS, CONSENSUS_ADDRESS, SYSTEM_CONFIG_ADDRESS,
+)
 from chain.ledger.transaction import Transaction, new_transaction
-from chain.sdk.abi import encode_call
 
 
 def node_id_text(node_id: bytes) -> str:
@@ -54,3 +58,42 @@ def set_config_tx(suite: CryptoSuite, key: str, value: str | int, *, block_limit
     """SystemConfig.setValueByKey(key, value), e.g. ("tx_count_limit", 500)."""
     data = encode_call(suite, "setValueByKey(string,string)", key, str(value))
     return _tx(SYSTEM_CONFIG_ADDRESS, data, block_limit, chain_id, group_id, nonce)
+
+
+# --- auth chains (built with --auth): the committee's transactions ---------------------------------
+#
+# On an auth chain the functions above are refused (PERMISSION_DENIED): SystemConfig and Consensus
+# take orders from the CommitteeManager (0x10001) only, which gives them when a proposal passes.
+# A governor signs these instead (see chain.execution.precompiled.committee for every rule).
+
+def committee_tx(suite: CryptoSuite, signature: str, *args: object, block_limit: int, chain_id: int = 1,
+                 group_id: int = 1, nonce: int | None = None) -> Transaction:
+    """Any CommitteeManager call, e.g. ("voteProposal(uint256,bool)", 3, True)."""
+    return _tx(COMMITTEE_MANAGER_ADDRESS, encode_call(suite, signature, *args), block_limit, chain_id, group_id, nonce)
+
+
+def add_sealer_proposal_tx(suite: CryptoSuite, node_id: bytes, weight: int, interval: int, *, block_limit: int,
+                           chain_id: int = 1, group_id: int = 1, nonce: int | None = None) -> Transaction:
+    """A governor proposes node_id as a sealer; it is added in the block whose vote passes the proposal."""
+    return committee_tx(suite, "createSetConsensusWeightProposal(string,uint32,bool,uint256)", node_id_text(node_id),
+                        weight, True, interval, block_limit=block_limit, chain_id=chain_id, group_id=group_id,
+                        nonce=nonce)
+
+
+def set_config_proposal_tx(suite: CryptoSuite, key: str, value: str | int, interval: int, *, block_limit: int,
+                           chain_id: int = 1, group_id: int = 1, nonce: int | None = None) -> Transaction:
+    return committee_tx(suite, "createSetSysConfigProposal(string,string,uint256)", key, str(value), interval,
+                        block_limit=block_limit, chain_id=chain_id, group_id=group_id, nonce=nonce)
+
+
+def vote_tx(suite: CryptoSuite, proposal_id: int, agree: bool = True, *, block_limit: int, chain_id: int = 1,
+            group_id: int = 1, nonce: int | None = None) -> Transaction:
+    return committee_tx(suite, "voteProposal(uint256,bool)", proposal_id, agree, block_limit=block_limit,
+                        chain_id=chain_id, group_id=group_id, nonce=nonce)
+
+
+def set_account_status_tx(suite: CryptoSuite, account: bytes, status: int, *, block_limit: int, chain_id: int = 1,
+                          group_id: int = 1, nonce: int | None = None) -> Transaction:
+    """AccountManager.setAccountStatus: a governor freezes (1), unfreezes (0) or abolishes (2) an account."""
+    data = encode_call(suite, "setAccountStatus(address,uint8)", account, status)
+    return _tx(ACCOUNT_MANAGER_ADDRESS, data, block_limit, chain_id, group_id, nonce)

@@ -15,7 +15,7 @@ moves exactly when the state does.
 
 from __future__ import annotations
 
-from typing import Hashable
+from typing import Hashable, Literal, Union
 
 from eth.db.journal import get_next_checkpoint
 
@@ -30,6 +30,9 @@ class _Missing:
 
 MISSING = _Missing()
 
+# What reverting needs: a row's value before the write (MISSING: not written before), or a new mark.
+_Undo = Union[tuple[Literal["row"], Row, "bytes | None | _Missing"], tuple[Literal["mark"], Hashable, None]]
+
 
 class TableJournal:
     """Journaled writes of one transaction over the state it started from."""
@@ -38,7 +41,7 @@ class TableJournal:
         self._base = base
         self._writes: dict[Row, bytes | None] = {}
         self._marks: set[Hashable] = set()  # warm addresses/slots (EIP-2929); journaled, never stored
-        self._undo: list[tuple[str, object, object]] = []
+        self._undo: list[_Undo] = []
         self._checkpoints: dict[int, int] = {}
 
     # --- rows ---------------------------------------------------------------------------------
@@ -83,15 +86,24 @@ class TableJournal:
 
     def revert(self, checkpoint: int) -> None:
         """Undo every write and mark made since checkpoint."""
-        length = self._checkpoints.pop(checkpoint)
+        self.truncate(self._checkpoints.pop(checkpoint))
+
+    def length(self) -> int:
+        """How many undo entries the journal holds: a position to truncate back to."""
+        return len(self._undo)
+
+    def truncate(self, length: int) -> None:
+        """Undo every write and mark made after the journal had `length` entries."""
         while len(self._undo) > length:
-            kind, item, previous = self._undo.pop()
-            if kind == "mark":
-                self._marks.discard(item)
-            elif previous is MISSING:
-                del self._writes[item]  # type: ignore[arg-type]
+            entry = self._undo.pop()
+            if entry[0] == "mark":
+                self._marks.discard(entry[1])
+                continue
+            _, row, previous = entry
+            if isinstance(previous, _Missing):
+                del self._writes[row]
             else:
-                self._writes[item] = previous  # type: ignore[index,assignment]
+                self._writes[row] = previous
         for later in [c for c, at in self._checkpoints.items() if at > length]:
             del self._checkpoints[later]  # checkpoints taken inside the reverted span are gone
 

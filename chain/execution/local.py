@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from chain.abi.artifact import Artifact
+from chain.abi.codec import ContractABI
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.execution.executor import EVMExecutor
 from chain.execution.result import ExecutionResult
 from chain.ledger.block import Block, BlockHeader
-from chain.ledger.genesis import GenesisConfig, build_genesis
+from chain.ledger.genesis import AuthGenesis, GenesisConfig, build_genesis
 from chain.ledger.merkle import transactions_root
 from chain.ledger.receipt import Receipt
 from chain.ledger.state import MemoryState
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
-from chain.sdk.abi import ContractABI
-from chain.sdk.compiler import Artifact
 
 
 class LocalChain:
     """Genesis, then one block per ``run_block``; the state is a MemoryState."""
 
     def __init__(self, suite_name: str, *, admins: Sequence[bytes] = (), sealers: Sequence[bytes] = (),
-                 chain_id: int = 1, group_id: int = 1, system_config: dict[str, str] | None = None) -> None:
+                 chain_id: int = 1, group_id: int = 1, system_config: dict[str, str] | None = None,
+                 auth: AuthGenesis | None = None) -> None:
         self.suite: CryptoSuite = get_suite(suite_name)
         self.chain_id, self.group_id = chain_id, group_id
         if not sealers:  # one placeholder sealer: the list may not be empty
@@ -35,7 +36,7 @@ class LocalChain:
         config = GenesisConfig(
             chain_id=chain_id, group_id=group_id, suite=suite_name,
             sealers=tuple((node_id, 1) for node_id in sealers), admins=tuple(admins),
-            system_config=dict(system_config or {}),
+            system_config=dict(system_config or {}), auth=auth,
         )
         genesis, changes = build_genesis(config)
         self.state = MemoryState()

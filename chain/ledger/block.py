@@ -34,7 +34,7 @@ class BlockHeader:
     state_root: bytes = EMPTY_ROOT
     gas_used: int = 0
     extra_data: bytes = b""
-    _memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _memo: dict[str, bytes] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def to_rlp(self) -> list[Any]:
         return [

@@ -32,6 +32,18 @@ The TOML form::
     tx_count_limit = "1000"
     tx_gas_limit = "30000000"
     block_gas_limit = "60000000"   # ours: the gas one block's transactions may claim together
+
+    [auth]                         # only on a chain built with --auth (FISCO's -A)
+    participates_rate = 0          # percent of the committee's weight that must vote
+    win_rate = 0                   # percent of the voted weight that must agree
+    proposal_lifetime = 604800     # blocks a proposal stays open (the clients' default interval)
+    [[auth.governors]]
+    address = "0x…20 bytes…"
+    weight = 1
+
+With ``[auth]`` genesis also writes the committee rows (``chain.ledger.committee``) and sets
+``auth_check_status`` to 1: the admin list then governs nothing, the committee does. Without it
+nothing is written, so chains built before governance existed keep their genesis hash.
 """
 
 from __future__ import annotations
@@ -45,11 +57,13 @@ import tomli_w
 from chain.crypto.suite import SUITE_NAMES, get_suite
 from chain.errors import ConfigError, CryptoError, StoreError
 from chain.ledger import codec
+from chain.ledger import committee
 from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
 from chain.ledger.merkle import merkle_root
 from chain.ledger.state import Changes, StateReader, next_state_root
 from chain.ledger.store import Store
 from chain.ledger.system import (
+    AUTH_CHECK_STATUS,
     CONFIG_TABLE,
     CONSENSUS_KEY,
     CONSENSUS_TABLE,
@@ -72,6 +86,70 @@ MAX_ID = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
+class AuthGenesis:
+    """The committee an auth chain starts with (FISCO 3.x: the initial governors of CommitteeManager)."""
+
+    governors: tuple[tuple[bytes, int], ...]  # (20-byte account address, weight)
+    participates_rate: int = 0
+    win_rate: int = 0
+    proposal_lifetime: int = committee.DEFAULT_PROPOSAL_LIFETIME
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "governors", tuple((bytes(a), w) for a, w in self.governors))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"genesis auth: governors must be (address, weight) pairs: {exc}") from exc
+        # Without a governor no proposal could ever be made: the chain could never be governed.
+        if not self.governors:
+            raise ConfigError("genesis auth needs at least one governor")
+        for address, weight in self.governors:
+            # Governors are accounts.
+            if len(address) != ADDRESS_SIZE:
+                raise ConfigError("a governor address must be 20 bytes")
+            # A weight is a count of votes (uint32 in FISCO's Committee).
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 0 < weight <= committee.MAX_GOVERNOR_WEIGHT:
+                raise ConfigError(f"governor weight must be an integer in [1, 2^32), got {weight!r}")
+        if len({a for a, _ in self.governors}) != len(self.governors):
+            raise ConfigError("a governor is listed twice")
+        for name in ("participates_rate", "win_rate"):
+            value = getattr(self, name)
+            # Rates are percentages.
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= committee.MAX_RATE:
+                raise ConfigError(f"genesis auth {name} must be an integer in [0, 100], got {value!r}")
+        # A proposal must stay open for at least the block after the one that made it.
+        if not isinstance(self.proposal_lifetime, int) or isinstance(self.proposal_lifetime, bool) \
+                or not 0 < self.proposal_lifetime <= MAX_ID:
+            raise ConfigError(f"genesis auth proposal_lifetime must be a positive integer, got {self.proposal_lifetime!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "participates_rate": self.participates_rate,
+            "win_rate": self.win_rate,
+            "proposal_lifetime": self.proposal_lifetime,
+            "governors": [{"address": "0x" + a.hex(), "weight": w} for a, w in self.governors],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AuthGenesis:
+        if not isinstance(data, Mapping):
+            raise ConfigError("genesis auth must be a table")
+        unknown = set(data) - {"participates_rate", "win_rate", "proposal_lifetime", "governors"}
+        if unknown:
+            raise ConfigError(f"unknown genesis auth fields: {sorted(unknown)}")
+        governors = []
+        for entry in _list(data.get("governors", []), "auth.governors"):
+            if not isinstance(entry, Mapping) or set(entry) - {"address", "weight"} or "address" not in entry:
+                raise ConfigError("each [[auth.governors]] entry needs address and optional weight")
+            governors.append((_hex(entry["address"], "auth.governors.address"), entry.get("weight", 1)))
+        return cls(
+            governors=tuple(governors),
+            participates_rate=data.get("participates_rate", 0),
+            win_rate=data.get("win_rate", 0),
+            proposal_lifetime=data.get("proposal_lifetime", committee.DEFAULT_PROPOSAL_LIFETIME),
+        )
+
+
+@dataclass(frozen=True)
 class GenesisConfig:
     chain_id: int
     group_id: int
@@ -81,6 +159,7 @@ class GenesisConfig:
     system_config: Mapping[str, str] = field(default_factory=dict)  # overrides of DEFAULT_CONFIG
     admins: tuple[bytes, ...] = ()  # 20-byte governance account addresses
     timestamp: int = 0
+    auth: AuthGenesis | None = None  # a committee governs (--auth); the admin list then governs nothing
 
     def __post_init__(self) -> None:
         # Lists given by a caller become tuples, so equal configs compare equal however they were built.
@@ -133,6 +212,9 @@ class GenesisConfig:
                 raise ConfigError("an admin address must be 20 bytes")
         if len(set(self.admins)) != len(self.admins):
             raise ConfigError("an admin address is listed twice")
+        # auth_check_status follows [auth]: set on its own it would switch checks on without a committee
+        if AUTH_CHECK_STATUS in self.system_config:
+            raise ConfigError(f"{AUTH_CHECK_STATUS} is set by the [auth] table (build with --auth), not by system_config")
 
     # --- TOML -------------------------------------------------------------------------------
 
@@ -146,12 +228,13 @@ class GenesisConfig:
             "observers": ["0x" + n.hex() for n in self.observers],
             "sealers": [{"node_id": "0x" + n.hex(), "weight": w} for n, w in self.sealers],
             "system_config": dict(sorted(self.system_config.items())),
+            **({"auth": self.auth.to_dict()} if self.auth is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenesisConfig:
         """Parse the TOML table; every mistake is a ConfigError naming the field."""
-        known = {"chain_id", "group_id", "suite", "timestamp", "admins", "observers", "sealers", "system_config"}
+        known = {"chain_id", "group_id", "suite", "timestamp", "admins", "observers", "sealers", "system_config", "auth"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"unknown genesis fields: {sorted(unknown)}")
@@ -177,6 +260,7 @@ class GenesisConfig:
                            for k, v in system_config.items()},
             admins=tuple(_hex(a, "admins") for a in _list(data.get("admins", []), "admins")),
             timestamp=data.get("timestamp", 0),
+            auth=AuthGenesis.from_dict(data["auth"]) if "auth" in data else None,
         )
 
     def dumps(self) -> str:
@@ -221,16 +305,20 @@ def _hex(value: Any, what: str) -> bytes:
 # --- building block 0 -----------------------------------------------------------------------------
 
 def genesis_changes(config: GenesisConfig) -> Changes:
-    """The rows block 0 writes: system config, consensus node list, admin accounts."""
+    """The rows block 0 writes: system config, consensus node list, admin accounts, committee."""
     changes: Changes = {}
     written = {k: v for k, v in DEFAULT_CONFIG.items() if k not in ROW_ONLY_WHEN_SET}
-    for key, value in sorted({**written, **config.system_config}.items()):
+    auth = {AUTH_CHECK_STATUS: "1"} if config.auth is not None else {}
+    for key, value in sorted({**written, **config.system_config, **auth}.items()):
         changes[(CONFIG_TABLE, key.encode())] = encode_config_row(value, 0)
     nodes = [ConsensusNode(node_id, SEALER, weight, 0) for node_id, weight in config.sealers]
     nodes += [ConsensusNode(node_id, OBSERVER, 0, 0) for node_id in config.observers]
     changes[(CONSENSUS_TABLE, CONSENSUS_KEY)] = encode_node_list(nodes)
     for address in config.admins:
         changes[(ADMIN_TABLE, address)] = ADMIN_FLAG
+    if config.auth is not None:
+        changes.update(committee.genesis_rows(
+            config.auth.governors, config.auth.participates_rate, config.auth.win_rate, config.auth.proposal_lifetime))
     return changes
 
 

@@ -17,7 +17,7 @@ Tables (all keys are raw bytes, all values canonical encodings from ``chain.ledg
 * ``signed_votes``  number, phase, view, digest, evidence — what this node's consensus replica
   signed at the heights it is deciding (``record_vote``); the one write besides ``commit_block``,
   in its own small transaction, so a restarted sealer never signs something conflicting
-* ``log_index``, ``block_blooms`` — the event-log index (``chain.logs.index``), written by
+* ``log_index``, ``block_blooms`` — the event-log index (``chain.ledger.log_index``), written by
   ``commit_block`` in the block's own transaction; a store opened without it is caught up on opening
 
 ``path=":memory:"`` gives the same store without a file (tests and the simulator).
@@ -36,7 +36,7 @@ from chain.ledger import codec
 from chain.ledger.block import EMPTY_ROOT, Block
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import Transaction
-from chain.logs import index as log_index
+from chain.ledger import log_index
 
 SCHEMA_VERSION = "1"
 _Record = TypeVar("_Record")
@@ -204,39 +204,54 @@ class Store:
 
     def _one(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
         with self._lock:
-            return self._db.execute(sql, params).fetchone()
+            row: tuple[object, ...] | None = self._db.execute(sql, params).fetchone()
+        return row
+
+    def _blob(self, value: object) -> bytes:
+        """A BLOB column: SQLite gives bytes for every value we wrote, so anything else is damage."""
+        if not isinstance(value, bytes):
+            raise StoreError(f"store {self.path!r} holds a corrupt row: {type(value).__name__} where bytes belong")
+        return value
+
+    def _integer(self, value: object) -> int:
+        """An INTEGER column: SQLite gives int for every value we wrote, so anything else is damage."""
+        if not isinstance(value, int):
+            raise StoreError(f"store {self.path!r} holds a corrupt row: {type(value).__name__} where an integer belongs")
+        return value
 
     def block_by_number(self, number: int) -> Block | None:
         row = self._one("SELECT raw FROM blocks WHERE number = ?", (number,))
-        return self._decode(Block.decode, row[0]) if row else None
+        return self._decode(Block.decode, self._blob(row[0])) if row else None
 
     def block_by_hash(self, block_hash: bytes) -> Block | None:
         row = self._one("SELECT raw FROM blocks WHERE hash = ?", (block_hash,))
-        return self._decode(Block.decode, row[0]) if row else None
+        return self._decode(Block.decode, self._blob(row[0])) if row else None
 
     def block_hash(self, number: int) -> bytes | None:
         row = self._one("SELECT hash FROM blocks WHERE number = ?", (number,))
-        return row[0] if row else None
+        return self._blob(row[0]) if row else None
 
     def block_number_of(self, block_hash: bytes) -> int | None:
         row = self._one("SELECT number FROM blocks WHERE hash = ?", (block_hash,))
-        return row[0] if row else None
+        return self._integer(row[0]) if row else None
 
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, int, int] | None:
         """(transaction, block number, index in the block), or None if not on chain."""
         row = self._one("SELECT raw, number, idx FROM transactions WHERE hash = ?", (tx_hash,))
-        return (self._decode(Transaction.decode, row[0]), row[1], row[2]) if row else None
+        if row is None:
+            return None
+        return self._decode(Transaction.decode, self._blob(row[0])), self._integer(row[1]), self._integer(row[2])
 
     def has_transaction(self, tx_hash: bytes) -> bool:
         return self._one("SELECT 1 FROM transactions WHERE hash = ?", (tx_hash,)) is not None
 
     def transaction_at(self, number: int, index: int) -> Transaction | None:
         row = self._one("SELECT raw FROM transactions WHERE number = ? AND idx = ?", (number, index))
-        return self._decode(Transaction.decode, row[0]) if row else None
+        return self._decode(Transaction.decode, self._blob(row[0])) if row else None
 
     def receipt(self, tx_hash: bytes) -> Receipt | None:
         row = self._one("SELECT raw FROM receipts WHERE tx_hash = ?", (tx_hash,))
-        return self._decode(Receipt.decode, row[0]) if row else None
+        return self._decode(Receipt.decode, self._blob(row[0])) if row else None
 
     def receipts(self, number: int) -> tuple[Receipt, ...]:
         with self._lock:
@@ -245,7 +260,7 @@ class Store:
 
     def receipt_at(self, number: int, index: int) -> Receipt | None:
         row = self._one("SELECT raw FROM receipts WHERE number = ? AND idx = ?", (number, index))
-        return self._decode(Receipt.decode, row[0]) if row else None
+        return self._decode(Receipt.decode, self._blob(row[0])) if row else None
 
     def select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Rows of a read-only query, for the indexes kept beside the chain (``chain.logs``)."""
@@ -254,7 +269,7 @@ class Store:
 
     def total_transactions(self) -> int:
         row = self._one("SELECT COUNT(*) FROM transactions", ())
-        return int(row[0]) if row else 0
+        return self._integer(row[0]) if row else 0
 
     def nonce_on_chain(self, nonce: int, since_number: int) -> bool:
         """True iff a transaction with this nonce is in a block numbered since_number or later."""
@@ -263,7 +278,7 @@ class Store:
         except LedgerError:
             return False  # a nonce that does not fit the table cannot have been committed
         row = self._one("SELECT number FROM nonces WHERE nonce = ?", (key,))
-        return row is not None and row[0] >= since_number
+        return row is not None and self._integer(row[0]) >= since_number
 
     def _decode(self, decoder: Callable[[bytes], _Record], raw: bytes) -> _Record:
         """Decode a stored row; a row that does not decode means the file was damaged outside us."""

@@ -47,7 +47,7 @@ class Transaction:
     r: int = 0
     s: int = 0
     # Hashes are pure functions of the fields; remember them per suite so no one hashes twice.
-    _memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _memo: dict[str, bytes] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def is_create(self) -> bool:

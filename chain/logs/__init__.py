@@ -2,8 +2,10 @@
 
 Where things are (each module's docstring has the rules):
 
-* ``bloom``         2048-bit logsBloom over the suite hash: ``receipt_bloom``, ``block_bloom``, ``may_match``
-* ``index``         the SQLite tables ``log_index`` and ``block_blooms``, written by ``Store.commit_block``
+* ``chain.ledger.bloom``     (below, with the store) 2048-bit logsBloom over the suite hash:
+                    ``receipt_bloom``, ``block_bloom``, ``may_match``
+* ``chain.ledger.log_index`` (below, with the store) the SQLite tables ``log_index`` and
+                    ``block_blooms``, written by ``Store.commit_block``
 * ``query``         ``LogFilter``, ``filter_from_json``, ``get_logs(store, flt)`` (FISCO 3.x semantics,
                     bounded), ``match_block``, ``log_json``, ``LogQueryError``
 * ``filters``       ``FilterRegistry``: newFilter / newBlockFilter / newPendingTransactionFilter,

@@ -24,7 +24,7 @@ Filters (``chain.logs.filters.FilterRegistry``) and subscriptions
 holds one of each for a node.
 
 How a query stays cheap: ``get_logs`` never walks blocks. It asks the SQLite log index
-(``chain.logs.index``) for the (block, transaction, log) positions that match, then reads and
+(``chain.ledger.log_index``) for the (block, transaction, log) positions that match, then reads and
 decodes only those receipts (``Store.receipt_at``). Each decoded log is checked again against the
 filter, so the index can only narrow the work, never change the answer.
 """
@@ -37,7 +37,7 @@ from typing import Any, Sequence
 from chain.errors import ChainError
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.store import Store
-from chain.logs.index import MAX_TOPICS, candidate_sql
+from chain.ledger.log_index import MAX_TOPICS, candidate_sql
 
 MAX_BLOCK_RANGE = 10_000  # blocks one getLogs may scan (toBlock - fromBlock + 1, after clipping to the head)
 MAX_RESULTS = 10_000  # logs one getLogs may return
@@ -199,10 +199,10 @@ def get_logs(store: Store, flt: LogFilter, *, max_range: int = MAX_BLOCK_RANGE,
     """
     if blocks is None:
         if flt.block_hash is not None:
-            number = store.block_number_of(flt.block_hash)
-            if number is None:
+            hashed = store.block_number_of(flt.block_hash)
+            if hashed is None:
                 raise LogQueryError("unknown block")  # FISCO's text
-            blocks = range(number, number + 1)
+            blocks = range(hashed, hashed + 1)
         else:
             blocks = resolve_range(flt, store.head_number(), max_range)
     if not blocks:

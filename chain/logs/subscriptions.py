@@ -18,7 +18,7 @@ thread-safe callback.
 Slow clients: each queue holds at most ``max_queue`` events. A subscriber that lets it fill is
 closed (``closed`` set, ``close_reason`` says why) and removed from the hub — one slow client costs
 the node a bounded amount of memory and never slows the commit path. Before matching a block's
-logs, the hub checks the block's bloom (``chain.logs.bloom``) and skips the receipts of blocks
+logs, the hub checks the block's bloom (``chain.ledger.bloom``) and skips the receipts of blocks
 that cannot match.
 """
 
@@ -33,7 +33,7 @@ from typing import Any, Callable, Union
 from chain.crypto.suite import CryptoSuite
 from chain.ledger.block import Block
 from chain.ledger.store import Store
-from chain.logs.bloom import block_bloom, may_match
+from chain.ledger.bloom import block_bloom, may_match
 from chain.logs.query import MAX_BLOCK_RANGE, LogFilter, LogQueryError, MatchedLog, get_logs, in_range, match_block
 
 MAX_QUEUE = 1_000  # events waiting for one subscriber
@@ -192,5 +192,7 @@ class SubscriptionHub:
     def _bloom(self, number: int) -> bytes:
         rows = self.store.select("SELECT bloom FROM block_blooms WHERE number = ?", (number,))
         if rows:
-            return bytes(rows[0][0])  # type: ignore[arg-type]
+            bloom = rows[0][0]
+            assert isinstance(bloom, bytes)  # a BLOB column
+            return bloom
         return block_bloom(self.suite, self.store.receipts(number))

@@ -62,7 +62,7 @@ class Pending:
     opened: float  # monotonic seconds
     endpoint: str = ""  # ip:port, for the log
     talking: bool = False  # the client has sent its first bytes
-    close: Callable[[], None] | None = field(default=None, repr=False)  # set by the host
+    close: Callable[[], object] | None = field(default=None, repr=False)  # set by the host (its task's cancel)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Coroutine
 
 from chain.crypto.certs import load_certificate, node_id_of
 from chain.crypto.keys import KeyPair
@@ -82,6 +82,16 @@ def parse_endpoint(endpoint: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise NetworkError(f"bad endpoint {endpoint!r}: expected ip:port")
     return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """A configured endpoint or a linked node, as the transport knows it; the RPC layers decide how
+    it is spelled in JSON (FISCO 2.x, 3.x and web3 each differ)."""
+
+    endpoint: str  # "ip:port"
+    node_id: bytes | None  # None: configured but never linked, so its node id is not known
+    connected: bool
 
 
 @dataclass(frozen=True)
@@ -210,8 +220,8 @@ class Host:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._refusals.flush(asyncio.get_running_loop().time(), force=True)
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -266,22 +276,18 @@ class Host:
 
     # --- peer information ------------------------------------------------------------------
 
-    def peer_info(self) -> list[dict[str, object]]:
-        """Every configured endpoint and every linked node: nodeId, endpoint, connected."""
-        rows: dict[str, dict[str, object]] = {}
+    def peer_info(self) -> list[PeerInfo]:
+        """Every configured endpoint and every linked node, by endpoint."""
+        rows: dict[str, PeerInfo] = {}
         for endpoint in self.config.peers:
             node = self._endpoint_node.get(endpoint)
-            rows[endpoint] = {
-                "nodeId": node.hex() if node else "",
-                "endpoint": endpoint,
-                "connected": node is not None and node in self._links,
-            }
+            rows[endpoint] = PeerInfo(endpoint, node, node is not None and node in self._links)
         for node_id, link in self._links.items():
             host, _ = parse_endpoint(link.endpoint)
             endpoint = f"{host}:{link.listen_port}"
             if endpoint not in rows:
-                rows[endpoint] = {"nodeId": node_id.hex(), "endpoint": endpoint, "connected": True}
-        return sorted(rows.values(), key=lambda row: str(row["endpoint"]))
+                rows[endpoint] = PeerInfo(endpoint, node_id, True)
+        return sorted(rows.values(), key=lambda row: row.endpoint)
 
     # --- accepting and dialing -------------------------------------------------------------
 

@@ -39,11 +39,13 @@ from pathlib import Path
 
 import tomli_w
 
+from chain.channel.client import ChannelEndpoint
 from chain.crypto.certs import generate_ca, issue_channel_certificate, issue_node_certificate, write_private
 from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
 from chain.errors import ConfigError
-from chain.ledger.genesis import GenesisConfig
+from chain.ledger.committee import DEFAULT_PROPOSAL_LIFETIME
+from chain.ledger.genesis import AuthGenesis, GenesisConfig
 from chain.node.config import (
     ChannelSection,
     ConsensusSection,
@@ -76,10 +78,17 @@ class BuildOptions:
     chain_id: int = 1
     group_id: int = 1
     executor: str = "evm"
+    executor_workers: int = 0  # dmc: worker processes per node
     timeout_ms: int = 3000
     min_seal_time_ms: int = 500
     force: bool = False
     genesis_time_ms: int | None = None  # the genesis block's timestamp (Unix epoch ms); None: now
+    # --auth (FISCO's -A): a committee governs. Governor 0 is sdk/admin.key, the others sdk/governor<i>.key.
+    auth: bool = False
+    governor_weights: tuple[int, ...] = (1,)  # one weight per governor
+    participates_rate: int = 0
+    win_rate: int = 0
+    proposal_lifetime: int = DEFAULT_PROPOSAL_LIFETIME
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,10 @@ def _check_options(options: BuildOptions) -> None:
         raise ConfigError("a chain needs at least one sealer (-n 4 tolerates one faulty node)")
     if options.observers < 0:
         raise ConfigError("the number of observers cannot be negative")
+    if options.auth:  # the committee's rules (weights, rates, lifetime), checked before anything is written
+        AuthGenesis(governors=tuple((bytes([i + 1]) * 20, w) for i, w in enumerate(options.governor_weights)),
+                    participates_rate=options.participates_rate, win_rate=options.win_rate,
+                    proposal_lifetime=options.proposal_lifetime)
     # JSON-RPC binds this address and client tools dial it: it must be an IP address.
     try:
         ipaddress.ip_address(options.rpc_ip)
@@ -235,13 +248,19 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     names = [f"node{i}" for i in range(total)]
     keys = [KeyPair.generate(options.suite) for _ in names]
     admin = KeyPair.generate(options.suite)
+    governors = [admin] + [KeyPair.generate(options.suite) for _ in options.governor_weights[1:]] if options.auth else []
     genesis = GenesisConfig(
         chain_id=options.chain_id,
         group_id=options.group_id,
         suite=options.suite,
         sealers=tuple((key.public_key, 1) for key in keys[: options.nodes]),
         observers=tuple(key.public_key for key in keys[options.nodes :]),
-        admins=(admin.address,),
+        admins=() if options.auth else (admin.address,),  # an auth chain is governed by its committee only
+        auth=AuthGenesis(
+            governors=tuple((g.address, w) for g, w in zip(governors, options.governor_weights)),
+            participates_rate=options.participates_rate, win_rate=options.win_rate,
+            proposal_lifetime=options.proposal_lifetime,
+        ) if options.auth else None,
         # Chosen once, here, and written into the genesis file: every node derives the same genesis
         # hash from it, and the chain's first block time is when it was built (FISCO's build_chain.sh
         # does the same with its [group].timestamp).
@@ -283,7 +302,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
                 listen_port=8545 if options.web3_port_base is None else options.web3_port_base + i,
                 chain_id=options.web3_chain_id,
             ),
-            executor=ExecutorSection(kind=options.executor),
+            executor=ExecutorSection(kind=options.executor, workers=options.executor_workers),
             consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
         )
         config.dump(node_dir)
@@ -297,6 +316,8 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     sdk = _private_dir(root / "sdk")
     (sdk / "ca.crt").write_bytes(ca.cert_pem)
     save_private_key(sdk / "admin.key", admin)
+    for i, governor in enumerate(governors[1:], start=1):
+        save_private_key(sdk / f"governor{i}.key", governor)
     sdk_cert = issue_channel_certificate(ca, "sdk")
     (sdk / "sdk.crt").write_bytes(sdk_cert.cert_pem)
     write_private(sdk / "sdk.key", sdk_cert.key_pem)
@@ -316,6 +337,16 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     _write_script(root / "start_all.sh", _all_script(names, "start"))
     _write_script(root / "stop_all.sh", _all_script(names, "stop"))
     return BuiltChain(root, genesis, tuple(built), admin.address)
+
+
+def channel_endpoint(directory: str | Path, index: int = 0) -> ChannelEndpoint | None:
+    """Node `index`'s channel port as DIR/sdk/nodes.toml lists it, with the SDK certificate the build
+    wrote; None if the build fixed no channel port."""
+    listed = read_nodes(directory)[index].channel
+    if listed is None:
+        return None
+    host, _, port = listed.rpartition(":")
+    return ChannelEndpoint(host.strip("[]"), int(port), Path(directory) / "sdk")
 
 
 def read_nodes(directory: str | Path) -> tuple[ListedNode, ...]:

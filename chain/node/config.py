@@ -35,7 +35,8 @@ relative to the node directory, so a chain directory can be moved or copied to a
     path = "data/chain.db"
 
     [executor]
-    kind = "evm"                   # or "kv", the key/value stand-in
+    kind = "evm"                   # or "kv", the key/value stand-in, or "dmc" (parallel contracts)
+    workers = 0                    # dmc: worker processes (0: in the node's process)
 
     [consensus]
     timeout_ms = 3000
@@ -50,17 +51,20 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import tomli_w
 
 from chain.errors import ConfigError, NetworkError
+from chain.execution.kinds import EXECUTOR_KINDS
 from chain.network.framing import MAX_FRAME_SIZE
 from chain.network.host import parse_endpoint
 from chain.tomlcompat import tomllib
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance  # a class with __dataclass_fields__
+
 CONFIG_FILE = "config.toml"
-EXECUTOR_KINDS = ("evm", "kv")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -119,6 +123,7 @@ class StorageSection:
 @dataclass(frozen=True)
 class ExecutorSection:
     kind: str = "evm"
+    workers: int = 0  # dmc only: worker processes running contracts in parallel (0: none, in-process)
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,9 @@ class NodeConfig:
         # The executor decides every state root: all nodes of a chain must run the same one.
         if self.executor.kind not in EXECUTOR_KINDS:
             raise ConfigError(f"executor.kind must be one of {list(EXECUTOR_KINDS)}, got {self.executor.kind!r}")
+        # each worker is a process with its own interpreter: a handful per core is the most that helps
+        if not 0 <= self.executor.workers <= 64:
+            raise ConfigError(f"executor.workers must be between 0 and 64, got {self.executor.workers}")
         if self.log.level not in LOG_LEVELS:
             raise ConfigError(f"log.level must be one of {list(LOG_LEVELS)}, got {self.log.level!r}")
         # A PBFT round needs some time; zero would spin view changes.
@@ -186,7 +194,7 @@ class NodeConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeConfig:
-        sections: dict[str, type] = {
+        sections: dict[str, type[DataclassInstance]] = {
             "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection, "channel": ChannelSection,
             "web3_rpc": Web3RpcSection,
             "storage": StorageSection, "executor": ExecutorSection, "consensus": ConsensusSection,

@@ -37,14 +37,14 @@ from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError, NetworkError, TxRejected
-from chain.execution.result import BlockExecutor
+from chain.execution.kinds import make_executor
 from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
 from chain.network.hello import ChainIdentity
-from chain.network.host import Host, NetworkConfig
+from chain.network.host import Host, NetworkConfig, PeerInfo
 from chain.network.tls import TlsFiles
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
@@ -68,19 +68,6 @@ STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its 
 # Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
 # loop keeps reading them, where it used to stop; what progress needs is re-sent, principle 7).
 MAX_BACKLOG = 20_000
-
-
-def make_executor(kind: str, suite: CryptoSuite, chain_id: int) -> BlockExecutor:
-    """The block executor named in config.toml; every node of a chain must use the same kind."""
-    if kind == "kv":
-        from chain.execution.kv import KVExecutor
-
-        return KVExecutor(suite)
-    if kind == "evm":
-        from chain.execution.executor import EVMExecutor
-
-        return EVMExecutor(suite, chain_id=chain_id)
-    raise ConfigError(f"unknown executor kind {kind!r}")
 
 
 def monotonic_ms() -> int:
@@ -117,7 +104,8 @@ class Node:
         self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id,
                              eth_chain_id=self.config.web3_rpc.chain_id)  # Ethereum txs (chain.web3) too
         self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
-        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id)
+        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id,
+                                      workers=self.config.executor.workers)
         self.clock = ReplicaClock()
         self.replica = Replica(
             self.suite, self.key.secret, self.store, self.txpool, ClockStoppingExecutor(self.executor, self.clock),
@@ -454,14 +442,20 @@ class Node:
         """In the replica thread: admit txs in one replica event; for each, its hash or its refusal."""
         effects = self._step(fx.SubmitTransactions(tuple(txs)))
         accepted = {h for e in effects if isinstance(e, fx.TxsAccepted) for h in e.hashes}
+        refused: dict[bytes, collections.deque[fx.TxRefused]] = collections.defaultdict(collections.deque)
+        for refusal in (r for e in effects if isinstance(e, fx.TxsAccepted) for r in e.refused):
+            refused[refusal.tx_hash].append(refusal)  # in submission order, per transaction
         outcomes: list[bytes | TxRejected] = []
         for tx in txs:
             tx_hash = tx.hash(self.suite)
             if tx_hash in accepted:
                 accepted.discard(tx_hash)  # the same tx twice in one batch: the second is known
                 outcomes.append(tx_hash)
-            else:
-                outcomes.append(self._refusal(tx, tx_hash))
+            elif refused[tx_hash]:
+                refusal = refused[tx_hash].popleft()
+                outcomes.append(TxRejected(refusal.status, refusal.reason))
+            else:  # not reached: the replica accounts for every transaction it is given
+                outcomes.append(TxRejected(Status.MALFORMED_TX, "the replica neither admitted nor refused it"))
         return outcomes
 
     def submit_soon(self, txs: Sequence[Transaction]) -> asyncio.Future[list[bytes | TxRejected]]:
@@ -522,20 +516,6 @@ class Node:
                 future.set_result(outcomes[start:start + len(txs)])
             start += len(txs)
 
-    def _refusal(self, tx: Transaction, tx_hash: bytes) -> bytes | TxRejected:
-        """Why the pool refused tx. The replica only counts refusals; the pool's rules are
-        deterministic and the state has not changed since, so submitting again raises the very
-        same TxRejected (already pooled: ALREADY_KNOWN, without any work)."""
-        if tx_hash in self.txpool:
-            return TxRejected(Status.ALREADY_KNOWN, "transaction already in the pool")
-        try:
-            self.txpool.submit(tx)
-        except TxRejected as exc:
-            return exc
-        except ChainError as exc:  # e.g. a malformed field the pool's rules trip over
-            return TxRejected(Status.MALFORMED_TX, str(exc))
-        return tx_hash  # not reached unless the pool changed its mind; then the tx is pooled
-
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         """A read-only call on the head state, as the next block's transactions would see it.
 
@@ -547,8 +527,14 @@ class Node:
         # The key/value stand-in has no contracts to call.
         if caller is None:
             return int(Status.CALL_ADDRESS_ERROR), b""
-        return caller(self.store, to, data, sender, self.store.head_number() + 1,  # type: ignore[no-any-return]
+        return caller(self.store, to, data, sender, self.store.head_number() + 1,
                       deadline=time.monotonic() + CALL_BUDGET_S)
+
+    def code_at(self, address: bytes) -> bytes:
+        """Runtime code on the head state: the EVM keeps it in its own table (none on a key/value chain)."""
+        from chain.execution.evm import CODE_TABLE  # py-evm loads only when code is asked for
+
+        return self.store.get(CODE_TABLE, address) or b""
 
     def consensus_status(self) -> dict[str, Any]:
         replica = self.replica
@@ -579,9 +565,10 @@ class Node:
             "knownHighestNumber": known,
             "isSyncing": known > number,
             # each peer with the height it last claimed (-1: none yet), for getSyncStatus's peers
-            "peers": [{**p, "blockNumber": self._peer_heights.get(bytes.fromhex(str(p["nodeId"])), -1)}
-                      for p in self.peers() if p["connected"]],
+            "peers": [{"nodeId": p.node_id.hex(), "endpoint": p.endpoint, "connected": True,
+                       "blockNumber": self._peer_heights.get(p.node_id, -1)}
+                      for p in self.peers() if p.connected and p.node_id is not None],
         }
 
-    def peers(self) -> list[dict[str, Any]]:
+    def peers(self) -> list[PeerInfo]:
         return self.host.peer_info()

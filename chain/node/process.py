@@ -87,10 +87,10 @@ def run_node(node_dir: str | Path, *, stderr: bool = True) -> None:
             profiler.enable()
         asyncio.run(serve(directory))
     finally:
-        if profiler is not None:
+        if profiler is not None and profile_dir:  # both or neither
             profiler.disable()
-            Path(profile_dir).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
-            profiler.dump_stats(str(Path(profile_dir) / f"{config.node.name}.prof"))  # type: ignore[arg-type]
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(str(Path(profile_dir) / f"{config.node.name}.prof"))
         if read_pid(directory) == os.getpid():
             pid_file.unlink(missing_ok=True)
 

@@ -8,11 +8,13 @@ read) without a cluster.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Awaitable, Protocol, Sequence, runtime_checkable
 
 from chain.crypto.suite import CryptoSuite
+from chain.errors import TxRejected
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
+from chain.network.host import PeerInfo
 from chain.txpool.pool import TxPool
 
 
@@ -30,14 +32,6 @@ class NodeApi(Protocol):
         """Admit tx to the pool and gossip it; its hash, or raises TxRejected."""
         ...
 
-    # Optional: a node may also offer
-    #     def submit_transactions(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]
-    # admitting each in order (hash or the refusal) and gossiping them as one message; the server
-    # uses it for runs of sendRawTransaction in a JSON-RPC batch (chain.rpc.server.handle_batch); and
-    #     def submit_soon(self, txs: list[Transaction]) -> Awaitable[list[bytes | TxRejected]]
-    # admitting txs with those of other requests in one round (one gossip message), which the
-    # server uses for sendRawTransaction requests, single or batched (handle_body_async).
-
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
         """(status, output) of a read-only call on the head state."""
         ...
@@ -50,10 +44,38 @@ class NodeApi(Protocol):
         """{"blockNumber", "latestHash", "knownHighestNumber", "isSyncing", "peers": [...]}"""
         ...
 
-    def peers(self) -> list[dict]:
-        """[{"nodeId": hex, "endpoint": "ip:port", "connected": bool}]"""
+    def peers(self) -> list[PeerInfo]:
+        """Every configured endpoint and linked node (the RPC methods spell them in JSON)."""
         ...
 
     def node_ids(self) -> list[bytes]:
         """Every node id of the chain (sealers + observers)."""
         ...
+
+    def code_at(self, address: bytes) -> bytes:
+        """The runtime code of the contract at address on the head state; b"" for none.
+
+        Why here: where code is kept is the executor's business (the EVM's own table), which the
+        RPC layer must not know.
+        """
+        ...
+
+
+# What a node MAY offer besides NodeApi. The server checks with isinstance and falls back to
+# submit_transaction one at a time, so a test node need not implement them.
+
+@runtime_checkable
+class SubmitsBatches(Protocol):
+    """Admits a run of transactions in order (each its hash or its refusal) and gossips them as one
+    message; the server uses it for runs of sendRawTransaction in a JSON-RPC batch
+    (chain.rpc.server.handle_batch)."""
+
+    def submit_transactions(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]: ...
+
+
+@runtime_checkable
+class SubmitsInRounds(Protocol):
+    """Admits txs together with those of other requests in one round (one gossip message); the
+    server uses it for sendRawTransaction requests, single or batched (handle_body_async)."""
+
+    def submit_soon(self, txs: Sequence[Transaction]) -> Awaitable[list[bytes | TxRejected]]: ...

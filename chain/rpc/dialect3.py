@@ -33,7 +33,7 @@ from chain.rpc import methods as m
 from chain.rpc import params as p
 from chain.rpc.api import NodeApi
 from chain.rpc.errors import CALL_NEEDS_FROM, GROUP_NOT_FOUND, RpcError, invalid_params
-from chain.rpc.views import hex_bytes, log_json, sender_of, status_message
+from chain.wire.views import hex_bytes, log_json, sender_of, status_message
 
 BLOCK_VERSION = 0  # FISCO 3.x writes its compatibility version here; this chain's records have one layout
 NODE_TYPE_NAMES = {system.SEALER: "consensus_sealer", system.OBSERVER: "consensus_observer"}
@@ -349,7 +349,7 @@ def get_group_node_info(ctx: m.RpcContext, params: list[Any]) -> dict[str, Any] 
 def get_group_peers(ctx: m.RpcContext, params: list[Any]) -> list[str]:
     """The group's nodes this node is connected to, and itself."""
     p.take(params, 0)
-    connected = [str(peer.get("nodeId")) for peer in ctx.api.peers() if peer.get("connected") and peer.get("nodeId")]
+    connected = [m.node_hex(peer.node_id) for peer in ctx.api.peers() if peer.connected and peer.node_id]
     return [ctx.api.node_id.hex()] + [node for node in connected if node != ctx.api.node_id.hex()]
 
 
@@ -363,8 +363,7 @@ def get_peers(ctx: m.RpcContext, params: list[Any]) -> dict[str, Any]:
         return {"endPoint": endpoint, "groupNodeIDInfo": [{"group": group, "nodeIDList": [node]}], "p2pNodeID": node}
 
     own = entry(m.p2p_endpoint(api), api.node_id.hex())
-    own["peers"] = [entry(str(peer.get("endpoint")), str(peer.get("nodeId")))
-                    for peer in api.peers() if peer.get("connected")]
+    own["peers"] = [entry(peer.endpoint, m.node_hex(peer.node_id)) for peer in api.peers() if peer.connected]
     return own
 
 
@@ -403,7 +402,7 @@ def get_consensus_status(ctx: m.RpcContext, params: list[Any]) -> str:
     answer = {
         "blockNumber": ctx.store.head_number(),
         "changeCycle": 0,
-        "connectedNodeList": sum(1 for peer in ctx.api.peers() if peer.get("connected")) + 1,
+        "connectedNodeList": sum(1 for peer in ctx.api.peers() if peer.connected) + 1,
         "consensusNodeList": [{"index": i, "nodeID": n.node_id.hex(), "weight": n.weight} for i, n in enumerate(nodes)],
         "consensusNodesNum": count,
         "hash": head.hash(ctx.suite).hex() if head else "",

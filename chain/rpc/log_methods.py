@@ -37,7 +37,7 @@ def service_of(ctx: RpcContext) -> LogService:
     cached = ctx.__dict__.get("_log_service")
     if cached is None:
         cached = ctx.__dict__["_log_service"] = LogService(ctx.store, ctx.suite)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _filter_id(value: Any) -> int:

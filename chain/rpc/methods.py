@@ -34,19 +34,20 @@ from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
 from chain.rpc import params as p
-from chain.rpc.api import NodeApi
+from chain.rpc.api import NodeApi, SubmitsBatches
 from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
     INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
-from chain.rpc.views import (
+from chain.txpool.rules import MAX_TX_SIZE
+from chain.wire.views import (
     batch_receipt_json, block_json, header_json, hex_bytes, hex_int, proof_json, receipt_json, status_message,
     transaction_json,
 )
 
 CLIENT_VERSION = "chain 0.1.0 (Python)"
 FISCO_COMPATIBLE_VERSION = "2.9.0"  # the 2.x JSON-RPC shapes this server follows
-MAX_RAW_TX_SIZE = 1 << 20  # bytes of RLP: the pool refuses larger transactions anyway (chain.txpool.rules)
+MAX_RAW_TX_SIZE = MAX_TX_SIZE  # bytes of RLP: what the pool would refuse anyway is refused before decoding
 MAX_PENDING_LISTED = 1000  # getPendingTransactions lists at most this many
 
 
@@ -347,7 +348,7 @@ def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
     head = ctx.store.head()
     view = int(status.get("view", 0))
     own = ctx.api.node_id.hex()
-    connected = {str(peer.get("nodeId")) for peer in ctx.api.peers() if peer.get("connected")}
+    connected = {node_hex(peer.node_id) for peer in ctx.api.peers() if peer.connected}
     peer_views: dict[str, int] = dict(status.get("peerViews", {}))
     to_view = int(status.get("toView", view))
     summary: dict[str, Any] = {
@@ -423,8 +424,7 @@ def _sync_peer(ctx: RpcContext, peer: dict[str, Any], genesis_hex: str | None) -
 def get_peers(ctx: RpcContext, params: list[Any]) -> list[dict[str, Any]]:
     p.take(params, 0)
     return [
-        {"IPAndPort": peer.get("endpoint"), "nodeId": peer.get("nodeId"), "Topic": [],
-         "connected": bool(peer.get("connected"))}
+        {"IPAndPort": peer.endpoint, "nodeId": node_hex(peer.node_id), "Topic": [], "connected": peer.connected}
         for peer in ctx.api.peers()
     ]
 
@@ -457,6 +457,11 @@ def get_node_info(ctx: RpcContext, params: list[Any]) -> dict[str, Any]:
     }
 
 
+def node_hex(node_id: bytes | None) -> str:
+    """A node id as FISCO's JSON writes it: hex without 0x; "" for a peer not yet linked."""
+    return node_id.hex() if node_id else ""
+
+
 def p2p_endpoint(api: NodeApi) -> str:
     """This node's P2P listening "ip:port": a node's ``p2p_endpoint`` if it has one, else its
     config's network section (chain.node), else "" (an in-process test node listens nowhere)."""
@@ -471,7 +476,7 @@ def p2p_endpoint(api: NodeApi) -> str:
 @method("queryPeers", grouped=False)
 def query_peers(ctx: RpcContext, params: list[Any]) -> list[str]:
     """The configured P2P endpoints (FISCO: config.ini [p2p] node.N), here every peer's endpoint."""
-    return [str(peer.get("endpoint")) for peer in ctx.api.peers() if peer.get("endpoint")]
+    return [peer.endpoint for peer in ctx.api.peers() if peer.endpoint]
 
 
 @method("queryGroupStatus", grouped=False)
@@ -679,14 +684,7 @@ def get_pending_tx_size(ctx: RpcContext, params: list[Any]) -> str:
 @method("getCode")
 def get_code(ctx: RpcContext, params: list[Any]) -> str:
     (address,) = p.take(params, 1, names="address")
-    return hex_bytes(_code_of(ctx, p.as_address(address)))
-
-
-def _code_of(ctx: RpcContext, address: bytes) -> bytes:
-    """Contract code at address on the head state; b"" for an account without code."""
-    from chain.execution.evm import CODE_TABLE  # the EVM keeps runtime code in this table
-
-    return ctx.store.get(CODE_TABLE, address) or b""
+    return hex_bytes(ctx.api.code_at(p.as_address(address)))
 
 
 @method("call")
@@ -751,9 +749,8 @@ def submit_all(api: NodeApi, txs: Sequence[Transaction]) -> list[bytes | ChainEr
     A node that can take them in one go (``submit_transactions``) gossips them in one message;
     otherwise they go one at a time.
     """
-    many = getattr(api, "submit_transactions", None)
-    if many is not None:
-        return list(many(txs))
+    if isinstance(api, SubmitsBatches):
+        return list(api.submit_transactions(txs))
     outcomes: list[bytes | ChainError] = []
     for tx in txs:
         try:

@@ -1,7 +1,7 @@
 """The JSON-RPC 2.0 transport: HTTP POST on ``/`` (aiohttp), single and batch requests.
 
 Whatever a client sends, the answer is a JSON-RPC response and the server keeps serving: bad JSON
-is -32700 (so is JSON nested deeper than ``chain.rpc.json_limits.MAX_JSON_DEPTH``, refused before it is
+is -32700 (so is JSON nested deeper than ``chain.wire.json_limits.MAX_JSON_DEPTH``, refused before it is
 parsed), a request object of the wrong shape -32600, an unknown method -32601, wrong parameters
 -32602, and a body over ``MAX_BODY_SIZE`` an HTTP 413 carrying a JSON-RPC error. A bug in a handler
 is logged and answered -32603; it never becomes an HTTP 500.
@@ -12,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, Generator
+from functools import partial
+from typing import Any, Awaitable, Callable, Generator, Sequence
 
 from aiohttp import web
 
-from chain.rpc.api import NodeApi
+from chain.rpc.api import NodeApi, SubmitsInRounds
 from chain.errors import ChainError
 from chain.ledger.transaction import Transaction
 from chain.rpc.exposure import exposure_warning
-from chain.rpc.json_limits import loads_bounded
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.methods import (
     RpcContext, dispatch, positional, raw_transaction_param, runs_off_loop, split_group, submission_result, submit_all,
 )
+from chain.wire.json_limits import loads_bounded
 
 log = logging.getLogger("chain.rpc")
 
@@ -75,7 +76,7 @@ def _respond(request: dict[str, Any], compute: Callable[[], Any]) -> dict[str, A
     return None if "id" not in request else response
 
 
-Outcomes = list[bytes | ChainError]  # what the node said to each transaction of a run: its hash, or why not
+Outcomes = Sequence[bytes | ChainError]  # what the node said to each transaction of a run: its hash, or why not
 BatchSteps = Generator[list[Transaction], Outcomes, list[dict[str, Any]]]
 
 
@@ -93,11 +94,11 @@ def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
         while True:
             run = steps.send(submit_all(ctx.api, run))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 async def handle_batch_async(
-    ctx: RpcContext, requests: list[Any], submit_soon: Callable[[list[Transaction]], Awaitable[Outcomes]]
+    ctx: RpcContext, requests: list[Any], submit_soon: Callable[[Sequence[Transaction]], Awaitable[Outcomes]]
 ) -> list[dict[str, Any]]:
     """handle_batch, with each run of transactions joining the node's next admission round."""
     steps = batch_steps(ctx, requests)
@@ -106,7 +107,7 @@ async def handle_batch_async(
         while True:
             run = steps.send(await submit_soon(run))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
@@ -117,7 +118,7 @@ def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
 
     def answer(outcomes: Outcomes) -> None:
         for (slot, request, _), outcome in zip(run, outcomes):
-            slots[slot] = _respond(request, lambda outcome=outcome: submission_result(outcome))  # type: ignore[misc]
+            slots[slot] = _respond(request, partial(submission_result, outcome))
         run.clear()
 
     for item in requests:
@@ -172,7 +173,7 @@ async def handle_body_async(ctx: RpcContext, body: bytes) -> Any:
     round (from any connection) together and gossips them as one signed message, so clients that
     send one transaction per request (most SDKs) cost the chain what batching clients cost.
     """
-    submit_soon = getattr(ctx.api, "submit_soon", None)
+    submit_soon = ctx.api.submit_soon if isinstance(ctx.api, SubmitsInRounds) else None
     try:
         request = parse_body(body)
     except ValueError as exc:

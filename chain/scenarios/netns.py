@@ -135,7 +135,7 @@ def _kill_namespace_processes(namespace: str) -> None:
             pass
 
 
-def _used_networks() -> list[ipaddress.IPv4Network]:
+def _used_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     used = []
     for line in ip("-4", "-o", "addr", "show", check=False).splitlines():
         match = re.search(r"inet (\S+)", line)
@@ -157,7 +157,7 @@ def _free_pair(seed: int) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]
     for step in range(4096):
         k = (seed + step * 7919) % 4096
         a, b = 64 + k // 128, (k % 128) * 2
-        pair = (ipaddress.ip_network(f"10.{a}.{b}.0/24"), ipaddress.ip_network(f"10.{a}.{b + 1}.0/24"))
+        pair = (ipaddress.IPv4Network(f"10.{a}.{b}.0/24"), ipaddress.IPv4Network(f"10.{a}.{b + 1}.0/24"))
         if not any(p.overlaps(u) for p in pair for u in used if u.prefixlen > 0):
             return pair
     raise NetnsError("no free private /24 pair in 10.64.0.0/10 for the run's bridges")

@@ -171,7 +171,7 @@ def _event_groups(raw: dict[str, Any], nodes: int, where: str) -> tuple[tuple[in
     # a partition splits nodes into disjoint groups; a node in two groups is meaningless
     if len(flat) != len(set(flat)) or LEADER in flat or len(groups) < 2:
         raise ScenarioError(f"{where}: groups must be at least two disjoint lists of node indexes")
-    return groups  # type: ignore[return-value]
+    return tuple(tuple(n for n in g if isinstance(n, int)) for g in groups)  # all of them: "leader" was refused
 
 
 def _event_count(raw: dict[str, Any], where: str) -> int:

@@ -30,12 +30,12 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import DEFAULT_GAS_LIMIT, Transaction, new_transaction
-from chain.rpc.json_limits import loads_bounded
-from chain.rpc.views import receipt_from_json
 from chain.sdk.account import Account
 from chain.ledger.status import Status
 from chain.sdk.errors import ProofError, ReceiptTimeout, RpcCallError, RpcTransportError, TransactionExpired
 from chain.sdk.proof import checked_header, verify_receipt_proof, verify_transaction_proof
+from chain.wire.json_limits import loads_bounded
+from chain.wire.views import receipt_from_json
 
 BLOCK_LIMIT_AHEAD = 500  # the transaction stays valid for this many blocks after the head
 RESUBMIT_EVERY = 1.0  # seconds between sending a waiting transaction again (a pool that lost it takes it back)
@@ -312,7 +312,9 @@ class Client:
                    topics: Sequence[bytes | Sequence[bytes] | None] = (),
                    block_hash: bytes | None = None) -> list[dict[str, Any]]:
         """getLogs: matching logs as the node's JSON (FISCO 3.x semantics; None means "latest")."""
-        return await self.group_call("getLogs", log_filter_json(from_block, to_block, address, topics, block_hash))  # type: ignore[no-any-return]
+        logs: list[dict[str, Any]] = await self.group_call(
+            "getLogs", log_filter_json(from_block, to_block, address, topics, block_hash))
+        return logs
 
     async def subscribe_logs(self, *, address: bytes | Sequence[bytes] | None = None,
                              topics: Sequence[bytes | Sequence[bytes] | None] = (),
@@ -337,7 +339,9 @@ class Client:
                         continue
                     if note.get("method") == "subscriptionClosed":
                         raise RpcTransportError(f"{ws_url} closed the subscription: {params.get('reason')}")
-                    yield params.get("result")
+                    log = params.get("result")
+                    if isinstance(log, dict):  # a log is a JSON object; anything else is not one to hand on
+                        yield log
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
             raise RpcTransportError(f"subscription at {ws_url} failed: {type(exc).__name__}: {exc}") from exc
 

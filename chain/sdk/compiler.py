@@ -25,14 +25,14 @@ import shutil
 import subprocess
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from chain.abi.artifact import EVM_VERSION, Artifact
+from chain.abi.codec import signature_of
 from chain.crypto.hashing import keccak256
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError
-from chain.sdk.abi import signature_of
 from chain.sdk.sm_rewrite import SYSTEM_SIGNATURES, HashMap, RewriteError, hash_map, rewrite_init, rewrite_runtime
 from chain.sdk.sm_verify import VerifyError, verify
 
@@ -41,38 +41,12 @@ __all__ = ["SYSTEM_SIGNATURES", "Artifact", "CompileError", "compile_file", "com
 
 SOLC_VERSION = "0.8.30"
 OPENZEPPELIN_VERSION = "5.4.0"  # @openzeppelin/contracts, installed next to solc-js on demand
-EVM_VERSION = "cancun"
 SOLC_HOME_ENV = "CHAIN_SOLC_DIR"  # a directory holding node_modules/solc (overrides the cache)
 SOLC_OUTPUTS_KEPT = 100  # solc outputs kept in the cache (each up to a few MB with its AST)
 
 
 class CompileError(ChainError):
     """A source that does not compile, a missing compiler, or bytecode the sm rewrite cannot handle."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One compiled contract for one suite."""
-
-    name: str
-    abi: tuple[Mapping[str, Any], ...]
-    bytecode: bytes  # init code (deploy this, followed by constructor arguments)
-    runtime: bytes  # code left at the contract's address
-    suite: str
-    compiler: str  # e.g. "solc 0.8.30" or "vyper 0.4.3"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "contractName": self.name, "suite": self.suite, "compiler": self.compiler, "evmVersion": EVM_VERSION,
-            "abi": list(self.abi), "bytecode": self.bytecode.hex(), "deployedBytecode": self.runtime.hex(),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Artifact:
-        return cls(
-            name=data["contractName"], abi=tuple(data["abi"]), bytecode=bytes.fromhex(data["bytecode"]),
-            runtime=bytes.fromhex(data["deployedBytecode"]), suite=data["suite"], compiler=data["compiler"],
-        )
 
 
 @contextmanager

@@ -6,7 +6,7 @@
     result.events                                          # decoded from the receipt's logs
 
 Everything ABI-related (selectors and event topics hashed with the chain's suite, revert reasons)
-comes from ``chain.sdk.abi``; this module only adds the round trips. A failed transaction or call
+comes from ``chain.abi.codec``; this module only adds the round trips. A failed transaction or call
 raises ``ContractError`` with the FISCO status and, when the contract gave one, the revert reason.
 ``SyncContract`` offers the same over a ``SyncClient``.
 """
@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from chain.abi.codec import ABIError, ContractABI, DecodedEvent, decode_revert_reason
 from chain.crypto.suite import CryptoSuite
 from chain.ledger.receipt import Receipt
 from chain.ledger.status import Status
-from chain.sdk.abi import ABIError, ContractABI, DecodedEvent, decode_revert_reason
 from chain.sdk.account import Account
 from chain.sdk.client import Client, SyncClient
 from chain.sdk.errors import ContractError

@@ -20,8 +20,8 @@ from chain.ledger.block import BlockHeader
 from chain.ledger.merkle import verify_proof
 from chain.ledger.receipt import Receipt
 from chain.ledger.transaction import Transaction
-from chain.rpc.views import header_from_json, proof_from_json, receipt_from_json
 from chain.sdk.errors import ProofError
+from chain.wire.views import header_from_json, proof_from_json, receipt_from_json
 
 
 def _hex(value: Any, what: str) -> bytes:

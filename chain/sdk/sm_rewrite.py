@@ -24,10 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from chain.abi.codec import ERROR_SIGNATURE, PANIC_SIGNATURE, signature_of
 from chain.crypto.hashing import keccak256
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.sdk.abi import ERROR_SIGNATURE, PANIC_SIGNATURE, signature_of
 from chain.sdk.evm_code import LT, GT, SGT, SHL, SLT, PUSH1, decode, push
 from chain.sdk.sm_dispatch import DispatchError, find_dispatcher, rebuild
 
@@ -40,6 +40,22 @@ SYSTEM_SIGNATURES = (
     "forceAddObserver(string)", "forceRemove(string)",
     "createKVTable(string,string,string)", "set(string,string,string)", "get(string,string)",
     "sm3(bytes)", "keccak256Hash(bytes)", "sm2Verify(bytes32,bytes,bytes32,bytes32)",
+    "curve25519VRFVerify(bytes,bytes,bytes)",
+    # auth chains: CommitteeManager 0x10001 (with its Committee and ProposalManager views)
+    "createUpdateGovernorProposal(address,uint32,uint256)", "createSetRateProposal(uint8,uint8,uint256)",
+    "createSetDeployAuthTypeProposal(uint8,uint256)", "createModifyDeployAuthProposal(address,bool,uint256)",
+    "createResetAdminProposal(address,address,uint256)", "createSetSysConfigProposal(string,string,uint256)",
+    "createSetConsensusWeightProposal(string,uint32,bool,uint256)", "createRmNodeProposal(string,uint256)",
+    "voteProposal(uint256,bool)", "revokeProposal(uint256)", "refreshProposalStatus(uint256)",
+    "_committee()", "_proposalMgr()", "isGovernor(address)", "getWeight(address)", "getCommitteeInfo()",
+    "_participatesRate()", "_winRate()", "proposalLifetime()", "_proposalCount()", "getProposalInfo(uint256)",
+    "getProposalStatus(uint256)", "getProposalType(uint256)", "getIdByTypeAndResourceId(uint8,address)",
+    # ContractAuth 0x1005 and AccountManager 0x10003
+    "resetAdmin(address,address)", "setDeployAuthType(uint8)", "openDeployAuth(address)", "closeDeployAuth(address)",
+    "setMethodAuthType(address,bytes4,uint8)", "openMethodAuth(address,bytes4,address)",
+    "closeMethodAuth(address,bytes4,address)", "setContractStatus(address,bool)", "getAdmin(address)",
+    "checkMethodAuth(address,bytes4,address)", "contractAvailable(address)", "deployType()", "hasDeployAuth(address)",
+    "setAccountStatus(address,uint8)", "getAccountStatus(address)",
 )
 
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from chain.abi.codec import signature_of
 from chain.crypto.hashing import keccak256
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.sdk.abi import signature_of
 from chain.sdk.evm_code import JUMPDEST, PUSH0, PUSH1, PUSH32, code_end, decode
 
 MAX_STEPS = 4000
+MAX_MEMORY = 1 << 20  # bytes of EVM memory a traced path may touch before the trace gives up on it
 WORD = (1 << 256) - 1
 
 
@@ -74,7 +75,7 @@ def trace(code: bytes, calldata: bytes) -> list[int]:
     pc = 0
 
     def mem(offset: int, size: int) -> None:
-        if offset + size > 1 << 20:
+        if offset + size > MAX_MEMORY:
             raise _Stop
         if len(memory) < offset + size:
             memory.extend(b"\x00" * (offset + size - len(memory)))

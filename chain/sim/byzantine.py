@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.messages import (
@@ -52,6 +52,7 @@ from chain.consensus.pbft.messages import (
 from chain.errors import ChainError, ScenarioError
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.merkle import merkle_root
+from chain.txpool.pool import TxPool
 
 if TYPE_CHECKING:
     from chain.sim.runner import Simulation, SimNode
@@ -70,7 +71,7 @@ class Behaviour:
         return effects
 
 
-def _is_network(effect: fx.Effect) -> bool:
+def _is_network(effect: fx.Effect) -> TypeGuard[fx.Send | fx.Broadcast]:
     return isinstance(effect, (fx.Send, fx.Broadcast))
 
 
@@ -80,6 +81,13 @@ def _peers(sim: Simulation, node: SimNode) -> list[SimNode]:
 
 def _send_to(other: SimNode, envelope: Envelope, number: int, view: int) -> fx.Send:
     return fx.Send(other.node_id, envelope.raw, envelope.type, number, view)
+
+
+def _pre_prepare(raw: bytes) -> PrePrepare:
+    """The PrePrepare a proof carries (the replica checked the proof before counting the ViewChange)."""
+    body = decode_envelope(raw).body()
+    assert isinstance(body, PrePrepare)
+    return body
 
 
 def _decoded(raw: bytes) -> Envelope | None:
@@ -150,8 +158,8 @@ class Equivocate(Rewriter):
         other = node.replica.sign(MsgType.PRE_PREPARE, twin)
         peers = _peers(sim, node)
         half = len(peers) // 2
-        return ([_send_to(p, envelope, pp.number, pp.view) for p in peers[:half]]
-                + [_send_to(p, other, pp.number, pp.view) for p in peers[half:]])
+        out: list[fx.Effect] = [_send_to(p, envelope, pp.number, pp.view) for p in peers[:half]]
+        return out + [_send_to(p, other, pp.number, pp.view) for p in peers[half:]]
 
     def incoming(self, sim: Simulation, node: SimNode, event: fx.Event) -> Incoming:
         extra: list[fx.Effect] = []
@@ -160,13 +168,13 @@ class Equivocate(Rewriter):
             sender = sim._index_of.get(event.peer)
             if envelope is not None and sender is not None and envelope.type in (MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
                 body = envelope.body()
-                digest = body.block_hash if isinstance(body, Checkpoint) else body.digest  # type: ignore[union-attr]
-                view = getattr(body, "view", 0)
+                assert isinstance(body, (Vote, Checkpoint))  # what those three types decode to
+                digest, view = (body.block_hash, 0) if isinstance(body, Checkpoint) else (body.digest, body.view)
                 key = (sender, int(envelope.type), view, digest)
-                if key not in self._echoed and getattr(body, "number", -1) == node.replica.height:
+                if key not in self._echoed and body.number == node.replica.height:
                     self._echoed.add(key)
                     echo = node.replica.sign(envelope.type, body)
-                    extra.append(_send_to(sim.nodes[sender], echo, body.number, view))  # type: ignore[union-attr]
+                    extra.append(_send_to(sim.nodes[sender], echo, body.number, view))
         return event, extra
 
 
@@ -191,7 +199,7 @@ class Forge(Behaviour):
             if not _is_network(effect):
                 out.append(effect)
                 continue
-            envelope = _decoded(effect.raw)  # type: ignore[union-attr]
+            envelope = _decoded(effect.raw)
             if envelope is None:
                 continue
             trick = sim.rng.randrange(3)
@@ -203,7 +211,7 @@ class Forge(Behaviour):
             else:
                 other = (envelope.sender + 1) % max(1, len(sim.nodes))
                 forged = make_envelope(envelope.type, other, envelope.payload, envelope.signature)
-            out.append(replace(effect, raw=forged.raw))  # type: ignore[type-var]
+            out.append(replace(effect, raw=forged.raw))
         return out
 
 
@@ -296,6 +304,7 @@ def _own_block(node: SimNode, timestamp: int) -> tuple[BlockHeader, tuple[bytes,
     """A proposal of this node's own on its head, from transactions in its pool (None if it has none)."""
     replica = node.replica
     assert replica is not None and replica.my_index is not None
+    assert isinstance(replica.pool, TxPool)  # the simulator's; it can list what it holds without sealing it
     txs = replica.pool.pending(4)
     if not txs:
         return None
@@ -328,7 +337,7 @@ class DropPrepared(Rewriter):
         """When the honest NewView re-proposes a proven block: a PrePrepare of the same transactions
         under a header of its own — another block, which the rules must refuse."""
         replica = node.replica
-        assert replica is not None
+        assert replica is not None and replica.my_index is not None
         proven = any(isinstance(vc := decode_envelope(raw).body(), ViewChange) and vc.prepared is not None
                      for raw in nv.view_changes)
         if not proven or not nv.pre_prepare:
@@ -437,7 +446,7 @@ class NewViewNonLeader(Behaviour):
         """What the view must propose, signed by this node: the highest proven block, or one of its own."""
         replica = node.replica
         assert replica is not None
-        proofs = [decode_envelope(vc.prepared.pre_prepare).body() for vc in view_changes if vc.prepared is not None]
+        proofs = [_pre_prepare(vc.prepared.pre_prepare) for vc in view_changes if vc.prepared is not None]
         if proofs:
             highest = max(proofs, key=lambda pp: pp.view)
             header, hashes = highest.header, highest.tx_hashes
@@ -491,8 +500,8 @@ class WeakSync(Behaviour):
         if made is None:
             return None
         header, hashes = made
-        txs = tuple(replica.pool.get(h) for h in hashes)
-        result = replica.executor.execute(Block(header, txs), replica.store, replica.store.state_root())  # type: ignore[arg-type]
+        txs = tuple(tx for h in hashes if (tx := replica.pool.get(h)) is not None)  # all: _own_block just read them
+        result = replica.executor.execute(Block(header, txs), replica.store, replica.store.state_root())
         block_hash = result.block.hash(replica.suite)
         signatures, weight = [], 0
         for other in sim.nodes:  # itself and the other weak_sync sealers, up to f weight: never a quorum

@@ -24,7 +24,7 @@ The checker *can* fail: with f + 1 colluding Byzantine sealers it reports the fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from chain.consensus.pbft.messages import MsgType, decode_envelope
 from chain.consensus.pbft import rpbft
@@ -34,6 +34,7 @@ from chain.errors import ChainError
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import RPBFT_EPOCH_SEALER_NUM, all_consensus_nodes, get_config
 from chain.sim.liveness import LivenessMonitor, LivenessVerdict
+from chain.stats import percentile
 
 if TYPE_CHECKING:
     from chain.sim.runner import SimNode
@@ -100,15 +101,6 @@ def _liveness_fields(verdict: LivenessVerdict | None) -> dict[str, Any]:
         return {}
     return {"live": verdict.live, "liveness_after_gst": verdict.reason, "liveness_violations": verdict.violations,
             "gst_ms": verdict.gst_ms, "recovery_bound_ms": verdict.bound_ms}
-
-
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """The nearest-rank percentile (no interpolation: a value that really occurred)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-int(fraction * 1000) * len(ordered) // 1000))
-    return float(ordered[min(rank, len(ordered)) - 1])
 
 
 @dataclass

@@ -257,8 +257,12 @@ class LivenessMonitor:
         new_at = None
         if gst is not None:
             new_at = min((t for i in judged for t, n in self._commits.get(i, ()) if t >= gst and n > top), default=None)
-        base = dict(gst_ms=gst, bound_ms=bound, work_start_ms=start, gst_height=top if gst is not None else None,
-                    new_block_ms=new_at)
+        gst_height = top if gst is not None else None
+
+        def judgement(live: bool | None, reason: str, violations: tuple[str, ...] = ()) -> LivenessVerdict:
+            return LivenessVerdict(live, reason, gst_ms=gst, bound_ms=bound, work_start_ms=start,
+                                   gst_height=gst_height, new_block_ms=new_at, violations=violations)
+
         pending = ""
         if gst is not None and state.healed and judged:
             # The open stretch: work waiting since, and no block yet.
@@ -290,26 +294,23 @@ class LivenessMonitor:
                             violations.append(f"liveness after GST: node {node} is at height {held} at the end, "
                                               f"below {wanted}, the honest height {bound} ms before")
         if violations:
-            return LivenessVerdict(False, violations[0], violations=tuple(violations), **base)  # type: ignore[arg-type]
+            return judgement(False, violations[0], tuple(violations))
         if not state.healed:
             if state.loss and not state.partitioned and not state.crashed and state.byzantine_weight <= state.f:
                 reason = f"not judged: loss {state.loss:g} never ends, so no bound exists"
             else:
                 reason = f"not judged: faults not healed at the end ({state.describe()})"
-            return LivenessVerdict(None, reason, **base)  # type: ignore[arg-type]
+            return judgement(None, reason)
         if not judged:
-            return LivenessVerdict(None, "not judged: no node stayed honest since GST", **base)  # type: ignore[arg-type]
+            return judgement(None, "not judged: no node stayed honest since GST")
         if start is None:
-            return LivenessVerdict(None, f"not judged: no work for the honest sealers after GST ({gst} ms)",
-                                   **base)  # type: ignore[arg-type]
+            return judgement(None, f"not judged: no work for the honest sealers after GST ({gst} ms)")
         if pending:
-            return LivenessVerdict(None, f"not judged yet: {pending}", **base)  # type: ignore[arg-type]
+            return judgement(None, f"not judged yet: {pending}")
         if new_at is None:
-            return LivenessVerdict(None, "not judged: the work at GST went away without a block (nothing waits now)",
-                                   **base)  # type: ignore[arg-type]
+            return judgement(None, "not judged: the work at GST went away without a block (nothing waits now)")
         first = f"first new block {new_at - start} ms after work began"
-        return LivenessVerdict(True, f"live: GST {gst} ms, {first}, no stall longer than the bound of {bound} ms",
-                               **base)  # type: ignore[arg-type]
+        return judgement(True, f"live: GST {gst} ms, {first}, no stall longer than the bound of {bound} ms")
 
 
 def honest_work(sim: Simulation, nodes: Iterable[int]) -> bool:

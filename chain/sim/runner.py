@@ -33,14 +33,15 @@ from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ScenarioError
-from chain.execution.kv import KVExecutor, encode_kv
+from chain.execution.kinds import EXECUTOR_KINDS, make_executor
+from chain.execution.kv import encode_kv
 from chain.execution.result import BlockExecutor
-from chain.ledger.genesis import GenesisConfig, open_chain
+from chain.ledger.genesis import AuthGenesis, GenesisConfig, open_chain
 from chain.ledger.store import Store
 from chain.ledger.system import (
     FEATURE_RPBFT, LEADER_PERIOD, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, TX_COUNT_LIMIT,
 )
-from chain.ledger.transaction import new_transaction, sign_transaction
+from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
 from chain.sim.byzantine import Behaviour, make_behaviour
 from chain.sim.checker import CheckReport, Checker
 from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
@@ -74,6 +75,7 @@ class SimConfig:
     tick_ms: int = 1000
     executor: str = "kv"  # "kv" (chain.execution.kv) or "evm" (contracts and system contracts: add_sealer)
     record_trace_hashes: bool | None = None  # None: only when the suite's signatures are deterministic
+    auth_governors: int = 0  # > 0: an auth chain (--auth) governed by this many committee members (weight 1)
     consensus: str = "pbft"  # or "rpbft": per epoch only epoch_sealers working sealers vote (chain.consensus.pbft.rpbft)
     epoch_sealers: int = 4  # feature_rpbft_epoch_sealer_num (FISCO's default)
     epoch_blocks: int = 1000  # feature_rpbft_epoch_block_num (FISCO's default)
@@ -85,8 +87,8 @@ class SimConfig:
             if not 0 <= index < self.nodes + self.observers:
                 raise ScenarioError(f"byzantine node {index} does not exist")
             make_behaviour(name)  # unknown names fail here, before anything runs
-        if self.executor not in ("kv", "evm"):
-            raise ScenarioError(f"unknown executor {self.executor!r}; choose kv or evm")
+        if self.executor not in EXECUTOR_KINDS:
+            raise ScenarioError(f"unknown executor {self.executor!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
         if self.consensus not in ("pbft", "rpbft"):
             raise ScenarioError(f"unknown consensus {self.consensus!r}; choose pbft or rpbft")
         if self.epoch_sealers < 1 or self.epoch_blocks < 1:
@@ -134,12 +136,6 @@ class SimNode:
         return self.replica is not None
 
 
-def _evm_executor(suite: CryptoSuite) -> BlockExecutor:
-    from chain.execution.executor import EVMExecutor
-
-    return EVMExecutor(suite, chain_id=CHAIN_ID)
-
-
 def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPair]:
     """Deterministic node keys for a seed (simulation only — real nodes use the OS CSPRNG)."""
     suite = get_suite(suite_name)
@@ -180,16 +176,19 @@ class Simulation:
         self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._timer_generation: dict[tuple[int, str], int] = {}
-        self._executor_factory = executor_factory or (KVExecutor if config.executor == "kv" else _evm_executor)
+        self._executor_factory = executor_factory or (lambda suite: make_executor(config.executor, suite, CHAIN_ID))
         self.replica_config = replica_config(config)
         sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
         observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
         self.admin_key = derive_keys(config.suite, config.seed, 1, "admin")[0]  # the governance account
+        self.governor_keys = derive_keys(config.suite, config.seed, config.auth_governors, "governor")
         self.genesis = GenesisConfig(
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
             system_config=config.system_config(),
             admins=(self.admin_key.address,), timestamp=GENESIS_EPOCH_MS,
+            auth=AuthGenesis(governors=tuple((k.address, 1) for k in self.governor_keys), participates_rate=51,
+                             win_rate=51) if self.governor_keys else None,
         )
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
@@ -313,8 +312,8 @@ class Simulation:
         from chain.execution.governance import add_sealer_tx
 
         node = self._node(index)
-        if self.config.executor != "evm":
-            raise ScenarioError("add_sealer needs SimConfig(executor='evm'): the kv executor runs no system contracts")
+        if self.config.executor not in ("evm", "dmc"):
+            raise ScenarioError("add_sealer needs SimConfig(executor='evm' or 'dmc'): the kv executor runs no system contracts")
         live = [n for n in self.nodes if n.alive]
         if not live:
             raise ScenarioError("no live node to send the governance transaction to")
@@ -390,6 +389,18 @@ class Simulation:
         if target.alive:
             self._handle(target, fx.SubmitTransactions(tuple(txs)))
         return count
+
+    def submit_signed(self, txs: Iterable[Transaction], node: int | None = None) -> int:
+        """Hand signed transactions (e.g. governance ones) to one live node, chosen by the RNG if not given."""
+        live = [n for n in self.nodes if n.alive]
+        batch = tuple(txs)
+        if not live or not batch:
+            return 0
+        target = self._node(node) if node is not None else live[self.rng.randrange(len(live))]
+        self._emit({"ev": "submit", "node": target.index, "count": len(batch)})
+        if target.alive:
+            self._handle(target, fx.SubmitTransactions(batch))
+        return len(batch)
 
     def _on_client(self) -> int | None:
         self._client_credit += self.config.tx_rate * CLIENT_INTERVAL_MS / 1000

@@ -27,6 +27,7 @@ import random
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -227,7 +228,7 @@ def run_schedule(schedule: Schedule) -> RunResult:
     started = time.perf_counter()
     sim = Simulation(schedule.config)
     for action in schedule.actions:
-        sim.schedule(action.at_ms, lambda a=action: a.apply(sim))
+        sim.schedule(action.at_ms, partial(action.apply, sim))
     sim.run_until(schedule.fault_end_ms)
     base = sim.checker.highest  # for lasting loss, which has no GST: a new block is progress
     recovered = None

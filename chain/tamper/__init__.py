@@ -6,7 +6,7 @@ data structures. The attacker has the disk of one node and edits a block in its 
 * ``forge``   — the edits an attacker can make to a stored block (a transaction, the Merkle root,
   a Checkpoint signature), each a pure function Block -> Block;
 * ``checks``  — every check that can notice, run the way a node that syncs from the tampered one
-  runs them (the very functions chain.sync uses), block by block from genesis;
+  runs them (the very functions block sync uses), block by block from genesis;
 * ``node_files`` — reading and overwriting a node's store on disk (a real node, or one saved from the
   simulator);
 * ``exercise`` — the whole story on the simulator: build a chain, tamper with one node's copy, audit

@@ -12,7 +12,7 @@ that says why it catches what it catches (``WHY``):
 4. hash links            — each header holds its parent's hash;
 5. re-execution          — executing the block must give the header that was signed.
 
-Checks 3 and 5 are the very functions block sync calls (chain.sync.block_sync), so what the audit
+Checks 3 and 5 are the very functions block sync calls (chain.consensus.pbft.block_sync), so what the audit
 reports is what a syncing node would refuse. Like sync, the replay stops at the first block a
 syncing node would refuse: what comes after cannot be executed on a state it never reached.
 """
@@ -31,7 +31,7 @@ from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
 from chain.ledger.merkle import transactions_root
 from chain.ledger.store import Store
 from chain.ledger.system import consensus_nodes
-from chain.sync.block_sync import re_execute
+from chain.consensus.pbft.block_sync import re_execute
 
 TX_SIGNATURES = "transaction signatures"
 MERKLE_ROOT = "Merkle root"
@@ -129,7 +129,7 @@ def check_hash_links(suite: CryptoSuite, block: Block, parent: Block | None, chi
 
 def check_re_execution(suite: CryptoSuite, executor: BlockExecutor, replay: Store,
                        block: Block) -> tuple[str | None, ExecutionResult | None]:
-    """Execute the block on the replayed state (chain.sync.block_sync.re_execute); (problem, result)."""
+    """Execute the block on the replayed state (chain.consensus.pbft.block_sync.re_execute); (problem, result)."""
     try:
         return None, re_execute(suite, executor, replay, block)
     except ChainError as exc:

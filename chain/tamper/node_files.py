@@ -54,7 +54,7 @@ def open_store(files: NodeFiles) -> Store:
 
 def make_executor(files: NodeFiles) -> BlockExecutor:
     """The executor the node's chain runs: the same kind as the node, or re-execution cannot agree."""
-    from chain.node.node import make_executor as node_executor
+    from chain.execution.kinds import make_executor as node_executor
 
     return node_executor(files.executor_kind, get_suite(files.genesis.suite), files.genesis.chain_id)
 

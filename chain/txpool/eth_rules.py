@@ -2,7 +2,7 @@
 
 They replace FISCO's blockLimit / randomid rules for this kind only: an Ethereum transaction's
 replay protection is its sender's sequential nonce, kept in state (``evm_account``, the same row
-the EVM keeps a contract's nonce in) and raised by the executor once per Ethereum transaction.
+the EVM keeps a contract's nonce in: ``chain.ledger.accounts``) and raised by the executor once per Ethereum transaction.
 Messages use go-ethereum's error texts ("nonce too low", "oversized data"...), which Ethereum tools
 recognise; the status is still FISCO's so the FISCO RPC reports these refusals too.
 """
@@ -11,26 +11,12 @@ from __future__ import annotations
 
 from typing import Container
 
-from chain.errors import LedgerError, TxRejected
-from chain.ledger import codec
+from chain.errors import TxRejected
 from chain.ledger.eth_transaction import MAX_ETH_TX_SIZE, EthTransaction
-from chain.ledger.state import StateReader
 from chain.ledger.status import Status
 
 MAX_NONCE_AHEAD = 64  # a future nonce may wait at most this far ahead (go-ethereum's per-account queue)
 MAX_PARKED = 4096  # future-nonce transactions waiting in one pool, all senders together
-ACCOUNT_TABLE = "evm_account"  # chain.execution.evm's table: key = address, value = RLP [nonce, balance]
-
-
-def account_nonce(state: StateReader, address: bytes) -> int:
-    """The account's nonce in state: the next nonce an Ethereum transaction from it must carry."""
-    raw = state.get(ACCOUNT_TABLE, address)
-    if raw is None:
-        return 0
-    try:
-        return codec.as_int(codec.decode_list(raw, "evm account", 2)[0], "evm account nonce", 64)
-    except LedgerError:
-        return 0
 
 
 def check_eth_size(tx: EthTransaction) -> None:

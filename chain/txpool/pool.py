@@ -28,17 +28,18 @@ from typing import Iterable, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, TxRejected
+from chain.ledger.accounts import account_nonce
 from chain.ledger.block import Block
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.status import Status
 from chain.ledger.system import claimed_gas, tx_gas_limit
 from chain.ledger.transaction import Transaction
 from chain.txpool.rules import (
-    MAX_TX_SIZE, ChainView, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
+    MAX_TX_SIZE, ChainView, check_account_active, check_block_limit, check_capacity, check_chain_id, check_gas_limit,
     check_group_id, check_nonce_not_on_chain, check_nonce_not_pooled, check_sender_quota, check_signature, check_size,
 )
 from chain.txpool.eth_rules import (
-    MAX_PARKED, account_nonce, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
+    MAX_PARKED, check_eth_chain_id, check_eth_nonce, check_eth_size, check_no_value,
 )
 
 DEFAULT_CAPACITY = 150_000  # FISCO BCOS 2.x default [tx_pool] limit
@@ -114,6 +115,7 @@ class TxPool:
         check_nonce_not_on_chain(tx, tx_hash, self.chain, head)
         check_gas_limit(tx, self._gas_limit(head + 1))
         sender = tx.sender(self.suite)  # known since the signature check
+        check_account_active(self.chain, sender)
         check_sender_quota(sender, self._per_sender.get(sender, 0), self.sender_quota)
         check_capacity(len(self._entries), self.capacity)
         self._add(tx, tx_hash, sender)
@@ -131,6 +133,7 @@ class TxPool:
         if self.chain.transaction(tx_hash) is not None:
             raise TxRejected(Status.ALREADY_IN_CHAIN, "already known: transaction already on chain")
         sender = tx.sender(self.suite)
+        check_account_active(self.chain, sender)
         parked = self._eth_parked.get(sender, {})
         future = check_eth_nonce(tx, sender, account_nonce(self.chain, sender), self._eth_nonces.get(sender, {}), parked)
         check_gas_limit(tx, self._gas_limit(head + 1))

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, TxRejected
+from chain.ledger.committee import is_auth_chain
+from chain.ledger.permissions import account_refusal
 from chain.ledger.state import StateReader
 from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
@@ -88,6 +90,13 @@ def check_gas_limit(tx: Transaction, limit: int) -> None:
     # No transaction may ask for more gas than the chain lets one transaction use (system config).
     if tx.gas_limit > limit:
         raise TxRejected(Status.BLOCK_GAS_LIMIT_REACHED, f"gasLimit {tx.gas_limit} exceeds tx_gas_limit {limit}")
+
+
+def check_account_active(chain: StateReader, sender: bytes) -> None:
+    # On an auth chain a frozen or abolished account's transactions would only fail: refuse them here.
+    refused = account_refusal(chain, sender) if is_auth_chain(chain) else None
+    if refused is not None:
+        raise TxRejected(refused[0], refused[1])
 
 
 def check_sender_quota(sender: bytes, pooled: int, quota: int) -> None:

@@ -47,7 +47,8 @@ class NotFound(DashboardError):
 class Controllable(Protocol):
     """What the dashboard needs from a chain: the simulator's public control API."""
 
-    now_ms: int
+    @property
+    def now_ms(self) -> int: ...  # read only: the dashboard never sets a chain's clock
 
     def step(self) -> Any: ...
     def run_until(self, time_ms: int) -> Any: ...

@@ -8,23 +8,30 @@ and reports the gas used, intrinsic cost included, as a transaction would be cha
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from chain.execution import gas as gas_rules
 from chain.execution.evm import BudgetedTransactionContext, contract_address
 from chain.execution.executor import EVMExecutor
 from chain.execution.journal import TableJournal
 from chain.execution.result import CallOutOfTime
+from chain.ledger.accounts import account_nonce
 from chain.ledger.state import StateReader
-from chain.txpool.eth_rules import account_nonce
+
+
+class HeadState(StateReader, Protocol):
+    """A chain's state at its head, which knows the head's number (the node's Store)."""
+
+    def head_number(self) -> int: ...
 
 
 def run_message(
-    executor: EVMExecutor, state: StateReader, sender: bytes, to: bytes, data: bytes, gas: int | None,
+    executor: EVMExecutor, state: HeadState, sender: bytes, to: bytes, data: bytes, gas: int | None,
     deadline: float, number: int | None = None,
 ) -> tuple[int, bytes, int]:
     """(status, output, gas used) of sender sending data to `to` (or deploying it) in the next block."""
     if number is None:
-        number = state.head_number() + 1  # type: ignore[attr-defined]
+        number = state.head_number() + 1
     create = not to
     context = executor._context(state, number, 0)
     gas_limit = context.gas_limit if gas is None else min(gas, context.gas_limit)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from chain.errors import ChainError, LedgerError, TxRejected
 from chain.execution.result import CallOutOfTime
+from chain.ledger.accounts import account_nonce
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Receipt
 from chain.ledger.status import Status
@@ -25,7 +26,6 @@ from chain.logs.filters import FilterKind
 from chain.logs.query import LogQueryError, MatchedLog, filter_from_json
 from chain.logs.service import LogService
 from chain.rpc.api import NodeApi
-from chain.txpool.eth_rules import account_nonce
 from chain.web3 import views as v
 
 CLIENT_VERSION = "chain/v0.1.0/python"
@@ -173,7 +173,7 @@ def net_listening(ctx: Web3Context, params: list[Any]) -> bool:
 
 @method("net_peerCount")
 def net_peer_count(ctx: Web3Context, params: list[Any]) -> str:
-    return v.quantity(sum(1 for peer in ctx.api.peers() if peer.get("connected")))
+    return v.quantity(sum(1 for peer in ctx.api.peers() if peer.connected))
 
 
 @method("eth_chainId")
@@ -253,7 +253,7 @@ def eth_get_transaction_count(ctx: Web3Context, params: list[Any]) -> str:
 def eth_get_code(ctx: Web3Context, params: list[Any]) -> str:
     address = address_param(params[0])
     head_state_block(ctx, arg(params, 1, "latest"))
-    return v.data(ctx.store.get("evm_code", address) or b"")
+    return v.data(ctx.api.code_at(address))
 
 
 @method("eth_getStorageAt")

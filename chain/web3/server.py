@@ -20,13 +20,14 @@ from aiohttp import web
 from chain.errors import ChainError
 from chain.logs.query import LogQueryError, MatchedLog, filter_from_json
 from chain.logs.subscriptions import BlockEvent, Subscription
-from chain.rpc.json_limits import loads_bounded
+from chain.rpc.api import SubmitsInRounds
 from chain.rpc.ws import close_sockets, serve_socket
 from chain.web3 import views as v
 from chain.web3.methods import (
     INTERNAL_ERROR, INVALID_PARAMS, LogShaper, Web3Context, Web3Error, dispatch, quantity_param, raw_transaction,
     submission_answer,
 )
+from chain.wire.json_limits import loads_bounded
 
 log = logging.getLogger("chain.web3")
 
@@ -63,8 +64,7 @@ async def handle_async(ctx: Web3Context, body: bytes) -> Any:
     """handle_body in a worker thread, except a lone eth_sendRawTransaction on a node with
     ``submit_soon``: it joins the node's next admission round (one replica event and one gossip
     message for every transaction submitted meanwhile), as the FISCO RPC's sendRawTransaction does."""
-    submit_soon = getattr(ctx.api, "submit_soon", None)
-    if submit_soon is not None and len(body) <= MAX_BODY_SIZE:
+    if isinstance(ctx.api, SubmitsInRounds) and len(body) <= MAX_BODY_SIZE:
         try:
             request = loads_bounded(body)
         except (ValueError, UnicodeDecodeError):
@@ -74,7 +74,7 @@ async def handle_async(ctx: Web3Context, body: bytes) -> Any:
             request_id = request.get("id")
             try:
                 tx = raw_transaction(request.get("params"))
-                outcomes = await submit_soon([tx])
+                outcomes = await ctx.api.submit_soon([tx])
                 return {"jsonrpc": "2.0", "id": request_id, "result": submission_answer(outcomes[0])}
             except Web3Error as exc:
                 return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}

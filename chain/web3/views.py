@@ -22,7 +22,7 @@ from chain.ledger.eth_transaction import LEGACY, EthTransaction
 from chain.ledger.receipt import Receipt
 from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
-from chain.logs.bloom import logs_bloom, block_bloom
+from chain.ledger.bloom import logs_bloom, block_bloom
 from chain.logs.query import MatchedLog
 
 EMPTY_UNCLES_HASH = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"  # keccak(rlp([]))

@@ -17,6 +17,7 @@ from chain.cli.console import Console
 from chain.channel.framing import ChannelResult
 from chain.crypto.certs import generate_ca, issue_channel_certificate
 from chain.execution.kv import encode_kv
+from chain.node.builder import channel_endpoint
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from tests.channel import fisco_frames as ff
@@ -189,7 +190,7 @@ def console_at(cluster: ChannelCluster, i: int) -> Console:
 
 
 def test_console_publish_reaches_subscribe_topic_at_another_node(cluster: ChannelCluster) -> None:
-    assert ChannelEndpoint.of_chain(cluster.chain.directory, 2).port == cluster.channel_port(2)  # type: ignore[union-attr]
+    assert channel_endpoint(cluster.chain.directory, 2).port == cluster.channel_port(2)  # type: ignore[union-attr]
     listener, sender = console_at(cluster, 2), console_at(cluster, 0)
     heard: list[str] = []
     thread = threading.Thread(target=lambda: heard.append(listener.execute("subscribeTopic lesson 1 20")), daemon=True)

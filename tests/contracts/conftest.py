@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from chain.abi.artifact import Artifact
 from chain.crypto.suite import get_suite
-from chain.sdk.compiler import Artifact, compile_file, find_openzeppelin, find_solcjs
+from chain.sdk.compiler import compile_file, find_openzeppelin, find_solcjs
 from tests.local_chain_fixtures import admin, chain, suite_name, user
 
 __all__ = ["admin", "chain", "suite_name", "user", "openzeppelin", "TOKENS"]

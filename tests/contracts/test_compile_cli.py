@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from chain.abi.codec import selector
 from chain.cli.main import app
 from chain.crypto.suite import get_suite
-from chain.sdk.abi import selector
 from chain.sdk.compiler import load
 
 pytestmark = pytest.mark.timeout(120)

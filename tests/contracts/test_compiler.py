@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from chain.abi.codec import ContractABI, decode_revert_reason, encode_call
 from chain.contracts import SOURCES, load_artifact
 from chain.crypto.hashing import keccak256
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.execution.local import LocalChain
 from chain.ledger.status import Status
-from chain.sdk.abi import ContractABI, decode_revert_reason, encode_call
 from chain.sdk import sm_rewrite
 from chain.sdk.compiler import CompileError, compile_file, find_solcjs, rewrite_hashes
 

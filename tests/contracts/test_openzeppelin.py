@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 
+from chain.abi.artifact import Artifact
+from chain.abi.codec import ContractABI, selector
 from chain.consensus.pbft import effects as fx
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
@@ -27,8 +29,6 @@ from chain.ledger.receipt import Receipt
 from chain.ledger.status import Status
 from chain.ledger.transaction import new_transaction, sign_transaction
 from chain.sim.runner import CHAIN_ID, GROUP_ID, SimConfig, Simulation
-from chain.sdk.abi import ContractABI, selector
-from chain.sdk.compiler import Artifact
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chain.abi.codec import ContractABI, decode_revert_reason, encode_call, event_topic, selector
 from chain.contracts import SAMPLES, load_artifact
 from chain.crypto.hashing import keccak256, sm3
 from chain.crypto.keys import KeyPair
@@ -11,7 +12,6 @@ from chain.crypto.suite import get_suite
 from chain.execution.local import LocalChain
 from chain.execution.precompiled import KV_TABLE_ADDRESS
 from chain.ledger.status import Status
-from chain.sdk.abi import ContractABI, decode_revert_reason, encode_call, event_topic, selector
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from chain.abi.codec import ContractABI
 from chain.cli.main import app
 from chain.crypto.hashing import keccak256
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.execution.local import LocalChain
 from chain.ledger.status import Status
-from chain.sdk.abi import ContractABI
 from chain.sdk.compiler import (
     Artifact, CompileError, _collect_imports, _run_solc, compile_file, compile_vyper, load, save,
 )

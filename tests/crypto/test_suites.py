@@ -142,3 +142,9 @@ def test_unknown_suite_and_backend() -> None:
         get_suite("rsa")
     with pytest.raises(CryptoError):
         sm2.get_backend("nope")
+
+
+def test_gmssl_backend_refuses_a_secret_whose_public_key_is_the_point_at_infinity() -> None:
+    # d = n gives d·G = O, which gmssl returns as None: an error, not a TypeError from bytes.fromhex
+    with pytest.raises(CryptoError, match="multiple of the curve order"):
+        sm2.GmsslBackend().public_key(sm2.N)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chain.abi.codec import ContractABI, decode_revert_reason
 from chain.contracts import load_artifact
 from chain.crypto.keys import KeyPair
 from chain.execution.evm import contract_address
@@ -11,7 +12,6 @@ from chain.execution.executor import EVMExecutor
 from chain.execution.local import LocalChain
 from chain.ledger.merkle import receipts_root
 from chain.ledger.status import Status
-from chain.sdk.abi import ContractABI, decode_revert_reason
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from chain.abi.codec import encode_call
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.execution.executor import CallOutOfTime
@@ -15,7 +16,6 @@ from chain.ledger import system
 from chain.ledger.genesis import GenesisConfig, build_genesis
 from chain.ledger.state import MemoryState
 from chain.ledger.status import Status
-from chain.sdk.abi import encode_call
 
 pytestmark = pytest.mark.timeout(60)
 

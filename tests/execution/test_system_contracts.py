@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chain.abi.codec import decode_args, decode_revert_reason, encode_call
 from chain.crypto.hashing import keccak256, sm3
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
@@ -14,7 +15,6 @@ from chain.execution.precompiled import (
 )
 from chain.ledger import system
 from chain.ledger.status import Status
-from chain.sdk.abi import decode_args, decode_revert_reason, encode_call
 
 pytestmark = pytest.mark.timeout(60)
 

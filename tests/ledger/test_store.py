@@ -168,3 +168,19 @@ def test_refused_commit_on_a_file_store_leaves_nothing_behind(tmp_path: Path, su
         assert store.get("t", b"k") == b"v"
         assert store.total_transactions() == 1
         assert not store.nonce_on_chain(2, 0)
+
+
+
+def test_a_column_of_the_wrong_type_is_a_corrupt_row(suite: CryptoSuite) -> None:
+    # SQLite lets a column hold any type; a value of a type we never write there is damage, said as such
+    store = Store(":memory:", suite)
+    extend(store)
+    tx = make_tx(key_for(suite), nonce=5)
+    extend(store, [tx])
+    store._db.execute("UPDATE blocks SET hash = 'text' WHERE number = 0")
+    store._db.execute("UPDATE transactions SET idx = 'text'")
+    with pytest.raises(StoreError, match="corrupt row: str where bytes belong"):
+        store.block_hash(0)
+    with pytest.raises(StoreError, match="corrupt row: str where an integer belongs"):
+        store.transaction(tx.hash(suite))
+    assert store.block_hash(1) is not None  # the rows left alone still read

@@ -11,7 +11,7 @@ from eth_utils import keccak
 from chain.cli.console import Console, default_contract_dirs, load_artifacts
 from chain.crypto.suite import get_suite
 from chain.execution.executor import EVMExecutor
-from chain.logs.bloom import may_contain
+from chain.ledger.bloom import may_contain
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
 from tests.rpc.localnode import AutoSealer, LocalNode, serve
@@ -36,7 +36,7 @@ def test_console_get_logs_finds_an_sm_event_by_its_sm3_topic() -> None:
             assert [(x["address"], x["topics"][0]) for x in found] == [(address, sm3_topic)]
             assert json.loads(console.execute(f"getLogs 0 latest - {keccak_topic}")) == []
             block = client.block_by_number(int(found[0]["blockNumber"], 16), False)
-            bloom = bytes.fromhex(block["logsBloom"][2:])  # the header's bloom (chain.rpc.views) holds the SM3 topic
+            bloom = bytes.fromhex(block["logsBloom"][2:])  # the header's bloom (chain.wire.views) holds the SM3 topic
             assert may_contain(suite, bloom, suite.hash(SIGNATURE)) and may_contain(suite, bloom, bytes.fromhex(address[2:]))
             assert "invalid block range params" in console.execute("getLogs 5 2")
     finally:

@@ -16,7 +16,7 @@ from chain.crypto.suite import get_suite
 from chain.ledger.block import Block
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.store import Store
-from chain.logs import index as log_index
+from chain.ledger import log_index
 from chain.logs.query import LogFilter, get_logs
 from tests.logs.chainmaker import EMITTER, OTHER, commit, topic
 

@@ -9,7 +9,7 @@ from chain.ledger.genesis import GenesisConfig
 from chain.ledger.receipt import Log
 from chain.ledger.status import Status
 from chain.ledger.store import Store
-from chain.logs import index as log_index
+from chain.ledger import log_index
 from chain.logs.query import LogFilter, LogQueryError, filter_from_json, get_logs, log_json
 from tests.logs.chainmaker import EMITTER, OTHER, commit, topic
 

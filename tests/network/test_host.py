@@ -14,7 +14,7 @@ import pytest
 from chain.bench.p2p_flood import IdleFlood
 from chain.crypto.certs import Issued, generate_ca
 from chain.network.framing import encode_frame
-from chain.network.host import KIND_HELLO, KIND_MESSAGE, Host, NetworkConfig
+from chain.network.host import KIND_HELLO, KIND_MESSAGE, Host, NetworkConfig, PeerInfo
 from chain.network.hello import make_hello
 from chain.network.tls import client_context
 from chain.node.ports import free_port_base
@@ -74,6 +74,8 @@ def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
         async with running(make_host(nodes[0], nodes, inbox=inbox_a)) as a, \
                 running(make_host(nodes[1], nodes, peers=(dial(a),), inbox=inbox_b)) as b:
             await until(lambda: a.connected() == [nodes[1].key.public_key] and b.connected() == [nodes[0].key.public_key])
+            assert b.peer_info() == [PeerInfo(dial(a), nodes[0].key.public_key, True)]  # configured, then linked
+            assert [(p.node_id, p.connected) for p in a.peer_info()] == [(nodes[1].key.public_key, True)]  # dialled in
             assert a.send(nodes[1].key.public_key, b"ping")
             assert b.broadcast(b"pong") == 1
             await until(lambda: inbox_a.messages and inbox_b.messages)

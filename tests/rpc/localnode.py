@@ -20,6 +20,7 @@ from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import transactions_root
 from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
+from chain.network.host import PeerInfo
 from chain.rpc.server import bound_port, start_rpc_server
 from chain.txpool.pool import TxPool
 
@@ -78,12 +79,16 @@ class LocalNode:
                 "peers": [{"nodeId": k.public_key.hex(), "blockNumber": self.store.head_number()}
                           for k in self.sealer_keys[1:]]}
 
-    def peers(self) -> list[dict]:
-        return [{"nodeId": k.public_key.hex(), "endpoint": f"127.0.0.1:{30301 + i}", "connected": True}
-                for i, k in enumerate(self.sealer_keys[1:])]
+    def peers(self) -> list[PeerInfo]:
+        return [PeerInfo(f"127.0.0.1:{30301 + i}", k.public_key, True) for i, k in enumerate(self.sealer_keys[1:])]
 
     def node_ids(self) -> list[bytes]:
         return [k.public_key for k in self.sealer_keys] + [self.observer_key.public_key]
+
+    def code_at(self, address: bytes) -> bytes:
+        from chain.execution.evm import CODE_TABLE
+
+        return self.store.get(CODE_TABLE, address) or b""
 
     # --- playing consensus ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.ledger.status import Status
 from chain.ledger.transaction import new_transaction, sign_transaction
-from chain.rpc.views import EMPTY_BLOOM, ZERO_ADDRESS, header_from_json, transaction_json
+from chain.wire.views import EMPTY_BLOOM, ZERO_ADDRESS, header_from_json, transaction_json
 from tests.rpc.conftest import KV_ADDRESS, kv_tx
 
 
@@ -129,7 +129,7 @@ def test_added_2x_methods(chain, rpc):
     assert ok(rpc("getEpochSealersList", [1])) == sealers
     assert ok(rpc("getGroupPeers", [1])) == sealers + ok(rpc("getObserverList", [1]))
     assert ok(rpc("getNodeInfo"))["NodeID"] == node.node_id.hex()
-    assert ok(rpc("queryPeers")) == [peer["endpoint"] for peer in node.peers()]
+    assert ok(rpc("queryPeers")) == [peer.endpoint for peer in node.peers()]
     assert ok(rpc("queryGroupStatus", [1]))["status"] == "RUNNING"
     assert ok(rpc("queryGroupStatus", [2]))["status"] == "INEXISTENT"
     assert rpc("queryGroupStatus", [0])["error"]["code"] == -32602

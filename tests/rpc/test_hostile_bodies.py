@@ -20,7 +20,7 @@ import pytest
 from chain.ledger import codec
 from chain.ledger.status import Status
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR
-from chain.rpc.json_limits import MAX_JSON_DEPTH
+from chain.wire.json_limits import MAX_JSON_DEPTH
 from tests.node.cluster import Cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -13,8 +13,8 @@ from hypothesis import given, settings, strategies as st
 
 from chain.recursion import EVM_RECURSION_LIMIT
 from chain.rpc.errors import INVALID_REQUEST, PARSE_ERROR
-from chain.rpc.json_limits import MAX_JSON_DEPTH, JsonTooDeep, check_depth, loads_bounded, nesting_depth
 from chain.rpc.server import handle_body
+from chain.wire.json_limits import MAX_JSON_DEPTH, JsonTooDeep, check_depth, loads_bounded, nesting_depth
 
 _text = st.text(alphabet='[]{}"\\ax', max_size=8)
 _json = st.recursive(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chain.ledger.status import Status
-from chain.rpc.views import header_from_json, status_message
+from chain.wire.views import header_from_json, status_message
 from tests.rpc.conftest import kv_tx
 
 
@@ -220,7 +220,7 @@ class TestSendRawTransaction:
 def test_sender_shortcut_matches_verified_sender(chain):
     from chain.crypto.keys import KeyPair
     from chain.ledger.transaction import Transaction
-    from chain.rpc.views import sender_of
+    from chain.wire.views import sender_of
     from tests.rpc.conftest import kv_tx
 
     for suite_name in ("sm", "standard"):

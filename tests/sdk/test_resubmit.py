@@ -20,12 +20,12 @@ from chain.crypto.suite import get_suite
 from chain.execution.kv import encode_kv
 from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
-from chain.rpc.json_limits import MAX_JSON_DEPTH
 from chain.rpc.server import bound_port
 from chain.sdk.account import Account
 from chain.sdk.client import Client
 from chain.sdk.errors import ReceiptTimeout, RpcCallError, RpcTransportError, TransactionExpired
 from chain.txpool.pool import TxPool
+from chain.wire.json_limits import MAX_JSON_DEPTH
 from tests.rpc.localnode import CHAIN_ID, GROUP_ID, LocalNode, Served
 
 pytestmark = pytest.mark.timeout(60)

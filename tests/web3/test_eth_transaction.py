@@ -9,20 +9,20 @@ import rlp
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
+from chain.abi.codec import ContractABI
 from chain.contracts import load_artifact
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import get_suite
 from chain.errors import InvalidSignature, LedgerError, TxRejected
 from chain.execution.local import LocalChain
+from chain.ledger.accounts import account_nonce
 from chain.ledger.block import Block
 from chain.ledger.eth_transaction import MAX_ETH_TX_SIZE, EthTransaction
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
-from chain.sdk.abi import ContractABI
 from chain.txpool import TxPool
-from chain.txpool.eth_rules import account_nonce
 from tests.ledger.builders import extend
 
 CHAIN_ID = 20200

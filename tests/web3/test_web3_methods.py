@@ -12,11 +12,11 @@ import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
 
+from chain.abi.codec import ContractABI
 from chain.contracts import load_artifact
 from chain.errors import ChainError
 from chain.execution.executor import EVMExecutor
 from chain.logs.service import LogService
-from chain.sdk.abi import ContractABI
 from chain.txpool.pool import TxPool
 from chain.web3.methods import Web3Context, Web3Error, dispatch
 from chain.web3.server import bound_port, start_web3_server

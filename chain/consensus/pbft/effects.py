@@ -125,11 +125,25 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class TxRefused:
+    """A client's transaction the pool refused, and why (the driver tells the client)."""
+
+    tx_hash: bytes  # b"" for bytes that do not decode as a transaction
+    status: int  # the FISCO status (chain.ledger.status.Status), e.g. ALREADY_KNOWN, NONCE_CHECK_FAIL
+    reason: str
+
+
+@dataclass(frozen=True)
 class TxsAccepted:
-    """Transactions entered this replica's pool (from a client or gossip)."""
+    """Transactions entered this replica's pool (from a client or gossip).
+
+    For a client's submission, `refused` says why each other one did not, in submission order, so
+    the driver answers the client without asking the pool again.
+    """
 
     hashes: tuple[bytes, ...]
     rejected: int
+    refused: tuple[TxRefused, ...] = ()
 
 
 Effect = Union[Send, Broadcast, SetTimer, CancelTimer, BlockCommitted, ViewChangeStarted, ViewChanged, Rejected, TxsAccepted]

@@ -207,8 +207,9 @@ class Envelope:
         """The 32 bytes the signature covers (computed once per envelope)."""
         key = "signed:" + suite.name
         if key not in self._memo:
-            if self.type == MsgType.CHECKPOINT:
-                self._memo[key] = self.body().block_hash  # type: ignore[union-attr]
+            body = self.body() if self.type == MsgType.CHECKPOINT else None
+            if isinstance(body, Checkpoint):  # always, for this type: decode_body checks it
+                self._memo[key] = body.block_hash
             else:
                 self._memo[key] = suite.hash(codec.encode([int(self.type), self.sender, self.payload]))
         signed: bytes = self._memo[key]
@@ -237,8 +238,8 @@ def sign_message(suite: CryptoSuite, secret: int, msg_type: MsgType, sender: int
     """Encode body, sign it as sender and return the envelope (its raw bytes ready to send)."""
     _body_type_check(msg_type, body)
     payload = codec.encode(body.to_rlp())
-    if msg_type == MsgType.CHECKPOINT:
-        signed = body.block_hash  # type: ignore[union-attr]
+    if isinstance(body, Checkpoint):  # exactly when msg_type is CHECKPOINT (checked above)
+        signed = body.block_hash
     else:
         signed = suite.hash(codec.encode([int(msg_type), sender, payload]))
     signature = suite.sign(secret, signed)

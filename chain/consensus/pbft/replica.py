@@ -13,7 +13,7 @@ One block height is decided at a time (``height`` = head + 1), in four phases (F
 
 If the view timer (running only while transactions wait) expires, the replica asks for a view
 change (chain.consensus.pbft.view_change). A replica that learns of blocks above its head fetches
-them (chain.sync.block_sync), and asks again on every ``Tick`` while peers claim to be ahead.
+them (chain.consensus.pbft.block_sync), and asks again on every ``Tick`` while peers claim to be ahead.
 Observers run the same code but never vote.
 
 What a sealer signs in the phases above (its proposal, Prepare, Commit, Checkpoint, ViewChange,
@@ -39,7 +39,7 @@ chain.consensus.pbft.prepare_commit              ``on_prepare``, ``on_commit``; 
 chain.consensus.pbft.checkpoint                  executing, ``on_checkpoint``; the signature list
 chain.consensus.pbft.view_change                 ``on_view_change``, ``on_new_view``; joining a view
 chain.consensus.pbft.tx_relay                    ``on_tx_gossip``, ``on_tx_request``, ``on_tx_response``
-chain.sync.block_sync                            ``on_sync_request``, ``on_sync_response``
+chain.consensus.pbft.block_sync                  ``on_sync_request``, ``on_sync_response``
 ===============================================  ==============================================
 """
 
@@ -69,13 +69,13 @@ from chain.ledger.system import (
     BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT, consensus_nodes, get_config_int, tx_gas_limit,
 )
 from chain.ledger.transaction import Transaction
+from chain.consensus.pbft import block_sync
 from chain.consensus.pbft import checkpoint as checkpointing
 from chain.consensus.pbft import prepare_commit
 from chain.consensus.pbft import proposal as proposing
 from chain.consensus.pbft import rpbft
 from chain.consensus.pbft import tx_relay
 from chain.consensus.pbft import view_change
-from chain.sync import block_sync
 
 class ChainStore(Protocol):
     """What the replica needs from chain.ledger.store.Store."""
@@ -468,13 +468,15 @@ class Replica:
         if envelope.type not in (MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT):
             return False
         body = envelope.body()
-        number: int = body.number  # type: ignore[union-attr]
+        assert isinstance(body, (PrePrepare, Vote, Checkpoint))  # what those four types decode to
+        number = body.number
         # Proposals and votes for a height this node has decided change nothing.
         if number < self.height:  # rule: old_height_before_signature
             raise ConsensusError(f"old height {number}: this node is at {self.height}")
         if number > self.height or envelope.type not in (MsgType.PREPARE, MsgType.COMMIT):
             return False
-        view: int = body.view  # type: ignore[union-attr]
+        assert isinstance(body, Vote)  # a Prepare or a Commit
+        view = body.view
         if self.current.committed is not None and view <= self.current.committed.pre_prepare.view:
             return True  # the block is ordered in that view: more of its Prepares and Commits add nothing
         return envelope.type == MsgType.PREPARE and self.current.prepared is not None and view <= self.current.prepared[0]

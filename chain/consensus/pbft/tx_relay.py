@@ -25,11 +25,15 @@ if TYPE_CHECKING:
     from chain.consensus.pbft.replica import Replica
 
 
-def _admit(r: Replica, txs: Sequence[Transaction | bytes]) -> list[Transaction]:
+def _admit(r: Replica, txs: Sequence[Transaction | bytes],
+           refused: list[fx.TxRefused] | None = None) -> list[Transaction]:
+    """The transactions the pool took; why it refused each other one goes to `refused` if given."""
     accepted: list[Transaction] = []
     for item in txs:
         if isinstance(item, (bytes, bytearray)) and r.pool.holds_encoded(bytes(item)):
-            continue  # already pooled: a repeat of a gossip (the first one may have been lost elsewhere)
+            # already pooled: a repeat of a gossip (the first one may have been lost elsewhere)
+            _note_refusal(r, refused, item, Status.ALREADY_KNOWN, "transaction already in the pool")
+            continue
         try:
             tx = Transaction.decode(item) if isinstance(item, (bytes, bytearray)) else item
             r.pool.submit(tx)
@@ -37,14 +41,28 @@ def _admit(r: Replica, txs: Sequence[Transaction | bytes]) -> list[Transaction]:
         except TxRejected as exc:
             if exc.status not in (Status.ALREADY_KNOWN, Status.ALREADY_IN_CHAIN):
                 r.reject(f"transaction refused: {exc}", "TX", None)
+            _note_refusal(r, refused, item, exc.status, str(exc))
         except LedgerError as exc:
             r.reject(f"transaction refused: {exc}", "TX", None)
+            _note_refusal(r, refused, item, Status.MALFORMED_TX, str(exc))
     return accepted
 
 
+def _note_refusal(r: Replica, refused: list[fx.TxRefused] | None, item: Transaction | bytes,
+                  status: int, reason: str) -> None:
+    if refused is None:
+        return  # a peer's gossip: nobody to tell
+    try:
+        tx_hash = (Transaction.decode(item) if isinstance(item, (bytes, bytearray)) else item).hash(r.suite)
+    except LedgerError:
+        tx_hash = b""
+    refused.append(fx.TxRefused(tx_hash, int(status), reason))
+
+
 def on_submit(r: Replica, txs: Sequence[Transaction | bytes]) -> None:
-    accepted = _admit(r, txs)
-    r.emit(fx.TxsAccepted(tuple(tx.hash(r.suite) for tx in accepted), len(txs) - len(accepted)))
+    refused: list[fx.TxRefused] = []
+    accepted = _admit(r, txs, refused)
+    r.emit(fx.TxsAccepted(tuple(tx.hash(r.suite) for tx in accepted), len(txs) - len(accepted), tuple(refused)))
     for tx in accepted:
         r._client_txs[tx.hash(r.suite)] = r.now
     if accepted and r.my_index is not None:

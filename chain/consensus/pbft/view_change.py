@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from chain.consensus.pbft import block_sync
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft import prepare_commit
 from chain.consensus.pbft import proposal as proposing
@@ -28,7 +29,6 @@ from chain.consensus.pbft.messages import Envelope, MsgType, NewView, PrePrepare
 from chain.consensus.pbft.quorum import VoteSet, leader_index, next_timeout_ms
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, ConsensusError
-from chain.sync import block_sync
 
 if TYPE_CHECKING:
     from chain.consensus.pbft.replica import Replica

@@ -7,6 +7,9 @@
 | 0x1003 | Consensus | the sealer / observer list and weights |
 | 0x1009 | KVTable | rows of user KV tables |
 | 0x100a | Crypto | sm3, keccak256Hash, sm2Verify |
+| 0x1005 | ContractAuth | deploy policy, contract admins, method ACLs, contract freeze (auth chains) |
+| 0x10001 | CommitteeManager | governors, proposals and votes (auth chains) |
+| 0x10003 | AccountManager | freezing and abolishing accounts (auth chains) |
 
 Solidity interfaces for all of them are in ``chain/contracts/sources/system/``.
 """
@@ -16,7 +19,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from chain.crypto.suite import CryptoSuite
+from chain.execution.precompiled.account import AccountManagerContract
+from chain.execution.precompiled.auth import AuthManagerContract
 from chain.execution.precompiled.base import PrecompiledFailure, SystemContract, system_address
+from chain.execution.precompiled.committee import CommitteeManagerContract
 from chain.execution.precompiled.consensus import ConsensusContract
 from chain.execution.precompiled.crypto import CryptoContract
 from chain.execution.precompiled.system_config import SystemConfigContract
@@ -27,9 +33,13 @@ TABLE_MANAGER_ADDRESS = TableManagerContract.address
 CONSENSUS_ADDRESS = ConsensusContract.address
 KV_TABLE_ADDRESS = KVTableContract.address
 CRYPTO_ADDRESS = CryptoContract.address
+AUTH_MANAGER_ADDRESS = AuthManagerContract.address
+COMMITTEE_MANAGER_ADDRESS = CommitteeManagerContract.address
+ACCOUNT_MANAGER_ADDRESS = AccountManagerContract.address
 
 CONTRACT_CLASSES: tuple[type[SystemContract], ...] = (
     SystemConfigContract, TableManagerContract, ConsensusContract, KVTableContract, CryptoContract,
+    AuthManagerContract, CommitteeManagerContract, AccountManagerContract,
 )
 
 
@@ -40,6 +50,6 @@ def system_contracts(suite: CryptoSuite) -> dict[bytes, SystemContract]:
 
 
 __all__ = [
-    "CONSENSUS_ADDRESS", "CRYPTO_ADDRESS", "KV_TABLE_ADDRESS", "PrecompiledFailure", "SYSTEM_CONFIG_ADDRESS",
+    "ACCOUNT_MANAGER_ADDRESS", "AUTH_MANAGER_ADDRESS", "COMMITTEE_MANAGER_ADDRESS", "CONSENSUS_ADDRESS", "CRYPTO_ADDRESS", "KV_TABLE_ADDRESS", "PrecompiledFailure", "SYSTEM_CONFIG_ADDRESS",
     "SystemContract", "TABLE_MANAGER_ADDRESS", "system_address", "system_contracts",
 ]

@@ -17,17 +17,22 @@ from typing import Any, Callable, ClassVar
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
 
+from chain.abi.codec import ABIError, decode_args, encode_args, encode_error, selector, split_signature
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
+from chain.execution.evm import ChainState
 from chain.execution.journal import TableJournal
+from chain.ledger.committee import is_auth_chain
 from chain.ledger.genesis import is_admin  # table s_admin: key = 20-byte address, value = b"\x01"
 from chain.ledger.status import Status
-from chain.sdk.abi import ABIError, decode_args, encode_args, encode_error, selector, split_signature
 
 
 def system_address(number: int) -> bytes:
     """FISCO BCOS system contract addresses are small numbers, e.g. 0x1000 for SystemConfig."""
     return number.to_bytes(20, "big")
+
+
+COMMITTEE_MANAGER_ADDRESS = system_address(0x10001)  # on an auth chain, the only sender allowed to govern
 
 
 class PrecompiledFailure(VMError):
@@ -52,8 +57,17 @@ class CallContext:
     sender: bytes  # the direct caller (msg.sender), never tx.origin: a contract cannot borrow an admin's rights
     is_static: bool
     charge: Callable[[int], None]  # consume extra gas (e.g. per hashed word)
+    emit: Callable[[tuple[bytes, ...], bytes], None] = lambda topics, data: None  # a log from this contract
 
     def require_admin(self) -> None:
+        # on an auth chain only a passed proposal governs: the CommitteeManager is the only caller
+        if is_auth_chain(self.journal):
+            if self.sender != COMMITTEE_MANAGER_ADDRESS:
+                raise PrecompiledFailure(
+                    Status.PERMISSION_DENIED,
+                    "this chain is governed by its committee: make a proposal (CommitteeManager 0x10001)",
+                )
+            return
         # governance is reserved to the genesis admin accounts (table s_admin)
         if not is_admin(self.journal, self.sender):
             raise PrecompiledFailure(Status.PERMISSION_DENIED, f"0x{self.sender.hex()} is not a governance admin")
@@ -123,13 +137,17 @@ class SystemContract:
             raise PrecompiledFailure(Status.PRECOMPILED_ERROR, f"{self.name}: unknown method 0x{data[:4].hex()}")
         spec, inputs, fn = entry
         computation.consume_gas(spec.gas, reason=f"{self.name}.{spec.signature}")
+        state = computation.state
+        assert isinstance(state, ChainState)  # system contracts are installed only in the chain's own state class
         context = CallContext(
-            journal=computation.state.journal,
+            journal=state.journal,
             suite=self.suite,
             block_number=computation.state.block_number,
             sender=bytes(computation.msg.sender),
             is_static=computation.msg.is_static,
             charge=lambda gas: computation.consume_gas(gas, reason=f"{self.name}: data"),
+            emit=lambda topics, log_data: computation.add_log_entry(
+                computation.msg.storage_address, tuple(int.from_bytes(t, "big") for t in topics), log_data),
         )
         if spec.writes:
             context.require_writable()

@@ -5,7 +5,7 @@ from eth_utils import keccak
 
 from chain.crypto.suite import get_suite
 from chain.ledger.receipt import Log, Receipt
-from chain.logs.bloom import EMPTY_BLOOM, block_bloom, logs_bloom, may_contain, may_match, receipt_bloom
+from chain.ledger.bloom import EMPTY_BLOOM, block_bloom, logs_bloom, may_contain, may_match, receipt_bloom
 
 
 def test_standard_bloom_is_ethereums() -> None:

@@ -47,7 +47,9 @@ class BlockSource(Protocol):
     def block_by_number(self, number: Height) -> Block | None: ...
 
 
-class ChainState(StateReader, Protocol):
+class CommittedChain(StateReader, Protocol):
+    """A store's head block and the state after it (not py-evm's state, chain.execution.evm.ChainState)."""
+
     def head(self) -> Block | None: ...
     def state_root(self) -> bytes: ...
 
@@ -71,7 +73,7 @@ def decode_block(raw: bytes) -> Block:
         raise ConsensusError(f"sync: malformed block: {exc}") from exc
 
 
-def re_execute(suite: CryptoSuite, executor: BlockExecutor, store: ChainState, block: Block) -> ExecutionResult:
+def re_execute(suite: CryptoSuite, executor: BlockExecutor, store: CommittedChain, block: Block) -> ExecutionResult:
     """Execute a fetched block on our head; ConsensusError unless the result is the one that was signed."""
     head = store.head()
     # A fetched block must extend our chain.

@@ -10,8 +10,8 @@ are hex *without* ``0x``. The field names, types and nesting are FISCO 2.x's (``
 strictly: a block's ``extraData`` is an array of hex strings (one item: our header's one field), a
 contract creation's ``to`` is the zero address, a transaction carries its ``signature`` object.
 Where the chain has no such value the field still appears with the value FISCO itself shows for
-"none" (``dbHash`` is the state root, see header_json). ``logsBloom`` comes from the event-log
-layer (chain.logs.bloom). docs/rpc.md lists each such field.
+"none" (``dbHash`` is the state root, see header_json). ``logsBloom`` is the receipts' blooms
+(chain.ledger.bloom). docs/rpc.md lists each such field.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.errors import LedgerError
+from chain.ledger import bloom
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.merkle import FANOUT, MAX_DEPTH, MerkleProof, ProofUnit
 from chain.ledger.receipt import Log, Receipt
@@ -28,8 +29,7 @@ from chain.ledger.status import Status
 from chain.ledger.transaction import Transaction
 
 ZERO_ADDRESS = "0x" + "00" * 20
-BLOOM_BYTES = 256  # FISCO 2.x / Ethereum: a 2048-bit log bloom
-EMPTY_BLOOM = "0x" + "00" * BLOOM_BYTES
+EMPTY_BLOOM = "0x" + bloom.EMPTY_BLOOM.hex()  # no logs: FISCO shows 256 zero bytes
 
 
 def hex_int(value: int) -> str:
@@ -273,24 +273,12 @@ def _extra_data(value: Any) -> bytes:
 # --- log blooms --------------------------------------------------------------------------------
 
 def block_bloom(suite: CryptoSuite, receipts: Sequence[Receipt]) -> str:
-    """The block's ``logsBloom`` (its receipts' blooms OR-ed) from the log layer, chain.logs.bloom;
-    FISCO's empty bloom while that layer is absent."""
-    bloom = _bloom_hook("block_bloom")
-    return hex_bytes(bloom(suite, receipts)) if bloom is not None else EMPTY_BLOOM
+    """The block's ``logsBloom``: its receipts' blooms OR-ed (chain.ledger.bloom)."""
+    return hex_bytes(bloom.block_bloom(suite, receipts))
 
 
 def receipt_bloom(suite: CryptoSuite, receipt: Receipt) -> str:
-    bloom = _bloom_hook("receipt_bloom")
-    return hex_bytes(bloom(suite, receipt)) if bloom is not None else EMPTY_BLOOM
-
-
-def _bloom_hook(name: str) -> Any:
-    """chain.logs.bloom.<name>(suite, receipt or receipts) -> 256 bytes, if the event-log layer provides it."""
-    try:
-        from chain.logs import bloom  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return getattr(bloom, name, None)
+    return hex_bytes(bloom.receipt_bloom(suite, receipt))
 
 
 # --- Merkle proofs -----------------------------------------------------------------------------

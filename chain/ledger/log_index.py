@@ -8,7 +8,7 @@ receipts are read and decoded (``chain.logs.query``); tests/logs/test_index_scal
   successful receipt (FISCO's LogMatcher skips failed receipts; a reverted call emits nothing
   anyway). Indexed by (address, number) and (topicN, number), so a query by address or by any
   topic position is an index range scan over [fromBlock, toBlock].
-* ``block_blooms`` (number, bloom): each block's 2048-bit logsBloom (``chain.logs.bloom``), so
+* ``block_blooms`` (number, bloom): each block's 2048-bit logsBloom (``chain.ledger.bloom``), so
   ``logsBloom`` can be answered and checked without decoding receipts; it also marks which
   blocks are indexed, which is how a store written before this index is caught up (``backfill``).
 
@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence
 
 from chain.crypto.suite import CryptoSuite
 from chain.ledger.receipt import Receipt
-from chain.logs.bloom import block_bloom
+from chain.ledger.bloom import block_bloom
 
 MAX_TOPICS = 4
 
@@ -57,8 +57,9 @@ def index_rows(number: int, receipts: Sequence[Receipt]) -> list[Row]:
         if not receipt.ok:  # as FISCO's LogMatcher: only a successful receipt's logs are events
             continue
         for log_idx, log in enumerate(receipt.logs):
-            topics = list(log.topics[:MAX_TOPICS]) + [None] * (MAX_TOPICS - len(log.topics))
-            rows.append((number, receipt.transaction_index, log_idx, log.address, *topics))  # type: ignore[arg-type]
+            padded: list[bytes | None] = [*log.topics[:MAX_TOPICS], *[None] * (MAX_TOPICS - len(log.topics))]
+            topic0, topic1, topic2, topic3 = padded  # MAX_TOPICS of them
+            rows.append((number, receipt.transaction_index, log_idx, log.address, topic0, topic1, topic2, topic3))
     return rows
 
 

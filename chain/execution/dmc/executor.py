@@ -1,0 +1,165 @@
+"""``DMCExecutor``: a BlockExecutor that runs a block with FISCO BCOS's DMC scheduler.
+
+Same contract as the serial ``EVMExecutor`` (which stays the reference): ``execute(block, state,
+parent_state_root)`` gives the block's receipts, change set and roots, identical on every node.
+What happens before any code runs is the serial executor's, in block order and in this process
+(the scheduler's share, as FISCO's scheduler handles EOA nonces): sender recovery, an Ethereum
+transaction's account nonce, no value transfers, intrinsic gas. Each remaining transaction
+becomes a START message to its DMC contract, and the scheduler runs the rounds.
+
+Executors: ``workers=0`` runs every contract executor in this process (the simulator's choice:
+same scheduler, same result); ``workers=N`` starts N worker processes once (``pool``), each
+owning the contracts assigned to it, so contracts really run on several cores. Contracts are
+assigned to executors in order of first appearance, round-robin, and keep their executor for
+later blocks (its cache of their rows stays useful). The assignment never changes a result.
+"""
+
+from __future__ import annotations
+
+import logging
+from chain.crypto.suite import CryptoSuite
+from chain.errors import ChainError
+from chain.execution import gas
+from chain.execution.dmc.contract_executor import ContractExecutor
+from chain.execution.dmc.messages import CallMessage, Request, RequestKind, RoundBatch, RoundReplies, TxOutcome
+from chain.execution.dmc.ownership import contract_key
+from chain.execution.dmc.scheduler import Scheduler, Stage
+from chain.execution.evm import contract_address, execution_context
+from chain.execution.executor import EVMExecutor, Outcome, net_changes
+from chain.execution.result import ExecutionResult, block_result
+from chain.ledger.block import Block
+from chain.ledger.eth_transaction import EthTransaction
+from chain.ledger.receipt import Log, Receipt
+from chain.ledger.state import Changes, StateOverlay, StateReader
+from chain.ledger.status import Status
+from chain.ledger.system import tx_gas_limit
+from chain.ledger.transaction import Transaction
+
+log = logging.getLogger(__name__)
+
+
+class DMCExecutor:
+    """A BlockExecutor running contracts in parallel with deterministic multi-contract (DMC) scheduling."""
+
+    kind = "dmc"
+
+    def __init__(self, suite: CryptoSuite, *, chain_id: int = 1, workers: int = 0, executors: int = 1) -> None:
+        """workers: worker processes (0: in this process); executors: in-process executors when workers=0."""
+        self.suite = suite
+        self.chain_id = chain_id
+        self.workers = workers
+        self._serial = EVMExecutor(suite, chain_id=chain_id)  # read-only calls, EOA nonces
+        self._assignment: dict[bytes, int] = {}
+        self._load: list[int] = []
+        self.last_stages: list[Stage] = []  # the last block's rounds, for lessons and the dashboard
+        if workers > 0:
+            from chain.execution.dmc.pool import WorkerPool
+
+            self._pool: WorkerPool | None = WorkerPool(suite, workers)
+            self._count = workers
+            self._local: list[ContractExecutor] = []
+        else:
+            self._pool = None
+            self._count = max(1, executors)
+            self._local = [ContractExecutor(suite) for _ in range(self._count)]
+        self._load = [0] * self._count
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        for executor in self._local:
+            executor.close()
+
+    # --- the BlockExecutor contract ---
+
+    def execute(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
+        number = block.number
+        gas_cap = tx_gas_limit(state, number)
+        context = execution_context(block_number=number, timestamp=block.header.timestamp, gas_limit=gas_cap,
+                                    chain_id=self.chain_id)
+        overlay = StateOverlay(state)  # the scheduler's rows: Ethereum account nonces
+        outcomes: dict[int, Outcome | TxOutcome] = {}
+        starts: list[Request] = []
+        for index, tx in enumerate(block.transactions):
+            refused = self._serial.use_eth_nonce(tx, overlay) if isinstance(tx, EthTransaction) else None
+            start = self._start(index, tx, gas_cap) if refused is None else refused
+            if isinstance(start, Request):
+                starts.append(start)
+                self._assign(start.contract)
+            else:
+                outcomes[index] = start
+        if self._pool is not None:
+            self._pool.begin_block(state, parent_state_root, context)
+        else:
+            for executor in self._local:
+                executor.begin_block(state, context)
+        scheduler = Scheduler(self._run_round, self._executor_of)
+        try:
+            outcomes.update(scheduler.run(starts))
+        finally:
+            self.last_stages = scheduler.stages
+        changes: Changes = dict(overlay.changes())
+        parts = self._pool.end_block() if self._pool is not None else [e.end_block() for e in self._local]
+        for part in parts:
+            changes.update(part)  # executors own disjoint rows
+        receipts = [self._receipt(block, index, tx, outcomes[index]) for index, tx in enumerate(block.transactions)]
+        result = block_result(self.suite, block, receipts, net_changes(state, changes), parent_state_root)
+        if self._pool is not None:
+            self._pool.block_done(result.block.header.state_root, result.changes)
+        return result
+
+    def call(self, state: StateReader, to: bytes, data: bytes, sender: bytes = b"\x00" * 20, block_number: int = 0,
+             *, gas: int | None = None, deadline: float | None = None) -> tuple[int, bytes]:
+        """Read-only calls run on the serial executor: one frame after another is all a query needs."""
+        return self._serial.call(state, to, data, sender, block_number, gas=gas, deadline=deadline)
+
+    # --- before the scheduler ---
+
+    def _start(self, index: int, tx: Transaction, gas_cap: int) -> Request | Outcome:
+        """The serial executor's checks before code runs; the transaction's START message if it passes."""
+        try:
+            sender = tx.sender(self.suite)
+        except ChainError as exc:  # the pool checks signatures; a block from a faulty leader may not
+            return Outcome(Status.INVALID_SIGNATURE, output=str(exc).encode())
+        # no coin exists on this chain, so nothing can be transferred
+        if tx.value != 0:
+            return Outcome(Status.NOT_ENOUGH_CASH)
+        gas_limit = min(tx.gas_limit, gas_cap)
+        intrinsic = gas.intrinsic_gas(tx.data, tx.is_create)
+        # the transaction must at least pay for itself before any code runs
+        if gas_limit < intrinsic:
+            return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
+        to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
+        message = CallMessage(sender=sender, to=to, data=b"" if tx.is_create else tx.data, gas=gas_limit - intrinsic,
+                              depth=0, create=tx.is_create, init_code=tx.data if tx.is_create else b"")
+        return Request(RequestKind.START, index, 0, contract_key(to), message=message, origin=sender,
+                       intrinsic=intrinsic, tx_index=index)
+
+    # --- executors ---
+
+    def _assign(self, contract: bytes) -> None:
+        if contract not in self._assignment:
+            executor = min(range(self._count), key=lambda i: (self._load[i], i))
+            self._assignment[contract] = executor
+            self._load[executor] += 1
+
+    def _executor_of(self, contract: bytes) -> int:
+        self._assign(contract)
+        return self._assignment[contract]
+
+    def _run_round(self, batches: dict[int, RoundBatch]) -> dict[int, RoundReplies]:
+        if self._pool is not None:
+            return self._pool.run_round(batches)
+        return {index: self._local[index].run_round(batch) for index, batch in sorted(batches.items())}
+
+    def _receipt(self, block: Block, index: int, tx: Transaction, outcome: Outcome | TxOutcome) -> Receipt:
+        if isinstance(outcome, TxOutcome):
+            logs = tuple(Log(address, tuple(t.to_bytes(32, "big") for t in topics), data)
+                         for address, topics, data in outcome.logs)
+            status, output, created, used = outcome.status, outcome.output, outcome.contract_address, outcome.gas_used
+        else:
+            logs, status, output, created, used = (outcome.logs, int(outcome.status), outcome.output,
+                                                   outcome.contract_address, outcome.gas_used)
+        return Receipt(status=int(status), output=output, contract_address=created, gas_used=used, logs=logs,
+                       block_number=block.number, transaction_hash=tx.hash(self.suite), transaction_index=index)
+

@@ -1,1 +1,0 @@
-"""Block sync: how a node that fell behind fetches, checks and applies the blocks it lacks."""
