@@ -165,7 +165,7 @@ def push_to_followers(r: Replica, block: Block) -> None:
     sealer ``working[(i + number) mod K]`` — so the K share the n − K pushes and a silent one only
     delays every K-th block of its followers. The block travels as a SyncResponse: the follower
     checks its signature list against the working set and re-executes it before committing
-    (chain.sync.block_sync), so the pusher is not trusted; its transactions are not verified one
+    (chain.consensus.pbft.block_sync), so the pusher is not trusted; its transactions are not verified one
     by one, the quorum vouched for them. A follower that misses a push (loss, a silent pusher)
     asks everyone for what it lacks after idle_probe_ms without a block. FISCO 2.x's verifying
     nodes also follow by block sync, there after a status broadcast (tree-shaped) tells them
@@ -189,7 +189,7 @@ def follow_decided(r: Replica, sender: int) -> None:
     It fetches the block from the sender of that Checkpoint: block sync checks the signature list
     and re-executes the block before committing it.
     """
-    from chain.sync import block_sync  # here, not at the top: block_sync imports checkpoint, which imports this
+    from chain.consensus.pbft import block_sync  # here, not at the top: block_sync imports checkpoint, which imports this
 
     if r.epoch is None or r.current.executed is not None or not 0 <= sender < len(r.node_ids):
         return
