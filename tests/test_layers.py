@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rpc",),  # JSON-RPC (FISCO 2.x / 3.x) against the NodeApi protocol
     ("web3", "channel"),  # the Ethereum dialect; FISCO's channel protocol (AMOP)
     ("node", "sim"),  # the two drivers of the replica: real processes, the deterministic simulator
-    ("tamper", "bench", "channel.demo"),  # tools over whole chains
+    ("tamper", "bench", "channel.demo", "execution.dmc.example"),  # tools over whole chains; lesson examples
     ("scenarios",),  # scripted classroom runs (in the simulator or real processes)
     ("web",),  # the dashboard
     ("cli",),  # the `chain` command: everything

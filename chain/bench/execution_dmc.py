@@ -9,15 +9,22 @@ are outside the timing, as in ``chain.bench.execution``):
   Asset — every transaction pauses once at the cross-contract call, and a contract runs one of its
   own transactions per two rounds (FISCO's stack flow: none starts while one is paused).
 
-Each configuration executes each block twice on the same parent state and the second run is
-timed: the first fills the worker processes' row caches, which on a node stay filled from block to
-block (``chain.execution.dmc.pool``). The machine's load average is printed with the figures:
-other work on the same cores changes them, the ratio between columns measured together less.
+Each configuration first executes each block once on the parent state (untimed but shown: it
+fills the worker processes' row caches, which on a node stay filled from block to block, see
+``chain.execution.dmc.pool``); then the configurations take turns, ``reps`` times, and the median
+run is reported — taking turns, so that other work on the machine slows them alike. The machine's
+load average is printed with the figures.
+
+Wall time needs free cores. On a machine busy with other work it says little about parallelism, so
+the CPU seconds are printed too: for DMC with workers, this process's plus, round by round, the
+busiest worker's — the *critical path*, what the block costs when each worker has a core — and
+everybody's together (the price of parallelism: pickling, pipes, the scheduler).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -53,9 +60,14 @@ class Figure:
     workload: str
     executor: str  # "evm" (serial) or "dmc-N" (N worker processes; dmc-0: in-process)
     transactions: int
-    seconds: float  # the timed (second) run
+    seconds: float  # the median timed run
     first_seconds: float  # the first run (cold row caches in the workers)
+    best_seconds: float  # the fastest timed run
     rounds: int  # DMC rounds (sync points); 0 for the serial executor
+    # CPU seconds on the critical path (median run): serial, this process's; DMC, this process's
+    # plus, per round, the busiest worker's — the time the block takes with a free core per worker
+    cpu_path: float
+    cpu_total: float  # CPU seconds of all processes together
 
     @property
     def per_second(self) -> float:
@@ -106,14 +118,20 @@ def _block(chain: LocalChain, txs: list[Transaction]) -> Block:
     return Block(header, tuple(txs))
 
 
-def _timed(executor: BlockExecutor, chain: LocalChain, block: Block) -> tuple[float, ExecutionResult]:
+def _timed(executor: BlockExecutor, chain: LocalChain, block: Block) -> tuple[float, ExecutionResult, float, float]:
+    """(wall seconds, result, CPU seconds on the critical path, CPU seconds in all)."""
     state = chain.state.snapshot()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = executor.execute(block, state, chain.head.header.state_root)
-    return time.perf_counter() - start, result
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if isinstance(executor, DMCExecutor) and executor.workers:
+        own, critical, total = executor.last_cpu
+        return wall, result, own + critical, own + total
+    return wall, result, cpu, cpu
 
 
-def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tuple[list[Figure], tuple[float, float]]:
+def measure(suite_name: str, count: int, executors: list[tuple[str, int]],
+            reps: int = 3) -> tuple[list[Figure], tuple[float, float]]:
     """Figures for each (kind, workers) on both blocks; and the load average before and after."""
     blocks = build_blocks(suite_name, count)
     chain = blocks.chain
@@ -129,9 +147,11 @@ def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tu
         for workload, txs in (("independent", blocks.independent), ("cross", blocks.cross)):
             block = _block(chain, txs)
             reference: tuple[bytes, bytes] | None = None
+            firsts: dict[str, float] = {}
+            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in instances}
+            rounds: dict[str, int] = {}
             for name, executor in instances:
-                first, _ = _timed(executor, chain, block)
-                seconds, result = _timed(executor, chain, block)
+                firsts[name], result, _, _ = _timed(executor, chain, block)
                 failed = sorted({r.status for r in result.receipts if not r.ok})
                 if failed:
                     raise RuntimeError(f"{name}: {workload} transactions failed with statuses {failed}")
@@ -140,8 +160,16 @@ def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tu
                     if reference is not None and roots != reference:
                         raise RuntimeError(f"{name} disagrees with the other DMC runs on the {workload} block")
                     reference = roots
-                rounds = len(executor.last_stages) if isinstance(executor, DMCExecutor) else 0
-                figures.append(Figure(workload, name, len(txs), seconds, first, rounds))
+                rounds[name] = len(executor.last_stages) if isinstance(executor, DMCExecutor) else 0
+            for _ in range(reps):  # taking turns: load from elsewhere falls on every configuration
+                for name, executor in instances:
+                    wall, _, path, total = _timed(executor, chain, block)
+                    runs[name].append((wall, path, total))
+            for name, _ in instances:
+                ordered = sorted(runs[name])
+                wall, path, total = ordered[len(ordered) // 2]  # the median run by wall time
+                figures.append(Figure(workload, name, len(txs), statistics.median(w for w, _, _ in ordered), firsts[name],
+                                      ordered[0][0], rounds[name], path, total))
     finally:
         for _, executor in instances:
             if isinstance(executor, DMCExecutor):
@@ -149,20 +177,25 @@ def measure(suite_name: str, count: int, executors: list[tuple[str, int]]) -> tu
     return figures, (load_before, os.getloadavg()[0])
 
 
-def run(suite_name: str = "standard", count: int = 2000, executors: list[tuple[str, int]] | None = None) -> list[Figure]:
+def run(suite_name: str = "standard", count: int = 2000, executors: list[tuple[str, int]] | None = None,
+        reps: int = 3) -> list[Figure]:
     from rich.console import Console
     from rich.table import Table
 
     chosen = executors or [("evm", 0), ("dmc", 1), ("dmc", 2)]
-    figures, (before, after) = measure(suite_name, count, chosen)
+    figures, (before, after) = measure(suite_name, count, chosen, reps)
     table = Table(title=f"one block of {count} Asset transfers over {CONTRACTS} contracts ({suite_name} suite, "
                         f"{os.cpu_count()} cores, load average {before:.1f} before, {after:.1f} after)")
-    for column in ("block", "executor", "s (2nd run)", "s (1st run)", "tx / s", "× serial", "DMC rounds"):
+    for column in ("block", "executor", "s (median)", "s (best)", "s (1st run)", "tx / s", "× serial",
+                   "CPU s: path / all", "× serial (CPU path)", "DMC rounds"):
         table.add_column(column, justify="left" if column in ("block", "executor") else "right")
-    serial = {f.workload: f.seconds for f in figures if f.executor == "evm"}
+    serial = {f.workload: f for f in figures if f.executor == "evm"}
     for f in figures:
-        ratio = f"{serial[f.workload] / f.seconds:.2f}" if f.workload in serial else "-"
-        table.add_row(f.workload, f.executor, f"{f.seconds:.2f}", f"{f.first_seconds:.2f}", f"{f.per_second:,.0f}",
-                      ratio, str(f.rounds) if f.rounds else "-")
-    Console().print(table)
+        base = serial.get(f.workload)
+        ratio = f"{base.seconds / f.seconds:.2f}" if base else "-"
+        cpu_ratio = f"{base.cpu_path / f.cpu_path:.2f}" if base and f.cpu_path else "-"
+        table.add_row(f.workload, f.executor, f"{f.seconds:.2f}", f"{f.best_seconds:.2f}", f"{f.first_seconds:.2f}",
+                      f"{f.per_second:,.0f}", ratio, f"{f.cpu_path:.2f} / {f.cpu_total:.2f}", cpu_ratio,
+                      str(f.rounds) if f.rounds else "-")
+    Console(width=180).print(table)
     return figures

@@ -438,10 +438,10 @@ def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, 
         raise ConfigError(f"unknown executor {executor!r}; choose kv or evm")
     if rate < 0:
         raise ConfigError("--rate must be 0 (all at once) or a positive number of transactions per second")
-    if build:
+    if directory is None:  # exactly when building (checked above)
         cluster = build_cluster(suite, executor or ("kv" if kind == "kv" else "evm"))
     else:
-        cluster = load_cluster(directory)  # type: ignore[arg-type]
+        cluster = load_cluster(directory)
     try:
         if build:
             echo(f"built a 4-node {suite} chain ({cluster.executor} executor) in {cluster.directory}; starting nodes...")

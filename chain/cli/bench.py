@@ -24,6 +24,7 @@ def execution(
                                         "transfers and one of cross-contract calls (dmc runs beside serial evm)"),
     workers: list[int] = typer.Option([], "--workers", help="DMC worker processes (repeat to compare: --workers 1 --workers 2)"),
     suite: str = typer.Option("standard", "--suite", help="crypto suite of the --executor blocks"),
+    reps: int = typer.Option(3, "--reps", help="with --executor: timed runs per configuration, taking turns (median shown)"),
 ) -> None:
     """Execution cost per transaction (µs): KV set, asset transfer, deploy — in each suite; or serial vs DMC."""
     if executor is None:
@@ -37,7 +38,7 @@ def execution(
     from chain.bench.execution_dmc import run as run_dmc
 
     chosen = [("evm", 0)] + ([("dmc", w) for w in (workers or [2])] if executor == "dmc" else [])
-    run_dmc(suite, count, chosen)
+    run_dmc(suite, count, chosen, reps)
 
 
 @app.command("tps")

@@ -12,6 +12,7 @@ from chain.cli import demo, scenario
 from chain.cli import sim as sim_command
 from chain.cli import tamper
 from chain.cli import amop
+from chain.cli import dmc
 
 app = typer.Typer(help="chain: an educational consortium blockchain (PBFT, SM2/SM3/SM4, EVM).", no_args_is_help=True)
 app.command("keygen")(keygen.keygen)
@@ -25,6 +26,7 @@ app.add_typer(scenario.app, name="scenario")
 app.command("sim")(sim_command.sim)
 app.add_typer(tamper.app, name="tamper")
 app.add_typer(amop.app, name="amop")
+app.add_typer(dmc.app, name="dmc")
 
 
 if __name__ == "__main__":

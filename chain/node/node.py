@@ -31,7 +31,6 @@ from typing import Any, Sequence
 from aiohttp import web
 
 from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.messages import MsgType, decode_envelope
 from chain.consensus.pbft.quorum import next_timeout_ms
 from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.keys import KeyPair, load_private_key
@@ -145,7 +144,6 @@ class Node:
         self._tick: asyncio.TimerHandle | None = None
         self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
         self._last_round = 0.0  # loop.time() of the last admission round of submit_soon
-        self._peer_heights: dict[bytes, int] = {}  # the head each peer last claimed (sync_status only)
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
         self._web3: web.AppRunner | None = None
@@ -289,27 +287,10 @@ class Node:
             self._apply(effects, now)
 
     def _on_message(self, sender: bytes, raw: bytes) -> None:
-        self._note_peer_height(sender, raw)
         if self._thread is not None and self._thread.backlog() >= MAX_BACKLOG:
             event(log, "message_dropped", logging.DEBUG, reason="replica backlog full", peer=sender.hex()[:16])
             return
         self._post(fx.Deliver(sender, raw))
-
-    def _note_peer_height(self, sender: bytes, raw: bytes) -> None:
-        """Remember how far a peer claims to be, for sync_status only (the replica decides alone).
-
-        A Commit or Checkpoint for block n means its sender has at least block n − 1. The claim is
-        not verified here, so it only ever feeds the knownHighestNumber a user is shown.
-        """
-        try:
-            envelope = decode_envelope(raw)
-            if envelope.type not in (MsgType.COMMIT, MsgType.CHECKPOINT):
-                return
-            number = int(envelope.body().number)  # type: ignore[union-attr]
-        except ChainError:
-            return  # the replica will say what is wrong with it
-        if number - 1 > self._peer_heights.get(sender, -1):
-            self._peer_heights[sender] = number - 1
 
     def _on_peer(self, node_id: bytes, connected: bool) -> None:
         # Nothing to do for the replica: on Tick it asks linked peers for blocks until it has heard
@@ -558,7 +539,9 @@ class Node:
         head = self.store.head()
         number = self.store.head_number()
         linked = set(self.host.connected())
-        known = max([number] + [h for peer, h in self._peer_heights.items() if peer in linked])
+        # The heads peers' checked messages showed the replica (a copy: the replica thread updates them).
+        heads = dict(self.replica.sync.peer_heads)
+        known = max([number] + [h for peer, h in heads.items() if peer in linked])
         return {
             "blockNumber": number,
             "latestHash": "0x" + (head.hash(self.suite).hex() if head else ""),
@@ -566,7 +549,7 @@ class Node:
             "isSyncing": known > number,
             # each peer with the height it last claimed (-1: none yet), for getSyncStatus's peers
             "peers": [{"nodeId": p.node_id.hex(), "endpoint": p.endpoint, "connected": True,
-                       "blockNumber": self._peer_heights.get(p.node_id, -1)}
+                       "blockNumber": heads.get(p.node_id, -1)}
                       for p in self.peers() if p.connected and p.node_id is not None],
         }
 

@@ -40,6 +40,7 @@ class RunRecord:
     liveness: str = ""  # its one-line reason
     tampered: tuple[tuple[int, int], ...] = ()  # (node, block) edited in a node's store by a tamper event
     sync_refusals: tuple[tuple[int, int, int | None, str], ...] = ()  # (t, node, sender, reason) of refused SyncResponses
+    governance: dict[str, Any] = field(default_factory=dict)  # auth chains: chain.scenarios.world.governance_summary
 
     @property
     def final(self) -> Sample:
@@ -185,7 +186,41 @@ def check_tamper_detected(record: RunRecord) -> Verdict:
     return Verdict("tamper_detected", not problems, "; ".join(problems or found))
 
 
+PASSED, OUTDATED = 2, 5  # chain.ledger.committee.ProposalStatus
+
+
+def _first_proposal(record: RunRecord) -> int | None:
+    statuses = record.governance.get("proposals") or []
+    return statuses[0] if statuses else None
+
+
+def check_proposal_passed(record: RunRecord) -> Verdict:
+    status = _first_proposal(record)
+    return Verdict("proposal_passed", status == PASSED,
+                   f"statuses of the proposals (1 open, 2 passed, 3 failed, 4 revoked, 5 outdated): "
+                   f"{record.governance.get('proposals', [])}")
+
+
+def check_proposal_expired(record: RunRecord) -> Verdict:
+    status = _first_proposal(record)
+    return Verdict("proposal_expired", status == OUTDATED,
+                   f"statuses of the proposals (1 open, 2 passed, 3 failed, 4 revoked, 5 outdated): "
+                   f"{record.governance.get('proposals', [])}")
+
+
+def check_account_frozen(record: RunRecord) -> Verdict:
+    g = record.governance
+    held = g.get("client_status") == 1 and g.get("frozen_at") is not None and g.get("client_txs_after_freeze") == 0
+    return Verdict("account_frozen", held,
+                   f"client account status {g.get('client_status')} (1 = frozen) since block {g.get('frozen_at')}; "
+                   f"its transactions executed after that: {g.get('client_txs_after_freeze')} "
+                   f"({g.get('refused_in_blocks')} already pooled were refused by the executor, ACCOUNT_FROZEN)")
+
+
 CHECKS: dict[str, Callable[[RunRecord], Verdict]] = {
+    "proposal_passed": check_proposal_passed,
+    "proposal_expired": check_proposal_expired,
+    "account_frozen": check_account_frozen,
     "progress": check_progress,
     "stall": check_stall,
     "view_change": check_view_change,

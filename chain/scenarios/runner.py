@@ -96,6 +96,12 @@ class ScenarioScript:
         if action == "add_sealer":
             node = self.resolve(event.node)
             return world.add_sealer(self.sim, node)
+        if action == "propose_sealer":
+            return world.propose_sealer(self.sim, event.governor, self.resolve(event.node), event.blocks)
+        if action == "vote":
+            return world.vote(self.sim, event.governor, event.proposal, event.agree)
+        if action == "freeze_account":
+            return world.freeze_account(self.sim, event.governor)
         if action == "tamper":
             node = self.resolve(event.node)
             done = world.tamper(self.sim, node, event.block, event.what)
@@ -123,8 +129,10 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     started = time.perf_counter()
     # the simulator's own seeded client submits the load, so the run is fixed by the scenario file
     sim = world.make_simulation(nodes=scenario.nodes, suite=suite, seed=scenario.seed, tx_rate=scenario.tx_rate,
-                                spare_nodes=world.spare_nodes(scenario), consensus=scenario.consensus,
-                                epoch_sealers=scenario.epoch_sealers, epoch_blocks=scenario.epoch_blocks)
+                                spare_nodes=world.spare_nodes(scenario), governors=scenario.governors,
+                                participates_rate=scenario.participates_rate, win_rate=scenario.win_rate,
+                                consensus=scenario.consensus, epoch_sealers=scenario.epoch_sealers,
+                                epoch_blocks=scenario.epoch_blocks)
     record = RunRecord(suite=suite)
     events: list[dict[str, Any]] = []
     sim.subscribe(events.append)
@@ -141,6 +149,7 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     record.byzantine = frozenset(script.byzantine)
     record.tampered = tuple(script.tampered)
     record.sync_refusals = tuple(script.sync_refusals)
+    record.governance = world.governance_summary(sim)
     record.wall_seconds = time.perf_counter() - started
     return record
 

@@ -47,6 +47,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "pause": ("node",),  # real processes only (chain.scenarios.real): SIGSTOP
     "resume": (),  # real processes only: SIGCONT to every paused node
     "tamper": ("node", "block", "what"),  # simulator only: edit a stored block of one node (chain.tamper)
+    # auth chains (a scenario with `governors`): a governor's transactions to the committee
+    "propose_sealer": ("node", "governor", "blocks"),  # propose the spare node as a sealer, open `blocks` blocks
+    "vote": ("governor", "proposal", "agree"),
+    "freeze_account": ("governor",),  # freeze the simulator's client account (AccountManager 0x10003)
 }
 
 # Observations a scenario can expect; chain.scenarios.observations checks each against the run.
@@ -60,7 +64,12 @@ OBSERVATIONS = (
     "sealer_added",  # the sealer set grew through the Consensus system contract
     "tamper_detected",  # a node refused a tampered block over sync, and the invariant checker flagged it
     "suites_agree",  # (multi-suite) every suite made progress with no fork, signatures of their own size
+    "proposal_passed",  # (auth) the first proposal passed and was executed
+    "proposal_expired",  # (auth) the first proposal outlived its deadline without passing: nothing executed
+    "account_frozen",  # (auth) the client account was frozen and none of its transactions was committed after
 )
+
+GOVERNANCE_ACTIONS = ("propose_sealer", "vote", "freeze_account")
 
 LEADER = "leader"
 
@@ -77,6 +86,10 @@ class ScenarioEvent:
     count: int = 0
     block: int = 0  # tamper: the block number to edit
     what: str = ""  # tamper: which edit (chain.tamper.forge.TAMPERS)
+    governor: int = 0  # auth chains: which governor sends it (index into the scenario's governors)
+    proposal: int = 0  # vote: the proposal id (1 = the first proposal of the run)
+    agree: bool = True  # vote: for or against
+    blocks: int = 0  # propose_sealer: how many blocks the proposal stays open
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,9 @@ class Scenario:
     watch: str = ""
     summary: str = ""
     source: str = field(default="", compare=False)
+    governors: tuple[int, ...] = ()  # auth chain: the governors' weights (none: the admin list governs)
+    participates_rate: int = 0
+    win_rate: int = 0
     consensus: str = "pbft"  # or "rpbft" (chain.consensus.pbft.rpbft), with:
     epoch_sealers: int = 4  # K, working sealers per epoch
     epoch_blocks: int = 1000  # B, blocks per epoch
@@ -152,12 +168,24 @@ def _parse_event(raw: Any, index: int, nodes: int, duration_ms: int) -> Scenario
         count=_event_count(raw, where) if "count" in needs else 0,
         block=_event_block(raw, where) if "block" in needs else 0,
         what=_event_what(raw, where) if "what" in needs else "",
+        governor=_event_index(raw, "governor", where) if "governor" in needs else 0,
+        proposal=_event_index(raw, "proposal", where, low=1) if "proposal" in needs else 0,
+        agree=_require(raw, "agree", bool, where) if "agree" in needs else True,
+        blocks=_event_index(raw, "blocks", where, low=1) if "blocks" in needs else 0,
     )
+
+
+def _event_index(raw: dict[str, Any], key: str, where: str, low: int = 0) -> int:
+    value = _require(raw, key, int, where)
+    # governors count from 0, proposals from 1, a proposal is open for at least a block
+    if value < low:
+        raise ScenarioError(f"{where}: {key} must be {low} or more")
+    return int(value)
 
 
 def _event_node(raw: dict[str, Any], action: str, nodes: int, where: str) -> int | str:
     # add_sealer names a node that is not yet a sealer: the one spare node after the scenario's nodes
-    limit = nodes + 1 if action == "add_sealer" else nodes
+    limit = nodes + 1 if action in ("add_sealer", "propose_sealer") else nodes
     return _node_ref(_require(raw, "node", (int, str), where), limit, where)
 
 
@@ -208,7 +236,8 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     where = source
     known = {"name", "title", "family", "summary", "nodes", "suite", "suites", "seed", "duration_ms",
-             "tx_rate", "expect", "watch", "event", "consensus", "epoch_sealers", "epoch_blocks"}
+             "tx_rate", "expect", "watch", "event", "governors", "participates_rate", "win_rate",
+             "consensus", "epoch_sealers", "epoch_blocks"}
     unknown = set(raw) - known
     # top-level typos ("node = 4", "expected = ...") must not silently fall back to defaults
     if unknown:
@@ -254,6 +283,17 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     # "suites_agree" compares runs, so it needs at least two suites
     if "suites_agree" in expect and len(suites) < 2:
         raise ScenarioError(f"{where}: suites_agree needs suites = [\"standard\", \"sm\"]")
+    governors = tuple(raw.get("governors", []))
+    rates = (raw.get("participates_rate", 0), raw.get("win_rate", 0))
+    # governors are weights (positive integers), rates percentages
+    if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in governors) \
+            or any(isinstance(r, bool) or not isinstance(r, int) or not 0 <= r <= 100 for r in rates):
+        raise ScenarioError(f"{where}: governors must be positive weights and the rates 0..100")
+    for event in events:
+        # a governance event needs a committee, and a governor of it
+        if event.action in GOVERNANCE_ACTIONS and event.governor >= len(governors):
+            raise ScenarioError(f"{where}: {event.action} at {event.at_ms} ms names governor {event.governor}, "
+                                f"but the scenario has {len(governors)} (governors = [weights...])")
     return Scenario(
         name=name,
         title=str(raw.get("title", name)),
@@ -268,6 +308,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         watch=str(raw.get("watch", "")).strip(),
         summary=str(raw.get("summary", "")).strip(),
         source=source,
+        governors=governors,
+        participates_rate=rates[0],
+        win_rate=rates[1],
         consensus=consensus,
         epoch_sealers=epoch_sealers,
         epoch_blocks=epoch_blocks,

@@ -75,14 +75,19 @@ def _state(node: SimNode, *, partitioned: bool) -> str:
 
 def spare_nodes(scenario: Scenario) -> int:
     """Nodes to create as observers so an add_sealer event has someone to promote."""
-    wanted = [e.node for e in scenario.events if e.action == "add_sealer" and isinstance(e.node, int)]
+    wanted = [e.node for e in scenario.events
+              if e.action in ("add_sealer", "propose_sealer") and isinstance(e.node, int)]
     return max((n - scenario.nodes + 1 for n in wanted), default=0)
 
 
 def make_simulation(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, spare_nodes: int = 0,
+                    governors: tuple[int, ...] = (), participates_rate: int = 0, win_rate: int = 0,
                     consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> SimChain:
+    """governors: an auth chain whose committee has these weights (it needs the system contracts too)."""
     config = SimConfig(nodes=nodes, suite=suite, seed=seed, observers=spare_nodes, tx_rate=float(tx_rate),
-                       executor="evm" if spare_nodes else "kv",  # promoting a sealer needs the system contracts
+                       executor="evm" if spare_nodes or governors else "kv",  # governance needs the system contracts
+                       auth_governors=len(governors), governor_weights=governors,
+                       participates_rate=participates_rate, win_rate=win_rate,
                        consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
     return SimChain(Simulation(config))
 
@@ -123,6 +128,98 @@ def add_sealer(chain: SimChain, node: int) -> str:
     """Promote observer `node` to sealer with a transaction to the Consensus contract (0x1003)."""
     chain.sim.add_sealer(node)
     return f"send addSealer(node {node}, weight 1) to the Consensus system contract 0x1003"
+
+
+def _governor_tx(chain: SimChain, governor: int, build: Callable[..., Any], *args: Any) -> None:
+    from chain.ledger.transaction import sign_transaction
+
+    head = max(n.store.head_number() for n in chain.sim.nodes)
+    tx = build(chain.sim.suite, *args, block_limit=head + 500, nonce=chain.sim.rng.getrandbits(250))
+    chain.sim.submit_signed([sign_transaction(tx, chain.sim.governor_keys[governor])])
+
+
+def propose_sealer(chain: SimChain, governor: int, node: int, blocks: int) -> str:
+    """A governor proposes the spare node as a sealer (CommitteeManager 0x10001), open for `blocks` blocks."""
+    from chain.execution.governance import add_sealer_proposal_tx
+
+    _governor_tx(chain, governor, add_sealer_proposal_tx, chain.sim.nodes[node].node_id, 1, blocks)
+    return f"governor {governor} proposes node {node} as a sealer (open for {blocks} blocks) and votes for it"
+
+
+def vote(chain: SimChain, governor: int, proposal: int, agree: bool) -> str:
+    from chain.execution.governance import vote_tx
+
+    _governor_tx(chain, governor, vote_tx, proposal, agree)
+    return f"governor {governor} votes {'for' if agree else 'against'} proposal {proposal}"
+
+
+def freeze_account(chain: SimChain, governor: int) -> str:
+    """A governor freezes the client account (AccountManager 0x10003): its transactions are refused."""
+    from chain.execution.governance import set_account_status_tx
+
+    _governor_tx(chain, governor, set_account_status_tx, chain.sim.client_key.address, 1)
+    return f"governor {governor} freezes the client account 0x{chain.sim.client_key.address.hex()[:8]}…"
+
+
+def governance_summary(chain: SimChain) -> dict[str, Any]:
+    """What the committee did, as the best honest node's state says: each proposal's status, and
+    the client account's status with the number of its transactions committed after it was frozen."""
+    from chain.ledger import committee, permissions
+
+    store = best_store(chain)
+    if not committee.is_auth_chain(store):
+        return {}
+    head = store.head_number()
+    statuses = []
+    for proposal_id in range(1, committee.proposal_count(store) + 1):
+        proposal = committee.get_proposal(store, proposal_id)
+        statuses.append(int(proposal.status_at(head + 1)) if proposal is not None else 0)
+    client = chain.sim.client_key.address
+    frozen_at, after, refused = None, 0, 0
+    for number in range(1, head + 1):
+        block = store.block_by_number(number)
+        if block is None:
+            continue
+        for tx, receipt in zip(block.transactions, store.receipts(number)):
+            if frozen_at is not None and tx.sender(chain.sim.suite) == client:
+                # pooled before the freeze, the executor refuses them; after it, the pool does
+                after, refused = after + receipt.ok, refused + (receipt.status == ACCOUNT_FROZEN)
+            if frozen_at is None and tx.to == ACCOUNT_MANAGER and tx.data[16:36] == client and receipt.ok:
+                frozen_at = number
+    return {"proposals": statuses, "client_status": int(permissions.account_status(store, client)),
+            "frozen_at": frozen_at, "client_txs_after_freeze": after, "refused_in_blocks": refused}
+
+
+def proposals_view(chain: SimChain, limit: int = 8) -> list[dict[str, Any]]:
+    """The newest proposals as the dashboard shows them: who proposed, who voted which way, their
+    status (as the next block would see it) and deadline; governors named by their index."""
+    from chain.ledger import committee
+
+    store = best_store(chain)
+    if not committee.is_auth_chain(store):
+        return []
+    governor = {k.address: i for i, k in enumerate(chain.sim.governor_keys)}
+
+    def name(address: bytes) -> str:
+        return f"governor {governor[address]}" if address in governor else "0x" + address.hex()[:8]
+
+    head, shown = store.head_number(), []
+    for proposal_id in range(committee.proposal_count(store), 0, -1):
+        p = committee.get_proposal(store, proposal_id)
+        if p is None:
+            continue
+        status = p.status_at(head + 1)
+        shown.append({"id": p.id, "type": committee.TYPE_NAMES.get(committee.ProposalType(p.type), str(p.type)),
+                      "status": committee.STATUS_NAMES[status], "open": status == committee.ProposalStatus.NOT_ENOUGH_VOTES,
+                      "deadline": p.deadline, "proposer": name(p.proposer),
+                      "agree": [name(a) for a in p.agree], "against": [name(a) for a in p.against]})
+        if len(shown) >= limit:
+            break
+    return shown
+
+
+ACCOUNT_MANAGER = (0x10003).to_bytes(20, "big")
+ACCOUNT_FROZEN = 31  # chain.ledger.status.Status.ACCOUNT_FROZEN
 
 
 def tamper(chain: SimChain, node: int, number: int, what: str) -> str:

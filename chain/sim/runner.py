@@ -75,7 +75,10 @@ class SimConfig:
     tick_ms: int = 1000
     executor: str = "kv"  # "kv" (chain.execution.kv) or "evm" (contracts and system contracts: add_sealer)
     record_trace_hashes: bool | None = None  # None: only when the suite's signatures are deterministic
-    auth_governors: int = 0  # > 0: an auth chain (--auth) governed by this many committee members (weight 1)
+    auth_governors: int = 0  # > 0: an auth chain (--auth) governed by this many committee members
+    governor_weights: tuple[int, ...] = ()  # their weights (default 1 each)
+    participates_rate: int = 51  # the committee's rates, percent
+    win_rate: int = 51
     consensus: str = "pbft"  # or "rpbft": per epoch only epoch_sealers working sealers vote (chain.consensus.pbft.rpbft)
     epoch_sealers: int = 4  # feature_rpbft_epoch_sealer_num (FISCO's default)
     epoch_blocks: int = 1000  # feature_rpbft_epoch_block_num (FISCO's default)
@@ -187,8 +190,11 @@ class Simulation:
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
             system_config=config.system_config(),
             admins=(self.admin_key.address,), timestamp=GENESIS_EPOCH_MS,
-            auth=AuthGenesis(governors=tuple((k.address, 1) for k in self.governor_keys), participates_rate=51,
-                             win_rate=51) if self.governor_keys else None,
+            auth=AuthGenesis(
+                governors=tuple((k.address, w) for k, w in zip(self.governor_keys, config.governor_weights or
+                                                                (1,) * config.auth_governors)),
+                participates_rate=config.participates_rate, win_rate=config.win_rate,
+            ) if self.governor_keys else None,
         )
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
@@ -221,7 +227,21 @@ class Simulation:
             return None
         time_ms, _, kind, data = heapq.heappop(self._queue)
         self.now_ms = time_ms
-        node = getattr(self, f"_on_{kind}")(*data)
+        node: int | None
+        match kind:  # one visible switch: "find usages" of each handler lands here
+            case "deliver":
+                node = self._on_deliver(*data)
+            case "timer":
+                node = self._on_timer(*data)
+            case "tick":
+                node = self._on_tick(*data)
+            case "client":
+                node = self._on_client()
+            case "control":
+                self._on_control(*data)
+                node = None
+            case _:
+                raise AssertionError(f"no handler for queued event kind {kind!r}")
         return SimEvent(time_ms, kind, node)
 
     def run_until(self, time_ms: int) -> None:

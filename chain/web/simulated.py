@@ -39,7 +39,10 @@ def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20
                          hub: Hub | None = None) -> LiveChain:
     """The simulation the page shows: blocks come from the honest node with the highest head."""
     spare = world.spare_nodes(scenario) if scenario is not None else 0
-    sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, spare_nodes=spare)
+    sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, spare_nodes=spare,
+                                governors=scenario.governors if scenario is not None else (),
+                                participates_rate=scenario.participates_rate if scenario is not None else 0,
+                                win_rate=scenario.win_rate if scenario is not None else 0)
     crypto = get_suite(suite)
     # a scenario plays its faults on time, is judged as it goes, and stops at its duration_ms
     script = ScenarioWatch(scenario, sim) if scenario is not None else None
@@ -50,7 +53,8 @@ def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20
         sim, hub or Hub(), behaviours=world.behaviours(), tx_rate=0,
         describe=lambda: {"suite": suite, "seed": seed, "tx_rate": tx_rate, "mode": "simulation"
                           + (f" · scenario {scenario.name}" if scenario is not None else ""),
-                          **({"scenario": script.describe()} if script is not None else {})},
+                          **({"scenario": script.describe()} if script is not None else {}),
+                          **({"proposals": world.proposals_view(sim)} if sim.sim.governor_keys else {})},
         blocks=lambda start, end: views.block_summaries(world.best_store(sim), crypto, start, end, node_of),
         block=lambda number: views.block_detail(world.best_store(sim), crypto, number, node_of),
         script=script, nodes=lambda: observe.observe(sim), phase_key=lambda: observe.phase_key(sim),

@@ -41,8 +41,8 @@ from chain.execution.dmc.messages import (
     CallMessage, FrameResult, Marks, RawLog, Reply, ReplyKind, Request, RequestKind, RoundBatch, RoundReplies, Row,
     TxOutcome,
 )
-from chain.execution.dmc.ownership import SHARED_READ_TABLES, contract_key, row_owner, runs_in_caller
-from chain.execution.evm import ChainState, state_class
+from chain.execution.dmc.ownership import SHARED_READ_TABLES, SYSTEM, contract_key, row_owner, runs_in_caller
+from chain.execution.evm import CODE_TABLE, ChainState, state_class
 from chain.execution.executor import status_of
 from chain.execution.journal import TableJournal
 from chain.execution.precompiled import PrecompiledFailure, system_contracts
@@ -76,7 +76,7 @@ ERROR_CLASSES: dict[Status, type[VMError]] = {
 
 def error_for(result: FrameResult) -> VMError:
     status = Status(result.status)
-    if status in (Status.PRECOMPILED_ERROR, Status.PERMISSION_DENIED):
+    if result.refused:
         return PrecompiledFailure(status, result.message)
     return ERROR_CLASSES.get(status, VMError)(result.message or status.name)
 
@@ -117,11 +117,13 @@ class DmcJournal(TableJournal):
 
     def get(self, table: str, key: bytes) -> bytes | None:
         if not self._own(table, key):
-            # other contracts' code and existence: as the block found them
-            if table in SHARED_READ_TABLES:
+            # other contracts' code and existence, and the system tables: as the block found them
+            if table in SHARED_READ_TABLES or row_owner(table, key) == SYSTEM:
                 return self._shared.get(table, key)
             raise OwnershipViolation(f"row {table}/{key.hex()} belongs to another contract")
-        if self.frame is not None:
+        # code is written once, by the frame creating the contract: reading it conflicts with nobody
+        # (locking it would make every frame of a contract wait for any paused one)
+        if self.frame is not None and table != CODE_TABLE:
             self.frame.access((table, key))
         return super().get(table, key)
 
@@ -455,15 +457,18 @@ class ContractExecutor:
                 )
                 computation = computation_class.apply_message(vm_state, evm_message, tx_context)
         except VMError as error:  # raised before the computation started
+            if isinstance(error, Revert):  # a revert before any code ran keeps all the frame's gas
+                return self._failed(status_of(error), message.gas, request.intrinsic, remaining=message.gas)
             return self._failed(status_of(error), message.gas, full_gas)
         except Exception as exc:  # a bug must not stop the chain: fail this frame, the same on every node
             return self._failed(Status.UNKNOWN, message.gas, full_gas, f"internal error: {type(exc).__name__}".encode())
         return self._frame_result(computation, vm_state, message, request.intrinsic, root)
 
     @staticmethod
-    def _failed(status: Status, gas: int, full_gas: int, output: bytes = b"") -> tuple[FrameResult, TxOutcome | None]:
-        result = FrameResult(int(status), output, 0, 0, ())
-        return result, TxOutcome(int(status), output, b"", full_gas, ())
+    def _failed(status: Status, gas: int, gas_used: int, output: bytes = b"",
+                remaining: int = 0) -> tuple[FrameResult, TxOutcome | None]:
+        result = FrameResult(int(status), output, remaining, 0, ())
+        return result, TxOutcome(int(status), output, b"", gas_used, ())
 
     def _frame_result(self, computation: ComputationAPI, vm_state: ChainState, message: CallMessage,
                       intrinsic: int, root: bool) -> tuple[FrameResult, TxOutcome | None]:
@@ -473,8 +478,9 @@ class ContractExecutor:
             status = status_of(error)
             if root and isinstance(error, DeadlockRevert):
                 output = encode_error(self.suite, DEADLOCK_REASON)
+            refused = isinstance(error, PrecompiledFailure)
             reason = error.message if isinstance(error, PrecompiledFailure) else ""
-            result = FrameResult(int(status), output, computation.get_gas_remaining(), 0, (), reason)
+            result = FrameResult(int(status), output, computation.get_gas_remaining(), 0, (), reason, refused)
             used = intrinsic + computation.get_gas_used()
             return result, (TxOutcome(int(status), output, b"", used, ()) if root else None)
         logs: tuple[RawLog, ...] = tuple(

@@ -17,9 +17,11 @@ later blocks (its cache of their rows stays useful). The assignment never change
 from __future__ import annotations
 
 import logging
+import time
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
-from chain.execution import gas
+from chain.abi.codec import encode_error
+from chain.execution import auth_rules, gas
 from chain.execution.dmc.contract_executor import ContractExecutor
 from chain.execution.dmc.messages import CallMessage, Request, RequestKind, RoundBatch, RoundReplies, TxOutcome
 from chain.execution.dmc.ownership import contract_key
@@ -27,7 +29,9 @@ from chain.execution.dmc.scheduler import Scheduler, Stage
 from chain.execution.evm import contract_address, execution_context
 from chain.execution.executor import EVMExecutor, Outcome, net_changes
 from chain.execution.result import ExecutionResult, block_result
+from chain.ledger import permissions
 from chain.ledger.block import Block
+from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
@@ -52,6 +56,10 @@ class DMCExecutor:
         self._assignment: dict[bytes, int] = {}
         self._load: list[int] = []
         self.last_stages: list[Stage] = []  # the last block's rounds, for lessons and the dashboard
+        # the last block's CPU seconds: this process, the slowest worker of each round summed over
+        # the rounds (the parallel part's critical path), all workers together
+        self.last_cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._critical_cpu = self._total_cpu = 0.0
         if workers > 0:
             from chain.execution.dmc.pool import WorkerPool
 
@@ -73,16 +81,19 @@ class DMCExecutor:
     # --- the BlockExecutor contract ---
 
     def execute(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
+        started = time.process_time()
+        self._critical_cpu = self._total_cpu = 0.0
         number = block.number
         gas_cap = tx_gas_limit(state, number)
         context = execution_context(block_number=number, timestamp=block.header.timestamp, gas_limit=gas_cap,
                                     chain_id=self.chain_id)
-        overlay = StateOverlay(state)  # the scheduler's rows: Ethereum account nonces
+        overlay = StateOverlay(state)  # the scheduler's rows: Ethereum account nonces, deployers' admin rights
+        auth = is_auth_chain(state)
         outcomes: dict[int, Outcome | TxOutcome] = {}
         starts: list[Request] = []
         for index, tx in enumerate(block.transactions):
             refused = self._serial.use_eth_nonce(tx, overlay) if isinstance(tx, EthTransaction) else None
-            start = self._start(index, tx, gas_cap) if refused is None else refused
+            start = self._start(index, tx, gas_cap, overlay, auth) if refused is None else refused
             if isinstance(start, Request):
                 starts.append(start)
                 self._assign(start.contract)
@@ -98,6 +109,11 @@ class DMCExecutor:
             outcomes.update(scheduler.run(starts))
         finally:
             self.last_stages = scheduler.stages
+        if auth:  # the deployer administers the contract's method ACLs (as the serial executor records)
+            for index, outcome in sorted(outcomes.items()):
+                if isinstance(outcome, TxOutcome) and outcome.status == 0 and outcome.contract_address:
+                    permissions.set_contract_admin(overlay, outcome.contract_address,
+                                                   block.transactions[index].sender(self.suite))
         changes: Changes = dict(overlay.changes())
         parts = self._pool.end_block() if self._pool is not None else [e.end_block() for e in self._local]
         for part in parts:
@@ -106,6 +122,7 @@ class DMCExecutor:
         result = block_result(self.suite, block, receipts, net_changes(state, changes), parent_state_root)
         if self._pool is not None:
             self._pool.block_done(result.block.header.state_root, result.changes)
+        self.last_cpu = (time.process_time() - started, self._critical_cpu, self._total_cpu)
         return result
 
     def call(self, state: StateReader, to: bytes, data: bytes, sender: bytes = b"\x00" * 20, block_number: int = 0,
@@ -115,7 +132,7 @@ class DMCExecutor:
 
     # --- before the scheduler ---
 
-    def _start(self, index: int, tx: Transaction, gas_cap: int) -> Request | Outcome:
+    def _start(self, index: int, tx: Transaction, gas_cap: int, state: StateReader, auth: bool) -> Request | Outcome:
         """The serial executor's checks before code runs; the transaction's START message if it passes."""
         try:
             sender = tx.sender(self.suite)
@@ -130,6 +147,10 @@ class DMCExecutor:
         if gas_limit < intrinsic:
             return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
         to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
+        if auth:  # an auth chain's permissions (chain.execution.auth_rules), on the block's starting state
+            refused = auth_rules.refusal(state, sender, to, tx.data, tx.is_create)
+            if refused is not None:
+                return Outcome(refused[0], output=encode_error(self.suite, refused[1]))
         message = CallMessage(sender=sender, to=to, data=b"" if tx.is_create else tx.data, gas=gas_limit - intrinsic,
                               depth=0, create=tx.is_create, init_code=tx.data if tx.is_create else b"")
         return Request(RequestKind.START, index, 0, contract_key(to), message=message, origin=sender,
@@ -149,7 +170,11 @@ class DMCExecutor:
 
     def _run_round(self, batches: dict[int, RoundBatch]) -> dict[int, RoundReplies]:
         if self._pool is not None:
-            return self._pool.run_round(batches)
+            replies = self._pool.run_round(batches)
+            cpu = [r.cpu_seconds for r in replies.values()]
+            self._critical_cpu += max(cpu, default=0.0)
+            self._total_cpu += sum(cpu)
+            return replies
         return {index: self._local[index].run_round(batch) for index, batch in sorted(batches.items())}
 
     def _receipt(self, block: Block, index: int, tx: Transaction, outcome: Outcome | TxOutcome) -> Receipt:

@@ -50,6 +50,7 @@ class FrameResult:
     refund: int  # gas refund of the frame and its callees (0 when it failed)
     logs: tuple[RawLog, ...]  # in emission order (empty when it failed)
     message: str = ""  # a system contract's refusal reason
+    refused: bool = False  # failed as a system contract or a permission check refuses: no gas burnt
 
     @property
     def ok(self) -> bool:
@@ -134,3 +135,4 @@ class RoundReplies:
     """An executor's replies to one batch, per contract in contract order, each in the order made."""
 
     replies: tuple[tuple[bytes, tuple[Reply, ...]], ...] = field(default=())
+    cpu_seconds: float = 0.0  # CPU time the executor's process spent on the round (for benchmarks)

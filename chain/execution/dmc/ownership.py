@@ -10,27 +10,25 @@ every row of state has one owner, a *DMC contract key*:
   several of them share (TableManager creates the tables KVTable writes), so they form one owner
   here and run on one executor, as one contract would.
 
-A frame may read and write its own contract's rows (key-locked, see ``locks``); it may read other
-contracts' code and account rows as they were when the block started (the CALL and EXTCODE*
-instructions look at them; code does not change during a block except by creation); anything
-else is refused. The Ethereum precompiles (0x01..) and the stateless Crypto contract (0x100a)
+A frame may read and write its own contract's rows (key-locked, see ``locks``). It may read, as
+they were when the block started, other contracts' code and account rows (the CALL and EXTCODE*
+instructions look at them; code does not change during a block except by creation) and the system
+tables (an auth chain checks every frame against the permission tables): so a governance change
+takes effect for contracts from the next block, where the serial executor applies it from the
+next transaction. Any other access is refused (the frame fails). The Ethereum precompiles (0x01..) and the stateless Crypto contract (0x100a)
 touch no rows and run inside the calling frame.
 """
 
 from __future__ import annotations
 
 from chain.execution.evm import ACCOUNT_TABLE, CODE_TABLE, STORAGE_TABLE
-from chain.execution.precompiled import (
-    CONSENSUS_ADDRESS, CRYPTO_ADDRESS, KV_TABLE_ADDRESS, SYSTEM_CONFIG_ADDRESS, TABLE_MANAGER_ADDRESS,
-)
+from chain.execution.precompiled import CONTRACT_CLASSES, CRYPTO_ADDRESS, SYSTEM_CONFIG_ADDRESS
 
 EVM_TABLES = frozenset({CODE_TABLE, ACCOUNT_TABLE, STORAGE_TABLE})
 SHARED_READ_TABLES = frozenset({CODE_TABLE, ACCOUNT_TABLE})  # other contracts' code and existence
 
 SYSTEM = SYSTEM_CONFIG_ADDRESS  # the key of the one executor queue all stateful system contracts share
-STATEFUL_SYSTEM_ADDRESSES = frozenset({
-    SYSTEM_CONFIG_ADDRESS, TABLE_MANAGER_ADDRESS, CONSENSUS_ADDRESS, KV_TABLE_ADDRESS,
-})
+STATEFUL_SYSTEM_ADDRESSES = frozenset(cls.address for cls in CONTRACT_CLASSES) - {CRYPTO_ADDRESS}
 # Ethereum's precompiles live at 0x01..0x11 (Prague); with Crypto they run in the caller's frame.
 MAX_ETHEREUM_PRECOMPILE = 0x11
 

@@ -16,7 +16,9 @@ cache is brought forward by the change set, otherwise it is emptied. Equal roots
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
+import time
 import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any, Mapping
@@ -85,7 +87,9 @@ def _worker_main(conn: Connection, suite_name: str) -> None:
                 executor.begin_block(cache, execution_context(block_number=number, timestamp=timestamp,
                                                               gas_limit=gas_limit, chain_id=chain_id))
             elif kind == "round":
-                conn.send(("replies", executor.run_round(message[1])))
+                started = time.process_time()
+                replies = executor.run_round(message[1])
+                conn.send(("replies", dataclasses.replace(replies, cpu_seconds=time.process_time() - started)))
             elif kind == "end":
                 conn.send(("changes", executor.end_block()))
             elif kind == "done":

@@ -182,6 +182,7 @@ function render() {
   scrub.max = String(state.index);
   if (state.live) { scrub.value = String(state.index); $("scrub-label").textContent = "live"; }
   renderScenario();
+  renderProposals();
   renderNodes();
   renderEvents();
   renderBlocks();
@@ -199,6 +200,16 @@ function renderScenario() {
   panel.innerHTML = `<b>scenario ${esc(sc.name)}</b> — ${esc(sc.title || "")} <span class="hint" data-testid="scenario-state">${sc.finished ? `finished at ${sc.duration_ms} ms: virtual time stopped` : `runs until ${sc.duration_ms} ms`}</span>
     ${(sc.applied || []).length ? `<span class="hint"> · done: ${esc(sc.applied.join("; "))}</span>` : ""}
     <p>${esc(sc.summary || "")}</p>${sc.watch ? `<p><b>Watch:</b> ${esc(sc.watch)}</p>` : ""}<ul>${checks}</ul>`;
+}
+
+// An auth chain's committee: the newest proposals, their votes and status (chain.scenarios.world.proposals_view).
+function renderProposals() {
+  const rows = state.status.proposals;
+  $("proposals-panel").hidden = !rows || !rows.length;
+  if (!rows || !rows.length) return;
+  $("proposals").tBodies[0].innerHTML = rows.map((p) => `<tr class="${p.open ? "pending" : p.status === "finished" ? "pass" : "fail"}">` +
+    `<td>${p.id}</td><td>${esc(p.type)}</td><td>${esc(p.status)}</td><td>${p.deadline}</td><td>${esc(p.proposer)}</td>` +
+    `<td>${esc(p.agree.join(", "))}</td><td>${esc(p.against.join(", "))}</td></tr>`).join("");
 }
 
 function timerText(n) {

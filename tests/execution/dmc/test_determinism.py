@@ -75,7 +75,7 @@ class ShuffledDMC(DMCExecutor):
         return {index: self._local[index].run_round(batches[index]) for index in ranked}
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=2, max_size=9), order=st.permutations([0, 1, 2, 3]))
 def test_same_result_for_any_executor_count_timing_and_run(world: World, ops: list[tuple[str, int, int, int, int, int]],
                                                            order: list[int]) -> None:

@@ -127,3 +127,31 @@ def test_system_contracts_run_on_one_executor_and_keep_their_permissions(world: 
     assert statuses == [0, 0, 0, Status.PERMISSION_DENIED, 0]
     assert [world.abi.decode_output("set_config", result.receipts[2].output)[0]] == [False]
     assert summary(result) == summary(execute(world.local, world.local.executor, txs))
+
+
+def test_an_auth_chains_permissions_hold_inside_dmc(cell_code: tuple[bytes, list[dict[str, object]]]) -> None:
+    """A method ACL refuses the transaction's own frame and a frame a contract opens, as serially;
+    a contract deployed in a DMC block is administered by its deployer."""
+    from chain.abi.codec import ContractABI
+    from chain.crypto.keys import KeyPair
+    from chain.execution.local import LocalChain
+    from chain.execution.precompiled import AUTH_MANAGER_ADDRESS
+    from chain.ledger.genesis import AuthGenesis
+    from tests.execution.dmc.blocks import deploy_cells
+
+    bytecode, abi_json = cell_code
+    governor, owner, stranger = (KeyPair("standard", n) for n in (0x6001, 0x0E1, 0x5E1))
+    local = LocalChain("standard", auth=AuthGenesis(governors=((governor.address, 1),)))
+    abi = ContractABI(local.suite, abi_json)
+    front, guarded = deploy_cells(local, owner, bytecode, 2)
+    add = abi.encode_call("add", 1)[:4]
+    for signature, args in (("setMethodAuthType(address,bytes4,uint8)", (guarded, add, 1)),  # white list
+                            ("openMethodAuth(address,bytes4,address)", (guarded, add, owner.address))):
+        assert local.send(owner, AUTH_MANAGER_ADDRESS, encode_call(local.suite, signature, *args)).ok
+    txs = [local.transaction(stranger, guarded, abi.encode_call("add", 1)),  # refused before it runs
+           local.transaction(stranger, front, abi.encode_call("add_via", guarded, 2)),  # inner frame refused
+           local.transaction(owner, front, abi.encode_call("add_via", guarded, 3)),  # allowed
+           local.transaction(owner, b"", bytecode)]  # a deploy: owner administers it
+    result = execute(local, DMCExecutor(local.suite, executors=2), txs)
+    assert [r.status for r in result.receipts] == [Status.NO_CALL_PERMISSION, Status.REVERT_INSTRUCTION, 0, 0]
+    assert summary(result) == summary(execute(local, local.executor, txs))
