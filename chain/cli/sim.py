@@ -187,7 +187,8 @@ def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | Non
 
     summary = sweep(runs, seed, jobs=jobs, resume=resume, version=version, on_result=progress, consensus=consensus)
     wall = time.perf_counter() - started
-    console.print(f"runs: {len(summary.results)} ({consensus}, seeds {seed}..{seed + runs - 1}, schedule version {version}), "
+    kind = ", rpbft" if consensus == "rpbft" else ""
+    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}, schedule version {version}{kind}), "
                   f"stalls: {summary.count('stall')}, safety violations: {summary.count('violation')}, "
                   f"errors: {summary.count('error')}", soft_wrap=True, highlight=False)
     console.print(f"{summary.seconds_per_run():.2f} s per run (one process), {wall:.0f} s wall with {jobs} job(s)",

@@ -258,7 +258,7 @@ def run_one(seed: int, version: int = VERSION, consensus: str = "pbft") -> RunRe
     """Draw and run the schedule of `seed`; an exception becomes an `error` verdict, not a crash of the sweep."""
     started = time.perf_counter()
     try:
-        return run_schedule(draw_schedule(seed, version, consensus))
+        return run_schedule(draw_schedule(seed, version) if consensus == "pbft" else draw_schedule(seed, version, consensus))
     except Exception as exc:  # noqa: BLE001 — a sweep reports a bug and goes on with the next seed
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return RunResult(seed, "error", f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})",
@@ -305,7 +305,9 @@ def read_results(path: Path, version: int = VERSION) -> dict[int, RunResult]:
 
 
 def _results(seeds: list[int], jobs: int, version: int, consensus: str = "pbft") -> Iterator[RunResult]:
-    tasks = [(seed, version, consensus) for seed in seeds]
+    # (seed, version) as before for PBFT; rPBFT runs name their consensus too
+    tasks: list[tuple[int, int] | tuple[int, int, str]] = [
+        (seed, version) if consensus == "pbft" else (seed, version, consensus) for seed in seeds]
     if jobs <= 1 or len(seeds) <= 1:
         yield from (run_one(*task) for task in tasks)
         return
@@ -313,7 +315,7 @@ def _results(seeds: list[int], jobs: int, version: int, consensus: str = "pbft")
         yield from pool.imap_unordered(_run_task, tasks, chunksize=1)
 
 
-def _run_task(task: tuple[int, int, str]) -> RunResult:
+def _run_task(task: tuple[int, int] | tuple[int, int, str]) -> RunResult:
     return run_one(*task)
 
 
