@@ -81,8 +81,14 @@ def pbft(
     blocks: int = typer.Option(100, "--blocks", help="blocks per run (n = 64 runs a tenth of them)"),
     nodes: list[int] = typer.Option([4, 16, 64], "--nodes", help="sealer counts to measure"),
     suite: list[str] = typer.Option(["standard", "sm"], "--suite", help="suites to measure"),
+    consensus: list[str] = typer.Option(["pbft"], "--consensus", help="pbft and/or rpbft (give both: side by side)"),
+    epoch_sealers: int = typer.Option(4, "--epoch-sealers", help="(rpbft) K working sealers per epoch (FISCO's default 4)"),
 ) -> None:
-    """Simulated PBFT: wall-clock cost, messages per block, sim-seconds per wall-second, per n and suite."""
+    """Simulated PBFT (and rPBFT): cost, messages per block, CPU per block, commit latency, per n and suite."""
     from chain.bench.pbft import run
 
-    run(tuple(nodes), tuple(suite), blocks)
+    for kind in consensus:
+        if kind not in ("pbft", "rpbft"):
+            typer.secho(f"error: unknown consensus {kind!r}; choose pbft or rpbft", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+    run(tuple(nodes), tuple(suite), blocks, consensus=tuple(consensus), epoch_sealers=epoch_sealers)

@@ -42,6 +42,10 @@ def build(
     win_rate: int = typer.Option(0, "--win-rate", help="with --auth: percent of the voted weight that must agree"),
     proposal_lifetime: int = typer.Option(DEFAULT_PROPOSAL_LIFETIME, "--proposal-lifetime",
                                           help="with --auth: blocks a proposal stays open (the clients' default)"),
+    consensus: str = typer.Option("pbft", "--consensus", help="pbft, or rpbft: per epoch only --epoch-sealers working "
+                                                              "sealers run PBFT (feature_rpbft)"),
+    epoch_sealers: int = typer.Option(4, "--epoch-sealers", help="(rpbft) working sealers per epoch"),
+    epoch_blocks: int = typer.Option(1000, "--epoch-blocks", help="(rpbft) blocks per epoch"),
 ) -> None:
     """Build a chain: CA, node keys and certificates, genesis, configs and start/stop scripts."""
     if executor not in EXECUTOR_KINDS:  # checked before anything is written, so no half-built directory is left
@@ -60,14 +64,15 @@ def build(
         executor_workers=executor_workers, force=force,
         web3_port_base=web3_port_base if web3 else None, web3_chain_id=web3_chain_id,
         auth=auth, governor_weights=weights, participates_rate=participates_rate, win_rate=win_rate,
-        proposal_lifetime=proposal_lifetime,
+        proposal_lifetime=proposal_lifetime, consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks,
     )
     with reported():
         chain = build_chain(output, options)
     warning = exposure_warning(rpc_ip)
     if warning is not None:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}")
+    kind = f", rPBFT: {min(epoch_sealers, nodes)} working sealers per {epoch_blocks}-block epoch" if consensus == "rpbft" else ""
+    typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}{kind}")
     for i, node in enumerate(chain.nodes):
         typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  channel {channel_port_base + i:<5}  "
                    + (f"web3 {rpc_ip}:{web3_port_base + i:<5}  " if web3 else "")

@@ -43,14 +43,22 @@ def sim(
     explain: bool = typer.Option(False, "--explain", help="(sweep) print each run's schedule"),
     schedule_version: int = typer.Option(0, "--schedule-version",
                                          help="(sweep) the behaviour list schedules draw from (0: the latest)"),
+    consensus: str = typer.Option("pbft", "--consensus", help="pbft, or rpbft: per epoch only --epoch-sealers "
+                                                              "working sealers run PBFT (the others rest)"),
+    epoch_sealers: int = typer.Option(4, "--epoch-sealers", help="(rpbft) K, working sealers per epoch "
+                                                                 "(feature_rpbft_epoch_sealer_num)"),
+    epoch_blocks: int = typer.Option(1000, "--epoch-blocks", help="(rpbft) B, blocks per epoch "
+                                                                  "(feature_rpbft_epoch_block_num)"),
 ) -> None:
     """Simulate a PBFT chain with faults and Byzantine nodes; check safety and liveness; print the figures."""
     from chain.sim import SimConfig, Simulation
     from chain.sim.trace import JsonlWriter
 
     console = Console()
+    if consensus not in ("pbft", "rpbft"):
+        _fail(f"unknown consensus {consensus!r}; choose pbft or rpbft")
     if sweep:
-        _sweep(console, sweep, seed, jobs, resume, explain, schedule_version)
+        _sweep(console, sweep, seed, jobs, resume, explain, schedule_version, consensus)
         return
     if suite not in SUITE_NAMES:
         _fail(f"unknown suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
@@ -61,7 +69,8 @@ def sim(
     try:
         config = SimConfig(nodes=nodes, observers=observers, suite=suite, seed=seed, loss=loss, duplicate=duplicate,
                            tx_rate=tx_rate, byzantine={i: behaviour for i in liar_indices(nodes, byzantine)},
-                           executor=executor)
+                           executor=executor, consensus=consensus, epoch_sealers=epoch_sealers,
+                           epoch_blocks=epoch_blocks)
         simulation = Simulation(config)
     except ChainError as exc:
         _fail(str(exc))
@@ -77,7 +86,8 @@ def sim(
     wall = time.perf_counter() - started
     report = simulation.check()
 
-    table = Table(title=f"{nodes} sealers, {observers} observers, {suite} suite, seed {seed}")
+    kind = "" if consensus == "pbft" else f", rPBFT: {min(epoch_sealers, nodes)} working per {epoch_blocks}-block epoch"
+    table = Table(title=f"{nodes} sealers, {observers} observers, {suite} suite, seed {seed}{kind}")
     for column in ("node", "role", "behaviour", "height", "view", "view changes", "state"):
         table.add_column(column, justify="right" if column in ("node", "height", "view", "view changes") else "left")
     for row in simulation.node_status():
@@ -152,7 +162,7 @@ def liar_indices(nodes: int, count: int) -> list[int]:
 
 
 def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | None, explain: bool,
-           version: int) -> None:
+           version: int, consensus: str = "pbft") -> None:
     """`chain sim --sweep N`: N random fault schedules, judged for safety and liveness after GST."""
     from chain.sim.sweep import BEHAVIOUR_VERSIONS, VERSION, RunResult, draw_schedule, sweep
 
@@ -166,7 +176,7 @@ def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | Non
 
     def progress(result: RunResult, done: int, total: int) -> None:
         if explain:
-            console.print("\n".join(draw_schedule(result.seed, version).describe()), markup=False, highlight=False,
+            console.print("\n".join(draw_schedule(result.seed, version, consensus).describe()), markup=False, highlight=False,
                           soft_wrap=True)
         if result.failed:
             console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
@@ -175,9 +185,10 @@ def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | Non
         if done % step == 0 or done == total:
             console.print(f"{done}/{total} runs, {time.perf_counter() - started:.0f} s")
 
-    summary = sweep(runs, seed, jobs=jobs, resume=resume, version=version, on_result=progress)
+    summary = sweep(runs, seed, jobs=jobs, resume=resume, version=version, on_result=progress, consensus=consensus)
     wall = time.perf_counter() - started
-    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}, schedule version {version}), "
+    kind = ", rpbft" if consensus == "rpbft" else ""
+    console.print(f"runs: {len(summary.results)} (seeds {seed}..{seed + runs - 1}, schedule version {version}{kind}), "
                   f"stalls: {summary.count('stall')}, safety violations: {summary.count('violation')}, "
                   f"errors: {summary.count('error')}", soft_wrap=True, highlight=False)
     console.print(f"{summary.seconds_per_run():.2f} s per run (one process), {wall:.0f} s wall with {jobs} job(s)",
@@ -185,7 +196,8 @@ def _sweep(console: Console, runs: int, seed: int, jobs: int, resume: Path | Non
     for result in summary.failures:
         console.print(f"[red]{result.verdict}[/] seed {result.seed}: {result.reason}", soft_wrap=True, highlight=False)
     if not summary.ok:
-        console.print(f"reproduce one: chain sim --sweep 1 --seed SEED --schedule-version {version} --explain")
+        rpbft = " --consensus rpbft" if consensus == "rpbft" else ""
+        console.print(f"reproduce one: chain sim --sweep 1 --seed SEED --schedule-version {version}{rpbft} --explain")
         raise typer.Exit(1)
 
 

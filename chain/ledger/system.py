@@ -20,6 +20,7 @@ later height is ignored until then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from chain.errors import LedgerError
@@ -39,6 +40,10 @@ TX_GAS_LIMIT = "tx_gas_limit"
 BLOCK_GAS_LIMIT = "block_gas_limit"
 LEADER_PERIOD = "consensus_leader_period"
 AUTH_CHECK_STATUS = "auth_check_status"
+# rPBFT (chain.consensus.pbft.rpbft), FISCO BCOS 3.x's keys and defaults (2.x: rpbft_epoch_*).
+FEATURE_RPBFT = "feature_rpbft"
+RPBFT_EPOCH_SEALER_NUM = "feature_rpbft_epoch_sealer_num"
+RPBFT_EPOCH_BLOCK_NUM = "feature_rpbft_epoch_block_num"
 
 DEFAULT_CONFIG: dict[str, str] = {
     TX_COUNT_LIMIT: "1000",
@@ -50,12 +55,15 @@ DEFAULT_CONFIG: dict[str, str] = {
     BLOCK_GAS_LIMIT: "300000000000",
     LEADER_PERIOD: "1",
     AUTH_CHECK_STATUS: "0",
+    FEATURE_RPBFT: "0",
+    RPBFT_EPOCH_SEALER_NUM: "4",
+    RPBFT_EPOCH_BLOCK_NUM: "1000",
 }
 
 
 # Keys added after chains were made write no genesis row while they keep their default (the
 # default is read in its place), so adding one does not change the genesis hash of existing chains.
-ROW_ONLY_WHEN_SET = frozenset({BLOCK_GAS_LIMIT})
+ROW_ONLY_WHEN_SET = frozenset({BLOCK_GAS_LIMIT, FEATURE_RPBFT, RPBFT_EPOCH_SEALER_NUM, RPBFT_EPOCH_BLOCK_NUM})
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,9 @@ def encode_node_list(nodes: Iterable[ConsensusNode]) -> bytes:
     return codec.encode([[n.node_id, n.type.encode(), n.weight, n.enable_number] for n in ordered])
 
 
+@lru_cache(maxsize=16)
 def decode_node_list(raw: bytes) -> tuple[ConsensusNode, ...]:
+    """The entries of an s_consensus row (cached: every block reads it again, the same bytes, on every node)."""
     nodes = []
     for entry in codec.decode_list(raw, "s_consensus row"):
         items = codec.as_list(entry, "s_consensus entry [node id, type, weight, enable_number]", 4)

@@ -46,6 +46,7 @@ from chain.crypto.suite import SUITE_NAMES
 from chain.errors import ConfigError
 from chain.ledger.committee import DEFAULT_PROPOSAL_LIFETIME
 from chain.ledger.genesis import AuthGenesis, GenesisConfig
+from chain.ledger.system import FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM
 from chain.node.config import (
     ChannelSection,
     ConsensusSection,
@@ -89,6 +90,11 @@ class BuildOptions:
     participates_rate: int = 0
     win_rate: int = 0
     proposal_lifetime: int = DEFAULT_PROPOSAL_LIFETIME
+    # --consensus rpbft: per epoch of epoch_blocks blocks only epoch_sealers working sealers vote
+    # (chain.consensus.pbft.rpbft); written into genesis as FISCO 3.x's feature_rpbft system configs.
+    consensus: str = "pbft"
+    epoch_sealers: int = 4
+    epoch_blocks: int = 1000
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,9 @@ def _check_options(options: BuildOptions) -> None:
         raise ConfigError("a chain needs at least one sealer (-n 4 tolerates one faulty node)")
     if options.observers < 0:
         raise ConfigError("the number of observers cannot be negative")
+    # rPBFT needs whole epochs and at least one working sealer; anything else is a typo, not PBFT
+    if options.consensus not in ("pbft", "rpbft") or options.epoch_sealers < 1 or options.epoch_blocks < 1:
+        raise ConfigError("--consensus must be pbft or rpbft, --epoch-sealers and --epoch-blocks at least 1")
     if options.auth:  # the committee's rules (weights, rates, lifetime), checked before anything is written
         AuthGenesis(governors=tuple((bytes([i + 1]) * 20, w) for i, w in enumerate(options.governor_weights)),
                     participates_rate=options.participates_rate, win_rate=options.win_rate,
@@ -265,6 +274,8 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
         # hash from it, and the chain's first block time is when it was built (FISCO's build_chain.sh
         # does the same with its [group].timestamp).
         timestamp=int(time.time() * 1000) if options.genesis_time_ms is None else options.genesis_time_ms,
+        system_config={FEATURE_RPBFT: "1", RPBFT_EPOCH_SEALER_NUM: str(options.epoch_sealers),
+                       RPBFT_EPOCH_BLOCK_NUM: str(options.epoch_blocks)} if options.consensus == "rpbft" else {},
     )
     genesis_text = genesis.dumps()
     (root / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")

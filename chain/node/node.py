@@ -338,7 +338,10 @@ class Node:
                 event(log, "message_sent", logging.DEBUG, type=effect.type.name, number=effect.number,
                       view=effect.view, to=effect.to.hex()[:16], delivered=sent)
             elif isinstance(effect, fx.Broadcast):
-                count = self.host.broadcast(effect.raw)
+                if effect.to is not None:  # rPBFT: to the working sealers only
+                    count = sum(bool(self.host.send(node_id, effect.raw)) for node_id in effect.to)
+                else:
+                    count = self.host.broadcast(effect.raw)
                 event(log, "message_broadcast", logging.DEBUG, type=effect.type.name, number=effect.number,
                       view=effect.view, peers=count)
             elif isinstance(effect, fx.SetTimer):

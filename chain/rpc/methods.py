@@ -37,7 +37,7 @@ from chain.rpc import params as p
 from chain.rpc.api import NodeApi, SubmitsBatches
 from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
-    INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
+    INVALID_REQUEST, INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
 )
 from chain.txpool.rules import MAX_TX_SIZE
 from chain.wire.views import (
@@ -320,6 +320,22 @@ def get_sealer_list(ctx: RpcContext, params: list[Any]) -> list[str]:
     return [node.node_id.hex() for node in _node_list(ctx).sealers]
 
 
+@method("getEpochSealersList")
+def get_epoch_sealers_list(ctx: RpcContext, params: list[Any]) -> list[str]:
+    """FISCO 2.x: the working sealers of the rPBFT epoch the next block belongs to (chain.consensus.pbft.rpbft)."""
+    from chain.consensus.pbft import rpbft
+
+    p.take(params, 0)
+    number = ctx.store.head_number() + 1
+    nodes = _node_list(ctx)
+    epoch = rpbft.epoch_at(ctx.suite, ctx.store, number, nodes)
+    # FISCO answers this only on an rPBFT chain
+    if epoch is None:
+        raise RpcError(INVALID_REQUEST, "method getEpochSealersList only supported when rpbft is used, "
+                                        "current consensus type is pbft")
+    return [nodes.sealers[i].node_id.hex() for i in epoch.working]
+
+
 @method("getObserverList")
 def get_observer_list(ctx: RpcContext, params: list[Any]) -> list[str]:
     p.take(params, 0)
@@ -435,13 +451,6 @@ def get_group_peers(ctx: RpcContext, params: list[Any]) -> list[str]:
     p.take(params, 0)
     nodes = _node_list(ctx)
     return [node.node_id.hex() for node in nodes.sealers] + [node.node_id.hex() for node in nodes.observers]
-
-
-@method("getEpochSealersList")
-def get_epoch_sealers_list(ctx: RpcContext, params: list[Any]) -> list[str]:
-    """rPBFT's sealers of the current epoch; this chain has no epochs, so every sealer takes part."""
-    p.take(params, 0)
-    return [node.node_id.hex() for node in _node_list(ctx).sealers]
 
 
 @method("getNodeInfo", grouped=False)

@@ -130,7 +130,9 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
     # the simulator's own seeded client submits the load, so the run is fixed by the scenario file
     sim = world.make_simulation(nodes=scenario.nodes, suite=suite, seed=scenario.seed, tx_rate=scenario.tx_rate,
                                 spare_nodes=world.spare_nodes(scenario), governors=scenario.governors,
-                                participates_rate=scenario.participates_rate, win_rate=scenario.win_rate)
+                                participates_rate=scenario.participates_rate, win_rate=scenario.win_rate,
+                                consensus=scenario.consensus, epoch_sealers=scenario.epoch_sealers,
+                                epoch_blocks=scenario.epoch_blocks)
     record = RunRecord(suite=suite)
     events: list[dict[str, Any]] = []
     sim.subscribe(events.append)

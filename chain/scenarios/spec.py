@@ -110,6 +110,9 @@ class Scenario:
     governors: tuple[int, ...] = ()  # auth chain: the governors' weights (none: the admin list governs)
     participates_rate: int = 0
     win_rate: int = 0
+    consensus: str = "pbft"  # or "rpbft" (chain.consensus.pbft.rpbft), with:
+    epoch_sealers: int = 4  # K, working sealers per epoch
+    epoch_blocks: int = 1000  # B, blocks per epoch
 
     @property
     def suite(self) -> str:
@@ -233,7 +236,8 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     where = source
     known = {"name", "title", "family", "summary", "nodes", "suite", "suites", "seed", "duration_ms",
-             "tx_rate", "expect", "watch", "event", "governors", "participates_rate", "win_rate"}
+             "tx_rate", "expect", "watch", "event", "governors", "participates_rate", "win_rate",
+             "consensus", "epoch_sealers", "epoch_blocks"}
     unknown = set(raw) - known
     # top-level typos ("node = 4", "expected = ...") must not silently fall back to defaults
     if unknown:
@@ -260,6 +264,12 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     if isinstance(seed, bool) or not isinstance(seed, int) or isinstance(tx_rate, bool) \
             or not isinstance(tx_rate, int) or tx_rate < 0 or seed < 0:
         raise ScenarioError(f"{where}: seed and tx_rate must be non-negative integers")
+    consensus = raw.get("consensus", "pbft")
+    epoch_sealers, epoch_blocks = raw.get("epoch_sealers", 4), raw.get("epoch_blocks", 1000)
+    # rPBFT needs whole, positive epoch settings; anything else must not silently run plain PBFT
+    if consensus not in ("pbft", "rpbft") or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                                                 for v in (epoch_sealers, epoch_blocks)):
+        raise ScenarioError(f"{where}: consensus must be pbft or rpbft, epoch_sealers and epoch_blocks positive integers")
     raw_events = raw.get("event", [])
     if not isinstance(raw_events, list):
         raise ScenarioError(f"{where}: [[event]] must be an array of tables")
@@ -301,6 +311,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         governors=governors,
         participates_rate=rates[0],
         win_rate=rates[1],
+        consensus=consensus,
+        epoch_sealers=epoch_sealers,
+        epoch_blocks=epoch_blocks,
     )
 
 

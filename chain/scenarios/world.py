@@ -82,12 +82,14 @@ def spare_nodes(scenario: Scenario) -> int:
 
 
 def make_simulation(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, spare_nodes: int = 0,
-                    governors: tuple[int, ...] = (), participates_rate: int = 0, win_rate: int = 0) -> SimChain:
+                    governors: tuple[int, ...] = (), participates_rate: int = 0, win_rate: int = 0,
+                    consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> SimChain:
     """governors: an auth chain whose committee has these weights (it needs the system contracts too)."""
     config = SimConfig(nodes=nodes, suite=suite, seed=seed, observers=spare_nodes, tx_rate=float(tx_rate),
                        executor="evm" if spare_nodes or governors else "kv",  # governance needs the system contracts
                        auth_governors=len(governors), governor_weights=governors,
-                       participates_rate=participates_rate, win_rate=win_rate)
+                       participates_rate=participates_rate, win_rate=win_rate,
+                       consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
     return SimChain(Simulation(config))
 
 

@@ -49,7 +49,6 @@ from chain.consensus.pbft.messages import (
     Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse, ViewChange, Vote,
     decode_envelope, make_envelope,
 )
-from chain.consensus.pbft.quorum import leader_index
 from chain.errors import ChainError, ScenarioError
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.merkle import merkle_root
@@ -375,8 +374,7 @@ class ThinProof(Rewriter):
         vc = envelope.body()
         replica = node.replica
         assert isinstance(vc, ViewChange) and replica is not None
-        led = [w for w in range(vc.view) if leader_index(vc.number, w, replica.leader_period, len(replica.sealer_ids))
-               == replica.my_index]
+        led = [w for w in range(vc.view) if replica.leader(w) == replica.my_index]
         if not led:
             return [effect]
         key = (vc.number, led[-1])
@@ -403,10 +401,9 @@ class FutureProof(Rewriter):
         if made is None:
             return [effect]
         header, hashes = made
-        n = len(replica.sealer_ids)
+        n = len(replica.working)
         # The first view from the one asked for that it leads: a proof no honest sealer could have voted in.
-        future = next((w for w in range(vc.view, vc.view + n)
-                       if leader_index(vc.number, w, replica.leader_period, n) == replica.my_index), None)
+        future = next((w for w in range(vc.view, vc.view + n) if replica.leader(w) == replica.my_index), None)
         if future is None:
             return [effect]
         own = replica.sign(MsgType.PRE_PREPARE, PrePrepare(future, vc.number, header, hashes))

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chain.consensus.pbft.messages import MsgType, decode_envelope
+from chain.consensus.pbft import rpbft
 from chain.consensus.pbft.quorum import quorum
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
 from chain.ledger.merkle import merkle_root
-from chain.ledger.system import all_consensus_nodes
+from chain.ledger.system import RPBFT_EPOCH_SEALER_NUM, all_consensus_nodes, get_config
 from chain.sim.liveness import LivenessMonitor, LivenessVerdict
 from chain.stats import percentile
 
@@ -212,12 +213,27 @@ class Checker:
                 violations.append(f"gap: node {node.index} has no block {number}")
                 no_gaps = False
                 break
-            problem = self._block_problem(block, parent, weights)
+            problem = self._block_problem(block, parent, self._epoch_weights(store, block, weights))
             if problem:
                 violations.append(f"validity: node {node.index} block {number}: {problem}")
                 valid = False
             parent = block
         return valid, no_gaps
+
+    def _epoch_weights(self, store: Any, block: Any, weights: dict[bytes, int]) -> dict[bytes, int]:
+        """The sealers' weights for this block: in rPBFT, the sealers resting in its epoch weigh 0.
+
+        The working set is drawn with chain.consensus.pbft.rpbft.select_working — the code judged
+        here — but from the block's own header and its epoch's seed as stored, not the replica's view.
+        """
+        if not rpbft.rpbft_enabled(store, block.number):
+            return weights
+        start, _ = rpbft.epoch_start(store, block.number)
+        seed = store.block_hash(start - 1)
+        sealers = tuple(block.header.sealer_list)
+        count = int(get_config(store, RPBFT_EPOCH_SEALER_NUM, block.number))
+        working = {sealers[i] for i in rpbft.select_working(self.suite, seed, sealers, count)} if seed else set()
+        return {node_id: weights.get(node_id, 1) if node_id in working else 0 for node_id in sealers}
 
     def _block_problem(self, block: Any, parent: Any, weights: dict[bytes, int]) -> str | None:
         suite = self.suite

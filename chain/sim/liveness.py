@@ -117,7 +117,8 @@ def current_faults(sim: Simulation) -> FaultState:
         loss=sim.network.default.loss,
         byzantine=byzantine,
         byzantine_weight=sum(weight.get(i, 0) for i in byzantine),
-        f=max_faulty(sum(weight.values())),
+        # rPBFT: the budget is the working set's, f = ⌊(K − 1)/3⌋, whatever n is (any sealer may be drawn)
+        f=sim.config.fault_budget() if sim.config.consensus == "rpbft" else max_faulty(sum(weight.values())),
     )
 
 

@@ -38,7 +38,9 @@ from chain.execution.kv import KV_ADDRESS, encode_kv
 from chain.execution.result import BlockExecutor
 from chain.ledger.genesis import AuthGenesis, GenesisConfig, open_chain
 from chain.ledger.store import Store
-from chain.ledger.system import LEADER_PERIOD, TX_COUNT_LIMIT
+from chain.ledger.system import (
+    FEATURE_RPBFT, LEADER_PERIOD, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, TX_COUNT_LIMIT,
+)
 from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, Transaction, new_transaction, sign_transaction
 from chain.sim.byzantine import Behaviour, make_behaviour
 from chain.sim.checker import CheckReport, Checker
@@ -81,6 +83,9 @@ class SimConfig:
     governor_weights: tuple[int, ...] = ()  # their weights (default 1 each)
     participates_rate: int = 51  # the committee's rates, percent
     win_rate: int = 51
+    consensus: str = "pbft"  # or "rpbft": per epoch only epoch_sealers working sealers vote (chain.consensus.pbft.rpbft)
+    epoch_sealers: int = 4  # feature_rpbft_epoch_sealer_num (FISCO's default)
+    epoch_blocks: int = 1000  # feature_rpbft_epoch_block_num (FISCO's default)
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.observers < 0:
@@ -91,6 +96,23 @@ class SimConfig:
             make_behaviour(name)  # unknown names fail here, before anything runs
         if self.executor not in EXECUTOR_KINDS:
             raise ScenarioError(f"unknown executor {self.executor!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
+        if self.consensus not in ("pbft", "rpbft"):
+            raise ScenarioError(f"unknown consensus {self.consensus!r}; choose pbft or rpbft")
+        if self.epoch_sealers < 1 or self.epoch_blocks < 1:
+            raise ScenarioError("rPBFT needs at least one working sealer and one block per epoch")
+
+    def system_config(self) -> dict[str, str]:
+        """The genesis system config the run's settings imply (rPBFT's rows only when it is on)."""
+        config = {TX_COUNT_LIMIT: str(self.tx_count_limit), LEADER_PERIOD: str(self.leader_period)}
+        if self.consensus == "rpbft":
+            config |= {FEATURE_RPBFT: "1", RPBFT_EPOCH_SEALER_NUM: str(self.epoch_sealers),
+                       RPBFT_EPOCH_BLOCK_NUM: str(self.epoch_blocks)}
+        return config
+
+    def fault_budget(self) -> int:
+        """f: how many (unit-weight) sealers may be faulty — among the K working sealers in rPBFT."""
+        working = min(self.nodes, self.epoch_sealers) if self.consensus == "rpbft" else self.nodes
+        return max_faulty(working)
 
 
 @dataclass(frozen=True)
@@ -141,7 +163,7 @@ def sim_recovery_bound_ms(config: SimConfig) -> int:
     """chain.sim.liveness.recovery_bound_ms for the timers, latency and sealers of a simulation config."""
     replica = replica_config(config)
     return recovery_bound_ms(
-        config.timeout_ms, replica.max_timeout_exponent, max_faulty(config.nodes), tick_ms=config.tick_ms,
+        config.timeout_ms, replica.max_timeout_exponent, config.fault_budget(), tick_ms=config.tick_ms,
         min_seal_time_ms=config.min_seal_time_ms, max_latency_ms=config.latency_ms[1],
         sync_retry_ms=replica.sync_retry_ms, resend_ms=getattr(replica, "resend_ms", config.tick_ms),
     )
@@ -171,7 +193,7 @@ class Simulation:
         self.genesis = GenesisConfig(
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
-            system_config={TX_COUNT_LIMIT: str(config.tx_count_limit), LEADER_PERIOD: str(config.leader_period)},
+            system_config=config.system_config(),
             admins=(self.admin_key.address,), timestamp=GENESIS_EPOCH_MS,
             auth=AuthGenesis(
                 governors=tuple((k.address, w) for k, w in zip(self.governor_keys, config.governor_weights or
@@ -470,7 +492,7 @@ class Simulation:
                 self.checker.sent(node, effect.raw)
             if isinstance(effect, fx.Broadcast):
                 for other in self.nodes:
-                    if other.index != node.index:
+                    if other.index != node.index and (effect.to is None or other.node_id in effect.to):
                         self._transmit(node.index, other.index, effect.raw, effect.type, effect.number, effect.view)
             elif isinstance(effect, fx.Send):
                 dst = self._index_of.get(effect.to)

@@ -26,12 +26,11 @@ import multiprocessing
 import random
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from chain.consensus.pbft.quorum import max_faulty
 from chain.sim.liveness import run_until_live
 from chain.sim.runner import SimConfig, Simulation, sim_recovery_bound_ms
 
@@ -122,26 +121,36 @@ class Schedule:
         lines = [f"seed {self.seed} (schedule version {self.version}): n = {c.nodes}, timeout {c.timeout_ms} ms, {c.tx_rate:g} tx/s, latency "
                  f"{c.latency_ms[0]}-{c.latency_ms[1]} ms, duplicate {c.duplicate:g}; faults until {self.fault_end_ms} ms"
                  + (f", then loss {self.lasting_loss:g} for ever" if self.lasting_loss else "")
-                 + f"; recovery window {self.recovery_ms} ms"]
+                 + f"; recovery window {self.recovery_ms} ms"
+                 + (f"; rPBFT: K = {c.epoch_sealers}, B = {c.epoch_blocks}" if c.consensus == "rpbft" else "")]
         lines += ["  " + a.describe() for a in self.actions]
         return lines
 
 
-def draw_schedule(seed: int, version: int = VERSION) -> Schedule:
+def draw_schedule(seed: int, version: int = VERSION, consensus: str = "pbft") -> Schedule:
     """The schedule of run `seed`: drawn from its own random stream, so it never depends on the run.
 
     `version` picks the list of behaviours drawn from (BEHAVIOUR_VERSIONS); (version, seed) fixes
     the schedule for good — never change how it is drawn, add a version instead.
+
+    consensus="rpbft" runs the same kind of schedule on rPBFT: K working sealers (4 or 7, at most
+    n) and short epochs (2–10 blocks, so the working set rotates during the faults), drawn from a
+    stream of their own; Byzantine nodes and partitioned minorities are bounded by the working
+    set's budget f = ⌊(K − 1)/3⌋ instead of n's.
     """
     behaviours = BEHAVIOUR_VERSIONS[version]
     rng = random.Random(f"chain-sweep/{seed}")
     n = rng.choice(NODE_CHOICES)
-    f = max_faulty(n)
     config = SimConfig(
         nodes=n, seed=seed, timeout_ms=rng.choice(TIMEOUT_CHOICES), tx_rate=rng.choice(TX_RATES),
         min_seal_time_ms=MIN_SEAL_TIME_MS, latency_ms=rng.choice(((10, 50), (10, 50), (5, 100))),
         duplicate=rng.choice((0.0, 0.0, 0.02, 0.05)),
     )
+    if consensus == "rpbft":
+        epochs = random.Random(f"chain-sweep-rpbft/{seed}")
+        config = replace(config, consensus="rpbft", epoch_sealers=epochs.choice([k for k in (4, 7) if k <= n]),
+                         epoch_blocks=epochs.choice((2, 3, 5, 10)))
+    f = config.fault_budget()  # max_faulty(n) for PBFT
     start = rng.randint(1000, 3000)
     end = start + rng.randint(4000, 20_000)
     actions: list[Action] = []
@@ -245,11 +254,11 @@ def run_schedule(schedule: Schedule) -> RunResult:
                      round(time.perf_counter() - started, 3), report.gst_ms, recovered, report.live, schedule.version)
 
 
-def run_one(seed: int, version: int = VERSION) -> RunResult:
+def run_one(seed: int, version: int = VERSION, consensus: str = "pbft") -> RunResult:
     """Draw and run the schedule of `seed`; an exception becomes an `error` verdict, not a crash of the sweep."""
     started = time.perf_counter()
     try:
-        return run_schedule(draw_schedule(seed, version))
+        return run_schedule(draw_schedule(seed, version) if consensus == "pbft" else draw_schedule(seed, version, consensus))
     except Exception as exc:  # noqa: BLE001 — a sweep reports a bug and goes on with the next seed
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return RunResult(seed, "error", f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})",
@@ -295,8 +304,10 @@ def read_results(path: Path, version: int = VERSION) -> dict[int, RunResult]:
     return found
 
 
-def _results(seeds: list[int], jobs: int, version: int) -> Iterator[RunResult]:
-    tasks = [(seed, version) for seed in seeds]
+def _results(seeds: list[int], jobs: int, version: int, consensus: str = "pbft") -> Iterator[RunResult]:
+    # (seed, version) as before for PBFT; rPBFT runs name their consensus too
+    tasks: list[tuple[int, int] | tuple[int, int, str]] = [
+        (seed, version) if consensus == "pbft" else (seed, version, consensus) for seed in seeds]
     if jobs <= 1 or len(seeds) <= 1:
         yield from (run_one(*task) for task in tasks)
         return
@@ -304,12 +315,12 @@ def _results(seeds: list[int], jobs: int, version: int) -> Iterator[RunResult]:
         yield from pool.imap_unordered(_run_task, tasks, chunksize=1)
 
 
-def _run_task(task: tuple[int, int]) -> RunResult:
+def _run_task(task: tuple[int, int] | tuple[int, int, str]) -> RunResult:
     return run_one(*task)
 
 
 def sweep(runs: int, seed: int, *, jobs: int = 1, resume: Path | None = None, version: int = VERSION,
-          on_result: Callable[[RunResult, int, int], None] | None = None) -> SweepSummary:
+          on_result: Callable[[RunResult, int, int], None] | None = None, consensus: str = "pbft") -> SweepSummary:
     """Run seeds seed … seed + runs − 1 (those not already in `resume`), J at a time.
 
     Each finished run is appended to `resume` as one JSON line at once, so a sweep stopped at
@@ -323,7 +334,7 @@ def sweep(runs: int, seed: int, *, jobs: int = 1, resume: Path | None = None, ve
     if stream is not None and resume is not None and resume.stat().st_size and not resume.read_bytes().endswith(b"\n"):
         stream.write("\n")  # a line half-written when the last sweep was stopped: start a fresh one
     try:
-        for result in _results(todo, jobs, version):
+        for result in _results(todo, jobs, version, consensus):
             summary.results.append(result)
             if stream is not None:
                 stream.write(result.to_json() + "\n")

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from chain.consensus.pbft import rpbft
 from chain.consensus.pbft.checkpoint import verify_block_signatures
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError
@@ -182,7 +183,9 @@ def audit(store: Store, genesis: GenesisConfig, executor: BlockExecutor) -> Audi
                 report.refused_at, report.refusal = number, str(block)
                 break
             nodes = consensus_nodes(replay, number)
-            problem_sig = check_signature_list(suite, block, nodes.sealer_ids, nodes.weights)
+            # rPBFT: a quorum of the block's epoch's working sealers (resting ones weigh 0)
+            problem_sig = check_signature_list(suite, block, nodes.sealer_ids,
+                                               rpbft.weights_in_force(suite, replay, number, nodes))
             problem_run, result = check_re_execution(suite, executor, replay, block)
             problems = {
                 TX_SIGNATURES: check_transaction_signatures(suite, block),

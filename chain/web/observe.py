@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any, Protocol
 
 from chain.consensus.pbft.effects import VIEW_TIMER
-from chain.consensus.pbft.quorum import VoteSet, leader_index
+from chain.consensus.pbft.quorum import VoteSet
 from chain.consensus.pbft.replica import Replica
 from chain.ledger.system import consensus_nodes
 from chain.sim.runner import SimNode
@@ -77,8 +77,7 @@ def _leader_of(chain: ObservedChain, replica: Replica, view: int) -> int | None:
     """Node number of the sealer that proposes the replica's height in `view`."""
     if not replica.sealer_ids:
         return None
-    position = leader_index(replica.height, view, replica.leader_period, len(replica.sealer_ids))
-    return node_number(chain, replica.sealer_ids[position])
+    return node_number(chain, replica.sealer_ids[replica.leader(view)])
 
 
 def consensus_view(chain: ObservedChain) -> tuple[int, int, int | None]:

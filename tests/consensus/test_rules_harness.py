@@ -37,7 +37,9 @@ from chain.execution.result import ExecutionResult
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import merkle_root
-from chain.ledger.system import BLOCK_GAS_LIMIT, LEADER_PERIOD, TX_COUNT_LIMIT
+from chain.ledger.system import (
+    BLOCK_GAS_LIMIT, FEATURE_RPBFT, LEADER_PERIOD, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, TX_COUNT_LIMIT,
+)
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
 from chain.sim.runner import CHAIN_ID, GROUP_ID, derive_keys
 from chain.txpool.pool import TxPool
@@ -75,7 +77,8 @@ class Harness:
     """
 
     def __init__(self, *, me: int = 0, sealers: int = 4, observers: int = 1, txs: int = 2, height: int = 1,
-                 tx_limit: int = 1000, block_limit: int = 500, block_gas: int | None = None) -> None:
+                 tx_limit: int = 1000, block_limit: int = 500, block_gas: int | None = None,
+                 epoch_sealers: int = 0, epoch_blocks: int = 1000) -> None:
         self.suite = get_suite(SUITE)
         sealer_keys = derive_keys(SUITE, SEED, sealers, "sealer")
         self.keys = sealer_keys + derive_keys(SUITE, SEED, observers, "observer")
@@ -85,7 +88,9 @@ class Harness:
             chain_id=CHAIN_ID, group_id=GROUP_ID, suite=SUITE, sealers=tuple((node_id, 1) for node_id in self.sealer_ids),
             observers=tuple(k.public_key for k in self.keys[sealers:]),
             system_config={TX_COUNT_LIMIT: str(tx_limit), LEADER_PERIOD: "1",
-                           **({} if block_gas is None else {BLOCK_GAS_LIMIT: str(block_gas)})},
+                           **({} if block_gas is None else {BLOCK_GAS_LIMIT: str(block_gas)}),
+                           **({} if not epoch_sealers else {FEATURE_RPBFT: "1", RPBFT_EPOCH_SEALER_NUM: str(epoch_sealers),
+                                                            RPBFT_EPOCH_BLOCK_NUM: str(epoch_blocks)})},
         )
         self.store = open_chain(":memory:", genesis)
         self.executor = KVExecutor(self.suite)
@@ -317,10 +322,15 @@ class Harness:
         voters = sorted(decode_envelope(raw).sender for raw in proof.prepares)
         return f"proof: {self.block_name(pp.header.hash(self.suite))} in view {pp.view} (Prepares of {voters})"
 
+    def _index_of(self, node_id: bytes) -> int:
+        return next(i for i, k in enumerate(self.keys) if k.public_key == node_id)
+
     def describe(self, effect: fx.Effect) -> str | None:
         """One line per effect a table shows (timers and pool bookkeeping are left out)."""
         if isinstance(effect, fx.Broadcast):
-            return f"broadcast {self.describe_message(decode_envelope(effect.raw))}"
+            # rPBFT sends what only working sealers use to them alone (chain.consensus.pbft.rpbft)
+            to = "" if effect.to is None else f" to {sorted(self._index_of(node_id) for node_id in effect.to)}"
+            return f"broadcast{to} {self.describe_message(decode_envelope(effect.raw))}"
         if isinstance(effect, fx.Send):
             to = next(i for i, k in enumerate(self.keys) if k.public_key == effect.to)
             return f"send to {to}: {self.describe_message(decode_envelope(effect.raw))}"
@@ -345,8 +355,9 @@ class Harness:
             prepared = f"{self.block_name(pp.header.hash(self.suite))} in view {r.prepared[0]}"
         ordered = "-" if r.committed is None else self.block_name(r.committed.digest)
         asked = f", asks for view {r.to_view}" if r.to_view > r.view else ""
+        epoch = "" if r.epoch is None else f"; {r.role}, working: {list(r.working)}, leader {r.leader()}"
         return (f"node {self.me} at height {r.height}, view {r.view}{asked}; proposals: {proposals}; "
-                f"prepared: {prepared}; ordered: {ordered}")
+                f"prepared: {prepared}; ordered: {ordered}{epoch}")
 
 
 def snapshot(replica: Replica) -> Any:

@@ -17,7 +17,12 @@ from chain.consensus.pbft.quorum import VoteSet, max_faulty, quorum
 from chain.consensus.pbft.view_change import (
     ProvenProposal, check_view_change_matches, highest_proposal, validate_prepared_proof, view_change_target,
 )
+from chain.consensus.pbft.rpbft import epoch_start, select_working, working_weights
 from chain.errors import ConsensusError
+from chain.ledger.state import MemoryState
+from chain.ledger.system import (
+    CONFIG_TABLE, FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, encode_config_row,
+)
 from tests.consensus.test_rules_harness import OTHER_HASH, Harness, Proposed
 
 
@@ -167,3 +172,46 @@ def test_verify_block_signatures(signers: tuple[int, ...], bad: tuple[int, ...],
     else:
         with pytest.raises(ConsensusError, match=reason):
             verify_block_signatures(h.suite, block, h.sealer_ids, weights)
+
+
+# --- rPBFT epochs and working sets (rules epoch_anchor, resting_weigh_nothing) -----------------------
+
+def _rpbft_state(**rows: tuple[str, int]) -> MemoryState:
+    """A state holding rPBFT config rows: key=(value, enable_number)."""
+    keys = {"switch": FEATURE_RPBFT, "blocks": RPBFT_EPOCH_BLOCK_NUM, "sealers": RPBFT_EPOCH_SEALER_NUM}
+    return MemoryState({(CONFIG_TABLE, keys[name].encode()): encode_config_row(value, enable)
+                        for name, (value, enable) in rows.items()})
+
+
+@pytest.mark.parametrize("rows,number,start", [
+    ({"switch": ("1", 0), "blocks": ("10", 0)}, 1, (1, 10)),
+    ({"switch": ("1", 0), "blocks": ("10", 0)}, 10, (1, 10)),
+    ({"switch": ("1", 0), "blocks": ("10", 0)}, 11, (11, 10)),
+    ({"switch": ("1", 0), "blocks": ("10", 0)}, 25, (21, 10)),
+    # rule: epoch_anchor — a change in force from block 15 begins an epoch there, whatever the old count
+    ({"switch": ("1", 0), "blocks": ("4", 15)}, 15, (15, 4)),
+    ({"switch": ("1", 0), "blocks": ("4", 15)}, 18, (15, 4)),
+    ({"switch": ("1", 0), "blocks": ("4", 15)}, 19, (19, 4)),
+    ({"switch": ("1", 0), "blocks": ("10", 0), "sealers": ("5", 7)}, 8, (7, 10)),
+    ({"switch": ("1", 12), "blocks": ("10", 0)}, 30, (22, 10)),
+])
+def test_epochs_run_b_blocks_from_the_latest_rpbft_config_change(rows: dict[str, tuple[str, int]], number: int,
+                                                                  start: tuple[int, int]) -> None:
+    assert epoch_start(_rpbft_state(**rows), number) == start
+
+
+def test_the_working_set_is_k_sealers_drawn_by_the_seed_and_every_sealer_is_drawn_sometimes() -> None:
+    suite = Harness().suite
+    sealers = tuple(bytes([i]) * 64 for i in range(10))
+    drawn = [select_working(suite, bytes([s]) * 32, sealers, 4) for s in range(60)]
+    assert all(len(w) == 4 and list(w) == sorted(set(w)) and max(w) < 10 for w in drawn)
+    assert select_working(suite, b"\x01" * 32, sealers, 4) == drawn[1]  # the same seed, the same set
+    assert len(set(drawn)) > 30 and set().union(*drawn) == set(range(10))
+    assert select_working(suite, b"\x01" * 32, sealers, 12) == tuple(range(10))  # K >= n: all work
+
+
+def test_resting_sealers_weigh_nothing_so_the_quorum_is_over_the_working_set() -> None:
+    # rule: resting_weigh_nothing — 4 of 7 sealers work: total 4, quorum 3 (not 5 of 7)
+    weights = working_weights((1, 1, 1, 1, 1, 1, 1), (1, 3, 4, 6))
+    assert weights == (0, 1, 0, 1, 1, 0, 1)
+    assert (quorum(sum(weights)), max_faulty(sum(weights))) == (3, 1)

@@ -13,14 +13,25 @@ from chain.sim.byzantine import BEHAVIOURS, make_behaviour
 from chain.sim.runner import SimNode
 
 
+# PBFT: 4 sealers, node 1 leads block 1. rPBFT: 7 sealers, K = 4 working per 2-block epoch (f = 1
+# among them); the seed draws sealers 1, 2, 4, 6 for the first epoch, and node 2 leads block 1.
+CHAINS = {
+    "pbft": (dict(nodes=4, seed=31), 1),
+    "rpbft": (dict(nodes=7, seed=31, consensus="rpbft", epoch_sealers=4, epoch_blocks=2), 2),
+}
+
+
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("chain", sorted(CHAINS))
 @pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
-def test_one_byzantine_of_four_neither_forks_nor_stalls(behaviour: str) -> None:
-    sim = Simulation(SimConfig(nodes=4, seed=31, byzantine={1: behaviour}))  # node 1 leads block 1
+def test_one_byzantine_sealer_neither_forks_nor_stalls(chain: str, behaviour: str) -> None:
+    settings, liar = CHAINS[chain]
+    sim = Simulation(SimConfig(**settings, byzantine={liar: behaviour}))  # type: ignore[arg-type]
+    assert sim.nodes[0].replica is not None and sim.nodes[0].replica.leader() == liar  # it leads block 1 (a working sealer)
     assert sim.run_blocks(5, 90_000) == 5
     report = sim.check()
     assert report.ok, report.violations
-    assert report.honest == (0, 2, 3)
+    assert report.honest == tuple(i for i in range(len(sim.nodes)) if i != liar)
     assert not any("internal error" in reason for reason in sim.rejections)
 
 
@@ -39,8 +50,15 @@ def test_honest_nodes_name_the_lie(behaviour: str, reason: str) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_f_plus_one_colluding_equivocators_break_agreement_and_the_checker_says_so() -> None:
-    sim = Simulation(SimConfig(nodes=4, seed=33, byzantine={1: "equivocate", 2: "equivocate"}))
+@pytest.mark.parametrize("settings,liars", [
+    (dict(nodes=4, seed=33), (1, 2)),
+    # rPBFT: f + 1 = 2 of the 4 working sealers (0, 1, 3, 5 this epoch) are enough, whatever n is;
+    # the leader of block 1 (node 1) sends the two halves of its peers different blocks.
+    (dict(nodes=7, seed=33, consensus="rpbft", epoch_sealers=4), (1, 0)),
+], ids=["pbft", "rpbft"])
+def test_f_plus_one_colluding_equivocators_break_agreement_and_the_checker_says_so(
+        settings: dict[str, object], liars: tuple[int, ...]) -> None:
+    sim = Simulation(SimConfig(**settings, byzantine={i: "equivocate" for i in liars}))  # type: ignore[arg-type]
     sim.run_until(8000)
     report = sim.check()
     assert not report.agreement and not report.ok

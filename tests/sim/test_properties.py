@@ -25,6 +25,7 @@ from tests.sim.budget import TimeBudget
 
 LONG = os.environ.get("CHAIN_LONG_TESTS") == "1"
 EXAMPLES = 2000 if LONG else 100  # about 1.2 s each on this project's 2-core machine, recovery included
+RPBFT_EXAMPLES = 200 if LONG else 10  # the same schedules on rPBFT chains (7 or 10 sealers, K = 4): slower each
 BUDGET_S = 3600 if LONG else 300  # wall-clock seconds for all the examples: running out fails the test
 FAULTS_END_MS = 3000
 
@@ -32,16 +33,22 @@ Action = tuple[int, str, tuple[int, ...]]
 
 
 @st.composite
-def schedules(draw: st.DrawFn) -> tuple[SimConfig, list[Action]]:
-    nodes = draw(st.sampled_from([4, 4, 4, 5, 7]))  # f = 1, 1, 1, 1, 2
-    f = max_faulty(nodes)
+def schedules(draw: st.DrawFn, consensus: str = "pbft") -> tuple[SimConfig, list[Action]]:
+    if consensus == "rpbft":  # K = 4 working sealers per 2- or 5-block epoch: f = 1 among them, whatever n is
+        nodes = draw(st.sampled_from([7, 7, 10] if LONG else [7]))
+        f = max_faulty(4)
+        epochs = dict(consensus="rpbft", epoch_sealers=4, epoch_blocks=draw(st.sampled_from([2, 5])))
+    else:
+        nodes = draw(st.sampled_from([4, 4, 4, 5, 7]))  # f = 1, 1, 1, 1, 2
+        f = max_faulty(nodes)
+        epochs = {}
     liars = draw(st.lists(st.integers(0, nodes - 1), max_size=f, unique=True))
     byzantine = {i: draw(st.sampled_from(sorted(BEHAVIOURS))) for i in liars}
     config = SimConfig(
         nodes=nodes, seed=draw(st.integers(0, 2**32)), byzantine=byzantine, tx_rate=draw(st.sampled_from([10, 30])),
         loss=draw(st.sampled_from([0.0, 0.02, 0.1])), duplicate=draw(st.sampled_from([0.0, 0.05])),
         latency_ms=draw(st.sampled_from([(5, 20), (10, 80), (1, 300)])), timeout_ms=draw(st.sampled_from([600, 1500])),
-        min_seal_time_ms=100,
+        min_seal_time_ms=100, **epochs,  # type: ignore[arg-type]
     )
     actions = []
     for _ in range(draw(st.integers(0, 3))):
@@ -88,12 +95,13 @@ def check_schedule(config: SimConfig, actions: list[Action]) -> None:
 
 
 @pytest.mark.timeout(BUDGET_S + 300, method="thread")  # backstop for one example that hangs: ends the process
-def test_at_most_f_byzantine_never_break_agreement_and_the_chain_recovers() -> None:
+@pytest.mark.parametrize("consensus", ["pbft", "rpbft"])
+def test_at_most_f_byzantine_never_break_agreement_and_the_chain_recovers(consensus: str) -> None:
     budget = TimeBudget(BUDGET_S)
 
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(schedules())
+    @settings(max_examples=EXAMPLES if consensus == "pbft" else RPBFT_EXAMPLES, derandomize=True, deadline=None,
+              database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(schedules(consensus))
     def examples(schedule: tuple[SimConfig, list[Action]]) -> None:
         budget.check()
         check_schedule(*schedule)

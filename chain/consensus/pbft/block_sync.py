@@ -151,8 +151,10 @@ def on_sync_request(r: Replica, envelope: Envelope, request: SyncRequest) -> Non
 
 def on_sync_response(r: Replica, envelope: Envelope, response: SyncResponse) -> None:
     applied = 0
+    last = -1
     for raw in response.blocks:
         block = decode_block(raw)
+        last = block.number
         if block.number < r.height:
             continue  # already have it
         # Blocks are applied in order; a gap means the rest must wait for another response.
@@ -164,6 +166,7 @@ def on_sync_response(r: Replica, envelope: Envelope, response: SyncResponse) -> 
         applied += 1
     if applied:
         r.sync.in_flight_until = -1
-        last = decode_block(response.blocks[-1]).number
+        if raw != response.blocks[-1]:
+            last = decode_block(response.blocks[-1]).number  # decoded once: a block costs a decode per transaction
         if last >= r.height:
             request_sync(r, r.node_ids[envelope.sender], last)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from chain.consensus.pbft.height import Step
 from chain.consensus.pbft.ids import Digest
 from chain.consensus.pbft.messages import Checkpoint, Envelope, MsgType
+from chain.consensus.pbft import rpbft
 from chain.consensus.pbft.quorum import VoteSet, quorum
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError, CryptoError
@@ -86,6 +87,7 @@ def on_checkpoint(r: Replica, envelope: Envelope, checkpoint: Checkpoint) -> Non
     if not _checkpoint_votes(r, checkpoint.block_hash).add(envelope.sender, envelope.signature):  # rule: checkpoint_counted_once
         raise ConsensusError("duplicate Checkpoint")
     _check_checkpoint(r)
+    rpbft.follow_decided(r, envelope.sender)
 
 
 def _check_checkpoint(r: Replica) -> None:

@@ -60,12 +60,16 @@ class Send:
 
 @dataclass(frozen=True)
 class Broadcast:
-    """Send raw to every other node of the node list (sealers and observers)."""
+    """Send raw to every other node of the node list (sealers and observers), or to the nodes `to` names.
+
+    `to` is set by rPBFT for what only the epoch's working sealers use (chain.consensus.pbft.rpbft).
+    """
 
     raw: bytes
     type: MsgType
     number: int
     view: int
+    to: tuple[bytes, ...] | None = None
 
 
 # The replica's timers, by the name SetTimer, CancelTimer and TimerFired carry.

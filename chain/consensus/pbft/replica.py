@@ -73,6 +73,7 @@ from chain.consensus.pbft import block_sync
 from chain.consensus.pbft import checkpoint as checkpointing
 from chain.consensus.pbft import prepare_commit
 from chain.consensus.pbft import proposal as proposing
+from chain.consensus.pbft import rpbft
 from chain.consensus.pbft import tx_relay
 from chain.consensus.pbft import view_change
 
@@ -85,6 +86,7 @@ class ChainStore(Protocol):
     def head_number(self) -> int: ...
     def head(self) -> Block | None: ...
     def block_by_number(self, number: Height) -> Block | None: ...
+    def block_hash(self, number: Height) -> bytes | None: ...
     def has_transaction(self, tx_hash: bytes) -> bool: ...
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, int, int] | None: ...
     def state_root(self) -> bytes: ...
@@ -164,13 +166,18 @@ class Replica:
         self.height = head.number + 1
         nodes = consensus_nodes(self.store, self.height)
         self.sealer_ids: tuple[bytes, ...] = nodes.sealer_ids
-        self.weights: tuple[int, ...] = nodes.weights
+        # rPBFT: only the epoch's working sealers vote, lead and weigh (chain.consensus.pbft.rpbft).
+        self.epoch = rpbft.epoch_at(self.suite, self.store, self.height, nodes)
+        self.working: tuple[NodeIndex, ...] = tuple(range(len(nodes.sealers))) if self.epoch is None else self.epoch.working
+        self.voters = frozenset(self.working)
+        self.weights: tuple[int, ...] = nodes.weights if self.epoch is None else rpbft.working_weights(nodes.weights, self.working)
         self.node_ids: tuple[bytes, ...] = nodes.sealer_ids + tuple(n.node_id for n in nodes.observers)
         self.total_weight = sum(self.weights)
         self.quorum = quorum(self.total_weight)
         self.f = max_faulty(self.total_weight)
         self.my_index: NodeIndex | None = self.node_ids.index(self.node_id) if self.node_id in self.node_ids else None
-        self.is_sealer = self.my_index is not None and self.my_index < len(self.sealer_ids)
+        self.is_sealer = self.my_index is not None and self.my_index in self.voters
+        self.is_resting = self.my_index is not None and not self.is_sealer and self.my_index < len(self.sealer_ids)
         self.leader_period = get_config_int(self.store, LEADER_PERIOD, self.height)
         self.tx_count_limit = get_config_int(self.store, TX_COUNT_LIMIT, self.height)
         self.tx_gas_cap = tx_gas_limit(self.store, self.height)
@@ -218,10 +225,14 @@ class Replica:
 
     @property
     def role(self) -> str:
+        if self.is_resting:
+            return "resting"  # an rPBFT sealer outside this epoch's working set: it follows like an observer
         return "sealer" if self.is_sealer else "observer" if self.my_index is not None else "outsider"
 
     def leader(self, view: View | None = None) -> NodeIndex:
-        return leader_index(self.height, self.view if view is None else view, self.leader_period, len(self.sealer_ids))
+        """The node index of the leader of (height, view): the working sealers take turns (all sealers in PBFT)."""
+        return self.working[leader_index(self.height, self.view if view is None else view, self.leader_period,
+                                         len(self.working))]
 
     def is_leader(self, view: View | None = None) -> bool:
         return self.is_sealer and self.leader(view) == self.my_index
@@ -311,7 +322,7 @@ class Replica:
             "role": self.role, "index": self.my_index, "view": self.view, "to_view": self.to_view,
             "height": self.height - 1, "head_hash": self.head_hash.hex(),
             "state": self._state_name(), "pending_txs": len(self.pool), "sealers": len(self.sealer_ids),
-        }
+        } | ({} if self.epoch is None else {"epoch": self.epoch.start, "working": list(self.working)})
 
     def _state_name(self) -> str:
         """The step of the height being decided; asking for a view change overrides it, and NEW says whether work waits."""
@@ -363,7 +374,14 @@ class Replica:
         self._out.append(fx.Rejected(reason, msg_type, sender))
 
     def broadcast(self, envelope: Envelope, number: Height, view: View) -> None:
-        self._out.append(fx.Broadcast(envelope.raw, envelope.type, number, view))
+        self._broadcast_raw(envelope.raw, envelope.type, number, view)
+
+    def _broadcast_raw(self, raw: bytes, msg_type: MsgType, number: Height, view: View) -> None:
+        """To every node; in rPBFT, what only the working sealers use goes to them alone."""
+        to = None
+        if self.epoch is not None and msg_type in rpbft.WORKING_SET_ONLY:
+            to = tuple(self.node_ids[i] for i in self.working if i != self.my_index)
+        self._out.append(fx.Broadcast(raw, msg_type, number, view, to))
 
     def send(self, to: NodeId, envelope: Envelope, number: Height, view: View) -> None:
         self._out.append(fx.Send(to, envelope.raw, envelope.type, number, view))
@@ -392,8 +410,8 @@ class Replica:
     def verify_sealer_message(self, raw: bytes) -> Envelope:
         """Decode and check a message embedded in another (a proof's votes, a NewView's ViewChanges)."""
         envelope = self.verify(raw)
-        # Embedded votes must come from sealers too.
-        if envelope.sender >= len(self.sealer_ids):
+        # Embedded votes must come from sealers too (the epoch's working sealers in rPBFT).
+        if envelope.sender not in self.voters:
             raise ConsensusError("embedded message from a non-sealer")
         return envelope
 
@@ -402,8 +420,9 @@ class Replica:
         if envelope.sender >= len(self.node_ids):  # rule: sender_known
             raise ConsensusError(f"unknown sender index {envelope.sender}")
         # Only sealers take part in ordering and view changes.
-        if envelope.type in SEALER_ONLY and envelope.sender >= len(self.sealer_ids):  # rule: sealer_only_types
-            raise ConsensusError(f"node {envelope.sender} is not a sealer and may not send {envelope.type.name}")
+        if envelope.type in SEALER_ONLY and envelope.sender not in self.voters:  # rule: sealer_only_types
+            what = "a resting sealer this epoch" if envelope.sender < len(self.sealer_ids) else "not a sealer"
+            raise ConsensusError(f"node {envelope.sender} is {what} and may not send {envelope.type.name}")
 
     def _check_signature(self, envelope: Envelope) -> None:
         signer = self.node_ids[envelope.sender]
@@ -559,10 +578,14 @@ class Replica:
 
     def commit_block(self, block: Block, result: ExecutionResult, via: str, view: View) -> None:
         self.store.commit_block(block, result.receipts, result.changes)
+        rpbft.push_to_followers(self, block)  # rPBFT: the followers this working sealer serves get the block
         self.pool.remove_committed(block)
         proposing.release_own_proposals(self)
         self._out.append(fx.BlockCommitted(block.number, block.hash(self.suite), len(block.transactions), view, via))
+        before = self.epoch
         self._load_chain_config()
+        if self.epoch is not None and (before is None or before.working != self.epoch.working):
+            tx_relay.regossip_client_transactions(self, force=True)  # rPBFT: the new working set must hear of them
         self._new_height()
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0
@@ -654,7 +677,7 @@ class Replica:
         """Broadcast again the envelope this replica sent in slot (phase, view) at this height, if it has it."""
         raw = self.current.sent_raw.get((phase, view))
         if raw is not None:
-            self._out.append(fx.Broadcast(raw, MsgType(phase), self.height, view))
+            self._broadcast_raw(raw, MsgType(phase), self.height, view)
         return raw is not None
 
 

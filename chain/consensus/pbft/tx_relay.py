@@ -70,19 +70,20 @@ def on_submit(r: Replica, txs: Sequence[Transaction | bytes]) -> None:
         r.broadcast(gossip, r.height, r.view)
 
 
-def regossip_client_transactions(r: Replica) -> None:
+def regossip_client_transactions(r: Replica, force: bool = False) -> None:
     """Gossip again our clients' transactions still pending a view timeout after their last gossip.
 
     The first gossip may have been lost (a partition, a peer down). Only the node a client gave
     a transaction to sends it again, and at most once per view timeout: under a heavy load,
     transactions that merely wait their turn for a block are not sent around again each second.
+    `force`: all of them now (rPBFT: a new working set, which never heard of them, must propose them).
     """
     pending: list[Transaction] = []
     for tx_hash, gossiped_at in list(r._client_txs.items()):
         tx = r.pool.get(tx_hash)
         if tx is None:
             del r._client_txs[tx_hash]  # committed, expired or replaced: nothing to re-send
-        elif r.now - gossiped_at >= r.timeout() and len(pending) < r.tx_count_limit:
+        elif (force or r.now - gossiped_at >= r.timeout()) and len(pending) < r.tx_count_limit:
             pending.append(tx)
             r._client_txs[tx_hash] = r.now
     if pending and r.my_index is not None:

@@ -50,8 +50,12 @@ class ProvenProposal:
 
 def validate_prepared_proof(proof: PreparedProof, *, suite: CryptoSuite, number: Height, before_view: View,
                             leader_period: int, weights: tuple[int, ...], needed: int,
-                            verify: Verifier) -> ProvenProposal:
-    """Check a prepared proof for height `number`; ConsensusError says what is wrong with it."""
+                            verify: Verifier, working: tuple[int, ...] | None = None) -> ProvenProposal:
+    """Check a prepared proof for height `number`; ConsensusError says what is wrong with it.
+
+    `working`: the sealers that take turns to lead (rPBFT's working set; None: all of them).
+    """
+    leaders = working if working is not None else tuple(range(len(weights)))
     pre_prepare_env = verify(proof.pre_prepare)
     # The proof's first part must be a proposal.
     if pre_prepare_env.type != MsgType.PRE_PREPARE:  # rule: proof_first_is_pre_prepare
@@ -65,7 +69,7 @@ def validate_prepared_proof(proof: PreparedProof, *, suite: CryptoSuite, number:
     if pp.view >= before_view:  # rule: proof_from_earlier_view
         raise ConsensusError(f"prepared proof: view {pp.view} is not before view {before_view}")
     # Only the leader of that view could propose in it.
-    if pre_prepare_env.sender != leader_index(number, pp.view, leader_period, len(weights)):  # rule: proof_from_leader
+    if pre_prepare_env.sender != leaders[leader_index(number, pp.view, leader_period, len(leaders))]:  # rule: proof_from_leader
         raise ConsensusError("prepared proof: PrePrepare not signed by the leader of its view")
     digest = pp.header.hash(suite)
     signers = {pre_prepare_env.sender}
@@ -173,7 +177,7 @@ def _view_change_votes(r: Replica, view: View) -> VoteSet[Envelope]:
 def _validate_proof(r: Replica, proof: PreparedProof, before_view: View) -> ProvenProposal:
     return validate_prepared_proof(
         proof, suite=r.suite, number=r.height, before_view=before_view, leader_period=r.leader_period,
-        weights=r.weights, needed=r.quorum, verify=r.verify_sealer_message,
+        weights=r.weights, needed=r.quorum, verify=r.verify_sealer_message, working=r.working,
     )
 
 

@@ -1,0 +1,201 @@
+"""rPBFT (FISCO BCOS ``feature_rpbft``): per epoch, only K *working* sealers run PBFT.
+
+PBFT's Prepare and Commit phases are all-to-all, so a block costs O(n²) messages. rPBFT draws K
+of the n sealers for each *epoch* of B blocks; those K run the very same PBFT (quorum, leader,
+view change all over the K), while the other sealers *rest*: for the epoch they follow like
+observers (they receive the proposal, the Commits and the Checkpoints, execute, and commit the
+block the working sealers signed), cast no vote, and can be drawn again in a later epoch.
+
+The rules, all computed from chain data every node agrees on (state and block hashes), so every
+node derives the same working set for a height without any extra message:
+
+* **Switch and parameters** — system configs ``feature_rpbft`` (0/1),
+  ``feature_rpbft_epoch_sealer_num`` K (FISCO's default 4) and ``feature_rpbft_epoch_block_num``
+  B (default 1000), FISCO BCOS 3.x's key names. A change written in block N is in force from
+  N + 1, like every system config — and it *begins a new epoch* there (``epoch_start``), so a
+  running epoch never changes its K, its B or its seed half-way.
+* **Epoch boundaries** — epochs run B blocks from the *anchor*, the latest block from which any of
+  the three configs is in force (1 when they come from genesis): block h belongs to the epoch
+  starting at ``anchor + ((h − anchor) // B) × B``. FISCO 3.x rotates at
+  ``(h − enable(B)) % B == 0`` and when K or the switch change: the same schedule.
+* **Working-sealer selection** — the epoch's *seed* is the hash of the block before the epoch
+  (``seed_of``); sorted by node id, the sealers are shuffled by Fisher–Yates driven by
+  ``hash(seed ‖ step)`` and the first K are the working set (``select_working``). The seed is the
+  single place a VRF output goes (FISCO 3.x: the leader of the rotation block proves, with its
+  curve25519 VRF key, over the parent hash, and the proof's hash drives the same shuffle), which
+  stops the proposer of the block before an epoch from grinding its hash to pick the next set.
+* **Quorum and faults** — the quorum is taken over the working sealers' weights (resting sealers
+  weigh 0 for the epoch): K working sealers tolerate f = ⌊(K − 1)/3⌋ faulty ones, *whatever n
+  is*. More than f faulty working sealers stop the chain until enough of them come back (the
+  epoch cannot end without blocks, and no honest node may count a resting sealer's vote).
+* **Leader and view change** — the leader of (h, view) is working sealer
+  ``(h // leader_period + view) mod K``; ViewChanges, like Prepares, come from and go to working
+  sealers only, and a NewView must come from the working leader of its view.
+* **A working sealer failing mid-epoch** — as in FISCO, nothing is re-drawn: the epoch keeps its
+  K; up to f of them may be down (view changes skip a silent leader), and the next epoch draws a
+  new set in which the failed sealer is left out with probability 1 − K/n.
+
+Where this differs from FISCO: FISCO 3.x keeps the working set as node types in its consensus
+table (``consensus_sealer`` / ``consensus_candidate_sealer``) and changes it by a rotation
+transaction the leader puts first in the rotation block; it swaps one working sealer per epoch.
+Here the whole set is drawn again each epoch from the seed, with no extra transaction or state
+(FISCO 2.3's first rPBFT rotated by index, ``(round + i) mod n``, with no randomness at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
+
+from chain.consensus.pbft.messages import MsgType, SyncResponse
+from chain.crypto.suite import CryptoSuite
+from chain.ledger.block import Block
+from chain.ledger.state import StateReader
+from chain.ledger.system import (
+    FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, ConsensusNodes, config_entry,
+)
+
+
+# What only the working sealers use goes to them alone: every consensus message, and the
+# transactions they propose. Followers get each decided block pushed to them (push_to_followers).
+WORKING_SET_ONLY = frozenset({MsgType.PRE_PREPARE, MsgType.PREPARE, MsgType.COMMIT, MsgType.CHECKPOINT,
+                              MsgType.VIEW_CHANGE, MsgType.NEW_VIEW, MsgType.TX_GOSSIP})
+
+
+if TYPE_CHECKING:
+    from chain.consensus.pbft.replica import Replica
+
+
+class BlockHashes(StateReader, Protocol):
+    """What the epoch rules read: state rows and the hash of a committed block."""
+
+    def block_hash(self, number: int) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """The rPBFT epoch a height belongs to, and who works in it."""
+
+    start: int  # first block of the epoch
+    end: int  # first block of the next epoch (if no config changes before)
+    sealer_num: int  # K as configured (the working set is min(K, n) sealers)
+    seed: bytes  # what the draw was driven by
+    working: tuple[int, ...]  # indices into the sealer list, ascending
+
+
+def rpbft_enabled(state: StateReader, number: int) -> bool:
+    """True if ``feature_rpbft`` is on at block `number`."""
+    return config_entry(state, FEATURE_RPBFT, number)[0] == "1"
+
+
+def epoch_start(state: StateReader, number: int) -> tuple[int, int]:
+    """(first block, block count B) of the epoch holding block `number` (rPBFT on)."""
+    block_num, enable_b = config_entry(state, RPBFT_EPOCH_BLOCK_NUM, number)
+    _, enable_k = config_entry(state, RPBFT_EPOCH_SEALER_NUM, number)
+    _, enable_switch = config_entry(state, FEATURE_RPBFT, number)
+    # A change of any rPBFT config begins a new epoch where it comes into force.
+    anchor = max(1, enable_b, enable_k, enable_switch)  # rule: epoch_anchor | replace: max(1, enable_b, enable_k, enable_switch) => 1
+    length = max(1, int(block_num))
+    return anchor + (number - anchor) // length * length, length
+
+
+def seed_of(store: BlockHashes, start: int) -> bytes:
+    """The seed of the epoch starting at `start`: the hash of the block before it.
+
+    Every node holds that block before it works on the epoch, and no node can choose it alone
+    once it is committed. (A VRF output over it, from the proposer of block `start`, goes here.)
+    """
+    parent = store.block_hash(start - 1)
+    if parent is None:
+        raise LookupError(f"no block {start - 1}: the seed of the epoch starting at {start} is unknown")
+    return parent
+
+
+@lru_cache(maxsize=256)
+def select_working(suite: CryptoSuite, seed: bytes, sealer_ids: tuple[bytes, ...], count: int) -> tuple[int, ...]:
+    """The indices (into the sorted sealer list) of the `count` sealers a seed draws, ascending.
+
+    Fisher–Yates over the sealers sorted by node id (their order in the node list), step i picking
+    among the first i + 1 by ``hash(seed ‖ i) mod (i + 1)``, as FISCO's ``selectNodesFromList``
+    does with its VRF hash (FISCO re-hashes the picked index instead, which makes every step after
+    the first independent of the seed; here each step depends on it).
+    """
+    order = sorted(range(len(sealer_ids)), key=lambda i: sealer_ids[i])
+    for i in range(len(order) - 1, 0, -1):
+        pick = int.from_bytes(suite.hash(seed + i.to_bytes(4, "big")), "big") % (i + 1)
+        order[i], order[pick] = order[pick], order[i]
+    # All sealers work when K >= n.
+    return tuple(sorted(order[:max(1, min(count, len(order)))]))
+
+
+def epoch_at(suite: CryptoSuite, store: BlockHashes, number: int, nodes: ConsensusNodes) -> Epoch | None:
+    """The epoch of block `number` and its working sealers; None when rPBFT is off there."""
+    if not rpbft_enabled(store, number) or not nodes.sealers:
+        return None
+    start, length = epoch_start(store, number)
+    sealer_num = int(config_entry(store, RPBFT_EPOCH_SEALER_NUM, number)[0])
+    seed = seed_of(store, start)
+    working = select_working(suite, seed, nodes.sealer_ids, sealer_num)
+    return Epoch(start, start + length, sealer_num, seed, working)
+
+
+def working_weights(weights: tuple[int, ...], working: tuple[int, ...]) -> tuple[int, ...]:
+    """The sealers' vote weights for an epoch: resting sealers weigh nothing."""
+    chosen = frozenset(working)
+    return tuple(w if i in chosen else 0 for i, w in enumerate(weights))  # rule: resting_weigh_nothing | replace: w if i in chosen else 0 => w
+
+
+def weights_in_force(suite: CryptoSuite, store: BlockHashes, number: int, nodes: ConsensusNodes) -> tuple[int, ...]:
+    """The vote weights of the sealer list at block `number`: all of them (PBFT) or the working set's (rPBFT).
+
+    What a block's signature list must reach a quorum of (sync, the tamper checker).
+    """
+    epoch = epoch_at(suite, store, number, nodes)
+    return nodes.weights if epoch is None else working_weights(nodes.weights, epoch.working)
+
+
+# --- following: resting sealers and observers --------------------------------------------------
+
+def push_to_followers(r: Replica, block: Block) -> None:
+    """A working sealer that committed a block sends it, unasked, to the followers it serves.
+
+    Followers (resting sealers and observers) get no consensus message at all: each decided block
+    comes to them from one working sealer, chosen per height — follower i is served by working
+    sealer ``working[(i + number) mod K]`` — so the K share the n − K pushes and a silent one only
+    delays every K-th block of its followers. The block travels as a SyncResponse: the follower
+    checks its signature list against the working set and re-executes it before committing
+    (chain.consensus.pbft.block_sync), so the pusher is not trusted; its transactions are not verified one
+    by one, the quorum vouched for them. A follower that misses a push (loss, a silent pusher)
+    asks everyone for what it lacks after idle_probe_ms without a block. FISCO 2.x's verifying
+    nodes also follow by block sync, there after a status broadcast (tree-shaped) tells them
+    a new block exists.
+    """
+    if r.epoch is None or not r.is_sealer:
+        return
+    number, working = r.height, r.working
+    voters = r.voters
+    served = [i for i in range(len(r.node_ids)) if i not in voters and working[(i + number) % len(working)] == r.my_index]
+    if not served:
+        return
+    envelope = r.sign(MsgType.SYNC_RESPONSE, SyncResponse((block.encode(),)))  # one signature for every follower
+    for index in served:
+        r.send(r.node_ids[index], envelope, number, r.view)
+
+
+def follow_decided(r: Replica, sender: int) -> None:
+    """A working sealer that missed the proposal learns from a quorum of Checkpoints that its height is decided.
+
+    It fetches the block from the sender of that Checkpoint: block sync checks the signature list
+    and re-executes the block before committing it.
+    """
+    from chain.consensus.pbft import block_sync  # here, not at the top: block_sync imports checkpoint, which imports this
+
+    if r.epoch is None or r.current.executed is not None or not 0 <= sender < len(r.node_ids):
+        return
+    if not any(votes.reached(r.quorum) for votes in r.current.checkpoints.values()):
+        return
+    peer = r.node_ids[sender]
+    # The sender signed the decided result: it holds the block now or in a moment; retried on Ticks.
+    r.sync.peer_heads[peer] = max(r.sync.peer_heads.get(peer, -1), r.height)
+    block_sync.request_sync(r, peer, r.height)
