@@ -143,18 +143,10 @@ class EVMExecutor:
         self, tx: Transaction, base: StateOverlay, context: ExecutionContext, gas_cap: int
     ) -> Outcome:
         """Run tx over base (the transaction's overlay), writing its net changes there on success."""
-        try:
-            sender = tx.sender(self.suite)
-        except ChainError as exc:  # the pool checks signatures; a block from a faulty leader may not
-            return Outcome(Status.INVALID_SIGNATURE, output=str(exc).encode())
-        # no coin exists on this chain, so nothing can be transferred
-        if tx.value != 0:
-            return Outcome(Status.NOT_ENOUGH_CASH)
-        gas_limit = min(tx.gas_limit, gas_cap)
-        intrinsic = gas.intrinsic_gas(tx.data, tx.is_create)
-        # the transaction must at least pay for itself before any code runs
-        if gas_limit < intrinsic:
-            return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
+        checked = precheck(self.suite, tx, gas_cap)
+        if isinstance(checked, Outcome):
+            return checked
+        sender, gas_limit, intrinsic = checked
         journal = TableJournal(base)
         to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
         auth = is_auth_chain(base)
@@ -285,6 +277,24 @@ class EVMExecutor:
         )
         output = b"" if created else bytes(computation.output)
         return Outcome(Status.SUCCESS, output=output, contract_address=created, gas_used=used - refund, logs=logs)
+
+
+def precheck(suite: CryptoSuite, tx: Transaction, gas_cap: int) -> tuple[bytes, int, int] | Outcome:
+    """What every executor checks before any code runs: (sender, gas allowed, intrinsic gas), or the
+    failed outcome — one function so the serial and the DMC executor cannot drift apart."""
+    try:
+        sender = tx.sender(suite)
+    except ChainError as exc:  # the pool checks signatures; a block from a faulty leader may not
+        return Outcome(Status.INVALID_SIGNATURE, output=str(exc).encode())
+    # no coin exists on this chain, so nothing can be transferred
+    if tx.value != 0:
+        return Outcome(Status.NOT_ENOUGH_CASH)
+    gas_limit = min(tx.gas_limit, gas_cap)
+    intrinsic = gas.intrinsic_gas(tx.data, tx.is_create)
+    # the transaction must at least pay for itself before any code runs
+    if gas_limit < intrinsic:
+        return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
+    return sender, gas_limit, intrinsic
 
 
 def net_changes(state: StateReader, changes: Mapping[tuple[str, bytes], bytes | None]) -> Changes:

@@ -19,15 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from chain.crypto.suite import CryptoSuite
-from chain.errors import ChainError
 from chain.abi.codec import encode_error
-from chain.execution import auth_rules, gas
+from chain.execution import auth_rules
 from chain.execution.dmc.contract_executor import ContractExecutor
 from chain.execution.dmc.messages import CallMessage, Request, RequestKind, RoundBatch, RoundReplies, TxOutcome
 from chain.execution.dmc.ownership import contract_key
 from chain.execution.dmc.scheduler import Scheduler, Stage
 from chain.execution.evm import contract_address, execution_context
-from chain.execution.executor import EVMExecutor, Outcome, net_changes
+from chain.execution.executor import EVMExecutor, Outcome, net_changes, precheck
 from chain.execution.result import ExecutionResult, block_result
 from chain.ledger import permissions
 from chain.ledger.block import Block
@@ -35,7 +34,6 @@ from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.receipt import Log, Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
-from chain.ledger.status import Status
 from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
 
@@ -134,18 +132,10 @@ class DMCExecutor:
 
     def _start(self, index: int, tx: Transaction, gas_cap: int, state: StateReader, auth: bool) -> Request | Outcome:
         """The serial executor's checks before code runs; the transaction's START message if it passes."""
-        try:
-            sender = tx.sender(self.suite)
-        except ChainError as exc:  # the pool checks signatures; a block from a faulty leader may not
-            return Outcome(Status.INVALID_SIGNATURE, output=str(exc).encode())
-        # no coin exists on this chain, so nothing can be transferred
-        if tx.value != 0:
-            return Outcome(Status.NOT_ENOUGH_CASH)
-        gas_limit = min(tx.gas_limit, gas_cap)
-        intrinsic = gas.intrinsic_gas(tx.data, tx.is_create)
-        # the transaction must at least pay for itself before any code runs
-        if gas_limit < intrinsic:
-            return Outcome(Status.OUT_OF_GAS_INTRINSIC, gas_used=gas_limit)
+        checked = precheck(self.suite, tx, gas_cap)
+        if isinstance(checked, Outcome):
+            return checked
+        sender, gas_limit, intrinsic = checked
         to = contract_address(self.suite, sender, tx.nonce) if tx.is_create else tx.to
         if auth:  # an auth chain's permissions (chain.execution.auth_rules), on the block's starting state
             refused = auth_rules.refusal(state, sender, to, tx.data, tx.is_create)
