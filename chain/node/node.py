@@ -137,6 +137,7 @@ class Node:
         )
         self.channel: ChannelServer | None = self._make_channel()
         self._timers: dict[str, tuple[asyncio.TimerHandle, int]] = {}  # name -> (handle, deadline on self.clock)
+        self._effects_at = 0  # the replica clock time of the effects being carried out (timers start from it)
         self._thread: ReplicaThread | None = None  # runs every replica event (start() makes it)
         self._effects: collections.deque[tuple[int, list[fx.Effect]]] = collections.deque()  # (now, effects) to apply
         self._tick_queued = False
@@ -331,39 +332,49 @@ class Node:
     # --- effects out of the replica --------------------------------------------------------
 
     def _apply(self, effects: list[fx.Effect], now: int) -> None:
-        """Carry out effects the replica returned at time `now` (its clock)."""
-        for effect in effects:
-            if isinstance(effect, fx.Send):
-                sent = self.host.send(effect.to, effect.raw)
-                event(log, "message_sent", logging.DEBUG, type=effect.type.name, number=effect.number,
-                      view=effect.view, to=effect.to.hex()[:16], delivered=sent)
-            elif isinstance(effect, fx.Broadcast):
-                if effect.to is not None:  # rPBFT: to the working sealers only
-                    count = sum(bool(self.host.send(node_id, effect.raw)) for node_id in effect.to)
-                else:
-                    count = self.host.broadcast(effect.raw)
-                event(log, "message_broadcast", logging.DEBUG, type=effect.type.name, number=effect.number,
-                      view=effect.view, peers=count)
-            elif isinstance(effect, fx.SetTimer):
-                self._set_timer(effect.name, now + effect.delay_ms)
-            elif isinstance(effect, fx.CancelTimer):
-                timer = self._timers.pop(effect.name, None)
-                if timer is not None:
-                    timer[0].cancel()
-            elif isinstance(effect, fx.BlockCommitted):
-                event(log, "block_committed", number=effect.number, hash=effect.block_hash,
-                      txs=effect.tx_count, view=effect.view, via=effect.via)
-                self.log_service.on_commit(effect.number)  # push the block and its logs to subscribers
-                if self.channel is not None:
-                    self.channel.notify_block(effect.number)
-            elif isinstance(effect, fx.ViewChangeStarted):
-                event(log, "view_change_started", logging.WARNING, number=effect.number, to_view=effect.to_view)
-            elif isinstance(effect, fx.ViewChanged):
-                event(log, "view_changed", number=effect.number, view=effect.view)
-            elif isinstance(effect, fx.Rejected):
-                event(log, "message_rejected", logging.DEBUG, reason=effect.reason, type=effect.type, sender=effect.sender)
-            elif isinstance(effect, fx.TxsAccepted):
-                event(log, "txs_accepted", logging.DEBUG, count=len(effect.hashes), rejected=effect.rejected)
+        """Carry out effects the replica returned at time `now` (its clock): the on_* methods below."""
+        self._effects_at = now
+        fx.carry_out(effects, self)
+
+    def on_send(self, effect: fx.Send) -> None:
+        sent = self.host.send(effect.to, effect.raw)
+        event(log, "message_sent", logging.DEBUG, type=effect.type.name, number=effect.number,
+              view=effect.view, to=effect.to.hex()[:16], delivered=sent)
+
+    def on_broadcast(self, effect: fx.Broadcast) -> None:
+        if effect.to is not None:  # rPBFT: to the working sealers only
+            count = sum(bool(self.host.send(node_id, effect.raw)) for node_id in effect.to)
+        else:
+            count = self.host.broadcast(effect.raw)
+        event(log, "message_broadcast", logging.DEBUG, type=effect.type.name, number=effect.number,
+              view=effect.view, peers=count)
+
+    def on_set_timer(self, effect: fx.SetTimer) -> None:
+        self._set_timer(effect.name, self._effects_at + effect.delay_ms)
+
+    def on_cancel_timer(self, effect: fx.CancelTimer) -> None:
+        timer = self._timers.pop(effect.name, None)
+        if timer is not None:
+            timer[0].cancel()
+
+    def on_block_committed(self, effect: fx.BlockCommitted) -> None:
+        event(log, "block_committed", number=effect.number, hash=effect.block_hash,
+              txs=effect.tx_count, view=effect.view, via=effect.via)
+        self.log_service.on_commit(effect.number)  # push the block and its logs to subscribers
+        if self.channel is not None:
+            self.channel.notify_block(effect.number)
+
+    def on_view_change_started(self, effect: fx.ViewChangeStarted) -> None:
+        event(log, "view_change_started", logging.WARNING, number=effect.number, to_view=effect.to_view)
+
+    def on_view_changed(self, effect: fx.ViewChanged) -> None:
+        event(log, "view_changed", number=effect.number, view=effect.view)
+
+    def on_rejected(self, effect: fx.Rejected) -> None:
+        event(log, "message_rejected", logging.DEBUG, reason=effect.reason, type=effect.type, sender=effect.sender)
+
+    def on_txs_accepted(self, effect: fx.TxsAccepted) -> None:
+        event(log, "txs_accepted", logging.DEBUG, count=len(effect.hashes), rejected=effect.rejected)
 
     def _set_timer(self, name: str, deadline: int) -> None:
         """(Re)start timer `name` to fire when the replica's clock reaches deadline (ms)."""

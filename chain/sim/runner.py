@@ -487,36 +487,7 @@ class Simulation:
     def _apply(self, node: SimNode, effects: list[fx.Effect], raw: bool = False) -> None:
         if node.behaviour is not None and not raw:
             effects = node.behaviour.outgoing(self, node, effects)
-        for effect in effects:
-            if isinstance(effect, (fx.Broadcast, fx.Send)) and effect.type in SEALER_ONLY:
-                self.checker.sent(node, effect.raw)
-            if isinstance(effect, fx.Broadcast):
-                for other in self.nodes:
-                    if other.index != node.index and (effect.to is None or other.node_id in effect.to):
-                        self._transmit(node.index, other.index, effect.raw, effect.type, effect.number, effect.view)
-            elif isinstance(effect, fx.Send):
-                dst = self._index_of.get(effect.to)
-                if dst is not None and dst != node.index:
-                    self._transmit(node.index, dst, effect.raw, effect.type, effect.number, effect.view)
-            elif isinstance(effect, fx.SetTimer):
-                key = (node.index, effect.name)
-                self._timer_generation[key] = self._timer_generation.get(key, 0) + 1
-                self._push(effect.delay_ms, "timer", (node.index, effect.name, self._timer_generation[key]))
-            elif isinstance(effect, fx.CancelTimer):
-                key = (node.index, effect.name)
-                self._timer_generation[key] = self._timer_generation.get(key, 0) + 1
-            elif isinstance(effect, fx.BlockCommitted):
-                self._on_committed(node, effect)
-            elif isinstance(effect, fx.ViewChangeStarted):
-                self.view_changes_started[node.index] += 1
-                self._emit({"ev": "view_change", "node": node.index, "number": effect.number, "to_view": effect.to_view})
-            elif isinstance(effect, fx.ViewChanged):
-                self.checker.view_changed(node, effect.number, effect.view)
-                self._emit({"ev": "new_view", "node": node.index, "number": effect.number, "view": effect.view})
-            elif isinstance(effect, fx.Rejected):
-                self.rejections[effect.reason] = self.rejections.get(effect.reason, 0) + 1
-                self._emit({"ev": "reject", "node": node.index, "type": effect.type, "sender": effect.sender,
-                            "reason": effect.reason})
+        fx.carry_out(effects, NodeEffects(self, node))
 
     def _on_committed(self, node: SimNode, effect: fx.BlockCommitted) -> None:
         block = node.store.head()
@@ -582,3 +553,62 @@ class Simulation:
         effects = node.replica.handle(fx.Deliver(self.nodes[src].node_id, raw), self.now_ms)
         self._apply(node, effects)
         return effects
+
+
+class NodeEffects:
+    """The simulator carrying out one node's effects (an EffectHandler of chain.consensus.pbft.effects).
+
+    Messages go onto the virtual network (with its latency, loss and partitions), timers onto the
+    event queue, and what the checker and the trace need is recorded on the way.
+    """
+
+    def __init__(self, sim: Simulation, node: SimNode) -> None:
+        self.sim, self.node = sim, node
+
+    def on_send(self, effect: fx.Send) -> None:
+        sim, node = self.sim, self.node
+        if effect.type in SEALER_ONLY:
+            sim.checker.sent(node, effect.raw)
+        dst = sim._index_of.get(effect.to)
+        if dst is not None and dst != node.index:
+            sim._transmit(node.index, dst, effect.raw, effect.type, effect.number, effect.view)
+
+    def on_broadcast(self, effect: fx.Broadcast) -> None:
+        sim, node = self.sim, self.node
+        if effect.type in SEALER_ONLY:
+            sim.checker.sent(node, effect.raw)
+        for other in sim.nodes:
+            if other.index != node.index and (effect.to is None or other.node_id in effect.to):
+                sim._transmit(node.index, other.index, effect.raw, effect.type, effect.number, effect.view)
+
+    def on_set_timer(self, effect: fx.SetTimer) -> None:
+        generation = self._next_generation(effect.name)
+        self.sim._push(effect.delay_ms, "timer", (self.node.index, effect.name, generation))
+
+    def on_cancel_timer(self, effect: fx.CancelTimer) -> None:
+        self._next_generation(effect.name)  # a timer event of an older generation is ignored
+
+    def _next_generation(self, name: str) -> int:
+        key = (self.node.index, name)
+        self.sim._timer_generation[key] = self.sim._timer_generation.get(key, 0) + 1
+        return self.sim._timer_generation[key]
+
+    def on_block_committed(self, effect: fx.BlockCommitted) -> None:
+        self.sim._on_committed(self.node, effect)
+
+    def on_view_change_started(self, effect: fx.ViewChangeStarted) -> None:
+        self.sim.view_changes_started[self.node.index] += 1
+        self.sim._emit({"ev": "view_change", "node": self.node.index, "number": effect.number,
+                        "to_view": effect.to_view})
+
+    def on_view_changed(self, effect: fx.ViewChanged) -> None:
+        self.sim.checker.view_changed(self.node, effect.number, effect.view)
+        self.sim._emit({"ev": "new_view", "node": self.node.index, "number": effect.number, "view": effect.view})
+
+    def on_rejected(self, effect: fx.Rejected) -> None:
+        self.sim.rejections[effect.reason] = self.sim.rejections.get(effect.reason, 0) + 1
+        self.sim._emit({"ev": "reject", "node": self.node.index, "type": effect.type, "sender": effect.sender,
+                        "reason": effect.reason})
+
+    def on_txs_accepted(self, effect: fx.TxsAccepted) -> None:
+        pass  # the checker follows transactions from the client's side, not the pool's

@@ -8,7 +8,7 @@ timer, show this commit. The simulator and the node process are two such drivers
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Iterable, Protocol, Union
 
 from chain.consensus.pbft.messages import MsgType
 from chain.ledger.transaction import Transaction
@@ -147,3 +147,45 @@ class TxsAccepted:
 
 
 Effect = Union[Send, Broadcast, SetTimer, CancelTimer, BlockCommitted, ViewChangeStarted, ViewChanged, Rejected, TxsAccepted]
+
+
+class EffectHandler(Protocol):
+    """What a driver does with each kind of effect: the simulator and the node process both are one.
+
+    One method per effect, so a new kind of effect is a type error in every driver until each says
+    what it does with it (an if/elif ladder in each driver would silently drop it).
+    """
+
+    def on_send(self, effect: Send) -> None: ...
+    def on_broadcast(self, effect: Broadcast) -> None: ...
+    def on_set_timer(self, effect: SetTimer) -> None: ...
+    def on_cancel_timer(self, effect: CancelTimer) -> None: ...
+    def on_block_committed(self, effect: BlockCommitted) -> None: ...
+    def on_view_change_started(self, effect: ViewChangeStarted) -> None: ...
+    def on_view_changed(self, effect: ViewChanged) -> None: ...
+    def on_rejected(self, effect: Rejected) -> None: ...
+    def on_txs_accepted(self, effect: TxsAccepted) -> None: ...
+
+
+def carry_out(effects: Iterable[Effect], handler: EffectHandler) -> None:
+    """Hand each effect, in the order the replica returned them, to the driver's method for it."""
+    for effect in effects:
+        match effect:
+            case Send():
+                handler.on_send(effect)
+            case Broadcast():
+                handler.on_broadcast(effect)
+            case SetTimer():
+                handler.on_set_timer(effect)
+            case CancelTimer():
+                handler.on_cancel_timer(effect)
+            case BlockCommitted():
+                handler.on_block_committed(effect)
+            case ViewChangeStarted():
+                handler.on_view_change_started(effect)
+            case ViewChanged():
+                handler.on_view_changed(effect)
+            case Rejected():
+                handler.on_rejected(effect)
+            case TxsAccepted():
+                handler.on_txs_accepted(effect)
