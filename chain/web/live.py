@@ -150,7 +150,8 @@ class LiveChain:
         """The diagram of the height being decided; while nothing of it was sent yet, the one just decided.
 
         At speed 1× a healthy height is decided within one pacing tick, and the next one is empty
-        until its leader seals (min_seal_time): showing that empty height would show nothing at all.
+        until its leader seals (the simulator keeps min_seal_time: SimConfig.seal_when_idle is off), and
+        showing that empty height would show nothing at all.
         """
         if "diagram" not in self.capabilities:
             return None
