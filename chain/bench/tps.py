@@ -41,6 +41,7 @@ from chain import stats
 from chain.bench.workloads import ChainFacts, Workload, asset_workload, kv_workload, next_block
 from chain.crypto.suite import CryptoSuite, get_suite
 from chain.errors import ChainError, ConfigError
+from chain.execution.kinds import EXECUTOR_KINDS
 from chain.ledger.genesis import GenesisConfig
 from chain.ledger.transaction import Transaction
 from chain.node.builder import GENESIS_FILE, BuildOptions, build_chain, read_nodes
@@ -456,8 +457,8 @@ def run(directory: Path | None, build: bool, suite: str, kind: str, count: int, 
         raise ConfigError(f"unknown workload {kind!r}; choose from {list(KINDS)}")
     if (directory is None) == (not build):
         raise ConfigError("give either --dir CHAINDIR (nodes running) or --build")
-    if executor not in (None, "kv", "evm"):
-        raise ConfigError(f"unknown executor {executor!r}; choose kv or evm")
+    if executor is not None and executor not in EXECUTOR_KINDS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
     if rate < 0:
         raise ConfigError("--rate must be 0 (all at once) or a positive number of transactions per second")
     if closed_loop_clients < 0 or (closed_loop_clients and rate):

@@ -121,8 +121,8 @@ def kv_workload(facts: ChainFacts, count: int, head: int) -> Workload:
 
 def asset_workload(facts: ChainFacts, count: int, head: int) -> Workload:
     """Asset transfers between SENDERS funded accounts and fresh recipients (EVM)."""
-    if facts.executor != "evm":
-        raise ChainError("the asset workload needs a chain with the EVM executor")
+    if facts.executor not in ("evm", "dmc"):  # both run the EVM (the cost replay uses the serial one)
+        raise ChainError("the asset workload needs a chain whose executor runs the EVM (evm or dmc)")
     from chain.execution.executor import EVMExecutor
 
     artifact = load_artifact("Asset", facts.suite.name)

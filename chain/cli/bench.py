@@ -50,7 +50,7 @@ def tps(
     count: int = typer.Option(2000, "--count", help="transactions to send"),
     connections: int = typer.Option(8, "--connections", help="HTTP connections, spread over the nodes"),
     batch: int = typer.Option(50, "--batch", help="transactions per JSON-RPC batch request"),
-    executor: str | None = typer.Option(None, "--executor", help="executor of a --build chain: kv or evm (default: kv for kv, evm for asset)"),
+    executor: str | None = typer.Option(None, "--executor", help="executor of a --build chain: kv, evm or dmc (default: kv for kv, evm for asset)"),
     rate: float = typer.Option(0.0, "--rate", help="offered load in tx/s (0: everything at once)"),
     closed_loop: bool = typer.Option(False, "--closed-loop", help="each client waits for its commit before sending the next"),
     clients: int = typer.Option(1, "--clients", help="closed-loop clients (with --closed-loop)"),

@@ -122,3 +122,13 @@ def test_a_closed_loop_client_waits_for_each_commit():
 def test_closed_loop_options_are_checked():
     with pytest.raises(ConfigError, match="closed-loop"):
         run(None, True, "sm", "kv", 10, 1, echo=lambda _: None, rate=5, closed_loop_clients=2)
+
+
+def test_the_tps_bench_takes_the_executor_kinds_of_the_registry() -> None:
+    """`chain bench tps --executor` accepts what chain.execution.kinds registers (dmc too), nothing else."""
+    from chain.bench.tps import run as run_tps
+    from chain.execution.kinds import EXECUTOR_KINDS
+
+    assert "dmc" in EXECUTOR_KINDS
+    with pytest.raises(ConfigError, match="choose one of " + ", ".join(EXECUTOR_KINDS)):
+        run_tps(None, True, "sm", "kv", 10, 1, executor="wasm")
