@@ -216,8 +216,7 @@ class DmcComputationMixin:
         # same contract (or DELEGATECALL/CALLCODE, which keep the caller's storage) and stateless
         # precompiles run here, inside the calling frame
         if frame is None or runs_in_caller(child_msg.code_address) or contract_key(target) == frame.contract:
-            # a mixin: mypy cannot see the py-evm computation class super() reaches at run time
-            return cast(ComputationAPI, super().apply_child_computation(child_msg))  # type: ignore[misc]
+            return cast(ComputationAPI, super().apply_child_computation(child_msg))  # type: ignore[misc]  # a mixin: super() is py-evm's computation at run time
         call = CallMessage(
             sender=child_msg.sender, to=target, data=bytes(child_msg.data), gas=child_msg.gas,
             depth=child_msg.depth, is_static=child_msg.is_static, create=child_msg.is_create,
