@@ -143,15 +143,23 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
         record.samples.append(Sample(sim.now_ms, tuple(sim.node_status())))
     record.trace_events = len(events)
     record.last_fault_ms = max((e.at_ms for e in scenario.events), default=0)
-    record.violations = world.violations(sim)
-    record.live, record.liveness = world.liveness(sim)
+    record_outcome(record, sim, script)
+    record.wall_seconds = time.perf_counter() - started
+    return record
+
+
+def record_outcome(record: RunRecord, sim: world.SimChain, script: ScenarioScript) -> None:
+    """Fill in what the observations judge besides the samples: the checker's report, signatures,
+    what the script did, the committee's proposals. One function for the batch run and the live
+    dashboard, so an observation cannot pass in one and lack its data in the other."""
+    report = sim.sim.check()
+    record.violations = list(report.violations)
+    record.live, record.liveness = report.live, report.liveness_after_gst
     record.signature_sizes = world.signature_sizes(sim)
     record.byzantine = frozenset(script.byzantine)
     record.tampered = tuple(script.tampered)
     record.sync_refusals = tuple(script.sync_refusals)
     record.governance = world.governance_summary(sim)
-    record.wall_seconds = time.perf_counter() - started
-    return record
 
 
 def run_scenario(scenario: Scenario) -> ScenarioResult:

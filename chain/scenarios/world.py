@@ -98,17 +98,6 @@ def behaviours() -> tuple[str, ...]:
     return tuple(sorted(BEHAVIOURS))
 
 
-def violations(chain: SimChain) -> list[str]:
-    """The invariant checker's findings (empty: no two different blocks were committed at one height)."""
-    return list(chain.sim.check().violations)
-
-
-def liveness(chain: SimChain) -> tuple[bool | None, str]:
-    """The checker's liveness after GST: (True / False / None when not judged, its one-line reason)."""
-    report = chain.sim.check()
-    return report.live, report.liveness_after_gst
-
-
 def best_store(chain: SimChain) -> Store:
     """The store of the honest node with the highest head (what a student expects to see)."""
     nodes = chain.sim.honest_nodes() or chain.sim.nodes

@@ -15,7 +15,7 @@ from typing import Any
 
 from chain.scenarios import world
 from chain.scenarios.observations import SAMPLE_MS, RunRecord, Sample, check
-from chain.scenarios.runner import ScenarioScript
+from chain.scenarios.runner import ScenarioScript, record_outcome
 from chain.scenarios.spec import Scenario
 
 JUDGE_EVERY_MS = 4000  # virtual time between two live evaluations (the invariant checker re-reads every chain)
@@ -53,12 +53,7 @@ class ScenarioWatch:
         if self.finished or self.sim.now_ms - self._judged_at >= JUDGE_EVERY_MS:
             self._judged_at = self.sim.now_ms
             self._judged_final = self.finished
-            report = self.sim.sim.check()
-            self.record.violations = list(report.violations)
-            self.record.live, self.record.liveness = report.live, report.liveness_after_gst
-            self.record.signature_sizes = world.signature_sizes(self.sim)
-            self.record.byzantine = frozenset(self.script.byzantine)
-            self.record.tampered, self.record.sync_refusals = tuple(self.script.tampered), tuple(self.script.sync_refusals)
+            record_outcome(self.record, self.sim, self.script)
             final = self.finished
             self._verdicts = []
             for observation in self.scenario.expect:

@@ -61,3 +61,21 @@ def test_the_dashboard_shows_the_committee_s_proposals() -> None:
     assert (passed["type"], passed["status"], passed["agree"], passed["against"]) == (
         "setNodeWeight", "finished", ["governor 0"], ["governor 1"])
     assert "proposals" not in simulated_live_chain(nodes=4, suite="standard", seed=1).status()
+
+
+@pytest.mark.timeout(120)
+def test_the_dashboard_judges_the_committee_scenario_like_the_terminal() -> None:
+    """The live page fills its record with the same function as `chain scenario run`: the proposal's
+    status reaches the page's verdict (it once read an empty list there and showed FAIL)."""
+    from chain.scenarios import world
+    from chain.web.scenario_view import ScenarioWatch
+
+    scenario = library()["committee_adds_sealer"]
+    sim = world.make_simulation(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed,
+                                tx_rate=scenario.tx_rate, spare_nodes=world.spare_nodes(scenario),
+                                governors=scenario.governors, participates_rate=scenario.participates_rate,
+                                win_rate=scenario.win_rate)
+    watch = ScenarioWatch(scenario, sim)
+    watch.advance_to(scenario.duration_ms)
+    verdicts = {v["name"]: v for v in watch.verdicts()}
+    assert verdicts["proposal_passed"]["ok"] is True, verdicts
