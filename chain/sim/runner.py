@@ -44,6 +44,7 @@ from chain.ledger.system import (
 from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, Transaction, new_transaction, sign_transaction
 from chain.sim.byzantine import Behaviour, make_behaviour
 from chain.sim.checker import CheckReport, Checker
+from chain.sim.dmc_load import ContractLoad, RecordingDMCExecutor, StageLog
 from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
 from chain.sim.network import LinkProfile, Network
 from chain.sim.trace import Subscriber, Trace
@@ -86,6 +87,8 @@ class SimConfig:
     consensus: str = "pbft"  # or "rpbft": per epoch only epoch_sealers working sealers vote (chain.consensus.pbft.rpbft)
     epoch_sealers: int = 4  # feature_rpbft_epoch_sealer_num (FISCO's default)
     epoch_blocks: int = 1000  # feature_rpbft_epoch_block_num (FISCO's default)
+    workload: str = "kv"  # the client's transactions: "kv" writes, or "contracts" (chain.sim.dmc_load: needs evm or dmc)
+    dmc_executors: int = 4  # executor="dmc": contract executors in this process (the result never depends on it)
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.observers < 0:
@@ -100,6 +103,8 @@ class SimConfig:
             raise ScenarioError(f"unknown consensus {self.consensus!r}; choose pbft or rpbft")
         if self.epoch_sealers < 1 or self.epoch_blocks < 1:
             raise ScenarioError("rPBFT needs at least one working sealer and one block per epoch")
+        if self.workload not in ("kv", "contracts") or (self.workload == "contracts" and self.executor == "kv"):
+            raise ScenarioError(f"workload {self.workload!r}: kv, or contracts with executor evm or dmc")
 
     def system_config(self) -> dict[str, str]:
         """The genesis system config the run's settings imply (rPBFT's rows only when it is on)."""
@@ -184,7 +189,8 @@ class Simulation:
         self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self._seq = 0
         self._timer_generation: dict[tuple[int, str], int] = {}
-        self._executor_factory = executor_factory or (lambda suite: make_executor(config.executor, suite, CHAIN_ID))
+        self.dmc_stages = StageLog()  # executor="dmc": each committed height's DMC rounds (the dashboard's Gantt)
+        self._executor_factory = executor_factory or self._default_executor
         self.replica_config = replica_config(config)
         sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
         observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
@@ -212,6 +218,9 @@ class Simulation:
         self.client_key = derive_keys(config.suite, config.seed, 1, "client")[0]
         self._client_counter = 0
         self._client_credit = 0.0
+        # workload="contracts": the client deploys Counters and calls them (chain.sim.dmc_load)
+        self.contract_load = (ContractLoad(self.suite, self.client_key, chain_id=CHAIN_ID, group_id=GROUP_ID)
+                               if config.workload == "contracts" else None)
         for node in self.nodes:
             self._boot(node)
         for index, name in sorted(config.byzantine.items()):
@@ -219,6 +228,11 @@ class Simulation:
         self._faults_changed()  # the state at time 0 (a fault-free start is GST 0)
         if config.tx_rate > 0:
             self._push(CLIENT_INTERVAL_MS, "client", ())
+
+    def _default_executor(self, suite: CryptoSuite) -> BlockExecutor:
+        if self.config.executor == "dmc":  # in-process executors that report their rounds
+            return RecordingDMCExecutor(suite, self.dmc_stages, chain_id=CHAIN_ID, executors=self.config.dmc_executors)
+        return make_executor(self.config.executor, suite, CHAIN_ID)
 
     # --- the queue ------------------------------------------------------------------------------
 
@@ -392,12 +406,27 @@ class Simulation:
     # --- clients ----------------------------------------------------------------------------------
 
     def submit_transactions(self, count: int, node: int | None = None) -> int:
-        """Sign count kv transactions and hand them to one live node (chosen by the RNG if not given)."""
+        """Sign count kv transactions (or contract calls: SimConfig.workload) and hand them to one live node
+        (chosen by the RNG if not given)."""
         live = [n for n in self.nodes if n.alive]
         if not live or count <= 0:
             return 0
         target = self._node(node) if node is not None else live[self.rng.randrange(len(live))]
         head = max(n.store.head_number() for n in self.nodes)
+        txs = self._kv_transactions(count, head) if self.contract_load is None else self.contract_load.next_transactions(
+            count, head, self.rng, lambda h: any(n.store.has_transaction(h) for n in self.nodes))
+        count = len(txs)  # the contract load sends its deployments first, then nothing until they are mined
+        if not count:
+            return 0
+        for tx in txs:
+            self.checker.submitted(tx.hash(self.suite), self.now_ms)
+        self._emit({"ev": "submit", "node": target.index, "count": count})
+        self.liveness.submitted(self.now_ms, target.index, honest=target.behaviour is None and target.alive)
+        if target.alive:
+            self._handle(target, fx.SubmitTransactions(tuple(txs)))
+        return count
+
+    def _kv_transactions(self, count: int, head: int) -> list[Transaction]:
         txs = []
         for _ in range(count):
             self._client_counter += 1
@@ -407,13 +436,7 @@ class Simulation:
                 chain_id=CHAIN_ID, group_id=GROUP_ID, nonce=self.rng.getrandbits(250),
             )
             txs.append(sign_transaction(tx, self.client_key))
-        for tx in txs:
-            self.checker.submitted(tx.hash(self.suite), self.now_ms)
-        self._emit({"ev": "submit", "node": target.index, "count": count})
-        self.liveness.submitted(self.now_ms, target.index, honest=target.behaviour is None and target.alive)
-        if target.alive:
-            self._handle(target, fx.SubmitTransactions(tuple(txs)))
-        return count
+        return txs
 
     def submit_signed(self, txs: Iterable[Transaction], node: int | None = None) -> int:
         """Hand signed transactions (e.g. governance ones) to one live node, chosen by the RNG if not given."""
@@ -493,6 +516,7 @@ class Simulation:
         block = node.store.head()
         tx_hashes = [tx.hash(self.suite) for tx in block.transactions] if block is not None else []
         self.checker.committed(node, effect.number, effect.block_hash, tx_hashes, self.now_ms)
+        self.dmc_stages.committed(effect.number, effect.block_hash)
         honest = node.behaviour is None
         new_top = honest and effect.number > self.liveness.top  # only a new top needs to know if work remains
         self.liveness.committed(node.index, effect.number, self.now_ms, honest=honest,
