@@ -41,6 +41,7 @@ class RunRecord:
     tampered: tuple[tuple[int, int], ...] = ()  # (node, block) edited in a node's store by a tamper event
     sync_refusals: tuple[tuple[int, int, int | None, str], ...] = ()  # (t, node, sender, reason) of refused SyncResponses
     governance: dict[str, Any] = field(default_factory=dict)  # auth chains: chain.scenarios.world.governance_summary
+    dmc: dict[str, Any] = field(default_factory=dict)  # executor dmc: chain.scenarios.world.dmc_summary
 
     @property
     def final(self) -> Sample:
@@ -217,7 +218,26 @@ def check_account_frozen(record: RunRecord) -> Verdict:
                    f"({g.get('refused_in_blocks')} already pooled were refused by the executor, ACCOUNT_FROZEN)")
 
 
+def check_dmc_parallel(record: RunRecord) -> Verdict:
+    """DMC did what lesson 11 says: blocks calling several contracts ran them on several executors in
+    one round, cross-contract calls paused into later rounds, and — the point of determinism — every
+    node reached the same state root at every height (a node re-executes each block itself)."""
+    d = record.dmc
+    held = (bool(d) and d["several_contracts"] > 0 and d["parallel"] > 0 and d["call_outs"] > 0
+            and d["several_rounds"] > 0 and not d["state_roots_differ_at"])
+    if not d:
+        return Verdict("dmc_parallel", False, "the chain does not run the dmc executor")
+    return Verdict("dmc_parallel", held,
+                   f"of the last {d['blocks']} blocks, {d['several_contracts']} called several contracts and "
+                   f"{d['parallel']} ran contracts on several executors in one round; {d['several_rounds']} needed more "
+                   f"than one round ({d['call_outs']} paused calls, {d['lock_waits']} lock waits, {d['deadlocks']} "
+                   f"deadlocks broken); state roots "
+                   + (f"DIFFER at heights {d['state_roots_differ_at'][:5]}" if d["state_roots_differ_at"]
+                      else f"agree on every node at heights 1..{d['heights_checked']}"))
+
+
 CHECKS: dict[str, Callable[[RunRecord], Verdict]] = {
+    "dmc_parallel": check_dmc_parallel,
     "proposal_passed": check_proposal_passed,
     "proposal_expired": check_proposal_expired,
     "account_frozen": check_account_frozen,

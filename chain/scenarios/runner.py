@@ -132,7 +132,7 @@ def run_once(scenario: Scenario, suite: str) -> RunRecord:
                                 spare_nodes=world.spare_nodes(scenario), governors=scenario.governors,
                                 participates_rate=scenario.participates_rate, win_rate=scenario.win_rate,
                                 consensus=scenario.consensus, epoch_sealers=scenario.epoch_sealers,
-                                epoch_blocks=scenario.epoch_blocks)
+                                epoch_blocks=scenario.epoch_blocks, executor=scenario.executor)
     record = RunRecord(suite=suite)
     events: list[dict[str, Any]] = []
     sim.subscribe(events.append)
@@ -160,6 +160,7 @@ def record_outcome(record: RunRecord, sim: world.SimChain, script: ScenarioScrip
     record.tampered = tuple(script.tampered)
     record.sync_refusals = tuple(script.sync_refusals)
     record.governance = world.governance_summary(sim)
+    record.dmc = world.dmc_summary(sim)
 
 
 def run_scenario(scenario: Scenario) -> ScenarioResult:

@@ -67,7 +67,12 @@ OBSERVATIONS = (
     "proposal_passed",  # (auth) the first proposal passed and was executed
     "proposal_expired",  # (auth) the first proposal outlived its deadline without passing: nothing executed
     "account_frozen",  # (auth) the client account was frozen and none of its transactions was committed after
+    "dmc_parallel",  # (executor dmc) contracts ran side by side, calls paused to a later round, same state roots on all nodes
 )
+
+# The block executor a scenario's nodes run (chain.execution.kinds). Left out: kv, or evm on a chain
+# with governance. "dmc" also switches the client to contract calls (chain.sim.dmc_load).
+EXECUTORS = ("kv", "evm", "dmc")
 
 GOVERNANCE_ACTIONS = ("propose_sealer", "vote", "freeze_account")
 
@@ -113,6 +118,7 @@ class Scenario:
     consensus: str = "pbft"  # or "rpbft" (chain.consensus.pbft.rpbft), with:
     epoch_sealers: int = 4  # K, working sealers per epoch
     epoch_blocks: int = 1000  # B, blocks per epoch
+    executor: str = ""  # one of EXECUTORS; "": the simulator's choice (kv, or evm for governance)
 
     @property
     def suite(self) -> str:
@@ -237,7 +243,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     where = source
     known = {"name", "title", "family", "summary", "nodes", "suite", "suites", "seed", "duration_ms",
              "tx_rate", "expect", "watch", "event", "governors", "participates_rate", "win_rate",
-             "consensus", "epoch_sealers", "epoch_blocks"}
+             "consensus", "epoch_sealers", "epoch_blocks", "executor"}
     unknown = set(raw) - known
     # top-level typos ("node = 4", "expected = ...") must not silently fall back to defaults
     if unknown:
@@ -270,6 +276,10 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     if consensus not in ("pbft", "rpbft") or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
                                                  for v in (epoch_sealers, epoch_blocks)):
         raise ScenarioError(f"{where}: consensus must be pbft or rpbft, epoch_sealers and epoch_blocks positive integers")
+    executor = raw.get("executor", "")
+    # a DMC observation on a chain that does not run DMC would fail for a reason the file does not show
+    if executor not in ("",) + EXECUTORS or ("dmc_parallel" in raw.get("expect", []) and executor != "dmc"):
+        raise ScenarioError(f"{where}: executor must be one of {EXECUTORS} (dmc for dmc_parallel), got {executor!r}")
     raw_events = raw.get("event", [])
     if not isinstance(raw_events, list):
         raise ScenarioError(f"{where}: [[event]] must be an array of tables")
@@ -314,6 +324,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         consensus=consensus,
         epoch_sealers=epoch_sealers,
         epoch_blocks=epoch_blocks,
+        executor=executor,
     )
 
 

@@ -83,10 +83,13 @@ def spare_nodes(scenario: Scenario) -> int:
 
 def make_simulation(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, spare_nodes: int = 0,
                     governors: tuple[int, ...] = (), participates_rate: int = 0, win_rate: int = 0,
-                    consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> SimChain:
-    """governors: an auth chain whose committee has these weights (it needs the system contracts too)."""
+                    consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000,
+                    executor: str = "") -> SimChain:
+    """governors: an auth chain whose committee has these weights (it needs the system contracts too).
+    executor: "" picks kv, or evm when governance needs the system contracts; dmc calls contracts."""
     config = SimConfig(nodes=nodes, suite=suite, seed=seed, observers=spare_nodes, tx_rate=float(tx_rate),
-                       executor="evm" if spare_nodes or governors else "kv",  # governance needs the system contracts
+                       executor=executor or ("evm" if spare_nodes or governors else "kv"),
+                       workload="contracts" if executor == "dmc" else "kv",  # kv writes all go to one address
                        auth_governors=len(governors), governor_weights=governors,
                        participates_rate=participates_rate, win_rate=win_rate,
                        consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
@@ -225,3 +228,34 @@ def tamper(chain: SimChain, node: int, number: int, what: str) -> str:
         raise ScenarioError(f"node {node} has no block {number} yet (its height is {store.head_number()})")
     overwrite_block(store, forge(block, what, 0, chain.sim.config.suite))
     return f"tamper with block {number} in node {node}'s store: {TAMPERS[what].says.format(index=0)}"
+
+
+def dmc_summary(chain: SimChain) -> dict[str, Any]:
+    """What DMC did in the blocks the simulation kept (chain.sim.dmc_load.StageLog), and whether
+    every node that holds a height holds the same state root there; {} when the chain runs no DMC.
+
+    A block "ran in parallel" when one of its rounds had contracts on two executors or more.
+    """
+    if chain.sim.config.executor != "dmc":
+        return {}
+    kept = chain.sim.dmc_stages.by_height
+    multi = parallel = multi_round = call_outs = lock_waits = deadlocks = 0
+    for _, stages in kept.values():
+        contracts = {contract for stage in stages for contract, _, _ in stage.contracts}
+        multi += len(contracts) > 1
+        parallel += any(len({executor for _, executor, _ in stage.contracts}) > 1 for stage in stages)
+        multi_round += len(stages) > 1
+        replies = [step.reply for stage in stages for _, _, steps in stage.contracts for step in steps]
+        call_outs += replies.count("call_out")
+        lock_waits += replies.count("key_lock")
+        deadlocks += sum(stage.deadlock_victim is not None for stage in stages)
+    disagree = []
+    top = max(n.store.head_number() for n in chain.sim.nodes)
+    for number in range(1, top + 1):
+        roots = {n.index: b.header.state_root for n in chain.sim.nodes
+                 if (b := n.store.block_by_number(number)) is not None}
+        if len(set(roots.values())) > 1:
+            disagree.append(number)
+    return {"blocks": len(kept), "several_contracts": multi, "parallel": parallel, "several_rounds": multi_round,
+            "call_outs": call_outs, "lock_waits": lock_waits, "deadlocks": deadlocks, "heights_checked": top,
+            "state_roots_differ_at": disagree}
