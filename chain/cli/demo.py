@@ -33,42 +33,61 @@ def demo(
     real: bool = typer.Option(False, "--real", help="Run real node processes instead of the simulator."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
     seconds: float = typer.Option(0, "--seconds", min=0, help="Stop after this many seconds (0: until Ctrl-C)."),
+    # the names and defaults of `chain sim` (and `chain build`): one vocabulary for rPBFT everywhere
+    consensus: str = typer.Option("pbft", "--consensus", help="pbft, or rpbft: per epoch only --epoch-sealers "
+                                                              "working sealers run PBFT (the others rest)"),
+    epoch_sealers: int = typer.Option(4, "--epoch-sealers", min=1, help="(rpbft) K, working sealers per epoch "
+                                                                        "(feature_rpbft_epoch_sealer_num)"),
+    epoch_blocks: int = typer.Option(1000, "--epoch-blocks", min=1, help="(rpbft) B, blocks per epoch "
+                                                                         "(feature_rpbft_epoch_block_num)"),
 ) -> None:
     """Start a chain and serve the live dashboard at http://127.0.0.1:PORT."""
     if suite not in ("sm", "standard"):
         console.print(f"[red]error:[/red] unknown suite {suite!r} (sm or standard)")
         raise typer.Exit(2)
+    if consensus not in ("pbft", "rpbft"):
+        console.print(f"[red]error:[/red] unknown consensus {consensus!r} (pbft or rpbft)")
+        raise typer.Exit(2)
+    rpbft = {"consensus": consensus, "epoch_sealers": epoch_sealers, "epoch_blocks": epoch_blocks}
     with reported(exit_code=2):
         if real:
             asyncio.run(serve_real(nodes=nodes, suite=suite, port=port, open_browser=not no_browser,
-                                   seconds=seconds, tx_rate=tx_rate))
+                                   seconds=seconds, tx_rate=tx_rate, **rpbft))
         else:
             asyncio.run(serve_simulation(nodes=nodes, suite=suite, seed=seed, port=port, tx_rate=tx_rate,
-                                         open_browser=not no_browser, seconds=seconds))
+                                         open_browser=not no_browser, seconds=seconds, **rpbft))
 
 
 async def serve_simulation(*, nodes: int, suite: str, seed: int, port: int, open_browser: bool,
-                           tx_rate: int = 20, seconds: float = 0, scenario: Scenario | None = None) -> None:
-    """The dashboard on a simulated chain; with a scenario, its scripted faults play as time passes."""
+                           tx_rate: int = 20, seconds: float = 0, scenario: Scenario | None = None,
+                           consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> None:
+    """The dashboard on a simulated chain; with a scenario, its scripted faults play as time passes.
+
+    With a scenario the simulation is the one `chain scenario run` checks (its nodes, seed, load
+    and consensus), whatever the other arguments say.
+    """
     from chain.web.simulated import simulated_live_chain
 
-    live = simulated_live_chain(nodes=nodes, suite=suite, seed=seed, scenario=scenario,
-                                tx_rate=tx_rate if scenario is None else scenario.tx_rate)
+    live = simulated_live_chain(nodes=nodes, suite=suite, seed=seed, scenario=scenario, tx_rate=tx_rate,
+                                consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
     what = f"scenario {scenario.name}" if scenario is not None else f"{nodes} simulated nodes"
-    console.print(f"[bold]chain demo[/bold]: {what}, suite {suite}, seed {seed}")
+    console.print(f"[bold]chain demo[/bold]: {what}, suite {suite}, seed {live.status()['seed']}, {live.status()['mode']}")
     await serve(live, port=port, open_browser=open_browser, seconds=seconds)
     status = live.status()
     heights = [n.get("height") for n in status["nodes"]]
     console.print(f"stopped at {status['now_ms']} ms virtual time; heights {heights}")
 
 
-async def serve_real(*, nodes: int, suite: str, port: int, open_browser: bool, seconds: float, tx_rate: int) -> None:
+async def serve_real(*, nodes: int, suite: str, port: int, open_browser: bool, seconds: float, tx_rate: int,
+                     consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> None:
     """The dashboard on node processes of a chain built in a temporary directory."""
     from chain.web.real import real_live_chain
 
     with tempfile.TemporaryDirectory(prefix="chain-demo-") as tmp:
-        real, live = real_live_chain(Path(tmp), nodes=nodes, suite=suite, tx_rate=tx_rate)
-        console.print(f"[bold]chain demo --real[/bold]: {nodes} node processes in {tmp}, suite {suite}")
+        real, live = real_live_chain(Path(tmp), nodes=nodes, suite=suite, tx_rate=tx_rate, consensus=consensus,
+                                     epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
+        console.print(f"[bold]chain demo --real[/bold]: {nodes} node processes in {tmp}, suite {suite}, "
+                      f"{live.status()['mode']}")
         real.start()
         try:
             await serve(live, port=port, open_browser=open_browser, seconds=seconds)

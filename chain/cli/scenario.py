@@ -49,6 +49,7 @@ def run(
         scenario = find_scenario(name)
         if dashboard:
             from chain.cli.demo import serve_simulation
+            # the scenario fixes the whole simulation (chain.scenarios.runner.scenario_simulation)
             asyncio.run(serve_simulation(nodes=scenario.nodes, suite=scenario.suite, seed=scenario.seed,
                                          port=port, open_browser=not no_browser, scenario=scenario))
             return

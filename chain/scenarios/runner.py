@@ -124,15 +124,25 @@ class ScenarioResult:
         return all(v.held for v in self.verdicts)
 
 
+def scenario_simulation(scenario: Scenario, suite: str) -> world.SimChain:
+    """The simulation a scenario plays on, with one suite: every setting the scenario file fixes.
+
+    The batch run and the dashboard (chain.web.simulated) both build it here, so a setting cannot
+    reach one and not the other: the dashboard once left out the consensus and played the rPBFT
+    scenarios as PBFT. The simulator's own seeded client submits the load, so the run is fixed by
+    the scenario file.
+    """
+    return world.make_simulation(nodes=scenario.nodes, suite=suite, seed=scenario.seed, tx_rate=scenario.tx_rate,
+                                 spare_nodes=world.spare_nodes(scenario), governors=scenario.governors,
+                                 participates_rate=scenario.participates_rate, win_rate=scenario.win_rate,
+                                 consensus=scenario.consensus, epoch_sealers=scenario.epoch_sealers,
+                                 epoch_blocks=scenario.epoch_blocks, executor=scenario.executor)
+
+
 def run_once(scenario: Scenario, suite: str) -> RunRecord:
     """One run of the scenario with one suite, sampled every SAMPLE_MS of virtual time."""
     started = time.perf_counter()
-    # the simulator's own seeded client submits the load, so the run is fixed by the scenario file
-    sim = world.make_simulation(nodes=scenario.nodes, suite=suite, seed=scenario.seed, tx_rate=scenario.tx_rate,
-                                spare_nodes=world.spare_nodes(scenario), governors=scenario.governors,
-                                participates_rate=scenario.participates_rate, win_rate=scenario.win_rate,
-                                consensus=scenario.consensus, epoch_sealers=scenario.epoch_sealers,
-                                epoch_blocks=scenario.epoch_blocks, executor=scenario.executor)
+    sim = scenario_simulation(scenario, suite)
     record = RunRecord(suite=suite)
     events: list[dict[str, Any]] = []
     sim.subscribe(events.append)

@@ -158,8 +158,10 @@ class RealChain:
                 continue
             summary = answer[0]
             height, view = summary.get("highestblockNumber"), summary.get("currentView")
+            # an rPBFT sealer outside the epoch's working set says "resting" (chain.node.node consensus_status)
+            role = "resting" if summary.get("role") == "resting" else "sealer" if summary.get("node_index") is not None else "observer"
             new = {**old, "state": "ok", "height": height, "view": view, "head": summary.get("highestblockHash"),
-                   "role": "sealer" if summary.get("node_index") is not None else "observer"}
+                   "role": role}
             if channels[i] is not None:  # its SDK connections (chain.channel.status), for the card's channel line
                 new["channel"] = {"port": channels[i].get("port"), "sdks": len(channels[i].get("sessions", [])),
                                   "topics": channels[i].get("topics", [])}
@@ -225,24 +227,31 @@ class StoreReader:
         return self._read(lambda store: views.block_detail(store, self.suite, number, self.node_of), None)
 
 
-def build_real_chain(directory: Path, *, nodes: int, suite: str) -> BuiltChain:
+def build_real_chain(directory: Path, *, nodes: int, suite: str, consensus: str = "pbft", epoch_sealers: int = 4,
+                     epoch_blocks: int = 1000) -> BuiltChain:
     """`chain build` into directory, on ports free right now (peer ports and RPC ports apart)."""
     p2p, rpc = free_port_bases(nodes)
     return build_chain(directory, BuildOptions(nodes=nodes, suite=suite, port_base=p2p, rpc_port_base=rpc,
-                                               executor="kv", force=True))
+                                               executor="kv", force=True, consensus=consensus,
+                                               epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks))
 
 
-def real_live_chain(directory: Path, *, nodes: int, suite: str, tx_rate: int = 20) -> tuple[RealChain, LiveChain]:
+def real_live_chain(directory: Path, *, nodes: int, suite: str, tx_rate: int = 20, consensus: str = "pbft",
+                    epoch_sealers: int = 4, epoch_blocks: int = 1000) -> tuple[RealChain, LiveChain]:
     """A chain built in directory, seen by the dashboard; call `start()` on the RealChain to run it.
 
-    The blocks the page shows are read from node 0's own store.
+    The blocks the page shows are read from node 0's own store. consensus, epoch_sealers and
+    epoch_blocks are `chain build`'s (rpbft: written into genesis).
     """
-    built = build_real_chain(directory, nodes=nodes, suite=suite)
+    built = build_real_chain(directory, nodes=nodes, suite=suite, consensus=consensus, epoch_sealers=epoch_sealers,
+                             epoch_blocks=epoch_blocks)
     real = RealChain(built, suite)
+    kind = (f" · rPBFT: {min(epoch_sealers, nodes)} working per {epoch_blocks}-block epoch"
+            if consensus == "rpbft" else "")
     node_of = {n.node_id: i for i, n in enumerate(built.nodes)}.get
     reader = StoreReader(built.nodes[0].directory / "data" / "chain.db", suite, node_of)
     # real time cannot be paused or stepped, nor a real network split from here; no message trace
     live = LiveChain(real, Hub(), behaviours=(), tx_rate=tx_rate,
-                     describe=lambda: {"suite": suite, "mode": "real processes"},
+                     describe=lambda: {"suite": suite, "mode": "real processes" + kind},
                      blocks=reader.blocks, block=reader.block, capabilities=())
     return real, live

@@ -7,6 +7,7 @@ from typing import Callable
 
 from chain.crypto.suite import get_suite
 from chain.scenarios import world
+from chain.scenarios.runner import scenario_simulation
 from chain.scenarios.spec import Scenario
 from chain.web import observe, views
 from chain.web.hub import Hub
@@ -36,13 +37,23 @@ def textbook_switch(chain: world.SimChain) -> Callable[[bool], None]:
 
 
 def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20, scenario: Scenario | None = None,
-                         hub: Hub | None = None) -> LiveChain:
-    """The simulation the page shows: blocks come from the honest node with the highest head."""
-    spare = world.spare_nodes(scenario) if scenario is not None else 0
-    sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, spare_nodes=spare,
-                                governors=scenario.governors if scenario is not None else (),
-                                participates_rate=scenario.participates_rate if scenario is not None else 0,
-                                win_rate=scenario.win_rate if scenario is not None else 0)
+                         hub: Hub | None = None, consensus: str = "pbft", epoch_sealers: int = 4,
+                         epoch_blocks: int = 1000) -> LiveChain:
+    """The simulation the page shows: blocks come from the honest node with the highest head.
+
+    With a scenario, the simulation is the one `chain scenario run` checks (built by the same
+    function), whatever nodes, seed, tx_rate and consensus say; without, those make the chain.
+    """
+    if scenario is not None:
+        sim = scenario_simulation(scenario, suite)
+        seed, tx_rate = scenario.seed, scenario.tx_rate
+    else:
+        sim = world.make_simulation(nodes=nodes, suite=suite, seed=seed, tx_rate=tx_rate, consensus=consensus,
+                                    epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
+    # the header names the consensus the simulation runs: "resting" cards mean nothing to a class not told of rPBFT
+    config = sim.sim.config
+    kind = (f" · rPBFT: {min(config.epoch_sealers, config.nodes)} working per {config.epoch_blocks}-block epoch"
+            if config.consensus == "rpbft" else "")
     crypto = get_suite(suite)
     # a scenario plays its faults on time, is judged as it goes, and stops at its duration_ms
     script = ScenarioWatch(scenario, sim) if scenario is not None else None
@@ -51,7 +62,7 @@ def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20
     return LiveChain(
         # tx_rate=0: the simulator's own seeded client submits the load, deterministically
         sim, hub or Hub(), behaviours=world.behaviours(), tx_rate=0,
-        describe=lambda: {"suite": suite, "seed": seed, "tx_rate": tx_rate, "mode": "simulation"
+        describe=lambda: {"suite": suite, "seed": seed, "tx_rate": tx_rate, "mode": "simulation" + kind
                           + (f" · scenario {scenario.name}" if scenario is not None else ""),
                           **({"scenario": script.describe()} if script is not None else {}),
                           **({"proposals": world.proposals_view(sim)} if sim.sim.governor_keys else {})},
