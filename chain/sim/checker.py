@@ -229,7 +229,7 @@ class Checker:
         if not rpbft.rpbft_enabled(store, block.number):
             return weights
         start, _ = rpbft.epoch_start(store, block.number)
-        seed = store.block_hash(start - 1)
+        seed = rpbft.seed_of(self.suite, store, start) if store.block_hash(start - 1) is not None else None  # the VRF output
         sealers = tuple(block.header.sealer_list)
         count = int(get_config(store, RPBFT_EPOCH_SEALER_NUM, block.number))
         working = {sealers[i] for i in rpbft.select_working(self.suite, seed, sealers, count)} if seed else set()

@@ -215,3 +215,30 @@ def test_resting_sealers_weigh_nothing_so_the_quorum_is_over_the_working_set() -
     weights = working_weights((1, 1, 1, 1, 1, 1, 1), (1, 3, 4, 6))
     assert weights == (0, 1, 0, 1, 1, 0, 1)
     assert (quorum(sum(weights)), max_faulty(sum(weights))) == (3, 1)
+
+
+# --- rPBFT rotation proofs (rules rotation_proof, extra_data_empty) ----------------------------------
+
+def test_the_block_before_an_epoch_carries_its_sealers_vrf_proof_and_no_other_block_carries_extra_data() -> None:
+    from dataclasses import replace
+
+    from chain.consensus.pbft.vrf_rotation import check_extra_data
+    from chain.crypto import nodevrf
+    from chain.ledger.block import BlockHeader
+
+    suite = Harness().suite
+    secrets_ = (11, 22, 33)
+    header = BlockHeader(parent_hash=OTHER_HASH, number=4, timestamp=0, sealer=1,
+                         sealer_list=tuple(suite.public_key(s) for s in secrets_), transactions_root=OTHER_HASH)
+    state = _rpbft_state(switch=("1", 0), blocks=("4", 0))  # epochs 1-4, 5-8: block 4 ends one
+    proof = nodevrf.prove(suite, 22, OTHER_HASH)
+    check_extra_data(suite, state, replace(header, extra_data=proof))  # sealer 1's proof over the parent hash
+    # rule: rotation_proof — none, another sealer's, over another input, tampered: refused
+    for extra in (b"", nodevrf.prove(suite, 33, OTHER_HASH), nodevrf.prove(suite, 22, b"\x00" * 32),
+                  proof[:-1] + bytes([proof[-1] ^ 1])):
+        with pytest.raises(ConsensusError, match="without a valid VRF proof"):
+            check_extra_data(suite, state, replace(header, extra_data=extra))
+    # rule: extra_data_empty — block 3 ends no epoch: no bytes for its proposer to grind the hash with
+    check_extra_data(suite, state, replace(header, number=3))
+    with pytest.raises(ConsensusError, match="ends no epoch"):
+        check_extra_data(suite, state, replace(header, number=3, extra_data=proof))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from chain.consensus.pbft import prepare_commit
 from chain.consensus.pbft import view_change
+from chain.consensus.pbft import vrf_rotation
 from chain.consensus.pbft.effects import SEAL_TIMER
 from chain.consensus.pbft.height import Proposal, Step
 from chain.consensus.pbft.ids import NodeIndex, View
@@ -62,6 +63,7 @@ def new_proposal(r: Replica, view: View) -> PrePrepare | None:
     header = BlockHeader(
         parent_hash=r.head_hash, number=r.height, timestamp=max(r.wall_now(), r.head.header.timestamp),
         sealer=r.my_index, sealer_list=r.sealer_ids, transactions_root=merkle_root(r.suite, list(tx_hashes)),
+        extra_data=vrf_rotation.proposal_extra(r),  # rPBFT: the VRF proof that seeds the next epoch, when due
     )
     return PrePrepare(view, r.height, header, tx_hashes)
 
@@ -232,6 +234,8 @@ def _check_proposal_header(r: Replica, pp: PrePrepare, sender: NodeIndex, reprop
     # The header commits to exactly these transactions.
     if merkle_root(r.suite, list(pp.tx_hashes)) != header.transactions_root:  # rule: header_tx_root
         raise ConsensusError("transactions root does not match the listed transactions")
+    # rPBFT: the block before an epoch carries its sealer's VRF proof; no other block carries extra data.
+    vrf_rotation.check_extra_data(r.suite, r.store, header)
 
 
 def _collect_transactions(r: Replica, pp: PrePrepare, envelope: Envelope, reproposal: bool) -> list[Transaction] | None:

@@ -18,12 +18,14 @@ node derives the same working set for a height without any extra message:
   the three configs is in force (1 when they come from genesis): block h belongs to the epoch
   starting at ``anchor + ((h − anchor) // B) × B``. FISCO 3.x rotates at
   ``(h − enable(B)) % B == 0`` and when K or the switch change: the same schedule.
-* **Working-sealer selection** — the epoch's *seed* is the hash of the block before the epoch
-  (``seed_of``); sorted by node id, the sealers are shuffled by Fisher–Yates driven by
-  ``hash(seed ‖ step)`` and the first K are the working set (``select_working``). The seed is the
-  single place a VRF output goes (FISCO 3.x: the leader of the rotation block proves, with its
-  curve25519 VRF key, over the parent hash, and the proof's hash drives the same shuffle), which
-  stops the proposer of the block before an epoch from grinding its hash to pick the next set.
+* **Working-sealer selection** — the epoch's *seed* is a VRF output (``seed_of``): the sealer of
+  the block before the epoch puts in its header's ``extra_data`` a proof, with its node key, over
+  that block's parent hash, and every node checks it before accepting the proposal
+  (chain.consensus.pbft.vrf_rotation, FISCO 3.x's ``rotateWorkingSealer`` moved into the header).
+  With a fixed input and a key bound to the node id, the proposer has one output to publish and
+  cannot grind the next set. An epoch that begins at its anchor has no proof: its seed is the hash
+  of the block before it. Sorted by node id, the sealers are shuffled by Fisher–Yates driven by
+  ``hash(seed ‖ step)`` and the first K are the working set (``select_working``).
 * **Quorum and faults** — the quorum is taken over the working sealers' weights (resting sealers
   weigh 0 for the epoch): K working sealers tolerate f = ⌊(K − 1)/3⌋ faulty ones, *whatever n
   is*. More than f faulty working sealers stop the chain until enough of them come back (the
@@ -38,8 +40,9 @@ node derives the same working set for a height without any extra message:
 Where this differs from FISCO: FISCO 3.x keeps the working set as node types in its consensus
 table (``consensus_sealer`` / ``consensus_candidate_sealer``) and changes it by a rotation
 transaction the leader puts first in the rotation block; it swaps one working sealer per epoch.
-Here the whole set is drawn again each epoch from the seed, with no extra transaction or state
-(FISCO 2.3's first rPBFT rotated by index, ``(round + i) mod n``, with no randomness at all).
+Here the proof is a header field and the whole set is drawn again each epoch from the seed, with
+no working-set state (vrf_rotation's docstring weighs both). FISCO 2.3's first rPBFT rotated by
+index, ``(round + i) mod n``, with no randomness at all.
 """
 
 from __future__ import annotations
@@ -68,9 +71,10 @@ if TYPE_CHECKING:
 
 
 class BlockHashes(StateReader, Protocol):
-    """What the epoch rules read: state rows and the hash of a committed block."""
+    """What the epoch rules read: state rows and committed blocks (their hashes, and the rotation proofs in them)."""
 
     def block_hash(self, number: int) -> bytes | None: ...
+    def block_by_number(self, number: int) -> Block | None: ...
 
 
 @dataclass(frozen=True)
@@ -100,16 +104,18 @@ def epoch_start(state: StateReader, number: int) -> tuple[int, int]:
     return anchor + (number - anchor) // length * length, length
 
 
-def seed_of(store: BlockHashes, start: int) -> bytes:
-    """The seed of the epoch starting at `start`: the hash of the block before it.
+def seed_of(suite: CryptoSuite, store: BlockHashes, start: int) -> bytes:
+    """The seed of the epoch starting at `start`: the VRF output in the block before it.
 
-    Every node holds that block before it works on the epoch, and no node can choose it alone
-    once it is committed. (A VRF output over it, from the proposer of block `start`, goes here.)
+    Every node holds that block before it works on the epoch, and its proposer could publish only
+    one output (vrf_rotation.rotation_seed). At an anchor, which has no proof, that block's hash.
     """
+    from chain.consensus.pbft import vrf_rotation  # here, not at the top: vrf_rotation imports this module
+
     parent = store.block_hash(start - 1)
     if parent is None:
         raise LookupError(f"no block {start - 1}: the seed of the epoch starting at {start} is unknown")
-    return parent
+    return vrf_rotation.rotation_seed(suite, store, start, parent)
 
 
 @lru_cache(maxsize=256)
@@ -135,7 +141,7 @@ def epoch_at(suite: CryptoSuite, store: BlockHashes, number: int, nodes: Consens
         return None
     start, length = epoch_start(store, number)
     sealer_num = int(config_entry(store, RPBFT_EPOCH_SEALER_NUM, number)[0])
-    seed = seed_of(store, start)
+    seed = seed_of(suite, store, start)
     working = select_working(suite, seed, nodes.sealer_ids, sealer_num)
     return Epoch(start, start + length, sealer_num, seed, working)
 

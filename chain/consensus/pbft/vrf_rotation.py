@@ -1,0 +1,162 @@
+"""rPBFT's rotation proof: the VRF output that seeds each epoch's working set, kept in chain data.
+
+**What FISCO BCOS 3.x does** (bcos-sealer ``VRFBasedSealer``, bcos-executor
+``WorkingSealerManagerImpl``). When a rotation is due — ``(h − enable(B)) mod B = 0``, or K or the
+switch change at h — the leader of block h puts first in it a transaction to the consensus
+precompile (0x1003), ``rotateWorkingSealer(vrfPublicKey, vrfInput, vrfProof)``, signed with its
+node key; every PBFT node refuses a proposal at such a height whose first transaction does not go
+to 0x1003 from the leader (``checkRotateTransactionValid``). Executing it, the precompile checks
+(``checkVRFInfos``) that the sender is a working sealer, that the input is the parent block's hash,
+that the key is valid (for the secp256k1 VRF type: that it is a working sealer's node id) and the
+proof; it then shuffles the working list and the candidate list by the proof's hash and swaps
+*one* working sealer for one candidate in the consensus table (all K at once only when K or the
+node list changes), in force from h + 1. A failed check reverts the transaction and sets a flag
+that makes the next leader rotate instead.
+
+**What this chain does, and why.**
+
+* *Key.* The VRF key is the node's consensus key itself: `chain.crypto.nodevrf` runs an ECVRF on
+  the suite's curve (secp256k1 or SM2), so the VRF public key *is* the node id and a proof is
+  checked against the sealer list with nothing to register — FISCO's secp256k1 VRF type, for both
+  suites. FISCO's default curve25519 key (``chain.crypto.vrf``, derived by hashing the node key)
+  cannot be tied to a node id by anyone who lacks the secret, and its precompile does not try: a
+  leader could sign with any curve25519 key it likes and keep the output it prefers. Binding it
+  would take a registered key per sealer (a genesis and governance change), which this avoids.
+* *Where the proof lives.* In the header's ``extra_data`` of the **last block before the epoch**
+  (block start − 1), filled by its sealer: an 81-byte proof over that block's parent hash (the hash
+  of block start − 2, FISCO's input). Every node checks it when it accepts the proposal (rule
+  ``rotation_proof``); the quorum's signatures then cover it like the rest of the header, so block
+  sync and followers need no second check. The field already exists and is hashed, so no block
+  format changes. FISCO's transaction needs a signed system transaction, a precompile, a consensus
+  table of node types and the first-transaction check in PBFT; a header field needs one check in
+  one place. FISCO's rotation block is also the block before the new set works (its table change
+  is in force from h + 1): the same position. Every other block's ``extra_data`` must be empty, so
+  no proposer has a free field to grind.
+* *Seed.* The epoch's seed is the VRF output beta (`rotation_seed`, called by
+  ``rpbft.seed_of``); the Fisher–Yates draw of ``rpbft.select_working`` is unchanged. The input
+  is fixed (a committed block's hash) and the key is the sealer's, so the proposer of block
+  start − 1 has exactly one output it can publish: it cannot grind the next set, only withhold
+  its proposal — then a view change lets the next leader propose, with another output (FISCO: the
+  same). An epoch that *begins at the anchor* (genesis, or the block from which a changed rPBFT
+  config is in force) has no proof: the block before it was not known to end an epoch when it
+  was proposed (the change is executed in it). Its seed stays that block's hash, as before.
+* *How many change.* FISCO swaps one working sealer per rotation; here every epoch draws all K
+  again from the seed. Swapping one needs the working set as state carried from epoch to epoch
+  (FISCO's table, changed by its transaction); here the set is a pure function of the epoch's seed
+  and the sealer list, with no such state. The cost: a crashed working sealer leaves the set
+  after one epoch with probability 1 − K/n here, but only when it is the one drawn out in FISCO.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Protocol
+
+from chain.consensus.pbft.rpbft import epoch_start, rpbft_enabled
+from chain.crypto import nodevrf
+from chain.crypto.suite import CryptoSuite
+from chain.errors import ConsensusError
+from chain.ledger.block import Block, BlockHeader
+from chain.ledger.state import StateReader
+from chain.ledger.system import FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, config_entry
+
+if TYPE_CHECKING:
+    from chain.consensus.pbft.replica import Replica
+
+PROOF_LEN = nodevrf.PROOF_LEN
+_RPBFT_KEYS = (FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM)
+
+
+class StoredBlocks(StateReader, Protocol):
+    """What the seed reads: state rows and the committed blocks."""
+
+    def block_hash(self, number: int) -> bytes | None: ...
+    def block_by_number(self, number: int) -> Block | None: ...
+
+
+def begins_at_anchor(state: StateReader, start: int) -> bool:
+    """True if the epoch starting at `start` is the first of its anchor (genesis or a config change).
+
+    ``rpbft.epoch_start``'s anchor is the latest block from which an rPBFT config is in force.
+    """
+    return start <= 1 or any(config_entry(state, key, start)[1] == start for key in _RPBFT_KEYS)
+
+
+def rotation_due(state: StateReader, number: int) -> bool:
+    """True if block `number` must carry a rotation proof: the next block begins an epoch, not at its anchor.
+
+    Read from the state before block `number` runs (a config change inside it cannot be foreseen:
+    it makes the next block an anchor, whose seed ignores the proof).
+    """
+    following = number + 1
+    if number < 1 or not rpbft_enabled(state, following) or begins_at_anchor(state, following):
+        return False
+    return epoch_start(state, following)[0] == following
+
+
+def make_proof(suite: CryptoSuite, secret: int, parent_hash: bytes) -> bytes:
+    """The proof the sealer of a rotation block puts in its header: its VRF over the parent hash."""
+    return nodevrf.prove(suite, secret, parent_hash)
+
+
+def proposal_extra(r: Replica) -> bytes:
+    """The ``extra_data`` of the block this replica proposes at its height: a proof when one is due."""
+    if not rotation_due(r.store, r.height):
+        return b""
+    return make_proof(r.suite, r._secret, r.head_hash)  # the replica's own key, as its signatures use
+
+
+def rotation_output(suite: CryptoSuite, header: BlockHeader) -> bytes | None:
+    """beta of the proof in `header`, made by the sealer it names over its parent hash; None if not valid."""
+    if not 0 <= header.sealer < len(header.sealer_list):
+        return None
+    return nodevrf.verify(suite, header.sealer_list[header.sealer], header.extra_data, header.parent_hash)
+
+
+def check_extra_data(suite: CryptoSuite, state: StateReader, header: BlockHeader) -> None:
+    """Refuse a proposal's header whose rotation proof is missing or false, or that has extra data where none is due.
+
+    Called on every PrePrepare (chain.consensus.pbft.proposal) with the state before the block.
+    """
+    if not rotation_due(state, header.number):
+        # No free bytes elsewhere: the block hash is not the proposer's to choose.
+        if header.extra_data:  # rule: extra_data_empty
+            raise ConsensusError("extra data in a block that ends no epoch")
+        return
+    # The block before an epoch proves its sealer's VRF over the parent hash (the next epoch's seed).
+    if rotation_output(suite, header) is None:  # rule: rotation_proof
+        raise ConsensusError(f"block {header.number} ends an rPBFT epoch without a valid VRF proof "
+                             f"by its sealer over the parent hash")
+
+
+_seeds: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+
+
+def rotation_seed(suite: CryptoSuite, store: StoredBlocks, start: int, parent: bytes) -> bytes:
+    """The seed of the epoch starting at `start`, whose preceding block has hash `parent`.
+
+    beta of the proof in block start − 1, or that block's hash if it carries none: the proposal
+    check (`check_extra_data`) let a block through with a proof exactly when one was due, so the
+    committed block itself says which — no config has to be read again (this store may be at a
+    later height, where an older config row is overwritten). Block 0's extra data is the genesis
+    tag, never a proof. A committed proof that does not verify means more than f working sealers
+    signed a block every honest one refuses: the working set is then unknown and this raises.
+    """
+    if start <= 1:
+        return parent
+    key = (suite.name, parent)  # the block hash names its header, proof included
+    seed = _seeds.get(key)
+    if seed is None:
+        block = store.block_by_number(start - 1)
+        if block is None:
+            raise LookupError(f"no block {start - 1}: the seed of the epoch starting at {start} is unknown")
+        if not block.header.extra_data:
+            return parent  # the first epoch of an anchor (or rPBFT was off): no proof was due
+        seed = rotation_output(suite, block.header)
+        if seed is None:
+            raise ConsensusError(f"block {start - 1} carries an invalid rotation proof: "
+                                 f"the working set of the epoch starting at {start} is unknown")
+        _seeds[key] = seed
+        if len(_seeds) > 256:
+            _seeds.popitem(last=False)
+    return seed
