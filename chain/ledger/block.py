@@ -11,6 +11,7 @@ execution fills them in, which yields the header whose hash the sealers then sig
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Iterable
 
 from chain.crypto.suite import CryptoSuite
@@ -99,6 +100,18 @@ class Block:
 
     @classmethod
     def decode(cls, raw: bytes) -> Block:
+        """Parse a block; LedgerError for anything malformed.
+
+        Decoding is a pure function of the bytes and a Block is immutable (the memos of its header
+        and transactions hold only values derived from their fields), so recent results are
+        shared: a block costs a decode per transaction and a hash of a header that lists every
+        sealer, and the simulator's followers all receive the same pushed block, then the checker
+        reads it back from every node's store (like chain.consensus.pbft.messages.decode_envelope).
+        """
+        return _decode_block(bytes(raw))
+
+    @classmethod
+    def _decode(cls, raw: bytes) -> Block:
         items = codec.decode_list(raw, "block", 3)
         header = BlockHeader.from_rlp(items[0])
         transactions = tuple(
@@ -117,3 +130,8 @@ class Block:
     def with_execution(self, *, receipts_root: bytes, state_root: bytes, gas_used: int) -> Block:
         header = replace(self.header, receipts_root=receipts_root, state_root=state_root, gas_used=gas_used)
         return replace(self, header=header)
+
+
+@lru_cache(maxsize=1024)
+def _decode_block(raw: bytes) -> Block:
+    return Block._decode(raw)
