@@ -19,19 +19,20 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chain.abi.artifact import Artifact
 from chain.abi.codec import ABIError, ContractABI, decode_args
 from chain.crypto.keys import KeyPair
 from chain.crypto.suite import CryptoSuite
-from chain.execution.dmc import DMCExecutor
-from chain.execution.dmc.scheduler import Stage
-from chain.execution.evm import contract_address
 from chain.execution.result import ExecutionResult
 from chain.ledger.block import Block
 from chain.ledger.state import StateReader
 from chain.ledger.transaction import BLOCK_LIMIT_AHEAD, Transaction, new_transaction, sign_transaction
+
+if TYPE_CHECKING:  # imported when used: the simulator must not load py-evm for a kv chain
+    from chain.execution.dmc import DMCExecutor
+    from chain.execution.dmc.scheduler import Stage
 
 # The Counter of `chain dmc example` (chain.execution.dmc.example sits in a layer above the
 # simulator, so its source is repeated here rather than imported).
@@ -62,6 +63,12 @@ CONTRACTS = 4  # Counters deployed by the load: with 4 DMC executors, one each
 VIA_PERCENT = 35  # share of calls that go through add_via: a cross-contract call
 KEEP_HEIGHTS = 64  # heights whose DMC rounds the simulation keeps for the dashboard
 PENDING_EXECUTIONS = 256  # executed-but-not-yet-committed blocks remembered (bounded: view changes may abandon some)
+
+
+def contract_address(suite: CryptoSuite, sender: bytes, nonce: int) -> bytes:
+    from chain.execution.evm import contract_address as address_of
+
+    return address_of(suite, sender, nonce)
 
 
 @lru_cache(maxsize=None)
@@ -170,14 +177,22 @@ class StageLog:
             del self._executed[old]  # other nodes' executions of this height are the same rounds
 
 
-class RecordingDMCExecutor(DMCExecutor):
-    """A DMCExecutor (contract executors in this process) that tells a StageLog each block's rounds."""
+class RecordingDMCExecutor:
+    """A DMCExecutor (contract executors in this process) that tells a StageLog each block's rounds.
+
+    It wraps rather than subclasses, so that importing this module does not load py-evm."""
 
     def __init__(self, suite: CryptoSuite, log: StageLog, *, chain_id: int, executors: int) -> None:
-        super().__init__(suite, chain_id=chain_id, workers=0, executors=executors)
+        from chain.execution.dmc import DMCExecutor
+
+        self.inner: DMCExecutor = DMCExecutor(suite, chain_id=chain_id, workers=0, executors=executors)
+        self.suite = suite
         self._log = log
 
     def execute(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
-        result = super().execute(block, state, parent_state_root)
-        self._log.executed(block.number, result.block.hash(self.suite), self.last_stages)
+        result = self.inner.execute(block, state, parent_state_root)
+        self._log.executed(block.number, result.block.hash(self.suite), self.inner.last_stages)
         return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # kind, call, close, last_stages: the DMCExecutor's

@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import WSMsgType, web
 
 from chain.errors import DashboardError
+from chain.web import dmc_view
 from chain.web.hub import Hub
 from chain.web.live import LiveChain, NotFound
 
@@ -195,6 +196,12 @@ async def get_diagram(request: web.Request) -> web.Response:
     return web.json_response(live.diagram(number, at))
 
 
+async def get_dmc(request: web.Request) -> web.Response:
+    """A committed block's DMC rounds for the Gantt chart (default: the newest); {"dmc": false} without DMC."""
+    number = _int_param(request, "number", -1)
+    return web.json_response(dmc_view.dmc_state(request.app[LIVE_KEY].sim, None if number < 0 else number))
+
+
 # --- the application ----------------------------------------------------------------------------
 
 def make_app(live: LiveChain) -> web.Application:
@@ -209,6 +216,7 @@ def make_app(live: LiveChain) -> web.Application:
     app.router.add_get("/api/blocks", get_blocks)
     app.router.add_get("/api/blocks/{number}", get_block)
     app.router.add_get("/api/diagram", get_diagram)
+    app.router.add_get("/api/dmc", get_dmc)
     app.router.add_post("/api/control/{action}", post_control)
     app.router.add_get("/ws", websocket)
     return app

@@ -80,6 +80,7 @@ function receive(message) {
   if (message.type === "hello") { initControls(message); loadHistory(message.index); loadBlocks(); refreshNow(); }
   if (state.pinned !== null && state.live) refreshPinned();
   if (state.live && topBlock() > blocksTop) loadBlocks();
+  maybeRefreshDmc();
   scheduleRender();
 }
 
@@ -325,6 +326,7 @@ async function pin(number) {
   $("follow").checked = false;
   renderBlocks();
   refreshPinned(true);
+  showDmcBlock(number);
   try {
     const b = await api("/api/blocks/" + number);
     const txs = (b.txs || []).map((tx, i) => {
@@ -559,6 +561,196 @@ function renderDiagram() {
   holder.innerHTML = parts.join("");
 }
 
+// --- the DMC Gantt chart ------------------------------------------------------------------------
+// Shown only when the chain runs the DMC executor (/api/dmc answers {dmc: false} otherwise). One lane
+// per executor, one column per round, a dashed sync point between rounds; each frame a chip saying
+// why it ran (starts, a call arrives, its callee's result is back, its row is free) and how it stopped;
+// arrows follow a transaction across the sync points (its call, the result, a lock wait).
+const DMC_CONTRACT_COLOURS = ["#2f6fde", "#1f8a4c", "#c77700", "#6b3fa0", "#b3261e", "#008b8b", "#7a5c00", "#d6189a"];
+const DMC_LINKS = { call: ["#2f6fde", "call →"], "return": ["#1f8a4c", "result ←"], lock: ["#c77700", "waits for a row"] };
+const DMC_REPLY = { finished: ["done ✔", "#1f8a4c"], failed: ["failed ✘", "#b3261e"], call_out: ["paused: calls", "#2f6fde"], key_lock: ["waits for", "#c77700"] };
+const DMC_LANE_LABEL = 118, DMC_TOP = 34, DMC_BOTTOM = 40, DMC_CHIP = 30, DMC_HEADER = 20;
+state.dmc = { enabled: false, follow: true, data: null, fetched: 0, loading: false };
+
+function dmcColour(contract) {
+  const k = /^C(\d+)$/.exec(contract || "");
+  return k ? DMC_CONTRACT_COLOURS[(Number(k[1]) - 1) % DMC_CONTRACT_COLOURS.length] : "#556";
+}
+
+async function loadDmc(number) {
+  if (state.dmc.loading && number === undefined) return;
+  state.dmc.loading = true;
+  state.dmc.fetched = Date.now();
+  try {
+    const response = await fetch("/api/dmc" + (number !== undefined && number !== null ? `?number=${number}` : ""));
+    const d = await response.json();
+    state.dmc.enabled = response.ok && !!d.dmc;
+    $("dmc-panel").hidden = !state.dmc.enabled;
+    document.body.classList.toggle("with-dmc", state.dmc.enabled);
+    // a "newest" answer that lands after the student picked a block must not replace it
+    if (state.dmc.enabled && (number === undefined ? state.dmc.follow : !state.dmc.follow)) { state.dmc.data = d; renderDmc(); }
+  } catch (e) { /* the next tick tries again */ } finally { state.dmc.loading = false; }
+}
+
+// following: a new block on top fetches its rounds, at most once a second
+function maybeRefreshDmc() {
+  const d = state.dmc.data;
+  if (!state.dmc.enabled || !state.dmc.follow || Date.now() - state.dmc.fetched < 1000) return;
+  if (!d || d.number === null || topBlock() > d.number) loadDmc();
+}
+
+function showDmcBlock(number) {
+  if (!state.dmc.enabled) return;
+  state.dmc.follow = false;
+  $("dmc-follow").checked = false;
+  loadDmc(number);
+}
+
+// [who, why it ran now, how it stopped, the longer story for the tooltip]; short enough for a narrow column
+function dmcChipText(step, callerOf, round, contract) {
+  const who = step.seq > 0 ? `tx ${step.tx} · its call` : `tx ${step.tx}`;
+  // a transaction of the block starting after round 0: its contract had a paused frame until now
+  const late = step.why === "start" && step.seq === 0 && round > 0;
+  const why = { start: step.seq > 0 ? `from ${callerOf(step) || "?"}` : late ? "starts late" : "starts",
+    call: `from ${callerOf(step) || "?"}`, resume: "result back", granted: "row free", deadlock: "deadlock: reverts" }[step.why] || step.why;
+  const [said] = DMC_REPLY[step.reply] || [step.reply];
+  const end = step.reply === "call_out" ? `${said} ${step.callee}` : step.reply === "key_lock" ? `${said} ${step.row.replace("storage ", "")}` : said;
+  const story = {
+    start: late ? `${contract} runs its next own transaction only when none of its frames is paused; until the round before, one was`
+      : step.seq > 0 ? "a call another contract made, run here" : "the transaction starts on the contract it calls",
+    call: "a call another contract made, run here on the callee's executor",
+    resume: "the frame that had paused at its call gets the call's result and carries on",
+    granted: "the row this frame waited for was released at the sync point (the transaction holding it ended)",
+    deadlock: "two transactions waited for each other's rows: the scheduler reverted this frame's row access",
+  }[step.why] || "";
+  return [who, why, end, story];
+}
+
+function renderDmc() {
+  const d = state.dmc.data;
+  if (!d) return;
+  const select = $("dmc-block");
+  const options = (d.heights || []).slice().reverse();
+  if (d.number !== null && !options.includes(d.number)) options.unshift(d.number);
+  select.innerHTML = options.map((h) => `<option value="${h}"${h === d.number ? " selected" : ""}>${h}</option>`).join("");
+  const holder = $("dmc-gantt");
+  const s = d.summary;
+  $("dmc-summary").textContent = s ? `${s.rounds} round${s.rounds === 1 ? "" : "s"}, ${s.sync_points} sync point${s.sync_points === 1 ? "" : "s"} · up to ${s.most_at_once} of ${d.executors} executors at once · ` +
+    `${s.paused_calls} paused call${s.paused_calls === 1 ? "" : "s"}, ${s.lock_waits} lock wait${s.lock_waits === 1 ? "" : "s"}${s.deadlocks ? `, ${s.deadlocks} deadlock${s.deadlocks === 1 ? "" : "s"} broken` : ""}` : "";
+  if (!d.rounds) {
+    holder.innerHTML = `<p class="hint big-hint" data-testid="dmc-empty">${d.number === null ? "No block executed yet: the client deploys its contracts first."
+      : `Block ${d.number} is not among the blocks whose rounds are kept (the newest ${(d.heights || []).length}).`}</p>`;
+    $("dmc-txs").innerHTML = "";
+    return;
+  }
+  const rounds = d.rounds, lanes = d.executors;
+  const contractOf = new Map();   // step id -> the contract it ran on
+  for (const r of rounds) for (const run of r.runs) for (const st of run.steps) contractOf.set(st.id, run.contract);
+  const sourceOf = new Map(d.links.map((l) => [l.to, l]));
+  const callerOf = (step) => { const l = sourceOf.get(step.id); return l && l.kind === "call" ? contractOf.get(l.from) : null; };
+  // lane heights: enough for the busiest round of that executor
+  const cells = new Map();   // "round/executor" -> runs
+  for (const r of rounds) for (const run of r.runs) {
+    const key = `${r.round}/${run.executor}`;
+    if (!cells.has(key)) cells.set(key, []);
+    cells.get(key).push(run);
+  }
+  const laneHeight = [];
+  for (let e = 0; e < lanes; e++) {
+    let most = 1;
+    for (const r of rounds) {
+      const runs = cells.get(`${r.round}/${e}`) || [];
+      most = Math.max(most, runs.reduce((acc, run) => acc + DMC_HEADER + run.steps.length * (DMC_CHIP + 4), 0));
+    }
+    laneHeight.push(Math.max(46, most + 8));
+  }
+  const laneTop = [DMC_TOP];
+  for (let e = 0; e < lanes; e++) laneTop.push(laneTop[e] + laneHeight[e]);
+  const height = laneTop[lanes] + DMC_BOTTOM;
+  const colWidth = Math.max(175, Math.floor((holder.clientWidth - DMC_LANE_LABEL - 24) / rounds.length));
+  const width = DMC_LANE_LABEL + colWidth * rounds.length + 20;
+  const colX = (k) => DMC_LANE_LABEL + k * colWidth;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-testid="dmc-svg" data-number="${d.number}">`,
+    `<defs>${Object.entries(DMC_LINKS).map(([k, [c]]) => `<marker id="dmc-${k}" markerWidth="8" markerHeight="8" refX="7" refY="3.5" orient="auto"><path d="M0,0 L7,3.5 L0,7 z" fill="${c}"/></marker>`).join("")}</defs>`];
+  // lanes: one per executor, named with the contracts it ran in this block
+  for (let e = 0; e < lanes; e++) {
+    const owned = [...new Set(rounds.flatMap((r) => r.runs.filter((run) => run.executor === e).map((run) => run.contract)))];
+    parts.push(`<rect x="0" y="${laneTop[e]}" width="${width}" height="${laneHeight[e]}" fill="${e % 2 ? "#f6f7f9" : "#fff"}"/>`);
+    parts.push(`<text class="lane" x="6" y="${laneTop[e] + 18}">executor ${e}</text>`);
+    parts.push(`<text class="hint" x="6" y="${laneTop[e] + 34}" font-size="11" fill="#667">${owned.length ? "runs " + owned.map((c) => `<tspan fill="${dmcColour(c)}" font-weight="bold">${esc(c)}</tspan>`).join(", ") : "nothing this block"}</text>`);
+  }
+  // rounds and the sync points between them (with what the scheduler decided there)
+  const chipAt = new Map();   // step id -> {x1, x2, y}
+  rounds.forEach((r, k) => {
+    parts.push(`<text class="dmc-round" x="${colX(k) + colWidth / 2}" y="16" text-anchor="middle">round ${r.round}</text>`);
+    for (let e = 0; e < lanes; e++) {
+      const runs = cells.get(`${r.round}/${e}`) || [];
+      let y = laneTop[e] + 6;
+      if (!runs.length) parts.push(`<text class="dmc-idle" x="${colX(k) + colWidth / 2}" y="${laneTop[e] + laneHeight[e] / 2 + 4}" text-anchor="middle">idle</text>`);
+      for (const run of runs) {
+        const colour = dmcColour(run.contract);
+        const boxHeight = DMC_HEADER + run.steps.length * (DMC_CHIP + 4);
+        parts.push(`<g class="dmc-run" data-contract="${esc(run.contract)}" data-executor="${e}" data-round="${r.round}">` +
+          `<rect x="${colX(k) + 8}" y="${y}" width="${colWidth - 22}" height="${boxHeight}" rx="5" fill="${colour}" fill-opacity="0.08" stroke="${colour}" stroke-width="1.5"><title>contract ${esc(run.contract)} (0x${esc(run.address)}) on executor ${e}, round ${r.round}</title></rect>` +
+          `<text class="dmc-contract" x="${colX(k) + 14}" y="${y + 14}" fill="${colour}">${esc(run.contract)}</text>`);
+        run.steps.forEach((st, i) => {
+          const cy = y + DMC_HEADER + i * (DMC_CHIP + 4);
+          const [, replyColour] = DMC_REPLY[st.reply] || ["", "#556"];
+          const [who, why, end, story] = dmcChipText(st, callerOf, r.round, run.contract);
+          const x1 = colX(k) + 14, x2 = colX(k) + colWidth - 20;
+          chipAt.set(st.id, { x1, x2, y: cy + DMC_CHIP / 2 });
+          parts.push(`<g class="dmc-step" data-tx="${st.tx}" data-seq="${st.seq}" data-why="${st.why}" data-reply="${st.reply}">` +
+            `<rect x="${x1}" y="${cy}" width="${x2 - x1}" height="${DMC_CHIP}" rx="3" fill="#fff" stroke="${replyColour}" stroke-width="${st.reply === "finished" ? 1 : 2}"${st.reply === "key_lock" ? ' stroke-dasharray="4 2"' : ""}/>` +
+            `<text class="dmc-chip" x="${x1 + 4}" y="${cy + 12}"><tspan class="tx">${esc(who)}</tspan> ${esc(why)}</text>` +
+            `<text class="dmc-chip" x="${x1 + 4}" y="${cy + 25}" fill="${replyColour}">→ ${esc(end)}</text>` +
+            `<title>${esc(`${who} (frame seq ${st.seq}), round ${r.round}: ${story}; then ${end}`)}</title></g>`);
+        });
+        parts.push("</g>");
+        y += boxHeight + 6;
+      }
+    }
+    if (k > 0) {   // the sync point before this round
+      const x = colX(k);
+      parts.push(`<line class="dmc-sync-line" x1="${x}" y1="22" x2="${x}" y2="${height - DMC_BOTTOM + 6}" stroke="#1d2330" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+      parts.push(`<text class="dmc-sync" x="${x}" y="30" text-anchor="middle">sync ${k}</text>`);
+      const before = rounds[k - 1];
+      const said = [];
+      if (before.granted.length) said.push([`row free: tx ${before.granted.join(", ")}`, "#c77700"]);
+      if (r.deadlock_victim !== null) said.push([`deadlock: tx ${r.deadlock_victim} reverts`, "#b3261e"]);
+      said.forEach(([text, colour], j) => parts.push(`<text class="dmc-decision" x="${x}" y="${height - DMC_BOTTOM + 20 + j * 13}" text-anchor="middle" fill="${colour}">${esc(text)}</text>`));
+    }
+  });
+  parts.push(`<text class="dmc-sync" x="${colX(rounds.length) - 4}" y="30" text-anchor="end">block done</text>`);
+  // a transaction's path from round to round
+  for (const l of d.links) {
+    const a = chipAt.get(l.from), b = chipAt.get(l.to);
+    if (!a || !b) continue;
+    const [colour, word] = DMC_LINKS[l.kind] || ["#556", l.kind];
+    const mid = (a.x2 + b.x1) / 2;
+    parts.push(`<path class="dmc-link" data-kind="${l.kind}" d="M${a.x2},${a.y} C${mid},${a.y} ${mid},${b.y} ${b.x1 - 2},${b.y}" fill="none" stroke="${colour}" stroke-width="2"${l.kind === "lock" ? ' stroke-dasharray="5 3"' : ""} marker-end="url(#dmc-${l.kind})"><title>${esc(word)}</title></path>`);
+  }
+  parts.push("</svg>");
+  holder.innerHTML = parts.join("");
+  $("dmc-txs").innerHTML = `<b>block ${d.number}:</b> ` + (d.transactions || []).map((t) => {
+    const target = (/ on (C\d+)$/.exec(t.does) || /^deploy (C\d+)$/.exec(t.does) || [])[1];
+    return `<span class="${t.status ? "failed" : ""}" title="receipt status ${t.status}"><b>tx ${t.tx}</b> <span style="color:${dmcColour(target)}">${esc(t.does)}</span>${t.status ? " ✘" : ""}</span>`;
+  }).join("");
+}
+
+function initDmc() {
+  const arrow = (kind) => { const [c, word] = DMC_LINKS[kind]; return `<span class="dmc-key"><svg width="30" height="10"><line x1="1" y1="5" x2="24" y2="5" stroke="${c}" stroke-width="2"${kind === "lock" ? ' stroke-dasharray="5 3"' : ""}/><path d="M22,1 L29,5 L22,9 z" fill="${c}"/></svg> ${word}</span>`; };
+  const frame = (reply, word) => { const c = DMC_REPLY[reply][1]; return `<span class="dmc-key"><svg width="18" height="12"><rect x="1" y="1" width="16" height="10" rx="2" fill="#fff" stroke="${c}" stroke-width="2"${reply === "key_lock" ? ' stroke-dasharray="4 2"' : ""}/></svg> ${word}</span>`; };
+  $("dmc-legend").innerHTML = `<span class="hint">arrows:</span>${arrow("call")}${arrow("return")}${arrow("lock")}` +
+    `<span class="hint">· frames (tx 5 · its call = the call transaction 5 made to another contract) that end:</span>` +
+    frame("finished", "done") + frame("failed", "failed") + frame("call_out", "paused at a call") + frame("key_lock", "waiting for a row");
+  $("dmc-block").onchange = (ev) => showDmcBlock(Number(ev.target.value));
+  $("dmc-follow").onchange = (ev) => { state.dmc.follow = ev.target.checked; if (state.dmc.follow) loadDmc(); };
+  window.addEventListener("resize", () => { if (state.dmc.enabled) renderDmc(); });
+  const linked = /dmc=(\d+)/.exec(location.hash);   // a link to one block's rounds: …/#dmc=12
+  if (linked) { state.dmc.follow = false; $("dmc-follow").checked = false; }
+  loadDmc(linked ? Number(linked[1]) : undefined);
+}
+
 // --- controls -----------------------------------------------------------------------------------
 
 function applyCapabilities(root) {
@@ -573,6 +765,7 @@ function initControls(hello) {
   applyCapabilities(document);
   if (controlsReady) return;
   controlsReady = true;
+  initDmc();
   $("legend").innerHTML = [...PHASES.map((p) => [p, PHASE_COLOURS[p]]), ["ViewChange / NewView", "#b3261e"], ["2 proposals", TWIN_COLOURS[0]]]
     .map(([name, colour]) => `<span class="chip" style="border-color:${colour};color:${colour}">${name}</span>`).join("") +
     `<span class="hint">- - in flight · ✕ lost · ⊘ refused · ◆ asks view · ■ enters view · ✔ committed · ★ proposer</span>`;
