@@ -567,7 +567,7 @@ function renderDiagram() {
 // why it ran (starts, a call arrives, its callee's result is back, its row is free) and how it stopped;
 // arrows follow a transaction across the sync points (its call, the result, a lock wait).
 const DMC_CONTRACT_COLOURS = ["#2f6fde", "#1f8a4c", "#c77700", "#6b3fa0", "#b3261e", "#008b8b", "#7a5c00", "#d6189a"];
-const DMC_LINKS = { call: ["#2f6fde", "call →"], "return": ["#1f8a4c", "result ←"], lock: ["#c77700", "waits for a row"] };
+const DMC_LINKS = { call: ["#2f6fde", "a call"], "return": ["#1f8a4c", "its result back"], lock: ["#c77700", "waits for a row"] };
 const DMC_REPLY = { finished: ["done ✔", "#1f8a4c"], failed: ["failed ✘", "#b3261e"], call_out: ["paused: calls", "#2f6fde"], key_lock: ["waits for", "#c77700"] };
 const DMC_LANE_LABEL = 118, DMC_TOP = 34, DMC_BOTTOM = 40, DMC_CHIP = 30, DMC_HEADER = 20;
 state.dmc = { enabled: false, follow: true, data: null, fetched: 0, loading: false };
@@ -655,12 +655,26 @@ function renderDmc() {
     if (!cells.has(key)) cells.set(key, []);
     cells.get(key).push(run);
   }
+  // a frame paused at a call or waiting for a row holds its contract on its executor until it runs again:
+  // said in each round in between ("idle" alone would hide why the contract's own transactions wait)
+  const notes = new Map();   // "round/executor" -> sentences
+  rounds.forEach((r, k) => r.runs.forEach((run) => run.steps.forEach((st) => {
+    if (st.reply !== "call_out" && st.reply !== "key_lock") return;
+    const again = rounds.findIndex((later, m) => m > k && later.runs.some((x) => x.steps.some((y) => y.tx === st.tx && y.seq === st.seq)));
+    const who = st.seq > 0 ? `tx ${st.tx} · its call` : `tx ${st.tx}`;
+    for (let m = k + 1; m < (again < 0 ? rounds.length : again); m++) {
+      const key = `${rounds[m].round}/${run.executor}`;
+      if (!notes.has(key)) notes.set(key, []);
+      notes.get(key).push(st.reply === "call_out" ? `${who} paused (${run.contract})` : `${who} waits (${run.contract})`);
+    }
+  })));
   const laneHeight = [];
   for (let e = 0; e < lanes; e++) {
     let most = 1;
     for (const r of rounds) {
       const runs = cells.get(`${r.round}/${e}`) || [];
-      most = Math.max(most, runs.reduce((acc, run) => acc + DMC_HEADER + run.steps.length * (DMC_CHIP + 4), 0));
+      most = Math.max(most, runs.reduce((acc, run) => acc + DMC_HEADER + run.steps.length * (DMC_CHIP + 4) + 6, 0)
+        + (notes.get(`${r.round}/${e}`) || []).length * 15);
     }
     laneHeight.push(Math.max(46, most + 8));
   }
@@ -686,7 +700,8 @@ function renderDmc() {
     for (let e = 0; e < lanes; e++) {
       const runs = cells.get(`${r.round}/${e}`) || [];
       let y = laneTop[e] + 6;
-      if (!runs.length) parts.push(`<text class="dmc-idle" x="${colX(k) + colWidth / 2}" y="${laneTop[e] + laneHeight[e] / 2 + 4}" text-anchor="middle">idle</text>`);
+      const held = notes.get(`${r.round}/${e}`) || [];
+      if (!runs.length && !held.length) parts.push(`<text class="dmc-idle" x="${colX(k) + colWidth / 2}" y="${laneTop[e] + laneHeight[e] / 2 + 4}" text-anchor="middle">idle</text>`);
       for (const run of runs) {
         const colour = dmcColour(run.contract);
         const boxHeight = DMC_HEADER + run.steps.length * (DMC_CHIP + 4);
@@ -708,6 +723,8 @@ function renderDmc() {
         parts.push("</g>");
         y += boxHeight + 6;
       }
+      held.forEach((text, j) => parts.push(`<text class="dmc-held" x="${colX(k) + 14}" y="${y + 11 + j * 15}">⋯ ${esc(text)}` +
+        `<title>a frame of this executor's contract is paused: the contract starts none of its own transactions until it has run again</title></text>`));
     }
     if (k > 0) {   // the sync point before this round
       const x = colX(k);
