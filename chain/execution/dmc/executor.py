@@ -24,6 +24,7 @@ from chain.execution import auth_rules
 from chain.execution.dmc.contract_executor import ContractExecutor
 from chain.execution.dmc.messages import CallMessage, Request, RequestKind, RoundBatch, RoundReplies, TxOutcome
 from chain.execution.dmc.ownership import contract_key
+from chain.execution.dmc.pool import WorkerFailed, WorkerPool
 from chain.execution.dmc.scheduler import Scheduler, Stage
 from chain.execution.evm import contract_address, execution_context
 from chain.execution.executor import EVMExecutor, Outcome, net_changes, precheck
@@ -58,9 +59,8 @@ class DMCExecutor:
         # the rounds (the parallel part's critical path), all workers together
         self.last_cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._critical_cpu = self._total_cpu = 0.0
+        self.worker_failures = 0  # blocks executed again in-process after a worker failed
         if workers > 0:
-            from chain.execution.dmc.pool import WorkerPool
-
             self._pool: WorkerPool | None = WorkerPool(suite, workers)
             self._count = workers
             self._local: list[ContractExecutor] = []
@@ -79,6 +79,27 @@ class DMCExecutor:
     # --- the BlockExecutor contract ---
 
     def execute(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
+        """The block's result; if a worker process fails, the same block again in this process.
+
+        A worker that raised or died (a bug, or the OS killing it) must neither stop the chain nor
+        change the result: the in-process executors run the very same scheduler, so the block is
+        executed again here with the same result, and a fresh pool serves the next block.
+        """
+        if self._pool is not None:
+            try:
+                return self._execute(block, state, parent_state_root, self._pool)
+            except WorkerFailed as failure:
+                log.error("dmc_worker_failed block=%d: %s; executing it in-process, restarting the workers",
+                          block.number, str(failure).splitlines()[0])
+                self.worker_failures += 1
+                self._pool.close()
+                self._pool = WorkerPool(self.suite, self.workers)
+                if not self._local:
+                    self._local = [ContractExecutor(self.suite) for _ in range(self._count)]
+        return self._execute(block, state, parent_state_root, None)
+
+    def _execute(self, block: Block, state: StateReader, parent_state_root: bytes,
+                 pool: WorkerPool | None) -> ExecutionResult:
         started = time.process_time()
         self._critical_cpu = self._total_cpu = 0.0
         number = block.number
@@ -97,12 +118,12 @@ class DMCExecutor:
                 self._assign(start.contract)
             else:
                 outcomes[index] = start
-        if self._pool is not None:
-            self._pool.begin_block(state, parent_state_root, context)
+        if pool is not None:
+            pool.begin_block(state, parent_state_root, context)
         else:
             for executor in self._local:
                 executor.begin_block(state, context)
-        scheduler = Scheduler(self._run_round, self._executor_of)
+        scheduler = Scheduler(lambda batches: self._run_round(batches, pool), self._executor_of)
         try:
             outcomes.update(scheduler.run(starts))
         finally:
@@ -113,13 +134,13 @@ class DMCExecutor:
                     permissions.set_contract_admin(overlay, outcome.contract_address,
                                                    block.transactions[index].sender(self.suite))
         changes: Changes = dict(overlay.changes())
-        parts = self._pool.end_block() if self._pool is not None else [e.end_block() for e in self._local]
+        parts = pool.end_block() if pool is not None else [e.end_block() for e in self._local]
         for part in parts:
             changes.update(part)  # executors own disjoint rows
         receipts = [self._receipt(block, index, tx, outcomes[index]) for index, tx in enumerate(block.transactions)]
         result = block_result(self.suite, block, receipts, net_changes(state, changes), parent_state_root)
-        if self._pool is not None:
-            self._pool.block_done(result.block.header.state_root, result.changes)
+        if pool is not None:
+            pool.block_done(result.block.header.state_root, result.changes)
         self.last_cpu = (time.process_time() - started, self._critical_cpu, self._total_cpu)
         return result
 
@@ -158,9 +179,9 @@ class DMCExecutor:
         self._assign(contract)
         return self._assignment[contract]
 
-    def _run_round(self, batches: dict[int, RoundBatch]) -> dict[int, RoundReplies]:
-        if self._pool is not None:
-            replies = self._pool.run_round(batches)
+    def _run_round(self, batches: dict[int, RoundBatch], pool: WorkerPool | None) -> dict[int, RoundReplies]:
+        if pool is not None:
+            replies = pool.run_round(batches)
             cpu = [r.cpu_seconds for r in replies.values()]
             self._critical_cpu += max(cpu, default=0.0)
             self._total_cpu += sum(cpu)

@@ -125,25 +125,31 @@ class WorkerPool:
 
     def begin_block(self, state: StateReader, parent_root: bytes, context: ExecutionContext) -> None:
         self._state = state
-        for conn in self._conns:
-            conn.send(("begin", parent_root, context.block_number, context.timestamp, context.gas_limit,
-                       context.chain_id))
+        for index in range(len(self._conns)):
+            self._send(index, ("begin", parent_root, context.block_number, context.timestamp, context.gas_limit,
+                               context.chain_id))
 
     def run_round(self, batches: dict[int, RoundBatch]) -> dict[int, RoundReplies]:
         for index, batch in batches.items():
-            self._conns[index].send(("round", batch))
+            self._send(index, ("round", batch))
         answers = self._gather({index: self._conns[index] for index in batches}, "replies")
         return {index: answer for index, answer in answers.items()}
 
     def end_block(self) -> list[Changes]:
-        for conn in self._conns:
-            conn.send(("end",))
+        for index in range(len(self._conns)):
+            self._send(index, ("end",))
         answers = self._gather(dict(enumerate(self._conns)), "changes")
         return [answers[index] for index in sorted(answers)]
 
     def block_done(self, result_root: bytes, changes: Mapping[Row, bytes | None]) -> None:
-        for conn in self._conns:
-            conn.send(("done", result_root, dict(changes)))
+        for index in range(len(self._conns)):
+            self._send(index, ("done", result_root, dict(changes)))
+
+    def _send(self, index: int, message: Any) -> None:
+        try:
+            self._conns[index].send(message)
+        except OSError as error:  # BrokenPipeError and the like: the worker is gone
+            raise WorkerFailed(f"DMC worker {index} cannot be reached: {error}") from None
 
     def _gather(self, waiting: dict[int, Connection], expected: str) -> dict[int, Any]:
         """Each worker's answer, serving the rows they ask for meanwhile (this is the sync point)."""
@@ -158,10 +164,10 @@ class WorkerPool:
                 index = index_of[id(conn)]
                 try:
                     message = conn.recv()
-                except EOFError:
+                except (EOFError, OSError):
                     raise WorkerFailed(f"DMC worker {index} died") from None
                 if message[0] == "read":
-                    conn.send(self._state.get(message[1], message[2]))
+                    self._send(index, self._state.get(message[1], message[2]))
                     continue
                 del pending[index]
                 if message[0] == "error":

@@ -70,7 +70,7 @@ class ShuffledDMC(DMCExecutor):
         super().__init__(world.local.suite, executors=executors)
         self.order = order
 
-    def _run_round(self, batches: dict[int, RoundBatch]) -> dict[int, RoundReplies]:
+    def _run_round(self, batches: dict[int, RoundBatch], pool: object = None) -> dict[int, RoundReplies]:
         ranked = sorted(batches, key=lambda index: self.order.index(index % len(self.order)))
         return {index: self._local[index].run_round(batches[index]) for index in ranked}
 
@@ -114,5 +114,26 @@ def test_worker_processes_give_the_in_process_result(world: World) -> None:
     try:
         assert summary(execute(world.local, pooled, txs)) == reference
         assert summary(execute(world.local, pooled, txs)) == reference  # again, with the workers' caches filled
+    finally:
+        pooled.close()
+
+
+def test_a_worker_that_dies_mid_block_neither_stops_the_chain_nor_changes_the_result(world: World) -> None:
+    """A worker killed by the OS (or by a bug) costs one in-process re-execution, not the node."""
+    c = world.cells
+    a = world.admin
+    txs = [world.tx(a, c[0], "add_via", c[1], 2), world.tx(a, c[1], "add", 3), world.tx(a, c[2], "relay", c[3], c[0], 4)]
+    reference = summary(execute(world.local, DMCExecutor(world.local.suite, executors=1), txs))
+    pooled = DMCExecutor(world.local.suite, workers=2)
+    try:
+        assert summary(execute(world.local, pooled, txs)) == reference
+        assert pooled._pool is not None
+        victim = pooled._pool._processes[0]
+        victim.kill()
+        victim.join(5)
+        assert summary(execute(world.local, pooled, txs)) == reference  # executed again in-process
+        assert pooled.worker_failures == 1
+        assert summary(execute(world.local, pooled, txs)) == reference  # and a fresh pool serves the next
+        assert pooled.worker_failures == 1 and all(p.is_alive() for p in pooled._pool._processes)
     finally:
         pooled.close()
