@@ -48,6 +48,7 @@ from chain.sim.dmc_load import ContractLoad, RecordingDMCExecutor, StageLog
 from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
 from chain.sim.network import LinkProfile, Network
 from chain.sim.trace import Subscriber, Trace
+from chain.sim.verify_once import VerifyOnce, verify_once
 from chain.txpool.pool import TxPool
 
 CHAIN_ID = 1
@@ -89,6 +90,9 @@ class SimConfig:
     epoch_blocks: int = 1000  # feature_rpbft_epoch_block_num (FISCO's default)
     workload: str = "kv"  # the client's transactions: "kv" writes, or "contracts" (chain.sim.dmc_load: needs evm or dmc)
     dmc_executors: int = 4  # executor="dmc": contract executors in this process (the result never depends on it)
+    # A simulation shortcut (chain.sim.verify_once): each distinct signature is verified once in the
+    # process, not once per receiving replica; the run and its trace are the same either way.
+    share_verifications: bool = True
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.observers < 0:
@@ -177,7 +181,11 @@ def sim_recovery_bound_ms(config: SimConfig) -> int:
 class Simulation:
     def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] | None = None) -> None:
         self.config = config
-        self.suite = get_suite(config.suite)
+        real_suite = get_suite(config.suite)
+        self.suite: CryptoSuite = real_suite
+        self.verifications: VerifyOnce | None = None  # the shared verify, when config.share_verifications
+        if config.share_verifications:
+            self.suite, self.verifications = verify_once(real_suite)
         self.rng = random.Random(config.seed)
         self.now_ms = 0
         self.trace = Trace()
@@ -210,7 +218,7 @@ class Simulation:
         self.nodes = [SimNode(i, key, open_chain(":memory:", self.genesis)) for i, key in enumerate(sealer_keys + observer_keys)]
         self._index_of = {node.node_id: node.index for node in self.nodes}
         self.liveness = LivenessMonitor(self.recovery_bound_ms())  # fault state over time; judges liveness after GST
-        self.checker = Checker(self.suite, self.nodes, liveness=self.liveness)
+        self.checker = Checker(real_suite, self.nodes, liveness=self.liveness)  # the oracle verifies for itself
         self.messages_by_type: dict[str, int] = {t.name: 0 for t in MsgType}
         self.dropped = 0
         self.rejections: dict[str, int] = {}
