@@ -92,11 +92,11 @@ class Block:
         return self.header.hash(suite)
 
     def encode(self) -> bytes:
-        return codec.encode([
-            self.header.to_rlp(),
-            [tx.encode() for tx in self.transactions],
-            [[index, signature] for index, signature in self.signatures],
-        ])
+        # The RLP list [header, transactions, signatures], with the header's encoding (memoised:
+        # it lists every sealer) spliced in as is rather than encoded a second time.
+        body = (self.header.encode() + codec.encode([tx.encode() for tx in self.transactions])
+                + codec.encode([[index, signature] for index, signature in self.signatures]))
+        return codec.list_prefix(len(body)) + body
 
     @classmethod
     def decode(cls, raw: bytes) -> Block:

@@ -124,6 +124,11 @@ def encode(value: Any) -> bytes:
     raise LedgerError(f"RLP cannot encode a {type(value).__name__}")
 
 
+def list_prefix(length: int) -> bytes:
+    """The RLP prefix of a list whose items' encodings, joined, are `length` bytes (to splice in encoded items)."""
+    return _prefix(length, 0xC0)
+
+
 def _prefix(length: int, offset: int) -> bytes:
     if length < 56:
         return bytes([offset + length])
