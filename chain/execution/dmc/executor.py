@@ -21,6 +21,7 @@ import time
 from chain.crypto.suite import CryptoSuite
 from chain.abi.codec import encode_error
 from chain.execution import auth_rules
+from chain.execution.dmc.collector import collector_paused
 from chain.execution.dmc.contract_executor import ContractExecutor
 from chain.execution.dmc.messages import CallMessage, Request, RequestKind, RoundBatch, RoundReplies, TxOutcome
 from chain.execution.dmc.ownership import contract_key
@@ -85,6 +86,10 @@ class DMCExecutor:
         change the result: the in-process executors run the very same scheduler, so the block is
         executed again here with the same result, and a fresh pool serves the next block.
         """
+        with collector_paused():
+            return self._execute_or_retry(block, state, parent_state_root)
+
+    def _execute_or_retry(self, block: Block, state: StateReader, parent_state_root: bytes) -> ExecutionResult:
         if self._pool is not None:
             try:
                 return self._execute(block, state, parent_state_root, self._pool)

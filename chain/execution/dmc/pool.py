@@ -17,6 +17,7 @@ cache is brought forward by the change set, otherwise it is emptied. Equal roots
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import time
 import traceback
@@ -26,6 +27,7 @@ from typing import Any, Mapping
 from eth.vm.execution_context import ExecutionContext
 
 from chain.crypto.suite import CryptoSuite, get_suite
+from chain.execution.dmc.collector import collector_paused
 from chain.execution.dmc.contract_executor import ContractExecutor
 from chain.execution.dmc.messages import RoundBatch, RoundReplies, Row
 from chain.execution.evm import execution_context
@@ -72,6 +74,7 @@ class RowCache:
 
 def _worker_main(conn: Connection, suite_name: str) -> None:
     """A worker process: one ContractExecutor serving its pipe until told to stop."""
+    gc.freeze()  # what the fork server imported is permanent: the collector need not walk it again
     executor = ContractExecutor(get_suite(suite_name))
     cache = RowCache(conn)
     while True:
@@ -88,7 +91,8 @@ def _worker_main(conn: Connection, suite_name: str) -> None:
                                                               gas_limit=gas_limit, chain_id=chain_id))
             elif kind == "round":
                 started = time.process_time()
-                replies = executor.run_round(message[1])
+                with collector_paused():
+                    replies = executor.run_round(message[1])
                 conn.send(("replies", dataclasses.replace(replies, cpu_seconds=time.process_time() - started)))
             elif kind == "end":
                 conn.send(("changes", executor.end_block()))
