@@ -20,6 +20,8 @@ ran in between, because a transaction runs one frame at a time.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections import deque
 from functools import lru_cache
 from typing import Any, cast
@@ -158,10 +160,11 @@ class DmcJournal(TableJournal):
 class ContextState:
     """One transaction at this executor: its journal, its py-evm state, where each frame began."""
 
-    def __init__(self, journal: DmcJournal, vm_state: ChainState, origin: bytes) -> None:
+    def __init__(self, journal: DmcJournal, vm_state: ChainState, origin: bytes, tx_hash: bytes) -> None:
         self.journal = journal
         self.vm_state = vm_state
         self.origin = origin
+        self.tx_hash = tx_hash  # for the receipt, built here when the transaction's own frame ends
         self.first_position: dict[int, int] = {}  # seq -> journal length when it first ran here
 
 
@@ -348,7 +351,8 @@ class ContractExecutor:
             assert self._overlay is not None
             journal = DmcJournal(self._overlay, self._base)
             vm_state = self._state_class(journal, self._context)
-            state = self._contexts[request.context] = ContextState(journal, vm_state, request.origin)
+            state = self._contexts[request.context] = ContextState(journal, vm_state, request.origin,
+                                                                         request.tx_hash)
         return state
 
     def _run_one(self, flow: ContractFlow, request: Request, replies: list[Reply]) -> None:
@@ -382,6 +386,9 @@ class ContractExecutor:
         undo_from, journal.undo_from = journal.undo_from, None
         if is_done(event):
             result, outcome = done_value(event)
+            if outcome is not None:
+                receipt = outcome.to_receipt(self.suite, self._context.block_number, frame.state.tx_hash, frame.context)
+                outcome = dataclasses.replace(outcome, receipt=receipt)
             kind = ReplyKind.FINISHED if result.ok else ReplyKind.FAILED
             if frame.seq == 0:
                 keys = ()  # the transaction ends here and now: nothing of it stays locked

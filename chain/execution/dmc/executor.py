@@ -34,7 +34,7 @@ from chain.ledger import permissions
 from chain.ledger.block import Block
 from chain.ledger.committee import is_auth_chain
 from chain.ledger.eth_transaction import EthTransaction
-from chain.ledger.receipt import Log, Receipt
+from chain.ledger.receipt import Receipt
 from chain.ledger.state import Changes, StateOverlay, StateReader
 from chain.ledger.system import tx_gas_limit
 from chain.ledger.transaction import Transaction
@@ -170,7 +170,7 @@ class DMCExecutor:
         message = CallMessage(sender=sender, to=to, data=b"" if tx.is_create else tx.data, gas=gas_limit - intrinsic,
                               depth=0, create=tx.is_create, init_code=tx.data if tx.is_create else b"")
         return Request(RequestKind.START, index, 0, contract_key(to), message=message, origin=sender,
-                       intrinsic=intrinsic, tx_index=index)
+                       intrinsic=intrinsic, tx_hash=tx.hash(self.suite))
 
     # --- executors ---
 
@@ -195,12 +195,9 @@ class DMCExecutor:
 
     def _receipt(self, block: Block, index: int, tx: Transaction, outcome: Outcome | TxOutcome) -> Receipt:
         if isinstance(outcome, TxOutcome):
-            logs = tuple(Log(address, tuple(t.to_bytes(32, "big") for t in topics), data)
-                         for address, topics, data in outcome.logs)
-            status, output, created, used = outcome.status, outcome.output, outcome.contract_address, outcome.gas_used
-        else:
-            logs, status, output, created, used = (outcome.logs, int(outcome.status), outcome.output,
-                                                   outcome.contract_address, outcome.gas_used)
-        return Receipt(status=int(status), output=output, contract_address=created, gas_used=used, logs=logs,
-                       block_number=block.number, transaction_hash=tx.hash(self.suite), transaction_index=index)
-
+            if outcome.receipt is not None:  # built by the executor the transaction ended on
+                return outcome.receipt
+            return outcome.to_receipt(self.suite, block.number, tx.hash(self.suite), index)
+        return Receipt(status=int(outcome.status), output=outcome.output, contract_address=outcome.contract_address,
+                       gas_used=outcome.gas_used, logs=outcome.logs, block_number=block.number,
+                       transaction_hash=tx.hash(self.suite), transaction_index=index)

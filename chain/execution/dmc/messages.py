@@ -20,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from chain.crypto.suite import CryptoSuite
+from chain.ledger.receipt import Log, Receipt
+
 Row = tuple[str, bytes]  # (table, key): the unit of state, and of key locking
 Marks = frozenset[object]  # EIP-2929 warm addresses and slots of the transaction so far
 RawLog = tuple[bytes, tuple[int, ...], bytes]  # (address, topics as ints, data), as py-evm keeps them
@@ -59,13 +62,29 @@ class FrameResult:
 
 @dataclass(frozen=True)
 class TxOutcome:
-    """What the transaction's own frame (seq 0) adds when it ends: its receipt's fields."""
+    """What the transaction's own frame (seq 0) adds when it ends: its receipt's fields.
+
+    ``receipt`` is the finished receipt, built where the frame ended with its encoding and hash
+    already computed (``Receipt`` memoises them, and they travel with it): encoding and hashing
+    thousands of receipts is a tenth of a block's work, and in the scheduler's process it would be
+    done on one core while the executors' cores wait.
+    """
 
     status: int
     output: bytes
     contract_address: bytes
     gas_used: int
     logs: tuple[RawLog, ...]
+    receipt: Receipt | None = None
+
+    def to_receipt(self, suite: CryptoSuite, block_number: int, tx_hash: bytes, index: int) -> Receipt:
+        """The receipt of transaction `index` of the block, its encoding and hash computed."""
+        logs = tuple(Log(address, tuple(t.to_bytes(32, "big") for t in topics), data) for address, topics, data in self.logs)
+        receipt = Receipt(status=self.status, output=self.output, contract_address=self.contract_address,
+                          gas_used=self.gas_used, logs=logs, block_number=block_number, transaction_hash=tx_hash,
+                          transaction_index=index)
+        receipt.hash(suite)  # memoised, with the encoding
+        return receipt
 
 
 class RequestKind(Enum):
@@ -88,7 +107,7 @@ class Request:
     origin: bytes = b""  # START and CALL: the transaction's sender (tx.origin)
     callee_seq: int = 0  # RESUME: the seq the callee ran as
     intrinsic: int = 0  # START: intrinsic gas already charged
-    tx_index: int = 0
+    tx_hash: bytes = b""  # START: the transaction's hash, for its receipt
 
 
 class ReplyKind(Enum):
