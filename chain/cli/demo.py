@@ -48,14 +48,15 @@ def demo(
     if consensus not in ("pbft", "rpbft"):
         console.print(f"[red]error:[/red] unknown consensus {consensus!r} (pbft or rpbft)")
         raise typer.Exit(2)
-    rpbft = {"consensus": consensus, "epoch_sealers": epoch_sealers, "epoch_blocks": epoch_blocks}
     with reported(exit_code=2):
         if real:
             asyncio.run(serve_real(nodes=nodes, suite=suite, port=port, open_browser=not no_browser,
-                                   seconds=seconds, tx_rate=tx_rate, **rpbft))
+                                   seconds=seconds, tx_rate=tx_rate, consensus=consensus,
+                                   epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks))
         else:
             asyncio.run(serve_simulation(nodes=nodes, suite=suite, seed=seed, port=port, tx_rate=tx_rate,
-                                         open_browser=not no_browser, seconds=seconds, **rpbft))
+                                         open_browser=not no_browser, seconds=seconds, consensus=consensus,
+                                         epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks))
 
 
 async def serve_simulation(*, nodes: int, suite: str, seed: int, port: int, open_browser: bool,
