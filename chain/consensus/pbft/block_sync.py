@@ -159,6 +159,11 @@ def on_sync_response(r: Replica, envelope: Envelope, response: SyncResponse) -> 
             continue  # already have it
         # Blocks are applied in order; a gap means the rest must wait for another response.
         if block.number > r.height:
+            # The sender holds what we lack (rPBFT: a block pushed to a follower that missed the
+            # one before, its pusher down): ask it now, not after idle_probe_ms without a block.
+            peer = r.node_ids[envelope.sender]
+            r.sync.peer_heads[peer] = max(r.sync.peer_heads.get(peer, -1), block.number)
+            request_sync(r, peer, block.number)
             break
         verify_block_signatures(r.suite, block, r.sealer_ids, r.weights)  # rule: sync_quorum_signatures | delete
         result = re_execute(r.suite, r.executor, r.store, block)

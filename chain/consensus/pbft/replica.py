@@ -276,7 +276,8 @@ class Replica:
     def _restore_signed(self) -> None:
         """After a (re)start, take back up what this node signed before, from its store.
 
-        Views never go down (they survive heights), so the highest view it acted in is a floor;
+        Views never go down (they survive heights; in rPBFT, the heights of an epoch, which begins
+        in view 0), so the highest view it acted in is a floor;
         at the height being decided, the slots it filled stay filled, a ViewChange it sent still
         binds it (to_view), and the prepared proof it kept with its Commit goes into its next
         ViewChange — so a block it helped prepare can never be replaced. The transactions it kept
@@ -284,7 +285,9 @@ class Replica:
         for peers that ask): a block prepared before every sealer crashed can still be decided.
         """
         votes = self.store.signed_votes()
-        acted = [vote.view for vote in votes if vote.phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT)]
+        since = self.epoch.start if self.epoch is not None else 0
+        acted = [vote.view for vote in votes
+                 if vote.phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT) and vote.number >= since]
         self.view = max([self.view, *acted])
         height = self.current
         for vote in votes:
@@ -586,6 +589,11 @@ class Replica:
         self._load_chain_config()
         if self.epoch is not None and (before is None or before.working != self.epoch.working):
             tx_relay.regossip_client_transactions(self, force=True)  # rPBFT: the new working set must hear of them
+        if self.epoch is not None and self.epoch.start == self.height:
+            # rPBFT: every epoch begins in view 0. A sealer that rested missed the view changes of
+            # the working set, and back at work it named another leader than they did: nobody
+            # proposed the epoch's first block until a view timer ran out.
+            self.view = 0
         self._new_height()
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0

@@ -173,7 +173,11 @@ def push_to_followers(r: Replica, block: Block) -> None:
     checks its signature list against the working set and re-executes it before committing
     (chain.consensus.pbft.block_sync), so the pusher is not trusted; its transactions are not verified one
     by one, the quorum vouched for them. A follower that misses a push (loss, a silent pusher)
-    asks everyone for what it lacks after idle_probe_ms without a block. FISCO 2.x's verifying
+    fetches it from the pusher of the next block, or asks everyone for what it lacks after
+    idle_probe_ms without a block. The last block of an epoch goes from every working sealer to
+    every follower: one that missed it and is drawn into the next working set would leave that
+    epoch without its vote (or its leader) until its probe — K − 1 more copies once per epoch.
+    FISCO 2.x's verifying
     nodes also follow by block sync, there after a status broadcast (tree-shaped) tells them
     a new block exists.
     """
@@ -181,7 +185,9 @@ def push_to_followers(r: Replica, block: Block) -> None:
         return
     number, working = r.height, r.working
     voters = r.voters
-    served = [i for i in range(len(r.node_ids)) if i not in voters and working[(i + number) % len(working)] == r.my_index]
+    last_of_epoch = number + 1 == r.epoch.end
+    served = [i for i in range(len(r.node_ids)) if i not in voters
+              and (last_of_epoch or working[(i + number) % len(working)] == r.my_index)]
     if not served:
         return
     envelope = r.sign(MsgType.SYNC_RESPONSE, SyncResponse((block.encode(),)))  # one signature for every follower
