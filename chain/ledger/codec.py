@@ -119,7 +119,14 @@ def encode(value: Any) -> bytes:
             raise LedgerError("RLP cannot encode a negative integer")
         return encode(value.to_bytes((value.bit_length() + 7) // 8, "big"))  # 0 is the empty string
     if isinstance(value, (list, tuple)):
-        body = b"".join([encode(item) for item in value])
+        # Short byte strings and small integers, most of any record (a header lists every
+        # sealer's 64-byte id), are done inline: a call per item was most of the cost.
+        body = b"".join([
+            ((item if len(item) == 1 and item[0] < 0x80 else _STRING_PREFIX[len(item)] + item)
+             if len(item) < 256 else encode(item)) if type(item) is bytes
+            else _SMALL_INT[item] if type(item) is int and 0 <= item < 1024 else encode(item)
+            for item in value
+        ])
         return _prefix(len(body), 0xC0) + body
     raise LedgerError(f"RLP cannot encode a {type(value).__name__}")
 
@@ -134,3 +141,7 @@ def _prefix(length: int, offset: int) -> bytes:
         return bytes([offset + length])
     size = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes([offset + 55 + len(size)]) + size
+
+
+_STRING_PREFIX = tuple(_prefix(length, 0x80) for length in range(256))  # of a byte string that long
+_SMALL_INT = tuple(encode(number) for number in range(1024))

@@ -5,9 +5,10 @@ replicas share one process, so the very same (public key, hash, signature) tripl
 each of them — a block pushed to 96 followers has its 3 signatures checked 288 times, and the
 broadcast SyncRequests of a 100-node start cost 9,900 SM2 verifications, ~60 % of a run's CPU.
 Verification is a pure function of those three byte strings, so ``verify_once(suite)`` gives a
-copy of the suite whose ``verify`` remembers each answer: the replicas still call it on every
-message (no rule is skipped, a bad signature is still refused by every receiver, and the trace is
-byte for byte the same), but the curve arithmetic runs once per distinct triple.
+copy of the suite whose ``verify`` (and ``recover``, for transactions) remembers each answer: the
+replicas still call it on every message (no rule is skipped, a bad signature is still refused by
+every receiver, and the trace is byte for byte the same), but the curve arithmetic runs once per
+distinct signature.
 
 It is on by default (``SimConfig(share_verifications=True)``, ``chain sim --verify-every-copy``
 turns it off) and off in ``chain bench pbft``, which measures what each receiver pays. The
@@ -45,10 +46,33 @@ class VerifyOnce:
         return answer
 
 
+class RecoverOnce:
+    """suite.recover with a memo of the keys it recovered (a signature that fails raises each time).
+
+    Transactions are checked by every pool that admits them (the client's node, then each working
+    sealer the gossip reaches): the same recovery, four or five times per transaction.
+    """
+
+    def __init__(self, suite: CryptoSuite) -> None:
+        self.inner = suite.recover
+        self.memo: dict[tuple[bytes, bytes], bytes] = {}
+
+    def __call__(self, msg_hash: bytes, signature: bytes) -> bytes:
+        key = (bytes(msg_hash), bytes(signature))
+        public_key = self.memo.get(key)
+        if public_key is None:
+            public_key = self.inner(msg_hash, signature)
+            if len(self.memo) >= MAX_REMEMBERED:
+                self.memo.clear()
+            self.memo[key] = public_key
+        return public_key
+
+
 def verify_once(suite: CryptoSuite) -> tuple[CryptoSuite, VerifyOnce]:
-    """A copy of suite (same class, name and keys) whose verify is shared, and that shared verify."""
+    """A copy of suite (same class, name and keys) whose verify and recover are shared, and that verify."""
     shared = copy.copy(suite)
     memo = VerifyOnce(suite)
-    # An instance attribute shadows the method: isinstance checks and every other method stay the suite's.
+    # Instance attributes shadow the methods: isinstance checks and every other method stay the suite's.
     setattr(shared, "verify", memo)
+    setattr(shared, "recover", RecoverOnce(suite))
     return shared, memo
