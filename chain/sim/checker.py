@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chain.consensus.pbft.messages import MsgType, decode_envelope
-from chain.consensus.pbft import rpbft
+from chain.consensus.pbft import rpbft, vrf_rotation
 from chain.consensus.pbft.quorum import quorum
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError
@@ -223,16 +223,16 @@ class Checker:
     def _epoch_weights(self, store: Any, block: Any, weights: dict[bytes, int]) -> dict[bytes, int]:
         """The sealers' weights for this block: in rPBFT, the sealers resting in its epoch weigh 0.
 
-        The working set is drawn with chain.consensus.pbft.rpbft.select_working — the code judged
+        The working set is drawn with chain.consensus.pbft.vrf_rotation.working_set — the code judged
         here — but from the block's own header and its epoch's seed as stored, not the replica's view.
         """
         if not rpbft.rpbft_enabled(store, block.number):
             return weights
-        start, _ = rpbft.epoch_start(store, block.number)
-        seed = rpbft.seed_of(self.suite, store, start) if store.block_hash(start - 1) is not None else None  # the VRF output
+        start, length = rpbft.epoch_start(store, block.number)
         sealers = tuple(block.header.sealer_list)
         count = int(get_config(store, RPBFT_EPOCH_SEALER_NUM, block.number))
-        working = {sealers[i] for i in rpbft.select_working(self.suite, seed, sealers, count)} if seed else set()
+        # the rotations since the anchor, each seeded by the VRF proof in the block before its epoch
+        working = {sealers[i] for i in vrf_rotation.working_set(self.suite, store, start, length, sealers, count)}
         return {node_id: weights.get(node_id, 1) if node_id in working else 0 for node_id in sealers}
 
     def _block_problem(self, block: Any, parent: Any, weights: dict[bytes, int]) -> str | None:

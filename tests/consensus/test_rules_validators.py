@@ -242,3 +242,14 @@ def test_the_block_before_an_epoch_carries_its_sealers_vrf_proof_and_no_other_bl
     check_extra_data(suite, state, replace(header, number=3))
     with pytest.raises(ConsensusError, match="ends no epoch"):
         check_extra_data(suite, state, replace(header, number=3, extra_data=proof))
+
+
+def test_a_rotation_swaps_exactly_one_working_sealer() -> None:
+    from chain.consensus.pbft.vrf_rotation import rotate
+
+    suite = Harness().suite
+    sealers = tuple(bytes([i]) * 64 for i in range(7))
+    working = frozenset(sealers[:4])
+    # rule: rotate_one — FISCO's rotation: one working sealer rests, one resting sealer works
+    after = rotate(suite, b"\x01" * 32, working, sealers, 4)
+    assert len(after) == 4 and len(after & working) == 3

@@ -124,6 +124,33 @@ def test_the_leaders_own_proposal_carries_the_proof_when_due() -> None:
     assert nodevrf.verify(h.suite, h.sealer_ids[4], header, h.replica.head_hash) is not None
 
 
+# --- the rotation: one sealer out, one in -------------------------------------------------------------
+
+def _ids(*indices: int) -> tuple[bytes, ...]:
+    return tuple(bytes([i]) * 64 for i in indices)
+
+
+def test_a_rotation_swaps_one_working_sealer_for_a_resting_one_as_fisco_does() -> None:
+    suite = get_suite("standard")
+    sealers = _ids(*range(7))
+    working = frozenset(_ids(0, 2, 4, 6))
+    outcomes = set()
+    for s in range(40):
+        after = vrf_rotation.rotate(suite, bytes([s]) * 32, working, sealers, 4)
+        assert len(after) == 4 and len(after & working) == 3, s
+        outcomes.add(after)
+    assert len(outcomes) == 12  # any of the 4 out, any of the 3 in: all 12 swaps happen over 40 seeds
+    assert vrf_rotation.rotate(suite, b"\x01" * 32, working, sealers, 4) == vrf_rotation.rotate(suite, b"\x01" * 32, working, sealers, 4)
+    # all sealers work (K >= n): nothing to swap
+    assert vrf_rotation.rotate(suite, b"\x01" * 32, frozenset(sealers), sealers, 9) == frozenset(sealers)
+    # a working sealer removed by governance: the others stay and one resting sealer fills its place
+    after = vrf_rotation.rotate(suite, b"\x01" * 32, working, _ids(0, 1, 2, 3, 4, 5), 4)
+    assert len(after) == 4 and working - {bytes([6]) * 64} <= after
+    # more working sealers than K (sealers added to a small list): the surplus goes to rest
+    after = vrf_rotation.rotate(suite, b"\x01" * 32, frozenset(_ids(0, 1, 2, 3, 4)), _ids(*range(6)), 4)
+    assert len(after) == 4 and after <= frozenset(_ids(0, 1, 2, 3, 4))
+
+
 # --- the seed -------------------------------------------------------------------------------------------
 
 def test_the_proposer_cannot_grind_the_seed_by_changing_its_block() -> None:
@@ -152,7 +179,7 @@ def test_on_the_simulator_every_epoch_is_seeded_by_the_proof_in_the_block_before
     report = sim.check()
     assert report.ok, report
     store, suite = sim.nodes[0].store, sim.suite
-    seen_sets = set()
+    sets = [rpbft.epoch_at(suite, store, 1, consensus_nodes(store, 1)).working]  # type: ignore[union-attr]
     for number in range(1, 10):
         header = store.block_by_number(number).header
         if number % 3 == 0:  # ends an epoch: its sealer's proof over its parent hash
@@ -160,7 +187,14 @@ def test_on_the_simulator_every_epoch_is_seeded_by_the_proof_in_the_block_before
             assert beta is not None, number
             epoch = rpbft.epoch_at(suite, store, number + 1, consensus_nodes(store, number + 1))
             assert epoch is not None and epoch.seed == beta != store.block_hash(number)
-            seen_sets.add(epoch.working)
+            sets.append(epoch.working)
         else:
             assert header.extra_data == b"", number
-    assert len(seen_sets) > 1  # the draws differ from epoch to epoch
+    # FISCO's rotation: each epoch keeps 3 of the 4 working sealers and takes one resting sealer in
+    for before, after in zip(sets, sets[1:]):
+        assert len(before) == len(after) == 4 and len(set(before) & set(after)) == 3, sets
+    # a pure function of the chain: a node that remembers nothing (a restart) derives the same sets
+    vrf_rotation._working.clear()
+    vrf_rotation._seeds.clear()
+    again = [rpbft.epoch_at(suite, store, n, consensus_nodes(store, n)) for n in (10, 7, 4, 1)]
+    assert [e.working for e in again if e is not None] == sets[::-1]

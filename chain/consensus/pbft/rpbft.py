@@ -142,7 +142,9 @@ def epoch_at(suite: CryptoSuite, store: BlockHashes, number: int, nodes: Consens
     start, length = epoch_start(store, number)
     sealer_num = int(config_entry(store, RPBFT_EPOCH_SEALER_NUM, number)[0])
     seed = seed_of(suite, store, start)
-    working = select_working(suite, seed, nodes.sealer_ids, sealer_num)
+    from chain.consensus.pbft import vrf_rotation  # here, not at the top: vrf_rotation imports this module
+
+    working = vrf_rotation.working_set(suite, store, start, length, nodes.sealer_ids, sealer_num)  # FISCO: one swap per epoch
     return Epoch(start, start + length, sealer_num, seed, working)
 
 

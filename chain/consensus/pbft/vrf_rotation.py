@@ -52,7 +52,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Protocol
 
-from chain.consensus.pbft.rpbft import epoch_start, rpbft_enabled
+from chain.consensus.pbft.rpbft import epoch_start, rpbft_enabled, select_working
 from chain.crypto import nodevrf
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError
@@ -160,3 +160,99 @@ def rotation_seed(suite: CryptoSuite, store: StoredBlocks, start: int, parent: b
         if len(_seeds) > 256:
             _seeds.popitem(last=False)
     return seed
+
+
+# --- the working set: FISCO's rotation, one sealer per epoch --------------------------------------
+
+def _draw(suite: CryptoSuite, seed: bytes, ids: list[bytes], count: int) -> list[bytes]:
+    """`count` of `ids` drawn by the seed: rpbft.select_working's shuffle (FISCO's selectNodesFromList)."""
+    if count <= 0 or not ids:
+        return []
+    ordered = tuple(sorted(ids))
+    return [ordered[i] for i in select_working(suite, seed, ordered, count)]
+
+
+def rotate(suite: CryptoSuite, seed: bytes, previous: frozenset[bytes], sealer_ids: tuple[bytes, ...],
+           count: int) -> frozenset[bytes]:
+    """The working set after one rotation, as FISCO's ``calNodeRotatingInfo`` counts it.
+
+    The previous working sealers still in the list stay, save what the seed draws out: if there
+    are more than min(K, n) of them (K lowered — here that begins a new epoch instead — or
+    sealers added), the surplus; if fewer (sealers removed), none, and the seed draws the missing
+    ones from the resting sealers; if exactly that many, one goes to rest and one resting sealer
+    comes in — when any rests. FISCO drives both draws by the same proof hash; here each has its
+    own, ``hash(seed ‖ "out")`` and ``hash(seed ‖ "in")``: with one seed the two shuffles share
+    their step hashes and only half of the possible swaps ever happen (6 of 12 for 4 of 7).
+    """
+    working = sorted(node for node in previous if node in sealer_ids)
+    resting = sorted(node for node in sealer_ids if node not in previous)
+    size = min(count, len(sealer_ids))
+    if len(working) > size:
+        out, into = len(working) - size, 0
+    elif len(working) < size:
+        out, into = 0, size - len(working)
+    else:
+        out, into = (1, 1) if resting else (0, 0)  # rule: rotate_one | replace: (1, 1) if resting => (0, 0) if resting
+    removed = set(_draw(suite, suite.hash(seed + b"out"), working, out))
+    return frozenset([node for node in working if node not in removed] + _draw(suite, suite.hash(seed + b"in"), resting, into))
+
+
+# (suite, hash of the block before the epoch, sealer list, K, anchor, B): the hash names the history
+_WorkingKey = tuple[str, bytes, tuple[bytes, ...], int, int, int]
+_working: OrderedDict[_WorkingKey, frozenset[bytes]] = OrderedDict()
+
+
+def working_set(suite: CryptoSuite, store: StoredBlocks, start: int, length: int, sealer_ids: tuple[bytes, ...],
+                count: int) -> tuple[int, ...]:
+    """The indices (into `sealer_ids`) of the working sealers of the epoch starting at `start`, ascending.
+
+    The first epoch of an anchor draws all min(K, n) from its seed (FISCO: switching rPBFT on, or
+    changing K, moves as many sealers as needed at once). Each later epoch is the one before it
+    after `rotate` by its own seed: one sealer out, one in. An earlier epoch's set is taken over
+    the sealer list its last block's header names (the list in force when it ended); the epoch
+    asked about uses `sealer_ids`, the list in force at the height asked about (a governance
+    change mid-epoch acts at once, as it did before). So the set is a pure function of the chain:
+    the proofs and headers since the anchor, and the config rows.
+
+    Remembered by the hash of the block before each epoch (it names the whole history up to
+    there): a replica at the next epoch computes one rotation, a node starting on a long chain
+    walks back to the anchor once.
+    """
+    enables = [config_entry(store, key, start)[1] for key in _RPBFT_KEYS]
+    anchor = max(1, *enables)  # rpbft.epoch_start's anchor: the first block of the first epoch
+    length = max(1, length)
+    starts = list(range(anchor, start + 1, length))
+    assert starts and starts[-1] == start, (anchor, start, length)
+    lists = [_sealer_list(store, s + length - 1) for s in starts[:-1]] + [sealer_ids]
+    keys = [(suite.name, store.block_hash(s - 1) or b"", sealers, count, anchor, length) for s, sealers in zip(starts, lists)]
+    first = len(starts) - 1
+    while first > 0 and keys[first] not in _working:
+        first -= 1
+    chosen = _working.get(keys[first])
+    if chosen is None:  # the anchor's epoch: a full draw
+        chosen = frozenset(_draw(suite, _seed(suite, store, starts[0]), list(lists[0]), count))
+        _remember(keys[0], chosen)
+    for i in range(first + 1, len(starts)):
+        chosen = rotate(suite, _seed(suite, store, starts[i]), chosen, lists[i], count)
+        _remember(keys[i], chosen)
+    return tuple(i for i, node in enumerate(sealer_ids) if node in chosen)
+
+
+def _seed(suite: CryptoSuite, store: StoredBlocks, start: int) -> bytes:
+    parent = store.block_hash(start - 1)
+    if parent is None:
+        raise LookupError(f"no block {start - 1}: the seed of the epoch starting at {start} is unknown")
+    return rotation_seed(suite, store, start, parent)
+
+
+def _sealer_list(store: StoredBlocks, number: int) -> tuple[bytes, ...]:
+    block = store.block_by_number(number)
+    if block is None:
+        raise LookupError(f"no block {number}: the sealer list at the end of its epoch is unknown")
+    return block.header.sealer_list
+
+
+def _remember(key: _WorkingKey, chosen: frozenset[bytes]) -> None:
+    _working[key] = chosen
+    if len(_working) > 1024:
+        _working.popitem(last=False)
