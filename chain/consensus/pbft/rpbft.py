@@ -24,8 +24,10 @@ node derives the same working set for a height without any extra message:
   (chain.consensus.pbft.vrf_rotation, FISCO 3.x's ``rotateWorkingSealer`` moved into the header).
   With a fixed input and a key bound to the node id, the proposer has one output to publish and
   cannot grind the next set. An epoch that begins at its anchor has no proof: its seed is the hash
-  of the block before it. Sorted by node id, the sealers are shuffled by Fisher–Yates driven by
-  ``hash(seed ‖ step)`` and the first K are the working set (``select_working``).
+  of the block before it, and it draws all K — sorted by node id, the sealers are shuffled by
+  Fisher–Yates driven by ``hash(seed ‖ step)`` and the first K work (``select_working``). Each
+  later epoch swaps one, as FISCO does: its seed draws one working sealer out and one resting
+  sealer in (``vrf_rotation.working_set``).
 * **Quorum and faults** — the quorum is taken over the working sealers' weights (resting sealers
   weigh 0 for the epoch): K working sealers tolerate f = ⌊(K − 1)/3⌋ faulty ones, *whatever n
   is*. More than f faulty working sealers stop the chain until enough of them come back (the
@@ -34,15 +36,15 @@ node derives the same working set for a height without any extra message:
   ``(h // leader_period + view) mod K``; ViewChanges, like Prepares, come from and go to working
   sealers only, and a NewView must come from the working leader of its view.
 * **A working sealer failing mid-epoch** — as in FISCO, nothing is re-drawn: the epoch keeps its
-  K; up to f of them may be down (view changes skip a silent leader), and the next epoch draws a
-  new set in which the failed sealer is left out with probability 1 − K/n.
+  K; up to f of them may be down (view changes skip a silent leader), and each next epoch sends
+  the failed sealer to rest with probability 1/K (it is the one drawn out).
 
 Where this differs from FISCO: FISCO 3.x keeps the working set as node types in its consensus
 table (``consensus_sealer`` / ``consensus_candidate_sealer``) and changes it by a rotation
 transaction the leader puts first in the rotation block; it swaps one working sealer per epoch.
-Here the proof is a header field and the whole set is drawn again each epoch from the seed, with
-no working-set state (vrf_rotation's docstring weighs both). FISCO 2.3's first rPBFT rotated by
-index, ``(round + i) mod n``, with no randomness at all.
+Here the proof is a header field and the set is recomputed from the chain (the anchor's draw and
+every rotation since), with no working-set state (vrf_rotation's docstring weighs both). FISCO
+2.3's first rPBFT rotated by index, ``(round + i) mod n``, with no randomness at all.
 """
 
 from __future__ import annotations

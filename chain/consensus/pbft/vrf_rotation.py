@@ -40,11 +40,17 @@ that makes the next leader rotate instead.
   same). An epoch that *begins at the anchor* (genesis, or the block from which a changed rPBFT
   config is in force) has no proof: the block before it was not known to end an epoch when it
   was proposed (the change is executed in it). Its seed stays that block's hash, as before.
-* *How many change.* FISCO swaps one working sealer per rotation; here every epoch draws all K
-  again from the seed. Swapping one needs the working set as state carried from epoch to epoch
-  (FISCO's table, changed by its transaction); here the set is a pure function of the epoch's seed
-  and the sealer list, with no such state. The cost: a crashed working sealer leaves the set
-  after one epoch with probability 1 − K/n here, but only when it is the one drawn out in FISCO.
+* *How many change.* One per epoch, as in FISCO (``working_set``, ``rotate``): the first epoch of
+  an anchor draws all min(K, n) from its seed; each later epoch sends one working sealer (drawn
+  by the seed) to rest and brings one resting sealer (drawn too) in. FISCO carries the set as
+  node types in its consensus table; here it is recomputed from chain data — the first epoch's
+  draw, then every rotation proof since — and remembered, so it needs no state row and a node
+  that synced the chain derives the same set. What one swap costs: a crashed working sealer
+  leaves only when it is the one drawn out, probability 1/K per epoch (a full redraw would drop
+  it with probability 1 − K/n); what it buys: K − 1 of the working sealers carry their pools
+  and state over the boundary, and only one newcomer starts with an empty pool. Unlike FISCO,
+  a change of K (an anchor) redraws the whole set from the hash of the block before it, where
+  FISCO moves only the difference.
 """
 
 from __future__ import annotations
