@@ -93,6 +93,9 @@ class SimConfig:
     # A simulation shortcut (chain.sim.verify_once): each distinct signature is verified once in the
     # process, not once per receiving replica; the run and its trace are the same either way.
     share_verifications: bool = True
+    # FISCO 2.x broadcast_prepare_by_tree: proposals (and rPBFT's decided blocks) go down a tree of
+    # this width (FISCO's 3), each node forwarding to its children; 0 sends to everyone directly.
+    tree_width: int = 0
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.observers < 0:
@@ -105,6 +108,8 @@ class SimConfig:
             raise ScenarioError(f"unknown executor {self.executor!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
         if self.consensus not in ("pbft", "rpbft"):
             raise ScenarioError(f"unknown consensus {self.consensus!r}; choose pbft or rpbft")
+        if self.tree_width == 1 or self.tree_width < 0:
+            raise ScenarioError("a broadcast tree needs a width of at least 2 (0: no tree)")
         if self.epoch_sealers < 1 or self.epoch_blocks < 1:
             raise ScenarioError("rPBFT needs at least one working sealer and one block per epoch")
         if self.workload not in ("kv", "contracts") or (self.workload == "contracts" and self.executor == "kv"):
@@ -165,7 +170,7 @@ def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPa
 def replica_config(config: SimConfig) -> ReplicaConfig:
     """The replicas' settings a simulation config implies."""
     return ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms,
-                         seal_when_idle=config.seal_when_idle)
+                         seal_when_idle=config.seal_when_idle, tree_width=config.tree_width)
 
 
 def sim_recovery_bound_ms(config: SimConfig) -> int:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chain.consensus.pbft import prepare_commit
+from chain.consensus.pbft import rpbft
 from chain.consensus.pbft import view_change
 from chain.consensus.pbft import vrf_rotation
 from chain.consensus.pbft.effects import SEAL_TIMER
@@ -140,6 +141,7 @@ def release_own_proposals(r: Replica) -> None:
 def on_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare) -> None:
     if not r.at_height(envelope, pp.number):
         return
+    rpbft.forward_proposal(r, envelope, pp)  # tree broadcast: on to this node's children first, as FISCO 2.x
     accept_pre_prepare(r, envelope, pp, reproposal=False)
 
 

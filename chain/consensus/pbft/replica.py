@@ -123,6 +123,9 @@ class ReplicaConfig:
     max_future_messages: int = 4096  # messages for heights above ours, kept until we get there
     verified_cache: int = 20_000  # raw envelopes whose signature this replica already checked
     resend_ms: int = 1000  # with work waiting and nothing moving this long, re-send what it signed (on Tick)
+    # FISCO 2.x broadcast_prepare_by_tree: >= 2 sends a proposal down a tree of this width, and rPBFT's
+    # decided blocks down one over the followers (chain.consensus.pbft.rpbft); 0: straight to everyone.
+    tree_width: int = 0
 
 
 class Replica:
@@ -377,6 +380,11 @@ class Replica:
         self._out.append(fx.Rejected(reason, msg_type, sender))
 
     def broadcast(self, envelope: Envelope, number: Height, view: View) -> None:
+        if envelope.type == MsgType.PRE_PREPARE and self.config.tree_width >= 2 and self.my_index is not None:
+            # Down the tree: to this node's children only, who forward it (re-sends go to everyone).
+            children = rpbft.proposal_children(self, self.my_index)
+            self._out.append(fx.Broadcast(envelope.raw, envelope.type, number, view, children))
+            return
         self._broadcast_raw(envelope.raw, envelope.type, number, view)
 
     def _broadcast_raw(self, raw: bytes, msg_type: MsgType, number: Height, view: View) -> None:

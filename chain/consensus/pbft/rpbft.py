@@ -51,9 +51,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Sequence
 
-from chain.consensus.pbft.messages import MsgType, SyncResponse
+from chain.consensus.pbft import effects as fx
+from chain.consensus.pbft.messages import Envelope, MsgType, PrePrepare, SyncResponse
 from chain.crypto.suite import CryptoSuite
 from chain.ledger.block import Block
 from chain.ledger.state import StateReader
@@ -185,13 +186,18 @@ def push_to_followers(r: Replica, block: Block) -> None:
     nodes also follow by block sync, there after a status broadcast (tree-shaped) tells them
     a new block exists.
     """
-    if r.epoch is None or not r.is_sealer:
+    if r.epoch is None or r.my_index is None:
         return
     number, working = r.height, r.working
     voters = r.voters
     last_of_epoch = number + 1 == r.epoch.end
-    served = [i for i in range(len(r.node_ids)) if i not in voters
-              and (last_of_epoch or working[(i + number) % len(working)] == r.my_index)]
+    if r.config.tree_width >= 2 and not last_of_epoch:
+        served = follower_children(r, number, r.my_index)  # followers forward too: see follower_children
+    elif r.is_sealer:
+        served = [i for i in range(len(r.node_ids)) if i not in voters
+                  and (last_of_epoch or working[(i + number) % len(working)] == r.my_index)]
+    else:
+        return
     if not served:
         return
     envelope = r.sign(MsgType.SYNC_RESPONSE, SyncResponse((block.encode(),)))  # one signature for every follower
@@ -215,3 +221,94 @@ def follow_decided(r: Replica, sender: int) -> None:
     # The sender signed the decided result: it holds the block now or in a moment; retried on Ticks.
     r.sync.peer_heads[peer] = max(r.sync.peer_heads.get(peer, -1), r.height)
     block_sync.request_sync(r, peer, r.height)
+
+
+# --- tree broadcast (FISCO BCOS 2.x broadcast_prepare_by_tree) ----------------------------------
+#
+# With ReplicaConfig.tree_width = w >= 2, what a node would send to everyone goes down a complete
+# w-ary tree instead (FISCO 2.x's TreeTopology, default width 3): the sender gives it to its w
+# children and each of them forwards it to its own, so every node sends O(w) copies however large
+# n is, at the price of a latency of log_w(n) hops and of interior nodes that can withhold it.
+# Two things travel that way:
+#
+# * the proposal (PrePrepare), over the nodes that receive it — the working sealers in rPBFT, the
+#   whole node list in PBFT — rotated so that its proposer is the root (``proposal_children``); a
+#   node forwards the proposer's signed bytes unchanged the first time it sees them, before it
+#   checks the proposal, so nothing a forwarder does can alter it (``forward_proposal``);
+# * rPBFT's decided blocks, over the followers (``follower_children``).
+#
+# What a crashed or Byzantine forwarder costs, and who fills in (FISCO 2.x: its prepareStatus
+# gossip and prepareRequest): the nodes under it miss the proposal, and
+#   - their Prepares are missing, but a quorum outside the subtree still orders the block; the
+#     subtree learns the height is decided from the Checkpoints (rPBFT, ``follow_decided``) or from
+#     the next height's messages (PBFT, block sync) and fetches the block;
+#   - when too many miss it for a quorum, the leader's re-send after resend_ms (Replica.resend)
+#     goes to everyone directly, not down the tree; a silent leader is a view change, as ever;
+#   - a follower under a crashed follower misses that height's push and fetches the block from
+#     the pusher of the next one (the tree is rotated every height, so the next push comes through
+#     another parent), or asks everyone after idle_probe_ms.
+
+
+def tree_children(members: Sequence[int], root: int, me: int, width: int) -> list[int]:
+    """`me`'s children in the complete `width`-ary tree over `members` rotated so that `root` is first.
+
+    Position p (counted from the root) has children p·w + 1 … p·w + w, as FISCO's TreeTopology.
+    """
+    count = len(members)
+    if root not in members or me not in members or width < 1:
+        return []
+    start = members.index(root)
+    position = (members.index(me) - start) % count
+    first = position * width + 1
+    return [members[(start + child) % count] for child in range(first, min(first + width, count))]
+
+
+def proposal_members(r: Replica) -> tuple[int, ...]:
+    """Who receives a proposal: the working sealers (rPBFT), or every node of the list (PBFT, observers too)."""
+    return r.working if r.epoch is not None else tuple(range(len(r.node_ids)))
+
+
+def proposal_children(r: Replica, proposer: int) -> tuple[bytes, ...]:
+    """The node ids this node sends (or forwards) `proposer`'s proposal to."""
+    if r.my_index is None:
+        return ()
+    children = tree_children(proposal_members(r), proposer, r.my_index, r.config.tree_width)
+    return tuple(r.node_ids[i] for i in children)
+
+
+def forward_proposal(r: Replica, envelope: Envelope, pp: PrePrepare) -> None:
+    """Pass a proposal of the height being decided on to this node's children, once.
+
+    Only the leader's own proposal of its view is forwarded (its signature was checked on receipt),
+    and only the first copy: one already accepted or waiting for its transactions is not sent again.
+    """
+    if r.config.tree_width < 2 or pp.number != r.height or envelope.sender == r.my_index:
+        return
+    if envelope.sender != r.leader(pp.view) or pp.view in r.current.proposals:
+        return
+    if any(waiting.raw == envelope.raw for waiting, _ in r.current.waiting):
+        return
+    children = proposal_children(r, envelope.sender)
+    if children:
+        r.emit(fx.Broadcast(envelope.raw, MsgType.PRE_PREPARE, pp.number, pp.view, children))
+
+
+def follower_children(r: Replica, number: int, me: int) -> list[int]:
+    """Whom `me` pushes decided block `number` to, when the push goes down a tree.
+
+    The tree is a forest over [working sealers] + [followers, rotated by `number`]: the node at
+    position p sends to positions K + p·w … K + p·w + w − 1, so each working sealer feeds w
+    followers and each follower w more. Rotating the followers every height makes a different
+    follower the parent each time, so a crashed one cuts its subtree off for one block only.
+    """
+    working = r.working
+    followers = [i for i in range(len(r.node_ids)) if i not in r.voters]
+    if not followers:
+        return []
+    shift = number % len(followers)
+    order = list(working) + followers[shift:] + followers[:shift]
+    if me not in order:
+        return []
+    width, first_follower = r.config.tree_width, len(working)
+    first = first_follower + order.index(me) * width
+    return order[first:first + width]
