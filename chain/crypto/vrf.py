@@ -1,9 +1,11 @@
 """The chain's VRF: FISCO BCOS 3.x's curve25519 VRF (WeDPR), so proofs cross between the chains.
 
 A verifiable random function gives the holder of a secret key a pseudo-random output (beta) for
-any input (alpha) *and* a proof that beta is the one right output for that key and input. rPBFT
-uses it to choose the next epoch's working sealers: nobody can predict a sealer's draw before it
-publishes it, and nobody can fake one — every node checks the proof against the sealer's key.
+any input (alpha) *and* a proof that beta is the one right output for that key and input. FISCO's
+rPBFT uses it to choose the next epoch's working sealers: nobody can predict a sealer's draw before
+it publishes it, and nobody can fake one. This chain's rPBFT uses `chain.crypto.nodevrf` instead,
+on the node's own curve, because a curve25519 key cannot be tied to a node id (see there); this one
+serves contracts, through precompile 0x100a, and proofs made with FISCO's tools.
 
 FISCO BCOS 3.x computes it with WeDPR-Lab-Crypto's ``WedprCurve25519Vrf`` (crate
 wedpr_l_crypto_vrf_curve25519, on curve25519-dalek's Ristretto), through the C calls

@@ -229,18 +229,28 @@ def working_set(suite: CryptoSuite, store: StoredBlocks, start: int, length: int
     length = max(1, length)
     starts = list(range(anchor, start + 1, length))
     assert starts and starts[-1] == start, (anchor, start, length)
-    lists = [_sealer_list(store, s + length - 1) for s in starts[:-1]] + [sealer_ids]
-    keys = [(suite.name, store.block_hash(s - 1) or b"", sealers, count, anchor, length) for s, sealers in zip(starts, lists)]
-    first = len(starts) - 1
-    while first > 0 and keys[first] not in _working:
-        first -= 1
-    chosen = _working.get(keys[first])
-    if chosen is None:  # the anchor's epoch: a full draw
-        chosen = frozenset(_draw(suite, _seed(suite, store, starts[0]), list(lists[0]), count))
-        _remember(keys[0], chosen)
-    for i in range(first + 1, len(starts)):
-        chosen = rotate(suite, _seed(suite, store, starts[i]), chosen, lists[i], count)
-        _remember(keys[i], chosen)
+    last = len(starts) - 1
+
+    def key_at(i: int) -> tuple[_WorkingKey, tuple[bytes, ...]]:
+        sealers = sealer_ids if i == last else _sealer_list(store, starts[i] + length - 1)
+        return (suite.name, store.block_hash(starts[i] - 1) or b"", sealers, count, anchor, length), sealers
+
+    # Back from this epoch to the latest one remembered (one lookup when the replica asks again).
+    walked: list[tuple[int, _WorkingKey, tuple[bytes, ...]]] = []
+    chosen: frozenset[bytes] | None = None
+    for i in range(last, -1, -1):
+        key, sealers = key_at(i)
+        chosen = _working.get(key)
+        if chosen is not None:
+            break
+        walked.append((i, key, sealers))
+    for i, key, sealers in reversed(walked):
+        if chosen is None:  # the anchor's epoch: a full draw
+            chosen = frozenset(_draw(suite, _seed(suite, store, starts[i]), list(sealers), count))
+        else:
+            chosen = rotate(suite, _seed(suite, store, starts[i]), chosen, sealers, count)
+        _remember(key, chosen)
+    assert chosen is not None
     return tuple(i for i, node in enumerate(sealer_ids) if node in chosen)
 
 
