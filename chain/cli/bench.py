@@ -83,6 +83,8 @@ def pbft(
     suite: list[str] = typer.Option(["standard", "sm"], "--suite", help="suites to measure"),
     consensus: list[str] = typer.Option(["pbft"], "--consensus", help="pbft and/or rpbft (give both: side by side)"),
     epoch_sealers: int = typer.Option(4, "--epoch-sealers", help="(rpbft) K working sealers per epoch (FISCO's default 4)"),
+    tree_width: list[int] = typer.Option([0], "--tree-width", help="0: the leader sends to everyone; w >= 2: down a "
+                                         "w-ary tree (FISCO 2.x broadcast_prepare_by_tree, 3); give 0 and 3: side by side"),
 ) -> None:
     """Simulated PBFT (and rPBFT): cost, messages per block, CPU per block, commit latency, per n and suite."""
     from chain.bench.pbft import run
@@ -91,4 +93,8 @@ def pbft(
         if kind not in ("pbft", "rpbft"):
             typer.secho(f"error: unknown consensus {kind!r}; choose pbft or rpbft", fg=typer.colors.RED, err=True)
             raise typer.Exit(2)
-    run(tuple(nodes), tuple(suite), blocks, consensus=tuple(consensus), epoch_sealers=epoch_sealers)
+    if any(width == 1 or width < 0 for width in tree_width):
+        typer.secho("error: --tree-width is 0 (no tree) or at least 2", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    run(tuple(nodes), tuple(suite), blocks, consensus=tuple(consensus), epoch_sealers=epoch_sealers,
+        tree_widths=tuple(tree_width))

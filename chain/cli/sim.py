@@ -49,6 +49,13 @@ def sim(
                                                                  "(feature_rpbft_epoch_sealer_num)"),
     epoch_blocks: int = typer.Option(1000, "--epoch-blocks", help="(rpbft) B, blocks per epoch "
                                                                   "(feature_rpbft_epoch_block_num)"),
+    tree_width: int = typer.Option(0, "--tree-width", help="proposals (and rPBFT's decided blocks) go down a tree of "
+                                                         "this width, each node forwarding (FISCO 2.x "
+                                                         "broadcast_prepare_by_tree: 3); 0: to everyone directly"),
+    verify_every_copy: bool = typer.Option(False, "--verify-every-copy",
+                                           help="every replica verifies every signature itself (slower; by default "
+                                                "each distinct signature is verified once in the process, a "
+                                                "simulation shortcut that changes nothing else)"),
 ) -> None:
     """Simulate a PBFT chain with faults and Byzantine nodes; check safety and liveness; print the figures."""
     from chain.sim import SimConfig, Simulation
@@ -70,7 +77,8 @@ def sim(
         config = SimConfig(nodes=nodes, observers=observers, suite=suite, seed=seed, loss=loss, duplicate=duplicate,
                            tx_rate=tx_rate, byzantine={i: behaviour for i in liar_indices(nodes, byzantine)},
                            executor=executor, consensus=consensus, epoch_sealers=epoch_sealers,
-                           epoch_blocks=epoch_blocks)
+                           epoch_blocks=epoch_blocks, tree_width=tree_width,
+                           share_verifications=not verify_every_copy)
         simulation = Simulation(config)
     except ChainError as exc:
         _fail(str(exc))
@@ -102,6 +110,8 @@ def sim(
         if count:
             messages.add_row(name, str(count))
     messages.add_row("(dropped)", str(simulation.dropped))
+    leader_messages, leader_bytes = simulation.leader_sends()
+    messages.add_row("(each block's leader, per block)", f"{leader_messages:.1f} msgs, {leader_bytes / 1024:.1f} KB")
     console.print(messages)
 
     checks = Table(title="invariants and liveness")

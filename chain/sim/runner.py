@@ -226,6 +226,7 @@ class Simulation:
         self.checker = Checker(real_suite, self.nodes, liveness=self.liveness)  # the oracle verifies for itself
         self.messages_by_type: dict[str, int] = {t.name: 0 for t in MsgType}
         self.dropped = 0
+        self.sent_at: dict[tuple[int, int], list[int]] = {}  # (sender, height the message is about) -> [messages, bytes]
         self.rejections: dict[str, int] = {}
         self.view_changes_started = [0] * len(self.nodes)
         self.client_key = derive_keys(config.suite, config.seed, 1, "client")[0]
@@ -412,6 +413,25 @@ class Simulation:
             rows.append(row)
         return rows
 
+    def leader_sends(self) -> tuple[float, float]:
+        """(messages, bytes) the proposer of each committed block sent about that height, averaged over the blocks.
+
+        What a leader pays per block — its proposal, votes, pushes to followers — is what a tree
+        broadcast (SimConfig.tree_width) stops from growing with n.
+        """
+        honest = [n for n in self.nodes if not n.ever_byzantine] or self.nodes
+        store = max(honest, key=lambda n: n.store.head_number()).store
+        totals, blocks = [0, 0], 0
+        for number in range(1, store.head_number() + 1):
+            block = store.block_by_number(number)
+            if block is None:
+                break
+            sent = self.sent_at.get((block.header.sealer, number), [0, 0])
+            totals[0] += sent[0]
+            totals[1] += sent[1]
+            blocks += 1
+        return (totals[0] / blocks, totals[1] / blocks) if blocks else (0.0, 0.0)
+
     def check(self) -> CheckReport:
         """Run the invariant checker over the honest nodes' stores."""
         return self.checker.report(self.now_ms)
@@ -544,6 +564,12 @@ class Simulation:
         name = msg_type.name if isinstance(msg_type, MsgType) else str(msg_type)
         outcome = self.network.transmit(src, dst)
         self.messages_by_type[name] = self.messages_by_type.get(name, 0) + 1
+        if name != "SYNC_REQUEST":  # a node's (re)start asks everyone once; not a cost of any block
+            sent = self.sent_at.get((src, number))
+            if sent is None:
+                sent = self.sent_at[(src, number)] = [0, 0]
+            sent[0] += 1
+            sent[1] += len(raw)
         extra = {"digest": self._digest_of(raw)} if self.trace_digests and self.trace.active else {}
         if isinstance(outcome, str):
             self.dropped += 1
