@@ -30,8 +30,8 @@ that makes the next leader rotate instead.
   format changes. FISCO's transaction needs a signed system transaction, a precompile, a consensus
   table of node types and the first-transaction check in PBFT; a header field needs one check in
   one place. FISCO's rotation block is also the block before the new set works (its table change
-  is in force from h + 1): the same position. Every other block's ``extra_data`` must be empty, so
-  no proposer has a free field to grind.
+  is in force from h + 1): the same position. Every other block's ``extra_data`` must be empty
+  (PBFT chains too; only genesis carries its tag), so a header holds nothing no rule checks.
 * *Seed.* The epoch's seed is the VRF output beta (`rotation_seed`, called by
   ``rpbft.seed_of``); the Fisher–Yates draw of ``rpbft.select_working`` is unchanged. The input
   is fixed (a committed block's hash) and the key is the sealer's, so the proposer of block
@@ -125,7 +125,7 @@ def check_extra_data(suite: CryptoSuite, state: StateReader, header: BlockHeader
     Called on every PrePrepare (chain.consensus.pbft.proposal) with the state before the block.
     """
     if not rotation_due(state, header.number):
-        # No free bytes elsewhere: the block hash is not the proposer's to choose.
+        # Nothing in a header that no rule checks: extra data only where a rule says what it holds.
         if header.extra_data:  # rule: extra_data_empty
             raise ConsensusError("extra data in a block that ends no epoch")
         return
