@@ -233,7 +233,10 @@ def working_set(suite: CryptoSuite, store: StoredBlocks, start: int, length: int
 
     def key_at(i: int) -> tuple[_WorkingKey, tuple[bytes, ...]]:
         sealers = sealer_ids if i == last else _sealer_list(store, starts[i] + length - 1)
-        return (suite.name, store.block_hash(starts[i] - 1) or b"", sealers, count, anchor, length), sealers
+        before = store.block_hash(starts[i] - 1)
+        if before is None:
+            raise LookupError(f"no block {starts[i] - 1}: the working set of the epoch starting at {starts[i]} is unknown")
+        return (suite.name, before, sealers, count, anchor, length), sealers
 
     # Back from this epoch to the latest one remembered (one lookup when the replica asks again).
     walked: list[tuple[int, _WorkingKey, tuple[bytes, ...]]] = []
