@@ -91,8 +91,9 @@ def begins_at_anchor(state: StateReader, start: int) -> bool:
 def rotation_due(state: StateReader, number: int) -> bool:
     """True if block `number` must carry a rotation proof: the next block begins an epoch, not at its anchor.
 
-    Read from the state before block `number` runs (a config change inside it cannot be foreseen:
-    it makes the next block an anchor, whose seed ignores the proof).
+    Read from the state before block `number` runs. A config change inside it cannot be foreseen:
+    it makes the next block an anchor, whose epoch then draws all K from the proof the block
+    carries anyway (`rotation_seed` takes a proof wherever the block holds one).
     """
     following = number + 1
     if number < 1 or not rpbft_enabled(state, following) or begins_at_anchor(state, following):
