@@ -20,6 +20,7 @@ from chain.consensus.pbft.effects import Broadcast, Rejected
 from chain.crypto import nodevrf
 from chain.crypto.suite import get_suite
 from chain.errors import ConsensusError
+from chain.ledger.block import Block, BlockHeader
 from chain.ledger.state import MemoryState
 from chain.ledger.system import (
     CONFIG_TABLE, FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, consensus_nodes, encode_config_row,
@@ -198,3 +199,47 @@ def test_on_the_simulator_every_epoch_is_seeded_by_the_proof_in_the_block_before
     vrf_rotation._seeds.clear()
     again = [rpbft.epoch_at(suite, store, n, consensus_nodes(store, n)) for n in (10, 7, 4, 1)]
     assert [e.working for e in again if e is not None] == sets[::-1]
+
+
+class _Chain(MemoryState):
+    """Config rows and headers only: what working_set reads."""
+
+    def __init__(self, rows: dict[tuple[str, bytes], bytes], blocks: list[Block]) -> None:
+        super().__init__(rows)
+        self.blocks = blocks
+
+    def block_hash(self, number: int) -> bytes | None:
+        return self.blocks[number].hash(SUITE) if number < len(self.blocks) else None
+
+    def block_by_number(self, number: int) -> Block | None:
+        return self.blocks[number] if number < len(self.blocks) else None
+
+
+SUITE = get_suite("standard")
+
+
+def test_a_config_change_begins_an_anchor_epoch_that_draws_all_k_and_the_rotations_start_again_from_it() -> None:
+    secrets_ = list(range(101, 108))
+    sealers = tuple(sorted(SUITE.public_key(s) for s in secrets_))
+    secret_of = {SUITE.public_key(s): s for s in secrets_}
+    rows = {(CONFIG_TABLE, FEATURE_RPBFT.encode()): encode_config_row("1", 0),
+            (CONFIG_TABLE, RPBFT_EPOCH_SEALER_NUM.encode()): encode_config_row("4", 0),
+            (CONFIG_TABLE, RPBFT_EPOCH_BLOCK_NUM.encode()): encode_config_row("3", 7)}  # B = 3 from block 7
+    state = MemoryState(rows)
+    blocks: list[Block] = []
+    for number in range(12):  # the proofs each block was due by the state it was proposed on
+        parent = blocks[-1].hash(SUITE) if blocks else b"\x00" * 32
+        sealer = number % 7
+        extra = (nodevrf.prove(SUITE, secret_of[sealers[sealer]], parent)
+                 if vrf_rotation.rotation_due(state, number) else b"")
+        blocks.append(Block(BlockHeader(parent_hash=parent, number=number, timestamp=number, sealer=sealer,
+                                        sealer_list=sealers, transactions_root=b"\x00" * 32, extra_data=extra)))
+    chain = _Chain(rows, blocks)
+    assert [n for n in range(12) if blocks[n].header.extra_data] == [9]  # 7 is an anchor: 6 carries none
+    at_7 = vrf_rotation.working_set(SUITE, chain, 7, 3, sealers, 4)
+    assert at_7 == rpbft.select_working(SUITE, chain.block_hash(6), sealers, 4)  # a full draw from block 6's hash
+    at_10 = vrf_rotation.working_set(SUITE, chain, 10, 3, sealers, 4)
+    seed_10 = vrf_rotation.rotation_output(SUITE, blocks[9].header)
+    assert seed_10 is not None
+    expected = vrf_rotation.rotate(SUITE, seed_10, frozenset(sealers[i] for i in at_7), sealers, 4)
+    assert at_10 == tuple(i for i, node in enumerate(sealers) if node in expected)
