@@ -8,6 +8,8 @@ starts the dashboard, reads its state feed over HTTP once, and hands the live ch
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -107,3 +109,34 @@ def test_unknown_consensus_is_refused() -> None:
     result = CliRunner().invoke(app, ["demo", "--consensus", "raft", "--no-browser"])
     assert result.exit_code == 2 and "unknown consensus" in result.output
 
+
+
+def test_real_demo_builds_rpbft_and_its_cards_show_the_resting_node_processes(tmp_path: Path) -> None:
+    """`chain demo --real --consensus rpbft`: genesis carries the rPBFT configs, and each node's own
+    getConsensusStatus role ("resting") reaches its card; the resting set moves with the epochs."""
+    from chain.ledger.system import FEATURE_RPBFT
+    from chain.web.real import real_live_chain
+
+    async def main() -> set[frozenset[int]]:
+        real, live = real_live_chain(tmp_path / "chain", nodes=5, suite="standard", tx_rate=20, consensus="rpbft",
+                                     epoch_sealers=3, epoch_blocks=3)
+        assert real.built.genesis.system_config[FEATURE_RPBFT] == "1"
+        real.start()
+        seen: set[frozenset[int]] = set()
+        try:
+            deadline = asyncio.get_running_loop().time() + 60
+            while len(seen) < 2 and asyncio.get_running_loop().time() < deadline:
+                live.advance(200)  # the client load, sent to the node processes
+                await real.poll()
+                cards = live.status()["nodes"]
+                heights = {c["height"] for c in cards}
+                if all(c["state"] == "ok" for c in cards) and len(heights) == 1 and heights != {0}:
+                    resting = frozenset(c["index"] for c in cards if c["role"] == "resting")
+                    if len(resting) == 2:  # 5 sealers, 3 working: no node polled half-way into an epoch
+                        seen.add(resting)
+                await asyncio.sleep(0.2)
+        finally:
+            await real.close()
+        return seen
+
+    assert len(asyncio.run(main())) >= 2
