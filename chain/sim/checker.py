@@ -103,6 +103,9 @@ def _liveness_fields(verdict: LivenessVerdict | None) -> dict[str, Any]:
             "gst_ms": verdict.gst_ms, "recovery_bound_ms": verdict.bound_ms}
 
 
+PROBLEM_MEMO_SIZE = 4096  # verdicts kept: the nodes are checked one after another, height by height
+
+
 @dataclass
 class Checker:
     suite: CryptoSuite
@@ -114,6 +117,10 @@ class Checker:
     _first_commit: set[int] = field(default_factory=set)
     _view_changes: set[tuple[int, int]] = field(default_factory=set)
     _verified: set[tuple[bytes, int, bytes]] = field(default_factory=set)
+    # Judged once for all nodes that hold the same block (Block.decode shares equal bytes' result):
+    # (epoch, seed block, sealers, K, node weights) -> weights; (block, parent hash, weights) -> problem.
+    _weights_memo: dict[tuple[Any, ...], dict[bytes, int]] = field(default_factory=dict)
+    _problem_memo: dict[tuple[int, bytes, int], tuple[Any, dict[bytes, int], str | None]] = field(default_factory=dict)
     _signed: dict[tuple[int, int, int, int], bytes] = field(default_factory=dict)  # (node, type, number, view) -> what
     _double_signed: list[str] = field(default_factory=list)
     liveness: LivenessMonitor | None = None  # set by the Simulation, which knows the timers and the faults
@@ -204,6 +211,7 @@ class Checker:
     def _check_chain(self, node: SimNode, violations: list[str]) -> tuple[bool, bool]:
         store = node.store
         weights = {n.node_id: n.weight for n in all_consensus_nodes(store)}
+        weights_key = tuple(sorted(weights.items()))
         valid, no_gaps = True, True
         parent = store.block_by_number(0)
         for number in range(1, store.head_number() + 1):
@@ -213,27 +221,44 @@ class Checker:
                 violations.append(f"gap: node {node.index} has no block {number}")
                 no_gaps = False
                 break
-            problem = self._block_problem(block, parent, self._epoch_weights(store, block, weights))
+            block_weights = self._epoch_weights(store, block, weights, weights_key)
+            # The same block object (equal stored bytes), after the same parent, under the same
+            # weights: the same verdict, so a block held by 100 nodes is judged once.
+            parent_hash = parent.hash(self.suite) if parent is not None else b""
+            key = (id(block), parent_hash, id(block_weights))
+            known = self._problem_memo.get(key)
+            if known is not None and known[0] is block and known[1] is block_weights:
+                problem = known[2]
+            else:
+                problem = self._block_problem(block, parent, block_weights)
+                if len(self._problem_memo) >= PROBLEM_MEMO_SIZE:
+                    self._problem_memo.clear()
+                self._problem_memo[key] = (block, block_weights, problem)  # holding both keeps their ids unique
             if problem:
                 violations.append(f"validity: node {node.index} block {number}: {problem}")
                 valid = False
             parent = block
         return valid, no_gaps
 
-    def _epoch_weights(self, store: Any, block: Any, weights: dict[bytes, int]) -> dict[bytes, int]:
+    def _epoch_weights(self, store: Any, block: Any, weights: dict[bytes, int],
+                       weights_key: tuple[tuple[bytes, int], ...]) -> dict[bytes, int]:
         """The sealers' weights for this block: in rPBFT, the sealers resting in its epoch weigh 0.
 
         The working set is drawn with chain.consensus.pbft.vrf_rotation.working_set — the code judged
         here — but from the block's own header and its epoch's seed as stored, not the replica's view.
         """
         if not rpbft.rpbft_enabled(store, block.number):
-            return weights
+            return self._weights_memo.setdefault((weights_key,), weights)  # one object for equal weights
         start, length = rpbft.epoch_start(store, block.number)
         sealers = tuple(block.header.sealer_list)
         count = int(get_config(store, RPBFT_EPOCH_SEALER_NUM, block.number))
-        # the rotations since the anchor, each seeded by the VRF proof in the block before its epoch
-        working = {sealers[i] for i in vrf_rotation.working_set(self.suite, store, start, length, sealers, count)}
-        return {node_id: weights.get(node_id, 1) if node_id in working else 0 for node_id in sealers}
+        # The draw reads the chain before the epoch, which the hash of its last block stands for.
+        key = (start, length, store.block_hash(start - 1), sealers, count, weights_key)
+        if key not in self._weights_memo:
+            # the rotations since the anchor, each seeded by the VRF proof in the block before its epoch
+            working = {sealers[i] for i in vrf_rotation.working_set(self.suite, store, start, length, sealers, count)}
+            self._weights_memo[key] = {node_id: weights.get(node_id, 1) if node_id in working else 0 for node_id in sealers}
+        return self._weights_memo[key]
 
     def _block_problem(self, block: Any, parent: Any, weights: dict[bytes, int]) -> str | None:
         suite = self.suite

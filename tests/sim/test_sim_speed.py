@@ -60,3 +60,33 @@ def test_block_decoding_is_shared_and_encoding_splices_the_header_unchanged() ->
     assert raw == codec.encode([block.header.to_rlp(), [tx.encode() for tx in block.transactions],
                                 [[i, s] for i, s in block.signatures]])
     assert Block.decode(bytes(raw)) is Block.decode(bytes(bytearray(raw)))  # equal bytes, one decode
+
+
+@pytest.mark.timeout(60)
+def test_the_checker_judges_a_block_held_by_every_node_once_and_still_each_nodes_own() -> None:
+    _, sim = _run(suite="standard", byzantine={})
+    judged: list[int] = []
+    inner = sim.checker._block_problem
+
+    def counting(block: Block, parent: Block | None, weights: dict[bytes, int]) -> str | None:
+        judged.append(block.number)
+        return inner(block, parent, weights)
+
+    sim.checker._block_problem = counting  # type: ignore[method-assign]
+    report = sim.check()
+    assert report.ok and report.highest >= 3
+    # One verdict per distinct copy: each sealer stores the quorum of signatures it gathered, so
+    # copies of a height differ in their signature lists, but never one verdict per node.
+    stores = [node.store for node in sim.nodes]
+    copies = {(n, store.block_by_number(n).encode())  # type: ignore[union-attr]
+              for store in stores for n in range(1, store.head_number() + 1)}
+    assert len(judged) == len(copies) < sum(store.head_number() for store in stores)
+    # A node whose copy differs (its signature list cut to one) is judged on its own copy.
+    store = sim.nodes[2].store
+    block = store.block_by_number(1)
+    assert block is not None
+    thin = block.with_signatures(block.signatures[:1])
+    store._db.execute("UPDATE blocks SET raw = ? WHERE number = 1", (thin.encode(),))
+    report = sim.check()
+    assert not report.validity and any("node 2 block 1" in v for v in report.violations)
+    assert not any("node 1 block 1" in v for v in report.violations)
