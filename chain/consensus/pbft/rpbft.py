@@ -34,7 +34,9 @@ node derives the same working set for a height without any extra message:
   epoch cannot end without blocks, and no honest node may count a resting sealer's vote).
 * **Leader and view change** — the leader of (h, view) is working sealer
   ``(h // leader_period + view) mod K``; ViewChanges, like Prepares, come from and go to working
-  sealers only, and a NewView must come from the working leader of its view.
+  sealers only, and a NewView must come from the working leader of its view. Every epoch begins
+  in view 0 (``Replica.commit_block``): resting sealers see no view change, and one drawn back
+  into the working set must name the leader the others name.
 * **A working sealer failing mid-epoch** — as in FISCO, nothing is re-drawn: the epoch keeps its
   K; up to f of them may be down (view changes skip a silent leader), and each next epoch sends
   the failed sealer to rest with probability 1/K (it is the one drawn out).
