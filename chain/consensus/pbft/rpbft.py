@@ -186,7 +186,9 @@ def push_to_followers(r: Replica, block: Block) -> None:
     epoch without its vote (or its leader) until its probe — K − 1 more copies once per epoch.
     FISCO 2.x's verifying
     nodes also follow by block sync, there after a status broadcast (tree-shaped) tells them
-    a new block exists.
+    a new block exists. With ReplicaConfig.tree_width set, the push goes down a forest instead
+    (``follower_children``): each working sealer sends to w followers, and every follower that
+    commits a block sends it on to its own w (the last block of an epoch still goes to all).
     """
     if r.epoch is None or r.my_index is None:
         return
