@@ -107,8 +107,11 @@ class Block:
         shared: a block costs a decode per transaction and a hash of a header that lists every
         sealer, and the simulator's followers all receive the same pushed block, then the checker
         reads it back from every node's store (like chain.consensus.pbft.messages.decode_envelope).
+        Only blocks up to SHARED_DECODE_MAX bytes are kept, so the memo stays under ~16 MB of raw
+        blocks (plus their objects) whatever size a node's blocks are.
         """
-        return _decode_block(bytes(raw))
+        raw = bytes(raw)
+        return _decode_block(raw) if len(raw) <= SHARED_DECODE_MAX else cls._decode(raw)
 
     @classmethod
     def _decode(cls, raw: bytes) -> Block:
@@ -132,6 +135,9 @@ class Block:
         return replace(self, header=header)
 
 
-@lru_cache(maxsize=1024)
+SHARED_DECODE_MAX = 32 * 1024  # a block of ~150 kv transactions; larger ones are decoded each time
+
+
+@lru_cache(maxsize=512)
 def _decode_block(raw: bytes) -> Block:
     return Block._decode(raw)
