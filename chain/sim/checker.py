@@ -143,7 +143,12 @@ class Checker:
                     self._latencies.append(now_ms - submitted)
 
     def sent(self, node: SimNode, raw: bytes) -> None:
-        """Scan a message an honest node sent for a second, different signature on one slot."""
+        """Scan a message an honest node sent for a second, different signature on one slot.
+
+        Only what it signed, under its index in its node list as it sends: a message signed by
+        another index is one it passes on (a proposal forwarded down a broadcast tree, possibly a
+        lying leader's).
+        """
         if node.ever_byzantine:
             return
         try:
@@ -151,6 +156,9 @@ class Checker:
             body = envelope.body()
         except ChainError:
             return  # honest nodes send well-formed messages; receivers reject anything else
+        signer = node.replica.my_index if node.replica is not None else None
+        if signer is not None and envelope.sender != signer:
+            return
         for msg_type, number, view, what in signed_slots(self.suite, envelope.type, body):
             key = (node.index, int(msg_type), number, view)
             first = self._signed.setdefault(key, what)

@@ -7,6 +7,8 @@ working sealers learn a decided height from the Checkpoints, followers fetch wha
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chain.consensus.pbft import effects as fx
@@ -15,6 +17,7 @@ from chain.consensus.pbft.rpbft import tree_children
 from chain.sim import SimConfig, Simulation
 from chain.sim.byzantine import Behaviour
 from chain.sim.runner import SimNode
+from chain.sim.sweep import draw_schedule, run_schedule
 
 
 def test_the_tree_reaches_every_member_once_from_any_root() -> None:
@@ -100,3 +103,17 @@ def test_a_forwarder_that_fails_does_not_stop_the_chain(consensus: str, nodes: i
     for node in sim.nodes:
         if node.alive and node.behaviour is None:
             assert node.store.head_number() >= top - 1, f"node {node.index} stays behind at {node.store.head_number()}"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("consensus", "seed"), [("pbft", 115), ("pbft", 253), ("rpbft", 175)])
+def test_forwarding_a_lying_leaders_proposals_is_not_signing_them(consensus: str, seed: int) -> None:
+    """Sweep schedules (version 3) with a Byzantine leader, run with binary trees.
+
+    Honest forwarders passed on its two different proposals of one slot, and the checker, which
+    took every PrePrepare a node sent for one it signed, called them double signers.
+    """
+    schedule = draw_schedule(seed, version=3, consensus=consensus)
+    schedule = dataclasses.replace(schedule, config=dataclasses.replace(schedule.config, tree_width=2))
+    result = run_schedule(schedule)
+    assert result.verdict == "ok", result.reason
