@@ -34,6 +34,9 @@ def sim(
     duplicate: float = typer.Option(0.0, "--duplicate", help="probability a message arrives twice"),
     tx_rate: float = typer.Option(20.0, "--tx-rate", help="client transactions per virtual second"),
     executor: str = typer.Option("kv", "--executor", help="kv, evm, or dmc (DMC's scheduler, executors in-process)"),
+    workload: str = typer.Option("", "--workload",
+                                 help="client transactions: kv writes, or contracts (Counters called directly and "
+                                      "across contracts; needs evm or dmc). Default: contracts with dmc, else kv"),
     trace: Path | None = typer.Option(None, "--trace", help="write every event as JSON lines here"),
     sweep: int = typer.Option(0, "--sweep", help="run this many random fault schedules, seeds --seed, --seed + 1, … "
                                                 "(each seed draws its own chain: --nodes and the like are not used)"),
@@ -78,6 +81,8 @@ def sim(
                            tx_rate=tx_rate, byzantine={i: behaviour for i in liar_indices(nodes, byzantine)},
                            executor=executor, consensus=consensus, epoch_sealers=epoch_sealers,
                            epoch_blocks=epoch_blocks, tree_width=tree_width,
+                           # DMC has nothing to run side by side when every transaction writes one kv address
+                           workload=workload or ("contracts" if executor == "dmc" else "kv"),
                            share_verifications=not verify_every_copy)
         simulation = Simulation(config)
     except ChainError as exc:

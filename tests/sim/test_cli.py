@@ -63,3 +63,24 @@ def test_liars_are_placed_to_split_the_honest_nodes_evenly() -> None:
 def test_sim_command_refuses_unknown_behaviour() -> None:
     result = CliRunner().invoke(app, ["sim", "--byzantine", "1", "--behaviour", "polite"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("arguments, workload", [(["--executor", "dmc"], "contracts"), (["--executor", "evm"], "kv"),
+                                                 (["--executor", "dmc", "--workload", "kv"], "kv")])
+def test_sim_with_dmc_calls_contracts_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch, arguments: list[str],
+                                                            workload: str) -> None:
+    """With kv writes (all to one address) DMC would have nothing to run side by side."""
+    import chain.sim
+    from chain.errors import ChainError
+
+    seen = []
+
+    class Recording:
+        def __init__(self, config: object) -> None:
+            seen.append(config)
+            raise ChainError("recorded")
+
+    monkeypatch.setattr(chain.sim, "Simulation", Recording)  # the command imports it when it runs
+    result = CliRunner().invoke(app, ["sim", "--blocks", "1", *arguments])
+    assert "recorded" in result.output and len(seen) == 1
+    assert getattr(seen[0], "workload") == workload
