@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from chain.abi.artifact import Artifact
@@ -34,30 +35,9 @@ if TYPE_CHECKING:  # imported when used: the simulator must not load py-evm for 
     from chain.execution.dmc import DMCExecutor
     from chain.execution.dmc.scheduler import Stage
 
-# The Counter of `chain dmc example` (chain.execution.dmc.example sits in a layer above the
-# simulator, so its source is repeated here rather than imported).
-COUNTER_SOURCE = """
-# pragma version ^0.4.0
-interface Counter:
-    def add(by: uint256) -> uint256: nonpayable
-
-value: public(uint256)
-
-event Added:
-    by: uint256
-    total: uint256
-
-@external
-def add(by: uint256) -> uint256:
-    self.value += by
-    log Added(by=by, total=self.value)
-    return self.value
-
-@external
-def add_via(other: address, by: uint256) -> uint256:
-    self.value += 1
-    return extcall Counter(other).add(by)
-"""
+# The Counter of `chain dmc example` (chain.execution.dmc.example reads the same file; a data
+# file, so this layer below it imports nothing of it).
+COUNTER_SOURCE = (Path(__file__).parents[1] / "contracts" / "sources" / "Counter.vy").read_text()
 
 CONTRACTS = 4  # Counters deployed by the load: with 4 DMC executors, one each
 VIA_PERCENT = 35  # share of calls that go through add_via: a cross-contract call

@@ -13,6 +13,7 @@ calls contract 3. The same block is run:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from chain.abi.codec import ContractABI
 from chain.crypto.keys import KeyPair
@@ -23,28 +24,8 @@ from chain.execution.result import BlockExecutor, ExecutionResult
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.merkle import transactions_root
 
-COUNTER_SOURCE = """
-# pragma version ^0.4.0
-interface Counter:
-    def add(by: uint256) -> uint256: nonpayable
-
-value: public(uint256)
-
-event Added:
-    by: uint256
-    total: uint256
-
-@external
-def add(by: uint256) -> uint256:
-    self.value += by
-    log Added(by=by, total=self.value)
-    return self.value
-
-@external
-def add_via(other: address, by: uint256) -> uint256:
-    self.value += 1
-    return extcall Counter(other).add(by)
-"""
+# the Counter of FISCO's worked example, shared with the simulator's contract load (chain.sim.dmc_load)
+COUNTER_SOURCE = (Path(__file__).parents[2] / "contracts" / "sources" / "Counter.vy").read_text()
 
 # (contract index, amount, contract called on its behalf or None): FISCO's messages 1..6
 BLOCK = ((0, 1, None), (0, 5, 2), (1, 2, None), (2, 3, None), (1, 4, None), (2, 6, None))
