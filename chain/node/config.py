@@ -42,6 +42,7 @@ relative to the node directory, so a chain directory can be moved or copied to a
     timeout_ms = 3000
     min_seal_time_ms = 500         # only while a block is in flight
     seal_when_idle = true          # false: always wait min_seal_time (a lesson)
+    tree_width = 0                 # >= 2: proposals go down a tree of this width (FISCO 2.x rPBFT), 0: to everyone
 
     [log]
     level = "info"
@@ -132,6 +133,7 @@ class ConsensusSection:
     timeout_ms: int = 3000
     min_seal_time_ms: int = 500  # only while a block is in flight, unless seal_when_idle is false
     seal_when_idle: bool = True
+    tree_width: int = 0  # ReplicaConfig.tree_width: FISCO 2.x broadcast_prepare_by_tree (0: straight to everyone)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ class NodeConfig:
         # A PBFT round needs some time; zero would spin view changes.
         if self.consensus.timeout_ms < 100 or self.consensus.min_seal_time_ms < 0:
             raise ConfigError("consensus.timeout_ms must be >= 100 and min_seal_time_ms >= 0")
+        if self.consensus.tree_width not in (0, *range(2, 65)):  # a width of 1 is a chain, not a tree
+            raise ConfigError(f"consensus.tree_width must be 0 (off) or between 2 and 64, got {self.consensus.tree_width}")
 
     # --- TOML -------------------------------------------------------------------------------
 

@@ -112,6 +112,7 @@ class Node:
                 timeout_ms=self.config.consensus.timeout_ms,
                 min_seal_time_ms=self.config.consensus.min_seal_time_ms,
                 seal_when_idle=self.config.consensus.seal_when_idle,
+                tree_width=self.config.consensus.tree_width,
             ),
         )
         self.replica.wall_clock = wall_ms  # proposals are stamped with wall-clock time, timers stay monotonic

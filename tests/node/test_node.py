@@ -178,3 +178,16 @@ def test_submit_soon_admits_concurrent_requests_in_one_round(tmp_path: Path) -> 
             await node.stop()
 
     asyncio.run(scenario())
+
+
+def test_the_tree_broadcast_is_set_in_config_toml(tmp_path: Path) -> None:
+    """[consensus] tree_width reaches the replica (FISCO 2.x broadcast_prepare_by_tree on real nodes)."""
+    node_dir = one_sealer(tmp_path)
+    assert Node(node_dir).replica.config.tree_width == 0  # off unless asked
+    config = (node_dir / "config.toml").read_text()
+    assert "tree_width = 0" in config  # a built node's config names the option
+    (node_dir / "config.toml").write_text(config.replace("tree_width = 0", "tree_width = 3", 1))
+    assert Node(node_dir).replica.config.tree_width == 3
+    (node_dir / "config.toml").write_text(config.replace("tree_width = 0", "tree_width = 1", 1))
+    with pytest.raises(ConfigError, match="tree_width"):
+        Node(node_dir)
