@@ -24,6 +24,7 @@ import asyncio
 import collections
 import concurrent.futures
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -186,7 +187,9 @@ class Node:
             concurrent.futures.ThreadPoolExecutor(max_workers=CALL_WORKERS, thread_name_prefix=f"{self.node_name}-rpc"))
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
               head=self.store.head_number(), executor=self.config.executor.kind)
-        self._thread = ReplicaThread(f"{self.node_name}-replica")
+        profile_dir = os.environ.get("CHAIN_PROFILE")  # chain.node.process.PROFILE_ENV: profile this thread too
+        self._thread = ReplicaThread(f"{self.node_name}-replica",
+                                     Path(profile_dir) / f"{self.node_name}.replica.prof" if profile_dir else None)
         # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).
         # (The first job of the replica thread: before any peer's message can be handed to it.)
         self._thread.post(self._start_replica)

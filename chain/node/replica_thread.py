@@ -22,11 +22,13 @@ virtual clock never needed this: executing takes no virtual time).
 from __future__ import annotations
 
 import concurrent.futures
+import cProfile
 import logging
 import queue
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from chain.execution.result import BlockExecutor, ExecutionResult
@@ -90,7 +92,13 @@ class ReplicaThread:
     the store commits a block in one SQLite transaction, so an execution cut short writes nothing.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, profile_to: Path | None = None) -> None:
+        """profile_to: a file to write a cProfile of this thread to when it ends (``CHAIN_PROFILE``).
+
+        Why: the process-wide profile of ``chain.node.process`` sees only the event loop's thread;
+        consensus, execution and storage run here.
+        """
+        self._profile_to = profile_to
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any] | None] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
@@ -121,6 +129,19 @@ class ReplicaThread:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
+        if self._profile_to is None:
+            self._serve()
+            return
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            self._serve()
+        finally:
+            profiler.disable()
+            self._profile_to.parent.mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(str(self._profile_to))
+
+    def _serve(self) -> None:
         while True:
             item = self._jobs.get()
             if item is None:
