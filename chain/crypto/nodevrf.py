@@ -185,6 +185,10 @@ def _challenge(c: Curve, hash_fn: Hash, *points: Point) -> int:
     return int.from_bytes(hash_fn(data)[:C_LEN], "big")
 
 
+def _beta(c: Curve, hash_fn: Hash, gamma: Point) -> bytes:
+    return hash_fn(c.suite_string + b"\x03" + _encode(gamma) + b"\x00")
+
+
 def prove(suite: CryptoSuite, secret: int, alpha: bytes) -> bytes:
     """The 81-byte proof, by the node holding `secret`, of its VRF output for `alpha`."""
     c, hash_fn = CURVES[suite.name], suite.hash
@@ -206,7 +210,7 @@ def proof_to_hash(suite: CryptoSuite, proof: bytes) -> bytes:
     gamma = _decode(c, proof[:33]) if len(proof) == PROOF_LEN else None
     if gamma is None:
         raise ValueError(f"not a {c.name} VRF proof")
-    return hash_fn(c.suite_string + b"\x03" + _encode(gamma) + b"\x00")
+    return _beta(c, hash_fn, gamma)
 
 
 def verify(suite: CryptoSuite, public: bytes, proof: bytes, alpha: bytes) -> bytes | None:
@@ -241,4 +245,4 @@ def _verified(suite: CryptoSuite, public: bytes, proof: bytes, alpha: bytes) -> 
     # the challenge recomputed from U = s·G − c·Y and V = s·H − c·Gamma must be the proof's
     if _challenge(c, hash_fn, y_point, h_point, gamma, u, v) != challenge:
         return None
-    return hash_fn(c.suite_string + b"\x03" + _encode(gamma) + b"\x00")
+    return _beta(c, hash_fn, gamma)
