@@ -48,7 +48,7 @@ from chain.sim.dmc_load import ContractLoad, RecordingDMCExecutor, StageLog
 from chain.sim.liveness import LivenessMonitor, current_faults, honest_work, recovery_bound_ms
 from chain.sim.network import LinkProfile, Network
 from chain.sim.trace import Subscriber, Trace
-from chain.sim.verify_once import VerifyOnce, verify_once
+from chain.sim.verify_once import Remembered, verify_once
 from chain.txpool.pool import TxPool
 
 CHAIN_ID = 1
@@ -188,7 +188,7 @@ class Simulation:
         self.config = config
         real_suite = get_suite(config.suite)
         self.suite: CryptoSuite = real_suite
-        self.verifications: VerifyOnce | None = None  # the shared verify, when config.share_verifications
+        self.verifications: Remembered | None = None  # the shared verify, when config.share_verifications
         if config.share_verifications:
             self.suite, self.verifications = verify_once(real_suite)
         self.rng = random.Random(config.seed)

@@ -18,27 +18,31 @@ invariant checker keeps the real suite: the oracle must not share what it judges
 from __future__ import annotations
 
 import copy
+from typing import Any, Callable
 
 from chain.crypto.suite import CryptoSuite
 
 MAX_REMEMBERED = 1 << 18  # answers kept (~40 MB with SM2's 128-byte signatures); then the memo starts afresh
 
 
-class VerifyOnce:
-    """suite.verify with a memo of its answers (exceptions, for malformed input, are raised each time)."""
+class Remembered:
+    """A pure function of byte strings with a memo of its answers (exceptions, for malformed input,
+    are raised each time). ``suite.verify`` and ``suite.recover`` are wrapped alike: transactions are
+    checked by every pool that admits them (the client's node, then each working sealer the gossip
+    reaches), the same recovery four or five times per transaction."""
 
-    def __init__(self, suite: CryptoSuite) -> None:
-        self.inner = suite.verify
-        self.memo: dict[tuple[bytes, bytes, bytes], bool] = {}
-        self.calls = 0  # verify calls the replicas made
+    def __init__(self, inner: Callable[..., Any]) -> None:
+        self.inner = inner
+        self.memo: dict[tuple[bytes, ...], Any] = {}
+        self.calls = 0  # calls the replicas made
         self.computed = 0  # of which were really computed
 
-    def __call__(self, public_key: bytes, msg_hash: bytes, signature: bytes) -> bool:
+    def __call__(self, *args: bytes) -> Any:
         self.calls += 1
-        key = (bytes(public_key), bytes(msg_hash), bytes(signature))
+        key = tuple(bytes(a) for a in args)
         answer = self.memo.get(key)
         if answer is None:
-            answer = self.inner(public_key, msg_hash, signature)
+            answer = self.inner(*args)
             self.computed += 1
             if len(self.memo) >= MAX_REMEMBERED:
                 self.memo.clear()
@@ -46,33 +50,11 @@ class VerifyOnce:
         return answer
 
 
-class RecoverOnce:
-    """suite.recover with a memo of the keys it recovered (a signature that fails raises each time).
-
-    Transactions are checked by every pool that admits them (the client's node, then each working
-    sealer the gossip reaches): the same recovery, four or five times per transaction.
-    """
-
-    def __init__(self, suite: CryptoSuite) -> None:
-        self.inner = suite.recover
-        self.memo: dict[tuple[bytes, bytes], bytes] = {}
-
-    def __call__(self, msg_hash: bytes, signature: bytes) -> bytes:
-        key = (bytes(msg_hash), bytes(signature))
-        public_key = self.memo.get(key)
-        if public_key is None:
-            public_key = self.inner(msg_hash, signature)
-            if len(self.memo) >= MAX_REMEMBERED:
-                self.memo.clear()
-            self.memo[key] = public_key
-        return public_key
-
-
-def verify_once(suite: CryptoSuite) -> tuple[CryptoSuite, VerifyOnce]:
+def verify_once(suite: CryptoSuite) -> tuple[CryptoSuite, Remembered]:
     """A copy of suite (same class, name and keys) whose verify and recover are shared, and that verify."""
     shared = copy.copy(suite)
-    memo = VerifyOnce(suite)
+    memo = Remembered(suite.verify)
     # Instance attributes shadow the methods: isinstance checks and every other method stay the suite's.
     setattr(shared, "verify", memo)
-    setattr(shared, "recover", RecoverOnce(suite))
+    setattr(shared, "recover", Remembered(suite.recover))
     return shared, memo
