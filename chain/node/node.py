@@ -50,7 +50,7 @@ from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
 from chain.node.config import NodeConfig
 from chain.node.logging import event
-from chain.node.replica_thread import ClockStoppingExecutor, ReplicaClock, ReplicaThread
+from chain.node.replica_thread import PROFILE_ENV, ClockStoppingExecutor, ReplicaClock, ReplicaThread
 from chain.rpc.server import bound_port, start_rpc_server
 from chain.txpool.pool import TxPool
 
@@ -187,7 +187,7 @@ class Node:
             concurrent.futures.ThreadPoolExecutor(max_workers=CALL_WORKERS, thread_name_prefix=f"{self.node_name}-rpc"))
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
               head=self.store.head_number(), executor=self.config.executor.kind)
-        profile_dir = os.environ.get("CHAIN_PROFILE")  # chain.node.process.PROFILE_ENV: profile this thread too
+        profile_dir = os.environ.get(PROFILE_ENV)  # profile this thread too
         self._thread = ReplicaThread(f"{self.node_name}-replica",
                                      Path(profile_dir) / f"{self.node_name}.replica.prof" if profile_dir else None)
         # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).

@@ -21,9 +21,9 @@ from typing import Any
 from chain.errors import ConfigError
 from chain.node.config import NodeConfig
 from chain.node.logging import event, setup_logging
+from chain.node.replica_thread import PROFILE_ENV
 
 PID_FILE = "node.pid"
-PROFILE_ENV = "CHAIN_PROFILE"  # a directory: profile the node process with cProfile (see run_node)
 log = logging.getLogger("chain.node")
 
 

@@ -85,6 +85,9 @@ class ClockStoppingExecutor:
             return self.inner.execute(block, state, parent_state_root)
 
 
+PROFILE_ENV = "CHAIN_PROFILE"  # a directory: the node's threads write their cProfiles there (chain.node.process)
+
+
 class ReplicaThread:
     """One daemon thread running submitted jobs in order (the replica's events and pool lookups).
 
