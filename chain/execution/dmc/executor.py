@@ -195,9 +195,8 @@ class DMCExecutor:
 
     def _receipt(self, block: Block, index: int, tx: Transaction, outcome: Outcome | TxOutcome) -> Receipt:
         if isinstance(outcome, TxOutcome):
-            if outcome.receipt is not None:  # built by the executor the transaction ended on
-                return outcome.receipt
-            return outcome.to_receipt(self.suite, block.number, tx.hash(self.suite), index)
+            assert outcome.receipt is not None, "built by the executor the transaction ended on"
+            return outcome.receipt
         return Receipt(status=int(outcome.status), output=outcome.output, contract_address=outcome.contract_address,
                        gas_used=outcome.gas_used, logs=outcome.logs, block_number=block.number,
                        transaction_hash=tx.hash(self.suite), transaction_index=index)
