@@ -78,14 +78,15 @@ class Harness:
 
     def __init__(self, *, me: int = 0, sealers: int = 4, observers: int = 1, txs: int = 2, height: int = 1,
                  tx_limit: int = 1000, block_limit: int = 500, block_gas: int | None = None,
-                 epoch_sealers: int = 0, epoch_blocks: int = 1000) -> None:
+                 epoch_sealers: int = 0, epoch_blocks: int = 1000, group_id: int = GROUP_ID) -> None:
         self.suite = get_suite(SUITE)
+        self.group_id = group_id
         sealer_keys = derive_keys(SUITE, SEED, sealers, "sealer")
         self.keys = sealer_keys + derive_keys(SUITE, SEED, observers, "observer")
         self.client = derive_keys(SUITE, SEED, 1, "client")[0]
         self.sealer_ids = tuple(k.public_key for k in sealer_keys)
         genesis = GenesisConfig(
-            chain_id=CHAIN_ID, group_id=GROUP_ID, suite=SUITE, sealers=tuple((node_id, 1) for node_id in self.sealer_ids),
+            chain_id=CHAIN_ID, group_id=group_id, suite=SUITE, sealers=tuple((node_id, 1) for node_id in self.sealer_ids),
             observers=tuple(k.public_key for k in self.keys[sealers:]),
             system_config={TX_COUNT_LIMIT: str(tx_limit), LEADER_PERIOD: "1",
                            **({} if block_gas is None else {BLOCK_GAS_LIMIT: str(block_gas)}),
@@ -113,11 +114,11 @@ class Harness:
     def _new_tx(self, i: int, block_limit: int) -> Transaction:
         """Transaction i sets key k<i> (the same bytes every time)."""
         unsigned = new_transaction(to=b"\x10" * 20, data=encode_kv(f"k{i}".encode(), f"v{i}".encode()),
-                                   block_limit=block_limit, chain_id=CHAIN_ID, group_id=GROUP_ID, nonce=1_000 + i)
+                                   block_limit=block_limit, chain_id=CHAIN_ID, group_id=self.group_id, nonce=1_000 + i)
         return sign_transaction(unsigned, self.client)
 
     def _pool(self) -> TxPool:
-        pool = TxPool(self.suite, self.store, chain_id=CHAIN_ID, group_id=GROUP_ID)
+        pool = TxPool(self.suite, self.store, chain_id=CHAIN_ID, group_id=self.group_id)
         for tx in self.txs:
             try:
                 pool.submit(tx)
@@ -192,8 +193,10 @@ class Harness:
 
     # --- messages -------------------------------------------------------------------------------
 
-    def sign(self, sender: int, msg_type: MsgType, body: Any) -> Envelope:
-        return sign_message(self.suite, self.keys[sender].secret, msg_type, sender, body)
+    def sign(self, sender: int, msg_type: MsgType, body: Any, domain: bytes | None = None) -> Envelope:
+        """Signed by sender in this replica's group (or in the group of ``domain``)."""
+        return sign_message(self.suite, self.keys[sender].secret, msg_type, sender, body,
+                            self.replica.domain if domain is None else domain)
 
     def pre_prepare(self, sender: int, view: int = 0, block: Proposed | None = None,
                     number: int | None = None) -> Envelope:

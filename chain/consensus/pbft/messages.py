@@ -6,7 +6,8 @@ Every message is one RLP envelope::
 
 ``payload`` is the RLP of the message body (below). ``sender index`` is the sender's position in the
 node list in force (sealers first, sorted by node id, then observers). The signature covers
-``hash(RLP([type, sender index, payload]))`` with the chain's suite — except for a Checkpoint, whose
+``hash(RLP([type, sender index, payload]))`` with the chain's suite (``hash(RLP([type, sender index,
+payload, domain]))`` in a group other than the first: see ``signing_domain``) — except for a Checkpoint, whose
 signature is over the executed block hash itself, because that very signature is what goes into the
 block's signature list (FISCO BCOS 3.x). The Checkpoint body names that hash, so it is still the
 whole message that is authenticated.
@@ -41,7 +42,9 @@ from typing import Any, Union
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError, LedgerError
 from chain.ledger import codec
-from chain.ledger.block import HASH_SIZE, BlockHeader
+from chain.ledger.block import HASH_SIZE, Block, BlockHeader
+
+FIRST_GROUP_ID = 1  # FISCO 2.x numbers groups from 1; 3.x calls the first one "group0"
 
 MAX_MESSAGE_SIZE = 32 << 20  # a sync response with a few full blocks; anything larger is refused
 MAX_LIST = 100_000  # tx hashes per proposal, txs per gossip: a cap a peer cannot blow up
@@ -203,15 +206,15 @@ class Envelope:
     raw: bytes
     _memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
-    def signed_hash(self, suite: CryptoSuite) -> bytes:
-        """The 32 bytes the signature covers (computed once per envelope)."""
-        key = "signed:" + suite.name
+    def signed_hash(self, suite: CryptoSuite, domain: bytes = b"") -> bytes:
+        """The 32 bytes the signature covers (computed once per envelope and domain)."""
+        key = "signed:" + suite.name + ":" + domain.hex()
         if key not in self._memo:
             body = self.body() if self.type == MsgType.CHECKPOINT else None
             if isinstance(body, Checkpoint):  # always, for this type: decode_body checks it
                 self._memo[key] = body.block_hash
             else:
-                self._memo[key] = suite.hash(codec.encode([int(self.type), self.sender, self.payload]))
+                self._memo[key] = suite.hash(_signed_fields(self.type, self.sender, self.payload, domain))
         signed: bytes = self._memo[key]
         return signed
 
@@ -234,17 +237,42 @@ def _body_type_check(msg_type: MsgType, body: Body) -> None:
         raise ConsensusError(f"{msg_type.name} needs a {expected.__name__} body, got {type(body).__name__}")
 
 
-def sign_message(suite: CryptoSuite, secret: int, msg_type: MsgType, sender: int, body: Body) -> Envelope:
-    """Encode body, sign it as sender and return the envelope (its raw bytes ready to send)."""
+def signing_domain(genesis: Block, suite: CryptoSuite) -> bytes:
+    """What a group's consensus signatures are bound to, so that none is valid in another group.
+
+    The nodes of a chain sign with one key in every group they are in, and a Prepare, Commit or
+    ViewChange names only a height, a view and a digest: without a domain, a ViewChange a node
+    signed in group1 would count towards a view change at the same height of group0 if somebody
+    replayed it there. So outside the first group (2.x group id 1, "group0") the signed fields end
+    with the group's genesis hash, which names its chain id, group id, suite and first sealers.
+    The first group's domain is empty, which keeps what its nodes sign exactly as before groups
+    existed (and differs from every other group's, whose signed list has one field more).
+    A Checkpoint signs the executed block hash, which already differs between groups.
+    """
+    try:
+        fields = codec.decode_list(genesis.header.extra_data, "genesis extra data")
+        group_id = codec.as_int(fields[2], "genesis group id", 64)
+    except (LedgerError, IndexError) as exc:
+        raise ConsensusError(f"block 0 is not a genesis block: {exc}") from exc
+    return b"" if group_id == FIRST_GROUP_ID else genesis.hash(suite)
+
+
+def _signed_fields(msg_type: MsgType, sender: int, payload: bytes, domain: bytes) -> bytes:
+    return codec.encode([int(msg_type), sender, payload, domain] if domain else [int(msg_type), sender, payload])
+
+
+def sign_message(suite: CryptoSuite, secret: int, msg_type: MsgType, sender: int, body: Body,
+                 domain: bytes = b"") -> Envelope:
+    """Encode body, sign it as sender (in the group of ``domain``) and return the envelope, ready to send."""
     _body_type_check(msg_type, body)
     payload = codec.encode(body.to_rlp())
     if isinstance(body, Checkpoint):  # exactly when msg_type is CHECKPOINT (checked above)
         signed = body.block_hash
     else:
-        signed = suite.hash(codec.encode([int(msg_type), sender, payload]))
+        signed = suite.hash(_signed_fields(msg_type, sender, payload, domain))
     signature = suite.sign(secret, signed)
     envelope = make_envelope(msg_type, sender, payload, signature, body=body)
-    envelope._memo["signed:" + suite.name] = signed
+    envelope._memo["signed:" + suite.name + ":" + domain.hex()] = signed
     return envelope
 
 

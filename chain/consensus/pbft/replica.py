@@ -54,7 +54,7 @@ from chain.consensus.pbft.height import STEP_NAMES, HeightState, Proposal, Step
 from chain.consensus.pbft.ids import Digest, Height, NodeId, NodeIndex, View
 from chain.consensus.pbft.messages import (
     SEALER_ONLY, Body, Checkpoint, Envelope, MsgType, NewView, PreparedProof, PrePrepare, SyncRequest, SyncResponse,
-    TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message,
+    TxList, TxRequest, ViewChange, Vote, decode_envelope, sign_message, signing_domain,
 )
 from chain.consensus.pbft.quorum import VoteSet, leader_index, max_faulty, next_timeout_ms, quorum
 from chain.crypto.suite import CryptoSuite
@@ -154,6 +154,10 @@ class Replica:
         self._resent_at = 0
         # Unix epoch ms for block timestamps, set by the driver (chain.consensus.pbft.proposal says why).
         self.wall_clock: Callable[[], int] | None = None
+        genesis = store.block_by_number(0)
+        if genesis is None:
+            raise ConsensusError("the store holds no genesis block")
+        self.domain = signing_domain(genesis, suite)  # this group's: its signatures are worthless in another
         self._load_chain_config()
         self._new_height()
         self._restore_signed()
@@ -244,7 +248,7 @@ class Replica:
         """A message signed by this replica (Byzantine behaviours use it to forge their own lies)."""
         if self.my_index is None:
             raise ConsensusError("a node outside the node list cannot sign messages")
-        envelope = sign_message(self.suite, self._secret, msg_type, self.my_index, body)
+        envelope = sign_message(self.suite, self._secret, msg_type, self.my_index, body, self.domain)
         self._verified[envelope.raw] = self.node_id
         return envelope
 
@@ -441,7 +445,7 @@ class Replica:
             return
         # The signature must be the claimed sender's, over this exact message.
         try:
-            valid = self.suite.verify(signer, envelope.signed_hash(self.suite), envelope.signature)
+            valid = self.suite.verify(signer, envelope.signed_hash(self.suite, self.domain), envelope.signature)
         except (CryptoError, ConsensusError) as exc:
             raise ConsensusError(f"malformed signature: {exc}") from exc
         if not valid:  # rule: signature_valid
