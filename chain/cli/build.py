@@ -10,7 +10,8 @@ from chain.crypto.suite import SUITE_NAMES
 from chain.cli.errors import reported
 from chain.ledger.committee import DEFAULT_PROPOSAL_LIFETIME
 from chain.execution.kinds import EXECUTOR_KINDS
-from chain.node.builder import BuildOptions, build_chain
+from chain.ledger.genesis import group_id_of
+from chain.node.builder import BuildOptions, build_chain, group_members
 from chain.rpc.exposure import exposure_warning
 
 
@@ -46,6 +47,12 @@ def build(
                                                               "sealers run PBFT (feature_rpbft)"),
     epoch_sealers: int = typer.Option(4, "--epoch-sealers", help="(rpbft) working sealers per epoch"),
     epoch_blocks: int = typer.Option(1000, "--epoch-blocks", help="(rpbft) blocks per epoch"),
+    groups: str = typer.Option("group0", "--groups",
+                               help="groups of the chain, e.g. group0,group1 (group<K> is 2.x group id K+1; "
+                                    "every node serves group0)"),
+    group_sealers: list[str] = typer.Option([], "--group-sealers",
+                                            help="a group's sealers by node index, e.g. group1=0,1,2 "
+                                                 "(repeat per group; default: every sealer)"),
 ) -> None:
     """Build a chain: CA, node keys and certificates, genesis, configs and start/stop scripts."""
     if executor not in EXECUTOR_KINDS:  # checked before anything is written, so no half-built directory is left
@@ -58,6 +65,12 @@ def build(
         typer.secho(f"error: --governor-weights must be integers separated by commas, got {governor_weights!r}",
                     fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
+    try:
+        chosen = tuple(_group_sealers(entry) for entry in group_sealers)
+    except ValueError:
+        typer.secho(f"error: --group-sealers is group<K>=i,j,... (sealer indices), got {group_sealers!r}",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
     options = BuildOptions(
         nodes=nodes, suite=suite, ip=ip, rpc_ip=rpc_ip, port_base=port_base, rpc_port_base=rpc_port_base,
         channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor,
@@ -65,6 +78,7 @@ def build(
         web3_port_base=web3_port_base if web3 else None, web3_chain_id=web3_chain_id,
         auth=auth, governor_weights=weights, participates_rate=participates_rate, win_rate=win_rate,
         proposal_lifetime=proposal_lifetime, consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks,
+        groups=tuple(g.strip() for g in groups.split(",")), group_sealers=chosen,
     )
     with reported():
         chain = build_chain(output, options)
@@ -86,4 +100,15 @@ def build(
         typer.echo(f"  auth mode: a committee governs ({rates}); node and config changes go through proposals")
     else:
         typer.echo(f"  admin account 0x{chain.admin_address.hex()}  (key: {output / 'sdk' / 'admin.key'})")
+    if len(options.groups) > 1:
+        for group, members in group_members(options).items():
+            typer.echo(f"  {group} (2.x group id {group_id_of(group)}): " + " ".join(chain.nodes[i].name for i in members))
     typer.echo(f"start with: bash {output / 'start_all.sh'}   stop with: bash {output / 'stop_all.sh'}")
+
+
+def _group_sealers(entry: str) -> tuple[str, tuple[int, ...]]:
+    """"group1=0,1,2" -> ("group1", (0, 1, 2)); ValueError if it is not of that form."""
+    group, sep, indices = entry.partition("=")
+    if not sep or not group.strip():
+        raise ValueError(entry)
+    return group.strip(), tuple(int(i) for i in indices.split(",") if i.strip())

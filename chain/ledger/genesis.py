@@ -48,6 +48,7 @@ nothing is written, so chains built before governance existed keep their genesis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -83,6 +84,28 @@ GENESIS_TAG = b"chain-genesis-v1"
 NODE_ID_SIZE = 64
 ADDRESS_SIZE = 20
 MAX_ID = (1 << 64) - 1
+
+# Groups (docs/nodes.md "Groups"): FISCO 3.x names a group ("group0"), 2.x numbers it from 1. Here
+# group<K> is 2.x group id K + 1, on every chain: group0 <-> 1, group1 <-> 2, ...
+FIRST_GROUP_NAME = "group0"
+_GROUP_NAME = re.compile(r"group(0|[1-9][0-9]{0,3})")
+MAX_GROUPS = 10_000  # group9999 <-> 10000: the 2.x id must fit FISCO's 15-bit group field
+
+
+def group_id_of(name: str) -> int:
+    """The 2.x group id of a 3.x group name: group<K> -> K + 1; ConfigError for any other name."""
+    match = _GROUP_NAME.fullmatch(name) if isinstance(name, str) else None
+    # One spelling per group, so a name and an id always select the same ledger.
+    if match is None:
+        raise ConfigError(f"a group name is group<K> (group0, group1, ...), got {name!r}")
+    return int(match.group(1)) + 1
+
+
+def group_name_of(group_id: int) -> str:
+    """The 3.x group name of a 2.x group id: 1 -> group0, 2 -> group1, ..."""
+    if not 1 <= group_id <= MAX_GROUPS:
+        raise ConfigError(f"group id {group_id} has no group name (ids run from 1 to {MAX_GROUPS})")
+    return f"group{group_id - 1}"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,13 @@ One ``Host`` per node process. It knows nothing of PBFT: it delivers each receiv
   node id is in the chain's node list (a callback, since the list lives in state). Anything else
   is dropped and logged; a bad peer never stops the host.
 * **Framing.** Every frame is ``kind (1 byte) ‖ body``; kind 0 is the hello (first frame only),
-  kind 1 an engine message, kind 2 an AMOP relay message (to the node's
-  channel server). Oversize frames, unknown kinds and a second hello drop the link.
+  kind 1 an engine message of the chain's first group, kind 2 an AMOP relay message (to the node's
+  channel server), kind 3 an engine message of another group: ``group id (8 bytes) ‖ message``.
+  Oversize frames, unknown kinds and a second hello drop the link.
+* **Groups.** The hello says which other groups each side serves. A group's messages go only to
+  the peers that serve it, and one arrives only at that group's engine: a frame of a group this
+  node does not serve, or that the peer did not announce, is refused (a counted log line, the
+  link stays), never handed to another group's engine.
 * **One link per peer.** Both sides may dial each other at once; then the link dialed by the
   smaller node id wins, on both sides alike. A new link dialed by the same side replaces the old
   one (the old is usually the dead half of a restart).
@@ -47,6 +52,8 @@ from chain.network.tls import TlsFiles, accept_tls, client_context, server_conte
 KIND_HELLO = 0
 KIND_MESSAGE = 1
 KIND_RELAY = 2  # an AMOP relay message between nodes' channel servers (chain.channel.amop), not for the engine
+KIND_GROUP_MESSAGE = 3  # an engine message of a group other than the first: group id (8 bytes) ‖ message
+GROUP_ID_SIZE = 8
 READ_CHUNK = 256 * 1024
 STABLE_LINK_SECONDS = 1.0  # a link that lasted this long resets the reconnect back-off
 LISTEN_BACKLOG = 128
@@ -58,6 +65,7 @@ HANDSHAKE_ERRORS = (ChainError, OSError, asyncio.TimeoutError, asyncio.Incomplet
 log = logging.getLogger("chain.network")
 
 MessageHandler = Callable[[bytes, bytes], None]
+GroupMessageHandler = Callable[[int, bytes, bytes], None]  # (group id, sender node id, message)
 PeerHandler = Callable[[bytes, bool], None]
 
 
@@ -132,6 +140,7 @@ class Link:
     reader: asyncio.StreamReader = field(repr=False)
     writer: asyncio.StreamWriter = field(repr=False)
     closed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    groups: frozenset[int] = frozenset()  # the other groups (2.x ids) the peer's hello announced
 
     def close(self) -> None:
         if not self.writer.is_closing():
@@ -150,6 +159,7 @@ class Host:
         on_message: MessageHandler,
         on_peer: PeerHandler | None = None,
         on_relay: MessageHandler | None = None,
+        on_group_message: GroupMessageHandler | None = None,
     ) -> None:
         self.key = key
         self.node_id = key.public_key
@@ -159,6 +169,8 @@ class Host:
         self.on_message = on_message
         self.on_peer = on_peer
         self.on_relay = on_relay
+        self.on_group_message = on_group_message
+        self.groups = frozenset(group_id for group_id, _ in identity.groups)  # besides the first
         self._own_cert_der = tls.own_cert_der()
         self._server_ctx = server_context(tls)
         self._client_ctx = client_context(tls)
@@ -227,24 +239,31 @@ class Host:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def connected(self) -> list[bytes]:
-        """Node ids of peers with a live link, sorted."""
-        return sorted(self._links)
+    def connected(self, group: int | None = None) -> list[bytes]:
+        """Node ids of peers with a live link, sorted (with a group other than the first: those serving it)."""
+        return sorted(node_id for node_id, link in self._links.items() if group is None or group in link.groups)
 
-    def send(self, node_id: bytes, payload: bytes) -> bool:
-        """Queue payload to one peer; False when it is not connected (the engine copes with loss)."""
+    def send(self, node_id: bytes, payload: bytes, group: int | None = None) -> bool:
+        """Queue payload (an engine message of the first group, or of `group`) to one peer; False when
+        it is not connected or does not serve that group (the engine copes with loss)."""
         link = self._links.get(node_id)
-        if link is None or link.writer.is_closing():
+        if link is None or link.writer.is_closing() or (group is not None and group not in link.groups):
             return False
-        frame = self._message_frame(payload)
+        frame = self._engine_frame(payload, group)
         return frame is not None and self._write_frame(link, frame)
 
-    def broadcast(self, payload: bytes) -> int:
-        """Queue payload to every connected peer; how many it went to."""
-        frame = self._message_frame(payload)  # framed once, whatever the number of peers
+    def broadcast(self, payload: bytes, group: int | None = None) -> int:
+        """Queue payload to every connected peer (of `group`, when given); how many it went to."""
+        frame = self._engine_frame(payload, group)  # framed once, whatever the number of peers
         if frame is None:
             return 0
-        return sum(1 for link in list(self._links.values()) if self._write_frame(link, frame))
+        return sum(1 for link in list(self._links.values())
+                   if (group is None or group in link.groups) and self._write_frame(link, frame))
+
+    def _engine_frame(self, payload: bytes, group: int | None) -> bytes | None:
+        if group is None:
+            return self._message_frame(payload)
+        return self._message_frame(group.to_bytes(GROUP_ID_SIZE, "big") + payload, KIND_GROUP_MESSAGE)
 
     def send_relay(self, node_id: bytes, payload: bytes) -> bool:
         """Queue an AMOP relay message to one peer; False when it is not connected."""
@@ -524,7 +543,8 @@ class Host:
         if not self.is_admitted(hello.node_id):
             raise HelloRejected(f"node {hello.node_id.hex()[:16]}… is not in the chain's node list")
         dialer = self.node_id if outbound else hello.node_id
-        link = Link(hello.node_id, endpoint, dialer, hello.listen_port, reader, writer)
+        link = Link(hello.node_id, endpoint, dialer, hello.listen_port, reader, writer,
+                    groups=frozenset(group_id for group_id, _ in hello.groups))
         return link, rest
 
     def _write_raw(self, writer: asyncio.StreamWriter, kind: int, body: bytes) -> None:
@@ -567,6 +587,9 @@ class Host:
             except ChainError as exc:
                 _event(logging.INFO, "relay_refused", peer=link.node_id.hex()[:16], reason=str(exc))
             return
+        if frame[:1] == bytes([KIND_GROUP_MESSAGE]):
+            self._handle_group_frame(link, frame[1:])
+            return
         # Only engine messages may follow the hello.
         if frame[:1] != bytes([KIND_MESSAGE]):
             raise NetworkError(f"unexpected frame kind {frame[:1].hex() or 'empty'} after the hello")
@@ -575,3 +598,27 @@ class Host:
         except ChainError as exc:
             # The engine refused the message; the link itself is fine.
             _event(logging.INFO, "message_refused", peer=link.node_id.hex()[:16], reason=str(exc))
+
+    def _handle_group_frame(self, link: Link, body: bytes) -> None:
+        """An engine message of another group: to that group's engine only, if both sides serve it."""
+        group = int.from_bytes(body[:GROUP_ID_SIZE], "big")
+        reason = None
+        # A frame too short to name a group names none.
+        if len(body) < GROUP_ID_SIZE:
+            reason = "a group frame shorter than its group id"
+        # A group this node does not serve has no engine here: its messages are nobody's business.
+        elif group not in self.groups or self.on_group_message is None:
+            reason = f"group {group} is not served by this node"
+        # The peer said in its signed hello which groups it serves; it may not speak for another.
+        elif group not in link.groups:
+            reason = f"the peer did not announce group {group} in its hello"
+        if reason is not None:
+            peer = link.node_id.hex()[:16]  # logged in full the first time, then counted (a peer may repeat it)
+            self._refusals.note(peer, asyncio.get_running_loop().time(), "group_frame_refused", reason,
+                                peer=peer, group=group)
+            return
+        assert self.on_group_message is not None
+        try:
+            self.on_group_message(group, link.node_id, body[GROUP_ID_SIZE:])
+        except ChainError as exc:
+            _event(logging.INFO, "message_refused", peer=link.node_id.hex()[:16], group=group, reason=str(exc))

@@ -15,6 +15,11 @@
         start.sh, stop.sh
       start_all.sh, stop_all.sh
 
+With ``groups`` (``chain build --groups group0,group1``), each group besides group0 gets its own
+genesis, ``DIR/genesis.<group>.toml`` (2.x group id K + 1 for group<K>; by default every sealer
+seals it, ``group_sealers`` picks others), copied into ``sdk/`` and into the directory of each node
+of the group only, whose ``config.toml`` lists it under ``[groups] names`` (docs/nodes.md "Groups").
+
 ``n`` sealers come first (node0 … node{n-1}), then ``observers`` observer nodes. Node i listens for
 P2P on ``ip:port_base + i`` and for JSON-RPC on ``rpc_ip:rpc_port_base + i``. Every node lists every
 other as a peer. SDKs connect to node i's channel port ``rpc_ip:channel_port_base + i`` (FISCO's
@@ -34,7 +39,7 @@ import shutil
 import stat
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tomli_w
@@ -45,12 +50,13 @@ from chain.crypto.keys import KeyPair, save_private_key
 from chain.crypto.suite import SUITE_NAMES
 from chain.errors import ConfigError
 from chain.ledger.committee import DEFAULT_PROPOSAL_LIFETIME
-from chain.ledger.genesis import AuthGenesis, GenesisConfig
+from chain.ledger.genesis import FIRST_GROUP_NAME, AuthGenesis, GenesisConfig, group_id_of
 from chain.ledger.system import FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM
 from chain.node.config import (
     ChannelSection,
     ConsensusSection,
     ExecutorSection,
+    GroupsSection,
     NetworkSection,
     NodeConfig,
     NodeSection,
@@ -95,6 +101,24 @@ class BuildOptions:
     consensus: str = "pbft"
     epoch_sealers: int = 4
     epoch_blocks: int = 1000
+    # Groups: group0 is every node's; each other group listed has its own genesis, sealed by the
+    # sealers group_sealers names for it (indices of the -n sealers), by all of them if it names none.
+    groups: tuple[str, ...] = (FIRST_GROUP_NAME,)
+    group_sealers: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+
+def group_genesis_name(group: str) -> str:
+    """The file a group's genesis is written to (group0's is GENESIS_FILE, as on a chain without groups)."""
+    return GENESIS_FILE if group == FIRST_GROUP_NAME else f"genesis.{group}.toml"
+
+
+def group_members(options: BuildOptions) -> dict[str, tuple[int, ...]]:
+    """Every group of the chain with the indices of its nodes (its sealers; group0: every node)."""
+    chosen = dict(options.group_sealers)
+    members = {FIRST_GROUP_NAME: tuple(range(options.nodes + options.observers))}
+    for group in options.groups[1:]:
+        members[group] = tuple(sorted(chosen.get(group, range(options.nodes))))
+    return members
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,7 @@ class ListedNode:
     role: str = "sealer"  # or "observer"
     channel: str | None = None  # "ip:port" of its SDK channel port (chain.channel), when the build fixed one
     web3: str | None = None  # "http://ip:port" of its Ethereum JSON-RPC endpoint (chain.web3), when enabled
+    groups: tuple[str, ...] = (FIRST_GROUP_NAME,)  # the groups it serves (a chain built with --groups lists them)
 
 
 @dataclass(frozen=True)
@@ -126,7 +151,37 @@ class BuiltChain:
     admin_address: bytes
 
 
+def _check_groups(options: BuildOptions) -> None:
+    # group0 is the chain every node serves (RPC, channel and web3 default to it): it comes first.
+    if not options.groups or options.groups[0] != FIRST_GROUP_NAME:
+        raise ConfigError(f"--groups must start with {FIRST_GROUP_NAME}, every node's group")
+    for group in options.groups:
+        group_id_of(group)  # group<K> only: the name fixes the 2.x id
+    if len(set(options.groups)) != len(options.groups):
+        raise ConfigError(f"--groups lists a group twice: {','.join(options.groups)}")
+    # group<K> is 2.x group id K + 1 everywhere: group0's id cannot be another number.
+    if len(options.groups) > 1 and options.group_id != 1:
+        raise ConfigError("--group-id cannot be combined with --groups: group<K> has 2.x group id K + 1")
+    named = [group for group, _ in options.group_sealers]
+    for group, sealers in options.group_sealers:
+        if group == FIRST_GROUP_NAME:
+            raise ConfigError("group0's sealers are the chain's -n sealers; --group-sealers is for the other groups")
+        if group not in options.groups:
+            raise ConfigError(f"--group-sealers names {group}, which --groups does not list")
+        # A group needs a sealer to make blocks, and only the chain's sealers have keys to seal with.
+        if not sealers:
+            raise ConfigError(f"--group-sealers {group}= names no sealer")
+        for index in sealers:
+            if not 0 <= index < options.nodes:
+                raise ConfigError(f"--group-sealers {group}: {index} is not a sealer index (0 .. {options.nodes - 1})")
+        if len(set(sealers)) != len(sealers):
+            raise ConfigError(f"--group-sealers {group} names a sealer twice")
+    if len(set(named)) != len(named):
+        raise ConfigError("--group-sealers names a group twice")
+
+
 def _check_options(options: BuildOptions) -> None:
+    _check_groups(options)
     # PBFT tolerates f faults with 3f+1 sealers; fewer than one sealer cannot make blocks at all.
     if options.nodes < 1:
         raise ConfigError("a chain needs at least one sealer (-n 4 tolerates one faulty node)")
@@ -279,6 +334,14 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     )
     genesis_text = genesis.dumps()
     (root / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
+    members = group_members(options)
+    group_texts: dict[str, str] = {}  # the other groups' genesis files: same chain, accounts and time
+    for group in options.groups[1:]:
+        group_texts[group] = replace(
+            genesis, group_id=group_id_of(group), observers=(),
+            sealers=tuple((keys[i].public_key, 1) for i in members[group]),
+        ).dumps()
+        (root / group_genesis_name(group)).write_text(group_texts[group], encoding="utf-8")
 
     ca = generate_ca(f"chain CA (chain {options.chain_id})")
     _private_dir(root / "ca")
@@ -299,6 +362,9 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
         (node_dir / "channel.crt").write_bytes(channel_cert.cert_pem)
         write_private(node_dir / "channel.key", channel_cert.key_pem)
         (node_dir / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
+        groups = tuple(group for group in options.groups[1:] if i in members[group])
+        for group in groups:  # a node outside a group holds nothing of it
+            (node_dir / group_genesis_name(group)).write_text(group_texts[group], encoding="utf-8")
         config = NodeConfig(
             node=NodeSection(name=name),
             network=NetworkSection(
@@ -315,6 +381,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             ),
             executor=ExecutorSection(kind=options.executor, workers=options.executor_workers),
             consensus=ConsensusSection(timeout_ms=options.timeout_ms, min_seal_time_ms=options.min_seal_time_ms),
+            groups=GroupsSection(names=groups),
         )
         config.dump(node_dir)
         _write_script(node_dir / "start.sh", _node_start_script(sys.executable))
@@ -333,6 +400,8 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     (sdk / "sdk.crt").write_bytes(sdk_cert.cert_pem)
     write_private(sdk / "sdk.key", sdk_cert.key_pem)
     (sdk / GENESIS_FILE).write_text(genesis_text, encoding="utf-8")
+    for group, text in group_texts.items():
+        (sdk / group_genesis_name(group)).write_text(text, encoding="utf-8")
     (root / NODES_FILE).write_text(tomli_w.dumps({
         "nodes": [
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
@@ -340,7 +409,8 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
              **({"channel": f"{_client_host(options)}:{_channel_port(options, i)}"}
                 if options.channel_port_base is not None else {}),
              **({"web3": f"http://{_client_host(options)}:{options.web3_port_base + i}"}
-                if options.web3_port_base is not None else {})}
+                if options.web3_port_base is not None else {}),
+             **({"groups": [g for g in options.groups if i in members[g]]} if len(options.groups) > 1 else {})}
             for i, n in enumerate(built)
         ],
     }), encoding="utf-8")
@@ -366,7 +436,8 @@ def read_nodes(directory: str | Path) -> tuple[ListedNode, ...]:
     path = Path(directory) / NODES_FILE
     try:
         rows = tomllib.loads(path.read_text(encoding="utf-8"))["nodes"]
-        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer"), row.get("channel"), row.get("web3")) for row in rows)
+        nodes = tuple(ListedNode(row["name"], row["rpc"], row.get("role", "sealer"), row.get("channel"), row.get("web3"),
+                                 tuple(row.get("groups", (FIRST_GROUP_NAME,)))) for row in rows)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{directory} is not a chain built by `chain build` ({NODES_FILE}: {exc})") from exc
     # A node list without nodes gives a client nothing to talk to.

@@ -47,6 +47,10 @@ relative to the node directory, so a chain directory can be moved or copied to a
     [log]
     level = "info"
     file = "node.log"
+
+    [groups]                       # only on a chain built with --groups (docs/nodes.md "Groups")
+    names = ["group1"]             # groups besides group0 this node serves: each has its genesis in
+                                   # genesis.<name>.toml and its store in data/<name>/chain.db
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ import tomli_w
 
 from chain.errors import ConfigError, NetworkError
 from chain.execution.kinds import EXECUTOR_KINDS
+from chain.ledger.genesis import FIRST_GROUP_NAME, group_id_of
 from chain.network.framing import MAX_FRAME_SIZE
 from chain.network.host import parse_endpoint
 from chain.tomlcompat import tomllib
@@ -143,6 +148,27 @@ class LogSection:
 
 
 @dataclass(frozen=True)
+class GroupsSection:
+    """The groups this node serves besides group0 (which every node of a chain serves: its files are
+    [node] genesis and [storage] path, as on a chain without groups). Like FISCO 2.x's
+    ``conf/group.N.genesis`` and ``data/groupN``, each group's files sit beside group0's, named after it."""
+
+    names: tuple[str, ...] = ()
+
+
+def group_genesis_file(config: NodeConfig, name: str) -> str:
+    """The genesis file of group `name`, relative to the node directory."""
+    return config.node.genesis if name == FIRST_GROUP_NAME else f"genesis.{name}.toml"
+
+
+def group_store_path(config: NodeConfig, name: str) -> str:
+    """The SQLite file of group `name`, relative to the node directory: its own, never shared."""
+    if name == FIRST_GROUP_NAME:
+        return config.storage.path
+    return str(Path(config.storage.path).parent / name / "chain.db")
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     node: NodeSection
     network: NetworkSection = field(default_factory=NetworkSection)
@@ -154,6 +180,12 @@ class NodeConfig:
     executor: ExecutorSection = field(default_factory=ExecutorSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
     log: LogSection = field(default_factory=LogSection)
+    groups: GroupsSection = field(default_factory=GroupsSection)
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Every group this node serves, group0 first."""
+        return (FIRST_GROUP_NAME, *self.groups.names)
 
     def __post_init__(self) -> None:
         # Ports are TCP ports (0 lets the OS choose, which tests use).
@@ -187,12 +219,24 @@ class NodeConfig:
             raise ConfigError("consensus.timeout_ms must be >= 100 and min_seal_time_ms >= 0")
         if self.consensus.tree_width not in (0, *range(2, 65)):  # a width of 1 is a chain, not a tree
             raise ConfigError(f"consensus.tree_width must be 0 (off) or between 2 and 64, got {self.consensus.tree_width}")
+        for name in self.groups.names:
+            group_id_of(name)  # group<K>: the name maps to one 2.x id (ConfigError otherwise)
+            # group0 is every node's and has its own files ([node] genesis, [storage] path).
+            if name == FIRST_GROUP_NAME:
+                raise ConfigError("groups.names lists the groups besides group0, which every node serves")
+        # One group, one ledger: listing it twice would open its store twice.
+        if len(set(self.groups.names)) != len(self.groups.names):
+            raise ConfigError(f"groups.names lists a group twice: {list(self.groups.names)}")
 
     # --- TOML -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["network"]["peers"] = list(self.network.peers)
+        if self.groups.names:
+            data["groups"]["names"] = list(self.groups.names)
+        else:  # a chain without groups writes the config it always wrote
+            del data["groups"]
         return data
 
     def dumps(self) -> str:
@@ -204,7 +248,7 @@ class NodeConfig:
             "node": NodeSection, "network": NetworkSection, "tls": TlsSection, "rpc": RpcSection, "channel": ChannelSection,
             "web3_rpc": Web3RpcSection,
             "storage": StorageSection, "executor": ExecutorSection, "consensus": ConsensusSection,
-            "log": LogSection,
+            "log": LogSection, "groups": GroupsSection,
         }
         unknown = set(data) - set(sections)
         if unknown:
@@ -226,6 +270,10 @@ class NodeConfig:
                 if key == "peers":
                     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
                         raise ConfigError("network.peers must be a list of \"ip:port\" strings")
+                    value = tuple(value)
+                elif key == "names":
+                    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+                        raise ConfigError("groups.names must be a list of group names (\"group1\", ...)")
                     value = tuple(value)
                 elif expected in ("bool", bool) and not isinstance(value, bool):
                     raise ConfigError(f"{name}.{key} must be true or false")
