@@ -10,10 +10,13 @@ sync, execution, commit — is in the sans-IO ``Replica``; the node only
   the notifications (``BlockCommitted``, ``ViewChanged``, ``Rejected``…);
 * serves the ``NodeApi`` (``chain.rpc.api``) that the JSON-RPC server reads.
 
-The replica runs in a thread of its own (``chain.node.replica_thread``), on a clock that stands
-still while it executes a block: the loop keeps answering RPC and peers during a long execution,
-and the view timer never expires on a node busy executing a correct block. Events reach the replica
-in the order they arrive; its effects are carried out on the loop in the same order.
+Each group the node serves (docs/nodes.md "Groups") is a ``GroupNode`` (``chain.node.group``): its
+own store, pool and replica, on a thread of its own (``chain.node.replica_thread``), on a clock that
+stands still while it executes a block: the loop keeps answering RPC and peers during a long
+execution, and the view timer never expires on a node busy executing a correct block. What the
+groups share is this process, its consensus key, the P2P host and the client endpoints: JSON-RPC
+serves every group (the request's group id or name picks one); the channel port and the web3
+endpoint serve group0. ``Node`` itself answers ``NodeApi`` for group0, as it did before groups.
 
 The simulator runs the very same replica with a virtual network and clock instead.
 """
@@ -21,25 +24,19 @@ The simulator runs the very same replica with a virtual network and clock instea
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import logging
-import os
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from aiohttp import web
 
-from chain.consensus.pbft import effects as fx
-from chain.consensus.pbft.quorum import next_timeout_ms
-from chain.consensus.pbft.replica import Replica, ReplicaConfig
+from chain.consensus.pbft.replica import Replica
 from chain.crypto.keys import KeyPair, load_private_key
-from chain.crypto.suite import CryptoSuite, get_suite
-from chain.errors import ChainError, ConfigError, NetworkError, TxRejected
-from chain.execution.kinds import make_executor
-from chain.ledger.genesis import GenesisConfig, build_genesis, open_chain
-from chain.ledger.status import Status
+from chain.crypto.suite import CryptoSuite
+from chain.errors import ChainError, NetworkError, TxRejected
+from chain.execution.result import BlockExecutor
+from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig
 from chain.ledger.store import Store
 from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
@@ -49,38 +46,25 @@ from chain.network.tls import TlsFiles
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
 from chain.node.config import NodeConfig
+from chain.node.group import CALL_BUDGET_S, MAX_BACKLOG, STOP_WAIT_S, SUBMIT_ROUND_MS, TICK_MS, GroupNode, wall_ms
 from chain.node.logging import event
-from chain.node.replica_thread import PROFILE_ENV, ClockStoppingExecutor, ReplicaClock, ReplicaThread
+from chain.node.replica_thread import ReplicaThread
+from chain.rpc.api import NodeApi
 from chain.rpc.server import bound_port, start_rpc_server
 from chain.txpool.pool import TxPool
 
 log = logging.getLogger("chain.node")
 
-GROUP_NAME = "group0"
-TICK_MS = 200  # how often the replica is nudged to retry sync and re-check sealing
-SUBMIT_ROUND_MS = 2  # RPC-submitted transactions are admitted (and gossiped) in rounds at least this far apart
-CALL_BUDGET_S = 2.0  # a read-only `call` stops (with an error) after this long: it is nobody's transaction
+GROUP_NAME = FIRST_GROUP_NAME
 # Threads for work the RPC server runs off the loop (`call`): few, because they share the GIL with
 # the replica — a flood of calls waits its turn instead of slowing consensus down.
 CALL_WORKERS = 2
-STOPPED_CLOCK_POLL_MS = 100  # while the replica's clock stands still, its timers are looked at this often
-STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its commit is all or nothing)
-# Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
-# loop keeps reading them, where it used to stop; what progress needs is re-sent, principle 7).
-MAX_BACKLOG = 20_000
-
-
-def monotonic_ms() -> int:
-    return int(time.monotonic() * 1000)
-
-
-def wall_ms() -> int:
-    """Unix epoch ms: what block timestamps carry (DESIGN principle 8); timers use the monotonic clock."""
-    return int(time.time() * 1000)
+__all__ = ["CALL_BUDGET_S", "MAX_BACKLOG", "STOP_WAIT_S", "SUBMIT_ROUND_MS", "TICK_MS", "Node", "wall_ms"]
 
 
 class Node:
-    """One node process's state and wiring; implements chain.rpc.api.NodeApi."""
+    """One node process's state and wiring; implements chain.rpc.api.NodeApi for group0, and
+    ``groups_served`` (chain.rpc.api.ServesGroups) for all its groups."""
 
     group_name = GROUP_NAME
 
@@ -88,35 +72,28 @@ class Node:
         self.directory = Path(node_dir).resolve()
         self.config = config or NodeConfig.load(self.directory)
         self.node_name = self.config.node.name
-        self.genesis = GenesisConfig.load(self.directory / self.config.node.genesis)
-        self.suite: CryptoSuite = get_suite(self.genesis.suite)
-        self.chain_id = self.genesis.chain_id
-        self.group_id = self.genesis.group_id
         self.key: KeyPair = load_private_key(self.directory / self.config.node.key_file)
-        # The consensus key must be of the chain's suite, or no one could check our signatures.
-        if self.key.suite_name != self.genesis.suite:
-            raise ConfigError(f"node key is a {self.key.suite_name} key but the chain uses {self.genesis.suite}")
         self.node_id = self.key.public_key
-        storage = self.directory / self.config.storage.path
-        storage.parent.mkdir(parents=True, exist_ok=True)
-        self.store: Store = open_chain(storage, self.genesis)
-        self.genesis_hash = build_genesis(self.genesis)[0].hash(self.suite)
-        self.txpool = TxPool(self.suite, self.store, chain_id=self.chain_id, group_id=self.group_id,
-                             eth_chain_id=self.config.web3_rpc.chain_id)  # Ethereum txs (chain.web3) too
-        self.log_service = LogService(self.store, self.suite)  # getLogs, filters, subscriptions (chain.logs)
-        self.executor = make_executor(self.config.executor.kind, self.suite, self.chain_id,
-                                      workers=self.config.executor.workers)
-        self.clock = ReplicaClock()
-        self.replica = Replica(
-            self.suite, self.key.secret, self.store, self.txpool, ClockStoppingExecutor(self.executor, self.clock),
-            ReplicaConfig(
-                timeout_ms=self.config.consensus.timeout_ms,
-                min_seal_time_ms=self.config.consensus.min_seal_time_ms,
-                seal_when_idle=self.config.consensus.seal_when_idle,
-                tree_width=self.config.consensus.tree_width,
-            ),
-        )
-        self.replica.wall_clock = wall_ms  # proposals are stamped with wall-clock time, timers stay monotonic
+        names = self.config.group_names
+        self.groups: dict[str, GroupNode] = {}
+        try:
+            for name in names:  # group0 first: it is the node's main group
+                self.groups[name] = GroupNode(self.directory, self.config, name, self.key, tagged=len(names) > 1)
+        except BaseException:
+            for opened in self.groups.values():
+                opened.close()
+            raise
+        self.main = self.groups[FIRST_GROUP_NAME]
+        for group in self.groups.values():
+            # Every group is this one chain: the same chain id and suite (the hello names only group0's).
+            if (group.chain_id, group.suite.name) != (self.main.chain_id, self.main.suite.name):
+                self._close_stores()
+                raise ChainError(f"{group.group_name} is on chain {group.chain_id} ({group.suite.name}), "
+                                 f"not group0's chain {self.main.chain_id} ({self.main.suite.name})")
+        self._by_id = {group.group_id: group for group in self.groups.values() if group.wire_group is not None}
+        if len(self._by_id) != len(self.groups) - 1 or self.main.group_id in self._by_id:
+            self._close_stores()
+            raise ChainError(f"two groups of {self.node_name} have the same group id")
         tls = TlsFiles(
             self.directory / self.config.tls.ca_cert,
             self.directory / self.config.tls.cert,
@@ -124,7 +101,8 @@ class Node:
         )
         self.host = Host(
             key=self.key,
-            identity=ChainIdentity(self.chain_id, self.group_id, self.genesis_hash),
+            identity=ChainIdentity(self.main.chain_id, self.main.group_id, self.main.genesis_hash,
+                                   tuple((g.group_id, g.genesis_hash) for g in self._by_id.values())),
             tls=tls,
             config=NetworkConfig(
                 listen_ip=self.config.network.listen_ip,
@@ -136,25 +114,75 @@ class Node:
             on_message=self._on_message,
             on_peer=self._on_peer,
             on_relay=self._on_relay,
+            on_group_message=self._on_group_message,
         )
+        for group in self.groups.values():
+            group.attach(self.host)
         self.channel: ChannelServer | None = self._make_channel()
-        self._timers: dict[str, tuple[asyncio.TimerHandle, int]] = {}  # name -> (handle, deadline on self.clock)
-        self._effects_at = 0  # the replica clock time of the effects being carried out (timers start from it)
-        self._thread: ReplicaThread | None = None  # runs every replica event (start() makes it)
-        self._effects: collections.deque[tuple[int, list[fx.Effect]]] = collections.deque()  # (now, effects) to apply
-        self._tick_queued = False
-        self._drain_scheduled = False  # a _drain_effects call is on its way to the loop
+        if self.channel is not None:
+            self.main.on_commit.append(self.channel.notify_block)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tick: asyncio.TimerHandle | None = None
-        self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
-        self._last_round = 0.0  # loop.time() of the last admission round of submit_soon
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None
         self._web3: web.AppRunner | None = None
         self.web3_port: int | None = None  # the Ethereum JSON-RPC endpoint, when [web3_rpc] enabled
 
+    def _close_stores(self) -> None:
+        for group in self.groups.values():
+            group.close()
+
+    # --- group0, as the node was before groups (NodeApi, and what tests and tools read) ------
+
+    @property
+    def genesis(self) -> GenesisConfig:
+        return self.main.genesis
+
+    @property
+    def suite(self) -> CryptoSuite:
+        return self.main.suite
+
+    @property
+    def chain_id(self) -> int:
+        return self.main.chain_id
+
+    @property
+    def group_id(self) -> int:
+        return self.main.group_id
+
+    @property
+    def genesis_hash(self) -> bytes:
+        return self.main.genesis_hash
+
+    @property
+    def store(self) -> Store:
+        return self.main.store
+
+    @property
+    def txpool(self) -> TxPool:
+        return self.main.txpool
+
+    @property
+    def log_service(self) -> LogService:
+        return self.main.log_service
+
+    @property
+    def executor(self) -> BlockExecutor:
+        return self.main.executor
+
+    @property
+    def replica(self) -> Replica:
+        return self.main.replica
+
+    @property
+    def _thread(self) -> ReplicaThread | None:
+        return self.main._thread
+
+    def groups_served(self) -> list[NodeApi]:
+        """Every group of this node, group0 first (chain.rpc.api.ServesGroups)."""
+        return list(self.groups.values())
+
     def _make_channel(self) -> ChannelServer | None:
-        """The SDK channel port (chain.channel); none for a node directory built without its certificate."""
+        """The SDK channel port (chain.channel), serving group0; none for a node directory built without its certificate."""
         section = self.config.channel
         cert = self.directory / section.cert
         if not cert.exists():
@@ -186,13 +214,11 @@ class Node:
         self._loop.set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=CALL_WORKERS, thread_name_prefix=f"{self.node_name}-rpc"))
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
-              head=self.store.head_number(), executor=self.config.executor.kind)
-        profile_dir = os.environ.get(PROFILE_ENV)  # profile this thread too
-        self._thread = ReplicaThread(f"{self.node_name}-replica",
-                                     Path(profile_dir) / f"{self.node_name}.replica.prof" if profile_dir else None)
-        # Ask for blocks we lack; the replica's Tick asks again until a peer is heard (links come up later).
-        # (The first job of the replica thread: before any peer's message can be handed to it.)
-        self._thread.post(self._start_replica)
+              head=self.store.head_number(), executor=self.config.executor.kind,
+              **({"groups": {name: g.store.head_number() for name, g in self.groups.items()}} if len(self.groups) > 1 else {}))
+        # Each group's replica asks for blocks it lacks; its Tick asks again until a peer is heard.
+        for group in self.groups.values():
+            group.start(self._loop)
         try:
             await self.host.start()
             self._rpc = await start_rpc_server(self, self.config.rpc.listen_ip, self.config.rpc.listen_port)
@@ -206,8 +232,9 @@ class Node:
             if self.channel is not None:
                 await self.channel.stop()
             await self.host.stop()
-            await self._close_thread()
-            self.store.close()
+            for group in self.groups.values():
+                await group.stop()
+            self._close_stores()
             if not isinstance(exc, OSError):
                 raise
             raise NetworkError(
@@ -217,24 +244,18 @@ class Node:
             ) from exc
         self.rpc_port = bound_port(self._rpc)
         self.web3_port = bound_port(self._web3) if self._web3 is not None else None
-        self._schedule_tick()
+        for group in self.groups.values():
+            group.start_ticking()
         event(log, "node_started", p2p=f"{self.config.network.listen_ip}:{self.host.listen_port}",
               rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}",
               channel=f"{self.config.channel.listen_ip}:{self.channel.listen_port}" if self.channel else "off",
-              web3=f"{self.config.web3_rpc.listen_ip}:{self.web3_port}" if self.web3_port else "off")
+              web3=f"{self.config.web3_rpc.listen_ip}:{self.web3_port}" if self.web3_port else "off",
+              **({"groups": list(self.groups)} if len(self.groups) > 1 else {}))
 
     async def stop(self) -> None:
         event(log, "node_stopping", head=self.store.head_number())
-        if self._tick is not None:
-            self._tick.cancel()
-        for handle, _ in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        for _, future in self._queued:  # not admitted: the node is going away
-            future.cancel()
-        self._queued.clear()
-        await self._close_thread()
-        self._effects.clear()  # nothing more goes out
+        for group in self.groups.values():
+            await group.stop()
         if self._rpc is not None:
             await self._rpc.cleanup()
         if self._web3 is not None:
@@ -242,332 +263,61 @@ class Node:
         if self.channel is not None:
             await self.channel.stop()
         await self.host.stop()
-        self.store.close()
+        self._close_stores()
         event(log, "node_stopped")
 
-    async def _close_thread(self) -> None:
-        """Stop the replica thread: queued events are dropped, a running one gets STOP_WAIT_S."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        assert self._loop is not None
-        if not await self._loop.run_in_executor(None, thread.close, STOP_WAIT_S):
-            event(log, "replica_still_executing", logging.WARNING, waited_s=STOP_WAIT_S)
-
-    # --- events into the replica (run in the replica thread) -------------------------------
-
-    def _post(self, ev: fx.Event) -> None:
-        """Hand ev to the replica thread; its effects are carried out on the loop, in order."""
-        if self._thread is not None:  # else stopped
-            self._thread.post(lambda: self._step(ev))
-
-    def _step(self, ev: fx.Event) -> list[fx.Effect]:
-        """In the replica thread: one event, on the replica's clock; queue its effects for the loop."""
-        now = self.clock.now_ms()
-        effects = self.replica.handle(ev, now)
-        self._queue_effects(now, effects)
-        return effects
-
-    def _start_replica(self) -> None:
-        now = self.clock.now_ms()
-        self._queue_effects(now, self.replica.start(now))
-
-    def _queue_effects(self, now: int, effects: list[fx.Effect]) -> None:
-        if not effects:
-            return
-        self._effects.append((now, effects))
-        loop = self._loop
-        if loop is None or self._drain_scheduled:
-            return  # the loop will find these with the ones before them
-        self._drain_scheduled = True
-        try:
-            loop.call_soon_threadsafe(self._drain_effects)
-        except RuntimeError:  # the loop is closed: the node has stopped
-            pass
-
-    def _drain_effects(self) -> None:
-        """On the loop: carry out every queued effect, oldest first."""
-        self._drain_scheduled = False  # first: effects queued from now on schedule another drain
-        while self._effects:
-            now, effects = self._effects.popleft()
-            self._apply(effects, now)
+    # --- peers' messages -----------------------------------------------------------------------
 
     def _on_message(self, sender: bytes, raw: bytes) -> None:
-        if self._thread is not None and self._thread.backlog() >= MAX_BACKLOG:
-            event(log, "message_dropped", logging.DEBUG, reason="replica backlog full", peer=sender.hex()[:16])
-            return
-        self._post(fx.Deliver(sender, raw))
+        """An engine message of group0 (frame kind 1)."""
+        self.main.on_message(sender, raw)
+
+    def _on_group_message(self, group_id: int, sender: bytes, raw: bytes) -> None:
+        """An engine message of another group: the host delivers only groups this node serves."""
+        group = self._by_id.get(group_id)
+        if group is None:  # not reached: the host checks Host.groups, which are these
+            raise ChainError(f"group {group_id} is not served by this node")
+        group.on_message(sender, raw)
 
     def _on_peer(self, node_id: bytes, connected: bool) -> None:
-        # Nothing to do for the replica: on Tick it asks linked peers for blocks until it has heard
+        # Nothing to do for the replicas: on Tick each asks linked peers for blocks until it has heard
         # one, and again whenever peers' messages show they are ahead (chain.consensus.pbft.replica).
         event(log, "peer_linked" if connected else "peer_unlinked", logging.DEBUG, peer=node_id.hex()[:16])
         if self.channel is not None:  # AMOP: tell the new peer which topics our SDKs listen on
             self.channel.on_peer(node_id, connected)
 
-    def _on_timer(self, name: str, deadline: int) -> None:
-        current = self._timers.get(name)
-        if current is None or current[1] != deadline:
-            return  # cancelled or set again since
-        # The replica's clock stood still for a while (it was executing): not due yet on that clock.
-        if self.clock.now_ms() < deadline:
-            self._schedule_timer(name, deadline)
-            return
-        del self._timers[name]
-        self._post(fx.TimerFired(name))
-
-    def _schedule_tick(self) -> None:
-        assert self._loop is not None
-        self._tick = self._loop.call_later(TICK_MS / 1000, self._on_tick)
-
-    def _on_tick(self) -> None:
-        try:
-            # One Tick waiting is enough: a replica busy executing must not find a pile of them after.
-            if not self._tick_queued and self._thread is not None:
-                self._tick_queued = True
-                self._thread.post(self._tick_step)
-        finally:
-            self._schedule_tick()
-
-    def _tick_step(self) -> None:
-        self._tick_queued = False
-        self._step(fx.Tick())
-
-    # --- effects out of the replica --------------------------------------------------------
-
-    def _apply(self, effects: list[fx.Effect], now: int) -> None:
-        """Carry out effects the replica returned at time `now` (its clock): the on_* methods below."""
-        self._effects_at = now
-        fx.carry_out(effects, self)
-
-    def on_send(self, effect: fx.Send) -> None:
-        sent = self.host.send(effect.to, effect.raw)
-        event(log, "message_sent", logging.DEBUG, type=effect.type.name, number=effect.number,
-              view=effect.view, to=effect.to.hex()[:16], delivered=sent)
-
-    def on_broadcast(self, effect: fx.Broadcast) -> None:
-        if effect.to is not None:  # rPBFT: to the working sealers only
-            count = sum(bool(self.host.send(node_id, effect.raw)) for node_id in effect.to)
-        else:
-            count = self.host.broadcast(effect.raw)
-        event(log, "message_broadcast", logging.DEBUG, type=effect.type.name, number=effect.number,
-              view=effect.view, peers=count)
-
-    def on_set_timer(self, effect: fx.SetTimer) -> None:
-        self._set_timer(effect.name, self._effects_at + effect.delay_ms)
-
-    def on_cancel_timer(self, effect: fx.CancelTimer) -> None:
-        timer = self._timers.pop(effect.name, None)
-        if timer is not None:
-            timer[0].cancel()
-
-    def on_block_committed(self, effect: fx.BlockCommitted) -> None:
-        event(log, "block_committed", number=effect.number, hash=effect.block_hash,
-              txs=effect.tx_count, view=effect.view, via=effect.via)
-        self.log_service.on_commit(effect.number)  # push the block and its logs to subscribers
-        if self.channel is not None:
-            self.channel.notify_block(effect.number)
-
-    def on_view_change_started(self, effect: fx.ViewChangeStarted) -> None:
-        event(log, "view_change_started", logging.WARNING, number=effect.number, to_view=effect.to_view)
-
-    def on_view_changed(self, effect: fx.ViewChanged) -> None:
-        event(log, "view_changed", number=effect.number, view=effect.view)
-
-    def on_rejected(self, effect: fx.Rejected) -> None:
-        event(log, "message_rejected", logging.DEBUG, reason=effect.reason, type=effect.type, sender=effect.sender)
-
-    def on_txs_accepted(self, effect: fx.TxsAccepted) -> None:
-        event(log, "txs_accepted", logging.DEBUG, count=len(effect.hashes), rejected=effect.rejected)
-
-    def _set_timer(self, name: str, deadline: int) -> None:
-        """(Re)start timer `name` to fire when the replica's clock reaches deadline (ms)."""
-        old = self._timers.pop(name, None)
-        if old is not None:
-            old[0].cancel()
-        self._schedule_timer(name, deadline)
-
-    def _schedule_timer(self, name: str, deadline: int) -> None:
-        assert self._loop is not None
-        wait_ms = max(0, deadline - self.clock.now_ms())
-        if self.clock.stopped:  # it will not move until the execution ends: look again later
-            wait_ms = max(wait_ms, STOPPED_CLOCK_POLL_MS)
-        self._timers[name] = (self._loop.call_later(wait_ms / 1000, self._on_timer, name, deadline), deadline)
-
     # --- peer admission --------------------------------------------------------------------
 
     def is_chain_node(self, node_id: bytes) -> bool:
-        """Whether node_id is in the node list in force for the next block (sealers and observers)."""
-        return node_id in self.node_ids()
+        """Whether node_id is in the node list in force of one of our groups (sealers and observers)."""
+        return any(node_id in group.replica.node_ids for group in self.groups.values())
 
-    # --- NodeApi ---------------------------------------------------------------------------
+    # --- NodeApi (group0) ------------------------------------------------------------------
 
     def node_ids(self) -> list[bytes]:
-        """Sealers then observers, as the replica holds them (re-read after every block)."""
-        return list(self.replica.node_ids)
+        """Sealers then observers of group0, as the replica holds them (re-read after every block)."""
+        return self.main.node_ids()
 
     def submit_transaction(self, tx: Transaction) -> bytes:
-        """Hand tx to the replica (pool admission + gossip); its hash, or TxRejected."""
-        outcome = self.submit_transactions([tx])[0]
-        if isinstance(outcome, TxRejected):
-            raise outcome
-        return outcome
+        return self.main.submit_transaction(tx)
 
     def submit_transactions(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]:
-        """Admit several transactions in one replica event: each judged alone, in order, but
-        gossiped to the peers in ONE signed message.
-
-        Why: a gossip message costs its sender a signature and every peer a verification (SM2:
-        ~0.5 ms each). One message per transaction spent more CPU on gossip envelopes than on the
-        transactions' own signatures; a JSON-RPC batch of 50 now pays for one envelope.
-
-        This waits for the replica thread (behind a block it may be executing): the RPC server
-        uses ``submit_soon``, which does not hold up the loop.
-        """
-        thread = self._thread
-        if thread is None:
-            raise ChainError("the node is not running")
-        outcomes = thread.submit(lambda: self._admit(txs)).result()
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return outcomes  # not on the loop: the loop carries the effects out itself
-        self._drain_effects()  # on the loop: the gossip goes out now, in order, before the answer
-        return outcomes
-
-    def _admit(self, txs: Sequence[Transaction]) -> list[bytes | TxRejected]:
-        """In the replica thread: admit txs in one replica event; for each, its hash or its refusal."""
-        effects = self._step(fx.SubmitTransactions(tuple(txs)))
-        accepted = {h for e in effects if isinstance(e, fx.TxsAccepted) for h in e.hashes}
-        refused: dict[bytes, collections.deque[fx.TxRefused]] = collections.defaultdict(collections.deque)
-        for refusal in (r for e in effects if isinstance(e, fx.TxsAccepted) for r in e.refused):
-            refused[refusal.tx_hash].append(refusal)  # in submission order, per transaction
-        outcomes: list[bytes | TxRejected] = []
-        for tx in txs:
-            tx_hash = tx.hash(self.suite)
-            if tx_hash in accepted:
-                accepted.discard(tx_hash)  # the same tx twice in one batch: the second is known
-                outcomes.append(tx_hash)
-            elif refused[tx_hash]:
-                refusal = refused[tx_hash].popleft()
-                outcomes.append(TxRejected(refusal.status, refusal.reason))
-            else:  # not reached: the replica accounts for every transaction it is given
-                outcomes.append(TxRejected(Status.MALFORMED_TX, "the replica neither admitted nor refused it"))
-        return outcomes
+        return self.main.submit_transactions(txs)
 
     def submit_soon(self, txs: Sequence[Transaction]) -> asyncio.Future[list[bytes | TxRejected]]:
-        """Admit txs in the next admission round, together with every transaction other RPC
-        requests submit meanwhile: for each, its hash or the TxRejected that refused it.
-
-        One replica event and one gossip message per round, however many requests fed it. Rounds
-        are at least SUBMIT_ROUND_MS apart: an idle node admits at once, a loaded one batches.
-        """
-        loop = self._loop
-        assert loop is not None, "the node is not running"
-        future: asyncio.Future[list[bytes | TxRejected]] = loop.create_future()
-        if not self._queued:
-            wait = self._last_round + SUBMIT_ROUND_MS / 1000 - loop.time()
-            if wait > 0:
-                loop.call_later(wait, self._admit_queued)
-            else:
-                loop.call_soon(self._admit_queued)
-        self._queued.append((list(txs), future))
-        return future
-
-    def _admit_queued(self) -> None:
-        queued, self._queued = self._queued, []
-        if not queued or self._thread is None:  # cancelled by stop()
-            return
-        loop = self._loop
-        assert loop is not None
-        self._last_round = loop.time()
-        txs = [tx for batch, _ in queued for tx in batch]
-        admitted = self._thread.submit(lambda: self._admit(txs))
-
-        def answered(done: concurrent.futures.Future[list[bytes | TxRejected]]) -> None:
-            try:
-                loop.call_soon_threadsafe(self._answer_round, queued, done)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
-
-        admitted.add_done_callback(answered)
-
-    def _answer_round(self, queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]],
-                      admitted: concurrent.futures.Future[list[bytes | TxRejected]]) -> None:
-        """On the loop: each waiting request gets the outcomes of its transactions."""
-        if admitted.cancelled():  # the node stopped first
-            for _, future in queued:
-                future.cancel()
-            return
-        error = admitted.exception()
-        if error is not None:  # a bug: every waiting client gets an answer, none hangs
-            for _, future in queued:
-                if not future.done():
-                    future.set_exception(error)
-            log.error("admitting transactions failed", exc_info=error)
-            return
-        outcomes = admitted.result()
-        start = 0
-        for txs, future in queued:
-            if not future.done():  # the client may have gone away
-                future.set_result(outcomes[start:start + len(txs)])
-            start += len(txs)
+        return self.main.submit_soon(txs)
 
     def call(self, to: bytes, data: bytes, sender: bytes) -> tuple[int, bytes]:
-        """A read-only call on the head state, as the next block's transactions would see it.
-
-        At most CALL_BUDGET_S of work (then ``CallOutOfTime``); the JSON-RPC server runs it in a
-        thread of its own, so the loop answers other requests meanwhile. It reads the store while
-        the replica may commit a block: a call spanning a commit can see rows of both states.
-        """
-        caller = getattr(self.executor, "call", None)
-        # The key/value stand-in has no contracts to call.
-        if caller is None:
-            return int(Status.CALL_ADDRESS_ERROR), b""
-        return caller(self.store, to, data, sender, self.store.head_number() + 1,
-                      deadline=time.monotonic() + CALL_BUDGET_S)
+        return self.main.call(to, data, sender)
 
     def code_at(self, address: bytes) -> bytes:
-        """Runtime code on the head state: the EVM keeps it in its own table (none on a key/value chain)."""
-        from chain.execution.evm import CODE_TABLE  # py-evm loads only when code is asked for
-
-        return self.store.get(CODE_TABLE, address) or b""
+        return self.main.code_at(address)
 
     def consensus_status(self) -> dict[str, Any]:
-        replica = self.replica
-        sealer_count = len(replica.sealer_ids)
-        return {
-            "view": replica.view,
-            "toView": replica.to_view,
-            "leader": replica.leader(),
-            "nodeIndex": replica.my_index,
-            "role": replica.role,
-            "sealers": [n.hex() for n in replica.sealer_ids],
-            "observers": [n.hex() for n in replica.node_ids[sealer_count:]],
-            "height": replica.height,
-            "timeoutMs": next_timeout_ms(
-                replica.config.timeout_ms, replica.consecutive_view_changes, replica.config.max_timeout_exponent
-            ),
-            "state": replica.status()["state"],
-        }
+        return self.main.consensus_status()
 
     def sync_status(self) -> dict[str, Any]:
-        head = self.store.head()
-        number = self.store.head_number()
-        linked = set(self.host.connected())
-        # The heads peers' checked messages showed the replica (a copy: the replica thread updates them).
-        heads = dict(self.replica.sync.peer_heads)
-        known = max([number] + [h for peer, h in heads.items() if peer in linked])
-        return {
-            "blockNumber": number,
-            "latestHash": "0x" + (head.hash(self.suite).hex() if head else ""),
-            "knownHighestNumber": known,
-            "isSyncing": known > number,
-            # each peer with the height it last claimed (-1: none yet), for getSyncStatus's peers
-            "peers": [{"nodeId": p.node_id.hex(), "endpoint": p.endpoint, "connected": True,
-                       "blockNumber": heads.get(p.node_id, -1)}
-                      for p in self.peers() if p.connected and p.node_id is not None],
-        }
+        return self.main.sync_status()
 
     def peers(self) -> list[PeerInfo]:
-        return self.host.peer_info()
+        return self.main.peers()

@@ -79,3 +79,11 @@ class SubmitsInRounds(Protocol):
     server uses it for sendRawTransaction requests, single or batched (handle_body_async)."""
 
     def submit_soon(self, txs: Sequence[Transaction]) -> Awaitable[list[bytes | TxRejected]]: ...
+
+
+@runtime_checkable
+class ServesGroups(Protocol):
+    """A node of several groups (docs/nodes.md "Groups"): one NodeApi per group, group0 first. The
+    server picks the one a request's group id (2.x) or group name (3.x) names."""
+
+    def groups_served(self) -> Sequence[NodeApi]: ...

@@ -330,12 +330,12 @@ def get_group_info(ctx: m.RpcContext, params: list[Any]) -> dict[str, Any]:
 
 @method3("getGroupInfoList", grouped=False)
 def get_group_info_list(ctx: m.RpcContext, params: list[Any]) -> list[dict[str, Any]]:
-    return [_group_info(ctx)]
+    return [_group_info(group) for group in ctx.group_contexts()]
 
 
 @method3("getGroupList", grouped=False)
 def get_group_list(ctx: m.RpcContext, params: list[Any]) -> dict[str, Any]:
-    return {"code": 0, "groupList": [ctx.api.group_name], "msg": "success"}
+    return {"code": 0, "groupList": [group.api.group_name for group in ctx.group_contexts()], "msg": "success"}
 
 
 @method3("getGroupNodeInfo")

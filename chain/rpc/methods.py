@@ -10,6 +10,10 @@ apart by the type of the first parameter (see ``split_group``):
 
 Called 3.x style, the methods whose 3.x parameters or answers differ are served by
 chain.rpc.dialect3 (see ``dispatch``); the others keep the 2.x meaning and shape in both dialects.
+
+A node of several groups (``chain.rpc.api.ServesGroups``) has one context per group: the selector
+picks it (``select_group``: group id K + 1 and name group<K> pick the same group), then the
+handler runs on that group's ledger only. An unknown group is FISCO's GroupID error, -40001.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
 from chain.rpc import params as p
-from chain.rpc.api import NodeApi, SubmitsBatches
+from chain.rpc.api import NodeApi, ServesGroups, SubmitsBatches
 from chain.rpc.errors import (
     BLOCK_HASH_NOT_FOUND, BLOCK_NUMBER_NOT_FOUND, CALL_NEEDS_FROM, GROUP_NOT_FOUND, INTERNAL_ERROR,
     INVALID_REQUEST, INVALID_SYSTEM_CONFIG, METHOD_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, RpcError, invalid_params,
@@ -73,6 +77,20 @@ class RpcContext:
     failed_total: int = 0
     _blocks: OrderedDict[int, Block] = field(default_factory=OrderedDict)
     _receipts: OrderedDict[int, tuple[Receipt, ...]] = field(default_factory=OrderedDict)
+    # A node of several groups: every group's context (group0's is this one), shared by all of them.
+    groups: list[RpcContext] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.groups is None and isinstance(self.api, ServesGroups):
+            served = list(self.api.groups_served())
+            if len(served) > 1:  # group0 is answered by the node itself, the others by their own api
+                self.groups = [self] + [RpcContext(api, groups=[]) for api in served[1:]]
+                for other in self.groups[1:]:
+                    other.groups = self.groups
+
+    def group_contexts(self) -> list[RpcContext]:
+        """Every group's context, group0 first ([self] on a node of one group)."""
+        return self.groups if self.groups else [self]
 
     @property
     def suite(self) -> CryptoSuite:
@@ -160,6 +178,24 @@ def split_group(api: NodeApi, params: Sequence[Any]) -> list[Any]:
     return list(params[1:])
 
 
+def select_group(ctx: RpcContext, params: Sequence[Any]) -> RpcContext:
+    """The context of the group a request's selector names (2.x id or 3.x name); ctx itself on a
+    node of one group, where split_group checks the selector as it always did."""
+    if not ctx.groups or not params:
+        return ctx
+    first = params[0]
+    if isinstance(first, str) and not _is_number_text(first):  # 3.x: a name
+        for group in ctx.groups:
+            if group.api.group_name == first:
+                return group
+        raise RpcError(GROUP_NOT_FOUND, f"The group {first} does not exist!")  # FISCO 3.x's words
+    number = p.as_int(first, "groupId")
+    for group in ctx.groups:
+        if group.api.group_id == number:
+            return group
+    raise RpcError(GROUP_NOT_FOUND, f"GroupID does not exist: this node serves groups {[g.api.group_id for g in ctx.groups]}")
+
+
 def positional(params: Any) -> list[Any]:
     """A request's params member as a list (absent means none); FISCO methods take positional params only."""
     if params is None:
@@ -177,6 +213,8 @@ def dispatch(ctx: RpcContext, name: Any, params: Any) -> Any:
     """
     from chain.rpc import dialect3  # imports this module: loaded on first use
 
+    if isinstance(name, str) and ctx.groups and is_grouped(name, positional(params)):
+        ctx = select_group(ctx, positional(params))
     if isinstance(name, str):
         served, result = dialect3.dispatch3(ctx, name, positional(params))
         if served:
@@ -186,6 +224,17 @@ def dispatch(ctx: RpcContext, name: Any, params: Any) -> Any:
     entry = METHODS[name]
     rest = split_group(ctx.api, positional(params)) if entry.grouped else positional(params)
     return entry.handler(ctx, rest)
+
+
+def is_grouped(name: str, params: Sequence[Any]) -> bool:
+    """Whether a call of `name` starts with a group selector (in the dialect its params are in)."""
+    from chain.rpc import dialect3
+
+    entry3 = dialect3.METHODS3.get(name)
+    if entry3 is not None and dialect3.called_3x(params):
+        return entry3.grouped
+    entry = METHODS.get(name)
+    return entry.grouped if entry is not None else entry3 is not None and entry3.grouped
 
 
 # --- lookups shared by several handlers --------------------------------------------------------
@@ -294,7 +343,7 @@ def get_client_version(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
 @method("getGroupList", grouped=False)
 def get_group_list(ctx: RpcContext, params: list[Any]) -> list[int]:
     """No parameters are documented, but python-sdk sends ``[groupId]``: FISCO ignores them, so do we."""
-    return [ctx.api.group_id]
+    return [group.api.group_id for group in ctx.group_contexts()]
 
 
 @method("getBlockNumber")
@@ -490,10 +539,11 @@ def query_peers(ctx: RpcContext, params: list[Any]) -> list[str]:
 
 @method("queryGroupStatus", grouped=False)
 def query_group_status(ctx: RpcContext, params: list[Any]) -> dict[str, str]:
-    """FISCO 2.x's group management status: our one group runs, any other does not exist."""
+    """FISCO 2.x's group management status: the groups this node serves run, any other does not exist."""
     (group,) = p.take(params, 1, names="groupId")
     number = p.as_int(group, "groupId", minimum=1, maximum=(1 << 15) - 1)
-    return {"code": "0x0", "message": "", "status": "RUNNING" if number == ctx.api.group_id else "INEXISTENT"}
+    running = any(number == other.api.group_id for other in ctx.group_contexts())
+    return {"code": "0x0", "message": "", "status": "RUNNING" if running else "INEXISTENT"}
 
 
 @method("getNodeIDList")

@@ -23,7 +23,8 @@ from chain.ledger.transaction import Transaction
 from chain.rpc.exposure import exposure_warning
 from chain.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.methods import (
-    RpcContext, dispatch, positional, raw_transaction_param, runs_off_loop, split_group, submission_result, submit_all,
+    RpcContext, dispatch, positional, raw_transaction_param, runs_off_loop, select_group, split_group, submission_result,
+    submit_all,
 )
 from chain.wire.json_limits import loads_bounded
 
@@ -77,7 +78,8 @@ def _respond(request: dict[str, Any], compute: Callable[[], Any]) -> dict[str, A
 
 
 Outcomes = Sequence[bytes | ChainError]  # what the node said to each transaction of a run: its hash, or why not
-BatchSteps = Generator[list[Transaction], Outcomes, list[dict[str, Any]]]
+# Each step yields a run of transactions for one group (its context) and is sent back their outcomes.
+BatchSteps = Generator[tuple[RpcContext, list[Transaction]], Outcomes, list[dict[str, Any]]]
 
 
 def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
@@ -90,9 +92,9 @@ def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
     """
     steps = batch_steps(ctx, requests)
     try:
-        run = next(steps)
+        group, run = next(steps)
         while True:
-            run = steps.send(submit_all(ctx.api, run))
+            group, run = steps.send(submit_all(group.api, run))
     except StopIteration as done:
         return done.value
 
@@ -100,14 +102,26 @@ def handle_batch(ctx: RpcContext, requests: list[Any]) -> list[dict[str, Any]]:
 async def handle_batch_async(
     ctx: RpcContext, requests: list[Any], submit_soon: Callable[[Sequence[Transaction]], Awaitable[Outcomes]]
 ) -> list[dict[str, Any]]:
-    """handle_batch, with each run of transactions joining the node's next admission round."""
+    """handle_batch, with each run of transactions joining the node's next admission round (the
+    round of the run's own group, on a node of several groups)."""
     steps = batch_steps(ctx, requests)
     try:
-        run = next(steps)
+        group, run = next(steps)
         while True:
-            run = steps.send(await submit_soon(run))
+            submit = submit_soon if group is ctx else _submitter(group)
+            group, run = steps.send(await submit(run))
     except StopIteration as done:
         return done.value
+
+
+def _submitter(ctx: RpcContext) -> Callable[[Sequence[Transaction]], Awaitable[Outcomes]]:
+    """How one group admits a run: in its next round if it has rounds, else at once."""
+    if isinstance(ctx.api, SubmitsInRounds):
+        return ctx.api.submit_soon
+
+    async def at_once(txs: Sequence[Transaction]) -> Outcomes:
+        return submit_all(ctx.api, txs)
+    return at_once
 
 
 def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
@@ -115,6 +129,7 @@ def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
     sent back their outcomes (so one rule serves the synchronous and the asynchronous server)."""
     slots: list[dict[str, Any] | None] = []
     run: list[tuple[int, dict[str, Any], Transaction]] = []  # (slot, request, decoded tx) awaiting admission
+    run_group = ctx  # the group the run's transactions go to (a run holds one group's only)
 
     def answer(outcomes: Outcomes) -> None:
         for (slot, request, _), outcome in zip(run, outcomes):
@@ -124,21 +139,28 @@ def batch_steps(ctx: RpcContext, requests: list[Any]) -> BatchSteps:
     for item in requests:
         if _invalid_request(item) is None and item["method"] == SEND_RAW_TRANSACTION:
             try:
-                run.append((len(slots), item, _raw_transaction(ctx, item)))
+                group, tx = _raw_transaction(ctx, item)
+                if run and group is not run_group:  # another group's: the run so far is admitted first
+                    answer((yield run_group, [tx for _, _, tx in run]))
+                run_group = group
+                run.append((len(slots), item, tx))
                 slots.append(None)  # filled once the run is admitted
             except RpcError as exc:  # malformed: answered now, nothing to admit
                 slots.append({"jsonrpc": "2.0", "id": item.get("id"), "error": exc.to_json()} if "id" in item else None)
             continue
         if run:
-            answer((yield [tx for _, _, tx in run]))
+            answer((yield run_group, [tx for _, _, tx in run]))
         slots.append(handle_one(ctx, item))
     if run:
-        answer((yield [tx for _, _, tx in run]))
+        answer((yield run_group, [tx for _, _, tx in run]))
     return [r for r in slots if r is not None]
 
 
-def _raw_transaction(ctx: RpcContext, request: dict[str, Any]) -> Transaction:
-    return raw_transaction_param(split_group(ctx.api, positional(request.get("params"))))
+def _raw_transaction(ctx: RpcContext, request: dict[str, Any]) -> tuple[RpcContext, Transaction]:
+    """The group a sendRawTransaction request names (its context) and its decoded transaction."""
+    params = positional(request.get("params"))
+    group = select_group(ctx, params)
+    return group, raw_transaction_param(split_group(group.api, params))
 
 
 def _safe_id(value: Any) -> Any:

@@ -19,7 +19,7 @@ import pytest
 from chain.crypto.keys import KeyPair
 from chain.ledger.status import Status
 from chain.ledger.transaction import new_transaction, sign_transaction
-from chain.node import node as node_module
+from chain.node import group as node_module  # the per-group driver holds these limits (chain.node.group)
 from chain.node.builder import BuildOptions, build_chain
 from chain.node.node import Node
 from chain.node.ports import free_port_bases
