@@ -129,6 +129,40 @@ class SimConfig:
         return max_faulty(working)
 
 
+class EventQueue:
+    """The one priority queue of a simulated world: (virtual time, sequence number, kind, data, owner).
+
+    A lone simulation owns its queue; the groups of a multi-group run (chain.sim.groups) share one,
+    so that one clock orders every group's events. The owner is the simulation whose handler the
+    event goes to; the sequence numbers are unique, so entries are never compared past them.
+    """
+
+    __slots__ = ("heap", "seq")
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[int, int, str, tuple[Any, ...], Simulation]] = []
+        self.seq = 0
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a simulation runs when it is one group of several on one network (chain.sim.groups).
+
+    The group has its own genesis (its group id), sealers, stores, pools and replicas; it shares
+    the world's queue (one clock), random stream and network, and its nodes are some of the
+    world's hosts: node i of the group runs on host ``hosts[i]`` with that host's key.
+    """
+
+    name: str  # the 3.x group name ("group1")
+    group_id: int  # its 2.x group id (group1 -> 2), in its genesis and every transaction
+    sealer_keys: tuple[KeyPair, ...]
+    observer_keys: tuple[KeyPair, ...]
+    hosts: tuple[int, ...]  # the host of each node, in node order (sealers, then observers)
+    queue: EventQueue
+    rng: random.Random
+    network: Any  # a chain.sim.groups.GroupNetwork: the shared network seen through this group's hosts
+
+
 @dataclass(frozen=True)
 class SimEvent:
     """What step() just did (for interactive drivers)."""
@@ -136,6 +170,7 @@ class SimEvent:
     time_ms: int
     kind: str
     node: int | None
+    group: str | None = None  # a multi-group run (chain.sim.groups): the group, and node is the host
 
 
 @dataclass
@@ -184,33 +219,41 @@ def sim_recovery_bound_ms(config: SimConfig) -> int:
 
 
 class Simulation:
-    def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] | None = None) -> None:
+    def __init__(self, config: SimConfig, executor_factory: Callable[[CryptoSuite], BlockExecutor] | None = None,
+                 placement: Placement | None = None) -> None:
         self.config = config
+        self.placement = placement  # None: the simulation is the whole world (one group, group0)
+        self.group_id = placement.group_id if placement is not None else GROUP_ID
         real_suite = get_suite(config.suite)
         self.suite: CryptoSuite = real_suite
         self.verifications: Remembered | None = None  # the shared verify, when config.share_verifications
         if config.share_verifications:
             self.suite, self.verifications = verify_once(real_suite)
-        self.rng = random.Random(config.seed)
+        self.rng = placement.rng if placement is not None else random.Random(config.seed)
         self.now_ms = 0
         self.trace = Trace()
         self.trace_hashes = (config.suite == "standard") if config.record_trace_hashes is None else config.record_trace_hashes
         # The dashboard asks for the digest each vote carries (equivocation twins); off, the trace is unchanged.
         self.trace_digests = False
         self._digest_memo: tuple[bytes, str | None] = (b"", None)
-        self.network = Network(self.rng, LinkProfile(config.latency_ms[0], config.latency_ms[1], config.loss, config.duplicate))
-        self._queue: list[tuple[int, int, str, tuple[Any, ...]]] = []
-        self._seq = 0
+        self.network = (placement.network if placement is not None else
+                        Network(self.rng, LinkProfile(config.latency_ms[0], config.latency_ms[1], config.loss, config.duplicate)))
+        self.events = placement.queue if placement is not None else EventQueue()
         self._timer_generation: dict[tuple[int, str], int] = {}
         self.dmc_stages = StageLog()  # executor="dmc": each committed height's DMC rounds (the dashboard's Gantt)
         self._executor_factory = executor_factory or self._default_executor
         self.replica_config = replica_config(config)
-        sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
-        observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
-        self.admin_key = derive_keys(config.suite, config.seed, 1, "admin")[0]  # the governance account
-        self.governor_keys = derive_keys(config.suite, config.seed, config.auth_governors, "governor")
+        if placement is None:
+            sealer_keys = derive_keys(config.suite, config.seed, config.nodes, "sealer")
+            observer_keys = derive_keys(config.suite, config.seed, config.observers, "observer")
+        else:  # the hosts' keys: a node signs with one key in every group it is in, as in FISCO
+            sealer_keys, observer_keys = list(placement.sealer_keys), list(placement.observer_keys)
+        # each group has its own accounts (a business of its own), named after it
+        role = (lambda name: name) if placement is None else (lambda name: f"{placement.name}/{name}")
+        self.admin_key = derive_keys(config.suite, config.seed, 1, role("admin"))[0]  # the governance account
+        self.governor_keys = derive_keys(config.suite, config.seed, config.auth_governors, role("governor"))
         self.genesis = GenesisConfig(
-            chain_id=CHAIN_ID, group_id=GROUP_ID, suite=config.suite,
+            chain_id=CHAIN_ID, group_id=self.group_id, suite=config.suite,
             sealers=tuple((k.public_key, 1) for k in sealer_keys), observers=tuple(k.public_key for k in observer_keys),
             system_config=config.system_config(),
             admins=(self.admin_key.address,), timestamp=GENESIS_EPOCH_MS,
@@ -229,11 +272,11 @@ class Simulation:
         self.sent_at: dict[tuple[int, int], list[int]] = {}  # (sender, height the message is about) -> [messages, bytes]
         self.rejections: dict[str, int] = {}
         self.view_changes_started = [0] * len(self.nodes)
-        self.client_key = derive_keys(config.suite, config.seed, 1, "client")[0]
+        self.client_key = derive_keys(config.suite, config.seed, 1, role("client"))[0]
         self._client_counter = 0
         self._client_credit = 0.0
         # workload="contracts": the client deploys Counters and calls them (chain.sim.dmc_load)
-        self.contract_load = (ContractLoad(self.suite, self.client_key, chain_id=CHAIN_ID, group_id=GROUP_ID)
+        self.contract_load = (ContractLoad(self.suite, self.client_key, chain_id=CHAIN_ID, group_id=self.group_id)
                                if config.workload == "contracts" else None)
         for node in self.nodes:
             self._boot(node)
@@ -251,15 +294,22 @@ class Simulation:
     # --- the queue ------------------------------------------------------------------------------
 
     def _push(self, delay_ms: int, kind: str, data: tuple[Any, ...]) -> None:
-        self._seq += 1
-        heapq.heappush(self._queue, (self.now_ms + delay_ms, self._seq, kind, data))
+        events = self.events
+        events.seq += 1
+        heapq.heappush(events.heap, (self.now_ms + delay_ms, events.seq, kind, data, self))
 
     def step(self) -> SimEvent | None:
         """Process the next event; None when nothing is left to happen."""
-        if not self._queue:
+        if not self.events.heap:
             return None
-        time_ms, _, kind, data = heapq.heappop(self._queue)
+        if self.placement is not None:  # the queue holds every group's events, and one clock reads them
+            raise ScenarioError("a group runs on the world's clock: step or run the GroupsSimulation")
+        time_ms, _, kind, data, _owner = heapq.heappop(self.events.heap)
         self.now_ms = time_ms
+        return self.dispatch(time_ms, kind, data)
+
+    def dispatch(self, time_ms: int, kind: str, data: tuple[Any, ...]) -> SimEvent:
+        """Hand one popped event to its handler (the world's clock already reads time_ms)."""
         node: int | None
         match kind:  # one visible switch: "find usages" of each handler lands here
             case "deliver":
@@ -278,14 +328,19 @@ class Simulation:
         return SimEvent(time_ms, kind, node)
 
     def run_until(self, time_ms: int) -> None:
-        while self._queue and self._queue[0][0] <= time_ms:
+        queue = self.events.heap
+        if self.placement is not None:
+            raise ScenarioError("a group runs on the world's clock: step or run the GroupsSimulation")
+        while queue and queue[0][0] <= time_ms:
             self.step()
         self.now_ms = max(self.now_ms, time_ms)
 
     def run_blocks(self, count: int, max_time_ms: int) -> int:
         """Run until the honest nodes' highest block grew by count, or max_time_ms of virtual time passed."""
-        start, deadline = self.checker.highest, self.now_ms + max_time_ms
-        while self.checker.highest < start + count and self._queue and self._queue[0][0] <= deadline:
+        start, deadline, queue = self.checker.highest, self.now_ms + max_time_ms, self.events.heap
+        if self.placement is not None:
+            raise ScenarioError("a group runs on the world's clock: step or run the GroupsSimulation")
+        while self.checker.highest < start + count and queue and queue[0][0] <= deadline:
             self.step()
         if self.checker.highest < start + count:
             self.now_ms = max(self.now_ms, deadline)
@@ -298,7 +353,7 @@ class Simulation:
     # --- nodes ----------------------------------------------------------------------------------
 
     def _boot(self, node: SimNode) -> None:
-        pool = TxPool(self.suite, node.store, chain_id=CHAIN_ID, group_id=GROUP_ID)
+        pool = TxPool(self.suite, node.store, chain_id=CHAIN_ID, group_id=self.group_id)
         node.replica = Replica(self.suite, node.key.secret, node.store, pool, self._executor_factory(self.suite),
                                self.replica_config)
         node.replica.wall_clock = self.wall_ms  # block timestamps: the genesis epoch plus virtual time
@@ -334,6 +389,11 @@ class Simulation:
         """End a partition (loss and crashes are healed by set_network and restart)."""
         self.network.heal()
         self._emit({"ev": "heal"})
+        self._faults_changed()
+
+    def network_changed(self, record: dict[str, Any]) -> None:
+        """The world changed the shared network (chain.sim.groups): trace it and tell the liveness monitor."""
+        self._emit(record)
         self._faults_changed()
 
     def set_network(self, loss: float | None = None, duplicate: float | None = None) -> None:
@@ -372,7 +432,7 @@ class Simulation:
             raise ScenarioError("no live node to send the governance transaction to")
         head = max(n.store.head_number() for n in self.nodes)
         tx = add_sealer_tx(self.suite, node.node_id, weight, block_limit=head + BLOCK_LIMIT_AHEAD, chain_id=CHAIN_ID,
-                           group_id=GROUP_ID, nonce=self.rng.getrandbits(250))
+                           group_id=self.group_id, nonce=self.rng.getrandbits(250))
         signed = sign_transaction(tx, self.admin_key)
         self._emit({"ev": "add_sealer", "node": index, "weight": weight})
         target = live[self.rng.randrange(len(live))]
@@ -466,7 +526,7 @@ class Simulation:
             key = f"k{self._client_counter % 64}".encode()
             tx = new_transaction(
                 to=KV_ADDRESS, data=encode_kv(key, str(self._client_counter).encode()), block_limit=head + BLOCK_LIMIT_AHEAD,
-                chain_id=CHAIN_ID, group_id=GROUP_ID, nonce=self.rng.getrandbits(250),
+                chain_id=CHAIN_ID, group_id=self.group_id, nonce=self.rng.getrandbits(250),
             )
             txs.append(sign_transaction(tx, self.client_key))
         return txs
