@@ -85,6 +85,8 @@ def status(path: Path = typer.Argument(..., help="a node directory, or a chain d
             view = _rpc(url, "getPbftView", [1])
             peers = _rpc(url, "getPeers", [1])
             connected = sum(1 for peer in peers if peer.get("connected", True)) if isinstance(peers, list) else "?"
-            typer.echo(f"{line} running  height {height}  view {int(view, 16) if isinstance(view, str) else view}  peers {connected}")
+            # a node of several groups: each other group's head too (asked by its 3.x name)
+            typer.echo(f"{line} running  height {height}  view {int(view, 16) if isinstance(view, str) else view}  peers {connected}"
+                       + "".join(f"  {name} height {_rpc(url, 'getBlockNumber', [name, ''])}" for name in config.groups.names))
         except (OSError, ValueError, RuntimeError, urllib.error.URLError) as exc:
             typer.echo(f"{line} running  (rpc not answering: {exc})")

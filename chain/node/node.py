@@ -84,6 +84,17 @@ class Node:
                 opened.close()
             raise
         self.main = self.groups[FIRST_GROUP_NAME]
+        # group0's, as the node had them before groups: NodeApi, and what tests and tools read
+        self.genesis: GenesisConfig = self.main.genesis
+        self.suite: CryptoSuite = self.main.suite
+        self.chain_id = self.main.chain_id
+        self.group_id = self.main.group_id
+        self.genesis_hash = self.main.genesis_hash
+        self.store: Store = self.main.store
+        self.txpool: TxPool = self.main.txpool
+        self.log_service: LogService = self.main.log_service
+        self.executor: BlockExecutor = self.main.executor
+        self.replica: Replica = self.main.replica
         for group in self.groups.values():
             # Every group is this one chain: the same chain id and suite (the hello names only group0's).
             if (group.chain_id, group.suite.name) != (self.main.chain_id, self.main.suite.name):
@@ -127,51 +138,15 @@ class Node:
         self._web3: web.AppRunner | None = None
         self.web3_port: int | None = None  # the Ethereum JSON-RPC endpoint, when [web3_rpc] enabled
 
+    def _groups_field(self, value: object) -> dict[str, Any]:
+        """A log field naming the groups, on a node of several (a node of one logs as it always did)."""
+        return {"groups": value} if len(self.groups) > 1 else {}
+
     def _close_stores(self) -> None:
         for group in self.groups.values():
             group.close()
 
     # --- group0, as the node was before groups (NodeApi, and what tests and tools read) ------
-
-    @property
-    def genesis(self) -> GenesisConfig:
-        return self.main.genesis
-
-    @property
-    def suite(self) -> CryptoSuite:
-        return self.main.suite
-
-    @property
-    def chain_id(self) -> int:
-        return self.main.chain_id
-
-    @property
-    def group_id(self) -> int:
-        return self.main.group_id
-
-    @property
-    def genesis_hash(self) -> bytes:
-        return self.main.genesis_hash
-
-    @property
-    def store(self) -> Store:
-        return self.main.store
-
-    @property
-    def txpool(self) -> TxPool:
-        return self.main.txpool
-
-    @property
-    def log_service(self) -> LogService:
-        return self.main.log_service
-
-    @property
-    def executor(self) -> BlockExecutor:
-        return self.main.executor
-
-    @property
-    def replica(self) -> Replica:
-        return self.main.replica
 
     @property
     def _thread(self) -> ReplicaThread | None:
@@ -215,7 +190,7 @@ class Node:
             concurrent.futures.ThreadPoolExecutor(max_workers=CALL_WORKERS, thread_name_prefix=f"{self.node_name}-rpc"))
         event(log, "node_starting", node_id=self.node_id.hex(), suite=self.suite.name,
               head=self.store.head_number(), executor=self.config.executor.kind,
-              **({"groups": {name: g.store.head_number() for name, g in self.groups.items()}} if len(self.groups) > 1 else {}))
+              **self._groups_field({name: g.store.head_number() for name, g in self.groups.items()}))
         # Each group's replica asks for blocks it lacks; its Tick asks again until a peer is heard.
         for group in self.groups.values():
             group.start(self._loop)
@@ -250,7 +225,7 @@ class Node:
               rpc=f"{self.config.rpc.listen_ip}:{self.rpc_port}",
               channel=f"{self.config.channel.listen_ip}:{self.channel.listen_port}" if self.channel else "off",
               web3=f"{self.config.web3_rpc.listen_ip}:{self.web3_port}" if self.web3_port else "off",
-              **({"groups": list(self.groups)} if len(self.groups) > 1 else {}))
+              **self._groups_field(list(self.groups)))
 
     async def stop(self) -> None:
         event(log, "node_stopping", head=self.store.head_number())
