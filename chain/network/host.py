@@ -240,14 +240,19 @@ class Host:
     # --- sending ---------------------------------------------------------------------------
 
     def connected(self, group: int | None = None) -> list[bytes]:
-        """Node ids of peers with a live link, sorted (with a group other than the first: those serving it)."""
-        return sorted(node_id for node_id, link in self._links.items() if group is None or group in link.groups)
+        """Node ids of peers with a live link, sorted (with a group other than the first: those serving it,
+        if this node does too)."""
+        return sorted(node_id for node_id, link in self._links.items() if self._shares(link, group))
+
+    def _shares(self, link: Link, group: int | None) -> bool:
+        """Whether link may carry messages of group (None: the first group, every link's)."""
+        return group is None or (group in self.groups and group in link.groups)
 
     def send(self, node_id: bytes, payload: bytes, group: int | None = None) -> bool:
         """Queue payload (an engine message of the first group, or of `group`) to one peer; False when
         it is not connected or does not serve that group (the engine copes with loss)."""
         link = self._links.get(node_id)
-        if link is None or link.writer.is_closing() or (group is not None and group not in link.groups):
+        if link is None or link.writer.is_closing() or not self._shares(link, group):
             return False
         frame = self._engine_frame(payload, group)
         return frame is not None and self._write_frame(link, frame)
@@ -257,8 +262,7 @@ class Host:
         frame = self._engine_frame(payload, group)  # framed once, whatever the number of peers
         if frame is None:
             return 0
-        return sum(1 for link in list(self._links.values())
-                   if (group is None or group in link.groups) and self._write_frame(link, frame))
+        return sum(1 for link in list(self._links.values()) if self._shares(link, group) and self._write_frame(link, frame))
 
     def _engine_frame(self, payload: bytes, group: int | None) -> bytes | None:
         if group is None:
