@@ -2,6 +2,7 @@
 
     chain sim --nodes 7 --byzantine 2 --behaviour equivocate --blocks 50 --seed 1 --trace out.jsonl
     chain sim --sweep 1000 --seed 1 --jobs 2 --resume sweep.jsonl     # random fault schedules, seeds 1..1000
+    chain sim --groups 2 --blocks 20     # group0 on hosts 0-3, group1 on hosts 2-5, one network (chain.sim.groups)
 
 Exits 1 if an invariant broke (agreement, validity, no gaps, no double signing), so scripts and CI can
 rely on it; a sweep exits 1 if any run broke safety or stalled after its faults were healed.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -55,6 +56,9 @@ def sim(
     tree_width: int = typer.Option(0, "--tree-width", help="proposals (and rPBFT's decided blocks) go down a tree of "
                                                          "this width, each node forwarding (FISCO 2.x "
                                                          "broadcast_prepare_by_tree: 3); 0: to everyone directly"),
+    groups: str = typer.Option("", "--groups", help="several groups on one network: a count (2: group0 and group1) "
+                                                     "or names (group0,group3); each group --nodes sealers, sharing "
+                                                     "half its hosts with the next group; faults act on hosts"),
     verify_every_copy: bool = typer.Option(False, "--verify-every-copy",
                                            help="every replica verifies every signature itself (slower; by default "
                                                 "each distinct signature is verified once in the process, a "
@@ -74,6 +78,16 @@ def sim(
         _fail(f"unknown suite {suite!r}; choose from {', '.join(SUITE_NAMES)}")
     if nodes < 1:  # checked before --byzantine, whose bound depends on it
         _fail(f"--nodes must be at least 1 (4 tolerates one faulty node), got {nodes}")
+    if groups:
+        if observers:
+            _fail("--groups: every group has --nodes sealers and no observers")
+        _groups_run(console, groups, nodes=nodes, byzantine=byzantine, behaviour=behaviour, blocks=blocks,
+                    max_time_ms=max_time_ms, trace=trace,
+                    base=dict(suite=suite, seed=seed, loss=loss, duplicate=duplicate, tx_rate=tx_rate, executor=executor,
+                              consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks,
+                              tree_width=tree_width, workload=workload or ("contracts" if executor == "dmc" else "kv"),
+                              share_verifications=not verify_every_copy))
+        return
     if not 0 <= byzantine < nodes:
         _fail(f"--byzantine must be between 0 and {nodes - 1} (fewer than --nodes {nodes}), got {byzantine}")
     try:
@@ -145,6 +159,62 @@ def sim(
     if trace:
         console.print(f"trace written to {trace}")
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _groups_run(console: Console, spec: str, *, nodes: int, byzantine: int, behaviour: str, blocks: int,
+                max_time_ms: int, trace: Path | None, base: dict[str, Any]) -> None:
+    """`chain sim --groups 2`: several groups on one simulated network, each checked on its own."""
+    from chain.sim import SimConfig
+    from chain.sim.groups import GroupsConfig, GroupsSimulation, group_id_of, group_names, overlapping_groups
+    from chain.sim.trace import JsonlWriter
+
+    try:
+        names = group_names(spec)
+        hosts, specs = overlapping_groups(names, nodes)
+        if not 0 <= byzantine < hosts:
+            _fail(f"--byzantine must be between 0 and {hosts - 1} (hosts), got {byzantine}")
+        world = GroupsSimulation(GroupsConfig(hosts=hosts, groups=specs, base=SimConfig(**base),
+                                              byzantine={h: behaviour for h in liar_indices(hosts, byzantine)}))
+    except ChainError as exc:
+        _fail(str(exc))
+    stream = trace.open("w", encoding="utf-8") if trace else None
+    if stream is not None:
+        world.subscribe(JsonlWriter(stream))
+    started = time.perf_counter()
+    try:
+        world.run_blocks(blocks, max_time_ms)
+    finally:
+        if stream is not None:
+            stream.close()
+    wall = time.perf_counter() - started
+    reports = world.check()
+    mark = lambda ok: "[green]holds[/]" if ok else "[red]BROKEN[/]"  # noqa: E731
+    for name, sim in world.groups.items():
+        assert sim.placement is not None
+        report = reports[name]
+        table = Table(title=f"{name} (2.x group id {group_id_of(name)}): sealers on hosts "
+                            f"{', '.join(map(str, sim.placement.hosts))}")
+        for column in ("node", "host", "role", "behaviour", "height", "view", "view changes", "state"):
+            table.add_column(column, justify="left" if column in ("role", "behaviour", "state") else "right")
+        for row in sim.node_status():
+            table.add_row(str(row["node"]), str(sim.placement.hosts[row["node"]]), row["role"],
+                          row["behaviour"] or "honest", str(row["height"]),
+                          str(row["view"]) if row["view"] is not None else "-", str(row["view_changes"]), row["state"])
+        console.print(table)
+        colour = {True: "green", False: "red", None: "yellow"}[report.live]
+        console.print(f"  safety (agreement, validity, no gaps, no double signing): {mark(report.ok)}; "
+                      f"liveness after GST: [{colour}]{report.liveness_after_gst}[/]", soft_wrap=True)
+        console.print(f"  blocks {report.highest}, view changes {report.view_changes}, "
+                      f"{report.committed_txs} txs committed, messages sent {sum(sim.messages_by_type.values())}, "
+                      f"dropped {sim.dropped}", highlight=False)
+        for violation in report.violations[:10] + report.liveness_violations[:5]:
+            console.print(f"  [red]violation:[/] {violation}")
+    console.print(f"{hosts} hosts, {len(world.groups)} groups, {base['suite']} suite, seed {base['seed']}; virtual time {world.now_ms / 1000:.1f} s, "
+                  f"wall clock {wall:.2f} s", highlight=False)
+    if trace:
+        console.print(f"trace written to {trace} (each record names its group)")
+    if not all(report.ok for report in reports.values()):
         raise typer.Exit(1)
 
 
