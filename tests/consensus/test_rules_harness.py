@@ -35,6 +35,7 @@ from chain.errors import TxRejected
 from chain.execution.kv import KVExecutor, encode_kv
 from chain.execution.result import ExecutionResult
 from chain.ledger.block import Block, BlockHeader
+from chain.ledger.codec import encode
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import (
@@ -99,6 +100,7 @@ class Harness:
         self.txs = [self._new_tx(i, block_limit) for i in range(txs)]
         self.now = 0
         self.names: dict[bytes, str] = {}  # block hash (proposed or executed) -> the name a table gave it
+        self._links: dict[bytes, int] = {}  # raw message -> the node whose link brings it, where not its sender's
         pool = self._pool()
         for number in range(1, height):
             self._commit_setup_block(number)
@@ -251,10 +253,20 @@ class Harness:
     def sync_request(self, sender: int, start: int, end: int) -> Envelope:
         return self.sign(sender, MsgType.SYNC_REQUEST, SyncRequest(start, end))
 
-    @staticmethod
-    def forged(envelope: Envelope, sender: int) -> Envelope:
-        """The same payload and signature, claiming another sender."""
-        return make_envelope(envelope.type, sender, envelope.payload, envelope.signature)
+    def tx_gossip(self, sender: int, txs: Sequence[int] = (0,)) -> Envelope:
+        """Transactions as a node gossips them: unsigned, for the receiver's link to vouch for."""
+        body = TxList(tuple(self.tx(i).encode() for i in txs))
+        return make_envelope(MsgType.TX_GOSSIP, sender, encode(body.to_rlp()), b"", body=body)
+
+    def forged(self, envelope: Envelope, sender: int) -> Envelope:
+        """The same payload and signature, claiming another sender (it comes on the real signer's link)."""
+        fake = make_envelope(envelope.type, sender, envelope.payload, envelope.signature)
+        return self.via(fake, envelope.sender)
+
+    def via(self, envelope: Envelope, peer: int) -> Envelope:
+        """The message arrives on node `peer`'s link (by default a message comes on its sender's own)."""
+        self._links[envelope.raw] = peer
+        return envelope
 
     @staticmethod
     def bad_signature(envelope: Envelope) -> Envelope:
@@ -266,7 +278,8 @@ class Harness:
     def deliver(self, envelope: Envelope) -> list[fx.Effect]:
         """Hand the replica a message; a message it only rejects must leave it exactly as it was."""
         before = snapshot(self.replica)
-        peer_index = envelope.sender if envelope.sender < len(self.keys) else 1
+        peer_index = self._links.get(envelope.raw, envelope.sender)
+        peer_index = peer_index if peer_index < len(self.keys) else 1
         effects = self.replica.handle(fx.Deliver(self.keys[peer_index].public_key, envelope.raw), self.now)
         visible = [e for e in effects if not isinstance(e, (fx.SetTimer, fx.CancelTimer, fx.TxsAccepted))]
         # Only a refusal of this very message counts (not, say, the replica refusing to sign a vote).

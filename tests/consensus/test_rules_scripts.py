@@ -30,6 +30,8 @@ Checkpoint(sender, block= | hash="other", number=)  ViewChange(sender, view, pro
 Proof(pre_prepare, prepares=[sender or message, ...])   NewView(sender, view, vcs=[sender or message, ...], proposal=)
 Signed(block, signers=[0, 1, 2], bad=[...], state_root="other")   SyncResponse(sender, blocks=[...])
 SyncRequest(sender, start, end)   Forged(message, sender)   BadSignature(message)
+From(message, peer): the message arrives on node peer's link (by default: on its sender's own; a
+Forged one: on its real signer's)   TxGossip(sender, txs=[i, ...]): unsigned, as a node gossips
 
 Set REWRITE_TESTDATA=1 to write the actual outputs into the files (then read the diff).
 """
@@ -99,7 +101,7 @@ class Script:
             "Commit": lambda *a, **k: h.vote(MsgType.COMMIT, *a, **k),
             "Checkpoint": h.checkpoint, "ViewChange": h.view_change, "Proof": h.proof, "NewView": h.new_view,
             "Signed": h.signed, "SyncResponse": h.sync_response, "SyncRequest": h.sync_request,
-            "Forged": h.forged, "BadSignature": h.bad_signature,
+            "Forged": h.forged, "BadSignature": h.bad_signature, "From": h.via, "TxGossip": h.tx_gossip,
         }
 
     def evaluate(self, source: str) -> Any:

@@ -66,7 +66,7 @@ def on_submit(r: Replica, txs: Sequence[Transaction | bytes]) -> None:
     for tx in accepted:
         r._client_txs[tx.hash(r.suite)] = r.now
     if accepted and r.my_index is not None:
-        gossip = r.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in accepted)))
+        gossip = r.unsigned(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in accepted)))
         r.broadcast(gossip, r.height, r.view)
 
 
@@ -87,7 +87,7 @@ def regossip_client_transactions(r: Replica, force: bool = False) -> None:
             pending.append(tx)
             r._client_txs[tx_hash] = r.now
     if pending and r.my_index is not None:
-        gossip = r.sign(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in pending)))
+        gossip = r.unsigned(MsgType.TX_GOSSIP, TxList(tuple(tx.encode() for tx in pending)))
         r.broadcast(gossip, r.height, r.view)
 
 
@@ -104,7 +104,7 @@ def on_tx_request(r: Replica, envelope: Envelope, request: TxRequest) -> None:
         if tx is not None:
             found.append(tx.encode())
     if found and r.my_index is not None:
-        response = r.sign(MsgType.TX_RESPONSE, TxList(tuple(found)))
+        response = r.unsigned(MsgType.TX_RESPONSE, TxList(tuple(found)))
         r.send(r.node_ids[envelope.sender], response, request.number, r.view)
 
 
