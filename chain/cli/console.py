@@ -411,6 +411,12 @@ def cmd_observers(console: Console, args: list[str]) -> str:
     return _node_ids(console, args, "getObserverList")
 
 
+@command("getGroupList", "getGroupList", "the groups this node serves (2.x ids; --group picks one)")
+def cmd_groups(console: Console, args: list[str]) -> str:
+    _arity(args, 0)
+    return " ".join(f"{g} (group{int(g) - 1})" for g in console.client.request("getGroupList", [])) or "(none)"
+
+
 @command("getPbftView", "getPbftView", "the current PBFT view")
 def cmd_view(console: Console, args: list[str]) -> str:
     _arity(args, 0)
