@@ -28,6 +28,7 @@ class RunRecord:
     """What one run of a scenario produced (for one suite)."""
 
     suite: str
+    group: str = ""  # a scenario with several groups: one record per group, nodes numbered within it
     samples: list[Sample] = field(default_factory=list)
     trace_events: int = 0
     applied: list[tuple[int, str]] = field(default_factory=list)  # (virtual ms, description) of each event
@@ -277,4 +278,4 @@ def check(observation: str, records: list[RunRecord]) -> Verdict:
     if len(verdicts) == 1:
         return verdicts[0]
     return Verdict(observation, all(v.held for v in verdicts),
-                   "; ".join(f"{r.suite}: {v.detail}" for r, v in zip(records, verdicts)))
+                   "; ".join(f"{r.group or r.suite}: {v.detail}" for r, v in zip(records, verdicts)))

@@ -24,7 +24,7 @@ from chain.scenarios import world
 class ScenarioScript:
     """The scripted faults of a scenario, applied to a simulation as virtual time passes."""
 
-    def __init__(self, scenario: Scenario, sim: world.SimChain, *,
+    def __init__(self, scenario: Scenario, sim: world.SimChain | world.GroupsChain, *,
                  on_apply: Callable[[int, str], None] | None = None) -> None:
         self.scenario = scenario
         self.sim = sim
@@ -66,6 +66,8 @@ class ScenarioScript:
     def apply(self, event: ScenarioEvent) -> str:
         """Carry out one event and say what was done, in the words of the narration."""
         action = event.action
+        if isinstance(self.sim, world.GroupsChain):
+            return self._apply_to_hosts(event, self.sim)
         if action == "crash":
             node = self.resolve(event.node)
             was = " (the leader)" if event.node == LEADER else ""
@@ -108,6 +110,36 @@ class ScenarioScript:
             self.tampered.append((node, event.block))
             return done
         raise ScenarioError(f"unknown action {action!r}")
+
+    def _apply_to_hosts(self, event: ScenarioEvent, chains: world.GroupsChain) -> str:
+        """An event of a scenario with several groups: it names hosts, and acts on every group there."""
+        action, host = event.action, event.node
+        if action in ("crash", "restart", "byzantine", "honest"):
+            if not isinstance(host, int):  # the parser refuses "leader" in such scenarios
+                raise ScenarioError(f"an event names host {host!r}")
+            found = [name for name in chains.chains if host in chains.hosts(name)]
+            where = f"host {host} ({', '.join(found) if found else 'in no group'})"
+            if action == "crash":
+                chains.crash(host)
+                return f"crash {where}"
+            if action == "restart":
+                chains.restart(host)
+                return f"restart {where}"
+            chains.set_behaviour(host, event.behaviour if action == "byzantine" else None)
+            if action == "byzantine":
+                self.byzantine.add(host)
+                return f"{where} turns Byzantine: {event.behaviour}"
+            return f"{where} is honest again"
+        if action == "partition":
+            chains.partition([list(g) for g in event.groups])
+            return "partition the hosts into " + " | ".join(str(list(g)) for g in event.groups)
+        if action == "heal":
+            chains.heal()
+            return "heal the network"
+        if action == "burst":
+            chains.submit_transactions(event.count)
+            return f"a burst of {event.count} transactions in each group"
+        raise ScenarioError(f"{action} acts on one chain; a scenario with groups cannot use it")
 
 
 @dataclass(frozen=True)
@@ -173,9 +205,67 @@ def record_outcome(record: RunRecord, sim: world.SimChain, script: ScenarioScrip
     record.dmc = world.dmc_summary(sim)
 
 
+def groups_simulation(scenario: Scenario, suite: str) -> world.GroupsChain:
+    """The world a scenario with several groups plays on (its hosts, groups and settings), for the
+    batch run and the dashboard alike."""
+    return world.make_groups_simulation(hosts=scenario.nodes, groups=scenario.groups, suite=suite, seed=scenario.seed,
+                                        tx_rate=scenario.tx_rate, consensus=scenario.consensus,
+                                        epoch_sealers=scenario.epoch_sealers, epoch_blocks=scenario.epoch_blocks,
+                                        executor=scenario.executor)
+
+
+def group_record_outcome(records: dict[str, RunRecord], chains: world.GroupsChain, script: ScenarioScript) -> None:
+    """record_outcome for each group: its own checker, its own nodes (Byzantine hosts as its node numbers)."""
+    for name, record in records.items():
+        record_outcome(record, chains.chains[name], script)
+        hosts = chains.hosts(name)
+        record.byzantine = frozenset(hosts.index(h) for h in script.byzantine if h in hosts)
+
+
+def run_groups_once(scenario: Scenario, suite: str) -> tuple[RunRecord, ...]:
+    """One run of a scenario with several groups: one record per group, all sampled at the same moments."""
+    started = time.perf_counter()
+    chains = groups_simulation(scenario, suite)
+    records = {name: RunRecord(suite=suite, group=name) for name in chains.chains}
+    events: list[dict[str, Any]] = []
+    chains.subscribe(events.append)
+
+    def applied(t: int, text: str) -> None:
+        for record in records.values():
+            record.applied.append((t, text))
+    script = ScenarioScript(scenario, chains, on_apply=applied)
+
+    def sample() -> None:
+        for name, record in records.items():
+            record.samples.append(Sample(chains.now_ms, tuple(chains.chains[name].node_status())))
+    sample()
+    while chains.now_ms < scenario.duration_ms:
+        script.advance_to(min(chains.now_ms + SAMPLE_MS, scenario.duration_ms))
+        sample()
+    group_record_outcome(records, chains, script)
+    for record in records.values():
+        record.trace_events = len(events)
+        record.last_fault_ms = max((e.at_ms for e in scenario.events), default=0)
+        record.wall_seconds = time.perf_counter() - started
+    return tuple(records.values())
+
+
+def judge(scenario: Scenario, records: list[RunRecord]) -> tuple[Verdict, ...]:
+    """Each expected observation over the runs it is about: "group1:stall" over group1's record only."""
+    verdicts = []
+    for entry, (group, observation) in zip(scenario.expect, scenario.expectations()):
+        chosen = [r for r in records if group is None or r.group == group]
+        verdict = check(observation, chosen)
+        verdicts.append(Verdict(entry, verdict.held, verdict.detail))
+    return tuple(verdicts)
+
+
 def run_scenario(scenario: Scenario) -> ScenarioResult:
-    records = tuple(run_once(scenario, suite) for suite in scenario.suites)
-    verdicts = tuple(check(observation, list(records)) for observation in scenario.expect)
+    if scenario.groups:
+        records = run_groups_once(scenario, scenario.suite)
+    else:
+        records = tuple(run_once(scenario, suite) for suite in scenario.suites)
+    verdicts = judge(scenario, list(records))
     narration = narrate(scenario, records, verdicts)
     return ScenarioResult(scenario=scenario, records=records, verdicts=verdicts, narration=tuple(narration))
 
@@ -232,7 +322,15 @@ def narrate_record(record: RunRecord) -> list[str]:
 def narrate(scenario: Scenario, records: tuple[RunRecord, ...], verdicts: tuple[Verdict, ...]) -> list[str]:
     lines = [f"== {scenario.name}: {scenario.title}",
              f"   {scenario.nodes} nodes, seed {scenario.seed}, {scenario.tx_rate} tx/s, {scenario.duration_ms} ms of virtual time"]
+    if scenario.groups:
+        lines[-1] = lines[-1].replace(f"{scenario.nodes} nodes", f"{scenario.nodes} hosts, {len(scenario.groups)} groups")
+    hosts = {g.name: g.hosts for g in scenario.groups}
     for record in records:
+        if record.group:
+            lines.append(f"-- {record.group}: its nodes 0..{len(hosts[record.group]) - 1} run on hosts "
+                         f"{', '.join(map(str, hosts[record.group]))} (suite {record.suite})")
+            lines.extend("   " + line for line in narrate_record(record))
+            continue
         lines.append(f"-- suite {record.suite}" + (f" (signatures of {sorted(set(record.signature_sizes))} bytes)"
                                                    if record.signature_sizes else ""))
         lines.extend("   " + line for line in narrate_record(record))

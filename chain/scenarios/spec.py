@@ -20,6 +20,22 @@ never claims something the chain did not do.
     at_ms = 3000
     action = "crash"
     node = "leader"                    # a node index, or "leader" (the leader at that moment)
+
+Several groups on one network (chain.sim.groups): ``nodes`` counts the hosts, each ``[[group]]``
+names the hosts that seal (and observe) in it, events name hosts (a fault hits every group on the
+host; "leader" names no host), a burst goes to every group, and an expectation holds in every
+group unless prefixed by one (``"group1:stall"``)::
+
+    nodes = 6
+    expect = ["group0:progress", "group1:stall", "no_fork"]
+
+    [[group]]
+    name = "group0"
+    sealers = [0, 1, 2, 3]
+
+    [[group]]
+    name = "group1"
+    sealers = [2, 3, 4, 5]
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.errors import ScenarioError
+from chain.sim.groups import GroupSpec, GroupsConfig
 from chain.tomlcompat import tomllib
 
 SUITES = ("standard", "sm")
@@ -76,6 +93,9 @@ EXECUTORS = ("kv", "evm", "dmc")
 
 GOVERNANCE_ACTIONS = ("propose_sealer", "vote", "freeze_account")
 
+# With several groups, events name hosts and act on every group the host is in; these act on one chain.
+GROUPS_ACTIONS = ("crash", "restart", "partition", "heal", "byzantine", "honest", "burst")
+
 LEADER = "leader"
 
 
@@ -119,11 +139,22 @@ class Scenario:
     epoch_sealers: int = 4  # K, working sealers per epoch
     epoch_blocks: int = 1000  # B, blocks per epoch
     executor: str = ""  # one of EXECUTORS; "": the simulator's choice (kv, or evm for governance)
+    groups: tuple[GroupSpec, ...] = ()  # several groups on `nodes` hosts (none: one chain, group0)
 
     @property
     def suite(self) -> str:
         """The (first) suite; multi-suite scenarios run once per suite."""
         return self.suites[0]
+
+    def expectations(self) -> list[tuple[str | None, str]]:
+        """(group or None for every group, observation) of each expected observation."""
+        return [split_expectation(e) for e in self.expect]
+
+
+def split_expectation(entry: str) -> tuple[str | None, str]:
+    """"group1:stall" -> ("group1", "stall"); "no_fork" -> (None, "no_fork")."""
+    group, _, observation = entry.rpartition(":")
+    return (group or None), observation
 
 
 def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -243,7 +274,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     where = source
     known = {"name", "title", "family", "summary", "nodes", "suite", "suites", "seed", "duration_ms",
              "tx_rate", "expect", "watch", "event", "governors", "participates_rate", "win_rate",
-             "consensus", "epoch_sealers", "epoch_blocks", "executor"}
+             "consensus", "epoch_sealers", "epoch_blocks", "executor", "group"}
     unknown = set(raw) - known
     # top-level typos ("node = 4", "expected = ...") must not silently fall back to defaults
     if unknown:
@@ -286,10 +317,13 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     events = tuple(sorted(
         (_parse_event(e, i, nodes, duration_ms) for i, e in enumerate(raw_events)), key=lambda e: e.at_ms
     ))
+    groups = _parse_groups(raw.get("group", []), nodes, where)
     expect = tuple(_require(raw, "expect", list, where))
     # every expectation must be one the checker knows, or the scenario would pass vacuously
-    if not expect or any(o not in OBSERVATIONS for o in expect):
+    if not expect or not all(isinstance(o, str) for o in expect) \
+            or any(split_expectation(o)[1] not in OBSERVATIONS for o in expect):
         raise ScenarioError(f"{where}: expect must list observations from {OBSERVATIONS}, got {list(expect)}")
+    _check_groups_scenario(groups, expect, events, suites, raw, where)
     # "suites_agree" compares runs, so it needs at least two suites
     if "suites_agree" in expect and len(suites) < 2:
         raise ScenarioError(f"{where}: suites_agree needs suites = [\"standard\", \"sm\"]")
@@ -325,7 +359,58 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         epoch_sealers=epoch_sealers,
         epoch_blocks=epoch_blocks,
         executor=executor,
+        groups=groups,
     )
+
+
+def _parse_groups(raw_groups: Any, nodes: int, where: str) -> tuple[GroupSpec, ...]:
+    """The [[group]] tables: each a name and the hosts (0..nodes-1) that seal or observe in it."""
+    # an array of tables, each with exactly these keys
+    if not isinstance(raw_groups, list) or not all(isinstance(g, dict) for g in raw_groups):
+        raise ScenarioError(f"{where}: [[group]] must be an array of tables")
+    specs = []
+    for index, table in enumerate(raw_groups):
+        at = f"{where}: group #{index}"
+        unknown = set(table) - {"name", "sealers", "observers"}
+        if unknown:
+            raise ScenarioError(f"{at}: unexpected key(s) {sorted(unknown)}")
+        hosts = {key: table.get(key, []) if key == "observers" else _require(table, key, list, at)
+                 for key in ("sealers", "observers")}
+        # hosts are plain indexes
+        if not all(isinstance(h, int) and not isinstance(h, bool) for v in hosts.values() for h in v):
+            raise ScenarioError(f"{at}: sealers and observers must be lists of host indexes")
+        specs.append(GroupSpec(_require(table, "name", str, at), tuple(hosts["sealers"]), tuple(hosts["observers"])))
+    if specs:
+        try:
+            GroupsConfig(hosts=nodes, groups=tuple(specs))  # names, hosts in range, one role per host
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+    return tuple(specs)
+
+
+def _check_groups_scenario(groups: tuple[GroupSpec, ...], expect: tuple[str, ...], events: tuple[ScenarioEvent, ...],
+                           suites: tuple[str, ...], raw: dict[str, Any], where: str) -> None:
+    """What a scenario with several groups may say (its events name hosts; an expectation may name a group)."""
+    names = {g.name for g in groups}
+    for entry in expect:
+        group, observation = split_expectation(entry)
+        # a prefix must name one of the scenario's groups, and only a scenario with groups has any
+        if group is not None and group not in names:
+            raise ScenarioError(f"{where}: expectation {entry!r} names no group of this scenario "
+                                f"({', '.join(sorted(names)) or 'it has none'})")
+        if groups and observation in ("suites_agree", "sealer_added", "tamper_detected", "proposal_passed",
+                                      "proposal_expired", "account_frozen"):
+            raise ScenarioError(f"{where}: {observation} is an observation of one chain, not of several groups")
+    if not groups:
+        return
+    # one run per scenario: the suites and the governance of one chain do not apply
+    if len(suites) > 1 or raw.get("governors"):
+        raise ScenarioError(f"{where}: a scenario with groups runs one suite and has no governors")
+    for event in events:
+        # a host is a machine: "the leader" is a role in one group, and the other actions act on one chain
+        if event.action not in GROUPS_ACTIONS or event.node == LEADER:
+            raise ScenarioError(f"{where}: with groups, events name hosts and are one of {', '.join(GROUPS_ACTIONS)} "
+                                f"(event at {event.at_ms} ms: {event.action} node {event.node!r})")
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -21,6 +21,7 @@ from chain.ledger.transaction import BLOCK_LIMIT_AHEAD
 from chain.scenarios.spec import Scenario
 from chain.sim import SimConfig, Simulation
 from chain.sim.byzantine import BEHAVIOURS
+from chain.sim.groups import GroupsConfig, GroupsSimulation
 from chain.sim.runner import SimNode
 
 
@@ -54,6 +55,74 @@ class SimChain:
                 "phase": raw["state"], "pending": raw["pending_txs"], "behaviour": raw["behaviour"], "group": group,
             })
         return rows
+
+
+class GroupsChain:
+    """Several groups on one simulated network (chain.sim.groups), each group shown as a SimChain.
+
+    The controls act on hosts, as faults do on real machines (crash host 4: its node in every group
+    it is in); a burst goes to every group. ``chains`` holds each group's SimChain, for its node
+    cards, blocks and verdicts — numbered within the group, with ``hosts`` saying where each runs.
+    """
+
+    def __init__(self, world: GroupsSimulation) -> None:
+        self.world = world
+        self.chains = {name: SimChain(sim) for name, sim in world.groups.items()}
+
+    @property
+    def now_ms(self) -> int:
+        return self.world.now_ms
+
+    def hosts(self, group: str) -> tuple[int, ...]:
+        """The host of each node of a group, in node order."""
+        placement = self.world.group(group).placement
+        assert placement is not None
+        return placement.hosts
+
+    def step(self) -> Any:
+        return self.world.step()
+
+    def run_until(self, time_ms: int) -> None:
+        self.world.run_until(time_ms)
+
+    def crash(self, host: int) -> None:
+        self.world.crash(host)
+
+    def restart(self, host: int) -> None:
+        self.world.restart(host)
+
+    def partition(self, sides: list[list[int]]) -> None:
+        self.world.partition(sides)
+
+    def heal(self) -> None:
+        self.world.heal()
+
+    def set_behaviour(self, host: int, name: str | None) -> None:
+        self.world.set_behaviour(host, name)
+
+    def submit_transactions(self, count: int) -> int:
+        return self.world.submit_transactions(count)
+
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        return self.world.subscribe(callback)
+
+    def node_status(self) -> list[dict[str, Any]]:
+        """Every group's cards, each with its group and host."""
+        return [{**row, "group_name": name, "host": self.hosts(name)[row["index"]]}
+                for name, chain in self.chains.items() for row in chain.node_status()]
+
+    async def poll(self) -> None:
+        """Nothing to fetch: the simulated nodes live in this process."""
+
+
+def make_groups_simulation(*, hosts: int, groups: tuple[Any, ...], suite: str, seed: int, tx_rate: int = 20,
+                           consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000,
+                           executor: str = "") -> GroupsChain:
+    """Several groups (chain.sim.groups.GroupSpec) on `hosts` simulated hosts, each group's load `tx_rate`."""
+    base = SimConfig(suite=suite, seed=seed, tx_rate=float(tx_rate), executor=executor or "kv",
+                     workload="contracts" if executor == "dmc" else "kv",
+                     consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
+    return GroupsChain(GroupsSimulation(GroupsConfig(hosts=hosts, groups=groups, base=base)))
 
 
 def _role(node: SimNode) -> str:

@@ -24,7 +24,7 @@ def test_library_has_every_required_family() -> None:
 
 def test_library_scenarios_are_well_formed() -> None:
     for scenario in library().values():
-        assert scenario.expect and all(o in OBSERVATIONS for o in scenario.expect)
+        assert scenario.expect and all(o in OBSERVATIONS for _, o in scenario.expectations())
         assert scenario.watch, f"{scenario.name} tells the student nothing to watch"
         assert all(0 <= e.at_ms <= scenario.duration_ms for e in scenario.events)
 
