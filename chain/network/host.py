@@ -100,6 +100,7 @@ class PeerInfo:
     endpoint: str  # "ip:port"
     node_id: bytes | None  # None: configured but never linked, so its node id is not known
     connected: bool
+    groups: tuple[int, ...] = ()  # the other groups (2.x ids) a linked peer announced, when both serve them
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,9 @@ class Host:
         if this node does too)."""
         return sorted(node_id for node_id, link in self._links.items() if self._shares(link, group))
 
+    def _shared_groups(self, link: Link | None) -> tuple[int, ...]:
+        return () if link is None else tuple(sorted(link.groups & self.groups))
+
     def _shares(self, link: Link, group: int | None) -> bool:
         """Whether link may carry messages of group (None: the first group, every link's)."""
         return group is None or (group in self.groups and group in link.groups)
@@ -304,12 +308,13 @@ class Host:
         rows: dict[str, PeerInfo] = {}
         for endpoint in self.config.peers:
             node = self._endpoint_node.get(endpoint)
-            rows[endpoint] = PeerInfo(endpoint, node, node is not None and node in self._links)
+            link = self._links.get(node) if node is not None else None
+            rows[endpoint] = PeerInfo(endpoint, node, link is not None, self._shared_groups(link))
         for node_id, link in self._links.items():
             host, _ = parse_endpoint(link.endpoint)
             endpoint = f"{host}:{link.listen_port}"
             if endpoint not in rows:
-                rows[endpoint] = PeerInfo(endpoint, node_id, True)
+                rows[endpoint] = PeerInfo(endpoint, node_id, True, self._shared_groups(link))
         return sorted(rows.values(), key=lambda row: row.endpoint)
 
     # --- accepting and dialing -------------------------------------------------------------

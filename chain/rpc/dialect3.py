@@ -355,15 +355,19 @@ def get_group_peers(ctx: m.RpcContext, params: list[Any]) -> list[str]:
 
 @method3("getPeers")
 def get_peers(ctx: m.RpcContext, params: list[Any]) -> dict[str, Any]:
-    """3.x: this node's endpoint and id, and per connected peer the same (p2pNodeID is its node id here)."""
-    api = ctx.api
-    group = api.group_name
+    """3.x: this node's endpoint and id, and per connected peer the same (p2pNodeID is its node id here),
+    each with the groups it serves among this node's (group0, and those both announced on the link).
+    A node's answer, whichever group the request names."""
+    api = ctx.group_contexts()[0].api
+    names = {group.api.group_id: group.api.group_name for group in ctx.group_contexts()}
 
-    def entry(endpoint: str, node: str) -> dict[str, Any]:
-        return {"endPoint": endpoint, "groupNodeIDInfo": [{"group": group, "nodeIDList": [node]}], "p2pNodeID": node}
+    def entry(endpoint: str, node: str, groups: Sequence[int]) -> dict[str, Any]:
+        served = [api.group_name] + [names[g] for g in groups if g in names and names[g] != api.group_name]
+        return {"endPoint": endpoint, "groupNodeIDInfo": [{"group": name, "nodeIDList": [node]} for name in served],
+                "p2pNodeID": node}
 
-    own = entry(m.p2p_endpoint(api), api.node_id.hex())
-    own["peers"] = [entry(peer.endpoint, m.node_hex(peer.node_id)) for peer in api.peers() if peer.connected]
+    own = entry(m.p2p_endpoint(api), api.node_id.hex(), list(names))
+    own["peers"] = [entry(peer.endpoint, m.node_hex(peer.node_id), peer.groups) for peer in api.peers() if peer.connected]
     return own
 
 

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from dataclasses import replace
+
 from chain.crypto.keys import KeyPair
+from chain.network.host import PeerInfo
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.rpc.errors import GROUP_NOT_FOUND
 from chain.rpc.methods import RpcContext, dispatch
@@ -43,6 +46,9 @@ class TwoGroups(LocalNode):
     def groups_served(self) -> list[Any]:
         return [self, self.group1]
 
+    def peers(self) -> list[PeerInfo]:  # the first peer serves group1 too, the others group0 only
+        return [replace(peer, groups=(2,) if i == 0 else ()) for i, peer in enumerate(super().peers())]
+
 
 @pytest.fixture()
 def ctx() -> RpcContext:
@@ -75,6 +81,14 @@ def test_the_group_methods_list_every_group(ctx: RpcContext) -> None:
     assert call(ctx, "getGroupInfo", ["group1"])["groupID"] == "group1"
     assert call(ctx, "getGroupNodeInfo", ["group1", "node0"])["name"] == "node0"
     assert [call(ctx, "queryGroupStatus", [g])["status"] for g in (1, 2, 3)] == ["RUNNING", "RUNNING", "INEXISTENT"]
+
+
+def test_getpeers_3x_names_the_groups_of_each_node(ctx: RpcContext) -> None:
+    for selector in (["group0", ""], ["group1", ""], []):  # the node's answer, whichever group is named
+        answer = call(ctx, "getPeers", selector)
+        assert [g["group"] for g in answer["groupNodeIDInfo"]] == ["group0", "group1"]
+        assert [[g["group"] for g in peer["groupNodeIDInfo"]] for peer in answer["peers"]] == \
+            [["group0", "group1"], ["group0"], ["group0"]]
 
 
 @pytest.mark.parametrize("params, message", [
