@@ -19,6 +19,7 @@ from rich.console import Console
 from chain.cli.errors import reported
 from chain.errors import DashboardError
 from chain.scenarios.spec import Scenario
+from chain.web.grouped import GroupedLive
 from chain.web.live import LiveChain
 
 console = Console()
@@ -40,6 +41,9 @@ def demo(
                                                                         "(feature_rpbft_epoch_sealer_num)"),
     epoch_blocks: int = typer.Option(1000, "--epoch-blocks", min=1, help="(rpbft) B, blocks per epoch "
                                                                          "(feature_rpbft_epoch_block_num)"),
+    groups: str = typer.Option("", "--groups", help="several groups on one simulated network: a count (2: group0 "
+                                                     "and group1) or names; each --nodes sealers, sharing half its "
+                                                     "hosts with the next group; the page switches between them"),
 ) -> None:
     """Start a chain and serve the live dashboard at http://127.0.0.1:PORT."""
     if suite not in ("sm", "standard"):
@@ -47,6 +51,9 @@ def demo(
         raise typer.Exit(2)
     if consensus not in ("pbft", "rpbft"):
         console.print(f"[red]error:[/red] unknown consensus {consensus!r} (pbft or rpbft)")
+        raise typer.Exit(2)
+    if groups and (real or consensus != "pbft"):
+        console.print("[red]error:[/red] --groups runs simulated PBFT groups (not with --real or --consensus rpbft)")
         raise typer.Exit(2)
     with reported(exit_code=2):
         if real:
@@ -56,18 +63,32 @@ def demo(
         else:
             asyncio.run(serve_simulation(nodes=nodes, suite=suite, seed=seed, port=port, tx_rate=tx_rate,
                                          open_browser=not no_browser, seconds=seconds, consensus=consensus,
-                                         epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks))
+                                         epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks, groups=groups))
 
 
 async def serve_simulation(*, nodes: int, suite: str, seed: int, port: int, open_browser: bool,
                            tx_rate: int = 20, seconds: float = 0, scenario: Scenario | None = None,
-                           consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000) -> None:
+                           consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000,
+                           groups: str = "") -> None:
     """The dashboard on a simulated chain; with a scenario, its scripted faults play as time passes.
 
     With a scenario the simulation is the one `chain scenario run` checks (its nodes, seed, load
-    and consensus), whatever the other arguments say.
+    and consensus), whatever the other arguments say. With `groups` (or a scenario that has
+    groups), several groups on one network, one page each.
     """
-    from chain.web.simulated import simulated_live_chain
+    from chain.web.simulated import groups_live_chains, simulated_live_chain
+
+    if groups or (scenario is not None and scenario.groups):
+        grouped = groups_live_chains(groups=groups or "2", sealers=nodes, suite=suite, seed=seed, tx_rate=tx_rate,
+                                     scenario=scenario)
+        facts = grouped.lead.status()
+        console.print(f"[bold]chain demo[/bold]: {facts['mode']}, suite {suite}, seed {facts['seed']}")
+        await serve(grouped, port=port, open_browser=open_browser, seconds=seconds)
+        for name, live in grouped.lives.items():
+            status = live.status()
+            console.print(f"{name}: heights {[n.get('height') for n in status['nodes']]}")
+        console.print(f"stopped at {grouped.lead.status()['now_ms']} ms virtual time")
+        return
 
     live = simulated_live_chain(nodes=nodes, suite=suite, seed=seed, scenario=scenario, tx_rate=tx_rate,
                                 consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks)
@@ -96,7 +117,7 @@ async def serve_real(*, nodes: int, suite: str, port: int, open_browser: bool, s
             await real.close()
 
 
-async def serve(live: LiveChain, *, port: int, open_browser: bool, seconds: float) -> None:
+async def serve(live: LiveChain | GroupedLive, *, port: int, open_browser: bool, seconds: float) -> None:
     """Serve the dashboard of `live` until Ctrl-C / SIGTERM, or for `seconds` if given."""
     from chain.web.server import start_dashboard
 

@@ -115,6 +115,59 @@ class GroupsChain:
         """Nothing to fetch: the simulated nodes live in this process."""
 
 
+class GroupView(SimChain):
+    """One group of a GroupsChain as a chain of its own (the dashboard's view of it): its nodes,
+    numbered within the group, its stores and its trace; the controls act on the hosts its nodes
+    run on, so crashing node 0 of group1 crashes host 2, in every group host 2 is in."""
+
+    MAX_STEP = 100_000  # events of other groups a step may skip before one of this group's
+
+    def __init__(self, chains: GroupsChain, name: str) -> None:
+        super().__init__(chains.world.group(name))
+        self.chains = chains
+        self.name = name
+        self.hosts = chains.hosts(name)
+
+    @property
+    def now_ms(self) -> int:
+        return self.chains.now_ms
+
+    def step(self) -> Any:
+        """The world's next event of this group (events of other groups on the way are processed too)."""
+        for _ in range(self.MAX_STEP):
+            event = self.chains.step()
+            if event is None or event.group == self.name:
+                return event
+        return None
+
+    def run_until(self, time_ms: int) -> None:
+        self.chains.run_until(time_ms)
+
+    def crash(self, i: int) -> None:
+        self.chains.crash(self.hosts[i])
+
+    def restart(self, i: int) -> None:
+        self.chains.restart(self.hosts[i])
+
+    def set_behaviour(self, i: int, name: str | None) -> None:
+        self.chains.set_behaviour(self.hosts[i], name)
+
+    def partition(self, groups: list[list[int]]) -> None:
+        """Sides of this group's nodes, cut between their hosts; hosts outside the group stay together as one more side."""
+        sides = [[self.hosts[i] for i in side] for side in groups]
+        rest = [h for h in range(self.chains.world.config.hosts) if h not in self.hosts]
+        self.chains.partition(sides + ([rest] if rest else []))
+
+    def heal(self) -> None:
+        self.chains.heal()
+
+    def submit_transactions(self, count: int) -> int:
+        return self.chains.world.submit_transactions(count, self.name)
+
+    def node_status(self) -> list[dict[str, Any]]:
+        return [{**row, "host": self.hosts[row["index"]]} for row in super().node_status()]
+
+
 def make_groups_simulation(*, hosts: int, groups: tuple[Any, ...], suite: str, seed: int, tx_rate: int = 20,
                            consensus: str = "pbft", epoch_sealers: int = 4, epoch_blocks: int = 1000,
                            executor: str = "") -> GroupsChain:

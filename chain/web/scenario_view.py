@@ -15,7 +15,7 @@ from typing import Any
 
 from chain.scenarios import world
 from chain.scenarios.observations import SAMPLE_MS, RunRecord, Sample, check
-from chain.scenarios.runner import ScenarioScript, record_outcome
+from chain.scenarios.runner import ScenarioScript, group_record_outcome, judge, record_outcome
 from chain.scenarios.spec import Scenario
 
 JUDGE_EVERY_MS = 4000  # virtual time between two live evaluations (the invariant checker re-reads every chain)
@@ -70,4 +70,60 @@ class ScenarioWatch:
         return {"name": self.scenario.name, "title": self.scenario.title, "summary": " ".join(self.scenario.summary.split()),
                 "watch": " ".join(self.scenario.watch.split()), "duration_ms": self.scenario.duration_ms,
                 "finished": self.finished, "applied": [f"{t} ms: {text}" for t, text in self.record.applied],
+                "expect": self.verdicts()}
+
+
+class GroupsScenarioWatch:
+    """A scenario with several groups played on the dashboard: one record per group, sampled at the
+    same moments, each expectation judged on the group it names (chain.scenarios.runner.judge), as
+    in the batch run; "not yet" until the end, like ScenarioWatch."""
+
+    def __init__(self, scenario: Scenario, chains: world.GroupsChain) -> None:
+        self.scenario = scenario
+        self.chains = chains
+        self.records = {name: RunRecord(suite=scenario.suite, group=name) for name in chains.chains}
+        last_fault = max((e.at_ms for e in scenario.events), default=0)
+        for record in self.records.values():
+            record.last_fault_ms = last_fault
+        self.applied: list[tuple[int, str]] = []
+        self.script = ScenarioScript(scenario, chains, on_apply=self._applied)
+        self._sample()
+        self._judged_at = -JUDGE_EVERY_MS
+        self._judged_final = False
+        self._verdicts: list[dict[str, Any]] = []
+
+    def _applied(self, t: int, text: str) -> None:
+        self.applied.append((t, text))
+        for record in self.records.values():
+            record.applied.append((t, text))
+
+    def _sample(self) -> None:
+        for name, record in self.records.items():
+            record.samples.append(Sample(self.chains.now_ms, tuple(self.chains.chains[name].node_status())))
+
+    @property
+    def finished(self) -> bool:
+        return self.chains.now_ms >= self.scenario.duration_ms
+
+    def advance_to(self, target_ms: int) -> None:
+        target_ms = min(target_ms, self.scenario.duration_ms)
+        while self.chains.now_ms < target_ms:
+            self.script.advance_to(min(self.chains.now_ms + SAMPLE_MS, target_ms))
+            self._sample()
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        if self._judged_final:
+            return self._verdicts
+        if self.finished or self.chains.now_ms - self._judged_at >= JUDGE_EVERY_MS:
+            self._judged_at = self.chains.now_ms
+            self._judged_final = final = self.finished
+            group_record_outcome(self.records, self.chains, self.script)
+            self._verdicts = [{"name": v.observation, "detail": v.detail, "ok": True if v.held else (False if final else None)}
+                              for v in judge(self.scenario, list(self.records.values()))]
+        return self._verdicts
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.scenario.name, "title": self.scenario.title, "summary": " ".join(self.scenario.summary.split()),
+                "watch": " ".join(self.scenario.watch.split()), "duration_ms": self.scenario.duration_ms,
+                "finished": self.finished, "applied": [f"{t} ms: {text}" for t, text in self.applied],
                 "expect": self.verdicts()}

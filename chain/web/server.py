@@ -18,11 +18,13 @@ from aiohttp import WSMsgType, web
 
 from chain.errors import DashboardError
 from chain.web import dmc_view
+from chain.web.grouped import GroupedLive
 from chain.web.hub import Hub
 from chain.web.live import LiveChain, NotFound
 
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 LIVE_KEY: web.AppKey[LiveChain] = web.AppKey("live", LiveChain)
+GROUPS_KEY: web.AppKey[GroupedLive | None] = web.AppKey("groups")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -82,6 +84,18 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _live(request: web.Request) -> LiveChain:
+    """The chain a request is about: with several groups, the one `?group=NAME` names (default the first)."""
+    grouped = request.app[GROUPS_KEY]
+    name = request.query.get("group")
+    if grouped is not None:
+        return grouped.select(name)
+    # one chain is group0: any other name is a mistake, not a silent fallback
+    if name not in (None, "group0"):
+        raise DashboardError(f"unknown group {name!r}: this chain has one group, group0")
+    return request.app[LIVE_KEY]
+
+
 # --- handlers -----------------------------------------------------------------------------------
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -98,34 +112,34 @@ async def static(request: web.Request, name: str | None = None) -> web.StreamRes
 
 
 async def get_status(request: web.Request) -> web.Response:
-    return web.json_response(request.app[LIVE_KEY].status())
+    return web.json_response(_live(request).status())
 
 
 async def get_node(request: web.Request) -> web.Response:
-    return web.json_response(request.app[LIVE_KEY].node(_path_int(request, "index", "node index")))
+    return web.json_response(_live(request).node(_path_int(request, "index", "node index")))
 
 
 async def get_state(request: web.Request) -> web.Response:
-    live = request.app[LIVE_KEY]
+    live = _live(request)
     return web.json_response(live.state_at(_int_param(request, "at", len(live.trace))))
 
 
 async def get_trace(request: web.Request) -> web.Response:
-    live = request.app[LIVE_KEY]
+    live = _live(request)
     start = _int_param(request, "start", 0)
     end = _int_param(request, "end", len(live.trace))
     return web.json_response({"start": start, "events": live.trace_slice(start, end)})
 
 
 async def get_blocks(request: web.Request) -> web.Response:
-    live = request.app[LIVE_KEY]
+    live = _live(request)
     start = _int_param(request, "start", 0)
     end = _int_param(request, "end", start + 50)
     return web.json_response({"blocks": live.blocks(start, end)})
 
 
 async def get_block(request: web.Request) -> web.Response:
-    return web.json_response(request.app[LIVE_KEY].block(_path_int(request, "number", "block number")))
+    return web.json_response(_live(request).block(_path_int(request, "number", "block number")))
 
 
 # POST /api/control/{action}: each control takes its arguments from the JSON body; only `step`
@@ -146,11 +160,14 @@ CONTROLS: dict[str, Callable[[LiveChain, dict[str, Any]], Any]] = {
 
 
 async def post_control(request: web.Request) -> web.Response:
-    live = request.app[LIVE_KEY]
+    live = _live(request)
     action = request.match_info["action"]
     if action not in CONTROLS:
         raise NotFound(f"unknown control {action!r} (known: {', '.join(CONTROLS)})")
     result = CONTROLS[action](live, await _json_body(request))
+    grouped = request.app[GROUPS_KEY]
+    if grouped is not None:  # one clock, one network: every group's page sees what changed
+        grouped.after_control(action, live)
     answer: dict[str, Any] = {"ok": True, "event": result, "index": len(live.trace)}
     if action == "step":
         answer["step"] = live.last_step
@@ -158,7 +175,7 @@ async def post_control(request: web.Request) -> web.Response:
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    live = request.app[LIVE_KEY]
+    live = _live(request)
     ws = web.WebSocketResponse(heartbeat=10)
     await ws.prepare(request)
     client = live.hub.subscribe()
@@ -189,7 +206,7 @@ async def _drain(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any] 
 
 async def get_diagram(request: web.Request) -> web.Response:
     """The sequence diagram of one height (default: the one being decided) at one moment (default: now)."""
-    live = request.app[LIVE_KEY]
+    live = _live(request)
     live.require("diagram", "the message diagram")
     at = _int_param(request, "at", len(live.trace))
     number = _int_param(request, "number", live.state_at(at)["now_height"])
@@ -199,14 +216,16 @@ async def get_diagram(request: web.Request) -> web.Response:
 async def get_dmc(request: web.Request) -> web.Response:
     """A committed block's DMC rounds for the Gantt chart (default: the newest); {"dmc": false} without DMC."""
     number = _int_param(request, "number", -1)
-    return web.json_response(dmc_view.dmc_state(request.app[LIVE_KEY].sim, None if number < 0 else number))
+    return web.json_response(dmc_view.dmc_state(_live(request).sim, None if number < 0 else number))
 
 
 # --- the application ----------------------------------------------------------------------------
 
-def make_app(live: LiveChain) -> web.Application:
+def make_app(live: LiveChain, grouped: GroupedLive | None = None) -> web.Application:
+    """The dashboard of `live`; with `grouped`, of every group in it (`live` is then its first group's)."""
     app = web.Application(middlewares=[errors_as_json])
     app[LIVE_KEY] = live
+    app[GROUPS_KEY] = grouped
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/api/status", get_status)
@@ -239,16 +258,23 @@ class Dashboard:
         await self.runner.cleanup()
 
 
-async def start_dashboard(live: LiveChain, *, host: str = "127.0.0.1", port: int = 0, pace: bool = True) -> Dashboard:
-    """Serve the dashboard (port 0 picks a free one) and, unless pace=False, start the pacing task."""
-    runner = web.AppRunner(make_app(live), access_log=None)
+async def start_dashboard(live: LiveChain | GroupedLive, *, host: str = "127.0.0.1", port: int = 0,
+                          pace: bool = True) -> Dashboard:
+    """Serve the dashboard (port 0 picks a free one) and, unless pace=False, start the pacing task.
+
+    A GroupedLive serves one page per group (`?group=NAME`) and paces their one world.
+    """
+    grouped = live if isinstance(live, GroupedLive) else None
+    if isinstance(live, GroupedLive):
+        live = live.lead
+    runner = web.AppRunner(make_app(live, grouped), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1]  # the port actually bound (port 0 asks the system for a free one)
     stop = asyncio.Event()
-    pacer = asyncio.create_task(live.run(stop)) if pace else None
+    pacer = asyncio.create_task((grouped or live).run(stop)) if pace else None
     return Dashboard(live=live, runner=runner, url=f"http://{host}:{bound}", stop_event=stop, pacer=pacer)
 
 
-__all__ = ["Dashboard", "Hub", "LiveChain", "make_app", "start_dashboard"]
+__all__ = ["Dashboard", "GroupedLive", "Hub", "LiveChain", "make_app", "start_dashboard"]

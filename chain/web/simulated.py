@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 from chain.crypto.suite import get_suite
 from chain.scenarios import world
 from chain.scenarios.runner import scenario_simulation
 from chain.scenarios.spec import Scenario
 from chain.web import observe, views
+from chain.web.grouped import GroupedLive
 from chain.web.hub import Hub
 from chain.web.live import LiveChain
 from chain.web.scenario_view import ScenarioWatch
@@ -70,4 +71,51 @@ def simulated_live_chain(*, nodes: int, suite: str, seed: int, tx_rate: int = 20
         block=lambda number: views.block_detail(world.best_store(sim), crypto, number, node_of),
         script=script, nodes=lambda: observe.observe(sim), phase_key=lambda: observe.phase_key(sim),
         textbook=textbook_switch(sim),
+    )
+
+
+def groups_live_chains(*, groups: str = "2", sealers: int = 4, suite: str, seed: int, tx_rate: int = 20,
+                       scenario: Scenario | None = None) -> GroupedLive:
+    """Several groups on one simulated network (chain.sim.groups), one page per group.
+
+    With a scenario that has groups, the world is the one `chain scenario run` checks; without,
+    `groups` names them (a count or names, as `chain sim --groups`), each of `sealers` sealers
+    sharing half its hosts with the next group.
+    """
+    from chain.scenarios.runner import groups_simulation
+    from chain.sim.groups import group_id_of, group_names, overlapping_groups
+    from chain.web.scenario_view import GroupsScenarioWatch
+
+    if scenario is not None:
+        chains = groups_simulation(scenario, suite)
+        seed, tx_rate = scenario.seed, scenario.tx_rate
+    else:
+        hosts, specs = overlapping_groups(group_names(groups), sealers)
+        chains = world.make_groups_simulation(hosts=hosts, groups=specs, suite=suite, seed=seed, tx_rate=tx_rate)
+    script = GroupsScenarioWatch(scenario, chains) if scenario is not None else None
+    crypto = get_suite(suite)
+    names = list(chains.chains)
+    hosts_count = chains.world.config.hosts
+    lives: dict[str, LiveChain] = {}
+    for name in names:
+        view = world.GroupView(chains, name)
+        extra = {"groups": names, "group": name, "hosts": list(view.hosts),
+                 "mode": f"simulation · {name} (2.x group id {group_id_of(name)}) of {len(names)} groups on "
+                         f"{hosts_count} hosts" + (f" · scenario {scenario.name}" if scenario is not None else "")}
+        # only the first group's page plays the script: it advances the world for all of them
+        lives[name] = _group_live(view, crypto, {"suite": suite, "seed": seed, "tx_rate": tx_rate, **extra},
+                                  script if name == names[0] else None, script)
+    return GroupedLive(lives)
+
+
+def _group_live(view: world.GroupView, crypto: Any, facts: dict[str, Any], plays: Any, scenario: Any) -> LiveChain:
+    """The LiveChain of one group's page: its cards, blocks, diagram and trace (what `plays` is the script of)."""
+    view.sim.trace_digests = True  # the arrows show the digest each vote carries (equivocation twins)
+    node_of = {n.node_id: n.index for n in view.sim.nodes}.get
+    return LiveChain(
+        view, Hub(), behaviours=world.behaviours(), tx_rate=0,
+        describe=lambda: {**facts, **({"scenario": scenario.describe()} if scenario is not None else {})},
+        blocks=lambda start, end: views.block_summaries(world.best_store(view), crypto, start, end, node_of),
+        block=lambda number: views.block_detail(world.best_store(view), crypto, number, node_of),
+        script=plays, nodes=lambda: observe.observe(view), phase_key=lambda: observe.phase_key(view),
     )

@@ -36,9 +36,14 @@ const hint = (reason) => { const k = Object.keys(REASON_HINTS).find((key) => Str
 
 // --- talking to the server ------------------------------------------------------------------------
 
+// Several groups on one network: the page shows the group ?group=NAME names (the server's first by
+// default), and every request says which.
+const GROUP = new URLSearchParams(location.search).get("group");
+const withGroup = (path) => (GROUP ? path + (path.includes("?") ? "&" : "?") + "group=" + encodeURIComponent(GROUP) : path);
+
 async function api(path, body) {
   const options = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(path, options);
+  const response = await fetch(withGroup(path), options);
   const data = await response.json();
   if (!response.ok) {
     showError(data.error || response.statusText);
@@ -64,7 +69,7 @@ function setConnected(ok) {
 }
 
 function connect() {
-  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + withGroup("/ws"));
   ws.onopen = () => setConnected(true);
   ws.onmessage = (m) => receive(JSON.parse(m.data));
   ws.onclose = () => { setConnected(false); setTimeout(connect, 1000); };
@@ -273,7 +278,7 @@ function updateCard(card, n) {
   const leaderLine = n.leader !== undefined && n.leader !== null
     ? `<div class="leader-line" title="the node that proposes this height in this node's view">leader: node ${n.leader}${n.leader_crashed ? " <b class=state-bad>(crashed)</b>" : ""}</div>` : "";
   card.querySelector(".info").innerHTML = `
-      <h3><span>node ${index}${position}</span><span class="role ${n.role || ""}">${n.role || "?"}</span></h3>
+      <h3><span>node ${index}${position}${n.host !== undefined ? ` <span class="hint" title="the machine this node runs on (a host may be in several groups)">· host ${n.host}</span>` : ""}</span><span class="role ${n.role || ""}">${n.role || "?"}</span></h3>
       <div class="state ${st === "ok" ? "state-ok" : "state-bad"}" title="${esc(st)}">${esc(st)}${n.phase ? ` · <span class="phase">${esc(n.phase)}</span>` : ""}</div>
       <div class="figures"><span title="view (→ the view it asks for)">v <b class="view">${viewText}</b></span><span title="height: its newest committed block"># <b class="height">${n.height ?? "—"}</b></span></div>
       ${leaderLine}
@@ -582,7 +587,7 @@ async function loadDmc(number) {
   state.dmc.loading = true;
   state.dmc.fetched = Date.now();
   try {
-    const response = await fetch("/api/dmc" + (number !== undefined && number !== null ? `?number=${number}` : ""));
+    const response = await fetch(withGroup("/api/dmc" + (number !== undefined && number !== null ? `?number=${number}` : "")));
     const d = await response.json();
     state.dmc.enabled = response.ok && !!d.dmc;
     $("dmc-panel").hidden = !state.dmc.enabled;
@@ -775,7 +780,24 @@ function applyCapabilities(root) {
 }
 
 let controlsReady = false;
+// The group selector: shown when the chain has several groups; picking one opens its page.
+function initGroups(hello) {
+  const names = hello.groups || [];
+  $("group-pick").hidden = names.length < 2;
+  if (names.length < 2) return;
+  const pick = $("group");
+  pick.innerHTML = names.map((n) => `<option value="${esc(n)}">${esc(n)}</option>`).join("");
+  pick.value = hello.group;
+  $("group-hosts").textContent = `hosts ${(hello.hosts || []).join(", ")}`;
+  pick.onchange = () => {
+    const query = new URLSearchParams(location.search);
+    query.set("group", pick.value);
+    location.search = query.toString();
+  };
+}
+
 function initControls(hello) {
+  initGroups(hello);
   state.behaviours = hello.behaviours || [];
   state.caps = new Set(hello.capabilities || []);
   document.body.classList.toggle("no-diagram", !state.caps.has("diagram"));
