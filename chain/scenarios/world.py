@@ -153,10 +153,14 @@ class GroupView(SimChain):
         self.chains.set_behaviour(self.hosts[i], name)
 
     def partition(self, groups: list[list[int]]) -> None:
-        """Sides of this group's nodes, cut between their hosts; hosts outside the group stay together as one more side."""
+        """Sides of this group's nodes, cut between their hosts. Hosts outside the group join the first
+        side: the cut is the one asked for, and costs other groups no link it need not (a group that
+        shares hosts with both sides is cut too: those machines can no longer talk)."""
         sides = [[self.hosts[i] for i in side] for side in groups]
         rest = [h for h in range(self.chains.world.config.hosts) if h not in self.hosts]
-        self.chains.partition(sides + ([rest] if rest else []))
+        if sides:
+            sides[0] = sorted(sides[0] + rest)
+        self.chains.partition(sides)
 
     def heal(self) -> None:
         self.chains.heal()
