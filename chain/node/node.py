@@ -36,7 +36,7 @@ from chain.crypto.keys import KeyPair, load_private_key
 from chain.crypto.suite import CryptoSuite
 from chain.errors import ChainError, NetworkError, TxRejected
 from chain.execution.result import BlockExecutor
-from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig
+from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, group_id_of
 from chain.ledger.store import Store
 from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
@@ -45,7 +45,7 @@ from chain.network.host import Host, NetworkConfig, PeerInfo
 from chain.network.tls import TlsFiles
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
-from chain.node.config import NodeConfig
+from chain.node.config import NodeConfig, group_genesis_file
 from chain.node.group import CALL_BUDGET_S, MAX_BACKLOG, STOP_WAIT_S, SUBMIT_ROUND_MS, TICK_MS, GroupNode, wall_ms
 from chain.node.logging import event
 from chain.node.replica_thread import ReplicaThread
@@ -75,13 +75,13 @@ class Node:
         self.key: KeyPair = load_private_key(self.directory / self.config.node.key_file)
         self.node_id = self.key.public_key
         names = self.config.group_names
+        self._check_groups(names)
         self.groups: dict[str, GroupNode] = {}
         try:
             for name in names:  # group0 first: it is the node's main group
                 self.groups[name] = GroupNode(self.directory, self.config, name, self.key, tagged=len(names) > 1)
         except BaseException:
-            for opened in self.groups.values():
-                opened.close()
+            self._close_stores()
             raise
         self.main = self.groups[FIRST_GROUP_NAME]
         # group0's, as the node had them before groups: NodeApi, and what tests and tools read
@@ -95,16 +95,7 @@ class Node:
         self.log_service: LogService = self.main.log_service
         self.executor: BlockExecutor = self.main.executor
         self.replica: Replica = self.main.replica
-        for group in self.groups.values():
-            # Every group is this one chain: the same chain id and suite (the hello names only group0's).
-            if (group.chain_id, group.suite.name) != (self.main.chain_id, self.main.suite.name):
-                self._close_stores()
-                raise ChainError(f"{group.group_name} is on chain {group.chain_id} ({group.suite.name}), "
-                                 f"not group0's chain {self.main.chain_id} ({self.main.suite.name})")
         self._by_id = {group.group_id: group for group in self.groups.values() if group.wire_group is not None}
-        if len(self._by_id) != len(self.groups) - 1 or self.main.group_id in self._by_id:
-            self._close_stores()
-            raise ChainError(f"two groups of {self.node_name} have the same group id")
         tls = TlsFiles(
             self.directory / self.config.tls.ca_cert,
             self.directory / self.config.tls.cert,
@@ -137,6 +128,22 @@ class Node:
         self.rpc_port: int | None = None
         self._web3: web.AppRunner | None = None
         self.web3_port: int | None = None  # the Ethereum JSON-RPC endpoint, when [web3_rpc] enabled
+
+    def _check_groups(self, names: Sequence[str]) -> None:
+        """Refuse, before any store is opened, a group that is not of this chain or not the group its name says."""
+        first = GenesisConfig.load(self.directory / group_genesis_file(self.config, FIRST_GROUP_NAME))
+        for name in names[1:]:
+            genesis = GenesisConfig.load(self.directory / group_genesis_file(self.config, name))
+            # Every group is this one chain: the same chain id and suite (the hello names only group0's).
+            if (genesis.chain_id, genesis.suite) != (first.chain_id, first.suite):
+                raise ChainError(f"{name} is on chain {genesis.chain_id} ({genesis.suite}), "
+                                 f"not group0's chain {first.chain_id} ({first.suite})")
+            # group<K> is 2.x group id K + 1: a name and an id must select the same ledger.
+            if genesis.group_id != group_id_of(name):
+                raise ChainError(f"{name}'s genesis has group id {genesis.group_id}; {name} is group id {group_id_of(name)}")
+        # (group0's id is whatever its genesis says, as before groups; with others it is 1)
+        if len(names) > 1 and first.group_id != group_id_of(FIRST_GROUP_NAME):
+            raise ChainError(f"group0's genesis has group id {first.group_id}; with other groups it is 1")
 
     def _groups_field(self, value: object) -> dict[str, Any]:
         """A log field naming the groups, on a node of several (a node of one logs as it always did)."""

@@ -199,3 +199,31 @@ def test_two_groups_on_four_processes_commit_apart_and_fail_apart(tmp_path: Path
         assert store.head_number() >= 2
     finally:
         store.close()
+
+
+# --- a node refuses a group that is not its chain's ----------------------------------------------
+
+def test_a_node_refuses_a_group_of_another_chain_and_a_missing_one(tmp_path: Path) -> None:
+    from chain.errors import ChainError
+    from chain.node.node import Node
+
+    chain = build_chain(tmp_path / "c", options(groups=GROUPS))
+    node_dir = chain.nodes[0].directory
+    genesis = node_dir / "genesis.group1.toml"
+    text = genesis.read_text()
+    genesis.write_text(text.replace("chain_id = 1", "chain_id = 9"))
+    with pytest.raises(ChainError, match="group1 is on chain 9"):
+        Node(node_dir)
+    genesis.write_text(text.replace("group_id = 2", "group_id = 7"))
+    with pytest.raises(ChainError, match="group1's genesis has group id 7; group1 is group id 2"):
+        Node(node_dir)
+    assert not (node_dir / "data" / "group1").exists()  # refused before any store was opened
+    genesis.unlink()
+    with pytest.raises(ConfigError, match="genesis.group1.toml"):
+        Node(node_dir)
+    genesis.write_text(text)
+    node = Node(node_dir)  # group0's store was closed by each refusal: it opens again
+    try:
+        assert list(node.groups) == ["group0", "group1"] and node.store is node.groups["group0"].store
+    finally:
+        node._close_stores()
