@@ -207,13 +207,17 @@ class Harness:
         return self.sign(sender, MsgType.PRE_PREPARE, PrePrepare(view, number, proposed.header, proposed.tx_hashes))
 
     def vote(self, msg_type: MsgType, sender: int, view: int = 0, block: Proposed | None = None,
-             number: int | None = None, digest: Any = None) -> Envelope:
+             number: int | None = None, digest: Any = None, signed: int = 0) -> Envelope:
+        """A Prepare or Commit; a Commit goes unsigned as sealers send it, unless `signed` (a forger's)."""
         if digest == "other":
             digest = OTHER_HASH
         elif digest is None:
             assert block is not None, "a vote needs a block or a digest"
             digest = self.digest(block)
-        return self.sign(sender, msg_type, Vote(view, self.replica.height if number is None else number, digest))
+        body = Vote(view, self.replica.height if number is None else number, digest)
+        if msg_type == MsgType.COMMIT and not signed:  # as sealers send it: vouched for by its sender's link
+            return make_envelope(msg_type, sender, encode(body.to_rlp()), b"", body=body)
+        return self.sign(sender, msg_type, body)
 
     def checkpoint(self, sender: int, block: Proposed | None = None, number: int | None = None,
                    hash: Any = None) -> Envelope:

@@ -26,6 +26,7 @@ lists, names bound by ``let``, nested calls) — parsed, never ``eval``-ed:
 
 Block(sealer, txs=[0, 1], number=, parent="other", timestamp=, sealer_list="short", tx_root="other", state_root="other")
 PrePrepare(sender, view=0, block=, number=)       Prepare / Commit(sender, view=0, block= | digest="other", number=)
+    (a Commit is unsigned, as sealers send it; signed=1 signs it, as a forger might)
 Checkpoint(sender, block= | hash="other", number=)  ViewChange(sender, view, proof=, number=, head="other")
 Proof(pre_prepare, prepares=[sender or message, ...])   NewView(sender, view, vcs=[sender or message, ...], proposal=)
 Signed(block, signers=[0, 1, 2], bad=[...], state_root="other")   SyncResponse(sender, blocks=[...])

@@ -99,7 +99,7 @@ PROOF_CASES: list[tuple[str, Callable[[Harness], PreparedProof], int, str | None
     ("first part not a proposal",
      lambda h: h.proof(h.vote(MsgType.PREPARE, 1, block=_x(h)), [h.vote(MsgType.PREPARE, 2, block=_x(h))]), 1,
      "first part is not a PrePrepare"),
-    ("a Commit among the votes", lambda h: h.proof(_pp(h), [h.vote(MsgType.COMMIT, 2, block=_x(h)), 3]), 1,
+    ("a Commit among the votes", lambda h: h.proof(_pp(h), [h.vote(MsgType.COMMIT, 2, block=_x(h), signed=1), 3]), 1,
      "a vote is not a Prepare"),
     ("a Prepare for another digest", lambda h: h.proof(_pp(h), [h.vote(MsgType.PREPARE, 2, digest="other"), 3]), 1,
      "a Prepare is for another proposal"),

@@ -77,7 +77,7 @@ from chain.consensus.pbft import rpbft
 from chain.consensus.pbft import tx_relay
 from chain.consensus.pbft import view_change
 
-# Taken on the word of the sender's own link, without a signature check (Replica._vouched_by_link says why).
+# Sent unsigned, and taken on the word of the sender's own link (Replica._vouched_by_link says why).
 LINK_AUTHENTICATED = frozenset({MsgType.COMMIT, MsgType.TX_GOSSIP, MsgType.TX_RESPONSE})
 
 
@@ -150,7 +150,8 @@ class Replica:
         self.consecutive_view_changes = 0
         self._out: list[fx.Effect] = []
         self._verified: dict[bytes, bytes] = {}  # raw envelope -> signer node id
-        self._future: list[Envelope] = []
+        self._future: list[tuple[Envelope, bytes]] = []  # with the link each came on
+        self._link: bytes = b""  # the link the message being handled came on (for at_height to file it with)
         self._timers: dict[str, int] = {}  # name -> deadline (ms)
         self.sync = block_sync.SyncState()  # who is ahead of us, and when we last asked
         self._height_advanced = False
@@ -286,7 +287,8 @@ class Replica:
             if msg_type != MsgType.CHECKPOINT:
                 self.store.record_vote(self.height, int(msg_type), view, digest, evidence)
             self.current.signed[slot] = digest
-        envelope = self.sign(msg_type, body)
+        # A Commit goes unsigned: only its sender's link ever vouches for it (_vouched_by_link).
+        envelope = self.unsigned(msg_type, body) if msg_type in LINK_AUTHENTICATED else self.sign(msg_type, body)
         self.current.sent_raw[slot] = envelope.raw
         return envelope
 
@@ -475,8 +477,7 @@ class Replica:
             # Cheap checks first: the signature is checked only if the message can still be used.
             if self._of_no_use(envelope):
                 return
-            if not self._vouched_by_link(envelope, peer):
-                self._check_signature(envelope)
+            self._check_origin(envelope, peer)
         except ChainError as exc:
             self.reject(str(exc), envelope.type.name, None)  # the sender is not proven: not named
             return
@@ -485,6 +486,11 @@ class Replica:
             self.reject("a copy of this node's own message", envelope.type.name, envelope.sender)
             return
         self._dispatch(envelope, peer)
+
+    def _check_origin(self, envelope: Envelope, peer: bytes) -> None:
+        """The sender's signature, unless the link it came on vouches for it; ConsensusError if neither."""
+        if not self._vouched_by_link(envelope, peer):
+            self._check_signature(envelope)
 
     def _vouched_by_link(self, envelope: Envelope, peer: bytes) -> bool:
         """True for a message its sender's own link brought that no third node will ever check again.
@@ -498,8 +504,10 @@ class Replica:
         travel on, so the link alone authenticates them, as MACs do in Castro and Liskov's PBFT
         and as FISCO BCOS's transaction sync relies on its P2P session. This saves a signature
         check (~0.5 ms in the sm suite) per Commit and per gossip at every node, and the signing
-        of gossip at the sender (chain.consensus.pbft.tx_relay); a Commit is still signed, for the
-        record. One that comes on another node's link is checked like any other message.
+        at the sender: these three go unsigned (a signature nobody checks is wasted work; the
+        transactions in a gossip carry their clients' signatures, and what a sealer committed to
+        is in its store, ``sign_once``). One that comes on another node's link has no valid
+        signature to show, and is refused like any message whose signature does not verify.
         """
         if envelope.type not in LINK_AUTHENTICATED:  # rule: link_only_for_listed_types
             return False
@@ -558,6 +566,7 @@ class Replica:
 
     def _dispatch(self, envelope: Envelope, peer: bytes) -> None:
         """Hand a checked message to the handler of its type (one handler per message type, named after it)."""
+        self._link = peer
         try:
             match envelope.type, envelope.body():
                 case MsgType.PRE_PREPARE, PrePrepare() as pp:
@@ -598,7 +607,7 @@ class Replica:
         # A message from above means blocks we lack exist: keep it for later, fetch the blocks.
         if len(self._future) >= self.config.max_future_messages:
             self._future.pop(0)
-        self._future.append(envelope)
+        self._future.append((envelope, self._link))
         block_sync.request_sync(self, self.node_ids[envelope.sender], number - 1)
         return False
 
@@ -606,18 +615,20 @@ class Replica:
         """Hand messages kept for a higher height to their handlers once we reach that height."""
         while self._height_advanced:
             self._height_advanced = False
-            ready = [e for e in self._future if _number_of(e) <= self.height]
-            self._future = [e for e in self._future if _number_of(e) > self.height]
-            for envelope in ready:
+            ready = [(e, link) for e, link in self._future if _number_of(e) <= self.height]
+            self._future = [(e, link) for e, link in self._future if _number_of(e) > self.height]
+            for envelope, link in ready:
                 if _number_of(envelope) < self.height:
                     continue
                 try:
-                    # The node list may have changed at this height: check the signer again.
-                    checked = self.verify(envelope.raw)
+                    # The node list may have changed at this height: check the sender and its signature
+                    # (or its link) again.
+                    self._check_sender(envelope)
+                    self._check_origin(envelope, link)
                 except ChainError as exc:
                     self.reject(str(exc), envelope.type.name, envelope.sender)
                     continue
-                self._dispatch(checked, self.node_ids[checked.sender])
+                self._dispatch(envelope, link)
 
     # --- a decided block ----------------------------------------------------------------------
 
