@@ -227,3 +227,26 @@ def test_a_node_refuses_a_group_of_another_chain_and_a_missing_one(tmp_path: Pat
         assert list(node.groups) == ["group0", "group1"] and node.store is node.groups["group0"].store
     finally:
         node._close_stores()
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+def test_chain_build_groups_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chain.cli.main import app
+
+    runner = CliRunner()
+    built = runner.invoke(app, ["build", "-n", "4", "-s", "standard", "--executor", "kv", "--groups", "group0,group1,group2",
+                                "--group-sealers", "group1=0,1,2", "--group-sealers", "group2=1,2,3",
+                                "-o", str(tmp_path / "c")])
+    assert built.exit_code == 0, built.output
+    assert "group1 (2.x group id 2): node0 node1 node2" in built.output
+    assert "group2 (2.x group id 3): node1 node2 node3" in built.output
+    assert NodeConfig.load(tmp_path / "c" / "node3").group_names == ("group0", "group2")
+    for args, message in ((["--group-sealers", "group1=a,b"], "--group-sealers is group<K>=i,j"),
+                          (["--group-sealers", "=0"], "--group-sealers is group<K>=i,j"),
+                          (["--groups", "group0,group1", "--group-sealers", "group1=9"], "not a sealer index")):
+        refused = runner.invoke(app, ["build", "-n", "4", "-s", "standard", *args, "-o", str(tmp_path / "d")])
+        assert refused.exit_code != 0 and message in refused.output, refused.output
+        assert not (tmp_path / "d").exists()
