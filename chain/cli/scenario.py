@@ -25,7 +25,9 @@ def list_scenarios() -> None:
     table.add_column("name", no_wrap=True, min_width=max((len(s.name) for s in scenarios), default=4))
     table.add_column("what it shows", overflow="fold")
     for scenario in scenarios:
-        facts = (f"{scenario.family} · {scenario.nodes} nodes · {'+'.join(scenario.suites)}"
+        size = (f"{scenario.nodes} hosts, {len(scenario.groups)} groups" if scenario.groups
+                else f"{scenario.nodes} nodes")
+        facts = (f"{scenario.family} · {size} · {'+'.join(scenario.suites)}"
                  f" · expect {', '.join(scenario.expect)}")
         table.add_row(scenario.name, f"{scenario.title}\n[dim]{facts}[/dim]")
     console.print(table)

@@ -81,6 +81,9 @@ def find_real_scenario(name_or_path: str) -> Scenario:
 
 def check_runnable(scenario: Scenario) -> None:
     """Refuse, before anything starts, what real processes cannot do (Byzantine nodes live in the simulator)."""
+    # the campaign builds one-group chains; several groups on one network are the simulator's (chain.sim.groups)
+    if scenario.groups:
+        raise ScenarioError(f"{scenario.name}: a scenario with several groups runs only in the simulator")
     for event in scenario.events:
         # a real node runs the honest code only; lies and governance are the simulator's tools
         if event.action not in REAL_ACTIONS:

@@ -88,3 +88,19 @@ def test_bad_groups_scenarios_are_refused(top: str, tables: str, message: str) -
 def test_a_group_prefix_needs_a_scenario_with_groups() -> None:
     with pytest.raises(ScenarioError, match="names no group"):
         parse_scenario('name = "x"\nnodes = 4\nduration_ms = 1000\nexpect = ["group0:progress"]\n')
+
+
+def test_real_processes_refuse_a_groups_scenario_before_starting_anything() -> None:
+    from chain.scenarios.real import check_runnable
+
+    with pytest.raises(ScenarioError, match="several groups runs only in the simulator"):
+        check_runnable(library()["groups"])
+
+
+def test_the_list_counts_hosts_and_groups() -> None:
+    from typer.testing import CliRunner
+
+    from chain.cli.main import app
+
+    listed = CliRunner().invoke(app, ["scenario", "list"])
+    assert listed.exit_code == 0 and "6 hosts, 2 groups" in listed.output
