@@ -54,6 +54,8 @@ def test_each_group_keeps_its_own_ledger() -> None:
         other = (g1 if sim is g0 else g0).nodes[0].store
         assert not any(other.has_transaction(tx.hash(sim.suite)) for tx in txs)
     assert all(report.ok for report in w.check().values())
+    # nothing of one group reached the other's replicas: they would have refused it (wrong signature domain)
+    assert not any("signature" in reason for sim in (g0, g1) for reason in sim.rejections), (g0.rejections, g1.rejections)
 
 
 @pytest.mark.timeout(60)
