@@ -222,3 +222,19 @@ def test_a_group_cannot_run_its_own_clock() -> None:
         with pytest.raises(ScenarioError, match="world's clock"):
             run(w.groups["group0"])
     assert w.now_ms == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_host_observes_one_group_and_seals_in_another_and_a_liar_lies_everywhere() -> None:
+    groups = (GroupSpec("group0", (0, 1, 2, 3)), GroupSpec("group1", (2, 3, 4, 5), observers=(0,)))
+    w = GroupsSimulation(GroupsConfig(hosts=6, groups=groups, base=BASE, byzantine={3: "silent"}))
+    g0, g1 = w.groups["group0"], w.groups["group1"]
+    assert g1.placement is not None and g1.placement.hosts == (2, 3, 4, 5, 0)
+    assert g1.nodes[4].node_id == g0.nodes[0].node_id  # host 0: a sealer of group0, an observer of group1
+    assert [n.behaviour is not None for n in g0.nodes] == [False, False, False, True]
+    assert [n.behaviour is not None for n in g1.nodes] == [False, True, False, False, False]
+    w.run_blocks(3, 30_000)
+    observer = g1.nodes[4].replica
+    assert observer is not None and not observer.is_sealer
+    assert g1.nodes[4].store.head_number() >= 2  # it follows group1's chain without voting
+    assert all(r.ok for r in w.check().values())
