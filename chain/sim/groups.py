@@ -29,11 +29,11 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import random
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from chain.errors import ScenarioError
+from chain.errors import ConfigError, ScenarioError
+from chain.ledger.genesis import group_id_of as ledger_group_id_of
 from chain.sim.byzantine import make_behaviour
 from chain.sim.checker import CheckReport
 from chain.sim.liveness import liveness_shown
@@ -41,20 +41,18 @@ from chain.sim.network import LinkProfile, Network
 from chain.sim.runner import EventQueue, Placement, SimConfig, SimEvent, Simulation, derive_keys
 from chain.sim.trace import Subscriber
 
-FIRST_GROUP = "group0"  # 3.x's name for the first group; 2.x numbers it 1
-_GROUP_NAME = re.compile(r"group(0|[1-9][0-9]{0,3})")
 
 
 def group_id_of(name: str) -> int:
     """The 2.x group id of a 3.x group name: group<K> is K + 1 (group0 is today's group, id 1).
 
-    The same rule as the node's (group0..group9999: the 2.x id must fit FISCO's 15-bit group field).
+    The node's rule (chain.ledger.genesis.group_id_of), so a name means the same group in the
+    simulator and on real nodes; a bad name is a ScenarioError here, like every simulation setting.
     """
-    match = _GROUP_NAME.fullmatch(name) if isinstance(name, str) else None
-    # One spelling per group, so a name and an id always select the same ledger.
-    if match is None:
-        raise ScenarioError(f"a group name is group<K> (group0, group1, ... group9999), got {name!r}")
-    return int(match.group(1)) + 1
+    try:
+        return ledger_group_id_of(name)
+    except ConfigError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -374,5 +372,5 @@ class GroupsSimulation:
         return {name: sim.check() for name, sim in self.groups.items()}
 
 
-__all__ = ["FIRST_GROUP", "GroupNetwork", "GroupSpec", "GroupsConfig", "GroupsSimulation", "group_id_of",
+__all__ = ["GroupNetwork", "GroupSpec", "GroupsConfig", "GroupsSimulation", "group_id_of",
            "group_names", "overlapping_groups"]
