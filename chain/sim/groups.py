@@ -42,7 +42,6 @@ from chain.sim.runner import EventQueue, Placement, SimConfig, SimEvent, Simulat
 from chain.sim.trace import Subscriber
 
 
-
 def group_id_of(name: str) -> int:
     """The 2.x group id of a 3.x group name: group<K> is K + 1 (group0 is today's group, id 1).
 
