@@ -10,9 +10,10 @@ the group runs on. Node i of a group runs on host ``hosts[i]`` and signs with th
 
 Isolation is structural: a message a group's replica sends is queued by that group and delivered
 to that group's replica on the destination host — a message of one group never reaches another
-group's engine. (Were bytes replayed across groups by hand, the signature domain of
-chain.consensus.pbft.messages.signing_domain refuses them, and the transaction rules refuse a
-transaction whose group id is another's.)
+group's engine, as a real node's frames name their group. (Were a signed message replayed across
+groups by hand, the signature domain of chain.consensus.pbft.messages.signing_domain refuses it;
+the unsigned ones, which only their sender's link vouches for, are bound to their group by that
+link — here, by the queue. The transaction rules refuse a transaction whose group id is another's.)
 
 Faults act on a host, as on a real machine: crashing host 3 crashes its replica in every group it
 is in; a partition cuts links between hosts, for every group at once; a Byzantine host lies in all
