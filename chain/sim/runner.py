@@ -5,6 +5,10 @@ an event hands it to one replica (a delivery, a timer, a tick, client transactio
 effects it returns into new queue entries. Nothing reads the wall clock and every random choice
 comes from one ``random.Random(seed)``, so a seed fixes the run — and the trace.
 
+Several groups on one network (FISCO's groups) are several Simulations sharing one queue, one
+random stream and one network of hosts: chain.sim.groups, through ``Placement``. Alone, a
+Simulation is the whole world, group0 (2.x group id 1).
+
 Each node keeps its Store across a crash (it is its disk); the replica and its tx pool are memory
 and are rebuilt on restart, which is exactly what a real node process loses when it dies.
 
