@@ -53,6 +53,9 @@ def build(
     group_sealers: list[str] = typer.Option([], "--group-sealers",
                                             help="a group's sealers by node index, e.g. group1=0,1,2 "
                                                  "(repeat per group; default: every sealer)"),
+    form: str = typer.Option("air", "--form",
+                             help="air: one process per node; pro: per node a gateway (P2P), an rpc service "
+                                  "(JSON-RPC) and one core per group, as processes of their own"),
 ) -> None:
     """Build a chain: CA, node keys and certificates, genesis, configs and start/stop scripts."""
     if executor not in EXECUTOR_KINDS:  # checked before anything is written, so no half-built directory is left
@@ -73,12 +76,12 @@ def build(
         raise typer.Exit(1) from None
     options = BuildOptions(
         nodes=nodes, suite=suite, ip=ip, rpc_ip=rpc_ip, port_base=port_base, rpc_port_base=rpc_port_base,
-        channel_port_base=channel_port_base, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor,
+        channel_port_base=channel_port_base if form != "pro" else None, observers=observers, chain_id=chain_id, group_id=group_id, executor=executor,
         executor_workers=executor_workers, force=force,
         web3_port_base=web3_port_base if web3 else None, web3_chain_id=web3_chain_id,
         auth=auth, governor_weights=weights, participates_rate=participates_rate, win_rate=win_rate,
         proposal_lifetime=proposal_lifetime, consensus=consensus, epoch_sealers=epoch_sealers, epoch_blocks=epoch_blocks,
-        groups=tuple(g.strip() for g in groups.split(",")), group_sealers=chosen,
+        groups=tuple(g.strip() for g in groups.split(",")), group_sealers=chosen, form=form,
     )
     with reported():
         chain = build_chain(output, options)
@@ -86,12 +89,16 @@ def build(
     if warning is not None:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     kind = f", rPBFT: {min(epoch_sealers, nodes)} working sealers per {epoch_blocks}-block epoch" if consensus == "rpbft" else ""
-    typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}{kind}")
+    pro = form == "pro"
+    typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}{kind}"
+               + (" (Pro form: gateway, rpc and a core per group on each node; channel and web3 off)" if pro else ""))
     for i, node in enumerate(chain.nodes):
-        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  channel {channel_port_base + i:<5}  "
+        channel = "channel off  " if pro else f"channel {channel_port_base + i:<5}  "
+        typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  {channel}"
                    + (f"web3 {rpc_ip}:{web3_port_base + i:<5}  " if web3 else "")
                    + f"node id {node.node_id.hex()[:16]}…")
-    typer.echo(f"  SDK certificate: {output / 'sdk' / 'sdk.crt'} (+ sdk.key, ca.crt) for the channel ports")
+    if not pro:
+        typer.echo(f"  SDK certificate: {output / 'sdk' / 'sdk.crt'} (+ sdk.key, ca.crt) for the channel ports")
     if chain.genesis.auth is not None:
         rates = f"participatesRate {participates_rate}%, winRate {win_rate}%"
         for i, (address, weight) in enumerate(chain.genesis.auth.governors):

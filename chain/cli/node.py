@@ -16,22 +16,37 @@ import typer
 from chain.cli.errors import reported
 from chain.errors import ChainError
 from chain.node.config import CONFIG_FILE, NodeConfig
+from chain.node.pro_process import SERVICES, run_service, service_pids
 from chain.node.process import read_pid, run_node
 
 app = typer.Typer(help="Run and inspect nodes built by `chain build`.", no_args_is_help=True)
 
 
 @app.command("start")
-def start(node_dir: Path = typer.Argument(..., help="a node directory, e.g. nodes/node0")) -> None:
-    """Run the node in the foreground until SIGTERM or Ctrl-C (start.sh runs it in the background)."""
+def start(
+    node_dir: Path = typer.Argument(..., help="a node directory, e.g. nodes/node0"),
+    service: str = typer.Option("", "--service", help=f"a Pro node's service: {', '.join(SERVICES)} (start.sh starts them all)"),
+    group: str = typer.Option("group0", "--group", help="with --service core: the group the core serves"),
+) -> None:
+    """Run the node (a Pro node: one of its services) in the foreground until SIGTERM or Ctrl-C
+    (start.sh runs it in the background)."""
     with reported():
+        if service:
+            run_service(node_dir, service, group)
+            return
+        if NodeConfig.load(node_dir).node.form == "pro":
+            raise ChainError(f"{node_dir} is a Pro node: run its start.sh, or each service with --service "
+                             f"({', '.join(SERVICES)})")
         run_node(node_dir)
 
 
 @app.command("stop")
 def stop(node_dir: Path = typer.Argument(..., help="a node directory, or a chain directory for every node")) -> None:
-    """Send SIGTERM to the node(s) and wait until they have shut down."""
+    """Send SIGTERM to the node(s) (a Pro node: all its services) and wait until they have shut down."""
     for directory in _node_dirs(node_dir):
+        if _is_pro(directory):
+            _stop_services(directory)
+            continue
         pid = read_pid(directory)
         if pid is None:
             typer.echo(f"{directory.name}: not running")
@@ -41,6 +56,39 @@ def stop(node_dir: Path = typer.Argument(..., help="a node directory, or a chain
         while read_pid(directory) == pid and time.monotonic() < deadline:
             time.sleep(0.1)
         typer.echo(f"{directory.name}: {'stopped' if read_pid(directory) != pid else 'still running after 10 s'}")
+
+
+def _is_pro(directory: Path) -> bool:
+    try:
+        return NodeConfig.load(directory).node.form == "pro"
+    except ChainError:
+        return False
+
+
+def _stop_services(directory: Path) -> None:
+    """SIGTERM every running service of a Pro node (rpc first, gateway last), then wait for each."""
+    pids = service_pids(directory, NodeConfig.load(directory))
+    running = {name: pid for name, pid in reversed(pids.items()) if pid is not None}
+    if not running:
+        typer.echo(f"{directory.name}: not running")
+        return
+    for pid in running.values():
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for name, pid in running.items():
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        typer.echo(f"{directory.name} {name}: {'still running after 10 s' if _alive(pid) else 'stopped'}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _node_dirs(path: Path) -> list[Path]:
@@ -72,8 +120,18 @@ def status(path: Path = typer.Argument(..., help="a node directory, or a chain d
         except ChainError as exc:
             typer.echo(f"{directory.name}: {exc}")
             continue
-        pid = read_pid(directory)
-        line = f"{config.node.name:<7} pid {pid or '-':<7} p2p {config.network.listen_port:<5} rpc {config.rpc.listen_port:<5} channel {config.channel.listen_port or '-':<5}"
+        if config.node.form == "pro":  # each service's pid; "running" while any of them is
+            pids = service_pids(directory, config)
+            running = [pid for pid in pids.values() if pid is not None]
+            pid = running[0] if running else None
+            line = (f"{config.node.name:<7} pro  " + "  ".join(f"{name} {p or '-'}" for name, p in pids.items())
+                    + f"  p2p {config.network.listen_port:<5} rpc {config.rpc.listen_port:<5}")
+            if pids["rpc"] is None and pid is not None:
+                typer.echo(f"{line} running  (rpc service stopped)")
+                continue
+        else:
+            pid = read_pid(directory)
+            line = f"{config.node.name:<7} pid {pid or '-':<7} p2p {config.network.listen_port:<5} rpc {config.rpc.listen_port:<5} channel {config.channel.listen_port or '-':<5}"
         if config.web3_rpc.enabled:
             line += f" web3 {config.web3_rpc.listen_port:<5} (chain id {config.web3_rpc.chain_id})"
         if pid is None:

@@ -53,6 +53,7 @@ from chain.ledger.committee import DEFAULT_PROPOSAL_LIFETIME
 from chain.ledger.genesis import FIRST_GROUP_NAME, AuthGenesis, GenesisConfig, group_id_of
 from chain.ledger.system import FEATURE_RPBFT, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM
 from chain.node.config import (
+    FORMS,
     ChannelSection,
     ConsensusSection,
     ExecutorSection,
@@ -63,7 +64,8 @@ from chain.node.config import (
     RpcSection,
     Web3RpcSection,
 )
-from chain.node.process import PID_FILE, read_pid
+from chain.node.pro_process import running_pids, service_name
+from chain.node.process import PID_FILE
 from chain.tomlcompat import tomllib
 
 GENESIS_FILE = "genesis.toml"
@@ -105,6 +107,9 @@ class BuildOptions:
     # sealers group_sealers names for it (indices of the -n sealers), by all of them if it names none.
     groups: tuple[str, ...] = (FIRST_GROUP_NAME,)
     group_sealers: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # "pro": each node runs a gateway, an rpc and one core per group as processes of their own
+    # (docs/nodes.md "Pro form"); "air": one process per node, as always.
+    form: str = "air"
 
 
 def group_genesis_name(group: str) -> str:
@@ -199,6 +204,11 @@ def _check_options(options: BuildOptions) -> None:
         ipaddress.ip_address(options.rpc_ip)
     except ValueError:
         raise ConfigError(f"--rpc-ip must be an IP address (127.0.0.1 by default), got {options.rpc_ip!r}") from None
+    if options.form not in FORMS:
+        raise ConfigError(f"--form must be one of {', '.join(FORMS)}, got {options.form!r}")
+    # Pro serves JSON-RPC only: a web3 port nobody listens on would only mislead its users.
+    if options.form == "pro" and options.web3_port_base is not None:
+        raise ConfigError("--web3 is an Air endpoint here: the Pro form's rpc service serves JSON-RPC only")
     if options.suite not in SUITE_NAMES:
         raise ConfigError(f"unknown suite {options.suite!r}; choose from {list(SUITE_NAMES)}")
     total = options.nodes + options.observers
@@ -239,7 +249,7 @@ def _prepare_directory(directory: Path, force: bool) -> None:
         # --force only replaces what looks like a chain we built, never an arbitrary directory.
         if not (directory / GENESIS_FILE).exists():
             raise ConfigError(f"{directory} is not empty and does not look like a chain directory; refusing to delete it")
-        running = [node_dir for node_dir in sorted(directory.glob("node*")) if read_pid(node_dir) is not None]
+        running = [node_dir for node_dir in sorted(directory.glob("node*")) if running_pids(node_dir)]
         if running:
             raise ConfigError(f"nodes are still running in {directory} ({running[0].name}); stop them first")
         shutil.rmtree(directory)
@@ -290,6 +300,51 @@ kill -TERM "$pid" 2>/dev/null || {{ echo "$(basename "$PWD") is not running"; rm
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "$(basename "$PWD") did not stop in 10 s"; exit 1; fi
 echo "$(basename "$PWD") stopped"
+"""
+
+
+def _pro_start_script(python: str, groups: tuple[str, ...]) -> str:
+    services = "\n".join(
+        ["start gateway gateway"]
+        + [f"start {service_name('core', g)} core --group {g}" for g in groups]
+        + ["start rpc rpc"])
+    return f"""#!/usr/bin/env bash
+# Start this Pro node's services in the background: the gateway, one core per group, the rpc service.
+# One already running is left alone, so this also restarts only those that stopped. Each writes
+# <service>.pid and <service>.log (docs/nodes.md "Pro form").
+cd "$(dirname "$0")"
+PYTHON="${{CHAIN_PYTHON:-{shlex.quote(python)}}}"
+start() {{  # start NAME SERVICE [--group G]
+  name="$1"; shift
+  if [ -f "$name.pid" ] && kill -0 "$(cat "$name.pid")" 2>/dev/null; then
+    echo "$(basename "$PWD") $name is already running (pid $(cat "$name.pid"))"; return 0
+  fi
+  nohup "$PYTHON" -m chain.cli.main node start . --service "$@" >"$name.stdout.log" 2>&1 &
+  echo "$(basename "$PWD") $name started (pid $!)"
+}}
+{services}
+"""
+
+
+def _pro_stop_script(groups: tuple[str, ...]) -> str:
+    names = " ".join(["rpc", *(service_name("core", g) for g in groups), "gateway"])
+    return f"""#!/usr/bin/env bash
+# Stop this Pro node's services with SIGTERM (clean shutdowns), all at once, and wait for them.
+cd "$(dirname "$0")"
+status=0
+pids=()
+for name in {names}; do
+  pid="$(cat "$name.pid" 2>/dev/null)"
+  if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then pids+=("$name:$pid"); else rm -f "$name.pid"; fi
+done
+[ ${{#pids[@]}} -gt 0 ] || {{ echo "$(basename "$PWD") is not running"; exit 0; }}
+for entry in "${{pids[@]}}"; do
+  name="${{entry%%:*}}"; pid="${{entry#*:}}"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then echo "$(basename "$PWD") $name did not stop in 10 s"; status=1
+  else echo "$(basename "$PWD") $name stopped"; fi
+done
+exit $status
 """
 
 
@@ -366,7 +421,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
         for group in groups:  # a node outside a group holds nothing of it
             (node_dir / group_genesis_name(group)).write_text(group_texts[group], encoding="utf-8")
         config = NodeConfig(
-            node=NodeSection(name=name),
+            node=NodeSection(name=name, form=options.form),
             network=NetworkSection(
                 listen_ip=options.ip,
                 listen_port=options.port_base + i,
@@ -384,8 +439,12 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             groups=GroupsSection(names=groups),
         )
         config.dump(node_dir)
-        _write_script(node_dir / "start.sh", _node_start_script(sys.executable))
-        _write_script(node_dir / "stop.sh", NODE_STOP_SCRIPT)
+        if options.form == "pro":
+            _write_script(node_dir / "start.sh", _pro_start_script(sys.executable, config.group_names))
+            _write_script(node_dir / "stop.sh", _pro_stop_script(config.group_names))
+        else:
+            _write_script(node_dir / "start.sh", _node_start_script(sys.executable))
+            _write_script(node_dir / "stop.sh", NODE_STOP_SCRIPT)
         built.append(BuiltNode(
             name, node_dir, key.public_key, "sealer" if i < options.nodes else "observer",
             options.port_base + i, options.rpc_port_base + i,
@@ -407,7 +466,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
              "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{_client_host(options)}:{n.rpc_port}",
              **({"channel": f"{_client_host(options)}:{_channel_port(options, i)}"}
-                if options.channel_port_base is not None else {}),
+                if options.channel_port_base is not None and options.form == "air" else {}),
              **({"web3": f"http://{_client_host(options)}:{options.web3_port_base + i}"}
                 if options.web3_port_base is not None else {}),
              **({"groups": [g for g in options.groups if i in members[g]]} if len(options.groups) > 1 else {})}

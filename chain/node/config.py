@@ -8,6 +8,7 @@ relative to the node directory, so a chain directory can be moved or copied to a
     name = "node0"
     key_file = "node.key"          # consensus key (chain.crypto.keys PEM)
     genesis = "genesis.toml"
+    form = "pro"                   # only in a Pro node (docs/nodes.md "Pro form"); absent: "air"
 
     [network]
     listen_ip = "127.0.0.1"
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = "config.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+FORMS = ("air", "pro")  # FISCO 3.x's forms built here (docs/architecture.md "Forms")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class NodeSection:
     name: str
     key_file: str = "node.key"
     genesis: str = "genesis.toml"
+    form: str = "air"  # "pro": gateway, rpc and one core per group in processes of their own (docs/nodes.md)
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,9 @@ class NodeConfig:
         return (FIRST_GROUP_NAME, *self.groups.names)
 
     def __post_init__(self) -> None:
+        # A form is one of FISCO's that this project builds; anything else is a typo.
+        if self.node.form not in FORMS:
+            raise ConfigError(f"node.form must be one of {list(FORMS)}, got {self.node.form!r}")
         # Ports are TCP ports (0 lets the OS choose, which tests use).
         for what, port in (("network.listen_port", self.network.listen_port), ("rpc.listen_port", self.rpc.listen_port),
                            ("channel.listen_port", self.channel.listen_port),
@@ -233,6 +239,8 @@ class NodeConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["network"]["peers"] = list(self.network.peers)
+        if self.node.form == "air":  # an Air node writes the config it always wrote
+            del data["node"]["form"]
         if self.groups.names:
             data["groups"]["names"] = list(self.groups.names)
         else:  # a chain without groups writes the config it always wrote

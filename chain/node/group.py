@@ -29,7 +29,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 from chain.consensus.pbft import effects as fx
 from chain.consensus.pbft.quorum import next_timeout_ms
@@ -43,7 +43,7 @@ from chain.ledger.status import Status
 from chain.ledger.store import Store
 from chain.ledger.transaction import Transaction
 from chain.logs.service import LogService
-from chain.network.host import Host, PeerInfo
+from chain.network.host import PeerInfo
 from chain.node.config import NodeConfig, group_genesis_file, group_store_path
 from chain.node.logging import event
 from chain.node.replica_thread import PROFILE_ENV, ClockStoppingExecutor, ReplicaClock, ReplicaThread
@@ -59,6 +59,19 @@ STOP_WAIT_S = 5.0  # on stop, how long to wait for a block still executing (its 
 # Peers' messages waiting for a replica busy executing: beyond this many, new ones are dropped (the
 # loop keeps reading them, where it used to stop; what progress needs is re-sent, principle 7).
 MAX_BACKLOG = 20_000
+
+
+class PeerLinks(Protocol):
+    """What a group needs of the P2P layer: chain.network.host.Host in an Air node, the link to the
+    gateway process in a Pro core (chain.node.pro_core.GatewayLink)."""
+
+    def send(self, node_id: bytes, payload: bytes, group: int | None = None) -> bool: ...
+
+    def broadcast(self, payload: bytes, group: int | None = None) -> int: ...
+
+    def connected(self, group: int | None = None) -> list[bytes]: ...
+
+    def peer_info(self) -> list[PeerInfo]: ...
 
 
 def wall_ms() -> int:
@@ -104,7 +117,7 @@ class GroupNode:
             ),
         )
         self.replica.wall_clock = wall_ms  # proposals are stamped with wall-clock time, timers stay monotonic
-        self.host: Host | None = None  # the node's P2P host, shared by its groups (attach())
+        self.host: PeerLinks | None = None  # the node's P2P host, shared by its groups (attach())
         self.on_commit: list[Any] = []  # callbacks(number) after a committed block (the channel's block push)
         self._timers: dict[str, tuple[asyncio.TimerHandle, int]] = {}  # name -> (handle, deadline on self.clock)
         self._effects_at = 0  # the replica clock time of the effects being carried out (timers start from it)
@@ -117,7 +130,7 @@ class GroupNode:
         self._queued: list[tuple[list[Transaction], asyncio.Future[list[bytes | TxRejected]]]] = []  # see submit_soon
         self._last_round = 0.0  # loop.time() of the last admission round of submit_soon
 
-    def attach(self, host: Host) -> None:
+    def attach(self, host: PeerLinks) -> None:
         self.host = host
 
     def _event(self, name: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -1,0 +1,212 @@
+"""A Pro node's core process for one group: consensus, execution and storage (docs/nodes.md "Pro form").
+
+FISCO BCOS 3.x Pro runs a node's scheduling, execution and storage per group in their own service,
+behind an RPC service and a Gateway service the groups share. Here the core is the very
+``GroupNode`` an Air node runs per group (``chain.node.group``) — store, pool, replica thread,
+timers — with two things around it instead of a P2P host and an HTTP server:
+
+* ``GatewayLink`` stands in for the host: SEND and BROADCAST frames to the gateway process, ENGINE
+  frames from it, and the gateway's view of the peers (PEERS) for getPeers and getSyncStatus. The
+  core dials the gateway and dials again until it answers (the gateway may start later or restart);
+  while no gateway is linked its messages go nowhere, which the replica already copes with
+  (whatever progress needs is sent again, DESIGN principle 7).
+* the JSON-RPC method logic (``chain.rpc.server.handle_body_async``) runs here, on REQUEST frames
+  the rpc process forwards: the answer is the one an Air node would give, because it is the same code.
+
+The core also tells the gateway the group's node list in force (NODES), at start and after each
+block that changes it: the gateway admits peers by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from chain.crypto.keys import load_private_key
+from chain.network.host import PeerInfo
+from chain.node.config import NodeConfig
+from chain.node.group import GroupNode
+from chain.node.local_link import (
+    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_REQUEST, KIND_RESPONSE,
+    KIND_SEND, NODE_ID_SIZE, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError, core_socket, dial,
+    listen, read_hello,
+)
+from chain.node.logging import event
+from chain.node.node import CALL_WORKERS, check_groups
+from chain.rpc.methods import RpcContext
+from chain.rpc.server import handle_body_async
+
+log = logging.getLogger("chain.node")
+
+REDIAL_S = 0.2  # how soon a core dials the gateway again (a local socket: cheap to try)
+
+
+class GatewayLink:
+    """The P2P layer as a core sees it (chain.node.group.PeerLinks): the gateway process."""
+
+    def __init__(self) -> None:
+        self.link: LocalLink | None = None
+        self._peers: list[PeerInfo] = []
+        self._linked: list[bytes] = []
+
+    def send(self, node_id: bytes, payload: bytes, group: int | None = None) -> bool:
+        link = self.link
+        return link is not None and link.send(KIND_SEND, node_id + payload)
+
+    def broadcast(self, payload: bytes, group: int | None = None) -> int:
+        link = self.link
+        return len(self._linked) if link is not None and link.send(KIND_BROADCAST, payload) else 0
+
+    def connected(self, group: int | None = None) -> list[bytes]:
+        """The peers linked to the gateway that serve this core's group (the gateway filtered them)."""
+        return list(self._linked) if self.link is not None else []
+
+    def peer_info(self) -> list[PeerInfo]:
+        return list(self._peers)
+
+    def update(self, body: bytes) -> None:
+        """A PEERS frame: the gateway's peers; LocalProtocolError if it is not the documented JSON."""
+        try:
+            data = json.loads(body)
+            peers = [PeerInfo(row["endpoint"], bytes.fromhex(row["nodeId"]) if row["nodeId"] else None,
+                              bool(row["connected"]), tuple(int(g) for g in row["groups"])) for row in data["peers"]]
+            linked = [bytes.fromhex(node_id) for node_id in data["linked"]]
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise LocalProtocolError(f"PEERS is not the documented JSON: {exc}") from None
+        self._peers, self._linked = peers, linked
+
+    def lost(self) -> None:
+        self.link = None
+        self._linked = []
+        self._peers = [PeerInfo(p.endpoint, p.node_id, False, ()) for p in self._peers]
+
+
+class ProCore:
+    """One group's core process: a GroupNode between the gateway and the rpc process."""
+
+    def __init__(self, node_dir: str | Path, group: str, config: NodeConfig | None = None) -> None:
+        self.directory = Path(node_dir).resolve()
+        self.config = config or NodeConfig.load(self.directory)
+        names = self.config.group_names
+        if group not in names:
+            raise LocalProtocolError(f"{self.config.node.name} does not serve {group} (it serves {', '.join(names)})")
+        check_groups(self.directory, self.config, names)
+        key = load_private_key(self.directory / self.config.node.key_file)
+        self.group = GroupNode(self.directory, self.config, group, key, tagged=len(names) > 1)
+        self.gateway = GatewayLink()
+        self.group.attach(self.gateway)
+        self.group.on_commit.append(self._after_commit)
+        self.context = RpcContext(self.group)  # the same method table an Air node serves
+        self._nodes_sent: list[bytes] = []
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running = False
+
+    @property
+    def name(self) -> str:
+        return self.group.group_name
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
+            max_workers=CALL_WORKERS, thread_name_prefix=f"{self.config.node.name}-{self.name}-rpc"))
+        self._running = True
+        self.group.start(loop)
+        self._server = await listen(core_socket(self.name), self._serve_rpc, f"core {self.name}")
+        self._spawn(self._gateway_loop())
+        self.group.start_ticking()
+        event(log, "core_started", group=self.name, head=self.group.store.head_number(),
+              socket=core_socket(self.name))
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._server is not None:
+            self._server.close()
+        if self.gateway.link is not None:
+            self.gateway.link.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.group.stop()
+        self.group.close()
+        Path(core_socket(self.name)).unlink(missing_ok=True)
+        event(log, "core_stopped", group=self.name)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- the gateway -----------------------------------------------------------------------
+
+    async def _gateway_loop(self) -> None:
+        """Dial the gateway, serve the link until it drops, dial again (the gateway may restart)."""
+        while self._running:
+            try:
+                link = await dial(GATEWAY_SOCKET, LocalHello("core", self.name), f"core {self.name} -> gateway")
+            except OSError:
+                await asyncio.sleep(REDIAL_S)
+                continue
+            self.gateway.link = link
+            self._nodes_sent = []
+            self._send_nodes()
+            event(log, "gateway_linked", group=self.name)
+            try:
+                await self._from_gateway(link)
+            except LocalProtocolError as exc:
+                event(log, "gateway_link_refused", logging.WARNING, group=self.name, reason=str(exc))
+            finally:
+                link.close()
+                self.gateway.lost()
+                event(log, "gateway_unlinked", logging.WARNING, group=self.name)
+            await asyncio.sleep(REDIAL_S)
+
+    async def _from_gateway(self, link: LocalLink) -> None:
+        while True:
+            received = await link.receive()
+            if received is None:
+                return
+            kind, body = received
+            if kind == KIND_ENGINE and len(body) > NODE_ID_SIZE:
+                self.group.on_message(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:])
+            elif kind == KIND_PEERS:
+                self.gateway.update(body)
+            else:  # the gateway sends nothing else
+                raise LocalProtocolError(f"a gateway does not send {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
+
+    def _after_commit(self, number: int) -> None:
+        self._send_nodes()
+
+    def _send_nodes(self) -> None:
+        """Tell the gateway the group's node list when it changed (it admits peers by it)."""
+        nodes = self.group.node_ids()
+        if nodes != self._nodes_sent and self.gateway.link is not None and self.gateway.link.send(KIND_NODES, b"".join(nodes)):
+            self._nodes_sent = nodes
+
+    # --- the rpc process -------------------------------------------------------------------
+
+    async def _serve_rpc(self, link: LocalLink) -> None:
+        """One rpc process's link: each REQUEST answered by the method table, concurrently."""
+        hello = await read_hello(link)
+        # Only an rpc process asking for this very group: anything else is a wiring mistake.
+        if hello.role != "rpc" or hello.group != self.name:
+            raise LocalProtocolError(f"core {self.name} serves rpc for {self.name}, not {hello.role} for {hello.group}")
+        link.name = f"rpc -> core {self.name}"
+        while True:
+            received = await link.receive()
+            if received is None:
+                return
+            kind, body = received
+            if kind != KIND_REQUEST or len(body) < REQUEST_NUMBER_SIZE:
+                raise LocalProtocolError(f"an rpc process sends REQUEST frames, not {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
+            self._spawn(self._answer(link, body[:REQUEST_NUMBER_SIZE], body[REQUEST_NUMBER_SIZE:]))
+
+    async def _answer(self, link: LocalLink, number: bytes, request: bytes) -> None:
+        answer = await handle_body_async(self.context, request)
+        text = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
+        link.send(KIND_RESPONSE, number + text)
