@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import typer
 from rich.console import Console
@@ -66,7 +66,6 @@ def sim(
 ) -> None:
     """Simulate a PBFT chain with faults and Byzantine nodes; check safety and liveness; print the figures."""
     from chain.sim import SimConfig, Simulation
-    from chain.sim.trace import JsonlWriter
 
     console = Console()
     if consensus not in ("pbft", "rpbft"):
@@ -101,16 +100,7 @@ def sim(
         simulation = Simulation(config)
     except ChainError as exc:
         _fail(str(exc))
-    stream = trace.open("w", encoding="utf-8") if trace else None
-    if stream is not None:
-        simulation.subscribe(JsonlWriter(stream))
-    started = time.perf_counter()
-    try:
-        simulation.run_blocks(blocks, max_time_ms)
-    finally:
-        if stream is not None:
-            stream.close()
-    wall = time.perf_counter() - started
+    wall = _run_traced(simulation, blocks, max_time_ms, trace)
     report = simulation.check()
 
     kind = "" if consensus == "pbft" else f", rPBFT: {min(epoch_sealers, nodes)} working per {epoch_blocks}-block epoch"
@@ -162,12 +152,32 @@ def sim(
         raise typer.Exit(1)
 
 
+class _Runnable(Protocol):
+    def subscribe(self, callback: Any) -> Any: ...
+    def run_blocks(self, blocks: int, max_time_ms: int) -> Any: ...
+
+
+def _run_traced(sim: _Runnable, blocks: int, max_time_ms: int, trace: Path | None) -> float:
+    """Run `blocks` blocks (a simulation or a world of groups), writing the trace if asked; the wall seconds."""
+    from chain.sim.trace import JsonlWriter
+
+    stream = trace.open("w", encoding="utf-8") if trace else None
+    if stream is not None:
+        sim.subscribe(JsonlWriter(stream))
+    started = time.perf_counter()
+    try:
+        sim.run_blocks(blocks, max_time_ms)
+    finally:
+        if stream is not None:
+            stream.close()
+    return time.perf_counter() - started
+
+
 def _groups_run(console: Console, spec: str, *, nodes: int, byzantine: int, behaviour: str, blocks: int,
                 max_time_ms: int, trace: Path | None, base: dict[str, Any]) -> None:
     """`chain sim --groups 2`: several groups on one simulated network, each checked on its own."""
     from chain.sim import SimConfig
     from chain.sim.groups import GroupsConfig, GroupsSimulation, group_id_of, group_names, overlapping_groups
-    from chain.sim.trace import JsonlWriter
 
     try:
         names = group_names(spec)
@@ -178,16 +188,7 @@ def _groups_run(console: Console, spec: str, *, nodes: int, byzantine: int, beha
                                               byzantine={h: behaviour for h in liar_indices(hosts, byzantine)}))
     except ChainError as exc:
         _fail(str(exc))
-    stream = trace.open("w", encoding="utf-8") if trace else None
-    if stream is not None:
-        world.subscribe(JsonlWriter(stream))
-    started = time.perf_counter()
-    try:
-        world.run_blocks(blocks, max_time_ms)
-    finally:
-        if stream is not None:
-            stream.close()
-    wall = time.perf_counter() - started
+    wall = _run_traced(world, blocks, max_time_ms, trace)
     reports = world.check()
     mark = lambda ok: "[green]holds[/]" if ok else "[red]BROKEN[/]"  # noqa: E731
     for name, sim in world.groups.items():

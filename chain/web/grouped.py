@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from chain.errors import DashboardError
-from chain.web.live import TICK_MS, LiveChain
+from chain.web.live import LiveChain, pace
 
 WORLD_CONTROLS = ("pause", "play", "speed")  # the one clock: the same in every group's page
 
@@ -54,17 +54,12 @@ class GroupedLive:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pace the world until `stop` is set (LiveChain.run, once for all the groups)."""
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), TICK_MS / 1000)
-            except asyncio.TimeoutError:
-                pass
-            now = loop.time()
+
+        async def tick(elapsed_ms: float) -> None:
             if not self.lead.paused:
-                self.lead.advance(min((now - last) * 1000, 1000.0))
+                self.lead.advance(elapsed_ms)
                 for live in self.lives.values():
                     if live is not self.lead:
                         live.publish()
-            last = now
+
+        await pace(stop, tick)

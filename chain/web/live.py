@@ -22,7 +22,7 @@ import asyncio
 import bisect
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from chain.errors import DashboardError
 from chain.web import diagram
@@ -417,15 +417,27 @@ class LiveChain:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pace the simulation until `stop` is set; the only task that advances it."""
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), TICK_MS / 1000)
-            except asyncio.TimeoutError:
-                pass
+
+        async def tick(elapsed_ms: float) -> None:
             await self.sim.poll()
-            now = loop.time()
-            # never feed more than one second of wall time at once (e.g. after the laptop slept)
-            self.advance(min((now - last) * 1000, 1000.0))
-            last = now
+            self.advance(elapsed_ms)
+
+        await pace(stop, tick)
+
+
+async def pace(stop: asyncio.Event, tick: Callable[[float], Awaitable[None]]) -> None:
+    """Every TICK_MS until `stop` is set, hand `tick` the wall time elapsed since the last call (ms).
+
+    Never more than one second at once (e.g. after the laptop slept): the dashboard's virtual
+    clock follows the wall clock, but does not leap.
+    """
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), TICK_MS / 1000)
+        except asyncio.TimeoutError:
+            pass
+        now = loop.time()
+        await tick(min((now - last) * 1000, 1000.0))
+        last = now
