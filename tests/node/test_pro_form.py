@@ -1,0 +1,311 @@
+"""The Pro form (docs/nodes.md "Pro form"): a gateway, an rpc service and a core per group per node.
+
+The tests without processes check the local protocol's hello and the build's options. The others
+share one 4-node Pro chain started by its own start_all.sh (real processes, 127.0.0.1, Unix sockets
+in the test's directory), adversary first: garbage on every local socket is refused without taking
+a process down; then the SDK's transactions commit through the rpc services; killing node1's rpc
+service does not stop consensus nor node1's core; a restarted rpc serves again; a core that is down
+is FISCO's -32000 at its rpc service, and a restarted core catches up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from chain.cli.main import app
+from chain.errors import ConfigError
+from chain.execution.kv import encode_kv
+from chain.node.builder import BuildOptions, BuiltChain, build_chain
+from chain.node.config import NodeConfig
+from chain.node.local_link import (
+    GATEWAY_SOCKET, KIND_ENGINE, KIND_HELLO, KIND_REQUEST, KIND_RESPONSE, LocalHello, LocalProtocolError, core_socket,
+    frame,
+)
+from chain.node.ports import free_port_bases
+from chain.node.pro_process import service_pids
+from chain.sdk.account import Account
+from chain.sdk.client import SyncClient
+from tests.node.cluster import wait_until
+
+# --- the local protocol's hello, without processes ------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"\xff\xfe", b"[]", b'{"version": 2, "role": "core", "group": "group0"}',
+    b'{"version": 1, "role": "admin", "group": "group0"}', b'{"version": 1, "role": "rpc", "group": 0}',
+    b'{"version": 1, "role": "rpc"}', b'{"version": 1, "role": "rpc", "group": "' + b"g" * 2000 + b'"}',
+])
+def test_a_hello_that_is_not_exactly_the_documented_one_is_refused(body: bytes) -> None:
+    with pytest.raises(LocalProtocolError):
+        LocalHello.decode(body)
+
+
+def test_a_hello_round_trips() -> None:
+    assert LocalHello.decode(LocalHello("rpc", "group1").encode()) == LocalHello("rpc", "group1")
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def test_pro_build_lays_out_services_and_air_is_unchanged(tmp_path: Path) -> None:
+    options: dict[str, Any] = dict(nodes=4, suite="standard", executor="kv", genesis_time_ms=1, groups=("group0", "group1"))
+    air = build_chain(tmp_path / "air", BuildOptions(**options))
+    pro = build_chain(tmp_path / "pro", BuildOptions(form="pro", **options))
+    air_config = (air.nodes[0].directory / "config.toml").read_text()
+    assert "form" not in air_config and "--service" not in (air.nodes[0].directory / "start.sh").read_text()
+    assert NodeConfig.load(pro.nodes[0].directory).node.form == "pro"
+    start = (pro.nodes[0].directory / "start.sh").read_text()
+    assert "start gateway gateway\nstart core.group0 core --group group0\nstart core.group1 core --group group1\nstart rpc rpc\n" in start
+    # the rest of a Pro node's config is an Air node's: only the form differs
+    assert (pro.nodes[0].directory / "config.toml").read_text().replace('form = "pro"\n', "") == air_config
+    assert "channel" not in (tmp_path / "pro" / "sdk" / "nodes.toml").read_text()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"form": "max"}, "--form"),
+    ({"form": "pro", "web3_port_base": 8645}, "--web3"),
+])
+def test_bad_pro_options_are_refused_before_anything_is_written(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_chain(tmp_path / "chain", BuildOptions(nodes=4, suite="standard", **extra))
+    assert not (tmp_path / "chain").exists() or not any((tmp_path / "chain").iterdir())
+
+
+def test_an_air_node_refuses_a_service_and_a_pro_node_needs_one(tmp_path: Path) -> None:
+    air = build_chain(tmp_path / "air", BuildOptions(nodes=1, suite="standard", executor="kv"))
+    pro = build_chain(tmp_path / "pro", BuildOptions(nodes=1, suite="standard", executor="kv", form="pro"))
+    runner = CliRunner()
+    refused = runner.invoke(app, ["node", "start", str(air.nodes[0].directory), "--service", "rpc"])
+    assert refused.exit_code != 0 and "Air node" in refused.output
+    refused = runner.invoke(app, ["node", "start", str(pro.nodes[0].directory)])
+    assert refused.exit_code != 0 and "Pro node" in refused.output
+    refused = runner.invoke(app, ["node", "start", str(pro.nodes[0].directory), "--service", "core", "--group", "group7"])
+    assert refused.exit_code != 0 and "does not serve group7" in refused.output
+    assert not list(pro.nodes[0].directory.glob("*.pid"))
+
+
+# --- one 4-node Pro chain of real processes --------------------------------------------------------
+
+
+def rpc(url: str, method: str, params: list[Any]) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def result(url: str, method: str, params: list[Any]) -> Any:
+    answer = rpc(url, method, params)
+    if "error" in answer:
+        raise RuntimeError(f"{method} {params}: {answer['error']}")
+    return answer["result"]
+
+
+def height(url: str) -> int:
+    return int(result(url, "getBlockNumber", [1]), 16)
+
+
+def send_kv(url: str, account: Account, count: int, tag: str) -> list[str]:
+    client = SyncClient(url, account.suite, 1, timeout=10)
+    try:
+        return ["0x" + client.send_transaction(account, bytes(20), encode_kv(f"{tag}-{i}".encode(), b"v")).hex()
+                for i in range(count)]
+    finally:
+        client.close()
+
+
+def committed(url: str, hashes: list[str]) -> bool:
+    return all(result(url, "getTransactionReceipt", [1, h]) is not None for h in hashes)
+
+
+@contextlib.contextmanager
+def local_socket(node_dir: Path, name: str) -> Iterator[socket.socket]:
+    """A connection to one of a node's local sockets (named relative to the node directory, as the
+    services name them: the absolute path of a test directory may be over the 108-byte limit)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    with contextlib.chdir(node_dir):
+        sock.connect(name)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def ask_core(node_dir: Path, group: str, method: str, params: list[Any]) -> Any:
+    """A JSON-RPC request straight to a core over the local protocol, as the rpc service sends it."""
+    with local_socket(node_dir, core_socket(group)) as sock:
+        sock.sendall(frame(KIND_HELLO, LocalHello("rpc", group).encode()))
+        body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": method, "params": params}).encode()
+        sock.sendall(frame(KIND_REQUEST, (42).to_bytes(8, "big") + body))
+        data = b""
+        while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
+            chunk = sock.recv(65536)
+            assert chunk, "the core closed the link instead of answering"
+            data += chunk
+    payload = data[4:4 + int.from_bytes(data[:4], "big")]
+    assert payload[0] == KIND_RESPONSE and payload[1:9] == (42).to_bytes(8, "big")
+    return json.loads(payload[9:])
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other side closed the connection (within the socket's timeout; what it sent first is read over)."""
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+class ProChain:
+    def __init__(self, root: Path) -> None:
+        p2p, rpc_base = free_port_bases(4)
+        self.root = root
+        self.chain: BuiltChain = build_chain(root, BuildOptions(
+            nodes=4, suite="standard", port_base=p2p, rpc_port_base=rpc_base, executor="kv",
+            timeout_ms=1000, min_seal_time_ms=50, form="pro"))
+        self.urls = [f"http://127.0.0.1:{n.rpc_port}/" for n in self.chain.nodes]
+
+    def directory(self, i: int) -> Path:
+        return self.chain.nodes[i].directory
+
+    def pids(self, i: int) -> dict[str, int | None]:
+        return service_pids(self.directory(i), NodeConfig.load(self.directory(i)))
+
+    def script(self, path: Path) -> None:
+        subprocess.run(["bash", str(path)], check=True, timeout=30, capture_output=True)
+
+    def all_alive(self) -> bool:
+        return all(pid is not None for i in range(4) for pid in self.pids(i).values())
+
+    def kill_service(self, i: int, name: str) -> None:
+        pid = self.pids(i)[name]
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: self.pids(i)[name] is None, 10, f"node{i}'s {name} gone")
+
+    def stop(self) -> None:
+        self.script(self.root / "stop_all.sh")
+        for i in range(4):  # whatever did not stop by itself (only the processes this chain started)
+            for pid in self.pids(i).values():
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def pro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProChain]:
+    chain = ProChain(tmp_path_factory.mktemp("pro") / "chain")
+    chain.script(chain.root / "start_all.sh")
+    try:
+        wait_until(lambda: all(height(url) >= 0 for url in chain.urls), 30, "every rpc service answers")
+        yield chain
+    finally:
+        chain.stop()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_garbage_on_the_local_sockets_is_refused_and_nothing_stops(pro: ProChain) -> None:
+    node = pro.directory(2)
+    before = {i: pro.pids(i) for i in range(4)}
+    # Each: the link is closed by the service, which goes on serving everyone else.
+    attempts = [
+        (GATEWAY_SOCKET, b"\x00\x00\x00\x05garbage, no frame"),  # not a hello
+        (GATEWAY_SOCKET, b"\xff\xff\xff\xff"),  # a 4 GiB frame announced
+        (GATEWAY_SOCKET, frame(KIND_HELLO, b'{"version": 1, "role": "rpc", "group": "group0"}')),  # rpc is not a core
+        (GATEWAY_SOCKET, frame(KIND_HELLO, b'{"version": 1, "role": "core", "group": "group9"}')),  # not our group
+        (core_socket("group0"), frame(KIND_ENGINE, b"\x01" * 80)),  # first frame not a hello
+        (core_socket("group0"), frame(KIND_HELLO, b'{"version": 1, "role": "core", "group": "group0"}')),  # a core is not an rpc
+        (core_socket("group0"), frame(KIND_HELLO, LocalHello("rpc", "group0").encode()) + frame(KIND_ENGINE, b"x" * 70)),
+        (core_socket("group0"), frame(KIND_HELLO, LocalHello("rpc", "group0").encode()) + b"\x00\x00\x00\x00"),  # empty frame
+    ]
+    for name, data in attempts:
+        with local_socket(node, name) as sock:
+            sock.sendall(data)
+            assert closed_by_peer(sock), f"{name} kept a link that sent {data[:40]!r}"
+    # a dialer that says nothing is dropped after the hello timeout
+    with local_socket(node, GATEWAY_SOCKET) as sock:
+        assert closed_by_peer(sock)
+    # a "core" that says hello then garbage takes over group0's route only until it is refused:
+    # the real core dials again and the chain goes on
+    with local_socket(node, GATEWAY_SOCKET) as sock:
+        sock.sendall(frame(KIND_HELLO, LocalHello("core", "group0").encode()) + frame(KIND_REQUEST, b"\x00" * 8))
+        assert closed_by_peer(sock)
+    assert {i: pro.pids(i) for i in range(4)} == before
+    account = Account.generate("standard")
+    hashes = send_kv(pro.urls[2], account, 2, "after-garbage")
+    wait_until(lambda: all(committed(url, hashes) for url in pro.urls), 30, "commits after the garbage")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_the_sdk_commits_through_every_rpc_service_and_status_sees_the_services(pro: ProChain) -> None:
+    account = Account.generate("standard")
+    hashes = [h for i, url in enumerate(pro.urls) for h in send_kv(url, account, 2, f"via{i}")]
+    wait_until(lambda: all(committed(url, hashes) for url in pro.urls), 30, "every transaction on every node")
+    heads = {result(url, "getBlockHashByNumber", [1, hex(min(height(u) for u in pro.urls))]) for url in pro.urls}
+    assert len(heads) == 1
+    # getPeers comes from the gateway, through the core, through the rpc service
+    assert sum(p["connected"] for p in result(pro.urls[0], "getPeers", [1])) == 3
+    status = CliRunner().invoke(app, ["node", "status", str(pro.root)])
+    assert status.exit_code == 0, status.output
+    lines = status.output.splitlines()
+    assert len(lines) == 4 and all("running  height" in line and "core.group0" in line for line in lines)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(90)
+def test_killing_an_rpc_service_stops_no_consensus_and_a_restarted_one_serves(pro: ProChain) -> None:
+    account = Account.generate("standard")
+    pro.kill_service(1, "rpc")
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        rpc(pro.urls[1], "getBlockNumber", [1])
+    hashes = send_kv(pro.urls[0], account, 3, "rpc1-down")
+    wait_until(lambda: committed(pro.urls[0], hashes), 30, "committed through node0 while node1's rpc is down")
+    target = height(pro.urls[0])
+    # node1's core keeps up: asked straight over its local socket, it holds every block and receipt
+    wait_until(lambda: int(ask_core(pro.directory(1), "group0", "getBlockNumber", [1])["result"], 16) >= target, 20,
+               "node1's core keeps up without its rpc service")
+    assert all(ask_core(pro.directory(1), "group0", "getTransactionReceipt", [1, h])["result"] is not None for h in hashes)
+    assert all(pid is not None for name, pid in pro.pids(1).items() if name != "rpc")
+    # start.sh starts only what is missing: the rpc service, which serves again
+    gateway, core = pro.pids(1)["gateway"], pro.pids(1)["core.group0"]
+    pro.script(pro.directory(1) / "start.sh")
+    wait_until(lambda: height(pro.urls[1]) >= target, 20, "node1's restarted rpc service answers")
+    assert (pro.pids(1)["gateway"], pro.pids(1)["core.group0"]) == (gateway, core)
+    more = send_kv(pro.urls[1], account, 2, "rpc1-back")
+    wait_until(lambda: all(committed(url, more) for url in pro.urls), 30, "committed through node1's new rpc service")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(90)
+def test_a_core_that_is_down_is_fiscos_error_and_a_restarted_core_catches_up(pro: ProChain) -> None:
+    account = Account.generate("standard")
+    pro.kill_service(3, "core.group0")
+    answer = rpc(pro.urls[3], "getBlockNumber", [1])
+    assert answer["error"] == {"code": -32000, "message": "Invalid request for the specified node of doesn't exist or doesn't started!"}
+    assert rpc(pro.urls[3], "getBlockNumber", ["group0", ""])["error"]["code"] == -32000
+    # three cores of four still commit
+    hashes = send_kv(pro.urls[0], account, 2, "core3-down")
+    wait_until(lambda: all(committed(pro.urls[i], hashes) for i in range(3)), 30, "committed without node3's core")
+    target = height(pro.urls[0])
+    pro.script(pro.directory(3) / "start.sh")
+    wait_until(lambda: height(pro.urls[3]) >= target and committed(pro.urls[3], hashes), 30,
+               "node3's restarted core catches up and its rpc service serves it")
+    assert pro.all_alive()
