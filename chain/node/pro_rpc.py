@@ -9,6 +9,8 @@ which group a request names (the 2.x group id or the 3.x group name, exactly as
 
 A request that names no group (getClientVersion...), names an unknown one or cannot be parsed goes
 to group0's core, which answers it as an Air node would (-40001 for an unknown group, -32700...).
+The methods listing the node's groups (getGroupList, getGroupInfoList) are asked of every core and
+the answers merged, since each core knows its own group only.
 A batch whose requests all name one group goes whole (its transactions are admitted together); a
 batch mixing groups is split per request and the answers put back in order.
 
@@ -45,7 +47,11 @@ log = logging.getLogger("chain.node")
 
 NODE_NOT_STARTED = -32000  # FISCO 3.x JsonRpcError::NodeNotExistOrNotStarted
 NODE_NOT_STARTED_MESSAGE = "Invalid request for the specified node of doesn't exist or doesn't started!"  # FISCO's words
-ANSWER_TIMEOUT_S = 30.0  # a core that has not answered by then is treated as down for this request
+ANSWER_TIMEOUT_S = 30.0
+# Methods whose answer lists every group: each core knows only its own, so all are asked and merged.
+LISTS_GROUPS = frozenset({"getGroupList", "getGroupInfoList"})
+# Methods about the group their first parameter names without being "grouped": that group's core answers.
+ASKS_ABOUT_A_GROUP = frozenset({"queryGroupStatus"})  # a core that has not answered by then is treated as down for this request
 
 
 class CoreDown(Exception):
@@ -148,16 +154,27 @@ class ProRpc:
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
             return FIRST_GROUP_NAME
         params = request.get("params")
-        if not isinstance(params, list) or not params or not is_grouped(request["method"], params):
+        if not isinstance(params, list) or not params:
             return FIRST_GROUP_NAME
-        first = params[0]
-        if isinstance(first, str) and not is_number_text(first):  # 3.x: a group name
-            return first if first in self.cores else FIRST_GROUP_NAME
+        if request["method"] in ASKS_ABOUT_A_GROUP:  # [groupId]: the core of that group knows it runs
+            return self._named(params[0])
+        if not is_grouped(request["method"], params):
+            return FIRST_GROUP_NAME
+        return self._named(params[0])
+
+    def _named(self, selector: Any) -> str:
+        """The group a 2.x id or 3.x name selects, if it is one of this node's; else group0."""
+        if isinstance(selector, str) and not is_number_text(selector):  # 3.x: a group name
+            return selector if selector in self.cores else FIRST_GROUP_NAME
         try:
-            number = p.as_int(first, "groupId")
+            number = p.as_int(selector, "groupId")
         except RpcError:
             return FIRST_GROUP_NAME  # group0's core says what is wrong with it
         return next((name for name, group_id in self.ids.items() if group_id == number), FIRST_GROUP_NAME)
+
+    def fans_out(self, request: Any) -> bool:
+        """Whether request lists every group of the node: then every core is asked (each knows its own)."""
+        return len(self.cores) > 1 and isinstance(request, dict) and request.get("method") in LISTS_GROUPS
 
     async def answer(self, body: bytes) -> Any:
         """The JSON value to answer for one HTTP body (None: nothing), from the cores."""
@@ -167,11 +184,35 @@ class ProRpc:
             return await self._forward(FIRST_GROUP_NAME, body, {"id": None})
         if isinstance(request, list) and 0 < len(request) <= MAX_BATCH:
             groups = {self.group_of(item) for item in request}
-            if len(groups) > 1:  # a batch mixing groups: each request to its own core, answers in order
-                answers = [await self._forward(self.group_of(item), json.dumps(item).encode(), item) for item in request]
+            if len(groups) > 1 or any(self.fans_out(item) for item in request):
+                # a batch mixing groups: each request to its own core(s), the answers in order
+                answers = [await self._one(item, json.dumps(item).encode()) for item in request]
                 return [a for a in answers if a is not None] or None
             return await self._forward(groups.pop(), body, request)
+        return await self._one(request, body)
+
+    async def _one(self, request: Any, body: bytes) -> Any:
+        if self.fans_out(request):
+            return await self._fan_out(request, body)
         return await self._forward(self.group_of(request), body, request)
+
+    async def _fan_out(self, request: dict[str, Any], body: bytes) -> Any:
+        """getGroupList / getGroupInfoList: every running core's answer, merged in group order (a
+        core that is down is left out, as its group cannot be served; an error is answered as is)."""
+        asked = [a for a in [await self._forward(name, body, request) for name in self.cores] if a is not None]
+        answers = [a for a in asked if a.get("error", {}).get("code") != NODE_NOT_STARTED]
+        if not answers:  # every core is down (or a notification: nothing to answer)
+            return asked[0] if asked else None
+        errors = [a for a in answers if "result" not in a]
+        if errors:  # the request itself is wrong: every core says so alike
+            return errors[0]
+        merged = answers[0]
+        for other in answers[1:]:
+            if isinstance(merged["result"], list):  # 2.x getGroupList, 3.x getGroupInfoList
+                merged["result"] = merged["result"] + other["result"]
+            elif isinstance(merged["result"], dict) and "groupList" in merged["result"]:  # 3.x getGroupList
+                merged["result"]["groupList"] = merged["result"]["groupList"] + other["result"]["groupList"]
+        return merged
 
     async def _forward(self, group: str, body: bytes, request: Any) -> Any:
         try:

@@ -118,8 +118,8 @@ def height(url: str) -> int:
     return int(result(url, "getBlockNumber", [1]), 16)
 
 
-def send_kv(url: str, account: Account, count: int, tag: str) -> list[str]:
-    client = SyncClient(url, account.suite, 1, timeout=10)
+def send_kv(url: str, account: Account, count: int, tag: str, group_id: int = 1) -> list[str]:
+    client = SyncClient(url, account.suite, group_id, timeout=10)
     try:
         return ["0x" + client.send_transaction(account, bytes(20), encode_kv(f"{tag}-{i}".encode(), b"v")).hex()
                 for i in range(count)]
@@ -127,8 +127,10 @@ def send_kv(url: str, account: Account, count: int, tag: str) -> list[str]:
         client.close()
 
 
-def committed(url: str, hashes: list[str]) -> bool:
-    return all(result(url, "getTransactionReceipt", [1, h]) is not None for h in hashes)
+def committed(url: str, hashes: list[str], group: int | str = 1) -> bool:
+    """Whether every one of hashes has a receipt in group (a 2.x id, or a 3.x name)."""
+    selector: list[Any] = [group, ""] if isinstance(group, str) else [group]
+    return all(result(url, "getTransactionReceipt", [*selector, h]) is not None for h in hashes)
 
 
 @contextlib.contextmanager
@@ -179,7 +181,8 @@ class ProChain:
         self.root = root
         self.chain: BuiltChain = build_chain(root, BuildOptions(
             nodes=4, suite="standard", port_base=p2p, rpc_port_base=rpc_base, executor="kv",
-            timeout_ms=1000, min_seal_time_ms=50, form="pro"))
+            timeout_ms=1000, min_seal_time_ms=50, form="pro",
+            groups=("group0", "group1"), group_sealers=(("group1", (0, 1, 2)),)))
         self.urls = [f"http://127.0.0.1:{n.rpc_port}/" for n in self.chain.nodes]
 
     def directory(self, i: int) -> Path:
@@ -267,6 +270,43 @@ def test_the_sdk_commits_through_every_rpc_service_and_status_sees_the_services(
     assert status.exit_code == 0, status.output
     lines = status.output.splitlines()
     assert len(lines) == 4 and all("running  height" in line and "core.group0" in line for line in lines)
+    assert all("core.group1" in line and "group1 height" in line for line in lines[:3])
+    assert "group1" not in lines[3]  # node3 is outside group1: no core, no ledger
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_two_groups_side_by_side_each_core_its_own_ledger(pro: ProChain) -> None:
+    """group0 (4 sealers) and group1 (nodes 0-2) in Pro: each rpc service sends a request to its
+    group's core; a client of group1 never sees group0's data; node3 outside group1 answers FISCO's
+    -40001; the methods listing groups ask every core; a batch mixing groups is answered in order."""
+    account = Account.generate("standard")
+    in0 = send_kv(pro.urls[3], account, 2, "g0", group_id=1)
+    in1 = send_kv(pro.urls[0], account, 2, "g1", group_id=2)
+    wait_until(lambda: all(committed(url, in0) for url in pro.urls), 30, "group0's transactions on every node")
+    wait_until(lambda: all(committed(pro.urls[i], in1, 2) and committed(pro.urls[i], in1, "group1") for i in range(3)),
+               30, "group1's transactions on its three nodes")
+    assert all(result(pro.urls[0], "getTransactionReceipt", [2, h]) is None for h in in0)
+    assert all(result(pro.urls[0], "getTransactionReceipt", ["group0", "", h]) is None for h in in1)
+    assert result(pro.urls[0], "getBlockHashByNumber", [1, "0x0"]) != result(pro.urls[0], "getBlockHashByNumber", [2, "0x0"])
+    assert rpc(pro.urls[3], "getBlockNumber", [2])["error"]["code"] == -40001
+    assert rpc(pro.urls[3], "getBlockNumber", ["group1", ""])["error"] == {"code": -40001, "message": "The group group1 does not exist!"}
+    # each core knows its own group: the rpc service asks them all
+    assert result(pro.urls[0], "getGroupList", []) == [1, 2]
+    assert result(pro.urls[0], "getGroupList", ["group0", ""])["groupList"] == ["group0", "group1"]
+    assert [g["groupID"] for g in result(pro.urls[1], "getGroupInfoList", ["group0", ""])] == ["group0", "group1"]
+    assert result(pro.urls[3], "getGroupList", []) == [1]
+    assert result(pro.urls[0], "queryGroupStatus", [2])["status"] == "RUNNING"
+    assert result(pro.urls[3], "queryGroupStatus", [2])["status"] == "INEXISTENT"
+    batch = [{"jsonrpc": "2.0", "id": 1, "method": "getBlockNumber", "params": [2]},
+             {"jsonrpc": "2.0", "method": "getBlockNumber", "params": [1]},  # a notification: no answer
+             {"jsonrpc": "2.0", "id": "g0", "method": "getBlockNumber", "params": [1]},
+             {"jsonrpc": "2.0", "id": 3, "method": "getGroupList", "params": []}]
+    request = urllib.request.Request(pro.urls[1], json.dumps(batch).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        answers = json.loads(r.read())
+    assert [a["id"] for a in answers] == [1, "g0", 3]
+    assert int(answers[0]["result"], 16) >= 1 and int(answers[1]["result"], 16) >= 1 and answers[2]["result"] == [1, 2]
 
 
 @pytest.mark.integration
@@ -301,7 +341,7 @@ def test_a_core_that_is_down_is_fiscos_error_and_a_restarted_core_catches_up(pro
     answer = rpc(pro.urls[3], "getBlockNumber", [1])
     assert answer["error"] == {"code": -32000, "message": "Invalid request for the specified node of doesn't exist or doesn't started!"}
     assert rpc(pro.urls[3], "getBlockNumber", ["group0", ""])["error"]["code"] == -32000
-    # three cores of four still commit
+    # three cores of four still commit (and group1, which node3 is not in, never noticed)
     hashes = send_kv(pro.urls[0], account, 2, "core3-down")
     wait_until(lambda: all(committed(pro.urls[i], hashes) for i in range(3)), 30, "committed without node3's core")
     target = height(pro.urls[0])
