@@ -320,6 +320,7 @@ start() {{  # start NAME SERVICE [--group G]
     echo "$(basename "$PWD") $name is already running (pid $(cat "$name.pid"))"; return 0
   fi
   nohup "$PYTHON" -m chain.cli.main node start . --service "$@" >"$name.stdout.log" 2>&1 &
+  echo "$!" >"$name.pid"  # now, not once Python has started: a stop.sh right after start.sh finds it
   echo "$(basename "$PWD") $name started (pid $!)"
 }}
 {services}
@@ -345,6 +346,16 @@ for entry in "${{pids[@]}}"; do
   else echo "$(basename "$PWD") $name stopped"; fi
 done
 exit $status
+"""
+
+
+def _pro_stop_all_script(names: list[str]) -> str:
+    lines = "\n".join(f'"$DIR/{name}/stop.sh" &' for name in names)
+    return f"""#!/usr/bin/env bash
+# Stop every node of this Pro chain, all at once (each node's services stop together too).
+DIR="$(cd "$(dirname "$0")" && pwd)"
+{lines}
+wait
 """
 
 
@@ -475,7 +486,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
     }), encoding="utf-8")
 
     _write_script(root / "start_all.sh", _all_script(names, "start"))
-    _write_script(root / "stop_all.sh", _all_script(names, "stop"))
+    _write_script(root / "stop_all.sh", _all_script(names, "stop") if options.form == "air" else _pro_stop_all_script(names))
     return BuiltChain(root, genesis, tuple(built), admin.address)
 
 

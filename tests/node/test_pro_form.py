@@ -97,6 +97,38 @@ def test_an_air_node_refuses_a_service_and_a_pro_node_needs_one(tmp_path: Path) 
     assert not list(pro.nodes[0].directory.glob("*.pid"))
 
 
+@pytest.mark.integration
+@pytest.mark.timeout(30)
+def test_stop_all_right_after_start_all_leaves_nothing_running(tmp_path: Path) -> None:
+    """start.sh writes each service's pid file at once: a stop that follows before Python has even
+    started still finds, and stops, every process."""
+    p2p, rpc_base = free_port_bases(1)
+    built = build_chain(tmp_path / "chain", BuildOptions(nodes=1, suite="standard", executor="kv", form="pro",
+                                                         port_base=p2p, rpc_port_base=rpc_base))
+    subprocess.run(["bash", str(tmp_path / "chain" / "start_all.sh")], check=True, timeout=10, capture_output=True)
+    started = [int(path.read_text()) for path in built.nodes[0].directory.glob("*.pid")]
+    assert len(started) == 3
+    subprocess.run(["bash", str(tmp_path / "chain" / "stop_all.sh")], check=True, timeout=20, capture_output=True)
+    try:
+        wait_until(lambda: not any(alive(pid) for pid in started), 10, "every service gone")
+    finally:
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by its parent: nohup's shell is gone, init reaps it) counts as gone
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 # --- one 4-node Pro chain of real processes --------------------------------------------------------
 
 
