@@ -319,7 +319,7 @@ start() {{  # start NAME SERVICE [--group G]
   if [ -f "$name.pid" ] && kill -0 "$(cat "$name.pid")" 2>/dev/null; then
     echo "$(basename "$PWD") $name is already running (pid $(cat "$name.pid"))"; return 0
   fi
-  nohup "$PYTHON" -m chain.cli.main node start . --service "$@" >"$name.stdout.log" 2>&1 &
+  nohup "$PYTHON" -m chain.node.pro_process . --service "$@" >"$name.stdout.log" 2>&1 &
   echo "$!" >"$name.pid"  # now, not once Python has started: a stop.sh right after start.sh finds it
   echo "$(basename "$PWD") $name started (pid $!)"
 }}

@@ -58,13 +58,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import tomli_w
 
-from chain.errors import ConfigError, NetworkError
+from chain.errors import ChainError, ConfigError, NetworkError
 from chain.execution.kinds import EXECUTOR_KINDS
-from chain.ledger.genesis import FIRST_GROUP_NAME, group_id_of
+from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, group_id_of
 from chain.network.framing import MAX_FRAME_SIZE
 from chain.network.host import parse_endpoint
 from chain.tomlcompat import tomllib
@@ -169,6 +169,23 @@ def group_store_path(config: NodeConfig, name: str) -> str:
     if name == FIRST_GROUP_NAME:
         return config.storage.path
     return str(Path(config.storage.path).parent / name / "chain.db")
+
+
+def check_groups(directory: Path, config: NodeConfig, names: Sequence[str]) -> None:
+    """Refuse, before any store is opened, a group that is not of this chain or not the group its name says."""
+    first = GenesisConfig.load(directory / group_genesis_file(config, FIRST_GROUP_NAME))
+    for name in names[1:]:
+        genesis = GenesisConfig.load(directory / group_genesis_file(config, name))
+        # Every group is this one chain: the same chain id and suite (the hello names only group0's).
+        if (genesis.chain_id, genesis.suite) != (first.chain_id, first.suite):
+            raise ChainError(f"{name} is on chain {genesis.chain_id} ({genesis.suite}), "
+                             f"not group0's chain {first.chain_id} ({first.suite})")
+        # group<K> is 2.x group id K + 1: a name and an id must select the same ledger.
+        if genesis.group_id != group_id_of(name):
+            raise ChainError(f"{name}'s genesis has group id {genesis.group_id}; {name} is group id {group_id_of(name)}")
+    # (group0's id is whatever its genesis says, as before groups; with others it is 1)
+    if len(names) > 1 and first.group_id != group_id_of(FIRST_GROUP_NAME):
+        raise ChainError(f"group0's genesis has group id {first.group_id}; with other groups it is 1")
 
 
 @dataclass(frozen=True)

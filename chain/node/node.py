@@ -45,7 +45,7 @@ from chain.network.host import Host, NetworkConfig, PeerInfo
 from chain.network.tls import TlsFiles
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
-from chain.node.config import NodeConfig, group_genesis_file
+from chain.node.config import NodeConfig, check_groups, group_genesis_file
 from chain.node.group import CALL_BUDGET_S, MAX_BACKLOG, STOP_WAIT_S, SUBMIT_ROUND_MS, TICK_MS, GroupNode, wall_ms
 from chain.node.logging import event
 from chain.node.replica_thread import ReplicaThread
@@ -60,23 +60,6 @@ GROUP_NAME = FIRST_GROUP_NAME
 # the replica — a flood of calls waits its turn instead of slowing consensus down.
 CALL_WORKERS = 2
 __all__ = ["CALL_BUDGET_S", "MAX_BACKLOG", "STOP_WAIT_S", "SUBMIT_ROUND_MS", "TICK_MS", "Node", "wall_ms"]
-
-
-def check_groups(directory: Path, config: NodeConfig, names: Sequence[str]) -> None:
-    """Refuse, before any store is opened, a group that is not of this chain or not the group its name says."""
-    first = GenesisConfig.load(directory / group_genesis_file(config, FIRST_GROUP_NAME))
-    for name in names[1:]:
-        genesis = GenesisConfig.load(directory / group_genesis_file(config, name))
-        # Every group is this one chain: the same chain id and suite (the hello names only group0's).
-        if (genesis.chain_id, genesis.suite) != (first.chain_id, first.suite):
-            raise ChainError(f"{name} is on chain {genesis.chain_id} ({genesis.suite}), "
-                             f"not group0's chain {first.chain_id} ({first.suite})")
-        # group<K> is 2.x group id K + 1: a name and an id must select the same ledger.
-        if genesis.group_id != group_id_of(name):
-            raise ChainError(f"{name}'s genesis has group id {genesis.group_id}; {name} is group id {group_id_of(name)}")
-    # (group0's id is whatever its genesis says, as before groups; with others it is 1)
-    if len(names) > 1 and first.group_id != group_id_of(FIRST_GROUP_NAME):
-        raise ChainError(f"group0's genesis has group id {first.group_id}; with other groups it is 1")
 
 
 class Node:

@@ -28,7 +28,7 @@ from typing import Any
 
 from chain.crypto.keys import load_private_key
 from chain.network.host import PeerInfo
-from chain.node.config import NodeConfig
+from chain.node.config import NodeConfig, check_groups
 from chain.node.group import GroupNode
 from chain.node.local_link import (
     GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_REQUEST, KIND_RESPONSE,
@@ -36,7 +36,7 @@ from chain.node.local_link import (
     listen, read_hello,
 )
 from chain.node.logging import event
-from chain.node.node import CALL_WORKERS, check_groups
+from chain.node.node import CALL_WORKERS
 from chain.rpc.methods import RpcContext
 from chain.rpc.server import handle_body_async
 

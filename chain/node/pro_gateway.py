@@ -29,13 +29,12 @@ from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, build_genesis,
 from chain.network.hello import ChainIdentity
 from chain.network.host import Host, NetworkConfig, PeerInfo
 from chain.network.tls import TlsFiles
-from chain.node.config import NodeConfig, group_genesis_file
+from chain.node.config import NodeConfig, check_groups, group_genesis_file
 from chain.node.local_link import (
     GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_SEND, NODE_ID_SIZE,
     LocalLink, LocalProtocolError, listen, peers_body, read_hello,
 )
 from chain.node.logging import event
-from chain.node.node import check_groups
 
 log = logging.getLogger("chain.node")
 

@@ -1,6 +1,7 @@
 """Running a Pro node's services as OS processes: one pid file and one log per service.
 
-``chain node start DIR --service gateway|rpc|core [--group NAME]`` calls ``run_service``. Like an
+``chain node start DIR --service gateway|rpc|core [--group NAME]`` calls ``run_service``, and so
+does ``python -m chain.node.pro_process DIR --service ...`` (``main``), which start.sh runs. Like an
 Air node (``chain.node.process``) each service writes its pid file, stops cleanly on SIGTERM or
 SIGINT and removes its pid file; a SIGKILLed one leaves a stale pid file and socket behind, which
 the next start notices and replaces. Each runs with the node directory as its working directory:
@@ -14,14 +15,16 @@ the local sockets are named relative to it (``chain.node.local_link``).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Protocol
 
-from chain.errors import ConfigError
+from chain.errors import ChainError, ConfigError
 from chain.ledger.genesis import FIRST_GROUP_NAME
 from chain.node.config import NodeConfig
 from chain.node.logging import event, setup_logging
@@ -125,3 +128,24 @@ def run_service(node_dir: str | Path, service: str, group: str = FIRST_GROUP_NAM
     finally:
         if _read(path) == os.getpid():
             path.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m chain.node.pro_process DIR --service S [--group G]``: what start.sh runs. The same
+    as ``chain node start DIR --service S``, without importing the whole command line (every
+    service of every node would carry it: ~20 MiB each)."""
+    parser = argparse.ArgumentParser(prog="python -m chain.node.pro_process")
+    parser.add_argument("node_dir", type=Path)
+    parser.add_argument("--service", required=True, choices=SERVICES)
+    parser.add_argument("--group", default=FIRST_GROUP_NAME)
+    args = parser.parse_args(argv)
+    try:
+        run_service(args.node_dir, args.service, args.group)
+    except ChainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
