@@ -360,14 +360,15 @@ class Store:
         """Make durable that this node signed `digest` for (number, phase, view), before it is sent.
 
         A sealer that forgot its votes in a crash could sign a conflicting one after restarting,
-        which is exactly what a Byzantine node does. Rows of lower heights are dropped in the same
-        transaction: only the height being decided (and, until it has rows, the previous one, whose
-        views bound the current view from below) is ever read back.
+        which is exactly what a Byzantine node does. Rows more than one height below are dropped in
+        the same transaction: the pipeline (chain.consensus.pbft.pipeline) votes at the height after
+        the one being decided, whose rows must survive until it is stored; the previous height's
+        views also bound the current view from below.
         """
         with self._lock:
             try:
                 with self._transaction():
-                    self._db.execute("DELETE FROM signed_votes WHERE number < ?", (number,))
+                    self._db.execute("DELETE FROM signed_votes WHERE number < ?", (number - 1,))
                     self._db.execute(
                         "INSERT OR REPLACE INTO signed_votes (number, phase, view, digest, evidence) VALUES (?, ?, ?, ?, ?)",
                         (number, phase, view, bytes(digest), bytes(evidence)),

@@ -44,6 +44,7 @@ relative to the node directory, so a chain directory can be moved or copied to a
     min_seal_time_ms = 500         # only while a block is in flight
     seal_when_idle = true          # false: always wait min_seal_time (a lesson)
     tree_width = 0                 # >= 2: proposals go down a tree of this width (FISCO 2.x rPBFT), 0: to everyone
+    pipeline = true                # order the next block while this one is checkpointed (false: one at a time)
 
     [log]
     level = "info"
@@ -142,6 +143,7 @@ class ConsensusSection:
     min_seal_time_ms: int = 500  # only while a block is in flight, unless seal_when_idle is false
     seal_when_idle: bool = True
     tree_width: int = 0  # ReplicaConfig.tree_width: FISCO 2.x broadcast_prepare_by_tree (0: straight to everyone)
+    pipeline: bool = True  # ReplicaConfig.pipeline (chain.consensus.pbft.pipeline)
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ class GroupNode:
                 min_seal_time_ms=config.consensus.min_seal_time_ms,
                 seal_when_idle=config.consensus.seal_when_idle,
                 tree_width=config.consensus.tree_width,
+                pipeline=config.consensus.pipeline,
             ),
         )
         self.replica.wall_clock = wall_ms  # proposals are stamped with wall-clock time, timers stay monotonic

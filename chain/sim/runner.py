@@ -100,6 +100,7 @@ class SimConfig:
     # FISCO 2.x broadcast_prepare_by_tree: proposals (and rPBFT's decided blocks) go down a tree of
     # this width (FISCO's 3), each node forwarding to its children; 0 sends to everyone directly.
     tree_width: int = 0
+    pipeline: bool = True  # ReplicaConfig.pipeline: order the next height while this one is checkpointed
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.observers < 0:
@@ -209,7 +210,7 @@ def derive_keys(suite_name: str, seed: int, count: int, role: str) -> list[KeyPa
 def replica_config(config: SimConfig) -> ReplicaConfig:
     """The replicas' settings a simulation config implies."""
     return ReplicaConfig(timeout_ms=config.timeout_ms, min_seal_time_ms=config.min_seal_time_ms,
-                         seal_when_idle=config.seal_when_idle, tree_width=config.tree_width)
+                         seal_when_idle=config.seal_when_idle, tree_width=config.tree_width, pipeline=config.pipeline)
 
 
 def sim_recovery_bound_ms(config: SimConfig) -> int:

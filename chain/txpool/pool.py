@@ -271,6 +271,14 @@ class TxPool:
                 self._in_flight -= 1
                 heapq.heappush(self._ready, (entry.seq, tx_hash))
 
+    def hold(self, tx_hashes: Iterable[bytes]) -> None:
+        """Keep these out of the next proposals: they are in an ordered block not stored yet (the pipeline)."""
+        for tx_hash in tx_hashes:
+            entry = self._entries.get(tx_hash)
+            if entry is not None and not entry.in_flight:
+                entry.in_flight = True
+                self._in_flight += 1
+
     def verify_proposal(self, txs: Sequence[Transaction], number: int) -> None:
         """Check another sealer's proposal for block `number`; TxRejected on the first bad transaction.
 

@@ -11,7 +11,7 @@ from chain.ledger.store import Store
 from chain.sim import SimConfig, Simulation
 
 
-def test_votes_are_kept_on_disk_and_lower_heights_dropped(tmp_path: Path) -> None:
+def test_votes_are_kept_on_disk_and_heights_two_below_dropped(tmp_path: Path) -> None:
     path = tmp_path / "chain.db"
     with Store(path, get_suite("standard")) as store:
         store.record_vote(5, int(MsgType.PREPARE), 2, b"\x01" * 32)
@@ -19,8 +19,11 @@ def test_votes_are_kept_on_disk_and_lower_heights_dropped(tmp_path: Path) -> Non
     with Store(path, get_suite("standard")) as store:  # a new process reads them back
         assert store.signed_votes() == [(5, int(MsgType.PREPARE), 2, b"\x01" * 32, b""),
                                         (5, int(MsgType.COMMIT), 2, b"\x01" * 32, b"proof")]
-        store.record_vote(6, int(MsgType.PREPARE), 3, b"\x02" * 32)
-        assert store.signed_votes() == [(6, int(MsgType.PREPARE), 3, b"\x02" * 32, b"")]
+        store.record_vote(6, int(MsgType.PREPARE), 3, b"\x02" * 32)  # the pipeline votes one height ahead:
+        assert [v.number for v in store.signed_votes()] == [5, 5, 6]  # the height below stays
+        store.record_vote(7, int(MsgType.PREPARE), 3, b"\x03" * 32)
+        assert store.signed_votes() == [(6, int(MsgType.PREPARE), 3, b"\x02" * 32, b""),
+                                        (7, int(MsgType.PREPARE), 3, b"\x03" * 32, b"")]
 
 
 def _prepared_node(seed: int) -> tuple[Simulation, int]:

@@ -33,13 +33,13 @@ from chain.consensus.pbft.replica import Replica, ReplicaConfig
 from chain.crypto.suite import get_suite
 from chain.errors import TxRejected
 from chain.execution.kv import KVExecutor, encode_kv
-from chain.execution.result import ExecutionResult
+from chain.execution.result import ExecutionResult, block_result
 from chain.ledger.block import Block, BlockHeader
 from chain.ledger.codec import encode
 from chain.ledger.genesis import GenesisConfig, open_chain
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import (
-    BLOCK_GAS_LIMIT, FEATURE_RPBFT, LEADER_PERIOD, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, TX_COUNT_LIMIT,
+    BLOCK_GAS_LIMIT, CONFIG_TABLE, FEATURE_RPBFT, LEADER_PERIOD, RPBFT_EPOCH_BLOCK_NUM, RPBFT_EPOCH_SEALER_NUM, TX_COUNT_LIMIT,
 )
 from chain.ledger.transaction import Transaction, new_transaction, sign_transaction
 from chain.sim.runner import CHAIN_ID, GROUP_ID, derive_keys
@@ -67,6 +67,15 @@ class Proposed:
         return tuple(tx.hash(get_suite(SUITE)) for tx in self.txs)
 
 
+class RuleChangingExecutor(KVExecutor):
+    """The kv executor, but every block also writes a row of the system config table (a governance block)."""
+
+    def execute(self, block: Block, state: Any, parent_state_root: bytes) -> ExecutionResult:
+        result = super().execute(block, state, parent_state_root)
+        changes = {**result.changes, (CONFIG_TABLE, b"harness_marker"): b"1"}
+        return block_result(self.suite, block, result.receipts, changes, parent_state_root)
+
+
 class Harness:
     """A replica (node `me`) at a chosen height, with client transactions 0..txs-1 in its pool.
 
@@ -79,7 +88,8 @@ class Harness:
 
     def __init__(self, *, me: int = 0, sealers: int = 4, observers: int = 1, txs: int = 2, height: int = 1,
                  tx_limit: int = 1000, block_limit: int = 500, block_gas: int | None = None,
-                 epoch_sealers: int = 0, epoch_blocks: int = 1000, group_id: int = GROUP_ID) -> None:
+                 epoch_sealers: int = 0, epoch_blocks: int = 1000, group_id: int = GROUP_ID,
+                 rules_change: int = 0) -> None:
         self.suite = get_suite(SUITE)
         self.group_id = group_id
         sealer_keys = derive_keys(SUITE, SEED, sealers, "sealer")
@@ -95,7 +105,8 @@ class Harness:
                                                             RPBFT_EPOCH_BLOCK_NUM: str(epoch_blocks)})},
         )
         self.store = open_chain(":memory:", genesis)
-        self.executor = KVExecutor(self.suite)
+        # rules_change: every block also writes a system-config row (as a governance transaction would)
+        self.executor = RuleChangingExecutor(self.suite) if rules_change else KVExecutor(self.suite)
         self.me = me
         self.txs = [self._new_tx(i, block_limit) for i in range(txs)]
         self.now = 0
@@ -143,9 +154,10 @@ class Harness:
 
     def block(self, sealer: int, txs: Sequence[int] = (0, 1), *, number: int | None = None, parent: Any = None,
               timestamp: int | None = None, sealer_list: Any = None, tx_root: Any = None,
-              state_root: Any = None) -> Proposed:
-        """A proposal's block on our head; each keyword spoils one header field (`"other"`: a wrong value)."""
-        head = self.store.head()
+              state_root: Any = None, on: Proposed | None = None) -> Proposed:
+        """A proposal's block on our head (`on`: on that block as executed, not stored yet: the pipeline's
+        next height); each other keyword spoils one header field (`"other"`: a wrong value)."""
+        head = self.store.head() if on is None else self.executed(on)
         assert head is not None
         chosen = tuple(self.tx(i) for i in txs)
         hashes = [tx.hash(self.suite) for tx in chosen]

@@ -191,3 +191,16 @@ def test_the_tree_broadcast_is_set_in_config_toml(tmp_path: Path) -> None:
     (node_dir / "config.toml").write_text(config.replace("tree_width = 0", "tree_width = 1", 1))
     with pytest.raises(ConfigError, match="tree_width"):
         Node(node_dir)
+
+
+def test_the_pipeline_is_on_unless_config_toml_turns_it_off(tmp_path: Path) -> None:
+    """[consensus] pipeline reaches the replica (chain.consensus.pbft.pipeline; off: one height at a time, a lesson)."""
+    node_dir = one_sealer(tmp_path)
+    assert Node(node_dir).replica.config.pipeline is True
+    config = (node_dir / "config.toml").read_text()
+    assert "pipeline = true" in config  # a built node's config names the option
+    (node_dir / "config.toml").write_text(config.replace("pipeline = true", "pipeline = false", 1))
+    assert Node(node_dir).replica.config.pipeline is False
+    (node_dir / "config.toml").write_text(config.replace("pipeline = true", "pipeline = 1", 1))
+    with pytest.raises(ConfigError, match="pipeline"):
+        Node(node_dir)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from chain.consensus.pbft.height import Step
 from chain.consensus.pbft.ids import Digest
 from chain.consensus.pbft.messages import Checkpoint, Envelope, MsgType
+from chain.consensus.pbft import pipeline
 from chain.consensus.pbft import rpbft
 from chain.consensus.pbft.quorum import VoteSet, quorum
 from chain.crypto.suite import CryptoSuite
@@ -68,6 +69,7 @@ def execute_and_checkpoint(r: Replica) -> None:
         _checkpoint_votes(r, block_hash).add(r.my_index, envelope.signature)
         r.broadcast(envelope, r.height, r.view)
     _check_checkpoint(r)
+    pipeline.open_next(r)  # still waiting for the others' Checkpoints: order the next height meanwhile
 
 
 def _checkpoint_votes(r: Replica, block_hash: Digest) -> VoteSet[bytes]:

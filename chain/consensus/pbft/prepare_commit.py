@@ -101,4 +101,5 @@ def check_committed(r: Replica, view: View) -> None:
         return
     r.current.committed = proposal
     r.current.advance(Step.COMMITTED)
-    checkpointing.execute_and_checkpoint(r)
+    if not r.pipelined:  # ordered early (chain.consensus.pbft.pipeline): executed once its parent is stored
+        checkpointing.execute_and_checkpoint(r)

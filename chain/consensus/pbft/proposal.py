@@ -38,6 +38,7 @@ from chain.ledger import codec
 from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
 from chain.ledger.merkle import merkle_root
 from chain.ledger.system import block_gas, over_block_gas_limit
+from chain.ledger.eth_transaction import EthTransaction
 from chain.ledger.transaction import Transaction
 
 if TYPE_CHECKING:
@@ -177,6 +178,9 @@ def accept_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare, reproposa
     if over_block_gas_limit([tx.gas_limit for tx in txs], r.tx_gas_cap, r.block_gas_limit):  # rule: pp_block_gas_limit
         raise ConsensusError(f"proposal's transactions claim {block_gas([tx.gas_limit for tx in txs], r.tx_gas_cap)} "
                              f"gas, the block gas limit is {r.block_gas_limit}")
+    # Ordered early, on a parent not yet stored: none of the parent's transactions, nor their nonces, again.
+    if r.pipelined:
+        _check_not_in_parent(r, txs)  # rule: pp_not_in_unstored_parent | delete
     # Every transaction must be admissible at this height (signature, chain, replay window).
     try:
         r.pool.verify_proposal(txs, pp.number)  # rule: pp_txs_admissible | delete
@@ -198,6 +202,17 @@ def accept_pre_prepare(r: Replica, envelope: Envelope, pp: PrePrepare, reproposa
         prepare_commit.cast_vote(r, MsgType.PREPARE, pp.view, digest, prepares, evidence=_encode_transactions(txs))
     prepare_commit.check_prepared(r, pp.view)
     prepare_commit.check_committed(r, pp.view)
+
+
+def _check_not_in_parent(r: Replica, txs: list[Transaction]) -> None:
+    """The store does not know the parent's transactions yet (chain.consensus.pbft.pipeline): check them here."""
+    parent = r.head.transactions
+    hashes = {tx.hash(r.suite) for tx in parent}
+    # FISCO nonces are unique on chain; an Ethereum nonce is per sender and ordered by execution.
+    nonces = {tx.nonce for tx in parent if not isinstance(tx, EthTransaction)}
+    for tx in txs:
+        if tx.hash(r.suite) in hashes or (not isinstance(tx, EthTransaction) and tx.nonce in nonces):
+            raise ConsensusError("proposal repeats a transaction (or a nonce) of its parent block, not yet stored")
 
 
 def _check_proposal_header(r: Replica, pp: PrePrepare, sender: NodeIndex, reproposal: bool) -> None:

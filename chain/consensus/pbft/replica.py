@@ -70,6 +70,7 @@ from chain.ledger.system import (
 )
 from chain.ledger.transaction import Transaction
 from chain.consensus.pbft import block_sync
+from chain.consensus.pbft import pipeline
 from chain.consensus.pbft import checkpoint as checkpointing
 from chain.consensus.pbft import prepare_commit
 from chain.consensus.pbft import proposal as proposing
@@ -110,6 +111,7 @@ class Pool(Protocol):
     def ready(self) -> int: ...
     def select(self, limit: int, gas_limit: int | None = None) -> list[Transaction]: ...
     def release(self, tx_hashes: Iterable[bytes]) -> None: ...
+    def hold(self, tx_hashes: Iterable[bytes]) -> None: ...
     def verify_proposal(self, txs: Sequence[Transaction], number: Height) -> None: ...
     def remove_committed(self, block: Block) -> None: ...
 
@@ -130,6 +132,8 @@ class ReplicaConfig:
     # FISCO 2.x broadcast_prepare_by_tree: >= 2 sends a proposal down a tree of this width, and rPBFT's
     # decided blocks down one over the followers (chain.consensus.pbft.rpbft); 0: straight to everyone.
     tree_width: int = 0
+    # chain.consensus.pbft.pipeline: order the next height while this one is checkpointed and stored.
+    pipeline: bool = True
 
 
 class Replica:
@@ -152,6 +156,11 @@ class Replica:
         self._verified: dict[bytes, bytes] = {}  # raw envelope -> signer node id
         self._future: list[tuple[Envelope, bytes]] = []  # with the link each came on
         self._link: bytes = b""  # the link the message being handled came on (for at_height to file it with)
+        # The pipeline (chain.consensus.pbft.pipeline): the next height, ordered while this one is checkpointed.
+        self.next: HeightState | None = None
+        self.next_parent: Block | None = None  # the executed, not yet stored, block it is ordered on
+        self.next_view: View = 0  # the view it was opened in (a view change drops it)
+        self.pipelined = False  # True while the handlers run for the next height (pipeline.context)
         self._timers: dict[str, int] = {}  # name -> deadline (ms)
         self.sync = block_sync.SyncState()  # who is ahead of us, and when we last asked
         self._height_advanced = False
@@ -164,7 +173,7 @@ class Replica:
             raise ConsensusError("the store holds no genesis block")
         self.domain = signing_domain(genesis, suite)  # this group's: its signatures are worthless in another
         self._load_chain_config()
-        self._new_height()
+        self._new_height(take_back=False)
         self._restore_signed()
 
     # --- node list and config in force at `height` ------------------------------------------
@@ -195,9 +204,19 @@ class Replica:
         self.tx_gas_cap = tx_gas_limit(self.store, self.height)
         self.block_gas_limit = get_config_int(self.store, BLOCK_GAS_LIMIT, self.height)
 
-    def _new_height(self) -> None:
-        """Start on the height after the head with a fresh HeightState; the old one, decided, is dropped."""
+    def _new_height(self, ordered_early: HeightState | None = None, take_back: bool = True) -> None:
+        """Start on the height after the head; the old HeightState, decided, is dropped.
+
+        The new height's state is the one the pipeline ordered it in while the head was being
+        checkpointed, if any; otherwise a fresh one, holding what this node signed at this height
+        before (it is on disk if the pipeline had opened the height before a crash or a view change).
+        """
+        if ordered_early is not None:
+            self.current = ordered_early
+            return
         self.current = HeightState(self.height, since=self.now)
+        if take_back:  # (at start, _restore_signed does it, with the rest of what a restart takes back)
+            self._take_back_votes([vote for vote in self.store.signed_votes() if vote.number == self.height])
 
     # --- the height being decided, for readers outside the package (dashboard, simulator, tests) ---
 
@@ -308,10 +327,15 @@ class Replica:
         acted = [vote.view for vote in votes
                  if vote.phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT) and vote.number >= since]
         self.view = max([self.view, *acted])
+        self._take_back_votes([vote for vote in votes if vote.number == self.height])
+        self.to_view = max(self.to_view, self.view)
+        if self.current.prepared is not None and self.current.prepared[0] == self.view:
+            self.current.advance(Step.PREPARED)  # prepared in the view it is in, before the restart
+
+    def _take_back_votes(self, votes: list[SignedVote]) -> None:
+        """Fill the height being decided with what this node signed there before (votes of this height)."""
         height = self.current
         for vote in votes:
-            if vote.number != self.height:
-                continue
             height.signed[(vote.phase, vote.view)] = vote.digest
             height.voted = True
             if vote.phase == MsgType.VIEW_CHANGE:
@@ -320,9 +344,6 @@ class Replica:
                 height.prepared = (vote.view, PreparedProof.decode(vote.evidence))
             elif vote.phase in (MsgType.PRE_PREPARE, MsgType.PREPARE) and vote.evidence:
                 self._restore_transactions(vote.evidence)
-        self.to_view = max(self.to_view, self.view)
-        if self.current.prepared is not None and self.current.prepared[0] == self.view:
-            self.current.advance(Step.PREPARED)  # prepared in the view it is in, before the restart
 
     def _restore_transactions(self, evidence: bytes) -> None:
         """Take back the transactions kept with a vote; ones the pool refuses now are still kept for proposals."""
@@ -472,6 +493,14 @@ class Replica:
         except ChainError as exc:
             self.reject(str(exc), "?", None)
             return
+        if pipeline.routes(self, envelope):
+            with pipeline.context(self):  # a vote or proposal of the next height, ordered early
+                self.receive(envelope, peer)
+        else:
+            self.receive(envelope, peer)
+
+    def receive(self, envelope: Envelope, peer: bytes) -> None:
+        """The checks every decoded message passes, in order, then its handler."""
         try:
             self._check_sender(envelope)
             # Cheap checks first: the signature is checked only if the message can still be used.
@@ -558,6 +587,8 @@ class Replica:
         node_id = self.node_ids[envelope.sender]
         if head > self.sync.peer_heads.get(node_id, -1):
             self.sync.peer_heads[node_id] = head
+        if self.pipelined:
+            return  # views are joined on the current height's word only
         if isinstance(body, (PrePrepare, Vote, NewView)) and body.number == self.height and envelope.sender < len(self.sealer_ids):
             if body.view > self.current.views_seen.get(envelope.sender, -1):
                 self.current.views_seen[envelope.sender] = body.view
@@ -647,14 +678,18 @@ class Replica:
             # the working set, and back at work it named another leader than they did: nobody
             # proposed the epoch's first block until a view timer ran out.
             self.view = 0
-        self._new_height()
+        ordered_early = pipeline.adopt(self, block)
+        self._new_height(ordered_early)
         self.to_view = self.view  # a view change asked for at the decided height is moot
         self.consecutive_view_changes = 0
         self.cancel_timer(VIEW_TIMER)
-        self.cancel_timer(SEAL_TIMER)
+        if ordered_early is None:
+            self.cancel_timer(SEAL_TIMER)  # (else it may be the new height's leader gathering transactions)
         self._height_advanced = True
         if self.pool_has_work():
             self.set_timer(VIEW_TIMER, self.timeout())
+        if ordered_early is not None and ordered_early.committed is not None:
+            checkpointing.execute_and_checkpoint(self)  # ordered while its parent was checkpointed: run it now
 
     # --- clocks, timers and ticks ------------------------------------------------------------
 
@@ -677,7 +712,10 @@ class Replica:
         if deadline is None or self.now < deadline:
             return
         del self._timers[name]
-        if name == SEAL_TIMER:
+        if name == SEAL_TIMER and self.next is not None:
+            with pipeline.context(self):  # only the next height can be waiting to be sealed
+                proposing.propose(self)
+        elif name == SEAL_TIMER:
             proposing.propose(self)
         elif name == VIEW_TIMER:
             if self.is_sealer and self.pool_has_work():
@@ -691,6 +729,30 @@ class Replica:
             elif not self.pool_has_work() and VIEW_TIMER in self._timers and self.to_view == self.view:
                 self.cancel_timer(VIEW_TIMER)
             proposing.maybe_seal(self)
+        self._update_next()
+
+    def _update_next(self) -> None:
+        """The next height, if open: dropped by a view change, else its waiting proposals and sealing move on."""
+        if self.next is None:
+            return
+        if self.next_view != self.view or self.to_view > self.view:
+            pipeline.drop(self)
+            return
+        with pipeline.context(self):
+            if self.current.waiting:
+                proposing.retry_waiting(self)
+            self.seal_if_due()
+
+    def seal_if_due(self) -> None:
+        """The leader seals if it should now (chain.consensus.pbft.proposal.maybe_seal)."""
+        if self.is_sealer:
+            proposing.maybe_seal(self)
+
+    def filed_for(self, number: Height) -> list[tuple[Envelope, bytes]]:
+        """Take out the ordering messages kept for height `number` (pipeline.open_next takes them up)."""
+        taken = [(e, link) for e, link in self._future if _number_of(e) == number and e.type in pipeline.ORDERING]
+        self._future = [(e, link) for e, link in self._future if not (_number_of(e) == number and e.type in pipeline.ORDERING)]
+        return taken
 
     def _on_tick(self) -> None:
         if self.current.waiting:
