@@ -16,7 +16,7 @@ import typer
 from chain.cli.errors import reported
 from chain.errors import ChainError
 from chain.node.config import CONFIG_FILE, NodeConfig
-from chain.node.pro_process import SERVICES, run_service, service_pids
+from chain.node.pro_process import SERVICES, alive, run_service, service_pids
 from chain.node.process import read_pid, run_node
 
 app = typer.Typer(help="Run and inspect nodes built by `chain build`.", no_args_is_help=True)
@@ -76,19 +76,9 @@ def _stop_services(directory: Path) -> None:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for name, pid in running.items():
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        typer.echo(f"{directory.name} {name}: {'still running after 10 s' if _alive(pid) else 'stopped'}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        typer.echo(f"{directory.name} {name}: {'still running after 10 s' if alive(pid) else 'stopped'}")
 
 
 def _node_dirs(path: Path) -> list[Path]:

@@ -303,6 +303,13 @@ echo "$(basename "$PWD") stopped"
 """
 
 
+# Whether pid $1 runs: a zombie does not (a service outlives the start.sh that started it, and is
+# reaped by whoever adopted it, maybe late).
+PRO_ALIVE = """alive() {
+  kill -0 "$1" 2>/dev/null && ! grep -qs '^[0-9]* (.*) Z ' "/proc/$1/stat"
+}"""
+
+
 def _pro_start_script(python: str, groups: tuple[str, ...]) -> str:
     services = "\n".join(
         ["start gateway gateway"]
@@ -314,10 +321,12 @@ def _pro_start_script(python: str, groups: tuple[str, ...]) -> str:
 # <service>.pid and <service>.log (docs/nodes.md "Pro form").
 cd "$(dirname "$0")"
 PYTHON="${{CHAIN_PYTHON:-{shlex.quote(python)}}}"
+{PRO_ALIVE}
 start() {{  # start NAME SERVICE [--group G]
   name="$1"; shift
-  if [ -f "$name.pid" ] && kill -0 "$(cat "$name.pid")" 2>/dev/null; then
-    echo "$(basename "$PWD") $name is already running (pid $(cat "$name.pid"))"; return 0
+  pid="$(cat "$name.pid" 2>/dev/null)"
+  if [ -n "$pid" ] && alive "$pid"; then
+    echo "$(basename "$PWD") $name is already running (pid $pid)"; return 0
   fi
   nohup "$PYTHON" -m chain.node.pro_process . --service "$@" >"$name.stdout.log" 2>&1 &
   echo "$!" >"$name.pid"  # now, not once Python has started: a stop.sh right after start.sh finds it
@@ -332,17 +341,18 @@ def _pro_stop_script(groups: tuple[str, ...]) -> str:
     return f"""#!/usr/bin/env bash
 # Stop this Pro node's services with SIGTERM (clean shutdowns), all at once, and wait for them.
 cd "$(dirname "$0")"
+{PRO_ALIVE}
 status=0
 pids=()
 for name in {names}; do
   pid="$(cat "$name.pid" 2>/dev/null)"
-  if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then pids+=("$name:$pid"); else rm -f "$name.pid"; fi
+  if [ -n "$pid" ] && alive "$pid" && kill -TERM "$pid" 2>/dev/null; then pids+=("$name:$pid"); else rm -f "$name.pid"; fi
 done
 [ ${{#pids[@]}} -gt 0 ] || {{ echo "$(basename "$PWD") is not running"; exit 0; }}
 for entry in "${{pids[@]}}"; do
   name="${{entry%%:*}}"; pid="${{entry#*:}}"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then echo "$(basename "$PWD") $name did not stop in 10 s"; status=1
+  for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then echo "$(basename "$PWD") $name did not stop in 10 s"; status=1
   else echo "$(basename "$PWD") $name stopped"; fi
 done
 exit $status

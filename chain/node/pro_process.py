@@ -68,13 +68,23 @@ def _read(path: Path) -> int | None:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
         return None
+    return pid if alive(pid) else None
+
+
+def alive(pid: int) -> bool:
+    """Whether process pid runs. A zombie does not: a service start.sh started belongs to no shell
+    once start.sh has exited, and stays a zombie until whoever adopted it reaps it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return None
+        return False
     except PermissionError:
-        return pid
-    return pid
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): signal 0 is all we know
+    return state != "Z"
 
 
 def make_service(node_dir: Path, config: NodeConfig, service: str, group: str) -> Service:

@@ -236,11 +236,14 @@ class ProChain:
         wait_until(lambda: self.pids(i)[name] is None, 10, f"node{i}'s {name} gone")
 
     def stop(self) -> None:
-        self.script(self.root / "stop_all.sh")
-        for i in range(4):  # whatever did not stop by itself (only the processes this chain started)
-            for pid in self.pids(i).values():
-                if pid is not None:
-                    os.kill(pid, signal.SIGKILL)
+        """`chain node stop ROOT` (SIGTERM to every service of every node); every process must be gone."""
+        running = sum(pid is not None for i in range(4) for pid in self.pids(i).values())
+        stopped = CliRunner().invoke(app, ["node", "stop", str(self.root)])
+        left = {f"node{i} {name}": pid for i in range(4) for name, pid in self.pids(i).items() if pid is not None}
+        for pid in left.values():  # only the processes this chain started
+            os.kill(pid, signal.SIGKILL)
+        assert stopped.exit_code == 0 and not left, (stopped.output, left)
+        assert stopped.output.count(": stopped") == running
 
 
 @pytest.fixture(scope="module")
