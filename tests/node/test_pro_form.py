@@ -139,6 +139,16 @@ def rpc(url: str, method: str, params: list[Any]) -> Any:
         return json.loads(r.read())
 
 
+def post(url: str, body: bytes) -> tuple[int, Any]:
+    """(HTTP status, JSON answer) for a raw body."""
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def result(url: str, method: str, params: list[Any]) -> Any:
     answer = rpc(url, method, params)
     if "error" in answer:
@@ -285,6 +295,12 @@ def test_garbage_on_the_local_sockets_is_refused_and_nothing_stops(pro: ProChain
     with local_socket(node, GATEWAY_SOCKET) as sock:
         sock.sendall(frame(KIND_HELLO, LocalHello("core", "group0").encode()) + frame(KIND_REQUEST, b"\x00" * 8))
         assert closed_by_peer(sock)
+    # and on the rpc service's HTTP port, the answers an Air node gives
+    assert post(pro.urls[2], b"{not json")[1]["error"]["code"] == -32700
+    assert post(pro.urls[2], b"[]")[1]["error"]["code"] == -32600
+    assert post(pro.urls[2], b'{"jsonrpc": "2.0", "id": 1, "method": "getBlockNumber", "params": [true]}')[1]["error"]["code"] == -32602
+    status, answer = post(pro.urls[2], b"[" + b"1," * (3 << 20) + b"1]")
+    assert status == 413 and answer["error"]["code"] == -40013
     assert {i: pro.pids(i) for i in range(4)} == before
     account = Account.generate("standard")
     hashes = send_kv(pro.urls[2], account, 2, "after-garbage")
