@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.crypto.keys import load_private_key
+from chain.errors import ConfigError
 from chain.network.host import PeerInfo
 from chain.node.config import NodeConfig, check_groups
 from chain.node.group import GroupNode
@@ -93,7 +94,7 @@ class ProCore:
         self.config = config or NodeConfig.load(self.directory)
         names = self.config.group_names
         if group not in names:
-            raise LocalProtocolError(f"{self.config.node.name} does not serve {group} (it serves {', '.join(names)})")
+            raise ConfigError(f"{self.config.node.name} does not serve {group} (it serves {', '.join(names)})")
         check_groups(self.directory, self.config, names)
         key = load_private_key(self.directory / self.config.node.key_file)
         self.group = GroupNode(self.directory, self.config, group, key, tagged=len(names) > 1)

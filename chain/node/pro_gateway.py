@@ -173,10 +173,9 @@ class ProGateway:
                     return
                 kind, body = received
                 if kind == KIND_SEND and len(body) > NODE_ID_SIZE:
-                    to, raw = body[:NODE_ID_SIZE], body[NODE_ID_SIZE:]
-                    self.host.send(to, raw) if wire is None else self.host.send(to, raw, group=wire)
+                    self.host.send(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:], group=wire)
                 elif kind == KIND_BROADCAST and body:
-                    self.host.broadcast(body) if wire is None else self.host.broadcast(body, group=wire)
+                    self.host.broadcast(body, group=wire)
                 elif kind == KIND_NODES and len(body) % NODE_ID_SIZE == 0:
                     self._node_lists[group] = frozenset(body[i:i + NODE_ID_SIZE] for i in range(0, len(body), NODE_ID_SIZE))
                 else:  # a core sends nothing else
