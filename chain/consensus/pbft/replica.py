@@ -744,9 +744,20 @@ class Replica:
             self.seal_if_due()
 
     def seal_if_due(self) -> None:
-        """The leader seals if it should now (chain.consensus.pbft.proposal.maybe_seal)."""
-        if self.is_sealer:
-            proposing.maybe_seal(self)
+        """The leader seals if it should now (chain.consensus.pbft.proposal.maybe_seal).
+
+        For the pipeline's next height, only a block at least as large as the one in flight (the
+        head there) is sealed early; a smaller one waits until that block is stored, gathering
+        meanwhile. Two small blocks in flight cost twice the fixed work of one: on 4 nodes sharing
+        2 cores, with 16 closed-loop clients, sealing every early block cut the blocks from 7.9 to
+        6.6 transactions and the rate from 106.7–116.2 to 96.3–100.8 tx/s; with this rule it is
+        113.1–124.9 against 119.2–128.8 with the pipeline off (issue 18 note).
+        """
+        if not self.is_sealer:
+            return
+        if self.pipelined and self.pool.ready < len(self.head.transactions):
+            return
+        proposing.maybe_seal(self)
 
     def filed_for(self, number: Height) -> list[tuple[Envelope, bytes]]:
         """Take out the ordering messages kept for height `number` (pipeline.open_next takes them up)."""
