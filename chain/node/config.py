@@ -67,7 +67,8 @@ from chain.errors import ChainError, ConfigError, NetworkError
 from chain.execution.kinds import EXECUTOR_KINDS
 from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, group_id_of
 from chain.network.framing import MAX_FRAME_SIZE
-from chain.network.host import parse_endpoint
+from chain.network.host import NetworkConfig, parse_endpoint
+from chain.network.tls import TlsFiles
 from chain.tomlcompat import tomllib
 
 if TYPE_CHECKING:
@@ -333,3 +334,15 @@ class NodeConfig:
 
     def dump(self, node_dir: str | Path) -> None:
         (Path(node_dir) / CONFIG_FILE).write_text(self.dumps(), encoding="utf-8")
+
+
+def p2p_settings(config: NodeConfig, directory: Path) -> tuple[TlsFiles, NetworkConfig]:
+    """The TLS files and network settings a node's P2P host runs with (the Air node and the Pro gateway alike)."""
+    tls = TlsFiles(directory / config.tls.ca_cert, directory / config.tls.cert, directory / config.tls.key)
+    network = NetworkConfig(
+        listen_ip=config.network.listen_ip,
+        listen_port=config.network.listen_port,
+        peers=config.network.peers,
+        max_frame_size=config.network.max_frame_bytes,
+    )
+    return tls, network

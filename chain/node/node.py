@@ -41,11 +41,10 @@ from chain.ledger.store import Store
 from chain.logs.service import LogService
 from chain.ledger.transaction import Transaction
 from chain.network.hello import ChainIdentity
-from chain.network.host import Host, NetworkConfig, PeerInfo
-from chain.network.tls import TlsFiles
+from chain.network.host import Host, PeerInfo
 from chain.channel.server import ChannelServer
 from chain.channel.tls import channel_server_context
-from chain.node.config import NodeConfig, check_groups, group_genesis_file
+from chain.node.config import NodeConfig, check_groups, group_genesis_file, p2p_settings
 from chain.node.group import CALL_BUDGET_S, MAX_BACKLOG, STOP_WAIT_S, SUBMIT_ROUND_MS, TICK_MS, GroupNode, wall_ms
 from chain.node.logging import event
 from chain.node.replica_thread import ReplicaThread
@@ -96,22 +95,13 @@ class Node:
         self.executor: BlockExecutor = self.main.executor
         self.replica: Replica = self.main.replica
         self._by_id = {group.group_id: group for group in self.groups.values() if group.wire_group is not None}
-        tls = TlsFiles(
-            self.directory / self.config.tls.ca_cert,
-            self.directory / self.config.tls.cert,
-            self.directory / self.config.tls.key,
-        )
+        tls, network = p2p_settings(self.config, self.directory)
         self.host = Host(
             key=self.key,
             identity=ChainIdentity(self.main.chain_id, self.main.group_id, self.main.genesis_hash,
                                    tuple((g.group_id, g.genesis_hash) for g in self._by_id.values())),
             tls=tls,
-            config=NetworkConfig(
-                listen_ip=self.config.network.listen_ip,
-                listen_port=self.config.network.listen_port,
-                peers=self.config.network.peers,
-                max_frame_size=self.config.network.max_frame_bytes,
-            ),
+            config=network,
             is_admitted=self.is_chain_node,
             on_message=self._on_message,
             on_peer=self._on_peer,

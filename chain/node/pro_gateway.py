@@ -27,9 +27,8 @@ from chain.crypto.keys import load_private_key
 from chain.crypto.suite import get_suite
 from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, build_genesis, group_id_of
 from chain.network.hello import ChainIdentity
-from chain.network.host import Host, NetworkConfig, PeerInfo
-from chain.network.tls import TlsFiles
-from chain.node.config import NodeConfig, check_groups, group_genesis_file
+from chain.network.host import Host, PeerInfo
+from chain.node.config import NodeConfig, check_groups, group_genesis_file, p2p_settings
 from chain.node.local_link import (
     GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_SEND, NODE_ID_SIZE,
     LocalLink, LocalProtocolError, listen, peers_body, read_hello,
@@ -67,19 +66,13 @@ class ProGateway:
             name: frozenset([node_id for node_id, _ in g.sealers] + list(g.observers)) for name, g in geneses.items()}
         self._cores: dict[str, LocalLink] = {}
         self.dropped: dict[str, int] = {name: 0 for name in names}  # engine frames for a core not linked
-        tls = TlsFiles(self.directory / self.config.tls.ca_cert, self.directory / self.config.tls.cert,
-                       self.directory / self.config.tls.key)
+        tls, network = p2p_settings(self.config, self.directory)
         self.host = Host(
             key=key,
             identity=ChainIdentity(first.chain_id, first.group_id, hashes[FIRST_GROUP_NAME],
                                    tuple((group_id_of(n), hashes[n]) for n in names[1:])),
             tls=tls,
-            config=NetworkConfig(
-                listen_ip=self.config.network.listen_ip,
-                listen_port=self.config.network.listen_port,
-                peers=self.config.network.peers,
-                max_frame_size=self.config.network.max_frame_bytes,
-            ),
+            config=network,
             is_admitted=self.is_chain_node,
             on_message=lambda sender, raw: self._to_core(FIRST_GROUP_NAME, sender, raw),
             on_peer=self._on_peer,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chain.errors import ChainError
+from chain.node.pro_process import alive
 
 TAG_RE = re.compile(r"^cx([0-9a-f]{6})([0-9a-f])")
 DATA_IF = "eth0"  # the data interface's name inside a namespace
@@ -86,15 +87,6 @@ def ip(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def _tags_in_use() -> tuple[set[str], set[str]]:
     """(namespace names, link names) on this machine that carry a run tag."""
@@ -115,7 +107,7 @@ def remove_leftovers() -> list[str]:
         match = TAG_RE.match(name)
         assert match is not None
         # A run still alive owns its names; only a dead run's leftovers are ours to remove.
-        if _pid_alive(int(match.group(1), 16)):
+        if alive(int(match.group(1), 16)):
             continue
         if name in namespaces:
             _kill_namespace_processes(name)
