@@ -15,13 +15,31 @@ from chain.errors import ConfigError
 
 ATTEMPTS = 200
 LOWEST, HIGHEST = 20000, 60000  # clear of the well-known ports; the whole run stays below HIGHEST
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"  # where the kernel picks clients' source ports
+
+
+def _ranges() -> list[tuple[int, int]]:
+    """Where to look: [LOWEST, HIGHEST) minus the kernel's ephemeral range.
+
+    A port found free in the ephemeral range can be taken a moment later as the source port of any
+    outgoing connection on the machine (another test's client, a node dialling its peers), and the
+    node that was to listen on it exits: a test saw exactly that with 4 chains starting at once.
+    """
+    try:
+        low, high = (int(v) for v in open(EPHEMERAL_RANGE).read().split())
+    except (OSError, ValueError):
+        return [(LOWEST, HIGHEST)]
+    ranges = [(LOWEST, min(HIGHEST, low)), (max(LOWEST, high + 1), HIGHEST)]
+    return [(a, b) for a, b in ranges if b - a > 100] or [(LOWEST, HIGHEST)]
 
 
 def free_port_base(count: int, avoid: frozenset[int] | set[int] = frozenset()) -> int:
     """A base port such that base … base+count-1 are all free on 127.0.0.1 right now, none in `avoid`."""
     rng = random.Random()
+    ranges = _ranges()
     for _ in range(ATTEMPTS):
-        base = rng.randrange(LOWEST, HIGHEST - count)
+        low, high = rng.choice(ranges)
+        base = rng.randrange(low, high - count)
         if avoid & set(range(base, base + count)):
             continue
         sockets: list[socket.socket] = []

@@ -19,7 +19,10 @@ from chain.bench.tps import build_cluster, wait_until_serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-HEAVY_S = 1.5  # seconds the heavy transaction takes one in-process EVM here (4 nodes on 2 cores take ~5x longer)
+# Seconds the heavy transaction takes one in-process EVM here (4 nodes on 2 cores take longer). The
+# rate is measured at the start under whatever load the suite puts on the machine then: at 1.5 s a
+# lighter load later made the block take under the 2 s the test needs (CI, stop 28), hence the margin.
+HEAVY_S = 2.5
 MAX_S = 180.0
 
 

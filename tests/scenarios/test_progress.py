@@ -46,9 +46,9 @@ def test_a_liveness_violation_found_by_the_checker_is_not_progress() -> None:
 
 @pytest.mark.timeout(60)
 def test_byzantine_nodes_that_stay_byzantine_and_halt_the_chain_fail_progress() -> None:
-    """Two silent liars of four (more than f) from 3.075 s on, for good: the block in flight lands, then nothing.
+    """Two silent liars of four (more than f) from 3.15 s on, for good: the block in flight lands, then nothing.
 
-    At 3.075 s a block is being decided: it is committed after the last fault (height 4 → 5), which
+    At 3.15 s a block is being decided: it is committed after the last fault (height 4 → 5), which
     the old check took for progress. Nothing follows it.
     """
     scenario = parse_scenario("""
@@ -60,13 +60,13 @@ duration_ms = 15000
 expect = ["progress", "no_fork"]
 
 [[event]]
-at_ms = 3075
+at_ms = 3150
 action = "byzantine"
 node = 2
 behaviour = "silent"
 
 [[event]]
-at_ms = 3075
+at_ms = 3150
 action = "byzantine"
 node = 3
 behaviour = "silent"
@@ -74,5 +74,5 @@ behaviour = "silent"
     result = run_scenario(scenario)
     progress, no_fork = result.verdicts
     assert not progress.held, "\n".join(result.narration)
-    assert "went from height 4 (at the last fault, 3075 ms) to 5" in progress.detail  # it did grow once
+    assert "went from height 4 (at the last fault, 3150 ms) to 5" in progress.detail  # it did grow once
     assert no_fork.held
