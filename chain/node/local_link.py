@@ -36,7 +36,7 @@ import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from chain.errors import NetworkError
 from chain.network.framing import MAX_FRAME_SIZE, FrameDecoder, FrameTooLarge, encode_frame
@@ -153,6 +153,14 @@ class LocalLink:
         if not payload:
             raise LocalProtocolError("empty frame (no kind byte)")
         return payload[0], payload[1:]
+
+    async def frames(self) -> AsyncIterator[tuple[int, bytes]]:
+        """Every frame as (kind, body) until the other side closes the link (``receive`` in a loop)."""
+        while True:
+            received = await self.receive()
+            if received is None:
+                return
+            yield received
 
     def close(self) -> None:
         if not self.writer.is_closing():

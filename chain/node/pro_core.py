@@ -168,11 +168,7 @@ class ProCore:
             await asyncio.sleep(REDIAL_S)
 
     async def _from_gateway(self, link: LocalLink) -> None:
-        while True:
-            received = await link.receive()
-            if received is None:
-                return
-            kind, body = received
+        async for kind, body in link.frames():
             if kind == KIND_ENGINE and len(body) > NODE_ID_SIZE:
                 self.group.on_message(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:])
             elif kind == KIND_PEERS:
@@ -198,11 +194,7 @@ class ProCore:
         if hello.role != "rpc" or hello.group != self.name:
             raise LocalProtocolError(f"core {self.name} serves rpc for {self.name}, not {hello.role} for {hello.group}")
         link.name = f"rpc -> core {self.name}"
-        while True:
-            received = await link.receive()
-            if received is None:
-                return
-            kind, body = received
+        async for kind, body in link.frames():
             if kind != KIND_REQUEST or len(body) < REQUEST_NUMBER_SIZE:
                 raise LocalProtocolError(f"an rpc process sends REQUEST frames, not {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
             self._spawn(self._answer(link, body[:REQUEST_NUMBER_SIZE], body[REQUEST_NUMBER_SIZE:]))

@@ -160,11 +160,7 @@ class ProGateway:
         self._send_peers(group, always=True)
         wire = self._wire[group]
         try:
-            while True:
-                received = await link.receive()
-                if received is None:
-                    return
-                kind, body = received
+            async for kind, body in link.frames():
                 if kind == KIND_SEND and len(body) > NODE_ID_SIZE:
                     self.host.send(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:], group=wire)
                 elif kind == KIND_BROADCAST and body:

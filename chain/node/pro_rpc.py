@@ -99,11 +99,7 @@ class CoreClient:
 
     async def _read(self, link: LocalLink) -> None:
         try:
-            while True:
-                received = await link.receive()
-                if received is None:
-                    break
-                kind, body = received
+            async for kind, body in link.frames():
                 if kind != KIND_RESPONSE or len(body) < REQUEST_NUMBER_SIZE:
                     raise LocalProtocolError(f"a core answers RESPONSE frames, not {KIND_NAMES.get(kind, kind)}")
                 future = self._pending.get(int.from_bytes(body[:REQUEST_NUMBER_SIZE], "big"))
