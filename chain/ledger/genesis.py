@@ -56,7 +56,7 @@ from typing import Any, Mapping
 import tomli_w
 
 from chain.crypto.suite import SUITE_NAMES, get_suite
-from chain.errors import ConfigError, CryptoError, StoreError
+from chain.errors import ConfigError, CryptoError, LedgerError, StoreError
 from chain.ledger import codec
 from chain.ledger import committee
 from chain.ledger.block import EMPTY_ROOT, Block, BlockHeader
@@ -99,6 +99,14 @@ def group_id_of(name: str) -> int:
     if match is None:
         raise ConfigError(f"a group name is group<K> (group0, group1, ...), got {name!r}")
     return int(match.group(1)) + 1
+
+
+def genesis_group_id(genesis: Block) -> int:
+    """The 2.x group id a genesis block names (its extra data, as ``build_genesis`` writes it); LedgerError if not one."""
+    fields = codec.decode_list(genesis.header.extra_data, "genesis extra data")
+    if len(fields) != 4 or fields[0] != GENESIS_TAG:
+        raise LedgerError("block 0 is not a genesis block (extra data without the genesis tag)")
+    return codec.as_int(fields[2], "genesis group id", 64)
 
 
 def group_name_of(group_id: int) -> str:

@@ -43,8 +43,7 @@ from chain.crypto.suite import CryptoSuite
 from chain.errors import ConsensusError, LedgerError
 from chain.ledger import codec
 from chain.ledger.block import HASH_SIZE, Block, BlockHeader
-
-FIRST_GROUP_ID = 1  # FISCO 2.x numbers groups from 1; 3.x calls the first one "group0"
+from chain.ledger.genesis import FIRST_GROUP_NAME, genesis_group_id, group_id_of
 
 MAX_MESSAGE_SIZE = 32 << 20  # a sync response with a few full blocks; anything larger is refused
 MAX_LIST = 100_000  # tx hashes per proposal, txs per gossip: a cap a peer cannot blow up
@@ -250,11 +249,10 @@ def signing_domain(genesis: Block, suite: CryptoSuite) -> bytes:
     A Checkpoint signs the executed block hash, which already differs between groups.
     """
     try:
-        fields = codec.decode_list(genesis.header.extra_data, "genesis extra data")
-        group_id = codec.as_int(fields[2], "genesis group id", 64)
-    except (LedgerError, IndexError) as exc:
-        raise ConsensusError(f"block 0 is not a genesis block: {exc}") from exc
-    return b"" if group_id == FIRST_GROUP_ID else genesis.hash(suite)
+        group_id = genesis_group_id(genesis)
+    except LedgerError as exc:
+        raise ConsensusError(str(exc)) from exc
+    return b"" if group_id == group_id_of(FIRST_GROUP_NAME) else genesis.hash(suite)
 
 
 def _signed_fields(msg_type: MsgType, sender: int, payload: bytes, domain: bytes) -> bytes:
