@@ -130,6 +130,8 @@ def drop(r: Replica) -> None:
     """Forget the next height (a view change): what this replica signed there is on disk, and comes back."""
     if r.next is None:
         return
+    if r.next.signed:
+        r.signed_ahead = r.next.number  # what it signed there is taken back when the height begins
     for proposal in r.next.proposals.values():
         if proposal.envelope.sender == r.my_index:
             r.pool.release(proposal.pre_prepare.tx_hashes)
@@ -140,8 +142,9 @@ def drop(r: Replica) -> None:
 def adopt(r: Replica, stored: Block) -> HeightState | None:
     """After block `stored` is written: the next height's state, if it was ordered on top of exactly that block."""
     nxt, parent = r.next, r.next_parent
+    if nxt is None or parent is None or r.next_view != r.view or parent.hash(r.suite) != stored.hash(r.suite):
+        drop(r)
+        return None
     r.next = None
     r.next_parent = None
-    if nxt is None or parent is None or r.next_view != r.view or parent.hash(r.suite) != stored.hash(r.suite):
-        return None
     return nxt

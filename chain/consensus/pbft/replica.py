@@ -161,6 +161,7 @@ class Replica:
         self.next_parent: Block | None = None  # the executed, not yet stored, block it is ordered on
         self.next_view: View = 0  # the view it was opened in (a view change drops it)
         self.pipelined = False  # True while the handlers run for the next height (pipeline.context)
+        self.signed_ahead: Height | None = None  # a height the pipeline voted at, then let go (pipeline.drop)
         self._timers: dict[str, int] = {}  # name -> deadline (ms)
         self.sync = block_sync.SyncState()  # who is ahead of us, and when we last asked
         self._height_advanced = False
@@ -173,7 +174,7 @@ class Replica:
             raise ConsensusError("the store holds no genesis block")
         self.domain = signing_domain(genesis, suite)  # this group's: its signatures are worthless in another
         self._load_chain_config()
-        self._new_height(take_back=False)
+        self._new_height()
         self._restore_signed()
 
     # --- node list and config in force at `height` ------------------------------------------
@@ -204,18 +205,19 @@ class Replica:
         self.tx_gas_cap = tx_gas_limit(self.store, self.height)
         self.block_gas_limit = get_config_int(self.store, BLOCK_GAS_LIMIT, self.height)
 
-    def _new_height(self, ordered_early: HeightState | None = None, take_back: bool = True) -> None:
+    def _new_height(self, ordered_early: HeightState | None = None) -> None:
         """Start on the height after the head; the old HeightState, decided, is dropped.
 
         The new height's state is the one the pipeline ordered it in while the head was being
         checkpointed, if any; otherwise a fresh one, holding what this node signed at this height
-        before (it is on disk if the pipeline had opened the height before a crash or a view change).
+        before if the pipeline had opened it and let it go (a view change): that is on disk. (After
+        a crash, ``_restore_signed`` takes it back at start.)
         """
         if ordered_early is not None:
             self.current = ordered_early
             return
         self.current = HeightState(self.height, since=self.now)
-        if take_back:  # (at start, _restore_signed does it, with the rest of what a restart takes back)
+        if self.signed_ahead == self.height:
             self._take_back_votes([vote for vote in self.store.signed_votes() if vote.number == self.height])
 
     # --- the height being decided, for readers outside the package (dashboard, simulator, tests) ---
@@ -761,8 +763,12 @@ class Replica:
 
     def filed_for(self, number: Height) -> list[tuple[Envelope, bytes]]:
         """Take out the ordering messages kept for height `number` (pipeline.open_next takes them up)."""
-        taken = [(e, link) for e, link in self._future if _number_of(e) == number and e.type in pipeline.ORDERING]
-        self._future = [(e, link) for e, link in self._future if not (_number_of(e) == number and e.type in pipeline.ORDERING)]
+        taken: list[tuple[Envelope, bytes]] = []
+        kept: list[tuple[Envelope, bytes]] = []
+        for filed in self._future:
+            envelope = filed[0]
+            (taken if envelope.type in pipeline.ORDERING and _number_of(envelope) == number else kept).append(filed)
+        self._future = kept
         return taken
 
     def _on_tick(self) -> None:
