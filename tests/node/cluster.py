@@ -13,8 +13,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+from chain.execution.kv import encode_kv
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.ports import free_port_bases
+from chain.sdk.account import Account
+from chain.sdk.client import SyncClient
 
 
 class Cluster:
@@ -110,3 +113,13 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, poll: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
         time.sleep(poll)
+
+
+def send_kv(url: str, account: Account, count: int, tag: str, group_id: int = 1) -> list[str]:
+    """Send `count` kv transactions of the group through the node's RPC at url; their hashes as 0x hex."""
+    client = SyncClient(url, account.suite, group_id, timeout=10)
+    try:
+        return ["0x" + client.send_transaction(account, bytes(20), encode_kv(f"{tag}-{i}".encode(), b"v")).hex()
+                for i in range(count)]
+    finally:
+        client.close()

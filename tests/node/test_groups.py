@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from chain.errors import ConfigError
-from chain.execution.kv import encode_kv
 from chain.ledger.genesis import GenesisConfig, build_genesis, group_id_of, group_name_of
 from chain.ledger.store import Store
 from chain.crypto.suite import get_suite
@@ -19,9 +18,8 @@ from chain.node.builder import BuildOptions, build_chain, read_nodes
 from chain.node.config import NodeConfig
 from chain.node.ports import free_port_bases
 from chain.sdk.account import Account
-from chain.sdk.client import SyncClient
 
-from tests.node.cluster import Cluster, wait_until
+from tests.node.cluster import Cluster, send_kv, wait_until
 
 GROUPS = ("group0", "group1")
 GROUP1_SEALERS = (("group1", (0, 1, 2)),)
@@ -107,15 +105,6 @@ def result(url: str, method: str, params: list[Any]) -> Any:
     return answer["result"]
 
 
-def send_kv(url: str, account: Account, group_id: int, count: int, tag: str) -> list[str]:
-    client = SyncClient(url, account.suite, group_id, timeout=10)
-    try:
-        return ["0x" + client.send_transaction(account, bytes(20), encode_kv(f"{tag}-{i}".encode(), b"v")).hex()
-                for i in range(count)]
-    finally:
-        client.close()
-
-
 def committed(url: str, group: int | str, hashes: list[str]) -> bool:
     """Whether every one of hashes has a receipt in group (a 2.x id, or a 3.x name)."""
     selector: list[Any] = [group, ""] if isinstance(group, str) else [group]
@@ -145,8 +134,8 @@ def test_two_groups_on_four_processes_commit_apart_and_fail_apart(tmp_path: Path
         for i in range(4):
             cluster.wait_rpc(i)
         # by 2.x id and by 3.x name alike
-        in0 = send_kv(urls[3], account, 1, 3, "g0")
-        in1 = send_kv(urls[0], account, 2, 3, "g1")
+        in0 = send_kv(urls[3], account, 3, "g0", group_id=1)
+        in1 = send_kv(urls[0], account, 3, "g1", group_id=2)
         wait_until(lambda: all(committed(urls[i], 1, in0) for i in range(4)), 60, "group0's transactions everywhere")
         wait_until(lambda: all(committed(urls[i], 2, in1) for i in range(3)), 60, "group1's transactions on its three nodes")
         assert all(committed(urls[i], "group1", in1) and committed(urls[i], "group0", in0) for i in range(3))
@@ -181,8 +170,8 @@ def test_two_groups_on_four_processes_commit_apart_and_fail_apart(tmp_path: Path
         # group1's third sealer crashes: group1 cannot reach 3 of 3, group0 still has 3 of 4.
         cluster.kill(2)
         height1 = int(result(urls[0], "getBlockNumber", [2]), 16)
-        more0 = send_kv(urls[1], account, 1, 3, "g0-after")
-        more1 = send_kv(urls[1], account, 2, 2, "g1-after")
+        more0 = send_kv(urls[1], account, 3, "g0-after", group_id=1)
+        more1 = send_kv(urls[1], account, 2, "g1-after", group_id=2)
         wait_until(lambda: all(committed(urls[i], 1, more0) for i in (0, 1, 3)), 60, "group0 commits without node2")
         assert int(result(urls[0], "getBlockNumber", [2]), 16) == height1
         assert not committed(urls[0], 2, more1) and not committed(urls[1], 2, more1)

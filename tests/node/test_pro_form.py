@@ -27,7 +27,6 @@ from typer.testing import CliRunner
 
 from chain.cli.main import app
 from chain.errors import ConfigError
-from chain.execution.kv import encode_kv
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.config import NodeConfig
 from chain.node.local_link import (
@@ -37,8 +36,7 @@ from chain.node.local_link import (
 from chain.node.ports import free_port_bases
 from chain.node.pro_process import service_pids
 from chain.sdk.account import Account
-from chain.sdk.client import SyncClient
-from tests.node.cluster import wait_until
+from tests.node.cluster import send_kv, wait_until
 
 # --- the local protocol's hello, without processes ------------------------------------------------
 
@@ -158,15 +156,6 @@ def result(url: str, method: str, params: list[Any]) -> Any:
 
 def height(url: str) -> int:
     return int(result(url, "getBlockNumber", [1]), 16)
-
-
-def send_kv(url: str, account: Account, count: int, tag: str, group_id: int = 1) -> list[str]:
-    client = SyncClient(url, account.suite, group_id, timeout=10)
-    try:
-        return ["0x" + client.send_transaction(account, bytes(20), encode_kv(f"{tag}-{i}".encode(), b"v")).hex()
-                for i in range(count)]
-    finally:
-        client.close()
 
 
 def committed(url: str, hashes: list[str], group: int | str = 1) -> bool:
