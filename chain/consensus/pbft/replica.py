@@ -210,8 +210,8 @@ class Replica:
 
         The new height's state is the one the pipeline ordered it in while the head was being
         checkpointed, if any; otherwise a fresh one, holding what this node signed at this height
-        before if the pipeline had opened it and let it go (a view change): that is on disk. (After
-        a crash, ``_restore_signed`` takes it back at start.)
+        before if the pipeline had opened it and let it go (a view change, or a crash before the
+        head was stored: ``_restore_signed`` notes that): it is on disk.
         """
         if ordered_early is not None:
             self.current = ordered_early
@@ -330,6 +330,8 @@ class Replica:
                  if vote.phase not in (MsgType.VIEW_CHANGE, MsgType.CHECKPOINT) and vote.number >= since]
         self.view = max([self.view, *acted])
         self._take_back_votes([vote for vote in votes if vote.number == self.height])
+        if any(vote.number == self.height + 1 for vote in votes):
+            self.signed_ahead = self.height + 1  # the pipeline voted there before the crash: taken back there
         self.to_view = max(self.to_view, self.view)
         if self.current.prepared is not None and self.current.prepared[0] == self.view:
             self.current.advance(Step.PREPARED)  # prepared in the view it is in, before the restart
