@@ -40,12 +40,16 @@ def run(
     port: int = typer.Option(0, help="Dashboard port (0: any free port)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
     real: bool = typer.Option(False, "--real", help="Run it on real node processes in network namespaces (root, Linux)."),
+    form: str = typer.Option("air", "--form", help="With --real: air (one process per node) or pro (gateway, rpc, a core per group)."),
 ) -> None:
     """Run a scenario, narrate it, and check its expected observations (exit 1 if one fails)."""
+    if form != "air" and not real:
+        console.print("[red]error:[/red] --form chooses the nodes of a --real run; the simulator has no forms")
+        raise typer.Exit(2)
     if real:
         from chain.scenarios.real import run_from_cli
         with reported(exit_code=2):
-            ok = run_from_cli(name, console)
+            ok = run_from_cli(name, console, form)
         raise typer.Exit(0 if ok else 1)
     with reported(exit_code=2):
         scenario = find_scenario(name)

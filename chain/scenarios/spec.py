@@ -63,6 +63,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "add_sealer": ("node",),
     "pause": ("node",),  # real processes only (chain.scenarios.real): SIGSTOP
     "resume": (),  # real processes only: SIGCONT to every paused node
+    "crash_rpc": ("node",),  # real Pro-form nodes only (--form pro): SIGKILL the node's rpc service alone
+    "restart_rpc": ("node",),  # real Pro-form nodes only: start that rpc service again
     "tamper": ("node", "block", "what"),  # simulator only: edit a stored block of one node (chain.tamper)
     # auth chains (a scenario with `governors`): a governor's transactions to the committee
     "propose_sealer": ("node", "governor", "blocks"),  # propose the spare node as a sealer, open `blocks` blocks
