@@ -44,7 +44,7 @@ import random
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from chain.channel.amop import ADVERTISE_S, BLOCK_NOTIFY_PREFIX, MAX_TOPICS, Relay, decode_relay, parse_topic_report
 from chain.channel.private_topic import (
@@ -80,6 +80,33 @@ NODE_VERSION = "chain 2.x-compatible channel"
 RelaySend = Callable[[bytes, bytes], bool]  # (node id, relay bytes) → sent?
 
 
+class SessionReader(Protocol):
+    """Where a session's bytes come from: an asyncio.StreamReader, or a relayed stream."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+class SessionWriter(Protocol):
+    """Where a session's bytes go: an asyncio.StreamWriter, or a relayed stream."""
+
+    def write(self, data: bytes) -> None: ...
+    async def drain(self) -> None: ...
+    def close(self) -> None: ...
+    def is_closing(self) -> bool: ...
+
+
+async def accept_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext) -> str | None:
+    """Upgrade an accepted connection to the channel's mutual TLS; why not (and closed), or None.
+    Shared by this server and a Pro node's rpc process, which holds the channel port there."""
+    try:
+        await writer.start_tls(context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
+    except (ssl.SSLError, OSError, ConnectionError, asyncio.TimeoutError) as exc:
+        # No certificate of the chain CA, not TLS at all, or too slow: no session.
+        writer.close()
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def _event(level: int, name: str, **fields: object) -> None:
     log.log(level, name, extra={"fields": fields})
 
@@ -87,8 +114,7 @@ def _event(level: int, name: str, **fields: object) -> None:
 class Session:
     """One SDK connection: its topics and its bounded queue of messages to write."""
 
-    def __init__(self, server: ChannelServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 source: str) -> None:
+    def __init__(self, server: ChannelServer, reader: SessionReader, writer: SessionWriter, source: str) -> None:
         self.server = server
         self.reader = reader
         self.writer = writer
@@ -163,7 +189,7 @@ class PendingAmop:
 
 
 class ChannelServer:
-    def __init__(self, api: Any, *, listen_ip: str, listen_port: int, context: ssl.SSLContext, group_id: int,
+    def __init__(self, api: Any, *, listen_ip: str, listen_port: int, context: ssl.SSLContext | None, group_id: int,
                  relay_send: RelaySend | None = None, connected_peers: Callable[[], list[bytes]] = list,
                  max_message_size: int = MAX_MESSAGE_SIZE, max_sessions: int = MAX_SESSIONS,
                  queue_limit: int = QUEUE_LIMIT, node_id: bytes | None = None) -> None:
@@ -199,8 +225,13 @@ class ChannelServer:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.listen_ip, self._port, limit=READ_CHUNK)
         self._port = int(self._server.sockets[0].getsockname()[1])
-        self._spawn(self._advertise_loop())
+        self.start_background()
         _event(logging.INFO, "channel_listening", address=f"{self.listen_ip}:{self._port}")
+
+    def start_background(self) -> None:
+        """What runs besides the port: AMOP advertisements and verification rounds. Alone, for a
+        server whose sessions arrive through ``serve_session`` (a Pro node's core)."""
+        self._spawn(self._advertise_loop())
 
     @property
     def listen_port(self) -> int:
@@ -241,11 +272,18 @@ class ChannelServer:
             self._refuse(source, "channel_refused", f"{self.max_sessions} sessions already")
             writer.close()
             return
-        try:
-            await writer.start_tls(self.context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
-        except (ssl.SSLError, OSError, ConnectionError, asyncio.TimeoutError) as exc:
-            # No certificate of the chain CA, not TLS at all, or too slow: no session.
-            self._refuse(source, "channel_tls_rejected", f"{type(exc).__name__}: {exc}")
+        assert self.context is not None, "a server that listens has its certificate"
+        refused = await accept_tls(writer, self.context)
+        if refused is not None:
+            self._refuse(source, "channel_tls_rejected", refused)
+            return
+        await self.serve_session(reader, writer, source)
+
+    async def serve_session(self, reader: SessionReader, writer: SessionWriter, source: str) -> None:
+        """Serve one SDK session until it ends, on any byte transport: a TLS connection of this
+        server's port (``_accept``), or a stream a Pro node's rpc process relays (chain.node.pro_streams)."""
+        if len(self.sessions) >= self.max_sessions:
+            self._refuse(source, "channel_refused", f"{self.max_sessions} sessions already")
             writer.close()
             return
         session = Session(self, reader, writer, source)

@@ -91,9 +91,9 @@ def build(
     kind = f", rPBFT: {min(epoch_sealers, nodes)} working sealers per {epoch_blocks}-block epoch" if consensus == "rpbft" else ""
     pro = form == "pro"
     typer.echo(f"built a {suite} chain of {nodes} sealer(s) and {observers} observer(s) in {output}{kind}"
-               + (" (Pro form: gateway, rpc and a core per group on each node; channel and web3 off)" if pro else ""))
+               + (" (Pro form: gateway, rpc and a core per group on each node; the rpc service holds every client port)" if pro else ""))
     for i, node in enumerate(chain.nodes):
-        channel = "channel off  " if pro else f"channel {channel_port_base + i:<5}  "
+        channel = f"channel {channel_port_base + i:<5}  "
         typer.echo(f"  {node.name:<7} {node.role:<8} p2p {ip}:{node.p2p_port:<5}  rpc {rpc_ip}:{node.rpc_port:<5}  {channel}"
                    + (f"web3 {rpc_ip}:{web3_port_base + i:<5}  " if web3 else "")
                    + f"node id {node.node_id.hex()[:16]}…")

@@ -206,9 +206,6 @@ def _check_options(options: BuildOptions) -> None:
         raise ConfigError(f"--rpc-ip must be an IP address (127.0.0.1 by default), got {options.rpc_ip!r}") from None
     if options.form not in FORMS:
         raise ConfigError(f"--form must be one of {', '.join(FORMS)}, got {options.form!r}")
-    # Pro serves JSON-RPC only: a web3 port nobody listens on would only mislead its users.
-    if options.form == "pro" and options.web3_port_base is not None:
-        raise ConfigError("--web3 is an Air endpoint here: the Pro form's rpc service serves JSON-RPC only")
     if options.suite not in SUITE_NAMES:
         raise ConfigError(f"unknown suite {options.suite!r}; choose from {list(SUITE_NAMES)}")
     total = options.nodes + options.observers
@@ -487,7 +484,7 @@ def build_chain(directory: str | Path, options: BuildOptions) -> BuiltChain:
             {"name": n.name, "node_id": n.node_id.hex(), "role": n.role,
              "p2p": f"{options.ip}:{n.p2p_port}", "rpc": f"http://{_client_host(options)}:{n.rpc_port}",
              **({"channel": f"{_client_host(options)}:{_channel_port(options, i)}"}
-                if options.channel_port_base is not None and options.form == "air" else {}),
+                if options.channel_port_base is not None else {}),  # Pro: the rpc service's port
              **({"web3": f"http://{_client_host(options)}:{options.web3_port_base + i}"}
                 if options.web3_port_base is not None else {}),
              **({"groups": [g for g in options.groups if i in members[g]]} if len(options.groups) > 1 else {})}

@@ -22,6 +22,20 @@ that is not JSON of the right shape closes that link (logged) and nothing else.
     5     NODES      core -> gateway    the group's node list in force, 64-byte node ids back to back
     6     REQUEST    rpc -> core        request number (8 bytes) ‖ JSON-RPC HTTP body
     7     RESPONSE   core -> rpc        request number (8 bytes) ‖ JSON answer ("" : nothing to answer)
+    8     STREAM_OPEN  rpc -> core      stream number (8 bytes) ‖ JSON {"what": "channel"|"ws"|"web3", "source": "<client ip>"}
+    9     STREAM_DATA  both             stream number ‖ bytes (channel: a piece of the TLS-decrypted byte
+                                        stream; ws, web3: one websocket message)
+    10    STREAM_ACK   both             stream number ‖ count (8 bytes): DATA bytes the receiver has consumed
+    11    STREAM_CLOSE both             stream number ‖ JSON {"code": int, "reason": str} (or empty)
+    12    WEB3       rpc -> core        request number (8 bytes) ‖ Ethereum JSON-RPC HTTP body; answered by RESPONSE
+    13    RELAY      core <-> gateway   node id (64 bytes: the receiver, or the sender) ‖ AMOP relay message
+
+Streams (``chain.node.pro_streams``) carry a client's long-lived session through the rpc process to
+group0's core: a channel connection (the rpc process terminates its TLS), a JSON-RPC ``/ws`` socket
+or a web3 websocket. The rpc process numbers them; each side may send at most ``STREAM_WINDOW``
+bytes of DATA the other has not acknowledged (ACK), so a client or core that stops reading is held
+back as a TCP peer would be, never buffered for. WEB3 and RELAY go to group0's core only (the
+channel and the web3 endpoint serve group0, as in Air).
 
 The sockets are created owner-only (0600): whoever may write to them speaks for the node.
 """
@@ -53,8 +67,16 @@ KIND_PEERS = 4
 KIND_NODES = 5
 KIND_REQUEST = 6
 KIND_RESPONSE = 7
+KIND_STREAM_OPEN = 8
+KIND_STREAM_DATA = 9
+KIND_STREAM_ACK = 10
+KIND_STREAM_CLOSE = 11
+KIND_WEB3 = 12
+KIND_RELAY = 13
 KIND_NAMES = {KIND_HELLO: "HELLO", KIND_ENGINE: "ENGINE", KIND_SEND: "SEND", KIND_BROADCAST: "BROADCAST",
-              KIND_PEERS: "PEERS", KIND_NODES: "NODES", KIND_REQUEST: "REQUEST", KIND_RESPONSE: "RESPONSE"}
+              KIND_PEERS: "PEERS", KIND_NODES: "NODES", KIND_REQUEST: "REQUEST", KIND_RESPONSE: "RESPONSE",
+              KIND_STREAM_OPEN: "STREAM_OPEN", KIND_STREAM_DATA: "STREAM_DATA", KIND_STREAM_ACK: "STREAM_ACK",
+              KIND_STREAM_CLOSE: "STREAM_CLOSE", KIND_WEB3: "WEB3", KIND_RELAY: "RELAY"}
 ROLES = ("core", "rpc")
 NODE_ID_SIZE = 64
 REQUEST_NUMBER_SIZE = 8

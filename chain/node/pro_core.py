@@ -12,6 +12,12 @@ timers — with two things around it instead of a P2P host and an HTTP server:
   (whatever progress needs is sent again, DESIGN principle 7).
 * the JSON-RPC method logic (``chain.rpc.server.handle_body_async``) runs here, on REQUEST frames
   the rpc process forwards: the answer is the one an Air node would give, because it is the same code.
+* group0's core also serves what an Air node serves for group0 besides JSON-RPC, on what the rpc
+  process relays (``chain.node.pro_streams``): Ethereum JSON-RPC bodies (WEB3, answered by
+  ``chain.web3.server.handle_async``), and streams — a channel session served by the very
+  ``ChannelServer`` of an Air node (``serve_session``; its AMOP relays to other nodes go through the
+  gateway as RELAY frames, and its peers come from PEERS), a ``/ws`` socket served by
+  ``chain.rpc.ws``, a web3 websocket served by ``chain.web3.server``.
 
 The core also tells the gateway the group's node list in force (NODES), at start and after each
 block that changes it: the gateway admits peers by it.
@@ -26,20 +32,28 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from chain.channel.amop import RelayError
+from chain.channel.server import ChannelServer
 from chain.crypto.keys import load_private_key
 from chain.errors import ConfigError
+from chain.ledger.genesis import FIRST_GROUP_NAME
 from chain.network.host import PeerInfo
 from chain.node.config import NodeConfig, check_groups
 from chain.node.group import GroupNode
 from chain.node.local_link import (
-    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_REQUEST, KIND_RESPONSE,
-    KIND_SEND, NODE_ID_SIZE, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError, core_socket, dial,
-    listen, read_hello,
+    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_RELAY, KIND_REQUEST,
+    KIND_RESPONSE, KIND_SEND, KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, KIND_STREAM_OPEN, KIND_WEB3,
+    NODE_ID_SIZE, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError, core_socket, dial, listen, read_hello,
 )
 from chain.node.logging import event
 from chain.node.node import CALL_WORKERS
+from chain.node.pro_streams import (
+    CLOSE_GOING_AWAY, MAX_STREAMS, ByteStream, CoreStream, MessageStream, StreamOpen, close_body, numbered,
+    split_number,
+)
 from chain.rpc.methods import RpcContext
 from chain.rpc.server import handle_body_async
+from chain.rpc.ws import WsConnection, close_sockets, serve_socket
 
 log = logging.getLogger("chain.node")
 
@@ -53,6 +67,7 @@ class GatewayLink:
         self.link: LocalLink | None = None
         self._peers: list[PeerInfo] = []
         self._linked: list[bytes] = []
+        self.on_peer: Any = None  # (node id, linked?) when a peer links or unlinks: the channel's AMOP adverts
 
     def send(self, node_id: bytes, payload: bytes, group: int | None = None) -> bool:
         link = self.link
@@ -61,6 +76,11 @@ class GatewayLink:
     def broadcast(self, payload: bytes, group: int | None = None) -> int:
         link = self.link
         return len(self._linked) if link is not None and link.send(KIND_BROADCAST, payload) else 0
+
+    def send_relay(self, node_id: bytes, payload: bytes) -> bool:
+        """An AMOP relay message to one peer, through the gateway (chain.channel.server's relay_send)."""
+        link = self.link
+        return link is not None and node_id in self._linked and link.send(KIND_RELAY, node_id + payload)
 
     def connected(self, group: int | None = None) -> list[bytes]:
         """The peers linked to the gateway that serve this core's group (the gateway filtered them)."""
@@ -78,11 +98,22 @@ class GatewayLink:
             linked = [bytes.fromhex(node_id) for node_id in data["linked"]]
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise LocalProtocolError(f"PEERS is not the documented JSON: {exc}") from None
-        self._peers, self._linked = peers, linked
+        before, self._peers, self._linked = self._linked, peers, linked
+        self._tell(before, linked)
+
+    def _tell(self, before: list[bytes], after: list[bytes]) -> None:
+        if self.on_peer is not None:
+            for node_id in after:
+                if node_id not in before:
+                    self.on_peer(node_id, True)
+            for node_id in before:
+                if node_id not in after:
+                    self.on_peer(node_id, False)
 
     def lost(self) -> None:
         self.link = None
-        self._linked = []
+        before, self._linked = self._linked, []
+        self._tell(before, [])
         self._peers = [PeerInfo(p.endpoint, p.node_id, False, ()) for p in self._peers]
 
 
@@ -102,6 +133,19 @@ class ProCore:
         self.group.attach(self.gateway)
         self.group.on_commit.append(self._after_commit)
         self.context = RpcContext(self.group)  # the same method table an Air node serves
+        # group0's core serves the channel, /ws and web3 sessions the rpc process relays (as Air serves group0)
+        self.channel: ChannelServer | None = None
+        self.web3: Any = None  # chain.web3.methods.Web3Context when [web3_rpc] is enabled
+        self._sockets: set[Any] = set()  # the websockets being served, closed on stop
+        if group == FIRST_GROUP_NAME:
+            self.channel = ChannelServer(self.group, listen_ip="", listen_port=0, context=None,
+                                         group_id=self.group.group_id, relay_send=self.gateway.send_relay,
+                                         connected_peers=self.gateway.connected)
+            self.group.on_commit.append(self.channel.notify_block)
+            self.gateway.on_peer = self.channel.on_peer
+            if self.config.web3_rpc.enabled and self.group.suite.name == "standard":
+                from chain.web3.methods import Web3Context
+                self.web3 = Web3Context(self.group, self.config.web3_rpc.chain_id, self.group.log_service)
         self._nodes_sent: list[bytes] = []
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,6 +163,8 @@ class ProCore:
         self.group.start(loop)
         self._server = await listen(core_socket(self.name), self._serve_rpc, f"core {self.name}")
         self._spawn(self._gateway_loop())
+        if self.channel is not None:
+            self.channel.start_background()
         self.group.start_ticking()
         event(log, "core_started", group=self.name, head=self.group.store.head_number(),
               socket=core_socket(self.name))
@@ -129,6 +175,9 @@ class ProCore:
             self._server.close()
         if self.gateway.link is not None:
             self.gateway.link.close()
+        await close_sockets(self._sockets)
+        if self.channel is not None:
+            await self.channel.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -173,6 +222,11 @@ class ProCore:
                 self.group.on_message(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:])
             elif kind == KIND_PEERS:
                 self.gateway.update(body)
+            elif kind == KIND_RELAY and len(body) > NODE_ID_SIZE and self.channel is not None:
+                try:
+                    self.channel.on_relay(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:])
+                except RelayError as exc:  # a peer's bad relay message: dropped, as an Air host drops it
+                    event(log, "relay_refused", peer=body[:8].hex(), reason=str(exc))
             else:  # the gateway sends nothing else
                 raise LocalProtocolError(f"a gateway does not send {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
 
@@ -188,18 +242,75 @@ class ProCore:
     # --- the rpc process -------------------------------------------------------------------
 
     async def _serve_rpc(self, link: LocalLink) -> None:
-        """One rpc process's link: each REQUEST answered by the method table, concurrently."""
+        """One rpc process's link: each REQUEST (and WEB3) answered concurrently; streams served
+        until either side closes them, all of them closed when the link goes."""
         hello = await read_hello(link)
         # Only an rpc process asking for this very group: anything else is a wiring mistake.
         if hello.role != "rpc" or hello.group != self.name:
             raise LocalProtocolError(f"core {self.name} serves rpc for {self.name}, not {hello.role} for {hello.group}")
         link.name = f"rpc -> core {self.name}"
-        async for kind, body in link.frames():
-            if kind != KIND_REQUEST or len(body) < REQUEST_NUMBER_SIZE:
-                raise LocalProtocolError(f"an rpc process sends REQUEST frames, not {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
-            self._spawn(self._answer(link, body[:REQUEST_NUMBER_SIZE], body[REQUEST_NUMBER_SIZE:]))
+        streams: dict[int, CoreStream] = {}
+        try:
+            async for kind, body in link.frames():
+                if kind in (KIND_REQUEST, KIND_WEB3) and len(body) >= REQUEST_NUMBER_SIZE:
+                    self._spawn(self._answer(link, kind, body[:REQUEST_NUMBER_SIZE], body[REQUEST_NUMBER_SIZE:]))
+                elif kind == KIND_STREAM_OPEN:
+                    self._open_stream(link, streams, *split_number(body))
+                elif kind in (KIND_STREAM_DATA, KIND_STREAM_ACK, KIND_STREAM_CLOSE):
+                    number, rest = split_number(body)
+                    stream = streams.get(number)
+                    if stream is not None:  # else one that just ended here: its CLOSE is on its way
+                        stream.on_frame(kind, rest)
+                else:
+                    raise LocalProtocolError(f"an rpc process does not send {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
+        finally:
+            for stream in list(streams.values()):  # the rpc process is gone: so are its clients
+                stream.on_frame(KIND_STREAM_CLOSE, b"")
 
-    async def _answer(self, link: LocalLink, number: bytes, request: bytes) -> None:
-        answer = await handle_body_async(self.context, request)
+    def _open_stream(self, link: LocalLink, streams: dict[int, CoreStream], number: int, body: bytes) -> None:
+        if number in streams:
+            raise LocalProtocolError(f"stream {number} is open already")
+        opened = StreamOpen.decode(body)
+        served = opened.what == "channel" and self.channel is not None or opened.what == "ws" \
+            or opened.what == "web3" and self.web3 is not None
+        if not served or len(streams) >= MAX_STREAMS:
+            why = f"{opened.what} is not served by core {self.name}" if not served else f"{MAX_STREAMS} streams open"
+            event(log, "stream_refused", logging.WARNING, group=self.name, what=opened.what, reason=why)
+            link.send(KIND_STREAM_CLOSE, numbered(number, close_body(CLOSE_GOING_AWAY, why)))
+            return
+        stream: CoreStream = ByteStream(link.send, number, opened) if opened.what == "channel" \
+            else MessageStream(link.send, number, opened)
+        streams[number] = stream
+        self._spawn(self._serve_stream(streams, stream))
+
+    async def _serve_stream(self, streams: dict[int, CoreStream], stream: CoreStream) -> None:
+        """The session code an Air node runs for this kind of connection, on the stream."""
+        try:
+            if isinstance(stream, ByteStream):
+                assert self.channel is not None
+                await self.channel.serve_session(stream, stream, stream.source)
+            elif isinstance(stream, MessageStream) and stream.what == "ws":
+                await serve_socket(stream, self._sockets, WsConnection(self.context, stream, stream.abort))
+            elif isinstance(stream, MessageStream):
+                from chain.web3.server import Web3Connection
+                await serve_socket(stream, self._sockets, Web3Connection(self.web3, stream))
+        except Exception:  # a bug ends this session only
+            log.exception("stream %s (%s) failed", stream.number, stream.what)
+        finally:
+            stream.end()
+            streams.pop(stream.number, None)
+
+    async def _answer(self, link: LocalLink, kind: int, number: bytes, request: bytes) -> None:
+        if kind == KIND_WEB3:
+            answer = await self._answer_web3(request)
+        else:
+            answer = await handle_body_async(self.context, request)
         text = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
         link.send(KIND_RESPONSE, number + text)
+
+    async def _answer_web3(self, body: bytes) -> Any:
+        if self.web3 is None:
+            return {"jsonrpc": "2.0", "id": None,
+                    "error": {"code": -32601, "message": f"core {self.name} serves no web3 endpoint"}}
+        from chain.web3.server import handle_async
+        return await handle_async(self.web3, body)

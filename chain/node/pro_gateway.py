@@ -9,7 +9,9 @@ reconnects, group frames), and instead of a replica behind it, one local link pe
   with no core of that group linked it is dropped (counted in the log) — the peer sends again;
 * SEND and BROADCAST from a core go out through the host in that group's name only;
 * whenever a peer links or unlinks, every core gets PEERS (the host's peer table, and the peers
-  that serve the core's group).
+  that serve the core's group);
+* AMOP relay messages (P2P kind 2) go to group0's core as RELAY, and its RELAY frames out to the
+  peer they name: group0's core serves the channel sessions the rpc process relays.
 
 Peers are admitted by the node lists in force of this node's groups: each core reports its own
 (NODES); until it has, its group's genesis lists are used, so a gateway started before its cores
@@ -30,7 +32,7 @@ from chain.network.hello import ChainIdentity
 from chain.network.host import Host, PeerInfo
 from chain.node.config import NodeConfig, check_groups, group_genesis_file, p2p_settings
 from chain.node.local_link import (
-    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_SEND, NODE_ID_SIZE,
+    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_RELAY, KIND_SEND, NODE_ID_SIZE,
     LocalLink, LocalProtocolError, listen, peers_body, read_hello,
 )
 from chain.node.logging import event
@@ -76,6 +78,7 @@ class ProGateway:
             is_admitted=self.is_chain_node,
             on_message=lambda sender, raw: self._to_core(FIRST_GROUP_NAME, sender, raw),
             on_peer=self._on_peer,
+            on_relay=self._relay_to_core,
             on_group_message=lambda group_id, sender, raw: self._to_core(self._by_wire[group_id], sender, raw),
         )
         self._server: asyncio.AbstractServer | None = None
@@ -115,6 +118,12 @@ class ProGateway:
             if self.dropped[group] % 1000 == 1:
                 event(log, "engine_frame_dropped", logging.WARNING, group=group, reason="core not linked",
                       dropped=self.dropped[group])
+
+    def _relay_to_core(self, sender: bytes, raw: bytes) -> None:
+        """An AMOP relay message from a peer: for group0's core, which serves the channel (as in Air)."""
+        link = self._cores.get(FIRST_GROUP_NAME)
+        if link is not None:
+            link.send(KIND_RELAY, sender + raw)
 
     def _on_peer(self, node_id: bytes, connected: bool) -> None:
         event(log, "peer_linked" if connected else "peer_unlinked", logging.DEBUG, peer=node_id.hex()[:16])
@@ -165,6 +174,8 @@ class ProGateway:
                     self.host.send(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:], group=wire)
                 elif kind == KIND_BROADCAST and body:
                     self.host.broadcast(body, group=wire)
+                elif kind == KIND_RELAY and len(body) > NODE_ID_SIZE and group == FIRST_GROUP_NAME:
+                    self.host.send_relay(body[:NODE_ID_SIZE], body[NODE_ID_SIZE:])
                 elif kind == KIND_NODES and len(body) % NODE_ID_SIZE == 0:
                     self._node_lists[group] = frozenset(body[i:i + NODE_ID_SIZE] for i in range(0, len(body), NODE_ID_SIZE))
                 else:  # a core sends nothing else

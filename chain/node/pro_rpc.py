@@ -14,9 +14,22 @@ the answers merged, since each core knows its own group only.
 A batch whose requests all name one group goes whole (its transactions are admitted together); a
 batch mixing groups is split per request and the answers put back in order.
 
-What it keeps no state about: the ledger. Killing it stops no consensus; a new one serves again
-as soon as it listens, dialing each core on its first request for it.
-The web3 endpoint, the websocket subscriptions (``/ws``) and the channel port are not served in Pro.
+It is also the node's only endpoint for the sessions an Air node serves for group0 (FISCO 3.x Pro's
+RPC service holds the SDKs' connections too), and again it only relays (``chain.node.pro_streams``):
+
+* the channel port (when the node directory holds the channel certificate, as ``chain build`` writes
+  it): it terminates the SDK's mutual TLS (``chain.channel.server.accept_tls``, the Air check) and
+  relays the plain byte stream to group0's core, which serves it with the Air ``ChannelServer``
+  (RPC, receipt and block pushes, event logs, AMOP — relayed to other nodes through the gateway);
+* ``GET /ws`` on the JSON-RPC port: the websocket's messages relayed to group0's core, which serves
+  them with ``chain.rpc.ws`` (subscribe blocks / logs);
+* the web3 endpoint, when ``[web3_rpc]`` enables it: each POST body forwarded (WEB3) to group0's core,
+  which answers with ``chain.web3``; its websocket (``eth_subscribe``) relayed as a stream.
+
+What it keeps no state about: the ledger, the sessions. Killing it stops no consensus and drops the
+SDKs' connections (they reconnect); a new one serves again as soon as it listens, dialing each core
+on its first request for it. Channel, ``/ws`` and web3 requests reach group0's core only: a
+request there naming another group is answered as group0's core answers it (-40001).
 """
 
 from __future__ import annotations
@@ -25,23 +38,30 @@ import asyncio
 import itertools
 import json
 import logging
+import ssl
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
+from chain.channel.server import MAX_SESSIONS, READ_CHUNK, accept_tls
+from chain.channel.tls import channel_server_context
+from chain.errors import ChainError
 from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, group_id_of
+from chain.network.refusals import RefusalLog
 from chain.node.config import NodeConfig, group_genesis_file
 from chain.node.local_link import (
-    KIND_NAMES, KIND_REQUEST, KIND_RESPONSE, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError,
-    core_socket, dial,
+    KIND_NAMES, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, KIND_STREAM_OPEN,
+    KIND_WEB3, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError, core_socket, dial,
 )
 from chain.node.logging import event
+from chain.node.pro_streams import CLOSE_GOING_AWAY, RelayEnd, StreamOpen, numbered, split_number
 from chain.rpc import params as p
 from chain.rpc.errors import PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.exposure import exposure_warning
 from chain.rpc.methods import is_grouped, is_number_text
 from chain.rpc.server import MAX_BATCH, MAX_BODY_SIZE, parse_body
+from chain.rpc.ws import close_sockets
 
 log = logging.getLogger("chain.node")
 
@@ -66,23 +86,41 @@ class CoreClient:
         self._link: LocalLink | None = None
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._numbers = itertools.count(1)
+        self._streams: dict[int, RelayEnd] = {}
+        self._stream_numbers = itertools.count(1)
         self._connecting = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
 
-    async def ask(self, body: bytes) -> bytes:
-        """The core's answer to one HTTP body (b"": nothing to answer); CoreDown if it cannot give one."""
+    async def ask(self, body: bytes, kind: int = KIND_REQUEST) -> bytes:
+        """The core's answer to one HTTP body (b"": nothing to answer); CoreDown if it cannot give one.
+        kind: REQUEST (JSON-RPC) or WEB3 (Ethereum JSON-RPC, group0's core)."""
         link = await self._connected()
         number = next(self._numbers)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[number] = future
         try:
-            if not link.send(KIND_REQUEST, number.to_bytes(REQUEST_NUMBER_SIZE, "big") + body):
+            if not link.send(kind, number.to_bytes(REQUEST_NUMBER_SIZE, "big") + body):
                 raise CoreDown(f"the link to {self.group}'s core is closed")
             return await asyncio.wait_for(future, ANSWER_TIMEOUT_S)
         except asyncio.TimeoutError:
             raise CoreDown(f"{self.group}'s core did not answer within {ANSWER_TIMEOUT_S} s") from None
         finally:
             self._pending.pop(number, None)
+
+    async def open_stream(self, what: str, source: str) -> RelayEnd:
+        """A new stream to the core for a client's session; CoreDown if the core cannot be reached.
+        The caller relays it (RelayEnd.relay) and then calls ``forget``."""
+        link = await self._connected()
+        number = next(self._stream_numbers)
+        end = RelayEnd(link.send, number)
+        self._streams[number] = end
+        if not link.send(KIND_STREAM_OPEN, numbered(number, StreamOpen(what, source).encode())):
+            self._streams.pop(number, None)
+            raise CoreDown(f"the link to {self.group}'s core is closed")
+        return end
+
+    def forget(self, end: RelayEnd) -> None:
+        self._streams.pop(end.number, None)
 
     async def _connected(self) -> LocalLink:
         async with self._connecting:  # one dial at a time; the others wait for its link
@@ -100,8 +138,14 @@ class CoreClient:
     async def _read(self, link: LocalLink) -> None:
         try:
             async for kind, body in link.frames():
+                if kind in (KIND_STREAM_DATA, KIND_STREAM_ACK, KIND_STREAM_CLOSE):
+                    number, rest = split_number(body)
+                    end = self._streams.get(number)
+                    if end is not None:  # else a session that just ended here
+                        end.on_frame(kind, rest)
+                    continue
                 if kind != KIND_RESPONSE or len(body) < REQUEST_NUMBER_SIZE:
-                    raise LocalProtocolError(f"a core answers RESPONSE frames, not {KIND_NAMES.get(kind, kind)}")
+                    raise LocalProtocolError(f"a core answers RESPONSE and stream frames, not {KIND_NAMES.get(kind, kind)}")
                 future = self._pending.get(int.from_bytes(body[:REQUEST_NUMBER_SIZE], "big"))
                 if future is not None and not future.done():  # else the client has gone (timed out)
                     future.set_result(body[REQUEST_NUMBER_SIZE:])
@@ -114,6 +158,9 @@ class CoreClient:
             for future in self._pending.values():  # every request on this link is answered, none hangs
                 if not future.done():
                     future.set_exception(CoreDown(f"{self.group}'s core closed the link"))
+            for end in list(self._streams.values()):  # and every session on it ends (the clients reconnect)
+                end.lost()
+            self._streams.clear()
             event(log, "core_unlinked", logging.WARNING, group=self.group)
 
     async def close(self) -> None:
@@ -143,7 +190,16 @@ class ProRpc:
         # 2.x ids: group0's is its genesis's (1 unless built otherwise), group<K>'s is K + 1.
         self.ids = {name: first.group_id if name == FIRST_GROUP_NAME else group_id_of(name) for name in names}
         self.cores = {name: CoreClient(name) for name in names}
+        self.suite = first.suite
         self._runner: web.AppRunner | None = None
+        self._web3: web.AppRunner | None = None
+        self._channel: asyncio.AbstractServer | None = None
+        self._channel_context: ssl.SSLContext | None = None
+        self._channel_clients: set[asyncio.Task[Any]] = set()
+        self._sockets: set[web.WebSocketResponse] = set()  # client websockets, closed on stop
+        self._refusals = RefusalLog(lambda level, name, fields: log.log(level, name, extra={"fields": fields}))
+        self.channel_port: int | None = None
+        self.web3_port: int | None = None
 
     def group_of(self, request: Any) -> str:
         """The group whose core answers `request`: the one its selector names, else group0's."""
@@ -244,6 +300,149 @@ class ProRpc:
     async def _get(request: web.Request) -> web.Response:
         return web.Response(text="chain JSON-RPC (Pro rpc service): POST a JSON-RPC 2.0 request to this URL\n")
 
+    # --- sessions relayed to group0's core (chain.node.pro_streams) -------------------------
+
+    async def _relay_socket(self, request: web.Request, what: str) -> web.StreamResponse:
+        """A client's websocket (/ws, or the web3 socket), relayed message by message to group0's core."""
+        ws = web.WebSocketResponse(max_msg_size=MAX_BODY_SIZE, heartbeat=30.0)
+        await ws.prepare(request)
+        core = self.cores[FIRST_GROUP_NAME]
+        try:
+            end = await core.open_stream(what, request.remote or "?")
+        except CoreDown as exc:
+            event(log, "rpc_core_down", logging.WARNING, group=FIRST_GROUP_NAME, reason=str(exc))
+            await ws.close(code=CLOSE_GOING_AWAY, message=b"core not running")
+            return ws
+
+        async def receive() -> bytes | None:
+            while True:
+                message = await ws.receive()
+                if message.type == WSMsgType.TEXT:
+                    return str(message.data).encode()
+                if message.type == WSMsgType.BINARY:
+                    return bytes(message.data)
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    return None
+
+        async def deliver(data: bytes) -> None:
+            await ws.send_str(data.decode(errors="replace"))
+
+        self._sockets.add(ws)
+        try:
+            await end.relay(receive, deliver)
+        finally:
+            core.forget(end)
+            self._sockets.discard(ws)
+            code, reason = end.closed_by_core or (1000, "")
+            if not ws.closed:
+                await ws.close(code=code, message=reason.encode())
+        return ws
+
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        return await self._relay_socket(request, "ws")
+
+    async def _channel_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One SDK on the channel port: its TLS ends here, its bytes go to group0's core."""
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, tuple) else "?"
+        now = asyncio.get_running_loop().time()
+        # A bounded number of SDKs, as on an Air node's port (group0's core bounds its sessions too).
+        if len(self._channel_clients) >= MAX_SESSIONS:
+            self._refusals.note(source, now, "channel_refused", f"{MAX_SESSIONS} sessions already", address=source)
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None and self._channel_context is not None
+        self._channel_clients.add(task)
+        try:
+            refused = await accept_tls(writer, self._channel_context)
+            if refused is not None:
+                self._refusals.note(source, now, "channel_tls_rejected", refused, address=source)
+                return
+            core = self.cores[FIRST_GROUP_NAME]
+            try:
+                end = await core.open_stream("channel", source)
+            except CoreDown as exc:  # no core: no session (the SDK reconnects later)
+                event(log, "rpc_core_down", logging.WARNING, group=FIRST_GROUP_NAME, reason=str(exc))
+                return
+
+            async def receive() -> bytes | None:
+                try:
+                    return await reader.read(READ_CHUNK) or None
+                except (OSError, ConnectionError):
+                    return None
+
+            async def deliver(data: bytes) -> None:
+                writer.write(data)
+                await writer.drain()
+
+            try:
+                await end.relay(receive, deliver)
+            finally:
+                core.forget(end)
+        finally:
+            self._channel_clients.discard(task)
+            writer.close()
+            self._refusals.flush(asyncio.get_running_loop().time())
+
+    async def _start_channel(self) -> None:
+        section = self.config.channel
+        cert = self.directory / section.cert
+        if not cert.exists():
+            event(log, "channel_disabled", logging.WARNING, reason=f"no channel certificate {section.cert}")
+            return
+        self._channel_context = channel_server_context(self.directory / section.ca_cert, cert, self.directory / section.key)
+        self._channel = await asyncio.start_server(self._channel_accept, section.listen_ip, section.listen_port,
+                                                   limit=READ_CHUNK)
+        self.channel_port = int(self._channel.sockets[0].getsockname()[1])
+
+    # --- web3 -----------------------------------------------------------------------------
+
+    async def _web3_post(self, request: web.Request) -> web.Response:
+        from chain.web3.server import MAX_BODY_SIZE as WEB3_MAX_BODY, _error
+        if request.content_length is not None and request.content_length > WEB3_MAX_BODY:
+            return web.json_response(_error(-32600, f"request body larger than {WEB3_MAX_BODY} bytes"), status=413)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response(_error(-32600, f"request body larger than {WEB3_MAX_BODY} bytes"), status=413)
+        try:
+            text = await self.cores[FIRST_GROUP_NAME].ask(body, KIND_WEB3)
+        except CoreDown as exc:
+            event(log, "rpc_core_down", logging.WARNING, group=FIRST_GROUP_NAME, reason=str(exc))
+            return web.json_response(_error(NODE_NOT_STARTED, NODE_NOT_STARTED_MESSAGE))
+        return web.Response(text=text.decode(), content_type="application/json")
+
+    async def _web3_get(self, request: web.Request) -> web.StreamResponse:
+        from chain.web3.server import _error
+        if not web.WebSocketResponse().can_prepare(request).ok:
+            return web.json_response(_error(-32600, "POST a JSON-RPC request, or open a WebSocket"), status=405)
+        return await self._relay_socket(request, "web3")
+
+    async def _start_web3(self) -> None:
+        """The web3 endpoint if [web3_rpc] enables it; an sm chain refuses, as an Air node does."""
+        section = self.config.web3_rpc
+        if not section.enabled:
+            return
+        if self.suite != "standard":
+            raise ChainError(f"the web3 endpoint needs a standard-suite chain: this one uses {self.suite!r}; "
+                             "turn [web3_rpc] enabled off")
+        from chain.web3.server import MAX_BODY_SIZE as WEB3_MAX_BODY
+        app = web.Application(client_max_size=WEB3_MAX_BODY)
+        app.router.add_post("/", self._web3_post)
+        app.router.add_get("/", self._web3_get)
+        app.router.add_get("/ws", self._web3_get)
+        app.on_shutdown.append(self._close_sockets)
+        self._web3 = web.AppRunner(app, access_log=None)
+        await self._web3.setup()
+        await web.TCPSite(self._web3, section.listen_ip, section.listen_port).start()
+        self.web3_port = _port(self._web3)
+
+    async def _close_sockets(self, app: web.Application) -> None:
+        await close_sockets(self._sockets)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
     async def start(self) -> None:
         section = self.config.rpc
         warning = exposure_warning(section.listen_ip)
@@ -252,14 +451,35 @@ class ProRpc:
         app = web.Application(client_max_size=MAX_BODY_SIZE)
         app.router.add_post("/", self._post)
         app.router.add_get("/", self._get)
+        app.router.add_get("/ws", self._ws)
+        app.on_shutdown.append(self._close_sockets)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, section.listen_ip, section.listen_port).start()
-        event(log, "rpc_started", rpc=f"{section.listen_ip}:{section.listen_port}", groups=list(self.cores))
+        await self._start_channel()
+        await self._start_web3()
+        event(log, "rpc_started", rpc=f"{section.listen_ip}:{section.listen_port}", groups=list(self.cores),
+              channel=f"{self.config.channel.listen_ip}:{self.channel_port}" if self.channel_port else "off",
+              web3=f"{self.config.web3_rpc.listen_ip}:{self.web3_port}" if self.web3_port else "off")
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._channel is not None:
+            self._channel.close()
+        for task in list(self._channel_clients):
+            task.cancel()
+        if self._channel_clients:
+            await asyncio.gather(*self._channel_clients, return_exceptions=True)
+        for runner in (self._runner, self._web3):
+            if runner is not None:
+                await runner.cleanup()
         for core in self.cores.values():
             await core.close()
+        self._refusals.flush(0.0, force=True)
         event(log, "rpc_stopped")
+
+
+def _port(runner: web.AppRunner) -> int | None:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    return None

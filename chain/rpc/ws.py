@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from aiohttp import WSMsgType, web
 
@@ -48,11 +48,22 @@ def _event_json(event: BlockEvent | MatchedLog) -> dict[str, Any]:
     return block_event_json(event) if isinstance(event, BlockEvent) else log_json(event)
 
 
+class MessageSocket(Protocol):
+    """What a connection needs of its socket: aiohttp's WebSocketResponse, or a socket a Pro node's
+    rpc process relays message by message (chain.node.pro_streams)."""
+
+    @property
+    def closed(self) -> bool: ...
+    async def send_str(self, data: str) -> None: ...
+    async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
+    def __aiter__(self) -> Any: ...
+
+
 class _Connection:
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        self.request = request
+    def __init__(self, ctx: Any, ws: MessageSocket, abort: Callable[[], None]) -> None:
         self.ws = ws
-        self.ctx = request.app[CONTEXT_KEY]
+        self.abort = abort  # cut the socket off at once (when it cannot even take a close)
+        self.ctx = ctx
         self.service = service_of(self.ctx)
         self.subs: dict[int, Subscription] = {}
         self.wake = asyncio.Event()
@@ -140,9 +151,7 @@ class _Connection:
             await asyncio.wait_for(self.ws.send_str(notice), CLOSE_WAIT_S)
             await asyncio.wait_for(self.ws.close(code=CLOSE_POLICY, message=b"too slow"), CLOSE_WAIT_S)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-            transport = self.request.transport
-            if transport is not None:
-                transport.abort()
+            self.abort()
 
     def close(self) -> None:
         for sub_id in list(self.subs):
@@ -186,8 +195,7 @@ class SocketConnection(Protocol):
     def close(self) -> None: ...
 
 
-async def serve_socket(ws: web.WebSocketResponse, sockets: set[web.WebSocketResponse],
-                       conn: SocketConnection) -> web.WebSocketResponse:
+async def serve_socket(ws: Any, sockets: set[Any], conn: SocketConnection) -> Any:
     """Answer each request on a prepared socket while conn's writer pushes; tidy up on any exit.
 
     Shared by this server's /ws and the web3 endpoint, so both read frames the same way.
@@ -216,4 +224,12 @@ async def serve_socket(ws: web.WebSocketResponse, sockets: set[web.WebSocketResp
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_BODY_SIZE, heartbeat=30.0)
     await ws.prepare(request)
-    return await serve_socket(ws, request.app.get(SOCKETS_KEY, set()), _Connection(request, ws))
+
+    def abort() -> None:
+        if request.transport is not None:
+            request.transport.abort()
+
+    return await serve_socket(ws, request.app.get(SOCKETS_KEY, set()), _Connection(request.app[CONTEXT_KEY], ws, abort))
+
+
+WsConnection = _Connection  # a /ws connection on a socket of another kind (chain.node.pro_core)

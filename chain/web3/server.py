@@ -113,7 +113,7 @@ async def _post(request: web.Request) -> web.Response:
 class _Connection:
     """One WebSocket client: its requests, and the hub subscriptions it opened."""
 
-    def __init__(self, ctx: Web3Context, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ctx: Web3Context, ws: Any) -> None:  # chain.rpc.ws.MessageSocket
         self.ctx = ctx
         self.ws = ws
         self.subs: dict[int, Subscription] = {}
@@ -209,6 +209,9 @@ class _Connection:
         for sub_id in list(self.subs):
             self.ctx.logs.hub.unsubscribe(sub_id)
         self.subs.clear()
+
+
+Web3Connection = _Connection  # a web3 socket of another kind (chain.node.pro_core)
 
 
 async def _get(request: web.Request) -> web.StreamResponse:
