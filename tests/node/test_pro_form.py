@@ -69,16 +69,18 @@ def test_pro_build_lays_out_services_and_air_is_unchanged(tmp_path: Path) -> Non
     assert "start gateway gateway\nstart core.group0 core --group group0\nstart core.group1 core --group group1\nstart rpc rpc\n" in start
     # the rest of a Pro node's config is an Air node's: only the form differs
     assert (pro.nodes[0].directory / "config.toml").read_text().replace('form = "pro"\n', "") == air_config
+    # the channel port is the rpc service's: listed as an Air node's (none here, the build fixed no port)
     assert "channel" not in (tmp_path / "pro" / "sdk" / "nodes.toml").read_text()
+    assert (pro.nodes[0].directory / "channel.crt").exists()  # what the rpc service terminates TLS with
 
 
 @pytest.mark.parametrize("extra, message", [
     ({"form": "max"}, "--form"),
-    ({"form": "pro", "web3_port_base": 8645}, "--web3"),
+    ({"form": "pro", "web3_port_base": 8645, "suite": "sm"}, "--web3"),  # Pro serves web3 now, on standard chains
 ])
 def test_bad_pro_options_are_refused_before_anything_is_written(tmp_path: Path, extra: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        build_chain(tmp_path / "chain", BuildOptions(nodes=4, suite="standard", **extra))
+        build_chain(tmp_path / "chain", BuildOptions(**{"nodes": 4, "suite": "standard", **extra}))
     assert not (tmp_path / "chain").exists() or not any((tmp_path / "chain").iterdir())
 
 

@@ -1,0 +1,119 @@
+"""Streams over the Pro local link (chain.node.pro_streams), without processes: the window holds a
+sender back until the receiver consumes, a sender that ignores it is cut off, and the core's
+ends read and write as the session code expects."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chain.node.local_link import KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, LocalProtocolError
+from chain.node.pro_streams import (
+    MAX_STREAM_DATA, STREAM_WINDOW, ByteStream, Inbox, MessageStream, RelayEnd, StreamOpen, close_reason,
+    split_number,
+)
+
+
+class Wire:
+    """What one end sends on the link, as (kind, stream number, rest)."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[int, int, bytes]] = []
+
+    def send(self, kind: int, body: bytes) -> bool:
+        number, rest = split_number(body)
+        self.frames.append((kind, number, rest))
+        return True
+
+    def kinds(self) -> list[int]:
+        return [kind for kind, _, _ in self.frames]
+
+
+def test_an_inbox_acknowledges_what_is_read_and_refuses_a_sender_past_the_window() -> None:
+    async def scenario() -> None:
+        wire = Wire()
+        inbox = Inbox(wire.send, 3)
+        inbox.feed(b"abcdef")
+        assert await inbox.take(4) == b"abcd" and await inbox.take() == b"ef"
+        assert [(k, n, int.from_bytes(r, "big")) for k, n, r in wire.frames] == [(KIND_STREAM_ACK, 3, 4), (KIND_STREAM_ACK, 3, 2)]
+        for _ in range((STREAM_WINDOW + MAX_STREAM_DATA) // (1 << 20)):
+            inbox.feed(b"x" * (1 << 20))
+        with pytest.raises(LocalProtocolError):
+            inbox.feed(b"x" * (1 << 20))
+        inbox.end()
+
+    asyncio.run(scenario())
+
+
+def test_a_core_stream_waits_for_acks_then_goes_on_and_a_close_ends_it() -> None:
+    async def scenario() -> None:
+        wire = Wire()
+        stream = ByteStream(wire.send, 5, StreamOpen("channel", "127.0.0.1"))
+        stream.write(b"y" * STREAM_WINDOW)  # a whole window unacknowledged: drain must wait
+        draining = asyncio.ensure_future(stream.drain())
+        await asyncio.sleep(0.01)
+        assert not draining.done()
+        stream.on_frame(KIND_STREAM_ACK, (STREAM_WINDOW // 2).to_bytes(8, "big"))
+        await asyncio.wait_for(draining, 1)
+        stream.on_frame(KIND_STREAM_DATA, b"hello")
+        assert await stream.read(100) == b"hello"
+        stream.on_frame(KIND_STREAM_CLOSE, b"")
+        assert await stream.read(100) == b"" and stream.is_closing()
+        stream.write(b"after close")  # goes nowhere
+        assert wire.kinds() == [KIND_STREAM_DATA, KIND_STREAM_ACK]
+
+    asyncio.run(scenario())
+
+
+def test_a_message_stream_yields_messages_and_closes_with_its_code() -> None:
+    async def scenario() -> None:
+        wire = Wire()
+        stream = MessageStream(wire.send, 9, StreamOpen("ws", "127.0.0.1"))
+        stream.on_frame(KIND_STREAM_DATA, b'{"id": 1}')
+        stream.on_frame(KIND_STREAM_CLOSE, b"")
+        assert [m.data async for m in stream] == [b'{"id": 1}']
+        with pytest.raises(ConnectionResetError):
+            await stream.send_str("late")
+        other = MessageStream(wire.send, 10, StreamOpen("ws", "127.0.0.1"))
+        await other.close(code=1008, message=b"too slow")
+        assert wire.frames[-1][0] == KIND_STREAM_CLOSE and close_reason(wire.frames[-1][2]) == (1008, "too slow")
+
+    asyncio.run(scenario())
+
+
+def test_a_relay_end_stops_reading_the_client_while_the_core_has_a_window_unacknowledged() -> None:
+    async def scenario() -> None:
+        wire = Wire()
+        end = RelayEnd(wire.send, 1)
+        reads = 0
+
+        async def receive() -> bytes | None:
+            nonlocal reads
+            reads += 1
+            return b"z" * (STREAM_WINDOW // 4)
+
+        delivered: list[bytes] = []
+
+        async def deliver(data: bytes) -> None:
+            delivered.append(data)
+
+        relaying = asyncio.ensure_future(end.relay(receive, deliver))
+        await asyncio.sleep(0.05)
+        assert reads == 4  # a window's worth, then it waits for the core
+        end.on_frame(KIND_STREAM_ACK, (STREAM_WINDOW // 4).to_bytes(8, "big"))
+        end.on_frame(KIND_STREAM_DATA, b"pushed")
+        await asyncio.sleep(0.05)
+        assert reads == 5 and delivered == [b"pushed"]
+        end.on_frame(KIND_STREAM_CLOSE, b'{"code": 1008, "reason": "too slow"}')
+        await asyncio.wait_for(relaying, 1)
+        assert end.closed_by_core == (1008, "too slow")
+        assert KIND_STREAM_CLOSE not in wire.kinds()  # the core closed it: nothing to say back
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b'{"what": "ssh", "source": "x"}', b'{"what": "ws"}', b"{" * 2000])
+def test_a_stream_open_that_is_not_the_documented_json_is_refused(body: bytes) -> None:
+    with pytest.raises(LocalProtocolError):
+        StreamOpen.decode(body)
