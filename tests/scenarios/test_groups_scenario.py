@@ -90,11 +90,16 @@ def test_a_group_prefix_needs_a_scenario_with_groups() -> None:
         parse_scenario('name = "x"\nnodes = 4\nduration_ms = 1000\nexpect = ["group0:progress"]\n')
 
 
-def test_real_processes_refuse_a_groups_scenario_before_starting_anything() -> None:
+def test_real_processes_take_the_groups_scenario_and_refuse_what_a_built_chain_cannot_be() -> None:
+    """tests/scenarios/test_real_campaign.py runs it; a built chain's first group is group0, and only
+    group0 has observers (chain.node.builder)."""
     from chain.scenarios.real import check_runnable
 
-    with pytest.raises(ScenarioError, match="several groups runs only in the simulator"):
-        check_runnable(library()["groups"])
+    check_runnable(library()["groups"])
+    with pytest.raises(ScenarioError, match="first group is group0"):
+        check_runnable(parse_scenario('expect = ["no_fork"]\n' + HEAD.replace('"group0"', '"group2"')))
+    with pytest.raises(ScenarioError, match="only group0 has observers"):
+        check_runnable(parse_scenario('expect = ["no_fork"]\n' + HEAD + "observers = [0]\n"))
 
 
 def test_the_list_counts_hosts_and_groups() -> None:
