@@ -431,7 +431,8 @@ def get_consensus_status(ctx: RpcContext, params: list[Any]) -> list[Any]:
         "toView": to_view,  # the view a view change is heading for
         "leaderIndex": status.get("leader"),
         "consensusedBlockNumber": int(status.get("height", ctx.store.head_number() + 1)),
-        "highestblockNumber": ctx.store.head_number(),
+        # number and hash of the one head read above: the replica thread may commit in between
+        "highestblockNumber": head.number if head is not None else ctx.store.head_number(),
         "highestblockHash": hex_bytes(head.hash(ctx.suite)) if head else None,
         "groupId": ctx.api.group_id,
         "omitEmptyBlock": True,
