@@ -14,6 +14,13 @@ processes can show: every node reaches the same head hash, and every transaction
 successful receipt anywhere has that receipt on every node. The nodes' logs say how often each one
 started and changed view (the restarts counted are checked against them), and no process may exit
 unless the run killed it.
+
+Both forms of node run it (``--form pro``: a node is its gateway, a core per group and its rpc
+service, all in its namespace; crash, restart and pause act on all of them, crash_rpc/restart_rpc on
+the rpc service alone). A scenario with several groups runs on a chain built with those groups:
+every group has its own load, samples and record — judged per group by the simulator's ``judge`` —
+and its own head, receipts and isolation from the other groups after the recovery (docs/nodes.md
+"Pro form and groups on real processes").
 """
 
 from __future__ import annotations
