@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -29,7 +30,9 @@ from web3 import Web3
 
 from chain.channel.client import ChannelClient, ChannelError
 from chain.channel.framing import ChannelMessage, ChannelResult, ChannelType
+from chain.crypto.certs import generate_ca, issue_channel_certificate
 from chain.crypto.keys import KeyPair
+from chain.crypto.suite import get_suite
 from chain.ledger.transaction import new_transaction, sign_transaction
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.config import NodeConfig
@@ -39,6 +42,7 @@ from chain.node.local_link import (
 from chain.node.ports import free_port_base, free_port_bases
 from chain.node.pro_process import service_pids
 from chain.node.pro_streams import StreamOpen, numbered
+from tests.channel import fisco_frames as ff
 from tests.node.cluster import wait_until
 from tests.node.test_pro_form import closed_by_peer, height, local_socket, rpc
 
@@ -98,7 +102,6 @@ def signed_raw(suite: str = "standard") -> tuple[bytes, bytes]:
     """(the raw transaction bytes of a deployment that logs TOPIC, its hash)."""
     key = KeyPair.generate(suite)
     tx = sign_transaction(new_transaction(to=b"", data=LOGGING_DEPLOY, block_limit=500), key)
-    from chain.crypto.suite import get_suite
     return tx.encode(), tx.hash(get_suite(suite))
 
 
@@ -197,12 +200,19 @@ def test_ws_subscription_gets_blocks_and_logs(pro: ProEndpoints) -> None:
     assert int(block["number"], 16) >= 1 and log["topics"] == ["0x" + TOPIC.hex()]
 
 
-def test_garbage_on_the_channel_port_and_on_a_cores_streams_stops_nothing(pro: ProEndpoints) -> None:
+def test_garbage_on_the_channel_port_and_on_a_cores_streams_stops_nothing(pro: ProEndpoints, tmp_path: Path) -> None:
     before = [pro.pids(i) for i in range(NODES)]
-    # not TLS at all, then TLS without a chain certificate: refused by the rpc service
+    # not TLS at all, then TLS with a certificate of another CA: refused by the rpc service
     with socket.create_connection(("127.0.0.1", pro.channel_ports[0]), timeout=5) as raw:
         raw.sendall(b"GET / HTTP/1.0\r\n\r\n" + os.urandom(512))
         assert closed_by_peer(raw)
+    other = issue_channel_certificate(generate_ca("someone else"), "sdk")
+    (tmp_path / "sdk.crt").write_bytes(other.cert_pem)
+    (tmp_path / "sdk.key").write_bytes(other.key_pem)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        tls = ff.connect("127.0.0.1", pro.channel_ports[0], pro.root / "sdk", tmp_path / "sdk.crt", tmp_path / "sdk.key")
+        tls.sendall(ff.pack(0x13, b"0"))
+        ff.read_message(tls)  # TLS 1.2: the refusal may only show on the first read
     # a client that passes TLS then sends a frame of nonsense: its session ends, the node goes on
     with pro.client(0) as c:
         c.sock.sendall(b"\x00\x00\x00\x2a" + os.urandom(60))
@@ -231,6 +241,11 @@ def test_garbage_on_the_channel_port_and_on_a_cores_streams_stops_nothing(pro: P
                      + frame(KIND_STREAM_DATA, numbered(99, b"for nobody")) + frame(KIND_STREAM_CLOSE, numbered(42)))
         kinds = read_frames(sock, until=KIND_STREAM_CLOSE)
         assert kinds[-1] == KIND_STREAM_CLOSE
+        # and the link still serves: a /ws stream on it answers a request
+        request = b'{"jsonrpc": "2.0", "id": 5, "method": "getBlockNumber", "params": [1]}'
+        sock.sendall(frame(KIND_STREAM_OPEN, numbered(8, StreamOpen("ws", "test").encode()))
+                     + frame(KIND_STREAM_DATA, numbered(8, request)))
+        assert KIND_STREAM_DATA in read_frames(sock, until=KIND_STREAM_DATA)
     assert [pro.pids(i) for i in range(NODES)] == before
     with pro.client(0) as c:
         assert c.heartbeat() == b"1"

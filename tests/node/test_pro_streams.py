@@ -5,13 +5,18 @@ ends read and write as the session code expects."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from pathlib import Path
 
 import pytest
 
-from chain.node.local_link import KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, LocalProtocolError
+from chain.node.local_link import (
+    KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, LocalProtocolError, core_socket, frame,
+)
+from chain.node.pro_rpc import CoreClient
 from chain.node.pro_streams import (
     MAX_STREAM_DATA, STREAM_WINDOW, ByteStream, Inbox, MessageStream, RelayEnd, StreamOpen, close_reason,
-    split_number,
+    numbered, split_number,
 )
 
 
@@ -117,3 +122,34 @@ def test_a_relay_end_stops_reading_the_client_while_the_core_has_a_window_unackn
 def test_a_stream_open_that_is_not_the_documented_json_is_refused(body: bytes) -> None:
     with pytest.raises(LocalProtocolError):
         StreamOpen.decode(body)
+
+
+def test_the_rpc_side_drops_a_core_link_that_breaks_the_protocol_and_ends_its_streams(tmp_path: Path) -> None:
+    """A "core" that sends a malformed ACK: the rpc side closes that link; the session on it ends
+    (its client would be disconnected) instead of hanging, and nothing raises."""
+    async def scenario() -> None:
+        async def fake_core(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1000)  # the hello and the STREAM_OPEN
+            writer.write(frame(KIND_STREAM_DATA, numbered(1, b"ok")) + frame(KIND_STREAM_ACK, numbered(1, b"\x01")))
+            await writer.drain()
+            await reader.read(1000)
+
+        with contextlib.chdir(tmp_path):
+            server = await asyncio.start_unix_server(fake_core, core_socket("group0"))
+            client = CoreClient("group0")
+            end = await client.open_stream("ws", "127.0.0.1")
+            delivered: list[bytes] = []
+
+            async def receive() -> bytes | None:
+                await asyncio.sleep(10)  # a client that says nothing
+                return None
+
+            async def deliver(data: bytes) -> None:
+                delivered.append(data)
+
+            await asyncio.wait_for(end.relay(receive, deliver), 5)
+            assert delivered == [b"ok"] and end.ended
+            await client.close()
+            server.close()
+
+    asyncio.run(scenario())
