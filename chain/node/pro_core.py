@@ -138,9 +138,12 @@ class ProCore:
         self.web3: Any = None  # chain.web3.methods.Web3Context when [web3_rpc] is enabled
         self._sockets: set[Any] = set()  # the websockets being served, closed on stop
         if group == FIRST_GROUP_NAME:
-            self.channel = ChannelServer(self.group, listen_ip="", listen_port=0, context=None,
-                                         group_id=self.group.group_id, relay_send=self.gateway.send_relay,
-                                         connected_peers=self.gateway.connected)
+            section = self.config.channel  # the port is the rpc process's: getChannelStatus reports it
+            self.channel = ChannelServer(self.group, listen_ip=section.listen_ip, listen_port=section.listen_port,
+                                         context=None, group_id=self.group.group_id,
+                                         relay_send=self.gateway.send_relay, connected_peers=self.gateway.connected)
+            # getChannelStatus (chain.channel.status) reads the node API's `channel`, as on an Air node
+            setattr(self.group, "channel", self.channel)
             self.group.on_commit.append(self.channel.notify_block)
             self.gateway.on_peer = self.channel.on_peer
             if self.config.web3_rpc.enabled and self.group.suite.name == "standard":

@@ -10,7 +10,7 @@ the local sockets are named relative to it (``chain.node.local_link``).
     service   pid file            log                 socket it listens on
     gateway   gateway.pid         gateway.log         gateway.sock (and the P2P port)
     core      core.<group>.pid    core.<group>.log    core.<group>.sock
-    rpc       rpc.pid             rpc.log             (the JSON-RPC port)
+    rpc       rpc.pid             rpc.log             (the JSON-RPC, channel and web3 ports)
 """
 
 from __future__ import annotations

@@ -142,6 +142,10 @@ def test_amop_crosses_from_node0s_sdk_to_node1s_through_the_gateways(pro: ProEnd
                 time.sleep(0.3)
         assert reply == b"ack:hello"
         thread.join(5)
+        # the dashboard's view: group0's core holds the sessions, the port is the rpc service's
+        status = rpc(pro.urls[1], "getChannelStatus", [])["result"]
+        assert status["port"] == pro.channel_ports[1] and "pro-orders" in status["topics"]
+        assert "pro-orders" in rpc(pro.urls[0], "getChannelStatus", [])["result"]["peerTopics"][pro.chain.nodes[1].node_id.hex()]
 
 
 def test_web3py_reads_the_chain_and_gets_a_signed_transactions_receipt(pro: ProEndpoints) -> None:
