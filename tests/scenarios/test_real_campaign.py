@@ -21,12 +21,12 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
-
-from dataclasses import replace
 
 from chain.errors import ScenarioError
 from chain.scenarios import netns, real
@@ -337,3 +337,50 @@ def test_a_process_that_ends_by_itself_is_reported() -> None:
             for process in services.values():
                 process.kill()
                 process.wait()
+
+
+def test_group0_is_sealed_by_the_scenarios_hosts_and_the_others_observe_it(tmp_path: Path) -> None:
+    """A built chain's group0 is every node's; the groups scenario seals it on hosts 0-3 only. Were
+    hosts 4 and 5 group0 sealers, their crash would take 2 of 6 — below group0's quorum of 5."""
+    from chain.ledger.genesis import GenesisConfig
+    from chain.node.builder import BuildOptions, build_chain
+
+    scenario = find_scenario("groups")
+    names, sealers = real.chain_groups(scenario)
+    assert (names, sealers) == (("group0", "group1"), (("group1", (2, 3, 4, 5)),))
+    chain = object.__new__(real.RealChain)
+    chain.chain = build_chain(tmp_path / "c", BuildOptions(nodes=6, suite="sm", executor="kv", groups=names,
+                                                           group_sealers=sealers))
+    group1_before = (tmp_path / "c" / "node4" / "genesis.group1.toml").read_text()
+    chain._seal_group0_as_the_scenario_says(scenario)
+    ids = [n.node_id for n in chain.chain.nodes]
+    for directory in [tmp_path / "c", *(n.directory for n in chain.chain.nodes)]:
+        genesis = GenesisConfig.load(directory / "genesis.toml")
+        assert [k for k, _ in genesis.sealers] == ids[:4] and list(genesis.observers) == ids[4:]
+    assert chain.chain.genesis.observers == tuple(ids[4:])
+    assert (tmp_path / "c" / "node4" / "genesis.group1.toml").read_text() == group1_before
+
+
+class _TwoGroups:
+    """Nodes answering receipts per (node, group id): what a leak between groups would look like."""
+
+    size = 3
+    groups = (real.RealGroup("group0", 1, (0, 1, 2)), real.RealGroup("group1", 2, (1, 2)))
+
+    def url(self, i: int) -> str:
+        return f"n{i}"
+
+
+def test_a_node_of_another_group_answering_for_a_transaction_is_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    known: dict[tuple[str, int], set[str]] = {("n1", 1): {"0xa"}, ("n2", 2): {"0xb"}}  # each in its own group
+    monkeypatch.setattr(real, "rpc_batch", lambda url, calls, timeout=5.0, group_id=1: [
+        {"status": "0x0"} if c[1][0] in known.get((url, group_id), set()) else None for c in calls])
+    chain = _TwoGroups()
+    loads = {"group0": SimpleNamespace(accepted=["0xa"]), "group1": SimpleNamespace(accepted=["0xb"])}
+    reals = {g.name: real.RealRecord(record=RunRecord(suite="sm", group=g.name)) for g in chain.groups}
+    real._check_isolation(chain, reals, loads)  # type: ignore[arg-type]
+    assert [(r.isolation_checked, r.leaked) for r in reals.values()] == [(2, []), (3, [])]
+    known[("n2", 2)].add("0xa")  # node 2 answers in group1 for group0's transaction
+    reals = {g.name: real.RealRecord(record=RunRecord(suite="sm", group=g.name)) for g in chain.groups}
+    real._check_isolation(chain, reals, loads)  # type: ignore[arg-type]
+    assert reals["group0"].leaked == ["group1 on node 2: 0xa…"] and not reals["group1"].leaked
