@@ -317,12 +317,19 @@ class ProRpc:
         async def receive() -> bytes | None:
             while True:
                 message = await ws.receive()
-                if message.type == WSMsgType.TEXT:
-                    return str(message.data).encode()
-                if message.type == WSMsgType.BINARY:
-                    return bytes(message.data)
                 if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     return None
+                if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                data = str(message.data).encode() if message.type == WSMsgType.TEXT else bytes(message.data)
+                if what == "ws" and self._for_other_cores(data):
+                    # /ws serves every group on an Air node: a request for another group's core (or
+                    # all of them) is answered here as over HTTP; subscriptions stay group0's
+                    answer = await self.answer(data)
+                    if answer is not None:
+                        await ws.send_str(json.dumps(answer, separators=(",", ":")))
+                    continue
+                return data
 
         async def deliver(data: bytes) -> None:
             await ws.send_str(data.decode(errors="replace"))
@@ -337,6 +344,15 @@ class ProRpc:
             if not ws.closed:
                 await ws.close(code=code, message=reason.encode())
         return ws
+
+    def _for_other_cores(self, body: bytes) -> bool:
+        """Whether a /ws request names a group other than group0 or lists every group."""
+        try:
+            request = parse_body(body)
+        except ValueError:
+            return False  # group0's core answers the parse error
+        items = request if isinstance(request, list) else [request]
+        return any(self.group_of(item) != FIRST_GROUP_NAME or self.fans_out(item) for item in items)
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         return await self._relay_socket(request, "ws")

@@ -195,7 +195,7 @@ class SocketConnection(Protocol):
     def close(self) -> None: ...
 
 
-async def serve_socket(ws: Any, sockets: set[Any], conn: SocketConnection) -> Any:
+async def serve_socket(ws: MessageSocket, sockets: set[Any], conn: SocketConnection) -> Any:
     """Answer each request on a prepared socket while conn's writer pushes; tidy up on any exit.
 
     Shared by this server's /ws and the web3 endpoint, so both read frames the same way.

@@ -21,7 +21,7 @@ from chain.errors import ChainError
 from chain.logs.query import LogQueryError, MatchedLog, filter_from_json
 from chain.logs.subscriptions import BlockEvent, Subscription
 from chain.rpc.api import SubmitsInRounds
-from chain.rpc.ws import close_sockets, serve_socket
+from chain.rpc.ws import MessageSocket, close_sockets, serve_socket
 from chain.web3 import views as v
 from chain.web3.methods import (
     INTERNAL_ERROR, INVALID_PARAMS, LogShaper, Web3Context, Web3Error, dispatch, quantity_param, raw_transaction,
@@ -113,7 +113,7 @@ async def _post(request: web.Request) -> web.Response:
 class _Connection:
     """One WebSocket client: its requests, and the hub subscriptions it opened."""
 
-    def __init__(self, ctx: Web3Context, ws: Any) -> None:  # chain.rpc.ws.MessageSocket
+    def __init__(self, ctx: Web3Context, ws: MessageSocket) -> None:
         self.ctx = ctx
         self.ws = ws
         self.subs: dict[int, Subscription] = {}

@@ -92,7 +92,7 @@ def pro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProEndpoints]:
     chain = ProEndpoints(tmp_path_factory.mktemp("pro-endpoints") / "chain")
     subprocess.run(["bash", str(chain.root / "start_all.sh")], check=True, timeout=30, capture_output=True)
     try:
-        wait_until(lambda: all(height(url) >= 0 for url in chain.urls), 30, "every rpc service answers")
+        wait_until(lambda: all(height(url) >= 0 for url in chain.urls), 60, "every rpc service answers")
         yield chain
     finally:
         chain.stop()
@@ -105,6 +105,7 @@ def signed_raw(suite: str = "standard") -> tuple[bytes, bytes]:
     return tx.encode(), tx.hash(get_suite(suite))
 
 
+@pytest.mark.timeout(120)  # it starts the module's chain (see the fixture)
 def test_channel_sdk_gets_its_receipt_a_block_number_and_its_event_log_pushed(pro: ProEndpoints) -> None:
     with pro.client(1) as c:
         assert c.handshake()["protocol"] == 1

@@ -10,6 +10,7 @@ is FISCO's -32000 at its rpc service, and a restarted core catches up.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -22,6 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
+import aiohttp
 import pytest
 from typer.testing import CliRunner
 
@@ -252,14 +254,15 @@ def pro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProChain]:
     chain = ProChain(tmp_path_factory.mktemp("pro") / "chain")
     chain.script(chain.root / "start_all.sh")
     try:
-        wait_until(lambda: all(height(url) >= 0 for url in chain.urls), 30, "every rpc service answers")
+        # 16 processes importing at once: on a loaded 2-core machine that alone can take half a minute
+        wait_until(lambda: all(height(url) >= 0 for url in chain.urls), 60, "every rpc service answers")
         yield chain
     finally:
         chain.stop()
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)  # it starts the module's chain (see the fixture)
 def test_garbage_on_the_local_sockets_is_refused_and_nothing_stops(pro: ProChain) -> None:
     node = pro.directory(2)
     before = {i: pro.pids(i) for i in range(4)}
@@ -349,6 +352,27 @@ def test_two_groups_side_by_side_each_core_its_own_ledger(pro: ProChain) -> None
         answers = json.loads(r.read())
     assert [a["id"] for a in answers] == [1, "g0", 3]
     assert int(answers[0]["result"], 16) >= 1 and int(answers[1]["result"], 16) >= 1 and answers[2]["result"] == [1, 2]
+    # /ws (relayed to group0's core) answers for every group too, as an Air node's does
+    assert ws_ask(pro.urls[1], [{"jsonrpc": "2.0", "id": 1, "method": "getGroupList", "params": []},
+                                {"jsonrpc": "2.0", "id": 2, "method": "getTransactionReceipt", "params": [2, in1[0]]},
+                                {"jsonrpc": "2.0", "id": 3, "method": "getBlockHashByNumber", "params": [1, "0x1"]}]) == [
+        [1, 2], result(pro.urls[1], "getTransactionReceipt", [2, in1[0]]), result(pro.urls[1], "getBlockHashByNumber", [1, "0x1"])]
+
+
+def ws_ask(url: str, requests: list[dict[str, Any]]) -> list[Any]:
+    """Each request's result over the rpc service's /ws, one after the other."""
+    async def ask() -> list[Any]:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url + "ws") as ws:
+                results = []
+                for request in requests:
+                    await ws.send_str(json.dumps(request))
+                    answer = await ws.receive_json(timeout=10)
+                    assert answer["id"] == request["id"], answer
+                    results.append(answer["result"])
+                return results
+
+    return asyncio.run(ask())
 
 
 @pytest.mark.integration
