@@ -39,6 +39,9 @@ STREAM_WINDOW = 1 << 20  # bytes of DATA in flight per stream and direction
 MAX_STREAMS = 1024  # open streams on one rpc link (the channel alone allows 256 sessions)
 WHATS = ("channel", "ws", "web3")
 MAX_STREAM_DATA = MAX_LOCAL_FRAME - STREAM_NUMBER_SIZE - 1  # the largest DATA body a frame can carry
+# The largest DATA the rpc process sends: a client's websocket message (at most the JSON-RPC body
+# limit, chain.rpc.server.MAX_BODY_SIZE) or one read of a channel connection (256 KiB).
+MAX_CLIENT_DATA = 4 << 20
 CLOSE_NORMAL = 1000  # websocket close codes, also what a channel stream's CLOSE says
 CLOSE_GOING_AWAY = 1001
 
@@ -139,7 +142,7 @@ class Inbox:
         if self.ended:
             return
         self.unread += len(data)
-        if self.unread > STREAM_WINDOW + MAX_STREAM_DATA:
+        if self.unread > STREAM_WINDOW + MAX_CLIENT_DATA:
             raise LocalProtocolError(f"stream {self._number}: {self.unread} bytes sent past the window")
         self._pieces.append(data)
         self._arrived.set()
@@ -311,7 +314,7 @@ class RelayEnd:
             data = await receive()
             if data is None or self.ended:
                 return
-            if len(data) > MAX_STREAM_DATA or not self._send(KIND_STREAM_DATA, numbered(self.number, data)):
+            if len(data) > MAX_CLIENT_DATA or not self._send(KIND_STREAM_DATA, numbered(self.number, data)):
                 return
             self.credit.sent(len(data))
 

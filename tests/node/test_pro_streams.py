@@ -15,7 +15,7 @@ from chain.node.local_link import (
 )
 from chain.node.pro_rpc import CoreClient
 from chain.node.pro_streams import (
-    MAX_STREAM_DATA, STREAM_WINDOW, ByteStream, Inbox, MessageStream, RelayEnd, StreamOpen, close_reason,
+    MAX_CLIENT_DATA, STREAM_WINDOW, ByteStream, Inbox, MessageStream, RelayEnd, StreamOpen, close_reason,
     numbered, split_number,
 )
 
@@ -42,7 +42,7 @@ def test_an_inbox_acknowledges_what_is_read_and_refuses_a_sender_past_the_window
         inbox.feed(b"abcdef")
         assert await inbox.take(4) == b"abcd" and await inbox.take() == b"ef"
         assert [(k, n, int.from_bytes(r, "big")) for k, n, r in wire.frames] == [(KIND_STREAM_ACK, 3, 4), (KIND_STREAM_ACK, 3, 2)]
-        for _ in range((STREAM_WINDOW + MAX_STREAM_DATA) // (1 << 20)):
+        for _ in range((STREAM_WINDOW + MAX_CLIENT_DATA) // (1 << 20)):
             inbox.feed(b"x" * (1 << 20))
         with pytest.raises(LocalProtocolError):
             inbox.feed(b"x" * (1 << 20))
