@@ -11,6 +11,8 @@ What is adapted, and only this:
 * the long-running ones are bounded: `chain demo` gets ``--no-browser --seconds 2``; a
   ``--dashboard`` run gets ``--no-browser`` and, if `chain scenario run` offers ``--seconds``, that
   too — otherwise it is stopped with Ctrl-C (SIGINT) once its page has been served;
+* benchmarks are bounded: a ``--count`` above BENCH_COUNT becomes BENCH_COUNT (the lesson's figure
+  is for the student's machine; here the command must only work);
 * a code-block line may end with ``# exits N`` when the lesson says the command fails on purpose
   (`chain tamper verify` on a tampered store); every other command must exit 0.
 
@@ -43,6 +45,7 @@ LESSONS = ROOT / "docs" / "lessons"
 VENV_CHAIN = ".venv/bin/chain"
 PLACEHOLDERS = {"my.toml": "docs/lessons/my-scenario.toml"}
 DEMO_SECONDS = "2"
+BENCH_COUNT = 100
 COMMAND_TIMEOUT_S = 150  # one command, on a loaded 2-core machine
 DASHBOARD_WAIT_S = 60  # for a dashboard to print its address
 STATEFUL = ("tamper store", "tamper verify", "--save")
@@ -189,6 +192,9 @@ def args_for(command: LessonCommand, cwd: Path) -> tuple[list[str], bool]:
     assert words[0] in ("chain", VENV_CHAIN)
     args = [PLACEHOLDERS.get(word, word) for word in words[1:]]
     interrupt = False
+    if args[:1] == ["bench"]:
+        args = [str(min(int(word), BENCH_COUNT)) if before == "--count" and word.isdigit() else word
+                for before, word in zip([""] + args, args)]
     if args[:1] == ["demo"]:
         args += [] if "--no-browser" in args else ["--no-browser"]
         args += [] if "--seconds" in args else ["--seconds", DEMO_SECONDS]
