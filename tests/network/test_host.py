@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -88,6 +89,20 @@ def test_two_hosts_exchange_messages(nodes: list[NodeMaterial]) -> None:
             assert a.send(nodes[1].key.public_key, b"still linked")
             await until(lambda: len(inbox_b.messages) == 2)
             assert inbox_b.messages[1] == (nodes[0].key.public_key, b"still linked")
+
+    run(scenario)
+
+
+def test_both_ends_of_a_link_send_without_waiting_for_acks(nodes: list[NodeMaterial]) -> None:
+    """TCP_NODELAY on the dialed and on the accepted socket: with Nagle's algorithm on, a small
+    message sent while the previous one is unacknowledged waits for the peer's delayed ACK (tens of ms)."""
+    async def scenario() -> None:
+        async with running(make_host(nodes[0], nodes)) as a, running(make_host(nodes[1], nodes, peers=(dial(a),))) as b:
+            await until(lambda: len(a.connected()) == 1 and len(b.connected()) == 1)
+            for host in (a, b):  # a accepted the link, b dialed it
+                (link,) = host._links.values()
+                sock = link.writer.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
     run(scenario)
 
