@@ -44,7 +44,7 @@ import random
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from chain.channel.amop import ADVERTISE_S, BLOCK_NOTIFY_PREFIX, MAX_TOPICS, Relay, decode_relay, parse_topic_report
 from chain.channel.private_topic import (
@@ -78,6 +78,7 @@ PROTOCOL_VERSION = 1  # the v1 frames and heartbeats the python-sdk speaks
 NODE_VERSION = "chain 2.x-compatible channel"
 
 RelaySend = Callable[[bytes, bytes], bool]  # (node id, relay bytes) → sent?
+Answer = Callable[[bytes], Awaitable[Any]]  # a JSON-RPC body → its JSON answer (None: nothing to answer)
 
 
 class SessionReader(Protocol):
@@ -192,8 +193,11 @@ class ChannelServer:
     def __init__(self, api: Any, *, listen_ip: str, listen_port: int, context: ssl.SSLContext | None, group_id: int,
                  relay_send: RelaySend | None = None, connected_peers: Callable[[], list[bytes]] = list,
                  max_message_size: int = MAX_MESSAGE_SIZE, max_sessions: int = MAX_SESSIONS,
-                 queue_limit: int = QUEUE_LIMIT, node_id: bytes | None = None) -> None:
+                 queue_limit: int = QUEUE_LIMIT, node_id: bytes | None = None, answer: Answer | None = None) -> None:
         self.ctx = RpcContext(api)
+        # How a 0x12 / 0x13 body is answered: the node's method table (an Air node serves every group
+        # there); a Pro node's core passes its own, which hands other groups' requests on.
+        self.answer: Answer = answer or (lambda body: handle_body_async(self.ctx, body))
         self.node_id = node_id if node_id is not None else bytes(getattr(api, "node_id", b""))
         self.listen_ip = listen_ip
         self.context = context
@@ -357,9 +361,9 @@ class ChannelServer:
     async def _rpc(self, session: Session, message: ChannelMessage) -> None:
         try:
             self.stats["rpc"] += 1
-            answer = await handle_body_async(self.ctx, message.data)
+            answer = await self.answer(message.data)
             body = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
-            tx_hash = _submitted_hash(message.data, answer)
+            tx_hash = submitted_hash(message.data, answer)
             if tx_hash is not None and session.awaited < MAX_AWAITED:
                 session.awaited += 1
                 self.awaiting.setdefault(tx_hash, []).append((session, message.seq, self.ctx.api.store.head_number()))
@@ -390,14 +394,8 @@ class ChannelServer:
         """``0x1000`` with the receipt, to each session waiting for a transaction of block `number`."""
         block = dispatch(self.ctx, "getBlockByNumber", [self.group_id, hex(number), False])
         for tx_hash in (block or {}).get("transactions", []):
-            waiting = self.awaiting.pop(str(tx_hash).lower(), None)
-            if not waiting:
-                continue
-            receipt = dispatch(self.ctx, "getTransactionReceipt", [self.group_id, tx_hash])
-            data = json.dumps(receipt, separators=(",", ":")).encode()
-            for session, seq, _ in waiting:
-                session.awaited -= 1
-                session.push(ChannelMessage(ChannelType.TX_COMMITTED, seq, 0, data))
+            if str(tx_hash).lower() in self.awaiting:
+                self.push_receipt(str(tx_hash), dispatch(self.ctx, "getTransactionReceipt", [self.group_id, tx_hash]))
         # Past its blockLimit a transaction can no longer commit: stop waiting for it.
         for tx_hash, waiting in list(self.awaiting.items()):
             kept = []
@@ -410,6 +408,24 @@ class ChannelServer:
                 self.awaiting[tx_hash] = kept
             else:
                 del self.awaiting[tx_hash]
+
+    def push_receipt(self, tx_hash: str, receipt: Any) -> None:
+        """``0x1000`` with `receipt` to each session waiting for tx_hash (0x-hex), which it no longer
+        waits for. Also for a receipt of another group found elsewhere (a Pro node's core)."""
+        waiting = self.awaiting.pop(tx_hash.lower(), [])
+        data = json.dumps(receipt, separators=(",", ":")).encode()
+        for session, seq, _ in waiting:
+            session.awaited -= 1
+            session.push(ChannelMessage(ChannelType.TX_COMMITTED, seq, 0, data))
+
+    def stop_waiting(self, tx_hash: str) -> None:
+        """No receipt will come for tx_hash (0x-hex): its sessions stop counting it."""
+        for session, _, _ in self.awaiting.pop(tx_hash.lower(), []):
+            session.awaited -= 1
+
+    def is_awaited(self, tx_hash: str) -> bool:
+        """Whether a session still open waits for tx_hash's receipt."""
+        return any(not entry[0].closed for entry in self.awaiting.get(tx_hash.lower(), []))
 
     # --- event-log push ----------------------------------------------------------------------
 
@@ -740,7 +756,7 @@ def new_seq() -> bytes:
     return uuid.uuid4().hex.encode()
 
 
-def _submitted_hash(request_body: bytes, answer: Any) -> str | None:
+def submitted_hash(request_body: bytes, answer: Any) -> str | None:
     """The hash of the transaction a single sendRawTransaction request got admitted, else None."""
     if not isinstance(answer, dict) or not isinstance(answer.get("result"), str):
         return None

@@ -29,6 +29,9 @@ that is not JSON of the right shape closes that link (logged) and nothing else.
     11    STREAM_CLOSE both             stream number ‖ JSON {"code": int, "reason": str} (or empty)
     12    WEB3       rpc -> core        request number (8 bytes) ‖ Ethereum JSON-RPC HTTP body; answered by RESPONSE
     13    RELAY      core <-> gateway   node id (64 bytes: the receiver, or the sender) ‖ AMOP relay message
+    14    FORWARD    core -> rpc        request number (8 bytes) ‖ JSON-RPC body (a channel request naming
+                                        another group, or a receipt poll for one: see below)
+    15    FORWARDED  rpc -> core        request number (8 bytes) ‖ JSON answer ("" : nothing to answer)
 
 Streams (``chain.node.pro_streams``) carry a client's long-lived session through the rpc process to
 group0's core: a channel connection (the rpc process terminates its TLS), a JSON-RPC ``/ws`` socket
@@ -36,6 +39,13 @@ or a web3 websocket. The rpc process numbers them; each side may send at most ``
 bytes of DATA the other has not acknowledged (ACK), so a client or core that stops reading is held
 back as a TCP peer would be, never buffered for. WEB3 and RELAY go to group0's core only (the
 channel and the web3 endpoint serve group0, as in Air).
+
+The channel serves every group, as in Air: group0's core answers a channel request naming another
+group (or listing every group) by handing it back to the rpc process (FORWARD, on the link the rpc
+process dialed), which answers it exactly as an HTTP request, from the core(s) it names, and sends
+the answer back (FORWARDED). A transaction another group admitted for a session that waits for its
+receipt is polled for the same way (``chain.node.pro_receipts``): group0's core hears of no other
+group's commits.
 
 The sockets are created owner-only (0600): whoever may write to them speaks for the node.
 """
@@ -73,10 +83,13 @@ KIND_STREAM_ACK = 10
 KIND_STREAM_CLOSE = 11
 KIND_WEB3 = 12
 KIND_RELAY = 13
+KIND_FORWARD = 14
+KIND_FORWARDED = 15
 KIND_NAMES = {KIND_HELLO: "HELLO", KIND_ENGINE: "ENGINE", KIND_SEND: "SEND", KIND_BROADCAST: "BROADCAST",
               KIND_PEERS: "PEERS", KIND_NODES: "NODES", KIND_REQUEST: "REQUEST", KIND_RESPONSE: "RESPONSE",
               KIND_STREAM_OPEN: "STREAM_OPEN", KIND_STREAM_DATA: "STREAM_DATA", KIND_STREAM_ACK: "STREAM_ACK",
-              KIND_STREAM_CLOSE: "STREAM_CLOSE", KIND_WEB3: "WEB3", KIND_RELAY: "RELAY"}
+              KIND_STREAM_CLOSE: "STREAM_CLOSE", KIND_WEB3: "WEB3", KIND_RELAY: "RELAY",
+              KIND_FORWARD: "FORWARD", KIND_FORWARDED: "FORWARDED"}
 ROLES = ("core", "rpc")
 NODE_ID_SIZE = 64
 REQUEST_NUMBER_SIZE = 8

@@ -17,7 +17,10 @@ timers — with two things around it instead of a P2P host and an HTTP server:
   ``chain.web3.server.handle_async``), and streams — a channel session served by the very
   ``ChannelServer`` of an Air node (``serve_session``; its AMOP relays to other nodes go through the
   gateway as RELAY frames, and its peers come from PEERS), a ``/ws`` socket served by
-  ``chain.rpc.ws``, a web3 websocket served by ``chain.web3.server``.
+  ``chain.rpc.ws``, a web3 websocket served by ``chain.web3.server``. A channel request naming
+  another group (or listing every group) is handed back to the rpc process (FORWARD), which answers
+  it as over HTTP (FORWARDED); receipts of other groups' transactions are polled for that way
+  (``chain.node.pro_receipts``), so the channel serves every group as an Air node's does.
 
 The core also tells the gateway the group's node list in force (NODES), at start and after each
 block that changes it: the gateway admits peers by it.
@@ -27,13 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from chain.channel.amop import RelayError
-from chain.channel.server import ChannelServer
+from chain.channel.server import ChannelServer, submitted_hash
 from chain.crypto.keys import load_private_key
 from chain.errors import ConfigError
 from chain.ledger.genesis import FIRST_GROUP_NAME
@@ -41,18 +45,20 @@ from chain.network.host import PeerInfo
 from chain.node.config import NodeConfig, check_groups
 from chain.node.group import GroupNode
 from chain.node.local_link import (
-    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_RELAY, KIND_REQUEST,
+    GATEWAY_SOCKET, KIND_BROADCAST, KIND_ENGINE, KIND_FORWARD, KIND_FORWARDED, KIND_NAMES, KIND_NODES, KIND_PEERS, KIND_RELAY, KIND_REQUEST,
     KIND_RESPONSE, KIND_SEND, KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, KIND_STREAM_OPEN, KIND_WEB3,
     NODE_ID_SIZE, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError, core_socket, dial, listen, read_hello,
 )
 from chain.node.logging import event
 from chain.node.node import CALL_WORKERS
+from chain.node.pro_receipts import ReceiptPoller
+from chain.node.pro_rpc import ANSWER_TIMEOUT_S, GroupRouter, down_answer
 from chain.node.pro_streams import (
     CLOSE_GOING_AWAY, MAX_STREAMS, ByteStream, CoreStream, MessageStream, StreamOpen, close_body, numbered,
     split_number,
 )
 from chain.rpc.methods import RpcContext
-from chain.rpc.server import handle_body_async
+from chain.rpc.server import handle_body_async, parse_body
 from chain.rpc.ws import WsConnection, close_sockets, serve_socket
 
 log = logging.getLogger("chain.node")
@@ -135,13 +141,20 @@ class ProCore:
         self.context = RpcContext(self.group)  # the same method table an Air node serves
         # group0's core serves the channel, /ws and web3 sessions the rpc process relays (as Air serves group0)
         self.channel: ChannelServer | None = None
+        self.receipts: ReceiptPoller | None = None
+        self.router = GroupRouter(self.directory, self.config)  # which requests are another core's
+        self._rpc_links: list[LocalLink] = []  # the rpc processes linked, newest last: FORWARD goes there
+        self._forwarded: dict[int, tuple[LocalLink, asyncio.Future[bytes]]] = {}
+        self._forward_numbers = itertools.count(1)
         self.web3: Any = None  # chain.web3.methods.Web3Context when [web3_rpc] is enabled
         self._sockets: set[Any] = set()  # the websockets being served, closed on stop
         if group == FIRST_GROUP_NAME:
             section = self.config.channel  # the port is the rpc process's: getChannelStatus reports it
             self.channel = ChannelServer(self.group, listen_ip=section.listen_ip, listen_port=section.listen_port,
                                          context=None, group_id=self.group.group_id,
-                                         relay_send=self.gateway.send_relay, connected_peers=self.gateway.connected)
+                                         relay_send=self.gateway.send_relay, connected_peers=self.gateway.connected,
+                                         answer=self._channel_answer)
+            self.receipts = ReceiptPoller(self.channel, self._ask_rpc)
             # getChannelStatus (chain.channel.status) reads the node API's `channel`, as on an Air node
             setattr(self.group, "channel", self.channel)
             self.group.on_commit.append(self.channel.notify_block)
@@ -181,6 +194,8 @@ class ProCore:
         await close_sockets(self._sockets)
         if self.channel is not None:
             await self.channel.stop()
+        if self.receipts is not None:
+            await self.receipts.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -253,10 +268,16 @@ class ProCore:
             raise LocalProtocolError(f"core {self.name} serves rpc for {self.name}, not {hello.role} for {hello.group}")
         link.name = f"rpc -> core {self.name}"
         streams: dict[int, CoreStream] = {}
+        self._rpc_links.append(link)
         try:
             async for kind, body in link.frames():
                 if kind in (KIND_REQUEST, KIND_WEB3) and len(body) >= REQUEST_NUMBER_SIZE:
                     self._spawn(self._answer(link, kind, body[:REQUEST_NUMBER_SIZE], body[REQUEST_NUMBER_SIZE:]))
+                elif kind == KIND_FORWARDED and len(body) >= REQUEST_NUMBER_SIZE:
+                    waiting = self._forwarded.get(int.from_bytes(body[:REQUEST_NUMBER_SIZE], "big"))
+                    # only the link it was asked on answers it (else one that timed out: dropped)
+                    if waiting is not None and waiting[0] is link and not waiting[1].done():
+                        waiting[1].set_result(body[REQUEST_NUMBER_SIZE:])
                 elif kind == KIND_STREAM_OPEN:
                     self._open_stream(link, streams, *split_number(body))
                 elif kind in (KIND_STREAM_DATA, KIND_STREAM_ACK, KIND_STREAM_CLOSE):
@@ -267,6 +288,10 @@ class ProCore:
                 else:
                     raise LocalProtocolError(f"an rpc process does not send {KIND_NAMES.get(kind, kind)} ({len(body)} bytes)")
         finally:
+            self._rpc_links.remove(link)
+            for asked_on, future in self._forwarded.values():  # nothing handed back there waits for ever
+                if asked_on is link and not future.done():
+                    future.set_exception(ConnectionError("the rpc process closed the link"))
             for stream in list(streams.values()):  # the rpc process is gone: so are its clients
                 stream.on_frame(KIND_STREAM_CLOSE, b"")
 
@@ -310,6 +335,43 @@ class ProCore:
             answer = await handle_body_async(self.context, request)
         text = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
         link.send(KIND_RESPONSE, number + text)
+
+    # --- the channel's requests for other groups ----------------------------------------------
+
+    async def _channel_answer(self, body: bytes) -> Any:
+        """A channel request's answer: this core's own (group0, no group, an unknown one), or, for one
+        naming another group of the node or listing them all, the rpc process's (FORWARD)."""
+        if len(self.router.ids) == 1 or not self.router.for_other_cores(body):
+            return await handle_body_async(self.context, body)
+        answer = await self._ask_rpc(body)
+        tx_hash = submitted_hash(body, answer)
+        if tx_hash is not None and self.receipts is not None:  # admitted by another group: its receipt is polled for
+            request = json.loads(body)
+            self.receipts.watch(tx_hash, self.router.ids[self.router.group_of(request)])
+        return answer
+
+    async def _ask_rpc(self, body: bytes) -> Any:
+        """The answer the rpc process gives `body` as over HTTP; FISCO's -32000 when it cannot."""
+        link = next((link for link in reversed(self._rpc_links) if not link.closed), None)
+        number = next(self._forward_numbers)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        try:
+            if link is None:
+                raise ConnectionError("no rpc process linked")
+            self._forwarded[number] = (link, future)
+            if not link.send(KIND_FORWARD, number.to_bytes(REQUEST_NUMBER_SIZE, "big") + body):
+                raise ConnectionError("the link to the rpc process is closed")
+            text = await asyncio.wait_for(future, ANSWER_TIMEOUT_S)
+            return json.loads(text) if text else None
+        except (ConnectionError, asyncio.TimeoutError, ValueError) as exc:
+            event(log, "forward_failed", logging.WARNING, group=self.name, reason=str(exc) or type(exc).__name__)
+            try:
+                request = parse_body(body)
+            except ValueError:
+                request = {"id": None}
+            return down_answer(request)
+        finally:
+            self._forwarded.pop(number, None)
 
     async def _answer_web3(self, body: bytes) -> Any:
         if self.web3 is None:

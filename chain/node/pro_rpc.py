@@ -28,8 +28,10 @@ RPC service holds the SDKs' connections too), and again it only relays (``chain.
 
 What it keeps no state about: the ledger, the sessions. Killing it stops no consensus and drops the
 SDKs' connections (they reconnect); a new one serves again as soon as it listens, dialing each core
-on its first request for it. Channel, ``/ws`` and web3 requests reach group0's core only: a
-request there naming another group is answered as group0's core answers it (-40001).
+on its first request for it. A ``/ws`` request naming another group (or listing every group) is
+answered here as over HTTP; a channel request is read by group0's core, which hands one naming
+another group back here (FORWARD) and gets the answer this process gives over HTTP (FORWARDED), so
+the channel serves every group as an Air node's does. Web3 serves group0 only, as in Air.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import json
 import logging
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
@@ -51,7 +53,7 @@ from chain.ledger.genesis import FIRST_GROUP_NAME, GenesisConfig, group_id_of
 from chain.network.refusals import RefusalLog
 from chain.node.config import NodeConfig, group_genesis_file
 from chain.node.local_link import (
-    KIND_NAMES, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, KIND_STREAM_OPEN,
+    KIND_FORWARD, KIND_FORWARDED, KIND_NAMES, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, KIND_STREAM_OPEN,
     KIND_WEB3, REQUEST_NUMBER_SIZE, LocalHello, LocalLink, LocalProtocolError, core_socket, dial,
 )
 from chain.node.logging import event
@@ -71,18 +73,27 @@ ANSWER_TIMEOUT_S = 30.0
 # Methods whose answer lists every group: each core knows only its own, so all are asked and merged.
 LISTS_GROUPS = frozenset({"getGroupList", "getGroupInfoList"})
 # Methods about the group their first parameter names without being "grouped": that group's core answers.
-ASKS_ABOUT_A_GROUP = frozenset({"queryGroupStatus"})  # a core that has not answered by then is treated as down for this request
+ASKS_ABOUT_A_GROUP = frozenset({"queryGroupStatus"})
+# Requests a core may hand back at once (each an SDK's request: 256 sessions of 16 in flight each).
+MAX_FORWARDS = 256 * 16  # a core that has not answered by then is treated as down for this request
 
 
 class CoreDown(Exception):
     """The core of a group could not be reached, or dropped the request."""
 
 
-class CoreClient:
-    """The rpc process's link to one group's core: requests numbered, answers matched by number."""
+Answerer = Callable[[bytes], Awaitable[Any]]  # an HTTP body -> the JSON value to answer (None: nothing)
 
-    def __init__(self, group: str) -> None:
+
+class CoreClient:
+    """The rpc process's link to one group's core: requests numbered, answers matched by number.
+    A core may also hand a request back (FORWARD: group0's core, for a channel request naming another
+    group): ``on_forward`` answers it as HTTP would, and the answer goes back as FORWARDED."""
+
+    def __init__(self, group: str, on_forward: Answerer | None = None) -> None:
         self.group = group
+        self.on_forward = on_forward
+        self._forwards: set[asyncio.Task[None]] = set()
         self._link: LocalLink | None = None
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._numbers = itertools.count(1)
@@ -144,8 +155,16 @@ class CoreClient:
                     if end is not None:  # else a session that just ended here
                         end.on_frame(kind, rest)
                     continue
+                if kind == KIND_FORWARD and len(body) >= REQUEST_NUMBER_SIZE and self.on_forward is not None:
+                    if len(self._forwards) >= MAX_FORWARDS:
+                        raise LocalProtocolError(f"more than {MAX_FORWARDS} FORWARD requests unanswered")
+                    task = asyncio.ensure_future(self._serve_forward(link, body[:REQUEST_NUMBER_SIZE],
+                                                                     body[REQUEST_NUMBER_SIZE:]))
+                    self._forwards.add(task)
+                    task.add_done_callback(self._forwards.discard)
+                    continue
                 if kind != KIND_RESPONSE or len(body) < REQUEST_NUMBER_SIZE:
-                    raise LocalProtocolError(f"a core answers RESPONSE and stream frames, not {KIND_NAMES.get(kind, kind)}")
+                    raise LocalProtocolError(f"a core answers RESPONSE, FORWARD and stream frames, not {KIND_NAMES.get(kind, kind)}")
                 future = self._pending.get(int.from_bytes(body[:REQUEST_NUMBER_SIZE], "big"))
                 if future is not None and not future.done():  # else the client has gone (timed out)
                     future.set_result(body[REQUEST_NUMBER_SIZE:])
@@ -163,11 +182,33 @@ class CoreClient:
             self._streams.clear()
             event(log, "core_unlinked", logging.WARNING, group=self.group)
 
+    async def _serve_forward(self, link: LocalLink, number: bytes, body: bytes) -> None:
+        """A request the core hands back: answered as over HTTP (by whichever core its group names)."""
+        assert self.on_forward is not None
+        try:
+            answer = await self.on_forward(body)
+        except Exception:  # a bug answers nothing: the core's wait for it times out, nothing else stops
+            log.exception("forwarded request failed")
+            return
+        text = b"" if answer is None else json.dumps(answer, separators=(",", ":")).encode()
+        link.send(KIND_FORWARDED, number + text)
+
     async def close(self) -> None:
         if self._link is not None:
             self._link.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+        for task in list(self._forwards):
+            task.cancel()
+        if self._forwards:
+            await asyncio.gather(*self._forwards, return_exceptions=True)
+
+
+def down_answer(request: Any) -> Any:
+    """FISCO's answer for a request (or a batch) whose group's node is not running (None: nothing)."""
+    if isinstance(request, list):
+        return [a for a in (_down(item) for item in request) if a is not None] or None
+    return _down(request)
 
 
 def _down(request: Any) -> dict[str, Any] | None:
@@ -179,8 +220,9 @@ def _down(request: Any) -> dict[str, Any] | None:
     return {"jsonrpc": "2.0", "id": safe, "error": RpcError(NODE_NOT_STARTED, NODE_NOT_STARTED_MESSAGE).to_json()}
 
 
-class ProRpc:
-    """The JSON-RPC endpoint of a Pro node: forwards each request to its group's core."""
+class GroupRouter:
+    """Which of a Pro node's cores answers a JSON-RPC request: read in the rpc process (every request)
+    and in group0's core (whether a channel request is its own to answer, or to hand back)."""
 
     def __init__(self, node_dir: str | Path, config: NodeConfig | None = None) -> None:
         self.directory = Path(node_dir).resolve()
@@ -189,17 +231,7 @@ class ProRpc:
         first = GenesisConfig.load(self.directory / group_genesis_file(self.config, FIRST_GROUP_NAME))
         # 2.x ids: group0's is its genesis's (1 unless built otherwise), group<K>'s is K + 1.
         self.ids = {name: first.group_id if name == FIRST_GROUP_NAME else group_id_of(name) for name in names}
-        self.cores = {name: CoreClient(name) for name in names}
         self.suite = first.suite
-        self._runner: web.AppRunner | None = None
-        self._web3: web.AppRunner | None = None
-        self._channel: asyncio.AbstractServer | None = None
-        self._channel_context: ssl.SSLContext | None = None
-        self._channel_clients: set[asyncio.Task[Any]] = set()
-        self._sockets: set[web.WebSocketResponse] = set()  # client websockets, closed on stop
-        self._refusals = RefusalLog(lambda level, name, fields: log.log(level, name, extra={"fields": fields}))
-        self.channel_port: int | None = None
-        self.web3_port: int | None = None
 
     def group_of(self, request: Any) -> str:
         """The group whose core answers `request`: the one its selector names, else group0's."""
@@ -217,7 +249,7 @@ class ProRpc:
     def _named(self, selector: Any) -> str:
         """The group a 2.x id or 3.x name selects, if it is one of this node's; else group0."""
         if isinstance(selector, str) and not is_number_text(selector):  # 3.x: a group name
-            return selector if selector in self.cores else FIRST_GROUP_NAME
+            return selector if selector in self.ids else FIRST_GROUP_NAME
         try:
             number = p.as_int(selector, "groupId")
         except RpcError:
@@ -226,7 +258,33 @@ class ProRpc:
 
     def fans_out(self, request: Any) -> bool:
         """Whether request lists every group of the node: then every core is asked (each knows its own)."""
-        return len(self.cores) > 1 and isinstance(request, dict) and request.get("method") in LISTS_GROUPS
+        return len(self.ids) > 1 and isinstance(request, dict) and request.get("method") in LISTS_GROUPS
+
+    def for_other_cores(self, body: bytes) -> bool:
+        """Whether a request (or a batch) names a group other than group0 or lists every group."""
+        try:
+            request = parse_body(body)
+        except ValueError:
+            return False  # group0's core answers the parse error
+        items = request if isinstance(request, list) else [request]
+        return any(self.group_of(item) != FIRST_GROUP_NAME or self.fans_out(item) for item in items)
+
+
+class ProRpc(GroupRouter):
+    """The JSON-RPC endpoint of a Pro node: forwards each request to its group's core."""
+
+    def __init__(self, node_dir: str | Path, config: NodeConfig | None = None) -> None:
+        super().__init__(node_dir, config)
+        self.cores = {name: CoreClient(name, self.answer) for name in self.config.group_names}
+        self._runner: web.AppRunner | None = None
+        self._web3: web.AppRunner | None = None
+        self._channel: asyncio.AbstractServer | None = None
+        self._channel_context: ssl.SSLContext | None = None
+        self._channel_clients: set[asyncio.Task[Any]] = set()
+        self._sockets: set[web.WebSocketResponse] = set()  # client websockets, closed on stop
+        self._refusals = RefusalLog(lambda level, name, fields: log.log(level, name, extra={"fields": fields}))
+        self.channel_port: int | None = None
+        self.web3_port: int | None = None
 
     async def answer(self, body: bytes) -> Any:
         """The JSON value to answer for one HTTP body (None: nothing), from the cores."""
@@ -271,9 +329,7 @@ class ProRpc:
             text = await self.cores[group].ask(body)
         except CoreDown as exc:
             event(log, "rpc_core_down", logging.WARNING, group=group, reason=str(exc))
-            if isinstance(request, list):
-                return [a for a in (_down(item) for item in request) if a is not None] or None
-            return _down(request)
+            return down_answer(request)
         return json.loads(text) if text else None
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -322,7 +378,7 @@ class ProRpc:
                 if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
                 data = str(message.data).encode() if message.type == WSMsgType.TEXT else bytes(message.data)
-                if what == "ws" and self._for_other_cores(data):
+                if what == "ws" and self.for_other_cores(data):
                     # /ws serves every group on an Air node: a request for another group's core (or
                     # all of them) is answered here as over HTTP; subscriptions stay group0's
                     answer = await self.answer(data)
@@ -344,15 +400,6 @@ class ProRpc:
             if not ws.closed:
                 await ws.close(code=code, message=reason.encode())
         return ws
-
-    def _for_other_cores(self, body: bytes) -> bool:
-        """Whether a /ws request names a group other than group0 or lists every group."""
-        try:
-            request = parse_body(body)
-        except ValueError:
-            return False  # group0's core answers the parse error
-        items = request if isinstance(request, list) else [request]
-        return any(self.group_of(item) != FIRST_GROUP_NAME or self.fans_out(item) for item in items)
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         return await self._relay_socket(request, "ws")

@@ -5,7 +5,8 @@ share one 4-node Pro chain started by its own start_all.sh (real processes, 127.
 in the test's directory), adversary first: garbage on every local socket is refused without taking
 a process down; then the SDK's transactions commit through the rpc services; killing node1's rpc
 service does not stop consensus nor node1's core; a restarted rpc serves again; a core that is down
-is FISCO's -32000 at its rpc service, and a restarted core catches up.
+is FISCO's -32000 at its rpc service, and a restarted core catches up; the channel port (held by
+the rpc service, served by group0's core) answers for group1 too and pushes its receipts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
+from chain.channel.client import ChannelClient, ChannelError
+from chain.channel.framing import ChannelType
 from chain.cli.main import app
 from chain.errors import ConfigError
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
@@ -35,9 +38,11 @@ from chain.node.local_link import (
     GATEWAY_SOCKET, KIND_ENGINE, KIND_HELLO, KIND_REQUEST, KIND_RESPONSE, LocalHello, LocalProtocolError, core_socket,
     frame,
 )
-from chain.node.ports import free_port_bases
+from chain.execution.kv import encode_kv
+from chain.node.ports import free_port_base, free_port_bases
 from chain.node.pro_process import service_pids
 from chain.sdk.account import Account
+from chain.sdk.client import SyncClient
 from tests.node.cluster import send_kv, wait_until
 
 # --- the local protocol's hello, without processes ------------------------------------------------
@@ -213,12 +218,18 @@ def closed_by_peer(sock: socket.socket) -> bool:
 class ProChain:
     def __init__(self, root: Path) -> None:
         p2p, rpc_base = free_port_bases(4)
+        channel = free_port_base(4, avoid=set(range(p2p, p2p + 4)) | set(range(rpc_base, rpc_base + 4)))
         self.root = root
         self.chain: BuiltChain = build_chain(root, BuildOptions(
             nodes=4, suite="standard", port_base=p2p, rpc_port_base=rpc_base, executor="kv",
-            timeout_ms=1000, min_seal_time_ms=50, form="pro",
+            timeout_ms=1000, min_seal_time_ms=50, form="pro", channel_port_base=channel,
             groups=("group0", "group1"), group_sealers=(("group1", (0, 1, 2)),)))
         self.urls = [f"http://127.0.0.1:{n.rpc_port}/" for n in self.chain.nodes]
+        self.channel_ports = [channel + i for i in range(4)]
+
+    def client(self, i: int) -> ChannelClient:
+        """The project's channel SDK on node i's channel port (the rpc service's)."""
+        return ChannelClient.from_chain_dir(self.root, "127.0.0.1", self.channel_ports[i])
 
     def directory(self, i: int) -> Path:
         return self.chain.nodes[i].directory
@@ -357,6 +368,40 @@ def test_two_groups_side_by_side_each_core_its_own_ledger(pro: ProChain) -> None
                                 {"jsonrpc": "2.0", "id": 2, "method": "getTransactionReceipt", "params": [2, in1[0]]},
                                 {"jsonrpc": "2.0", "id": 3, "method": "getBlockHashByNumber", "params": [1, "0x1"]}]) == [
         [1, 2], result(pro.urls[1], "getTransactionReceipt", [2, in1[0]]), result(pro.urls[1], "getBlockHashByNumber", [1, "0x1"])]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_the_channel_serves_every_group_and_pushes_another_groups_receipt(pro: ProChain) -> None:
+    """An SDK on node0's channel is served by group0's core, which hands a request naming group1
+    back to the rpc service (FORWARD) and answers with what it gets: group1's ledger, not group0's.
+    A transaction sent to group 2 the python-sdk's way (0x13) gets its receipt pushed when group1
+    commits it (group0's core polls for it). A group the node does not serve is FISCO's -40001."""
+    url = pro.urls[0]
+    with pro.client(0) as c:
+        genesis1 = c.rpc("getBlockHashByNumber", [2, "0x0"])
+        assert genesis1 == result(url, "getBlockHashByNumber", [2, "0x0"]) != c.rpc("getBlockHashByNumber", [1, "0x0"])
+        assert c.rpc("getBlockHashByNumber", ["group1", "", "0x0"]) == genesis1  # by its 3.x name too
+        assert c.rpc("getGroupList", []) == [1, 2]  # every core asked, as over HTTP
+        account = Account.generate("standard")
+        client = SyncClient(url, account.suite, 2, timeout=10)
+        try:
+            tx = client.build_transaction(account, bytes(20), encode_kv(b"channel-g1", b"v"))
+        finally:
+            client.close()
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "sendRawTransaction",
+                           "params": [2, "0x" + tx.encode().hex()]}).encode()
+        receipt = json.loads(c.request(ChannelType.TX_COMMITTED, body).data)
+        tx_hash = "0x" + tx.hash(client.suite).hex()
+        assert receipt["transactionHash"] == tx_hash and receipt["status"] == "0x0"
+        assert result(url, "getTransactionReceipt", [2, tx_hash])["blockNumber"] == receipt["blockNumber"]
+        assert result(url, "getTransactionReceipt", [1, tx_hash]) is None  # it is group1's, not group0's
+        with pytest.raises(ChannelError, match="-40001"):
+            c.rpc("getBlockNumber", [9])
+    with pro.client(3) as c:  # node3 is outside group1
+        with pytest.raises(ChannelError, match="-40001"):
+            c.rpc("getBlockNumber", [2])
+        assert c.rpc("getGroupList", []) == [1]
 
 
 def ws_ask(url: str, requests: list[dict[str, Any]]) -> list[Any]:
