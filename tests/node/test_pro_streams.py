@@ -1,18 +1,25 @@
 """Streams over the Pro local link (chain.node.pro_streams), without processes: the window holds a
 sender back until the receiver consumes, a sender that ignores it is cut off, and the core's
-ends read and write as the session code expects."""
+ends read and write as the session code expects. Also the FORWARD pair's rpc side and the group0
+core's polling for other groups' receipts (chain.node.pro_receipts)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from chain.channel.server import RECEIPT_HORIZON, ChannelServer
+from chain.network.framing import FrameDecoder
 from chain.node.local_link import (
-    KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, LocalProtocolError, core_socket, frame,
+    KIND_FORWARD, KIND_FORWARDED, KIND_REQUEST, KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA,
+    MAX_LOCAL_FRAME, LocalProtocolError, core_socket, frame,
 )
+from chain.node.pro_receipts import MAX_WATCHED, ReceiptPoller
 from chain.node.pro_rpc import CoreClient
 from chain.node.pro_streams import (
     MAX_CLIENT_DATA, STREAM_WINDOW, ByteStream, Inbox, MessageStream, RelayEnd, StreamOpen, close_reason,
@@ -151,5 +158,99 @@ def test_the_rpc_side_drops_a_core_link_that_breaks_the_protocol_and_ends_its_st
             assert delivered == [b"ok"] and end.ended
             await client.close()
             server.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_rpc_side_answers_a_cores_forward_as_over_http(tmp_path: Path) -> None:
+    """A core hands a request back (FORWARD n ‖ body): the rpc side answers it with its HTTP answer
+    (FORWARDED n ‖ JSON), under the core's number."""
+    async def scenario() -> None:
+        got: list[bytes] = []
+        answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def fake_core(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            decoder = FrameDecoder(MAX_LOCAL_FRAME)
+            body = b'{"jsonrpc":"2.0","id":3,"method":"getBlockNumber","params":[2]}'
+            writer.write(frame(KIND_FORWARD, (7).to_bytes(8, "big") + body))
+            while not answered.done():
+                for payload in decoder.feed(await reader.read(1000)):
+                    if payload[0] == KIND_FORWARDED:
+                        answered.set_result(payload[1:])
+
+        async def http_answer(body: bytes) -> Any:
+            got.append(body)
+            return {"jsonrpc": "2.0", "id": 3, "result": "0x5"}
+
+        with contextlib.chdir(tmp_path):
+            server = await asyncio.start_unix_server(fake_core, core_socket("group0"))
+            client = CoreClient("group0", http_answer)
+            asking = asyncio.ensure_future(client.ask(b"{}", KIND_REQUEST))  # links it (a core never answers)
+            answer = await asyncio.wait_for(answered, 5)
+            assert answer[:8] == (7).to_bytes(8, "big") and json.loads(answer[8:])["result"] == "0x5"
+            assert got == [b'{"jsonrpc":"2.0","id":3,"method":"getBlockNumber","params":[2]}']
+            asking.cancel()
+            await client.close()
+            server.close()
+
+    asyncio.run(scenario())
+
+
+class Awaiting:
+    """The ChannelServer side a ReceiptPoller uses: who waits, what was pushed or given up."""
+
+    def __init__(self, hashes: list[str]) -> None:
+        self.waiting = set(hashes)
+        self.pushed: dict[str, Any] = {}
+        self.given_up: list[str] = []
+
+    def is_awaited(self, tx_hash: str) -> bool:
+        return tx_hash in self.waiting
+
+    def push_receipt(self, tx_hash: str, receipt: Any) -> None:
+        self.waiting.discard(tx_hash)
+        self.pushed[tx_hash] = receipt
+
+    def stop_waiting(self, tx_hash: str) -> None:
+        self.waiting.discard(tx_hash)
+        self.given_up.append(tx_hash)
+
+
+def test_another_groups_receipt_is_polled_for_pushed_and_given_up_past_its_horizon() -> None:
+    """One batch per group per round; a receipt found is pushed; a transaction nobody waits for any
+    more, or whose group went RECEIPT_HORIZON blocks past the first head seen, is forgotten; at most
+    MAX_WATCHED are watched."""
+    async def scenario() -> None:
+        committed, pending, orphan = "0xaa", "0xbb", "0xcc"
+        channel = Awaiting([committed, pending])  # nobody waits for orphan
+        head = [10]
+        asked: list[list[dict[str, Any]]] = []
+
+        async def ask(body: bytes) -> Any:
+            batch = json.loads(body)
+            asked.append(batch)
+            answers: list[dict[str, Any]] = [{"id": 0, "result": hex(head[0])}]
+            for item in batch[1:]:
+                found = item["params"][1] == committed
+                answers.append({"id": item["id"], "result": {"transactionHash": committed} if found else None})
+            return answers
+
+        poller = ReceiptPoller(cast(ChannelServer, channel), ask)
+        for tx_hash in (committed, pending, orphan):
+            poller.watch(tx_hash, 2)
+        await poller.poll()
+        assert len(asked) == 1 and [item["method"] for item in asked[0]] == ["getBlockNumber"] + ["getTransactionReceipt"] * 2
+        assert channel.pushed == {committed: {"transactionHash": committed}} and channel.given_up == [orphan]
+        assert list(poller.watched) == [pending]
+        head[0] = 10 + RECEIPT_HORIZON  # at the horizon: it may still commit
+        await poller.poll()
+        assert list(poller.watched) == [pending]
+        head[0] += 1  # past it: its blockLimit is behind, it never will
+        await poller.poll()
+        assert not poller.watched and channel.given_up == [orphan, pending]
+        for i in range(MAX_WATCHED + 5):
+            poller.watch(hex(i), 2)
+        assert len(poller.watched) == MAX_WATCHED
+        await poller.stop()
 
     asyncio.run(scenario())
