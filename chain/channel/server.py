@@ -390,12 +390,28 @@ class ChannelServer:
             except Exception:  # a bug here must not stop the commit path that called us
                 log.exception("pushing receipts failed")
 
-    def _push_receipts(self, number: int) -> None:
-        """``0x1000`` with the receipt, to each session waiting for a transaction of block `number`."""
-        block = dispatch(self.ctx, "getBlockByNumber", [self.group_id, hex(number), False])
+    def notify_group_block(self, group_id: int, number: int) -> None:
+        """Another group of this node committed block `number`: push the receipts sessions wait for.
+
+        An Air node's channel answers requests for every group it serves, so a transaction sent to
+        group1 with ``0x13`` waits here like one of group0; only group0's blocks are announced (0x1001).
+        """
+        if self.awaiting:
+            try:
+                self._push_block_receipts(group_id, number)
+            except Exception:  # a bug here must not stop the commit path that called us
+                log.exception("pushing receipts failed")
+
+    def _push_block_receipts(self, group_id: int, number: int) -> None:
+        """``0x1000`` with the receipt, to each session waiting for a transaction of that group's block `number`."""
+        block = dispatch(self.ctx, "getBlockByNumber", [group_id, hex(number), False])
         for tx_hash in (block or {}).get("transactions", []):
             if str(tx_hash).lower() in self.awaiting:
-                self.push_receipt(str(tx_hash), dispatch(self.ctx, "getTransactionReceipt", [self.group_id, tx_hash]))
+                self.push_receipt(str(tx_hash), dispatch(self.ctx, "getTransactionReceipt", [group_id, tx_hash]))
+
+    def _push_receipts(self, number: int) -> None:
+        """Receipts of group0's block `number`, then the end of waiting for what can no longer commit."""
+        self._push_block_receipts(self.group_id, number)
         # Past its blockLimit a transaction can no longer commit: stop waiting for it.
         for tx_hash, waiting in list(self.awaiting.items()):
             kept = []

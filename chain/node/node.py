@@ -15,8 +15,8 @@ own store, pool and replica, on a thread of its own (``chain.node.replica_thread
 stands still while it executes a block: the loop keeps answering RPC and peers during a long
 execution, and the view timer never expires on a node busy executing a correct block. What the
 groups share is this process, its consensus key, the P2P host and the client endpoints: JSON-RPC
-serves every group (the request's group id or name picks one); the channel port and the web3
-endpoint serve group0. ``Node`` itself answers ``NodeApi`` for group0, as it did before groups.
+serves every group (the request's group id or name picks one), and so do the channel port's
+requests and receipt pushes; its block numbers and event logs, and the web3 endpoint, are group0's. ``Node`` itself answers ``NodeApi`` for group0, as it did before groups.
 
 The simulator runs the very same replica with a virtual network and clock instead.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -113,6 +114,8 @@ class Node:
         self.channel: ChannelServer | None = self._make_channel()
         if self.channel is not None:
             self.main.on_commit.append(self.channel.notify_block)
+            for group in self._by_id.values():  # the other groups: their receipts, pushed as group0's are
+                group.on_commit.append(partial(self.channel.notify_group_block, group.group_id))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rpc: web.AppRunner | None = None
         self.rpc_port: int | None = None

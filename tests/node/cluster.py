@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+from chain.channel.client import ChannelClient, ChannelError
+from chain.channel.framing import ChannelType
 from chain.execution.kv import encode_kv
 from chain.node.builder import BuildOptions, BuiltChain, build_chain
 from chain.node.ports import free_port_bases
@@ -123,3 +125,47 @@ def send_kv(url: str, account: Account, count: int, tag: str, group_id: int = 1)
                 for i in range(count)]
     finally:
         client.close()
+
+
+def rpc(url: str, method: str, params: list[Any]) -> Any:
+    """The whole JSON-RPC answer (result or error) of one request."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}), timeout=5) as r:
+        return json.loads(r.read())
+
+
+def result(url: str, method: str, params: list[Any]) -> Any:
+    answer = rpc(url, method, params)
+    if "error" in answer:
+        raise RuntimeError(f"{method} {params}: {answer['error']}")
+    return answer["result"]
+
+
+def channel_serves_group1(c: ChannelClient, url: str) -> None:
+    """What an SDK on a node's channel port sees of group1 (2.x id 2), in both forms: group1's ledger
+    by id and by name, both groups listed, and a transaction sent the python-sdk's way (0x13) answered
+    with its receipt pushed once group1 commits it; a group the node does not serve is -40001.
+    `url` is the same node's JSON-RPC endpoint, to compare with."""
+    genesis1 = c.rpc("getBlockHashByNumber", [2, "0x0"])
+    assert genesis1 == result(url, "getBlockHashByNumber", [2, "0x0"]) != c.rpc("getBlockHashByNumber", [1, "0x0"])
+    assert c.rpc("getBlockHashByNumber", ["group1", "", "0x0"]) == genesis1  # by its 3.x name too
+    assert c.rpc("getGroupList", []) == [1, 2]
+    account = Account.generate("standard")
+    client = SyncClient(url, account.suite, 2, timeout=10)
+    try:
+        tx = client.build_transaction(account, bytes(20), encode_kv(b"channel-g1", b"v"))
+    finally:
+        client.close()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "sendRawTransaction",
+                       "params": [2, "0x" + tx.encode().hex()]}).encode()
+    receipt = json.loads(c.request(ChannelType.TX_COMMITTED, body).data)
+    tx_hash = "0x" + tx.hash(client.suite).hex()
+    assert receipt["transactionHash"] == tx_hash and receipt["status"] == "0x0"
+    assert result(url, "getTransactionReceipt", [2, tx_hash])["blockNumber"] == receipt["blockNumber"]
+    assert result(url, "getTransactionReceipt", [1, tx_hash]) is None  # it is group1's, not group0's
+    try:
+        c.rpc("getBlockNumber", [9])
+    except ChannelError as exc:
+        assert "-40001" in str(exc)
+    else:
+        raise AssertionError("group 9 does not exist, yet the channel answered for it")

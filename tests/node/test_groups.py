@@ -16,10 +16,11 @@ from chain.ledger.store import Store
 from chain.crypto.suite import get_suite
 from chain.node.builder import BuildOptions, build_chain, read_nodes
 from chain.node.config import NodeConfig
-from chain.node.ports import free_port_bases
+from chain.channel.client import ChannelClient
+from chain.node.ports import free_port_base, free_port_bases
 from chain.sdk.account import Account
 
-from tests.node.cluster import Cluster, send_kv, wait_until
+from tests.node.cluster import Cluster, channel_serves_group1, result, rpc, send_kv, wait_until
 
 GROUPS = ("group0", "group1")
 GROUP1_SEALERS = (("group1", (0, 1, 2)),)
@@ -92,19 +93,6 @@ def test_bad_groups_in_config_are_refused(tmp_path: Path, names: Any, message: s
 
 # --- four real processes -------------------------------------------------------------------------
 
-def rpc(url: str, method: str, params: list[Any]) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}), timeout=5) as r:
-        return json.loads(r.read())
-
-
-def result(url: str, method: str, params: list[Any]) -> Any:
-    answer = rpc(url, method, params)
-    if "error" in answer:
-        raise RuntimeError(f"{method} {params}: {answer['error']}")
-    return answer["result"]
-
-
 def committed(url: str, group: int | str, hashes: list[str]) -> bool:
     """Whether every one of hashes has a receipt in group (a 2.x id, or a 3.x name)."""
     selector: list[Any] = [group, ""] if isinstance(group, str) else [group]
@@ -114,9 +102,12 @@ def committed(url: str, group: int | str, hashes: list[str]) -> bool:
 class GroupCluster(Cluster):
     def __init__(self, root: Path) -> None:  # Cluster's, with the groups
         p2p, rpc_base = free_port_bases(4)
+        self.channel_base = free_port_base(4, avoid=set(range(p2p, p2p + 4)) | set(range(rpc_base, rpc_base + 4)))
+        self.root = root
         self.chain = build_chain(root, BuildOptions(
             nodes=4, suite="standard", port_base=p2p, rpc_port_base=rpc_base, executor="kv",
-            timeout_ms=1000, min_seal_time_ms=50, groups=GROUPS, group_sealers=GROUP1_SEALERS))
+            timeout_ms=1000, min_seal_time_ms=50, groups=GROUPS, group_sealers=GROUP1_SEALERS,
+            channel_port_base=self.channel_base))
         self.processes = {}
 
 
@@ -166,6 +157,9 @@ def test_two_groups_on_four_processes_commit_apart_and_fail_apart(tmp_path: Path
         assert rpc(urls[0], "getBlockNumber", [3])["error"]["code"] == -40001
         assert result(urls[3], "queryGroupStatus", [2])["status"] == "INEXISTENT"
         assert result(urls[0], "queryGroupStatus", [2])["status"] == "RUNNING"
+        # An SDK on node1's channel port is served group1 as over HTTP, its receipts pushed too.
+        with ChannelClient.from_chain_dir(cluster.root, "127.0.0.1", cluster.channel_base + 1) as c:
+            channel_serves_group1(c, urls[1])
 
         # group1's third sealer crashes: group1 cannot reach 3 of 3, group0 still has 3 of 4.
         cluster.kill(2)

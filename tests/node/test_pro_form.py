@@ -43,7 +43,7 @@ from chain.node.ports import free_port_base, free_port_bases
 from chain.node.pro_process import service_pids
 from chain.sdk.account import Account
 from chain.sdk.client import SyncClient
-from tests.node.cluster import send_kv, wait_until
+from tests.node.cluster import channel_serves_group1, result, rpc, send_kv, wait_until
 
 # --- the local protocol's hello, without processes ------------------------------------------------
 
@@ -139,13 +139,6 @@ def alive(pid: int) -> bool:
 # --- one 4-node Pro chain of real processes --------------------------------------------------------
 
 
-def rpc(url: str, method: str, params: list[Any]) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as r:
-        return json.loads(r.read())
-
-
 def post(url: str, body: bytes) -> tuple[int, Any]:
     """(HTTP status, JSON answer) for a raw body."""
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -154,13 +147,6 @@ def post(url: str, body: bytes) -> tuple[int, Any]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def result(url: str, method: str, params: list[Any]) -> Any:
-    answer = rpc(url, method, params)
-    if "error" in answer:
-        raise RuntimeError(f"{method} {params}: {answer['error']}")
-    return answer["result"]
 
 
 def height(url: str) -> int:
@@ -377,27 +363,8 @@ def test_the_channel_serves_every_group_and_pushes_another_groups_receipt(pro: P
     back to the rpc service (FORWARD) and answers with what it gets: group1's ledger, not group0's.
     A transaction sent to group 2 the python-sdk's way (0x13) gets its receipt pushed when group1
     commits it (group0's core polls for it). A group the node does not serve is FISCO's -40001."""
-    url = pro.urls[0]
     with pro.client(0) as c:
-        genesis1 = c.rpc("getBlockHashByNumber", [2, "0x0"])
-        assert genesis1 == result(url, "getBlockHashByNumber", [2, "0x0"]) != c.rpc("getBlockHashByNumber", [1, "0x0"])
-        assert c.rpc("getBlockHashByNumber", ["group1", "", "0x0"]) == genesis1  # by its 3.x name too
-        assert c.rpc("getGroupList", []) == [1, 2]  # every core asked, as over HTTP
-        account = Account.generate("standard")
-        client = SyncClient(url, account.suite, 2, timeout=10)
-        try:
-            tx = client.build_transaction(account, bytes(20), encode_kv(b"channel-g1", b"v"))
-        finally:
-            client.close()
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "sendRawTransaction",
-                           "params": [2, "0x" + tx.encode().hex()]}).encode()
-        receipt = json.loads(c.request(ChannelType.TX_COMMITTED, body).data)
-        tx_hash = "0x" + tx.hash(client.suite).hex()
-        assert receipt["transactionHash"] == tx_hash and receipt["status"] == "0x0"
-        assert result(url, "getTransactionReceipt", [2, tx_hash])["blockNumber"] == receipt["blockNumber"]
-        assert result(url, "getTransactionReceipt", [1, tx_hash]) is None  # it is group1's, not group0's
-        with pytest.raises(ChannelError, match="-40001"):
-            c.rpc("getBlockNumber", [9])
+        channel_serves_group1(c, pro.urls[0])
     with pro.client(3) as c:  # node3 is outside group1
         with pytest.raises(ChannelError, match="-40001"):
             c.rpc("getBlockNumber", [2])
