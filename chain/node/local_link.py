@@ -111,6 +111,19 @@ class LocalProtocolError(NetworkError):
     """The other side broke the local protocol: its link is closed."""
 
 
+def json_object(body: bytes, what: str) -> dict[str, Any]:
+    """A small JSON object of the local protocol (a hello, a STREAM_OPEN), or LocalProtocolError."""
+    if len(body) > MAX_HELLO_SIZE:
+        raise LocalProtocolError(f"{what} of {len(body)} bytes (at most {MAX_HELLO_SIZE})")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LocalProtocolError(f"{what} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise LocalProtocolError(f"{what} must be a JSON object")
+    return data
+
+
 @dataclass(frozen=True)
 class LocalHello:
     role: str  # "core" (to the gateway) or "rpc" (to a core)
@@ -122,13 +135,8 @@ class LocalHello:
     @classmethod
     def decode(cls, body: bytes) -> LocalHello:
         # Each check: a hello we cannot read exactly is refused, never guessed at.
-        if len(body) > MAX_HELLO_SIZE:
-            raise LocalProtocolError(f"hello of {len(body)} bytes (at most {MAX_HELLO_SIZE})")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LocalProtocolError(f"hello is not JSON: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != PROTOCOL_VERSION:
+        data = json_object(body, "hello")
+        if data.get("version") != PROTOCOL_VERSION:
             raise LocalProtocolError(f"hello must be an object of version {PROTOCOL_VERSION}")
         role, group = data.get("role"), data.get("group")
         if role not in ROLES or not isinstance(group, str):

@@ -31,7 +31,7 @@ from typing import AsyncIterator, Awaitable, Callable
 from aiohttp import WSMessage, WSMsgType
 
 from chain.node.local_link import (
-    KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, MAX_HELLO_SIZE, MAX_LOCAL_FRAME, LocalProtocolError,
+    KIND_STREAM_ACK, KIND_STREAM_CLOSE, KIND_STREAM_DATA, MAX_LOCAL_FRAME, LocalProtocolError, json_object,
 )
 
 STREAM_NUMBER_SIZE = 8
@@ -58,13 +58,8 @@ class StreamOpen:
 
     @classmethod
     def decode(cls, body: bytes) -> StreamOpen:
-        if len(body) > MAX_HELLO_SIZE:
-            raise LocalProtocolError(f"STREAM_OPEN of {len(body)} bytes")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LocalProtocolError(f"STREAM_OPEN is not JSON: {exc}") from None
-        if not isinstance(data, dict) or data.get("what") not in WHATS or not isinstance(data.get("source"), str):
+        data = json_object(body, "STREAM_OPEN")
+        if data.get("what") not in WHATS or not isinstance(data.get("source"), str):
             raise LocalProtocolError(f"STREAM_OPEN needs a 'what' in {WHATS} and a 'source'")
         return cls(data["what"], data["source"][:100])
 
