@@ -16,7 +16,8 @@ stands still while it executes a block: the loop keeps answering RPC and peers d
 execution, and the view timer never expires on a node busy executing a correct block. What the
 groups share is this process, its consensus key, the P2P host and the client endpoints: JSON-RPC
 serves every group (the request's group id or name picks one), and so do the channel port's
-requests and receipt pushes; its block numbers and event logs, and the web3 endpoint, are group0's. ``Node`` itself answers ``NodeApi`` for group0, as it did before groups.
+requests and receipt pushes; its block numbers and event logs, and the web3 endpoint, are group0's.
+``Node`` itself answers ``NodeApi`` for group0, as it did before groups.
 
 The simulator runs the very same replica with a virtual network and clock instead.
 """

@@ -62,7 +62,7 @@ from chain.rpc import params as p
 from chain.rpc.errors import PARSE_ERROR, REQUEST_TOO_LARGE, RpcError
 from chain.rpc.exposure import exposure_warning
 from chain.rpc.methods import is_grouped, is_number_text
-from chain.rpc.server import MAX_BATCH, MAX_BODY_SIZE, parse_body
+from chain.rpc.server import MAX_BATCH, MAX_BODY_SIZE, bound_port, parse_body
 from chain.rpc.ws import close_sockets
 
 log = logging.getLogger("chain.node")
@@ -462,13 +462,10 @@ class ProRpc(GroupRouter):
     # --- web3 -----------------------------------------------------------------------------
 
     async def _web3_post(self, request: web.Request) -> web.Response:
-        from chain.web3.server import MAX_BODY_SIZE as WEB3_MAX_BODY, _error
-        if request.content_length is not None and request.content_length > WEB3_MAX_BODY:
-            return web.json_response(_error(-32600, f"request body larger than {WEB3_MAX_BODY} bytes"), status=413)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return web.json_response(_error(-32600, f"request body larger than {WEB3_MAX_BODY} bytes"), status=413)
+        from chain.web3.server import _error, read_body
+        body = await read_body(request)
+        if isinstance(body, web.Response):
+            return body
         try:
             text = await self.cores[FIRST_GROUP_NAME].ask(body, KIND_WEB3)
         except CoreDown as exc:
@@ -499,7 +496,7 @@ class ProRpc(GroupRouter):
         self._web3 = web.AppRunner(app, access_log=None)
         await self._web3.setup()
         await web.TCPSite(self._web3, section.listen_ip, section.listen_port).start()
-        self.web3_port = _port(self._web3)
+        self.web3_port = bound_port(self._web3)
 
     async def _close_sockets(self, app: web.Application) -> None:
         await close_sockets(self._sockets)
@@ -539,10 +536,3 @@ class ProRpc(GroupRouter):
             await core.close()
         self._refusals.flush(0.0, force=True)
         event(log, "rpc_stopped")
-
-
-def _port(runner: web.AppRunner) -> int | None:
-    for address in runner.addresses:
-        if isinstance(address, tuple):
-            return int(address[1])
-    return None

@@ -97,15 +97,23 @@ def handle_body(ctx: Web3Context, body: bytes) -> Any:
     return handle_one(ctx, request)
 
 
-async def _post(request: web.Request) -> web.Response:
+async def read_body(request: web.Request) -> bytes | web.Response:
+    """A POST's body, or the answer refusing it (too large, or the client went away).
+    Shared by this server and a Pro node's rpc process, which forwards the body to a core."""
     if request.content_length is not None and request.content_length > MAX_BODY_SIZE:
         return web.json_response(_error(-32600, f"request body larger than {MAX_BODY_SIZE} bytes"), status=413)
     try:
-        body = await request.read()  # bounded by the app's client_max_size
+        return await request.read()  # bounded by the app's client_max_size
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(_error(-32600, f"request body larger than {MAX_BODY_SIZE} bytes"), status=413)
     except (ConnectionError, asyncio.TimeoutError):
         return web.Response(status=400)
+
+
+async def _post(request: web.Request) -> web.Response:
+    body = await read_body(request)
+    if isinstance(body, web.Response):
+        return body
     answer = await handle_async(request.app[CONTEXT_KEY], body)
     return web.json_response(answer, dumps=lambda o: json.dumps(o, separators=(",", ":")))
 
@@ -249,11 +257,3 @@ async def start_web3_server(ctx: Web3Context, host: str, port: int) -> web.AppRu
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
-
-
-def bound_port(runner: web.AppRunner) -> int:
-    """The TCP port a started runner listens on (useful after asking for port 0)."""
-    for address in runner.addresses:
-        if isinstance(address, tuple):
-            return int(address[1])
-    raise ChainError("the web3 server is not listening on a TCP port")

@@ -19,7 +19,8 @@ from chain.execution.executor import EVMExecutor
 from chain.logs.service import LogService
 from chain.txpool.pool import TxPool
 from chain.web3.methods import Web3Context, Web3Error, dispatch
-from chain.web3.server import bound_port, start_web3_server
+from chain.rpc.server import bound_port
+from chain.web3.server import start_web3_server
 from tests.rpc.localnode import CHAIN_ID as FISCO_CHAIN_ID, GROUP_ID, LocalNode
 
 ETH_CHAIN_ID = 31337
