@@ -35,6 +35,7 @@ from chain.node.local_link import (
 )
 
 STREAM_NUMBER_SIZE = 8
+ACK_SIZE = 8  # a STREAM_ACK's count of bytes consumed
 STREAM_WINDOW = 1 << 20  # bytes of DATA in flight per stream and direction
 MAX_STREAMS = 1024  # open streams on one rpc link (the channel alone allows 256 sessions)
 WHATS = ("channel", "ws", "web3")
@@ -75,9 +76,14 @@ def split_number(body: bytes) -> tuple[int, bytes]:
     return int.from_bytes(body[:STREAM_NUMBER_SIZE], "big"), body[STREAM_NUMBER_SIZE:]
 
 
+def ack_body(number: int, count: int) -> bytes:
+    """A STREAM_ACK body: stream `number` has consumed `count` more bytes of DATA."""
+    return numbered(number, count.to_bytes(ACK_SIZE, "big"))
+
+
 def ack_count(rest: bytes) -> int:
-    if len(rest) != 8:
-        raise LocalProtocolError(f"STREAM_ACK carries an 8-byte count, not {len(rest)} bytes")
+    if len(rest) != ACK_SIZE:
+        raise LocalProtocolError(f"STREAM_ACK carries an {ACK_SIZE}-byte count, not {len(rest)} bytes")
     return int.from_bytes(rest, "big")
 
 
@@ -158,7 +164,7 @@ class Inbox:
             piece, rest = piece[:limit], piece[limit:]
             self._pieces.appendleft(rest)
         self.unread -= len(piece)
-        self._send(KIND_STREAM_ACK, numbered(self._number, len(piece).to_bytes(8, "big")))
+        self._send(KIND_STREAM_ACK, ack_body(self._number, len(piece)))
         return piece
 
 
@@ -316,4 +322,4 @@ class RelayEnd:
     async def _down(self, deliver: Callable[[bytes], Awaitable[None]]) -> None:
         while (data := await self._incoming.get()) is not None:
             await deliver(data)
-            self._send(KIND_STREAM_ACK, numbered(self.number, len(data).to_bytes(8, "big")))
+            self._send(KIND_STREAM_ACK, ack_body(self.number, len(data)))
