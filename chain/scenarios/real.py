@@ -792,7 +792,16 @@ def _recover(chain: RealChain, reals: dict[str, RealRecord], say: Callable[[str]
             real.head = head
             missing, found = _receipts_everywhere(chain, loads[name].accepted, fresh[name], group)
             real.receipts, real.missing = found, missing
-            if not missing and real.head[0] >= 0 and fresh[name]:
+            if missing or not fresh[name]:
+                continue
+            # The head read above may predate the block the last receipts landed in (a fresh
+            # transaction committed while they were being fetched): read it again, now that every
+            # receipt is everywhere, so the head reported holds them.
+            after = _same_head(chain, group)
+            if after is None:
+                continue
+            real.head = after
+            if real.head[0] >= 0:
                 real.converge_s = time.monotonic() - t0
                 del waiting[name]
         if time.monotonic() > deadline:
