@@ -462,7 +462,7 @@ class ProRpc(GroupRouter):
     # --- web3 -----------------------------------------------------------------------------
 
     async def _web3_post(self, request: web.Request) -> web.Response:
-        from chain.web3.server import _error, read_body
+        from chain.web3.server import error_answer, read_body
         body = await read_body(request)
         if isinstance(body, web.Response):
             return body
@@ -470,13 +470,13 @@ class ProRpc(GroupRouter):
             text = await self.cores[FIRST_GROUP_NAME].ask(body, KIND_WEB3)
         except CoreDown as exc:
             event(log, "rpc_core_down", logging.WARNING, group=FIRST_GROUP_NAME, reason=str(exc))
-            return web.json_response(_error(NODE_NOT_STARTED, NODE_NOT_STARTED_MESSAGE))
+            return web.json_response(error_answer(NODE_NOT_STARTED, NODE_NOT_STARTED_MESSAGE))
         return web.Response(text=text.decode(), content_type="application/json")
 
     async def _web3_get(self, request: web.Request) -> web.StreamResponse:
-        from chain.web3.server import _error
+        from chain.web3.server import error_answer
         if not web.WebSocketResponse().can_prepare(request).ok:
-            return web.json_response(_error(-32600, "POST a JSON-RPC request, or open a WebSocket"), status=405)
+            return web.json_response(error_answer(-32600, "POST a JSON-RPC request, or open a WebSocket"), status=405)
         return await self._relay_socket(request, "web3")
 
     async def _start_web3(self) -> None:

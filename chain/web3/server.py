@@ -38,25 +38,26 @@ CONTEXT_KEY = web.AppKey("web3_context", Web3Context)
 SOCKETS_KEY = web.AppKey("web3_sockets", set)
 
 
-def _error(code: int, message: str, request_id: Any = None) -> dict[str, Any]:
+def error_answer(code: int, message: str, request_id: Any = None) -> dict[str, Any]:
+    """A JSON-RPC error object; public because a Pro node's rpc process answers web3 clients with it too."""
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
 def handle_one(ctx: Web3Context, request: Any) -> dict[str, Any]:
     if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-        return _error(-32600, "invalid request")
+        return error_answer(-32600, "invalid request")
     request_id = request.get("id")
     if not isinstance(request_id, (str, int, type(None))) or isinstance(request_id, bool):
-        return _error(-32600, "invalid request: id must be a string, a number or null")
+        return error_answer(-32600, "invalid request: id must be a string, a number or null")
     try:
         result = dispatch(ctx, request["method"], request.get("params"))
     except Web3Error as exc:
         return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
     except ChainError as exc:
-        return _error(-32000, str(exc), request_id)
+        return error_answer(-32000, str(exc), request_id)
     except Exception:  # a bug answers -32603 and is logged; the server goes on
         log.exception("web3 method %s failed", request.get("method"))
-        return _error(INTERNAL_ERROR, "internal error", request_id)
+        return error_answer(INTERNAL_ERROR, "internal error", request_id)
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
@@ -81,7 +82,7 @@ async def handle_async(ctx: Web3Context, body: bytes) -> Any:
             except asyncio.CancelledError:
                 raise
             except ChainError as exc:
-                return _error(-32000, str(exc), request_id)
+                return error_answer(-32000, str(exc), request_id)
     return await asyncio.get_running_loop().run_in_executor(None, handle_body, ctx, body)
 
 
@@ -89,10 +90,10 @@ def handle_body(ctx: Web3Context, body: bytes) -> Any:
     try:
         request = loads_bounded(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _error(-32700, f"parse error: {exc}")
+        return error_answer(-32700, f"parse error: {exc}")
     if isinstance(request, list):
         if not request or len(request) > MAX_BATCH:
-            return _error(-32600, f"invalid request: a batch holds 1 to {MAX_BATCH} requests")
+            return error_answer(-32600, f"invalid request: a batch holds 1 to {MAX_BATCH} requests")
         return [handle_one(ctx, item) for item in request]
     return handle_one(ctx, request)
 
@@ -101,11 +102,11 @@ async def read_body(request: web.Request) -> bytes | web.Response:
     """A POST's body, or the answer refusing it (too large, or the client went away).
     Shared by this server and a Pro node's rpc process, which forwards the body to a core."""
     if request.content_length is not None and request.content_length > MAX_BODY_SIZE:
-        return web.json_response(_error(-32600, f"request body larger than {MAX_BODY_SIZE} bytes"), status=413)
+        return web.json_response(error_answer(-32600, f"request body larger than {MAX_BODY_SIZE} bytes"), status=413)
     try:
         return await request.read()  # bounded by the app's client_max_size
     except web.HTTPRequestEntityTooLarge:
-        return web.json_response(_error(-32600, f"request body larger than {MAX_BODY_SIZE} bytes"), status=413)
+        return web.json_response(error_answer(-32600, f"request body larger than {MAX_BODY_SIZE} bytes"), status=413)
     except (ConnectionError, asyncio.TimeoutError):
         return web.Response(status=400)
 
@@ -139,7 +140,7 @@ class _Connection:
         try:
             request = loads_bounded(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            return _error(-32700, f"parse error: {exc}")
+            return error_answer(-32700, f"parse error: {exc}")
         if isinstance(request, dict) and request.get("method") in ("eth_subscribe", "eth_unsubscribe"):
             request_id = request.get("id")
             try:
@@ -225,7 +226,7 @@ Web3Connection = _Connection  # a web3 socket of another kind (chain.node.pro_co
 async def _get(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_BODY_SIZE, heartbeat=30.0)
     if not ws.can_prepare(request).ok:
-        return web.json_response(_error(-32600, "POST a JSON-RPC request, or open a WebSocket"), status=405)
+        return web.json_response(error_answer(-32600, "POST a JSON-RPC request, or open a WebSocket"), status=405)
     await ws.prepare(request)
     return await serve_socket(ws, request.app[SOCKETS_KEY], _Connection(request.app[CONTEXT_KEY], ws))
 

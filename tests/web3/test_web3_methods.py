@@ -17,9 +17,9 @@ from chain.contracts import load_artifact
 from chain.errors import ChainError
 from chain.execution.executor import EVMExecutor
 from chain.logs.service import LogService
+from chain.rpc.server import bound_port
 from chain.txpool.pool import TxPool
 from chain.web3.methods import Web3Context, Web3Error, dispatch
-from chain.rpc.server import bound_port
 from chain.web3.server import start_web3_server
 from tests.rpc.localnode import CHAIN_ID as FISCO_CHAIN_ID, GROUP_ID, LocalNode
 
