@@ -150,7 +150,11 @@ class GmsslBackend:
 
     def _crypt(self, secret: int | None, public_key: bytes) -> CryptSM2:
         private_hex = f"{secret:064x}" if secret is not None else ""
-        return self._sm2.CryptSM2(private_key=private_hex, public_key=bytes(public_key).hex())
+        crypt = self._sm2.CryptSM2(private_key=private_hex, public_key="")
+        # Set after construction: gmssl's constructor runs public_key.lstrip("04"), which also eats
+        # the leading '0'/'4' digits of x, so a key whose x begins with byte 0x04 (1 in 256) never verified.
+        crypt.public_key = bytes(public_key).hex()
+        return crypt
 
     def public_key(self, secret: int) -> bytes:
         crypt = self._sm2.CryptSM2(private_key=f"{secret:064x}", public_key="")
