@@ -25,8 +25,13 @@ class JsonLineFormatter(logging.Formatter):
     def __init__(self, node_name: str) -> None:
         super().__init__()
         self.node_name = node_name
+        self._cache_key = f"_json_line_{id(self)}"  # this formatter's line, kept on the record
 
     def format(self, record: logging.LogRecord) -> str:
+        # Both handlers (file and stderr) format each record: the line is made once and kept on it.
+        cached = record.__dict__.get(self._cache_key)
+        if isinstance(cached, str):
+            return cached
         stamp = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
         line: dict[str, Any] = {
             "ts": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
@@ -41,7 +46,9 @@ class JsonLineFormatter(logging.Formatter):
                 line.setdefault(key, _plain(value))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, separators=(",", ":"), default=str)
+        text = json.dumps(line, separators=(",", ":"), default=str)
+        record.__dict__[self._cache_key] = text
+        return text
 
 
 def _plain(value: Any) -> Any:
