@@ -5,6 +5,7 @@ default_ecc_table: dict[str, str]
 
 class CryptSM2:
     ecc_table: dict[str, str]
+    public_key: str  # x ‖ y in hex (the constructor lstrips "04", digits of x included)
     def __init__(
         self, private_key: str, public_key: str, ecc_table: dict[str, str] = ..., mode: int = 0, asn1: bool = False
     ) -> None: ...
