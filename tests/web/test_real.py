@@ -39,7 +39,9 @@ def test_real_processes_commit_and_survive_a_crash(tmp_path: Path) -> None:
         try:
             async with aiohttp.ClientSession() as session:
                 url = dashboard.url
-                status = await _wait(session, url, lambda s: _top(s) >= 2 and all(n["state"] == "ok" for n in s["nodes"]), 30)
+                # (the page reads blocks from node 0's store: it must hold block 1, not only some node)
+                status = await _wait(session, url, lambda s: _top(s) >= 2 and (s["nodes"][0]["height"] or 0) >= 1
+                                     and all(n["state"] == "ok" for n in s["nodes"]), 30)
                 assert sum(n["role"] == "leader" for n in status["nodes"]) <= 1
                 async with session.get(url + "/api/blocks/1") as response:
                     block = await response.json()
