@@ -41,7 +41,7 @@ relative to the node directory, so a chain directory can be moved or copied to a
 
     [consensus]
     timeout_ms = 3000
-    min_seal_time_ms = 500         # only while a block is in flight
+    min_seal_time_ms = 500         # longest gather: behind a block in flight, or for the last block's size
     seal_when_idle = true          # false: always wait min_seal_time (a lesson)
     tree_width = 0                 # >= 2: proposals go down a tree of this width (FISCO 2.x rPBFT), 0: to everyone
     pipeline = true                # order the next block while this one is checkpointed (false: one at a time)
@@ -141,7 +141,7 @@ class ExecutorSection:
 @dataclass(frozen=True)
 class ConsensusSection:
     timeout_ms: int = 3000
-    min_seal_time_ms: int = 500  # only while a block is in flight, unless seal_when_idle is false
+    min_seal_time_ms: int = 500  # the longest gather (proposal.maybe_seal), always waited if seal_when_idle is false
     seal_when_idle: bool = True
     tree_width: int = 0  # ReplicaConfig.tree_width: FISCO 2.x broadcast_prepare_by_tree (0: straight to everyone)
     pipeline: bool = True  # ReplicaConfig.pipeline (chain.consensus.pbft.pipeline)

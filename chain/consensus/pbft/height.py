@@ -82,6 +82,10 @@ class HeightState:
     kept_txs: dict[Digest, Transaction] = field(default_factory=dict)
     views_seen: dict[NodeIndex, View] = field(default_factory=dict)  # sealer -> highest view it acts in at this height
     joined_view: View | None = None  # a view joined on others' word, not through a NewView
+    # An idle leader gathering transactions (proposal.gather): since when, how many it saw, and when the last came.
+    gather_since: int | None = None
+    gather_seen: int = 0
+    gather_last: int = 0
 
     def advance(self, step: Step) -> None:
         """Move forward to `step`; a step already reached (or passed) stays, a step is never undone here."""

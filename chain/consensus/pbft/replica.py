@@ -120,7 +120,7 @@ class Pool(Protocol):
 class ReplicaConfig:
     timeout_ms: int = 3000  # view timer base (FISCO BCOS default)
     max_timeout_exponent: int = 6  # the timer grows ×1.5 per consecutive view change, at most 1.5^6
-    min_seal_time_ms: int = 500  # a leader waits this long for more transactions, only while a block is in flight
+    min_seal_time_ms: int = 500  # a leader waits at most this long for more transactions (proposal.maybe_seal)
     seal_when_idle: bool = True  # False: always wait min_seal_time (a lesson that shows the leader gathering)
     sync_batch: int = 16  # blocks per sync response
     sync_retry_ms: int = 1000  # an unanswered sync request is retried after this long
