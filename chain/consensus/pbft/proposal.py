@@ -148,7 +148,8 @@ def gather(r: Replica) -> None:
     Clients that each wait for their commit send again together once their block is stored:
     sixteen of them come back within a few milliseconds. Sealing the first to arrive split them
     over two blocks in flight (7 transactions each) and every block costs each node a fixed
-    ~10 ms of CPU whatever its size, so on 2 cores the chain did ~210 tx/s. Waiting for as many as
+    ~10 ms of CPU whatever its size: on 2 cores the chain did 192–214 tx/s, and with this rule,
+    in blocks of ~16, 254–341 (docs/consensus.md, "Where a block's time goes"). Waiting for as many as
     the last block held, but only while they keep coming (none for ``GATHER_GAP_MS``: sealed) and
     at most ``min_seal_time_ms``, puts them back in one block. A lone client never waits (its last
     block held one), nor does a trickle of transactions further apart than the gap.
