@@ -157,7 +157,7 @@ class GmsslBackend:
         return crypt
 
     def public_key(self, secret: int) -> bytes:
-        crypt = self._sm2.CryptSM2(private_key=f"{secret:064x}", public_key="")
+        crypt = self._crypt(secret, b"")
         point = crypt._kg(secret, crypt.ecc_table["g"])  # scalar multiplication d·G
         # d·G is the point at infinity only for d = 0 mod n, which no private key is
         if point is None:

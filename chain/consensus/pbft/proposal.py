@@ -129,10 +129,10 @@ def maybe_seal(r: Replica) -> None:
     if not _may_propose(r) or r.pool.ready == 0:
         return
     # A full block waits for nothing; an idle chain neither (nothing in flight to batch behind).
-    if r.pool.ready >= r.tx_count_limit or (r.config.seal_when_idle and r.pool.ready >= expected_block_size(r)):
+    if r.pool.ready >= r.tx_count_limit:
         propose(r)
     elif r.config.seal_when_idle:
-        gather(r)
+        gather(r)  # at once if as many wait as the last block held
     elif SEAL_TIMER not in r._timers:
         r.set_timer(SEAL_TIMER, r.config.min_seal_time_ms)
 
@@ -154,6 +154,9 @@ def gather(r: Replica) -> None:
     at most ``min_seal_time_ms``, puts them back in one block. A lone client never waits (its last
     block held one), nor does a trickle of transactions further apart than the gap.
     """
+    if r.pool.ready >= expected_block_size(r):
+        propose(r)
+        return
     height = r.current
     if height.gather_since is None:
         height.gather_since = r.now

@@ -759,7 +759,7 @@ class Replica:
         """
         if not self.is_sealer:
             return
-        if self.pipelined and self.pool.ready < len(self.head.transactions):
+        if self.pipelined and self.pool.ready < proposing.expected_block_size(self):
             return
         proposing.maybe_seal(self)
 
