@@ -48,11 +48,15 @@ class BlockEvent:
     parent_hash: bytes
     timestamp: int
     transaction_count: int
+    # A client that waits for its transaction learns from the push itself that it is committed,
+    # without asking for the block: one round trip less per commit (issue 18).
+    transaction_hashes: tuple[bytes, ...] = ()
 
 
 def block_event_json(e: BlockEvent) -> dict[str, Any]:
     return {"number": hex(e.number), "hash": "0x" + e.hash.hex(), "parentHash": "0x" + e.parent_hash.hex(),
-            "timestamp": hex(e.timestamp), "transactionCount": hex(e.transaction_count)}
+            "timestamp": hex(e.timestamp), "transactionCount": hex(e.transaction_count),
+            "transactions": ["0x" + h.hex() for h in e.transaction_hashes]}
 
 
 Event = Union[BlockEvent, MatchedLog]
@@ -166,7 +170,8 @@ class SubscriptionHub:
         if block is None:
             return
         block_hash = block.hash(self.suite)
-        event = BlockEvent(number, block_hash, block.header.parent_hash, block.header.timestamp, len(block.transactions))
+        event = BlockEvent(number, block_hash, block.header.parent_hash, block.header.timestamp, len(block.transactions),
+                           tuple(tx.hash(self.suite) for tx in block.transactions))
         log_subs = [s for s in self._subs.values() if s.log_filter is not None and in_range(s.log_filter, number)]
         bloom = None
         receipts = None

@@ -11,7 +11,8 @@ since only a socket can carry what the node pushes (FISCO's EventSub idea, as JS
 
 Notifications: ``{"jsonrpc": "2.0", "method": "subscription", "params": {"subscription": "0x<id>",
 "result": <block event | log>}}`` (block events: ``{number, hash, parentHash, timestamp,
-transactionCount}``; logs: ``chain.logs.query.log_json``).
+transactionCount, transactions}``, the last the hashes of the block's transactions; logs:
+``chain.logs.query.log_json``).
 
 A connection holds at most ``MAX_SUBSCRIPTIONS_PER_CONNECTION`` subscriptions. A subscriber whose
 queue fills (``chain.logs.subscriptions.MAX_QUEUE`` events not yet sent) is dropped by the hub: the

@@ -41,6 +41,7 @@ def test_a_committed_block_reaches_a_websocket_subscriber(tmp_path: Path) -> Non
                     assert pushed["params"]["result"]["number"] == "0x1" == hex(head.number)
                     assert pushed["params"]["result"]["hash"] == "0x" + head.hash(node.suite).hex()
                     assert pushed["params"]["result"]["transactionCount"] == "0x1"
+                    assert pushed["params"]["result"]["transactions"] == ["0x" + tx.hash(node.suite).hex()]
         finally:
             await node.stop()
 
