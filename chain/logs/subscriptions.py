@@ -47,10 +47,13 @@ class BlockEvent:
     hash: bytes
     parent_hash: bytes
     timestamp: int
-    transaction_count: int
     # A client that waits for its transaction learns from the push itself that it is committed,
     # without asking for the block: one round trip less per commit (issue 18).
-    transaction_hashes: tuple[bytes, ...] = ()
+    transaction_hashes: tuple[bytes, ...]
+
+    @property
+    def transaction_count(self) -> int:
+        return len(self.transaction_hashes)
 
 
 def block_event_json(e: BlockEvent) -> dict[str, Any]:
@@ -170,7 +173,7 @@ class SubscriptionHub:
         if block is None:
             return
         block_hash = block.hash(self.suite)
-        event = BlockEvent(number, block_hash, block.header.parent_hash, block.header.timestamp, len(block.transactions),
+        event = BlockEvent(number, block_hash, block.header.parent_hash, block.header.timestamp,
                            tuple(tx.hash(self.suite) for tx in block.transactions))
         log_subs = [s for s in self._subs.values() if s.log_filter is not None and in_range(s.log_filter, number)]
         bloom = None

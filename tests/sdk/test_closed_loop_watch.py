@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 
 from chain.bench.closed_loop import _Commits, _watch_blocks
 from chain.bench.tps import Run
+from chain.rpc.server import bound_port
 
 TX = bytes(range(32))
 
@@ -42,8 +43,7 @@ async def _fake_node(names_transactions: bool, asked: list[Any]) -> tuple[web.Ap
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/ws"
+    return runner, f"http://127.0.0.1:{bound_port(runner)}/ws"
 
 
 @pytest.mark.parametrize("names_transactions", [True, False])
